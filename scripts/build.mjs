@@ -1,0 +1,35 @@
+// Bundles the `blue` binary (one ESM file, fast start) and the library entry point.
+import { build } from "esbuild"
+import { readFileSync } from "node:fs"
+
+const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"))
+const banner = {
+  js: "import { createRequire as __blueCreateRequire } from 'node:module'; const require = __blueCreateRequire(import.meta.url);"
+}
+
+await build({
+  entryPoints: ["src/cli/main.ts"],
+  outfile: "dist/blue.js",
+  bundle: true,
+  platform: "node",
+  target: "node20",
+  format: "esm",
+  minify: true,
+  sourcemap: "linked",
+  external: ["better-sqlite3"],
+  banner,
+  define: { BLUE_VERSION: JSON.stringify(pkg.version) },
+  logLevel: "warning"
+})
+
+await build({
+  entryPoints: ["src/index.ts"],
+  outfile: "dist/index.js",
+  bundle: true,
+  platform: "node",
+  target: "node20",
+  format: "esm",
+  packages: "external",
+  sourcemap: "linked",
+  logLevel: "warning"
+})

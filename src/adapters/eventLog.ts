@@ -1,0 +1,274 @@
+/**
+ * The machine's index of realm events (daemon.db): realms it tracks, every realm event with the commit that
+ * carries it, and projection snapshots. One port, two implementations (SQLite and memory) that pass the same
+ * contract suite.
+ */
+import { SqlClient } from "@effect/sql"
+import { SqliteClient } from "@effect/sql-sqlite-node"
+import { Context, Effect, Either, Layer } from "effect"
+import type { RealmState } from "../domain/state.js"
+import { decodePayload, encodeEvent } from "../events/codec.js"
+import type { Envelope, Recorded } from "../events/envelope.js"
+import { StoreError } from "./errors.js"
+
+/** A realm this machine tracks. */
+export interface RealmRow {
+  readonly name: string
+  readonly localPath: string
+  readonly url: string | undefined
+  /** last realm commit whose events are recorded here */
+  readonly headCommit: string | undefined
+  readonly headPosition: number
+}
+
+/** A saved projection state. */
+export interface Snapshot {
+  readonly position: number
+  readonly state: RealmState
+}
+
+/** The event index port. */
+export class EventLog extends Context.Tag("blue/EventLog")<EventLog, {
+  /** Every tracked realm. */
+  readonly realms: Effect.Effect<ReadonlyArray<RealmRow>, StoreError>
+  /** Tracks a realm (or moves it to a new path). */
+  readonly register: (name: string, localPath: string, url?: string) => Effect.Effect<void, StoreError>
+  /**
+   * Records events with their commits in one transaction, idempotent on event id, and moves the realm's head
+   * checkpoint. A different event at a taken position is an error, never a silent skip.
+   */
+  readonly append: (
+    realm: string,
+    recorded: ReadonlyArray<Recorded>,
+    head: { readonly commit: string; readonly position: number }
+  ) => Effect.Effect<void, StoreError>
+  /** Events after `position`, in order, with their commits. */
+  readonly read: (realm: string, afterPosition: number) => Effect.Effect<ReadonlyArray<Recorded>, StoreError>
+  /** The latest snapshot of the realm projection, if any. */
+  readonly snapshot: (realm: string) => Effect.Effect<Snapshot | undefined, StoreError>
+  /** Saves a snapshot of the realm projection. */
+  readonly saveSnapshot: (realm: string, snapshot: Snapshot) => Effect.Effect<void, StoreError>
+}>() {}
+
+/** Bump when RealmState changes shape: older snapshots are ignored and rebuilt from the log. */
+export const SNAPSHOT_FORMAT = 1
+
+const storeError = (op: string) => (e: unknown) =>
+  new StoreError({ op, detail: e instanceof Error ? e.message : String((e as { cause?: unknown }).cause ?? e) })
+
+/** daemon.db schema, applied in order; the applied count is kept in `PRAGMA user_version`. */
+export const migrations: ReadonlyArray<string> = [
+  `CREATE TABLE IF NOT EXISTS realms (
+     name TEXT PRIMARY KEY,
+     url TEXT,
+     local_path TEXT NOT NULL,
+     last_sync TEXT,
+     status TEXT NOT NULL DEFAULT 'active',
+     head_commit TEXT,
+     head_position INTEGER NOT NULL DEFAULT 0
+   );
+   CREATE TABLE IF NOT EXISTS events (
+     id TEXT PRIMARY KEY,
+     realm TEXT NOT NULL,
+     position INTEGER NOT NULL,
+     type TEXT NOT NULL,
+     schema_version INTEGER NOT NULL,
+     time TEXT NOT NULL,
+     actor TEXT NOT NULL,
+     causation_id TEXT,
+     correlation_id TEXT NOT NULL,
+     payload TEXT NOT NULL,
+     commit_id TEXT NOT NULL,
+     UNIQUE (realm, position)
+   );
+   CREATE TABLE IF NOT EXISTS snapshots (
+     realm TEXT NOT NULL,
+     name TEXT NOT NULL,
+     format INTEGER NOT NULL,
+     position INTEGER NOT NULL,
+     state TEXT NOT NULL,
+     PRIMARY KEY (realm, name)
+   );`
+]
+
+type EventRow = {
+  id: string
+  position: number
+  type: string
+  schema_version: number
+  time: string
+  actor: string
+  causation_id: string | null
+  correlation_id: string
+  payload: string
+  commit_id: string
+}
+
+const rowToRecorded = (realm: string, r: EventRow): Recorded => {
+  const event = decodePayload(r.type, r.schema_version, JSON.parse(r.payload))
+  if (Either.isLeft(event)) throw new Error(`event ${r.id} in daemon.db does not decode: ${event.left}`)
+  const envelope: Envelope = {
+    id: r.id,
+    realm,
+    position: r.position,
+    type: event.right._tag,
+    schemaVersion: r.schema_version,
+    time: r.time,
+    actor: JSON.parse(r.actor),
+    ...(r.causation_id === null ? {} : { causationId: r.causation_id }),
+    correlationId: r.correlation_id,
+    event: event.right
+  }
+  return { envelope, commit: r.commit_id }
+}
+
+/** Applies pending migrations; safe when several processes open the database at once. */
+export const migrate = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  const [{ user_version }] = yield* sql<{ user_version: number }>`PRAGMA user_version`
+  if (user_version >= migrations.length) return
+  // BEGIN IMMEDIATE takes the write lock up front, so two first starts cannot both migrate.
+  yield* sql.unsafe("BEGIN IMMEDIATE")
+  const run = Effect.gen(function*() {
+    const [{ user_version: v }] = yield* sql<{ user_version: number }>`PRAGMA user_version`
+    for (let i = v; i < migrations.length; i++) {
+      for (const stmt of migrations[i]!.split(/;\s*$/m).map((s) => s.trim()).filter((s) => s.length > 0)) {
+        yield* sql.unsafe(stmt)
+      }
+    }
+    yield* sql.unsafe(`PRAGMA user_version = ${migrations.length}`)
+  })
+  yield* run.pipe(
+    Effect.zipRight(sql.unsafe("COMMIT")),
+    Effect.tapError(() => sql.unsafe("ROLLBACK").pipe(Effect.ignore))
+  )
+})
+
+/** daemon.db through @effect/sql. */
+export const makeSqliteEventLog = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql.unsafe("PRAGMA busy_timeout = 10000")
+  yield* sql.unsafe("PRAGMA synchronous = NORMAL")
+  yield* migrate.pipe(Effect.mapError(storeError("migrate")))
+
+  const log: Context.Tag.Service<EventLog> = {
+    realms: sql<
+      { name: string; local_path: string; url: string | null; head_commit: string | null; head_position: number }
+    >`SELECT name, local_path, url, head_commit, head_position FROM realms ORDER BY name`.pipe(
+      Effect.map((rows) =>
+        rows.map((r) => ({
+          name: r.name,
+          localPath: r.local_path,
+          url: r.url ?? undefined,
+          headCommit: r.head_commit ?? undefined,
+          headPosition: r.head_position
+        }))
+      ),
+      Effect.mapError(storeError("read realms"))
+    ),
+    register: (name, localPath, url) =>
+      sql`INSERT INTO realms (name, local_path, url) VALUES (${name}, ${localPath}, ${url ?? null})
+          ON CONFLICT(name) DO UPDATE SET local_path = excluded.local_path, url = excluded.url`.pipe(
+        Effect.asVoid,
+        Effect.mapError(storeError("register realm"))
+      ),
+    append: (realm, recorded, head) =>
+      Effect.gen(function*() {
+        // Write-first transaction: the first statement takes the write lock, so SQLite's busy timeout applies.
+        yield* sql`UPDATE realms SET head_commit = ${head.commit}, head_position = ${head.position},
+                   last_sync = ${new Date().toISOString()} WHERE name = ${realm}`
+        for (const { commit, envelope: e } of recorded) {
+          yield* sql`INSERT INTO events (id, realm, position, type, schema_version, time, actor, causation_id,
+                     correlation_id, payload, commit_id)
+                     VALUES (${e.id}, ${realm}, ${e.position}, ${e.type}, ${e.schemaVersion}, ${e.time},
+                     ${JSON.stringify(e.actor)}, ${e.causationId ?? null}, ${e.correlationId},
+                     ${JSON.stringify(encodeEvent(e.event))}, ${commit})
+                     ON CONFLICT(id) DO NOTHING`
+        }
+      }).pipe(sql.withTransaction, Effect.mapError(storeError("append"))),
+    read: (realm, afterPosition) =>
+      sql<EventRow>`SELECT id, position, type, schema_version, time, actor, causation_id, correlation_id, payload,
+                    commit_id FROM events WHERE realm = ${realm} AND position > ${afterPosition} ORDER BY position`
+        .pipe(
+          Effect.flatMap((rows) => Effect.try(() => rows.map((r) => rowToRecorded(realm, r)))),
+          Effect.mapError(storeError("read events"))
+        ),
+    snapshot: (realm) =>
+      sql<{ position: number; state: string; format: number }>`SELECT position, state, format FROM snapshots
+          WHERE realm = ${realm} AND name = 'realm'`.pipe(
+        Effect.map(([row]) =>
+          row === undefined || row.format !== SNAPSHOT_FORMAT
+            ? undefined
+            : { position: row.position, state: JSON.parse(row.state) as RealmState }
+        ),
+        Effect.mapError(storeError("read snapshot"))
+      ),
+    saveSnapshot: (realm, s) =>
+      sql`INSERT INTO snapshots (realm, name, format, position, state)
+          VALUES (${realm}, 'realm', ${SNAPSHOT_FORMAT}, ${s.position}, ${JSON.stringify(s.state)})
+          ON CONFLICT(realm, name) DO UPDATE SET format = excluded.format, position = excluded.position,
+          state = excluded.state WHERE excluded.position >= snapshots.position`.pipe(
+        Effect.asVoid,
+        Effect.mapError(storeError("save snapshot"))
+      )
+  }
+  return log
+})
+
+/** The event index in the SQLite file `filename`. */
+export const SqliteEventLogLive = (filename: string) =>
+  Layer.effect(EventLog, makeSqliteEventLog).pipe(
+    Layer.provide(SqliteClient.layer({ filename })),
+    Layer.mapError((e) => (e instanceof StoreError ? e : storeError("open")(e)))
+  )
+
+/** An honest in-memory event index (same contract, nothing persisted). */
+export const makeMemoryEventLog = (): Context.Tag.Service<EventLog> => {
+  const realms = new Map<string, RealmRow>()
+  const events = new Map<string, Array<Recorded>>()
+  const ids = new Set<string>()
+  const snapshots = new Map<string, Snapshot>()
+  return {
+    realms: Effect.sync(() => [...realms.values()].sort((a, b) => a.name.localeCompare(b.name))),
+    register: (name, localPath, url) =>
+      Effect.sync(() => {
+        const old = realms.get(name)
+        realms.set(name, {
+          name,
+          localPath,
+          url,
+          headCommit: old?.headCommit,
+          headPosition: old?.headPosition ?? 0
+        })
+      }),
+    append: (realm, recorded, head) =>
+      Effect.suspend(() => {
+        const list = events.get(realm) ?? []
+        const fresh = recorded.filter((r) => !ids.has(r.envelope.id))
+        for (const r of fresh) {
+          if (list.some((x) => x.envelope.position === r.envelope.position)) {
+            return Effect.fail(new StoreError({ op: "append", detail: "UNIQUE constraint failed: events.realm, events.position" }))
+          }
+        }
+        for (const r of fresh) {
+          ids.add(r.envelope.id)
+          list.push(r)
+        }
+        list.sort((a, b) => a.envelope.position - b.envelope.position)
+        events.set(realm, list)
+        const row = realms.get(realm)
+        if (row !== undefined) realms.set(realm, { ...row, headCommit: head.commit, headPosition: head.position })
+        return Effect.void
+      }),
+    read: (realm, after) => Effect.sync(() => (events.get(realm) ?? []).filter((r) => r.envelope.position > after)),
+    snapshot: (realm) => Effect.sync(() => snapshots.get(realm)),
+    saveSnapshot: (realm, s) =>
+      Effect.sync(() => {
+        const old = snapshots.get(realm)
+        if (old === undefined || s.position >= old.position) snapshots.set(realm, s)
+      })
+  }
+}
+
+/** The in-memory event index. */
+export const MemoryEventLogLive = Layer.sync(EventLog, makeMemoryEventLog)

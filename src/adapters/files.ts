@@ -1,0 +1,113 @@
+/**
+ * Reading and writing YAML files against their schemas. A bad file fails with FileInvalid naming the file, the
+ * field path and what was expected; a write of a member's config keeps the user's comments and other keys.
+ */
+import { Effect, Either, ParseResult, Schema } from "effect"
+import * as fs from "node:fs"
+import * as nodePath from "node:path"
+import * as YAML from "yaml"
+import { FileInvalid } from "../domain/errors.js"
+import { LocalConfig } from "../domain/files.js"
+import { writeFileAtomic } from "./atomicFs.js"
+import { PathProblem } from "./errors.js"
+
+const formatPath = (path: ReadonlyArray<PropertyKey>) =>
+  path.map((k, i) => (typeof k === "number" ? `[${k}]` : i === 0 ? String(k) : `.${String(k)}`)).join("")
+
+/** Parses YAML text and decodes it with `schema`; `file` is how the file is named in errors. */
+export const decodeYaml = <A, I>(
+  schema: Schema.Schema<A, I>,
+  text: string,
+  file: string
+): Either.Either<A, FileInvalid> => {
+  let raw: unknown
+  try {
+    raw = YAML.parse(text, { prettyErrors: true })
+  } catch (e) {
+    const err = e as YAML.YAMLError
+    const where = err.linePos?.[0] ? ` at line ${err.linePos[0].line}, column ${err.linePos[0].col}` : ""
+    return Either.left(
+      new FileInvalid({ file, path: "", detail: `malformed YAML${where}: ${err.message.split("\n")[0]}` })
+    )
+  }
+  return Either.mapLeft(Schema.decodeUnknownEither(schema, { errors: "first" })(raw), (error) => {
+    const [issue] = ParseResult.ArrayFormatter.formatErrorSync(error)
+    return new FileInvalid({
+      file,
+      path: issue === undefined ? "" : formatPath(issue.path),
+      detail: issue?.message ?? "does not match its schema"
+    })
+  })
+}
+
+/** Walks up from `start` to the first directory for which `test` holds. */
+export const findUp = (start: string, test: (dir: string) => boolean): string | undefined => {
+  let dir = nodePath.resolve(start)
+  while (true) {
+    if (test(dir)) return dir
+    const parent = nodePath.dirname(dir)
+    if (parent === dir) return undefined
+    dir = parent
+  }
+}
+
+/** The root of the git work tree containing `cwd`. */
+export const findGitRoot = (cwd: string): string | undefined =>
+  findUp(cwd, (d) => fs.existsSync(nodePath.join(d, ".git")))
+
+/** Relative path of a member's config file. */
+export const CONFIG_FILE = ".blue/config.yaml"
+
+/** A member repo: its root, its config and the realm directory the config points at. */
+export interface Member {
+  readonly root: string
+  readonly config: LocalConfig
+  readonly realmDir: string
+}
+
+/** Reads `<root>/.blue/config.yaml`. */
+export const readMember = (root: string): Effect.Effect<Member, FileInvalid | PathProblem> =>
+  Effect.gen(function*() {
+    const file = nodePath.join(root, CONFIG_FILE)
+    const text = yield* Effect.try({
+      try: () => fs.readFileSync(file, "utf8"),
+      catch: () => new PathProblem({ path: file, detail: "cannot be read" })
+    })
+    const config = yield* decodeYaml(LocalConfig, text, file)
+    if (config.realm.path === undefined) {
+      return yield* new FileInvalid({
+        file,
+        path: "realm.path",
+        detail: "is missing (remote realms by url arrive with realm sync; set the path of the realm repo)"
+      })
+    }
+    return { root, config, realmDir: nodePath.resolve(root, config.realm.path) }
+  })
+
+/** The member repo containing `cwd` (nearest `.blue/config.yaml` upward), or undefined. */
+export const findMemberRoot = (cwd: string): string | undefined =>
+  findUp(cwd, (d) => fs.existsSync(nodePath.join(d, CONFIG_FILE)))
+
+/** The realm repo containing `cwd` (nearest directory with realm.yaml and .git), or undefined. */
+export const findRealmRoot = (cwd: string): string | undefined =>
+  findUp(cwd, (d) => fs.existsSync(nodePath.join(d, "realm.yaml")) && fs.existsSync(nodePath.join(d, ".git")))
+
+/** Writes a member's config, keeping comments and keys Blue does not own; ignores cache.db in the repo's git. */
+export const writeMemberConfig = (root: string, config: LocalConfig): Effect.Effect<void, PathProblem> =>
+  Effect.tryPromise({
+    try: async () => {
+      const dir = nodePath.join(root, ".blue")
+      await fs.promises.mkdir(dir, { recursive: true })
+      const file = nodePath.join(root, CONFIG_FILE)
+      const existing = fs.existsSync(file) ? YAML.parseDocument(fs.readFileSync(file, "utf8")) : undefined
+      const doc = existing !== undefined && existing.errors.length === 0 && YAML.isMap(existing.contents)
+        ? existing
+        : new YAML.Document({})
+      doc.setIn(["realm"], doc.createNode(config.realm))
+      doc.setIn(["repo"], config.repo)
+      await writeFileAtomic(file, doc.toString())
+      const ignore = nodePath.join(dir, ".gitignore")
+      if (!fs.existsSync(ignore)) await writeFileAtomic(ignore, "cache.db*\n")
+    },
+    catch: (e) => new PathProblem({ path: nodePath.join(root, CONFIG_FILE), detail: `cannot be written: ${e}` })
+  })

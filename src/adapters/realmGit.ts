@@ -1,0 +1,234 @@
+/**
+ * The realm repo on disk, through isomorphic-git: commits are built at the object level (only the trees along
+ * changed paths are rewritten), the branch moves by compare-and-swap, and the working tree and index follow.
+ */
+import { Context, Effect, Layer } from "effect"
+import * as git from "isomorphic-git"
+import * as fs from "node:fs"
+import * as nodePath from "node:path"
+import { atomicFs, writeFileAtomic } from "./atomicFs.js"
+import { ConcurrentUpdate, GitError } from "./errors.js"
+
+/** The branch realm events live on. */
+export const REALM_BRANCH = "main"
+const REF = `refs/heads/${REALM_BRANCH}`
+
+/** What one realm commit writes. */
+export interface CommitSpec {
+  readonly parent: string | undefined
+  /** path → new content; `undefined` deletes the path */
+  readonly writes: ReadonlyMap<string, string | undefined>
+  readonly message: string
+  readonly author: { readonly name: string; readonly email: string }
+  /** epoch milliseconds; git keeps whole seconds */
+  readonly time: number
+}
+
+/** A commit on the realm branch. */
+export interface RealmCommit {
+  readonly oid: string
+  readonly message: string
+}
+
+/** The realm repo port. */
+export class RealmGit extends Context.Tag("blue/RealmGit")<RealmGit, {
+  /** Creates an empty repo whose HEAD is the realm branch. */
+  readonly init: (dir: string) => Effect.Effect<void, GitError>
+  /** The commit the realm branch points at, or undefined before the first commit. */
+  readonly head: (dir: string) => Effect.Effect<string | undefined, GitError>
+  /** Writes blobs, trees and the commit object; does not move any ref. */
+  readonly writeCommit: (dir: string, spec: CommitSpec) => Effect.Effect<string, GitError>
+  /** Moves the realm branch from `expected` to `next`, failing if it is elsewhere. */
+  readonly advance: (
+    dir: string,
+    expected: string | undefined,
+    next: string
+  ) => Effect.Effect<void, GitError | ConcurrentUpdate>
+  /** Makes the working tree and index show `paths` as they are at the branch head. */
+  readonly materialize: (dir: string, paths: ReadonlyArray<string>) => Effect.Effect<void, GitError>
+  /** First-parent commits after `since` (exclusive) up to the head, oldest first. */
+  readonly history: (dir: string, since: string | undefined) => Effect.Effect<ReadonlyArray<RealmCommit>, GitError>
+  /** A file's content at a commit, or undefined if absent. */
+  readonly readFile: (dir: string, commit: string, path: string) => Effect.Effect<string | undefined, GitError>
+  /** Every file path in a commit's tree. */
+  readonly listFiles: (dir: string, commit: string) => Effect.Effect<ReadonlyArray<string>, GitError>
+}>() {}
+
+type TreeEntry = { mode: string; path: string; oid: string; type: "blob" | "tree" | "commit" }
+
+const caches = new Map<string, object>()
+const cacheFor = (dir: string) => {
+  let c = caches.get(dir)
+  if (c === undefined) {
+    c = {}
+    caches.set(dir, c)
+  }
+  return c
+}
+
+const attempt = <A>(op: string, dir: string, f: () => Promise<A>) =>
+  Effect.tryPromise({
+    try: f,
+    catch: (e) => new GitError({ op, path: dir, detail: e instanceof Error ? e.message : String(e) })
+  })
+
+const encoder = new TextEncoder()
+const decoder = new TextDecoder()
+
+const updateTree = async (
+  dir: string,
+  cache: object,
+  treeOid: string | undefined,
+  changes: ReadonlyMap<string, string | undefined>
+): Promise<string | undefined> => {
+  const entries: Array<TreeEntry> = treeOid === undefined
+    ? []
+    : (await git.readTree({ fs: atomicFs, dir, oid: treeOid, cache })).tree.map((e) => ({ ...e }))
+  const files = new Map<string, string | undefined>()
+  const subdirs = new Map<string, Map<string, string | undefined>>()
+  for (const [path, content] of changes) {
+    const slash = path.indexOf("/")
+    if (slash === -1) files.set(path, content)
+    else {
+      const head = path.slice(0, slash)
+      let sub = subdirs.get(head)
+      if (sub === undefined) subdirs.set(head, sub = new Map())
+      sub.set(path.slice(slash + 1), content)
+    }
+  }
+  const set = (entry: TreeEntry | undefined, name: string) => {
+    const i = entries.findIndex((e) => e.path === name)
+    if (entry === undefined) {
+      if (i !== -1) entries.splice(i, 1)
+    } else if (i === -1) entries.push(entry)
+    else entries[i] = entry
+  }
+  for (const [name, content] of files) {
+    if (content === undefined) set(undefined, name)
+    else {
+      const oid = await git.writeBlob({ fs: atomicFs, dir, blob: encoder.encode(content) })
+      set({ mode: "100644", path: name, oid, type: "blob" }, name)
+    }
+  }
+  for (const [name, sub] of subdirs) {
+    const existing = entries.find((e) => e.path === name && e.type === "tree")
+    const oid = await updateTree(dir, cache, existing?.oid, sub)
+    set(oid === undefined ? undefined : { mode: "040000", path: name, oid, type: "tree" }, name)
+  }
+  if (entries.length === 0 && treeOid !== undefined) return undefined
+  return git.writeTree({ fs: atomicFs, dir, tree: entries })
+}
+
+const resolveHead = async (dir: string): Promise<string | undefined> => {
+  try {
+    return await git.resolveRef({ fs: atomicFs, dir, ref: REF })
+  } catch (e) {
+    if ((e as { code?: string }).code === "NotFoundError") return undefined
+    throw e
+  }
+}
+
+/** Walks the tree of `commit` and lists file paths. */
+const listAll = async (dir: string, cache: object, treeOid: string, prefix: string, out: Array<string>) => {
+  const { tree } = await git.readTree({ fs: atomicFs, dir, oid: treeOid, cache })
+  for (const e of tree) {
+    if (e.type === "tree") await listAll(dir, cache, e.oid, `${prefix}${e.path}/`, out)
+    else out.push(`${prefix}${e.path}`)
+  }
+}
+
+const readAt = async (dir: string, cache: object, commit: string, path: string): Promise<string | undefined> => {
+  try {
+    const { blob } = await git.readBlob({ fs: atomicFs, dir, oid: commit, filepath: path, cache })
+    return decoder.decode(blob)
+  } catch (e) {
+    if ((e as { code?: string }).code === "NotFoundError") return undefined
+    throw e
+  }
+}
+
+/** isomorphic-git implementation of the realm repo port. */
+export const makeRealmGit = (): Context.Tag.Service<RealmGit> => ({
+  init: (dir) =>
+    attempt("init", dir, async () => {
+      await fs.promises.mkdir(dir, { recursive: true })
+      await git.init({ fs: atomicFs, dir, defaultBranch: REALM_BRANCH })
+    }),
+  head: (dir) => attempt("resolve-ref", dir, () => resolveHead(dir)),
+  writeCommit: (dir, spec) =>
+    attempt("commit", dir, async () => {
+      const cache = cacheFor(dir)
+      const baseTree = spec.parent === undefined
+        ? undefined
+        : (await git.readCommit({ fs: atomicFs, dir, oid: spec.parent, cache })).commit.tree
+      const tree = (await updateTree(dir, cache, baseTree, spec.writes)) ??
+        (await git.writeTree({ fs: atomicFs, dir, tree: [] }))
+      const who = { ...spec.author, timestamp: Math.floor(spec.time / 1000), timezoneOffset: 0 }
+      return git.writeCommit({
+        fs: atomicFs,
+        dir,
+        commit: {
+          message: spec.message.endsWith("\n") ? spec.message : spec.message + "\n",
+          tree,
+          parent: spec.parent === undefined ? [] : [spec.parent],
+          author: who,
+          committer: who
+        }
+      })
+    }),
+  advance: (dir, expected, next) =>
+    Effect.gen(function*() {
+      const actual = yield* attempt("resolve-ref", dir, () => resolveHead(dir))
+      if (actual !== expected) {
+        return yield* new ConcurrentUpdate({ path: dir, expected: expected ?? "(none)", actual: actual ?? "(none)" })
+      }
+      yield* attempt("update-ref", dir, () => git.writeRef({ fs: atomicFs, dir, ref: REF, value: next, force: true }))
+    }),
+  materialize: (dir, paths) =>
+    attempt("checkout", dir, async () => {
+      const cache = cacheFor(dir)
+      const head = await resolveHead(dir)
+      if (head === undefined) return
+      const present: Array<string> = []
+      for (const path of paths) {
+        const content = await readAt(dir, cache, head, path)
+        const file = nodePath.join(dir, path)
+        if (content === undefined) {
+          await fs.promises.rm(file, { force: true })
+          await git.remove({ fs: atomicFs, dir, filepath: path, cache })
+        } else {
+          await fs.promises.mkdir(nodePath.dirname(file), { recursive: true })
+          await writeFileAtomic(file, content)
+          present.push(path)
+        }
+      }
+      if (present.length > 0) await git.add({ fs: atomicFs, dir, filepath: present, cache })
+    }),
+  history: (dir, since) =>
+    attempt("log", dir, async () => {
+      const cache = cacheFor(dir)
+      const out: Array<RealmCommit> = []
+      let oid = await resolveHead(dir)
+      while (oid !== undefined && oid !== since) {
+        const { commit } = await git.readCommit({ fs: atomicFs, dir, oid, cache })
+        out.push({ oid, message: commit.message })
+        oid = commit.parent[0]
+      }
+      if (since !== undefined && oid === undefined) {
+        throw new Error(`commit ${since} is no longer on the ${REALM_BRANCH} branch (history was rewritten)`)
+      }
+      return out.reverse()
+    }),
+  readFile: (dir, commit, path) => attempt("read", dir, () => readAt(dir, cacheFor(dir), commit, path)),
+  listFiles: (dir, commit) =>
+    attempt("ls-tree", dir, async () => {
+      const cache = cacheFor(dir)
+      const { commit: c } = await git.readCommit({ fs: atomicFs, dir, oid: commit, cache })
+      const out: Array<string> = []
+      await listAll(dir, cache, c.tree, "", out)
+      return out
+    })
+})
+
+/** The realm repo port backed by isomorphic-git. */
+export const RealmGitLive = Layer.sync(RealmGit, makeRealmGit)

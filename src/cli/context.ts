@@ -1,0 +1,36 @@
+/**
+ * Where a command runs: in a member repo (found by `.blue/config.yaml` upward) or in a realm repo itself.
+ */
+import { Effect } from "effect"
+import { PathProblem } from "../adapters/errors.js"
+import { findMemberRoot, findRealmRoot, type Member, readMember } from "../adapters/files.js"
+import { currentUser } from "../adapters/home.js"
+import type { Actor } from "../domain/commands.js"
+
+/** The realm a command talks to, and who is acting. */
+export interface Here {
+  readonly realmDir: string
+  readonly member: Member | undefined
+  readonly actor: Actor
+}
+
+/** Resolves the realm and actor for the current directory. */
+export const here = (cwd: string = process.cwd()) =>
+  Effect.gen(function*() {
+    const memberRoot = findMemberRoot(cwd)
+    if (memberRoot !== undefined) {
+      const member = yield* readMember(memberRoot)
+      return {
+        realmDir: member.realmDir,
+        member,
+        actor: { repo: member.config.repo, user: currentUser() }
+      } satisfies Here
+    }
+    const realmRoot = findRealmRoot(cwd)
+    if (realmRoot !== undefined) return { realmDir: realmRoot, member: undefined, actor: { user: currentUser() } }
+    return yield* new PathProblem({
+      path: cwd,
+      detail:
+        "is not inside a repo that joined a realm (no .blue/config.yaml) nor inside a realm repo; run 'blue realm admin join <realm-path>' in your repo first"
+    })
+  })

@@ -1,0 +1,39 @@
+/**
+ * Entry point of the bundled `blue` binary.
+ */
+import { Command, ValidationError } from "@effect/cli"
+import { NodeContext, NodeRuntime } from "@effect/platform-node"
+import { Cause, Effect, Layer, Option } from "effect"
+import { SqliteEventLogLive } from "../adapters/eventLog.js"
+import { daemonDbPath } from "../adapters/home.js"
+import { RealmLockLive } from "../adapters/lock.js"
+import { RealmGitLive } from "../adapters/realmGit.js"
+import { IdsLive } from "../engine/ids.js"
+import { Realms } from "../engine/Realms.js"
+import { blue } from "./commands.js"
+import { present } from "./output.js"
+
+declare const BLUE_VERSION: string
+
+const ports = Layer.mergeAll(SqliteEventLogLive(daemonDbPath()), RealmGitLive, RealmLockLive, IdsLive)
+const app = Layer.provideMerge(Realms.Default, ports)
+
+const cli = Command.run(blue, { name: "blue", version: typeof BLUE_VERSION === "string" ? BLUE_VERSION : "dev" })
+
+const wantsJson = process.argv.includes("--json")
+
+const isUsageError = (cause: Cause.Cause<unknown>) =>
+  Option.match(Cause.failureOption(cause), {
+    onNone: () => false,
+    onSome: (e) => ValidationError.isValidationError(e)
+  })
+
+cli(process.argv).pipe(
+  Effect.provide(app),
+  Effect.provide(NodeContext.layer),
+  Effect.catchAllCause((cause) =>
+    // @effect/cli has already printed usage problems with the help text; everything else gets one sentence.
+    isUsageError(cause) ? Effect.sync(() => (process.exitCode = 1)) : present(wantsJson, Effect.failCause(cause), () => "")
+  ),
+  NodeRuntime.runMain({ disableErrorReporting: true, disablePrettyLogger: true })
+)

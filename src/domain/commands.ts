@@ -1,0 +1,55 @@
+/**
+ * What a user asks of a realm. Time and actor arrive with the command (never read inside `decide`), so deciding
+ * is a pure function of command and state.
+ */
+import { Schema } from "effect"
+import { Admission } from "./files.js"
+
+/** Who acts: the member repo the command runs in (if any) and the person. */
+export const Actor = Schema.Struct({
+  repo: Schema.optional(Schema.String),
+  user: Schema.String
+})
+/** Who acts. */
+export type Actor = typeof Actor.Type
+
+/** Create a realm. */
+export const InitRealm = Schema.TaggedStruct("InitRealm", {
+  name: Schema.String,
+  admission: Admission,
+  path: Schema.String
+})
+
+/** Register a repo in the realm. */
+export const JoinRealm = Schema.TaggedStruct("JoinRealm", {
+  repo: Schema.String,
+  path: Schema.optional(Schema.String),
+  url: Schema.optional(Schema.String),
+  org: Schema.optional(Schema.String),
+  maintainers: Schema.Array(Schema.String)
+})
+
+/** Create a domain: the first repo provides (exports), the rest consume (import). */
+export const CreateDomain = Schema.TaggedStruct("CreateDomain", {
+  domain: Schema.String,
+  repos: Schema.Array(Schema.String),
+  contract: Schema.optional(Schema.String),
+  description: Schema.optional(Schema.String)
+})
+
+/** Remove a repo from the realm. */
+export const LeaveRealm = Schema.TaggedStruct("LeaveRealm", {
+  repo: Schema.String,
+  force: Schema.Boolean
+})
+
+/** Every realm command. */
+export const Command = Schema.Union(InitRealm, JoinRealm, CreateDomain, LeaveRealm)
+/** Every realm command. */
+export type Command = typeof Command.Type
+
+/** The context a command is decided in. */
+export interface CommandMeta {
+  readonly time: string
+  readonly actor: Actor
+}

@@ -1,0 +1,162 @@
+/**
+ * The decider: `decide(command, state, meta)` returns the events a command produces or the typed reason it is
+ * refused. Pure: no IO, no clock, no ids.
+ */
+import { Either } from "effect"
+import type { Command, CommandMeta } from "./commands.js"
+import {
+  AdmissionRequired,
+  AlreadyMember,
+  CycleDetected,
+  type DomainError,
+  DomainExists,
+  InvalidDomainRepos,
+  InvalidName,
+  RealmAlreadyInitialized,
+  RealmNotInitialized,
+  RepoNotInRealm,
+  StillImported
+} from "./errors.js"
+import { BindingDeclared, ContractPublished, DomainCreated, type RealmEvent, RealmInitialized, RepoJoined, RepoLeft } from "./events.js"
+import { defaultRealmFile, type RealmFile } from "./files.js"
+import { cycleClosedBy, domainEdges, realmGraph } from "./graph.js"
+import { type Name, type NameKind, nameProblem } from "./names.js"
+import type { RealmState } from "./state.js"
+
+/** Checks a name before anything is touched. */
+export const validateName = (kind: NameKind, value: string): Either.Either<Name, InvalidName> => {
+  const reason = nameProblem(value)
+  return reason === undefined ? Either.right(value as Name) : Either.left(new InvalidName({ kind, value, reason }))
+}
+
+const requireRealm = (state: RealmState, path: string): Either.Either<RealmFile, RealmNotInitialized> =>
+  state.realm === undefined ? Either.left(new RealmNotInitialized({ path })) : Either.right(state.realm)
+
+/** The repos that import contracts owned by `repo`. */
+export const importersOf = (state: RealmState, repo: string) =>
+  Object.entries(state.domains).flatMap(([domain, d]) =>
+    Object.values(d.contracts)
+      .filter((c) => c.owner === repo)
+      .flatMap((c) =>
+        Object.values(d.bindings)
+          .filter((b) => b.repo !== repo && (b.imports ?? []).some((i) => i.contract === c.name))
+          .map((b) => ({ repo: b.repo, domain, contract: c.name }))
+      )
+  )
+
+/** Decides a command against the current state. */
+export const decide = (
+  command: Command,
+  state: RealmState,
+  meta: CommandMeta
+): Either.Either<ReadonlyArray<RealmEvent>, DomainError> =>
+  Either.gen(function*() {
+    switch (command._tag) {
+      case "InitRealm": {
+        const name = yield* validateName("realm", command.name)
+        if (state.realm !== undefined) {
+          return yield* Either.left(new RealmAlreadyInitialized({ realm: state.realm.name, path: command.path }))
+        }
+        return [new RealmInitialized({ realm: defaultRealmFile(name, meta.time, command.admission) })]
+      }
+      case "JoinRealm": {
+        const name = yield* validateName("repo", command.repo)
+        const realm = yield* requireRealm(state, "")
+        if (name in state.repos) return yield* Either.left(new AlreadyMember({ realm: realm.name, repo: name }))
+        if (realm.governance.admission !== "open") {
+          return yield* Either.left(
+            new AdmissionRequired({ realm: realm.name, repo: name, admission: realm.governance.admission })
+          )
+        }
+        return [
+          new RepoJoined({
+            repo: {
+              name,
+              ...(command.org !== undefined ? { org: command.org } : {}),
+              ...(command.path !== undefined ? { path: command.path } : {}),
+              ...(command.url !== undefined ? { url: command.url } : {}),
+              maintainers: command.maintainers,
+              joined_at: meta.time
+            }
+          })
+        ]
+      }
+      case "CreateDomain": {
+        const domain = yield* validateName("domain", command.domain)
+        const contract = yield* validateName("contract", command.contract ?? command.domain)
+        const repos: Array<Name> = []
+        for (const r of command.repos) repos.push(yield* validateName("repo", r))
+        const realm = yield* requireRealm(state, "")
+        const actor = meta.actor.repo
+        if (actor !== undefined && !(actor in state.repos)) {
+          return yield* Either.left(new RepoNotInRealm({ realm: realm.name, repo: actor }))
+        }
+        if (domain in state.domains) return yield* Either.left(new DomainExists({ realm: realm.name, domain }))
+        if (repos.length < 2) {
+          return yield* Either.left(
+            new InvalidDomainRepos({ domain, repos, reason: "a domain needs a provider and at least one consumer" })
+          )
+        }
+        const duplicate = repos.find((r, i) => repos.indexOf(r) !== i)
+        if (duplicate !== undefined) {
+          return yield* Either.left(
+            new InvalidDomainRepos({ domain, repos, reason: `'${duplicate}' is listed more than once` })
+          )
+        }
+        const [provider, ...consumers] = repos as [Name, ...Array<Name>]
+        const cycle = cycleClosedBy(realmGraph(state).edges, domainEdges(domain, [provider], consumers, [contract]))
+        if (cycle !== undefined) {
+          return yield* Either.left(
+            new CycleDetected({ domain, cycle: cycle.map((e) => ({ from: e.from, domain: e.domain, to: e.to })) })
+          )
+        }
+        const description = command.description ??
+          `Coordinates ${contract} between ${provider} (provider) and ${consumers.join(", ")} (consumers)`
+        return [
+          new DomainCreated({ domain: { name: domain, description, created_at: meta.time, members: repos } }),
+          new ContractPublished({
+            domain,
+            contract: {
+              name: contract,
+              version: "1.0.0",
+              owner: provider,
+              compatibility: { backwards: true, forwards: false },
+              schema: { type: "object", properties: {} },
+              value: {},
+              evolution: [{ version: "1.0.0", changes: ["Initial version"], compatible: true }]
+            }
+          }),
+          new BindingDeclared({
+            domain,
+            binding: { repo: provider, role: "provider", exports: [{ contract, source_files: [] }] }
+          }),
+          ...consumers.map((repo) =>
+            new BindingDeclared({
+              domain,
+              binding: {
+                repo,
+                role: "consumer",
+                imports: [{
+                  contract,
+                  version: "^1.0.0",
+                  status: "current",
+                  resolved_version: "1.0.0",
+                  resolved_at: meta.time
+                }]
+              }
+            })
+          )
+        ]
+      }
+      case "LeaveRealm": {
+        const repo = yield* validateName("repo", command.repo)
+        const realm = yield* requireRealm(state, "")
+        if (!(repo in state.repos)) return yield* Either.left(new RepoNotInRealm({ realm: realm.name, repo }))
+        const importers = importersOf(state, repo)
+        if (importers.length > 0 && !command.force) {
+          return yield* Either.left(new StillImported({ repo, importers }))
+        }
+        return [new RepoLeft({ repo, forced: command.force && importers.length > 0 })]
+      }
+    }
+  })

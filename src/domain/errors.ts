@@ -1,0 +1,142 @@
+/**
+ * Refusals of the domain: one `Schema.TaggedError` per reason, carrying the data a person needs. They serialise
+ * unchanged to `--json`, HTTP and the feed; `message` is the one sentence the CLI prints.
+ */
+import { Schema } from "effect"
+
+/** A name that is not a kebab-case identifier (or would escape its directory). */
+export class InvalidName extends Schema.TaggedError<InvalidName>()("InvalidName", {
+  kind: Schema.String,
+  value: Schema.String,
+  reason: Schema.String
+}) {
+  override get message() {
+    return `Invalid ${this.kind} name ${JSON.stringify(this.value)}: it ${this.reason}.`
+  }
+}
+
+/** A command that needs an initialised realm ran against a directory that has none. */
+export class RealmNotInitialized extends Schema.TaggedError<RealmNotInitialized>()("RealmNotInitialized", {
+  path: Schema.String
+}) {
+  override get message() {
+    return `${this.path} is not a Blue realm (no realm events in its git history); create one with 'blue realm admin init --name NAME'.`
+  }
+}
+
+/** `init` on a realm that already exists. */
+export class RealmAlreadyInitialized extends Schema.TaggedError<RealmAlreadyInitialized>()(
+  "RealmAlreadyInitialized",
+  { realm: Schema.String, path: Schema.String }
+) {
+  override get message() {
+    return `Realm '${this.realm}' already exists at ${this.path}; pick another --name or --path.`
+  }
+}
+
+/** A repo that is already registered tries to join again. */
+export class AlreadyMember extends Schema.TaggedError<AlreadyMember>()("AlreadyMember", {
+  realm: Schema.String,
+  repo: Schema.String
+}) {
+  override get message() {
+    return `Repo '${this.repo}' is already a member of realm '${this.realm}'; use --name to join under another name.`
+  }
+}
+
+/** A repo that is not registered in the realm. */
+export class RepoNotInRealm extends Schema.TaggedError<RepoNotInRealm>()("RepoNotInRealm", {
+  realm: Schema.String,
+  repo: Schema.String
+}) {
+  override get message() {
+    return `Repo '${this.repo}' is not a member of realm '${this.realm}'; run 'blue realm admin join' in it first.`
+  }
+}
+
+/** Joining a realm whose admission policy needs a proposal. */
+export class AdmissionRequired extends Schema.TaggedError<AdmissionRequired>()("AdmissionRequired", {
+  realm: Schema.String,
+  repo: Schema.String,
+  admission: Schema.String
+}) {
+  override get message() {
+    return this.admission === "invite-only"
+      ? `Realm '${this.realm}' is invite-only: an approver must invite '${this.repo}' before it can join.`
+      : `Realm '${this.realm}' admits repos by approval: '${this.repo}' cannot join directly until join proposals are available (blue realm sync); ask an approver to set governance.admission to open.`
+  }
+}
+
+/** A domain name that is taken. */
+export class DomainExists extends Schema.TaggedError<DomainExists>()("DomainExists", {
+  realm: Schema.String,
+  domain: Schema.String
+}) {
+  override get message() {
+    return `Domain '${this.domain}' already exists in realm '${this.realm}'; choose another name.`
+  }
+}
+
+/** `--repos` that cannot form a domain (fewer than two, or a repo listed twice). */
+export class InvalidDomainRepos extends Schema.TaggedError<InvalidDomainRepos>()("InvalidDomainRepos", {
+  domain: Schema.String,
+  repos: Schema.Array(Schema.String),
+  reason: Schema.String
+}) {
+  override get message() {
+    return `Cannot create domain '${this.domain}' with --repos ${this.repos.join(",")}: ${this.reason}.`
+  }
+}
+
+/** One hop of a dependency cycle: `from` provides to `to` through `domain`. */
+export const CycleStep = Schema.Struct({ from: Schema.String, domain: Schema.String, to: Schema.String })
+
+/** A domain that would close a cycle in the provider → consumer graph. */
+export class CycleDetected extends Schema.TaggedError<CycleDetected>()("CycleDetected", {
+  domain: Schema.String,
+  cycle: Schema.Array(CycleStep)
+}) {
+  override get message() {
+    const path = this.cycle.map((s) => `${s.from} → (${s.domain})`).join(" → ")
+    const start = this.cycle[0]?.from ?? ""
+    return `Adding domain '${this.domain}' creates a cycle: ${path} → ${start}. Merge the domains, reverse a dependency, or use a hub-and-spoke layout.`
+  }
+}
+
+/** One importer of a contract. */
+export const Importer = Schema.Struct({ repo: Schema.String, domain: Schema.String, contract: Schema.String })
+
+/** Leaving while other repos import contracts this repo owns. */
+export class StillImported extends Schema.TaggedError<StillImported>()("StillImported", {
+  repo: Schema.String,
+  importers: Schema.Array(Importer)
+}) {
+  override get message() {
+    const who = this.importers.map((i) => `${i.repo} (${i.domain}/${i.contract})`).join(", ")
+    return `Repo '${this.repo}' cannot leave: ${who} still import its contracts; pass --force to leave anyway.`
+  }
+}
+
+/** A realm, repo or domain file that does not parse or does not match its schema. */
+export class FileInvalid extends Schema.TaggedError<FileInvalid>()("FileInvalid", {
+  file: Schema.String,
+  path: Schema.String,
+  detail: Schema.String
+}) {
+  override get message() {
+    return `${this.file}: ${this.path === "" ? "" : `${this.path}: `}${this.detail}`
+  }
+}
+
+/** Every refusal `decide` can return. */
+export type DomainError =
+  | InvalidName
+  | RealmNotInitialized
+  | RealmAlreadyInitialized
+  | AlreadyMember
+  | RepoNotInRealm
+  | AdmissionRequired
+  | DomainExists
+  | InvalidDomainRepos
+  | CycleDetected
+  | StillImported

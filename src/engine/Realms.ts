@@ -1,0 +1,406 @@
+/**
+ * The realm engine: the append protocol of SPEC §2.1 over the realm repo (git) and the machine's event index
+ * (daemon.db). Every write runs under the realm's lock: recover → catch up → decide → one commit → compare-and-swap
+ * the branch → record in daemon.db → update the working tree. Reads catch up first, so a crash between any two
+ * steps, a hand-made commit or another machine's writes are always folded in.
+ */
+import { Clock, Effect, Either, Layer } from "effect"
+import * as fs from "node:fs"
+import * as nodePath from "node:path"
+import type { Actor, Command } from "../domain/commands.js"
+import { decide, validateName } from "../domain/decide.js"
+import { type DomainError, RealmAlreadyInitialized, RealmNotInitialized } from "../domain/errors.js"
+import type { RealmEvent } from "../domain/events.js"
+import type { Admission } from "../domain/files.js"
+import { initialState, type RealmState } from "../domain/state.js"
+import { envelopeFromJson, envelopeToJson } from "../events/codec.js"
+import { type Envelope, eventFilePath, type Recorded, schemaVersions } from "../events/envelope.js"
+import { foldEnvelopes, PositionGap } from "../projections/fold.js"
+import { isManagedPath, renderAll, renderPath, touchedPaths } from "../projections/realmFiles.js"
+import { writeFileAtomic } from "../adapters/atomicFs.js"
+import { type ConcurrentUpdate, GitError, type LockTimeout, LogCorrupt, PathProblem, StoreError } from "../adapters/errors.js"
+import { EventLog, type RealmRow } from "../adapters/eventLog.js"
+import { RealmLock } from "../adapters/lock.js"
+import { RealmGit, type RealmCommit } from "../adapters/realmGit.js"
+import { Ids } from "./ids.js"
+
+/** Everything a realm operation can fail with. */
+export type RealmError =
+  | DomainError
+  | GitError
+  | StoreError
+  | LockTimeout
+  | ConcurrentUpdate
+  | PathProblem
+  | LogCorrupt
+
+/** What a successful command wrote. */
+export interface Appended {
+  readonly realm: string
+  readonly commit: string
+  readonly events: ReadonlyArray<Envelope>
+  readonly state: RealmState
+  readonly files: ReadonlyArray<string>
+}
+
+/** A realm as seen from this machine: where it is and its folded state. */
+export interface OpenRealm {
+  readonly name: string
+  readonly dir: string
+  readonly head: string
+  readonly state: RealmState
+}
+
+/** The outcome of `replay --verify`. */
+export interface Verification {
+  readonly realm: string
+  readonly events: number
+  readonly commits: number
+  readonly differences: ReadonlyArray<string>
+}
+
+const TRAILER = "Blue-Event: "
+const LOCK_FILE = "blue-write.lock"
+const INTENT_FILE = "blue-materialize.json"
+const SNAPSHOT_EVERY = 50
+
+const lockPath = (dir: string) => nodePath.join(dir, ".git", LOCK_FILE)
+const intentPath = (dir: string) => nodePath.join(dir, ".git", INTENT_FILE)
+
+/** The event files a realm commit carries, from its trailers. */
+export const eventPathsOf = (message: string): ReadonlyArray<string> =>
+  message.split("\n").filter((l) => l.startsWith(TRAILER)).map((l) => l.slice(TRAILER.length).trim())
+
+const summarize = (command: Command, events: ReadonlyArray<RealmEvent>, actor: Actor): string => {
+  switch (command._tag) {
+    case "InitRealm":
+      return `Initialize realm ${command.name}`
+    case "JoinRealm":
+      return `${command.repo} joins the realm`
+    case "CreateDomain": {
+      const [provider, ...consumers] = command.repos
+      return `Create domain ${command.domain} (${provider} → ${consumers.join(", ")})`
+    }
+    case "LeaveRealm":
+      return `${command.repo} leaves the realm${command.force ? " (forced)" : ""}`
+  }
+  return `${events.length} events by ${actor.repo ?? actor.user}`
+}
+
+/** The realm engine. */
+export class Realms extends Effect.Service<Realms>()("blue/Realms", {
+  effect: Effect.gen(function*() {
+    const git = yield* RealmGit
+    const log = yield* EventLog
+    const locks = yield* RealmLock
+    const ids = yield* Ids
+
+    const corrupt = (realm: string, detail: string) => new LogCorrupt({ realm, detail })
+
+    /** Reads the envelopes a commit carries, in position order. */
+    const eventsOfCommit = (dir: string, realm: string, c: RealmCommit) =>
+      Effect.forEach(eventPathsOf(c.message), (path) =>
+        Effect.flatMap(git.readFile(dir, c.oid, path), (text) => {
+          if (text === undefined) return Effect.fail(corrupt(realm, `commit ${c.oid} names ${path}, which it lacks`))
+          const env = envelopeFromJson(text)
+          return Either.isLeft(env)
+            ? Effect.fail(corrupt(realm, `${path} in commit ${c.oid.slice(0, 8)}: ${env.left}`))
+            : Effect.succeed(env.right)
+        }))
+
+    /** The name of the realm in `dir`, from its first event. */
+    const realmNameAt = (dir: string) =>
+      Effect.gen(function*() {
+        const history = yield* git.history(dir, undefined)
+        const first = history[0]
+        if (first === undefined) return yield* new RealmNotInitialized({ path: dir })
+        const [env] = yield* eventsOfCommit(dir, "?", first)
+        if (env === undefined || env.event._tag !== "RealmInitialized") {
+          return yield* new RealmNotInitialized({ path: dir })
+        }
+        return env.event.realm.name
+      })
+
+    /** Finds (or registers) the tracked realm for `dir`. */
+    const rowFor = (dir: string): Effect.Effect<RealmRow, RealmError> =>
+      Effect.gen(function*() {
+        const rows = yield* log.realms
+        const byPath = rows.find((r) => r.localPath === dir)
+        if (byPath !== undefined) return byPath
+        const name = yield* realmNameAt(dir)
+        const other = rows.find((r) => r.name === name)
+        if (other !== undefined && fs.existsSync(nodePath.join(other.localPath, ".git"))) {
+          return yield* new PathProblem({
+            path: dir,
+            detail:
+              `this machine already tracks a realm named '${name}' at ${other.localPath}; one BLUE_HOME tracks one realm per name (use another BLUE_HOME, or remove the other realm)`
+          })
+        }
+        yield* log.register(name, dir)
+        return { name, localPath: dir, url: undefined, headCommit: other?.headCommit, headPosition: other?.headPosition ?? 0 }
+      })
+
+    /** Records in daemon.db every realm commit it has not seen yet. Returns the realm row after catching up. */
+    const catchUp = (dir: string) =>
+      Effect.gen(function*() {
+        const head = yield* git.head(dir)
+        if (head === undefined) return yield* new RealmNotInitialized({ path: dir })
+        const row = yield* rowFor(dir)
+        if (row.headCommit === head) return { row, head }
+        const commits = yield* git.history(dir, row.headCommit).pipe(
+          Effect.catchTag("GitError", (e): Effect.Effect<never, GitError | LogCorrupt> =>
+            row.headCommit === undefined ? Effect.fail(e) : Effect.fail(corrupt(row.name, e.detail)))
+        )
+        let position = row.headPosition
+        let batch: Array<Recorded> = []
+        for (const c of commits) {
+          for (const envelope of yield* eventsOfCommit(dir, row.name, c)) {
+            if (envelope.position !== position + 1) {
+              return yield* corrupt(
+                row.name,
+                `commit ${c.oid.slice(0, 8)} carries event ${envelope.id} at position ${envelope.position}, expected ${
+                  position + 1
+                }`
+              )
+            }
+            position = envelope.position
+            batch.push({ envelope, commit: c.oid })
+          }
+          if (batch.length >= 500) {
+            yield* log.append(row.name, batch, { commit: c.oid, position })
+            batch = []
+          }
+        }
+        yield* log.append(row.name, batch, { commit: head, position })
+        return { row: { ...row, headCommit: head, headPosition: position }, head }
+      })
+
+    /** The folded state of a tracked realm from its snapshot and the events after it. */
+    const stateOf = (realm: string) =>
+      Effect.gen(function*() {
+        const snap = yield* log.snapshot(realm)
+        const base = snap?.state ?? initialState
+        const rest = yield* log.read(realm, base.position)
+        const state = yield* Effect.try({
+          try: () => foldEnvelopes(base, rest.map((r) => r.envelope)),
+          catch: (e) => corrupt(realm, e instanceof PositionGap ? `daemon.db: ${e.message}` : String(e))
+        })
+        if (state.position - base.position >= SNAPSHOT_EVERY) {
+          yield* log.saveSnapshot(realm, { position: state.position, state })
+        }
+        return state
+      })
+
+    /** Finishes a write that was committed but not yet shown in the working tree. */
+    const recover = (dir: string) =>
+      Effect.gen(function*() {
+        const file = intentPath(dir)
+        if (!fs.existsSync(file)) return
+        const intent = JSON.parse(fs.readFileSync(file, "utf8")) as { commit: string; paths: Array<string> }
+        const head = yield* git.head(dir)
+        if (head === intent.commit) yield* git.materialize(dir, intent.paths)
+        fs.rmSync(file, { force: true })
+      })
+
+    const metaNow = (actor: Actor) => Effect.map(Clock.currentTimeMillis, (ms) => ({ ms, time: new Date(ms).toISOString(), actor }))
+
+    /** Runs one command under the realm lock; the state is decided at the branch head. */
+    const appendLocked = (
+      dir: string,
+      command: Command,
+      actor: Actor,
+      options: { readonly correlationId?: string } = {}
+    ) =>
+      Effect.gen(function*() {
+        yield* recover(dir)
+        const head0 = yield* git.head(dir)
+        let realmName: string
+        let state: RealmState
+        if (head0 === undefined) {
+          if (command._tag !== "InitRealm") return yield* new RealmNotInitialized({ path: dir })
+          realmName = command.name
+          state = initialState
+        } else {
+          const { row } = yield* catchUp(dir)
+          realmName = row.name
+          state = yield* stateOf(row.name)
+        }
+        const { ms, time } = yield* metaNow(actor)
+        const events = yield* decide(command, state, { time, actor })
+        const commandId = yield* ids.next(ms)
+        const envelopes: Array<Envelope> = []
+        const touched = new Set<string>()
+        let next = state
+        for (const event of events) {
+          const envelope: Envelope = {
+            id: yield* ids.next(ms),
+            realm: realmName,
+            position: next.position + 1,
+            type: event._tag,
+            schemaVersion: schemaVersions[event._tag],
+            time,
+            actor,
+            causationId: commandId,
+            correlationId: options.correlationId ?? commandId,
+            event
+          }
+          for (const p of touchedPaths(next, event)) touched.add(p)
+          next = foldEnvelopes(next, [envelope])
+          envelopes.push(envelope)
+        }
+        const writes = new Map<string, string | undefined>()
+        for (const p of touched) writes.set(p, renderPath(next, p))
+        for (const e of envelopes) writes.set(eventFilePath(e), envelopeToJson(e))
+        const message = [
+          summarize(command, events, actor),
+          "",
+          `Blue-Realm: ${realmName}`,
+          `Blue-Actor: ${actor.repo === undefined ? actor.user : `${actor.repo} (${actor.user})`}`,
+          ...envelopes.map((e) => `${TRAILER}${eventFilePath(e)}`)
+        ].join("\n")
+        const commit = yield* git.writeCommit(dir, {
+          parent: head0,
+          writes,
+          message,
+          author: { name: actor.repo ?? actor.user, email: actor.user },
+          time: ms
+        })
+        const paths = [...writes.keys()]
+        yield* Effect.sync(() => fs.writeFileSync(intentPath(dir), JSON.stringify({ commit, paths })))
+        yield* git.advance(dir, head0, commit)
+        if (head0 === undefined) yield* log.register(realmName, dir)
+        yield* log.append(realmName, envelopes.map((envelope) => ({ envelope, commit })), {
+          commit,
+          position: next.position
+        })
+        yield* git.materialize(dir, paths)
+        yield* Effect.sync(() => fs.rmSync(intentPath(dir), { force: true }))
+        return { realm: realmName, commit, events: envelopes, state: next, files: [...touched].sort() } satisfies Appended
+      })
+
+    /** Decides and appends one command to the realm in `dir`. */
+    const execute = (dir: string, command: Command, actor: Actor, options?: { readonly correlationId?: string }) =>
+      Effect.scoped(
+        Effect.gen(function*() {
+          if (!fs.existsSync(nodePath.join(dir, ".git"))) return yield* new RealmNotInitialized({ path: dir })
+          yield* locks.acquire(lockPath(dir))
+          return yield* appendLocked(dir, command, actor, options)
+        })
+      )
+
+    /** Creates `parent/realm-<name>` and its first event. */
+    const init = (parent: string, name: string, admission: Admission, actor: Actor) =>
+      Effect.gen(function*() {
+        yield* validateName("realm", name)
+        const dir = nodePath.resolve(parent, `realm-${name}`)
+        if (fs.existsSync(dir)) {
+          const entries = fs.readdirSync(dir).filter((e) => e !== ".git")
+          const head = fs.existsSync(nodePath.join(dir, ".git")) ? yield* git.head(dir) : undefined
+          if (head !== undefined) return yield* new RealmAlreadyInitialized({ realm: name, path: dir })
+          if (entries.length > 0) {
+            return yield* new PathProblem({ path: dir, detail: "exists and is not empty; choose another --path" })
+          }
+        }
+        const rows = yield* log.realms
+        const clash = rows.find((r) => r.name === name && r.localPath !== dir && fs.existsSync(r.localPath))
+        if (clash !== undefined) {
+          return yield* new PathProblem({
+            path: dir,
+            detail: `this machine already tracks a realm named '${name}' at ${clash.localPath}; pick another --name`
+          })
+        }
+        yield* git.init(dir)
+        return yield* execute(dir, { _tag: "InitRealm", name, admission, path: dir }, actor)
+      })
+
+    /** The realm in `dir`, caught up and folded. */
+    const open = (dir: string) =>
+      Effect.gen(function*() {
+        if (!fs.existsSync(nodePath.join(dir, ".git"))) {
+          return yield* new PathProblem({ path: dir, detail: "is not a realm repository (no .git directory)" })
+        }
+        const { head, row } = yield* catchUp(dir)
+        const state = yield* stateOf(row.name)
+        return { name: row.name, dir, head, state } satisfies OpenRealm
+      })
+
+    /** The recorded events of the realm in `dir`, after catching up. */
+    const events = (dir: string, afterPosition = 0) =>
+      Effect.flatMap(catchUp(dir), ({ row }) => log.read(row.name, afterPosition))
+
+    /** Rebuilds every projection from git alone and from daemon.db alone and lists every difference. */
+    const verify = (dir: string) =>
+      Effect.gen(function*() {
+        const { row, head } = yield* catchUp(dir)
+        const differences: Array<string> = []
+        const commits = yield* git.history(dir, undefined)
+        const fromGit: Array<Recorded> = []
+        for (const c of commits) {
+          for (const envelope of yield* eventsOfCommit(dir, row.name, c)) fromGit.push({ envelope, commit: c.oid })
+        }
+        const fromDb = yield* log.read(row.name, 0)
+        const fold = (label: string, list: ReadonlyArray<Recorded>) => {
+          try {
+            return foldEnvelopes(initialState, list.map((r) => r.envelope))
+          } catch (e) {
+            differences.push(`${label}: ${e instanceof Error ? e.message : String(e)}`)
+            return undefined
+          }
+        }
+        const gitState = fold("git", fromGit)
+        const dbState = fold("daemon.db", fromDb)
+        if (fromGit.length !== fromDb.length) {
+          differences.push(`git carries ${fromGit.length} events, daemon.db ${fromDb.length}`)
+        }
+        const n = Math.min(fromGit.length, fromDb.length)
+        for (let i = 0; i < n; i++) {
+          const g = fromGit[i]!
+          const d = fromDb[i]!
+          if (g.envelope.id !== d.envelope.id) {
+            differences.push(`position ${i + 1}: git has event ${g.envelope.id}, daemon.db ${d.envelope.id}`)
+          } else if (envelopeToJson(g.envelope) !== envelopeToJson(d.envelope)) {
+            differences.push(`event ${g.envelope.id}: content differs between git and daemon.db`)
+          } else if (g.commit !== d.commit) {
+            differences.push(`event ${g.envelope.id}: git commit ${g.commit.slice(0, 8)}, daemon.db says ${d.commit.slice(0, 8)}`)
+          }
+        }
+        if (gitState !== undefined && dbState !== undefined && JSON.stringify(gitState) !== JSON.stringify(dbState)) {
+          differences.push("the projection folded from git differs from the one folded from daemon.db")
+        }
+        const snap = yield* log.snapshot(row.name)
+        if (snap !== undefined && dbState !== undefined) {
+          const upTo = fold("snapshot", fromDb.filter((r) => r.envelope.position <= snap.position))
+          if (upTo !== undefined && JSON.stringify(upTo) !== JSON.stringify(snap.state)) {
+            differences.push(`the daemon.db snapshot at position ${snap.position} differs from the fold of its events`)
+          }
+        }
+        if (gitState !== undefined) {
+          const expected = renderAll(gitState)
+          const files = yield* git.listFiles(dir, head)
+          const referenced = new Set(fromGit.map((r) => eventFilePath(r.envelope)))
+          for (const f of files) {
+            if (f.startsWith("events/") && !referenced.has(f)) differences.push(`${f}: event file no commit names`)
+            if (isManagedPath(f) && !expected.has(f)) differences.push(`${f}: in the realm but not in the projection`)
+          }
+          for (const [path, content] of expected) {
+            const actual = yield* git.readFile(dir, head, path)
+            if (actual === undefined) differences.push(`${path}: missing from the realm at ${head.slice(0, 8)}`)
+            else if (actual !== content) differences.push(`${path}: differs from the projection (edited by hand?)`)
+          }
+        }
+        return { realm: row.name, events: fromGit.length, commits: commits.length, differences } satisfies Verification
+      })
+
+    return { init, execute, open, events, verify, catchUp, stateOf } as const
+  })
+}) {}
+
+/** The engine with its ports provided by `ports`. */
+export const layerWith = <E, R>(ports: Layer.Layer<RealmGit | EventLog | RealmLock | Ids, E, R>) =>
+  Realms.Default.pipe(Layer.provide(ports))
+
+/** Writes a file in a realm's working tree (used by tests to simulate hand edits). */
+export const writeRealmFile = (dir: string, path: string, content: string) =>
+  writeFileAtomic(nodePath.join(dir, path), content)
+
+export { GitError, StoreError }

@@ -1,0 +1,61 @@
+/**
+ * Encoding of envelopes to JSON (event files, daemon.db rows) and decoding with upcasting: an old payload is
+ * brought to the current shape by the upcasters before it is decoded, never edited in place.
+ */
+import { Either, ParseResult, Schema } from "effect"
+import { RealmEvent } from "../domain/events.js"
+import { Envelope, schemaVersions } from "./envelope.js"
+
+type Upcaster = (payload: Record<string, unknown>) => Record<string, unknown>
+
+/** Upcasters by event type and the version they upgrade from. None yet: every event is at version 1. */
+export const upcasters: Readonly<Record<string, Readonly<Record<number, Upcaster>>>> = {}
+
+/** Brings a raw payload of `version` up to the current version of its type. */
+export const upcast = (type: string, version: number, payload: Record<string, unknown>): Record<string, unknown> => {
+  let current = payload
+  const target = (schemaVersions as Record<string, number>)[type] ?? version
+  for (let v = version; v < target; v++) {
+    const step = upcasters[type]?.[v]
+    if (step === undefined) throw new Error(`no upcaster for ${type} v${v}`)
+    current = step(current)
+  }
+  return current
+}
+
+const encodeEnvelope = Schema.encodeSync(Envelope)
+const decodeEvent = Schema.decodeUnknownEither(RealmEvent)
+const decodeEnvelope = Schema.decodeUnknownEither(Envelope)
+
+/** The JSON document of an event file (pretty, stable key order). */
+export const envelopeToJson = (envelope: Envelope): string => JSON.stringify(encodeEnvelope(envelope), null, 2) + "\n"
+
+/** The encoded payload of an event (what daemon.db stores in its payload column). */
+export const encodeEvent = Schema.encodeSync(RealmEvent)
+
+/** Decodes an event file, upcasting its payload first. */
+export const envelopeFromJson = (text: string): Either.Either<Envelope, string> => {
+  let raw: any
+  try {
+    raw = JSON.parse(text)
+  } catch (e) {
+    return Either.left(`not JSON (${(e as Error).message})`)
+  }
+  if (raw === null || typeof raw !== "object" || typeof raw.event !== "object" || raw.event === null) {
+    return Either.left("not an event envelope")
+  }
+  try {
+    raw.event = upcast(String(raw.type), Number(raw.schemaVersion), raw.event)
+    raw.schemaVersion = (schemaVersions as Record<string, number>)[raw.type] ?? raw.schemaVersion
+  } catch (e) {
+    return Either.left((e as Error).message)
+  }
+  return Either.mapLeft(decodeEnvelope(raw), (e) => ParseResult.TreeFormatter.formatErrorSync(e))
+}
+
+/** Decodes a stored payload of `type`/`version` (daemon.db rows). */
+export const decodePayload = (type: string, version: number, payload: unknown): Either.Either<RealmEvent, string> =>
+  Either.mapLeft(
+    decodeEvent(upcast(type, version, payload as Record<string, unknown>)),
+    (e) => ParseResult.TreeFormatter.formatErrorSync(e)
+  )

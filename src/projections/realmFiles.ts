@@ -1,0 +1,107 @@
+/**
+ * The human-readable realm files (SPEC §3) as a projection of the state: which paths an event touches and what
+ * each path contains. Rendering goes through the file schemas' encoders so that the same state always gives
+ * byte-identical YAML, whichever log it was folded from.
+ */
+import { Schema } from "effect"
+import * as YAML from "yaml"
+import type { RealmEvent } from "../domain/events.js"
+import { BindingFile, ContractFile, DomainFile, RealmFile, RepoFile } from "../domain/files.js"
+import type { RealmState } from "../domain/state.js"
+
+/** Placeholder files that keep the empty top-level directories in git. */
+export const keepFiles = ["repos/.gitkeep", "domains/.gitkeep"] as const
+
+const quoted = new Set(["version", "resolved_version"])
+
+/** YAML text of a document, with versions double-quoted as the seeds write them. */
+export const toYaml = (value: unknown): string => {
+  const doc = new YAML.Document(value)
+  YAML.visit(doc, {
+    Pair(_, pair) {
+      if (YAML.isScalar(pair.key) && quoted.has(String(pair.key.value)) && YAML.isScalar(pair.value)) {
+        pair.value.type = "QUOTE_DOUBLE"
+      }
+    }
+  })
+  return doc.toString({ lineWidth: 0 })
+}
+
+const encoders = {
+  realm: Schema.encodeSync(RealmFile),
+  repo: Schema.encodeSync(RepoFile),
+  domain: Schema.encodeSync(DomainFile),
+  contract: Schema.encodeSync(ContractFile),
+  binding: Schema.encodeSync(BindingFile)
+}
+
+/** The content of a realm path in `state`, or undefined when the state has no such file. */
+export const renderPath = (state: RealmState, path: string): string | undefined => {
+  if (path === "realm.yaml") return state.realm === undefined ? undefined : toYaml(encoders.realm(state.realm))
+  if ((keepFiles as ReadonlyArray<string>).includes(path)) return state.realm === undefined ? undefined : ""
+  const parts = path.split("/")
+  if (parts[0] === "repos" && parts.length === 2) {
+    const repo = state.repos[parts[1]!.replace(/\.yaml$/, "")]
+    return repo === undefined ? undefined : toYaml(encoders.repo(repo))
+  }
+  if (parts[0] === "domains" && parts.length >= 3) {
+    const domain = state.domains[parts[1]!]
+    if (domain === undefined) return undefined
+    if (parts.length === 3 && parts[2] === "domain.yaml") return toYaml(encoders.domain(domain.file))
+    if (parts.length === 4) {
+      const name = parts[3]!.replace(/\.yaml$/, "")
+      if (parts[2] === "contracts") {
+        const c = domain.contracts[name]
+        return c === undefined ? undefined : toYaml(encoders.contract(c))
+      }
+      if (parts[2] === "bindings") {
+        const b = domain.bindings[name]
+        return b === undefined ? undefined : toYaml(encoders.binding(b))
+      }
+    }
+  }
+  return undefined
+}
+
+/** Every realm file of `state` with its content, sorted by path. */
+export const renderAll = (state: RealmState): Map<string, string> => {
+  const paths: Array<string> = state.realm === undefined ? [] : ["realm.yaml", ...keepFiles]
+  for (const repo of Object.keys(state.repos)) paths.push(`repos/${repo}.yaml`)
+  for (const [name, d] of Object.entries(state.domains)) {
+    paths.push(`domains/${name}/domain.yaml`)
+    for (const c of Object.keys(d.contracts)) paths.push(`domains/${name}/contracts/${c}.yaml`)
+    for (const b of Object.keys(d.bindings)) paths.push(`domains/${name}/bindings/${b}.yaml`)
+  }
+  paths.sort()
+  return new Map(paths.map((p) => [p, renderPath(state, p)!]))
+}
+
+/** The realm paths an event may change, given the state before it. */
+export const touchedPaths = (before: RealmState, event: RealmEvent): ReadonlyArray<string> => {
+  switch (event._tag) {
+    case "RealmInitialized":
+      return ["realm.yaml", ...keepFiles]
+    case "RepoJoined":
+      return [`repos/${event.repo.name}.yaml`]
+    case "RepoLeft":
+      return [
+        `repos/${event.repo}.yaml`,
+        ...Object.entries(before.domains).flatMap(([name, d]) => [
+          ...(d.file.members.includes(event.repo) ? [`domains/${name}/domain.yaml`] : []),
+          ...(event.repo in d.bindings ? [`domains/${name}/bindings/${event.repo}.yaml`] : [])
+        ])
+      ]
+    case "DomainCreated":
+      return [`domains/${event.domain.name}/domain.yaml`]
+    case "ContractPublished":
+      return [`domains/${event.domain}/contracts/${event.contract.name}.yaml`]
+    case "BindingDeclared":
+      return [`domains/${event.domain}/bindings/${event.binding.repo}.yaml`]
+  }
+}
+
+/** True for paths the realm files projection owns (everything but events and foreign files). */
+export const isManagedPath = (path: string): boolean =>
+  path === "realm.yaml" || (keepFiles as ReadonlyArray<string>).includes(path) ||
+  /^repos\/[^/]+\.yaml$/.test(path) || /^domains\/[^/]+\/(domain\.yaml|contracts\/[^/]+\.yaml|bindings\/[^/]+\.yaml)$/
+    .test(path)
