@@ -8,8 +8,10 @@ const banner = {
 }
 
 await build({
-  entryPoints: ["src/cli/main.ts"],
-  outfile: "dist/blue.js",
+  entryPoints: { blue: "src/cli/bin.ts" },
+  outdir: "dist",
+  splitting: true,
+  chunkNames: "chunks/[name]-[hash]",
   bundle: true,
   platform: "node",
   target: "node20",

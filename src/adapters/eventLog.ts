@@ -247,7 +247,9 @@ export const makeMemoryEventLog = (): Context.Tag.Service<EventLog> => {
         const fresh = recorded.filter((r) => !ids.has(r.envelope.id))
         for (const r of fresh) {
           if (list.some((x) => x.envelope.position === r.envelope.position)) {
-            return Effect.fail(new StoreError({ op: "append", detail: "UNIQUE constraint failed: events.realm, events.position" }))
+            return Effect.fail(
+              new StoreError({ op: "append", detail: "UNIQUE constraint failed: events.realm, events.position" })
+            )
           }
         }
         for (const r of fresh) {

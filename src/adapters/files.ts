@@ -10,6 +10,9 @@ import { FileInvalid } from "../domain/errors.js"
 import { LocalConfig } from "../domain/files.js"
 import { writeFileAtomic } from "./atomicFs.js"
 import { PathProblem } from "./errors.js"
+import { CONFIG_FILE } from "./paths.js"
+
+export { CONFIG_FILE, findGitRoot, findMemberRoot, findRealmRoot, findUp } from "./paths.js"
 
 const formatPath = (path: ReadonlyArray<PropertyKey>) =>
   path.map((k, i) => (typeof k === "number" ? `[${k}]` : i === 0 ? String(k) : `.${String(k)}`)).join("")
@@ -40,24 +43,6 @@ export const decodeYaml = <A, I>(
   })
 }
 
-/** Walks up from `start` to the first directory for which `test` holds. */
-export const findUp = (start: string, test: (dir: string) => boolean): string | undefined => {
-  let dir = nodePath.resolve(start)
-  while (true) {
-    if (test(dir)) return dir
-    const parent = nodePath.dirname(dir)
-    if (parent === dir) return undefined
-    dir = parent
-  }
-}
-
-/** The root of the git work tree containing `cwd`. */
-export const findGitRoot = (cwd: string): string | undefined =>
-  findUp(cwd, (d) => fs.existsSync(nodePath.join(d, ".git")))
-
-/** Relative path of a member's config file. */
-export const CONFIG_FILE = ".blue/config.yaml"
-
 /** A member repo: its root, its config and the realm directory the config points at. */
 export interface Member {
   readonly root: string
@@ -83,14 +68,6 @@ export const readMember = (root: string): Effect.Effect<Member, FileInvalid | Pa
     }
     return { root, config, realmDir: nodePath.resolve(root, config.realm.path) }
   })
-
-/** The member repo containing `cwd` (nearest `.blue/config.yaml` upward), or undefined. */
-export const findMemberRoot = (cwd: string): string | undefined =>
-  findUp(cwd, (d) => fs.existsSync(nodePath.join(d, CONFIG_FILE)))
-
-/** The realm repo containing `cwd` (nearest directory with realm.yaml and .git), or undefined. */
-export const findRealmRoot = (cwd: string): string | undefined =>
-  findUp(cwd, (d) => fs.existsSync(nodePath.join(d, "realm.yaml")) && fs.existsSync(nodePath.join(d, ".git")))
 
 /** Writes a member's config, keeping comments and keys Blue does not own; ignores cache.db in the repo's git. */
 export const writeMemberConfig = (root: string, config: LocalConfig): Effect.Effect<void, PathProblem> =>

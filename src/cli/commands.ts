@@ -7,15 +7,15 @@ import { Effect, Either, Option } from "effect"
 import * as fs from "node:fs"
 import * as nodePath from "node:path"
 import { PathProblem } from "../adapters/errors.js"
+import { EventLog } from "../adapters/eventLog.js"
 import { CONFIG_FILE, findGitRoot, writeMemberConfig } from "../adapters/files.js"
 import { currentUser } from "../adapters/home.js"
-import { EventLog } from "../adapters/eventLog.js"
 import { validateName } from "../domain/decide.js"
 import { type GraphFormat, realmGraph, renderGraph } from "../domain/graph.js"
 import { suggestName } from "../domain/names.js"
+import { Realms } from "../engine/Realms.js"
 import type { Envelope } from "../events/envelope.js"
 import { renderStatus, statusView } from "../projections/status.js"
-import { Realms } from "../engine/Realms.js"
 import { here } from "./context.js"
 import { present } from "./output.js"
 
@@ -72,15 +72,23 @@ const resolveRealmArg = (arg: string) =>
     const rows = yield* (yield* EventLog).realms
     const byName = rows.find((r) => r.name === arg)
     if (byName !== undefined) return byName.localPath
-    return yield* new PathProblem({ path: asPath, detail: "does not exist and is not the name of a realm this machine tracks" })
+    return yield* new PathProblem({
+      path: asPath,
+      detail: "does not exist and is not the name of a realm this machine tracks"
+    })
   })
 
 // blue realm admin join
 const join = Command.make(
   "join",
   {
-    realm: Args.text({ name: "realm" }).pipe(Args.withDescription("path of the realm repo (or the name of a tracked realm)")),
-    name: Options.text("name").pipe(Options.withDescription("repo name in the realm (default: directory name)"), Options.optional),
+    realm: Args.text({ name: "realm" }).pipe(
+      Args.withDescription("path of the realm repo (or the name of a tracked realm)")
+    ),
+    name: Options.text("name").pipe(
+      Options.withDescription("repo name in the realm (default: directory name)"),
+      Options.optional
+    ),
     json
   },
   ({ json, name, realm }) =>
@@ -104,7 +112,12 @@ const join = Command.make(
           { _tag: "JoinRealm", repo: repoName, path: root, maintainers: [actor.user] },
           actor
         ).pipe(
-          Effect.map((a) => ({ state: a.state, realm: a.realm, commit: a.commit as string | undefined, rejoined: false })),
+          Effect.map((a) => ({
+            state: a.state,
+            realm: a.realm,
+            commit: a.commit as string | undefined,
+            rejoined: false
+          })),
           // A repo whose registration landed but whose local config was lost (crash, fresh clone) may join again.
           Effect.catchTag("AlreadyMember", (e) =>
             Effect.flatMap(realms.open(realmDir), (o) =>
@@ -138,7 +151,9 @@ const join = Command.make(
           r.alreadyMember
             ? `✓ ${r.repo} is already a member of realm '${r.realm}'`
             : `✓ Created repos/${r.repo}.yaml in realm '${r.realm}'`,
-          ...r.detected.map((d) => `✓ Detected ${d.role}: ${d.contract} in domain ${d.domain}`),
+          ...r.detected.map((d) =>
+            `✓ Detected ${d.role}: ${d.contract} in domain ${d.domain}`
+          ),
           `✓ Wrote ${CONFIG_FILE}`
         ].join("\n")
     )
@@ -211,7 +226,10 @@ const leave = Command.make(
         const realms = yield* Realms
         const h = yield* here()
         if (h.member === undefined) {
-          return yield* new PathProblem({ path: process.cwd(), detail: "leave runs inside the member repo that leaves" })
+          return yield* new PathProblem({
+            path: process.cwd(),
+            detail: "leave runs inside the member repo that leaves"
+          })
         }
         const repo = h.member.config.repo
         const out = yield* realms.execute(h.realmDir, { _tag: "LeaveRealm", repo, force }, h.actor)
@@ -219,7 +237,11 @@ const leave = Command.make(
         return { realm: out.realm, repo, commit: out.commit, forced: force, files: out.files }
       }),
       (r) =>
-        [`✓ ${r.repo} left realm '${r.realm}'`, ...r.files.map((f) => `✓ Removed or updated ${f}`), `✓ Removed ${CONFIG_FILE}`]
+        [
+          `✓ ${r.repo} left realm '${r.realm}'`,
+          ...r.files.map((f) => `✓ Removed or updated ${f}`),
+          `✓ Removed ${CONFIG_FILE}`
+        ]
           .join("\n")
     )
 ).pipe(Command.withDescription("Remove the current repo from its realm"))
@@ -299,11 +321,13 @@ const logCommand = Command.make(
         return shown.map((r) => ({ ...r.envelope, commit: r.commit }))
       }),
       (events) =>
-        events.length === 0 ? "No events." : events.map((e) =>
-          `#${e.position} ${e.time} ${e.type.padEnd(18)} ${describeEvent(e)}  [${e.actor.repo ?? e.actor.user}, ${
-            e.commit.slice(0, 8)
-          }]`
-        ).join("\n")
+        events.length === 0 ?
+          "No events." :
+          events.map((e) =>
+            `#${e.position} ${e.time} ${e.type.padEnd(18)} ${describeEvent(e)}  [${e.actor.repo ?? e.actor.user}, ${
+              e.commit.slice(0, 8)
+            }]`
+          ).join("\n")
     )
 ).pipe(Command.withDescription("The realm's event log (audit view)"))
 
@@ -329,7 +353,10 @@ const replay = Command.make(
       (r) =>
         r.ok
           ? `✓ Replayed ${r.events} events from ${r.commits} commits of realm '${r.realm}': git, daemon.db and the realm files agree (${r.ms} ms)`
-          : [`✗ Replay of realm '${r.realm}' found ${r.differences.length} differences:`, ...r.differences.map((d) => `  - ${d}`)]
+          : [
+            `✗ Replay of realm '${r.realm}' found ${r.differences.length} differences:`,
+            ...r.differences.map((d) => `  - ${d}`)
+          ]
             .join("\n"),
       (r) => (r.ok || !r.verified ? 0 : 1)
     )

@@ -33,7 +33,9 @@ cli(process.argv).pipe(
   Effect.provide(NodeContext.layer),
   Effect.catchAllCause((cause) =>
     // @effect/cli has already printed usage problems with the help text; everything else gets one sentence.
-    isUsageError(cause) ? Effect.sync(() => (process.exitCode = 1)) : present(wantsJson, Effect.failCause(cause), () => "")
+    isUsageError(cause)
+      ? Effect.sync(() => (process.exitCode = 1))
+      : present(wantsJson, Effect.failCause(cause), () => "")
   ),
   NodeRuntime.runMain({ disableErrorReporting: true, disablePrettyLogger: true })
 )

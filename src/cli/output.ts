@@ -16,7 +16,11 @@ const toDocument = (e: unknown): ErrorDocument => {
   if (e !== null && typeof e === "object" && "_tag" in e) {
     const fields: Record<string, unknown> = {}
     for (const [k, v] of Object.entries(e)) if (k !== "stack" && k !== "cause") fields[k] = v
-    return { ...fields, _tag: String((e as { _tag: unknown })._tag), message: String((e as { message?: unknown }).message ?? "") }
+    return {
+      ...fields,
+      _tag: String((e as { _tag: unknown })._tag),
+      message: String((e as { message?: unknown }).message ?? "")
+    }
   }
   return { _tag: "UnexpectedError", message: e instanceof Error ? e.message : String(e) }
 }

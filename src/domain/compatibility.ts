@@ -395,7 +395,9 @@ interface Tuple {
 
 /** Positional item schemas: `prefixItems` + `items` (2020-12) or array `items` + `additionalItems` (older drafts). */
 const tupleOf = (s: Obj): Tuple => {
-  if (Array.isArray(s.prefixItems)) return { tuple: s.prefixItems, rest: Array.isArray(s.items) ? true : s.items ?? true }
+  if (Array.isArray(s.prefixItems)) {
+    return { tuple: s.prefixItems, rest: Array.isArray(s.items) ? true : s.items ?? true }
+  }
   if (Array.isArray(s.items)) return { tuple: s.items, rest: s.additionalItems ?? true }
   // additionalItems is ignored unless items is a tuple (draft-07 §9.3.1.2).
   return { tuple: [], rest: s.items ?? true }
@@ -605,8 +607,7 @@ const finiteValues = (conj: ReadonlyArray<Node>): ReadonlyArray<unknown> | undef
   return undefined
 }
 
-const unsatisfiable = (w: Expanded): boolean =>
-  w.empty || kindsOf(w.conj) === 0 || finiteValues(w.conj)?.length === 0
+const unsatisfiable = (w: Expanded): boolean => w.empty || kindsOf(w.conj) === 0 || finiteValues(w.conj)?.length === 0
 
 // ---------------------------------------------------------------------------------------------------------------
 // Subsumption: sub(writer conjunction, reader) lists the changes met on the way; any breaking one means some
@@ -698,7 +699,9 @@ const finiteCheck = (wc: ReadonlyArray<Node>, values: ReadonlyArray<unknown>, r:
   if (readerValues !== undefined) {
     const known = new Set(values.map(canonicalJson))
     for (const v of readerValues) {
-      if (!known.has(canonicalJson(v))) out.push(raw(path, "enum-value-added", false, "value", undefined, show(v), canonicalJson(v)))
+      if (!known.has(canonicalJson(v))) {
+        out.push(raw(path, "enum-value-added", false, "value", undefined, show(v), canonicalJson(v)))
+      }
     }
   } else if (wc.some((n) => isObj(n.s) && (has(n.s, "enum") || has(n.s, "const")))) {
     out.push(raw(path, "enum-removed", false, "enum"))
@@ -744,7 +747,10 @@ const pickBranch = (
     if (!exclusive || branches.every((b, j) => j === a.index || disjoint(wc, [node(b, root)], ctx, 0))) return a.raws
   }
   if (fitting.length > 0) return [raw(path, "one-of-overlap", true, "oneOf: values may match several branches")]
-  const best = attempts.reduce((a, b) => (b.raws.filter((x) => x.breaking).length < a.raws.filter((x) => x.breaking).length ? b : a))
+  // Prefer the branch that explains the mismatch best: fewest breaking changes, overlapping types before disjoint.
+  const score = (raws: ReadonlyArray<Raw>): number =>
+    raws.filter((x) => x.breaking).length + (raws.some((x) => x.kind === "type-changed") ? 0.5 : 0)
+  const best = attempts.reduce((a, b) => (score(b.raws) < score(a.raws) ? b : a))
   return best.raws
 }
 
@@ -805,7 +811,7 @@ const simple = (wc: ReadonlyArray<Node>, r: Node, path: string, ctx: Ctx): Array
   const kr = kindsOfSchema(rs)
   if ((kw & ~kr) !== 0) {
     const kind = (kw & kr) === 0 ? "type-changed" : "type-narrowed"
-    out.push(raw(path, kind, true, "type", typeName(kw), typeName(kw & kr === 0 ? kr : kw & kr)))
+    out.push(raw(path, kind, true, "type", typeName(kw), typeName((kw & kr) === 0 ? kr : kw & kr)))
   } else if (rs.type !== undefined && (kr & ~kw) !== 0 && wc.some((n) => isObj(n.s) && n.s.type !== undefined)) {
     out.push(raw(path, "type-widened", false, "type", typeName(kw), typeName(kr)))
   }
@@ -912,7 +918,10 @@ const boundOf = (s: Obj, side: "min" | "max"): Bound | undefined => {
 }
 
 const tightest = (bounds: ReadonlyArray<Bound>, side: "min" | "max"): Bound | undefined =>
-  bounds.reduce<Bound | undefined>((acc, b) => acc === undefined || compareBounds(b, acc, side) > 0 ? b : acc, undefined)
+  bounds.reduce<Bound | undefined>(
+    (acc, b) => acc === undefined || compareBounds(b, acc, side) > 0 ? b : acc,
+    undefined
+  )
 
 /** Positive when `a` is stricter than `b`. */
 const compareBounds = (a: Bound, b: Bound, side: "min" | "max"): number => {
@@ -933,7 +942,10 @@ const showBound = (b: Bound | undefined, side: "min" | "max"): string | undefine
 const numbers = (wc: ReadonlyArray<Node>, rs: Obj, integerOnly: boolean, path: string, out: Array<Raw>): void => {
   for (const side of ["min", "max"] as const) {
     const base = side === "min" ? "minimum" : "maximum"
-    const wRaw = tightest(wc.flatMap((n) => (isObj(n.s) ? [boundOf(n.s, side)] : [])).filter((b) => b !== undefined), side)
+    const wRaw = tightest(
+      wc.flatMap((n) => (isObj(n.s) ? [boundOf(n.s, side)] : [])).filter((b) => b !== undefined),
+      side
+    )
     const rRaw = boundOf(rs, side)
     const w = integerOnly ? toIntegerBound(wRaw, side) : wRaw
     const r = integerOnly ? toIntegerBound(rRaw, side) : rRaw
@@ -950,7 +962,9 @@ const numbers = (wc: ReadonlyArray<Node>, rs: Obj, integerOnly: boolean, path: s
   if (rm !== undefined && rm > 0) {
     const before = wm.length === 0 ? undefined : wm.join(" & ")
     if (wm.some((m) => isMultiple(m, rm)) || (integerOnly && isMultiple(1, rm))) {
-      if (wm.length > 0 && !wm.includes(rm)) out.push(raw(path, "multiple-of-loosened", false, "multipleOf", before, String(rm)))
+      if (wm.length > 0 && !wm.includes(rm)) {
+        out.push(raw(path, "multiple-of-loosened", false, "multipleOf", before, String(rm)))
+      }
     } else {
       const kind = wm.length === 0
         ? "multiple-of-added"
@@ -987,7 +1001,8 @@ const arrays = (wc: ReadonlyArray<Node>, r: Node, path: string, out: Array<Raw>,
   const wMax = caps.length === 0 ? undefined : Math.min(...caps)
   const wMin = maxOf(wc, "minItems")
   lowerLimit(out, path, "min-items", "minItems", wMin, num(rs.minItems))
-  upperLimit(out, path, "max-items", "maxItems", wMax, num(rs.maxItems))
+  // Caps implied by closed tuples decide breakage but are not reported as a removed maxItems.
+  upperLimit(out, path, "max-items", "maxItems", rs.maxItems === undefined ? wMaxItems : wMax, num(rs.maxItems))
   const length = Math.max(rt.tuple.length, ...wt.map((t) => t.tuple.length))
   for (let i = 0; i < length; i++) {
     if (wMax !== undefined && i >= wMax) break
@@ -1045,11 +1060,19 @@ const containsCheck = (
       const s = n.s as Obj
       return (num(s.minContains) ?? 1) >= needed && isHolds([node(s.contains, n.root)], target, ctx)
     })
-    const viaItems = (wMin ?? 0) >= needed && wt.every((t, j) =>
-      [...t.tuple, t.rest].every((item) => isHolds([node(item, wc[j].root)], target, ctx))
-    )
+    const viaItems = (wMin ?? 0) >= needed &&
+      wt.every((t, j) => [...t.tuple, t.rest].every((item) => isHolds([node(item, wc[j].root)], target, ctx)))
     if (!viaContains && !viaItems) {
-      out.push(raw(path, wContains.length === 0 ? "contains-added" : "contains-changed", true, "contains", undefined, show(rs.contains)))
+      out.push(
+        raw(
+          path,
+          wContains.length === 0 ? "contains-added" : "contains-changed",
+          true,
+          "contains",
+          undefined,
+          show(rs.contains)
+        )
+      )
     }
   }
   const rMaxContains = num(rs.maxContains)
@@ -1069,7 +1092,9 @@ const schemasForName = (s: Obj, name: string, reader: boolean): Array<unknown> =
   const properties = isObj(s.properties) ? s.properties : undefined
   if (properties !== undefined && has(properties, name)) found.push(properties[name])
   if (isObj(s.patternProperties)) {
-    for (const [p, schema] of Object.entries(s.patternProperties)) if (patternMatches(p, name) === true) found.push(schema)
+    for (const [p, schema] of Object.entries(s.patternProperties)) {
+      if (patternMatches(p, name) === true) found.push(schema)
+    }
   }
   if (found.length === 0) found.push(additionalOf(s, reader))
   return found
@@ -1148,7 +1173,8 @@ const objects = (wc: ReadonlyArray<Node>, r: Node, path: string, out: Array<Raw>
     const inR = propertyNamesOf(rs).includes(name)
     if (inR && !inW) out.push(raw(childP, "property-added", hasBreaking(res), "property", undefined, name))
     if (inW && !inR) out.push(raw(childP, "property-removed", hasBreaking(res), "property", name))
-    out.push(...res)
+    // In an open writer the new property could hold anything; its nested changes would only restate that.
+    if (!(inR && !inW && expand(wk).conj.length === 0)) out.push(...res)
   }
 
   // Names declared nowhere: per writer pattern, then the writer's additionalProperties region.
@@ -1192,8 +1218,20 @@ const objects = (wc: ReadonlyArray<Node>, r: Node, path: string, out: Array<Raw>
     .filter((s) => s.additionalProperties === false && patternsOf(s).length === 0)
     .map((s) => propertyNamesOf(s).filter((k) => (s.properties as Obj)[k] !== false).length)
   const wMaxProps = [minOf(wc, "maxProperties"), ...closedCounts].filter((x): x is number => x !== undefined)
-  lowerLimit(out, path, "min-properties", "minProperties", Math.max(maxOf(wc, "minProperties") ?? 0, requiredW.size), num(rs.minProperties))
-  upperLimit(out, path, "max-properties", "maxProperties", wMaxProps.length === 0 ? undefined : Math.min(...wMaxProps), num(rs.maxProperties))
+  // Limits implied by `required` and closed objects decide breakage but are not reported as changes of their own.
+  const wMinExplicit = maxOf(wc, "minProperties")
+  const wMaxExplicit = minOf(wc, "maxProperties")
+  const wMinProps = rs.minProperties === undefined ? wMinExplicit : Math.max(wMinExplicit ?? 0, requiredW.size)
+  const wMaxEffective = wMaxProps.length === 0 ? undefined : Math.min(...wMaxProps)
+  lowerLimit(out, path, "min-properties", "minProperties", wMinProps, num(rs.minProperties))
+  upperLimit(
+    out,
+    path,
+    "max-properties",
+    "maxProperties",
+    rs.maxProperties === undefined ? wMaxExplicit : wMaxEffective,
+    num(rs.maxProperties)
+  )
 
   propertyNamesCheck(wc, r, path, out, ctx)
   dependenciesCheck(wc, r, requiredW, cannotHave, path, out, ctx)
@@ -1255,7 +1293,9 @@ const dependenciesCheck = (
   }
   for (const { deps } of wSch) {
     for (const k of deps.keys()) {
-      if (!rSch.has(k)) out.push(raw(path, "dependency-schema-removed", false, `dependentSchemas ${k}`, undefined, undefined, k))
+      if (!rSch.has(k)) {
+        out.push(raw(path, "dependency-schema-removed", false, `dependentSchemas ${k}`, undefined, undefined, k))
+      }
     }
   }
 }
@@ -1361,7 +1401,16 @@ const SUBSCHEMA = ["additionalProperties", "additionalItems", "contains", "not",
 const SUBSCHEMA_MORE = ["unevaluatedProperties", "unevaluatedItems", "contentSchema"]
 const SUBSCHEMA_LISTS = ["allOf", "anyOf", "oneOf", "prefixItems"]
 const SUBSCHEMA_MAPS = ["properties", "patternProperties", "definitions", "$defs", "dependentSchemas", "dependencies"]
-const METADATA = new Set(["title", "description", "examples", "$comment", "default", "deprecated", "readOnly", "writeOnly"])
+const METADATA = new Set([
+  "title",
+  "description",
+  "examples",
+  "$comment",
+  "default",
+  "deprecated",
+  "readOnly",
+  "writeOnly"
+])
 
 /** The schema without documentation keywords, walking only schema positions (a property named `title` stays). */
 const stripMetadata = (schema: unknown, depth = 0): unknown => {
@@ -1370,10 +1419,15 @@ const stripMetadata = (schema: unknown, depth = 0): unknown => {
   for (const [k, v] of Object.entries(schema)) {
     if (METADATA.has(k) || k.startsWith("x-")) continue
     if (SUBSCHEMA.includes(k) || SUBSCHEMA_MORE.includes(k)) out[k] = stripMetadata(v, depth + 1)
-    else if (k === "items") out[k] = Array.isArray(v) ? v.map((x) => stripMetadata(x, depth + 1)) : stripMetadata(v, depth + 1)
-    else if (SUBSCHEMA_LISTS.includes(k) && Array.isArray(v)) out[k] = v.map((x) => stripMetadata(x, depth + 1))
+    else if (k === "items") {
+      out[k] = Array.isArray(v)
+        ? v.map((x) => stripMetadata(x, depth + 1))
+        : stripMetadata(v, depth + 1)
+    } else if (SUBSCHEMA_LISTS.includes(k) && Array.isArray(v)) out[k] = v.map((x) => stripMetadata(x, depth + 1))
     else if (SUBSCHEMA_MAPS.includes(k) && isObj(v)) {
-      out[k] = Object.fromEntries(Object.entries(v).map(([name, x]) => [name, Array.isArray(x) ? x : stripMetadata(x, depth + 1)]))
+      out[k] = Object.fromEntries(
+        Object.entries(v).map(([name, x]) => [name, Array.isArray(x) ? x : stripMetadata(x, depth + 1)])
+      )
     } else out[k] = v
   }
   return out
@@ -1429,7 +1483,9 @@ export const bumpProblem = (fromVersion: string, toVersion: string, required: Bu
   const made = bumpBetween(fromVersion, toVersion)
   if (made === undefined) return `Version ${toVersion} is lower than ${fromVersion}; versions only move forward.`
   if (required !== "none" && semver.eq(fromVersion, toVersion)) {
-    return `The change needs a ${required} bump but the version stays ${fromVersion}; use ${nextVersion(fromVersion, required)}.`
+    return `The change needs a ${required} bump but the version stays ${fromVersion}; use ${
+      nextVersion(fromVersion, required)
+    }.`
   }
   if (RANK[made] < RANK[required]) {
     return `The change needs a ${required} bump but ${fromVersion} → ${toVersion} is a ${made} bump; use ${

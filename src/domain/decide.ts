@@ -17,7 +17,15 @@ import {
   RepoNotInRealm,
   StillImported
 } from "./errors.js"
-import { BindingDeclared, ContractPublished, DomainCreated, type RealmEvent, RealmInitialized, RepoJoined, RepoLeft } from "./events.js"
+import {
+  BindingDeclared,
+  ContractPublished,
+  DomainCreated,
+  type RealmEvent,
+  RealmInitialized,
+  RepoJoined,
+  RepoLeft
+} from "./events.js"
 import { defaultRealmFile, type RealmFile } from "./files.js"
 import { cycleClosedBy, domainEdges, realmGraph } from "./graph.js"
 import { type Name, type NameKind, nameProblem } from "./names.js"

@@ -56,7 +56,9 @@ const diffAt = (path: string, before: unknown, after: unknown, out: Array<ValueC
     }
     return
   }
-  if (canonicalJson(before) !== canonicalJson(after)) out.push({ path, kind: "changed", value: after, previous: before })
+  if (canonicalJson(before) !== canonicalJson(after)) {
+    out.push({ path, kind: "changed", value: after, previous: before })
+  }
 }
 
 /** Differences from `oldValue` to `newValue`; empty when they are equal up to array order and key order. */

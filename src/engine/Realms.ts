@@ -7,6 +7,18 @@
 import { Clock, Effect, Either, Layer } from "effect"
 import * as fs from "node:fs"
 import * as nodePath from "node:path"
+import { writeFileAtomic } from "../adapters/atomicFs.js"
+import {
+  type ConcurrentUpdate,
+  GitError,
+  type LockTimeout,
+  LogCorrupt,
+  PathProblem,
+  StoreError
+} from "../adapters/errors.js"
+import { EventLog, type RealmRow } from "../adapters/eventLog.js"
+import { RealmLock } from "../adapters/lock.js"
+import { type RealmCommit, RealmGit } from "../adapters/realmGit.js"
 import type { Actor, Command } from "../domain/commands.js"
 import { decide, validateName } from "../domain/decide.js"
 import { type DomainError, RealmAlreadyInitialized, RealmNotInitialized } from "../domain/errors.js"
@@ -17,11 +29,6 @@ import { envelopeFromJson, envelopeToJson } from "../events/codec.js"
 import { type Envelope, eventFilePath, type Recorded, schemaVersions } from "../events/envelope.js"
 import { foldEnvelopes, PositionGap } from "../projections/fold.js"
 import { isManagedPath, renderAll, renderPath, touchedPaths } from "../projections/realmFiles.js"
-import { writeFileAtomic } from "../adapters/atomicFs.js"
-import { type ConcurrentUpdate, GitError, type LockTimeout, LogCorrupt, PathProblem, StoreError } from "../adapters/errors.js"
-import { EventLog, type RealmRow } from "../adapters/eventLog.js"
-import { RealmLock } from "../adapters/lock.js"
-import { RealmGit, type RealmCommit } from "../adapters/realmGit.js"
 import { Ids } from "./ids.js"
 
 /** Everything a realm operation can fail with. */
@@ -137,7 +144,13 @@ export class Realms extends Effect.Service<Realms>()("blue/Realms", {
           })
         }
         yield* log.register(name, dir)
-        return { name, localPath: dir, url: undefined, headCommit: other?.headCommit, headPosition: other?.headPosition ?? 0 }
+        return {
+          name,
+          localPath: dir,
+          url: undefined,
+          headCommit: other?.headCommit,
+          headPosition: other?.headPosition ?? 0
+        }
       })
 
     /** Records in daemon.db every realm commit it has not seen yet. Returns the realm row after catching up. */
@@ -202,7 +215,8 @@ export class Realms extends Effect.Service<Realms>()("blue/Realms", {
         fs.rmSync(file, { force: true })
       })
 
-    const metaNow = (actor: Actor) => Effect.map(Clock.currentTimeMillis, (ms) => ({ ms, time: new Date(ms).toISOString(), actor }))
+    const metaNow = (actor: Actor) =>
+      Effect.map(Clock.currentTimeMillis, (ms) => ({ ms, time: new Date(ms).toISOString(), actor }))
 
     /** Runs one command under the realm lock; the state is decided at the branch head. */
     const appendLocked = (
@@ -275,7 +289,13 @@ export class Realms extends Effect.Service<Realms>()("blue/Realms", {
         })
         yield* git.materialize(dir, paths)
         yield* Effect.sync(() => fs.rmSync(intentPath(dir), { force: true }))
-        return { realm: realmName, commit, events: envelopes, state: next, files: [...touched].sort() } satisfies Appended
+        return {
+          realm: realmName,
+          commit,
+          events: envelopes,
+          state: next,
+          files: [...touched].sort()
+        } satisfies Appended
       })
 
     /** Decides and appends one command to the realm in `dir`. */
@@ -361,7 +381,9 @@ export class Realms extends Effect.Service<Realms>()("blue/Realms", {
           } else if (envelopeToJson(g.envelope) !== envelopeToJson(d.envelope)) {
             differences.push(`event ${g.envelope.id}: content differs between git and daemon.db`)
           } else if (g.commit !== d.commit) {
-            differences.push(`event ${g.envelope.id}: git commit ${g.commit.slice(0, 8)}, daemon.db says ${d.commit.slice(0, 8)}`)
+            differences.push(
+              `event ${g.envelope.id}: git commit ${g.commit.slice(0, 8)}, daemon.db says ${d.commit.slice(0, 8)}`
+            )
           }
         }
         if (gitState !== undefined && dbState !== undefined && JSON.stringify(gitState) !== JSON.stringify(dbState)) {

@@ -95,7 +95,9 @@ export const statusView = (
 /** Human rendering of the status view, modelled on the seeds' examples. */
 export const renderStatus = (v: StatusView): string => {
   const lines: Array<string> = []
-  lines.push(v.repo === null ? `📊 realm ${v.realm.name} (admin view)` : `📊 ${v.repo.name} (in realm: ${v.realm.name})`)
+  lines.push(
+    v.repo === null ? `📊 realm ${v.realm.name} (admin view)` : `📊 ${v.repo.name} (in realm: ${v.realm.name})`
+  )
   if (v.repo !== null && !v.repo.member) lines.push(`⚠️  ${v.repo.name} is not a member of this realm any more.`)
   if (v.domains.length === 0) lines.push("Domains: none yet (create one with 'blue realm admin domain create')")
   else lines.push("Domains:")

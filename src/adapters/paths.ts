@@ -1,0 +1,47 @@
+/**
+ * Finding repos and realms on disk with plain `node:fs` (no Effect), so the start-up fast path can use it too.
+ */
+import * as fs from "node:fs"
+import * as nodePath from "node:path"
+
+/** Walks up from `start` to the first directory for which `test` holds. */
+export const findUp = (start: string, test: (dir: string) => boolean): string | undefined => {
+  let dir = nodePath.resolve(start)
+  while (true) {
+    if (test(dir)) return dir
+    const parent = nodePath.dirname(dir)
+    if (parent === dir) return undefined
+    dir = parent
+  }
+}
+
+/** Relative path of a member's config file. */
+export const CONFIG_FILE = ".blue/config.yaml"
+
+/** The root of the git work tree containing `cwd`. */
+export const findGitRoot = (cwd: string): string | undefined =>
+  findUp(cwd, (d) => fs.existsSync(nodePath.join(d, ".git")))
+
+/** The member repo containing `cwd` (nearest `.blue/config.yaml` upward), or undefined. */
+export const findMemberRoot = (cwd: string): string | undefined =>
+  findUp(cwd, (d) => fs.existsSync(nodePath.join(d, CONFIG_FILE)))
+
+/** The realm repo containing `cwd` (nearest directory with realm.yaml and .git), or undefined. */
+export const findRealmRoot = (cwd: string): string | undefined =>
+  findUp(cwd, (d) => fs.existsSync(nodePath.join(d, "realm.yaml")) && fs.existsSync(nodePath.join(d, ".git")))
+
+/** The commit a local branch points at, read straight from the ref files (loose ref, then packed-refs). */
+export const readBranch = (repoDir: string, branch: string): string | undefined => {
+  const gitDir = nodePath.join(repoDir, ".git")
+  try {
+    return fs.readFileSync(nodePath.join(gitDir, "refs", "heads", branch), "utf8").trim()
+  } catch {
+    try {
+      const packed = fs.readFileSync(nodePath.join(gitDir, "packed-refs"), "utf8")
+      const line = packed.split("\n").find((l) => l.endsWith(` refs/heads/${branch}`))
+      return line?.slice(0, 40)
+    } catch {
+      return undefined
+    }
+  }
+}

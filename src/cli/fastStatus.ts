@@ -1,0 +1,81 @@
+/**
+ * Start-up fast path for `blue status` / `blue realm status` (with or without --json). When daemon.db already
+ * holds the realm's head commit, the status projection is folded straight from daemon.db's snapshot and events
+ * without loading Effect or the CLI framework. In every other case (catch-up needed, anything unusual) it
+ * declines and the full engine runs, which also produces all error messages.
+ */
+import Database from "better-sqlite3"
+import * as fs from "node:fs"
+import * as nodePath from "node:path"
+import * as YAML from "yaml"
+import { daemonDbPath } from "../adapters/home.js"
+import { CONFIG_FILE, findMemberRoot, findRealmRoot, readBranch } from "../adapters/paths.js"
+import type { RealmState } from "../domain/state.js"
+import { initialState } from "../domain/state.js"
+import type { Envelope } from "../events/envelope.js"
+import { foldEnvelopes } from "../projections/fold.js"
+import { renderStatus, statusView } from "../projections/status.js"
+
+const SNAPSHOT_FORMAT = 1
+
+const statusArgs = (args: ReadonlyArray<string>): { json: boolean } | undefined => {
+  const rest = args[0] === "realm" ? args.slice(1) : args
+  if (rest[0] !== "status") return undefined
+  const flags = rest.slice(1)
+  if (flags.some((f) => f !== "--json")) return undefined
+  return { json: flags.includes("--json") }
+}
+
+/** Prints status and returns true, or returns false to let the full CLI handle the command. */
+export const tryFastStatus = (args: ReadonlyArray<string>, cwd: string = process.cwd()): boolean => {
+  const parsed = statusArgs(args)
+  if (parsed === undefined) return false
+  let realmDir: string
+  let repo: string | undefined
+  const memberRoot = findMemberRoot(cwd)
+  try {
+    if (memberRoot !== undefined) {
+      const config = YAML.parse(fs.readFileSync(nodePath.join(memberRoot, CONFIG_FILE), "utf8"))
+      if (typeof config?.repo !== "string" || typeof config?.realm?.path !== "string") return false
+      realmDir = nodePath.resolve(memberRoot, config.realm.path)
+      repo = config.repo
+    } else {
+      const root = findRealmRoot(cwd)
+      if (root === undefined) return false
+      realmDir = root
+    }
+    const head = readBranch(realmDir, "main")
+    const dbFile = daemonDbPath()
+    if (
+      head === undefined || !fs.existsSync(dbFile) ||
+      fs.existsSync(nodePath.join(realmDir, ".git", "blue-materialize.json"))
+    ) {
+      return false
+    }
+    const db = new Database(dbFile, { readonly: true, fileMustExist: true })
+    try {
+      const row = db.prepare("SELECT name, head_commit FROM realms WHERE local_path = ?").get(realmDir) as
+        | { name: string; head_commit: string | null }
+        | undefined
+      if (row === undefined || row.head_commit !== head) return false
+      const snap = db.prepare("SELECT position, state, format FROM snapshots WHERE realm = ? AND name = 'realm'")
+        .get(row.name) as { position: number; state: string; format: number } | undefined
+      const base: RealmState = snap !== undefined && snap.format === SNAPSHOT_FORMAT
+        ? JSON.parse(snap.state)
+        : initialState
+      const rows = db.prepare(
+        "SELECT id, position, type, payload FROM events WHERE realm = ? AND position > ? ORDER BY position"
+      ).all(row.name, base.position) as Array<{ id: string; position: number; type: string; payload: string }>
+      // Rows were validated against the event schemas when they were recorded; folding needs only their data.
+      const envelopes = rows.map((r) => ({ id: r.id, position: r.position, event: JSON.parse(r.payload) }) as Envelope)
+      const state = foldEnvelopes(base, envelopes)
+      const view = statusView(state, { path: realmDir, head }, repo)
+      process.stdout.write(parsed.json ? JSON.stringify(view, null, 2) + "\n" : renderStatus(view) + "\n")
+      return true
+    } finally {
+      db.close()
+    }
+  } catch {
+    return false
+  }
+}
