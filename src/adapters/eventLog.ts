@@ -6,8 +6,9 @@
 import { SqlClient } from "@effect/sql"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import { Context, Effect, Either, Layer } from "effect"
+import type { RealmEvent } from "../domain/events.js"
 import type { RealmState } from "../domain/state.js"
-import { decodePayload, encodeEvent } from "../events/codec.js"
+import { decodePayload, encodeEvent, upcast } from "../events/codec.js"
 import type { Envelope, Recorded } from "../events/envelope.js"
 import { StoreError } from "./errors.js"
 
@@ -19,6 +20,13 @@ export interface RealmRow {
   /** last realm commit whose events are recorded here */
   readonly headCommit: string | undefined
   readonly headPosition: number
+}
+
+/** What a fold needs of an event. */
+export interface FoldItem {
+  readonly id: string
+  readonly position: number
+  readonly event: RealmEvent
 }
 
 /** A saved projection state. */
@@ -44,6 +52,11 @@ export class EventLog extends Context.Tag("blue/EventLog")<EventLog, {
   ) => Effect.Effect<void, StoreError>
   /** Events after `position`, in order, with their commits. */
   readonly read: (realm: string, afterPosition: number) => Effect.Effect<ReadonlyArray<Recorded>, StoreError>
+  /**
+   * Events after `position` for folding only: payloads are upcast but not re-validated (they were decoded when
+   * recorded, and daemon.db is written by Blue alone), which keeps replay fast. Use `read` to validate.
+   */
+  readonly readForFold: (realm: string, afterPosition: number) => Effect.Effect<ReadonlyArray<FoldItem>, StoreError>
   /** The latest snapshot of the realm projection, if any. */
   readonly snapshot: (realm: string) => Effect.Effect<Snapshot | undefined, StoreError>
   /** Saves a snapshot of the realm projection. */
@@ -193,6 +206,19 @@ export const makeSqliteEventLog = Effect.gen(function*() {
           Effect.flatMap((rows) => Effect.try(() => rows.map((r) => rowToRecorded(realm, r)))),
           Effect.mapError(storeError("read events"))
         ),
+    readForFold: (realm, afterPosition) =>
+      sql<Pick<EventRow, "id" | "position" | "type" | "schema_version" | "payload">>`SELECT id, position, type,
+          schema_version, payload FROM events WHERE realm = ${realm} AND position > ${afterPosition}
+          ORDER BY position`.pipe(
+        Effect.map((rows) =>
+          rows.map((r) => ({
+            id: r.id,
+            position: r.position,
+            event: upcast(r.type, r.schema_version, JSON.parse(r.payload)) as unknown as RealmEvent
+          }))
+        ),
+        Effect.mapError(storeError("read events"))
+      ),
     snapshot: (realm) =>
       sql<{ position: number; state: string; format: number }>`SELECT position, state, format FROM snapshots
           WHERE realm = ${realm} AND name = 'realm'`.pipe(
@@ -263,6 +289,14 @@ export const makeMemoryEventLog = (): Context.Tag.Service<EventLog> => {
         return Effect.void
       }),
     read: (realm, after) => Effect.sync(() => (events.get(realm) ?? []).filter((r) => r.envelope.position > after)),
+    readForFold: (realm, after) =>
+      Effect.sync(() =>
+        (events.get(realm) ?? []).filter((r) => r.envelope.position > after).map(({ envelope: e }) => ({
+          id: e.id,
+          position: e.position,
+          event: e.event
+        }))
+      ),
     snapshot: (realm) => Effect.sync(() => snapshots.get(realm)),
     saveSnapshot: (realm, s) =>
       Effect.sync(() => {

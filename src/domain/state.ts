@@ -23,56 +23,72 @@ export interface RealmState {
 /** The state before the first event. */
 export const initialState: RealmState = { realm: undefined, position: 0, repos: {}, domains: {} }
 
-const omit = <A>(record: Readonly<Record<string, A>>, key: string): Readonly<Record<string, A>> => {
-  if (!(key in record)) return record
-  const { [key]: _, ...rest } = record
-  return rest
+type Mutable<T> = { -readonly [K in keyof T]: T[K] }
+type DraftDomain = Mutable<DomainState> & {
+  contracts: Record<string, ContractFile>
+  bindings: Record<string, BindingFile>
 }
 
-const withDomain = (
-  state: RealmState,
-  name: string,
-  f: (domain: DomainState) => DomainState
-): RealmState => {
-  const domain = state.domains[name]
-  return domain === undefined ? state : { ...state, domains: { ...state.domains, [name]: f(domain) } }
+/** A working copy that a fold may mutate: containers are copied, file records are shared and never mutated. */
+export interface Draft {
+  realm: RealmFile | undefined
+  position: number
+  repos: Record<string, RepoFile>
+  domains: Record<string, DraftDomain>
 }
 
-/** Folds one event into the state (pure; `position` is set by the caller's fold). */
-export const evolve = (state: RealmState, event: RealmEvent): RealmState => {
+/** Copies the containers of `state` so that `apply` can mutate them without touching `state`. */
+export const draftOf = (state: RealmState): Draft => {
+  const domains: Record<string, DraftDomain> = {}
+  for (const name in state.domains) {
+    const d = state.domains[name]!
+    domains[name] = { file: d.file, contracts: { ...d.contracts }, bindings: { ...d.bindings } }
+  }
+  return { realm: state.realm, position: state.position, repos: { ...state.repos }, domains }
+}
+
+/**
+ * Applies one event to a draft in place. Records taken from events (repo, domain, contract, binding files) are
+ * stored as they are and replaced, never edited, so events and earlier states stay untouched.
+ */
+export const apply = (draft: Draft, event: RealmEvent): void => {
   switch (event._tag) {
     case "RealmInitialized":
-      return { ...state, realm: event.realm }
+      draft.realm = event.realm
+      return
     case "RepoJoined":
-      return { ...state, repos: { ...state.repos, [event.repo.name]: event.repo } }
+      draft.repos[event.repo.name] = event.repo
+      return
     case "RepoLeft": {
-      const domains: Record<string, DomainState> = {}
-      for (const [name, domain] of Object.entries(state.domains)) {
-        const touched = domain.file.members.includes(event.repo) || event.repo in domain.bindings
-        domains[name] = touched
-          ? {
-            ...domain,
-            file: { ...domain.file, members: domain.file.members.filter((m) => m !== event.repo) },
-            bindings: omit(domain.bindings, event.repo)
-          }
-          : domain
+      delete draft.repos[event.repo]
+      for (const name in draft.domains) {
+        const domain = draft.domains[name]!
+        if (domain.file.members.includes(event.repo)) {
+          domain.file = { ...domain.file, members: domain.file.members.filter((m) => m !== event.repo) }
+        }
+        delete domain.bindings[event.repo]
       }
-      return { ...state, repos: omit(state.repos, event.repo), domains }
+      return
     }
     case "DomainCreated":
-      return {
-        ...state,
-        domains: { ...state.domains, [event.domain.name]: { file: event.domain, contracts: {}, bindings: {} } }
-      }
-    case "ContractPublished":
-      return withDomain(state, event.domain, (d) => ({
-        ...d,
-        contracts: { ...d.contracts, [event.contract.name]: event.contract }
-      }))
-    case "BindingDeclared":
-      return withDomain(state, event.domain, (d) => ({
-        ...d,
-        bindings: { ...d.bindings, [event.binding.repo]: event.binding }
-      }))
+      draft.domains[event.domain.name] = { file: event.domain, contracts: {}, bindings: {} }
+      return
+    case "ContractPublished": {
+      const domain = draft.domains[event.domain]
+      if (domain !== undefined) domain.contracts[event.contract.name] = event.contract
+      return
+    }
+    case "BindingDeclared": {
+      const domain = draft.domains[event.domain]
+      if (domain !== undefined) domain.bindings[event.binding.repo] = event.binding
+      return
+    }
   }
+}
+
+/** Folds one event into the state (pure: the input state is not changed; `position` is the caller's). */
+export const evolve = (state: RealmState, event: RealmEvent): RealmState => {
+  const draft = draftOf(state)
+  apply(draft, event)
+  return draft
 }

@@ -193,9 +193,9 @@ export class Realms extends Effect.Service<Realms>()("blue/Realms", {
       Effect.gen(function*() {
         const snap = yield* log.snapshot(realm)
         const base = snap?.state ?? initialState
-        const rest = yield* log.read(realm, base.position)
+        const rest = yield* log.readForFold(realm, base.position)
         const state = yield* Effect.try({
-          try: () => foldEnvelopes(base, rest.map((r) => r.envelope)),
+          try: () => foldEnvelopes(base, rest),
           catch: (e) => corrupt(realm, e instanceof PositionGap ? `daemon.db: ${e.message}` : String(e))
         })
         if (state.position - base.position >= SNAPSHOT_EVERY) {

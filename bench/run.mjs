@@ -1,0 +1,10 @@
+// Runs every benchmark in this folder, one after another, and prints one JSON line each.
+import { spawnSync } from "node:child_process"
+import { fileURLToPath } from "node:url"
+
+for (const [script, ...args] of [["status.mjs"], ["append.mjs"], ["replay.mjs", "200000"]]) {
+  const r = spawnSync(process.execPath, [fileURLToPath(new URL(script, import.meta.url)), ...args], {
+    stdio: ["ignore", "inherit", "inherit"]
+  })
+  if (r.status !== 0) process.exitCode = 1
+}

@@ -1,0 +1,134 @@
+// The newcomer's tour: builds a temp workspace with the seed's three repos and walks the realm story with the
+// real `blue` binary, printing every command and what it answered.
+import { spawnSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+
+const BIN = fileURLToPath(new URL("../bin/blue.js", import.meta.url))
+const root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), "blue-demo-")))
+const env = {
+  ...process.env,
+  BLUE_HOME: path.join(root, ".blue-home"),
+  BLUE_USER: "eric@example.com",
+  GIT_AUTHOR_NAME: "Eric",
+  GIT_AUTHOR_EMAIL: "eric@example.com",
+  GIT_COMMITTER_NAME: "Eric",
+  GIT_COMMITTER_EMAIL: "eric@example.com"
+}
+const bold = (s) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s)
+let failures = 0
+
+const step = (title) => console.log(`\n${bold(`── ${title} ──`)}`)
+const sh = (cwd, cmd, args) => {
+  const r = spawnSync(cmd, args, { cwd, env, encoding: "utf8" })
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed: ${r.stderr}`)
+  return r.stdout
+}
+const blue = (cwd, args, { expectFailure = false } = {}) => {
+  console.log(`${bold(`${path.basename(cwd)} $`)} blue ${args.join(" ")}`)
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, env, encoding: "utf8" })
+  const out = (r.stdout + r.stderr).trimEnd()
+  if (out) console.log(out.replace(/^/gm, "  "))
+  if ((r.status !== 0) !== expectFailure) {
+    failures++
+    console.log(`  !! unexpected exit code ${r.status}`)
+  }
+  return r
+}
+const repo = (name, files) => {
+  const dir = path.join(root, name)
+  fs.mkdirSync(dir, { recursive: true })
+  sh(dir, "git", ["init", "-q", "-b", "main"])
+  for (const [file, content] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true })
+    fs.writeFileSync(path.join(dir, file), content)
+  }
+  sh(dir, "git", ["add", "-A"])
+  sh(dir, "git", ["commit", "-qm", "initial"])
+  return dir
+}
+
+console.log(`Blue realms demo — workspace ${root}`)
+const aperture = repo("aperture", {
+  "models/training/s3_paths.py": [
+    "READ = [",
+    "    \"s3://bucket/jobs/*/masks/*\",",
+    "    \"s3://bucket/training-runs/*\",",
+    "    \"s3://bucket/training-metrics/*\",",
+    "]",
+    ""
+  ].join("\n")
+})
+const fungal = repo("fungal-image-analysis", {
+  "cdk/training_tools_access_stack.py": "# grants aperture read access to the paths in s3-permissions\n"
+})
+const mlInfra = repo("ml-infra", { "pipelines/jobs.py": "# consumes fungal's job schema\n" })
+
+step("1. Create the realm (a git repo on a local path: no server needed)")
+blue(root, ["realm", "admin", "init", "--name", "letemcook"])
+const realmDir = path.join(root, "realm-letemcook")
+
+step("2. aperture joins")
+blue(aperture, ["realm", "admin", "join", "../realm-letemcook"])
+
+step("3. aperture creates the s3-access domain: aperture exports s3-permissions, fungal imports it")
+blue(aperture, [
+  "realm",
+  "admin",
+  "domain",
+  "create",
+  "s3-access",
+  "--repos",
+  "aperture,fungal-image-analysis",
+  "--contract",
+  "s3-permissions"
+])
+
+step("4. fungal-image-analysis joins and finds its import waiting")
+blue(fungal, ["realm", "admin", "join", "letemcook"])
+
+step("5. fungal exports job-schema to ml-infra (fungal is provider here, consumer in s3-access)")
+blue(fungal, [
+  "realm",
+  "admin",
+  "domain",
+  "create",
+  "training-pipeline",
+  "--repos",
+  "fungal-image-analysis,ml-infra",
+  "--contract",
+  "job-schema"
+])
+blue(mlInfra, ["realm", "admin", "join", "../realm-letemcook"])
+
+step("6. Status from each side")
+blue(aperture, ["realm", "status"])
+blue(fungal, ["status"])
+
+step("7. The dependency graph")
+blue(fungal, ["realm", "graph"])
+blue(fungal, ["realm", "graph", "--format", "mermaid"])
+
+step("8. A domain that would close a cycle is refused, naming the cycle")
+blue(mlInfra, ["realm", "admin", "domain", "create", "feedback-loop", "--repos", "ml-infra,aperture"], {
+  expectFailure: true
+})
+
+step("9. Every step is an event, recorded in git and in daemon.db")
+blue(fungal, ["realm", "log"])
+console.log(sh(realmDir, "git", ["log", "--oneline"]).trimEnd().replace(/^/gm, "  "))
+blue(fungal, ["realm", "replay", "--verify"])
+
+step("10. The realm's files")
+for (const f of sh(realmDir, "git", ["ls-files"]).split("\n").filter((f) => f && !f.startsWith("events/"))) {
+  console.log(`  ${f}`)
+}
+
+console.log(
+  `\n${
+    failures === 0 ? "✓ Demo finished" : `✗ Demo finished with ${failures} unexpected results`
+  }. Explore it: cd ${root} (BLUE_HOME=${env.BLUE_HOME})`
+)
+process.exitCode = failures === 0 ? 0 : 1
