@@ -190,3 +190,17 @@ describe("Realms engine", () => {
       expect(err.message).toContain("history was rewritten")
     }).pipe(Effect.provide(sqlite(tmp()))))
 })
+
+describe("Realms engine: verify reads the realm files against their schemas", () => {
+  it.effect("a committed realm file that no longer matches its schema is named with its field", () =>
+    Effect.gen(function*() {
+      const { dir } = yield* seedStory(tmp())
+      const file = path.join(dir, "domains/s3-access/contracts/s3-permissions.yaml")
+      fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace("version: \"1.0.0\"", "version: \"1.4\""))
+      git(dir, "commit", "-qam", "bad version")
+      const v = yield* (yield* Realms).verify(dir)
+      expect(v.differences).toContain(
+        "domains/s3-access/contracts/s3-permissions.yaml: version: \"1.4\" is not a semver version (e.g. 1.4.0)"
+      )
+    }).pipe(Effect.provide(sqlite(tmp()))))
+})

@@ -18,7 +18,7 @@ const writeFile = async (
     await p.writeFile(tmp, data, options)
     await p.rename(tmp, file)
   } catch (e) {
-    await p.rm(tmp, { force: true })
+    await p.unlink(tmp).catch(() => undefined)
     throw e
   }
 }
@@ -42,3 +42,15 @@ export const atomicFs = {
 
 /** Writes a file atomically (same technique, for our own files). */
 export const writeFileAtomic = writeFile
+
+/** Writes a small file atomically and synchronously. */
+export const writeFileAtomicSync = (file: string, data: string | Uint8Array): void => {
+  const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`
+  try {
+    fs.writeFileSync(tmp, data)
+    fs.renameSync(tmp, file)
+  } catch (e) {
+    fs.rmSync(tmp, { force: true })
+    throw e
+  }
+}

@@ -33,13 +33,19 @@ export const decodeYaml = <A, I>(
       new FileInvalid({ file, path: "", detail: `malformed YAML${where}: ${err.message.split("\n")[0]}` })
     )
   }
-  return Either.mapLeft(Schema.decodeUnknownEither(schema, { errors: "first" })(raw), (error) => {
-    const [issue] = ParseResult.ArrayFormatter.formatErrorSync(error)
-    return new FileInvalid({
-      file,
-      path: issue === undefined ? "" : formatPath(issue.path),
-      detail: issue?.message ?? "does not match its schema"
-    })
+  return Either.mapLeft(Schema.decodeUnknownEither(schema, { errors: "all" })(raw), (error) => {
+    const issues = ParseResult.ArrayFormatter.formatErrorSync(error)
+    const first = issues[0]
+    if (first === undefined) return new FileInvalid({ file, path: "", detail: "does not match its schema" })
+    const path = formatPath(first.path)
+    // A union (e.g. an enum of literals) fails once per member: say all that was expected in one sentence.
+    const alternatives = issues
+      .filter((i) => formatPath(i.path) === path)
+      .map((i) => /^Expected (.+), actual (.+)$/s.exec(i.message))
+    const detail = alternatives.length > 1 && alternatives.every((m) => m !== null)
+      ? `Expected ${alternatives.map((m) => m![1]).join(" | ")}, actual ${alternatives[0]![2]}`
+      : first.message
+    return new FileInvalid({ file, path, detail })
   })
 }
 

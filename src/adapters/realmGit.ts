@@ -6,8 +6,10 @@ import { Context, Effect, Layer } from "effect"
 import * as git from "isomorphic-git"
 import * as fs from "node:fs"
 import * as nodePath from "node:path"
-import { atomicFs, writeFileAtomic } from "./atomicFs.js"
+import { atomicFs, writeFileAtomicSync } from "./atomicFs.js"
 import { ConcurrentUpdate, GitError } from "./errors.js"
+import { encodeCommit, encodeTree, makeObject, type TreeEntry } from "./gitObjects.js"
+import { readBranch } from "./paths.js"
 
 /** The branch realm events live on. */
 export const REALM_BRANCH = "main"
@@ -44,8 +46,14 @@ export class RealmGit extends Context.Tag("blue/RealmGit")<RealmGit, {
     expected: string | undefined,
     next: string
   ) => Effect.Effect<void, GitError | ConcurrentUpdate>
-  /** Makes the working tree and index show `paths` as they are at the branch head. */
-  readonly materialize: (dir: string, paths: ReadonlyArray<string>) => Effect.Effect<void, GitError>
+  /**
+   * Makes the working tree and index show the given files: either paths to take from the branch head, or the
+   * contents just committed (path → content, undefined for a deleted path).
+   */
+  readonly materialize: (
+    dir: string,
+    files: ReadonlyArray<string> | ReadonlyMap<string, string | undefined>
+  ) => Effect.Effect<void, GitError>
   /** First-parent commits after `since` (exclusive) up to the head, oldest first. */
   readonly history: (dir: string, since: string | undefined) => Effect.Effect<ReadonlyArray<RealmCommit>, GitError>
   /** A file's content at a commit, or undefined if absent. */
@@ -53,8 +61,6 @@ export class RealmGit extends Context.Tag("blue/RealmGit")<RealmGit, {
   /** Every file path in a commit's tree. */
   readonly listFiles: (dir: string, commit: string) => Effect.Effect<ReadonlyArray<string>, GitError>
 }>() {}
-
-type TreeEntry = { mode: string; path: string; oid: string; type: "blob" | "tree" | "commit" }
 
 const caches = new Map<string, object>()
 const cacheFor = (dir: string) => {
@@ -74,6 +80,22 @@ const attempt = <A>(op: string, dir: string, f: () => Promise<A>) =>
 
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
+
+/**
+ * Stores a loose object synchronously (temp file + rename, skipped when present): an append writes a handful of
+ * small objects, and one synchronous write each costs less than isomorphic-git's several asynchronous hops.
+ */
+const store = async (dir: string, type: "blob" | "tree" | "commit", content: Uint8Array): Promise<string> => {
+  const { deflated, oid } = makeObject(type, content)
+  const file = nodePath.join(dir, ".git", "objects", oid.slice(0, 2), oid.slice(2))
+  if (!fs.existsSync(file)) {
+    fs.mkdirSync(nodePath.dirname(file), { recursive: true })
+    const tmp = `${file}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`
+    fs.writeFileSync(tmp, deflated)
+    fs.renameSync(tmp, file)
+  }
+  return oid
+}
 
 const updateTree = async (
   dir: string,
@@ -106,7 +128,7 @@ const updateTree = async (
   for (const [name, content] of files) {
     if (content === undefined) set(undefined, name)
     else {
-      const oid = await git.writeBlob({ fs: atomicFs, dir, blob: encoder.encode(content) })
+      const oid = await store(dir, "blob", encoder.encode(content))
       set({ mode: "100644", path: name, oid, type: "blob" }, name)
     }
   }
@@ -116,17 +138,10 @@ const updateTree = async (
     set(oid === undefined ? undefined : { mode: "040000", path: name, oid, type: "tree" }, name)
   }
   if (entries.length === 0 && treeOid !== undefined) return undefined
-  return git.writeTree({ fs: atomicFs, dir, tree: entries })
+  return store(dir, "tree", encodeTree(entries))
 }
 
-const resolveHead = async (dir: string): Promise<string | undefined> => {
-  try {
-    return await git.resolveRef({ fs: atomicFs, dir, ref: REF })
-  } catch (e) {
-    if ((e as { code?: string }).code === "NotFoundError") return undefined
-    throw e
-  }
-}
+const resolveHead = async (dir: string): Promise<string | undefined> => readBranch(dir, REALM_BRANCH)
 
 /** Walks the tree of `commit` and lists file paths. */
 const listAll = async (dir: string, cache: object, treeOid: string, prefix: string, out: Array<string>) => {
@@ -161,20 +176,19 @@ export const makeRealmGit = (): Context.Tag.Service<RealmGit> => ({
       const baseTree = spec.parent === undefined
         ? undefined
         : (await git.readCommit({ fs: atomicFs, dir, oid: spec.parent, cache })).commit.tree
-      const tree = (await updateTree(dir, cache, baseTree, spec.writes)) ??
-        (await git.writeTree({ fs: atomicFs, dir, tree: [] }))
-      const who = { ...spec.author, timestamp: Math.floor(spec.time / 1000), timezoneOffset: 0 }
-      return git.writeCommit({
-        fs: atomicFs,
+      const tree = (await updateTree(dir, cache, baseTree, spec.writes)) ?? (await store(dir, "tree", encodeTree([])))
+      const who = { ...spec.author, timestamp: Math.floor(spec.time / 1000) }
+      return store(
         dir,
-        commit: {
-          message: spec.message.endsWith("\n") ? spec.message : spec.message + "\n",
+        "commit",
+        encodeCommit({
           tree,
-          parent: spec.parent === undefined ? [] : [spec.parent],
+          parents: spec.parent === undefined ? [] : [spec.parent],
           author: who,
-          committer: who
-        }
-      })
+          committer: who,
+          message: spec.message
+        })
+      )
     }),
   advance: (dir, expected, next) =>
     Effect.gen(function*() {
@@ -184,25 +198,30 @@ export const makeRealmGit = (): Context.Tag.Service<RealmGit> => ({
       }
       yield* attempt("update-ref", dir, () => git.writeRef({ fs: atomicFs, dir, ref: REF, value: next, force: true }))
     }),
-  materialize: (dir, paths) =>
+  materialize: (dir, files) =>
     attempt("checkout", dir, async () => {
       const cache = cacheFor(dir)
-      const head = await resolveHead(dir)
-      if (head === undefined) return
-      const present: Array<string> = []
-      for (const path of paths) {
-        const content = await readAt(dir, cache, head, path)
+      let contents: ReadonlyMap<string, string | undefined>
+      if (Array.isArray(files)) {
+        const head = await resolveHead(dir)
+        if (head === undefined) return
+        const read = new Map<string, string | undefined>()
+        for (const path of files as ReadonlyArray<string>) read.set(path, await readAt(dir, cache, head, path))
+        contents = read
+      } else contents = files as ReadonlyMap<string, string | undefined>
+      for (const [path, content] of contents) {
         const file = nodePath.join(dir, path)
         if (content === undefined) {
-          await fs.promises.rm(file, { force: true })
-          await git.remove({ fs: atomicFs, dir, filepath: path, cache })
+          fs.rmSync(file, { force: true })
+          await git.updateIndex({ fs: atomicFs, dir, filepath: path, remove: true, force: true, cache })
         } else {
-          await fs.promises.mkdir(nodePath.dirname(file), { recursive: true })
-          await writeFileAtomic(file, content)
-          present.push(path)
+          fs.mkdirSync(nodePath.dirname(file), { recursive: true })
+          writeFileAtomicSync(file, content)
+          // The blob is already in the object store (the commit has it): record it without re-hashing the file.
+          const { oid } = makeObject("blob", encoder.encode(content))
+          await git.updateIndex({ fs: atomicFs, dir, filepath: path, oid, add: true, cache })
         }
       }
-      if (present.length > 0) await git.add({ fs: atomicFs, dir, filepath: present, cache })
     }),
   history: (dir, since) =>
     attempt("log", dir, async () => {

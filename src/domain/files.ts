@@ -86,6 +86,18 @@ export const DomainFile = Schema.Struct({
 /** domains/<domain>/domain.yaml */
 export type DomainFile = typeof DomainFile.Type
 
+/** domains/<domain>/governance.yaml: an optional per-domain override of the realm's governance. */
+export const DomainGovernanceFile = Schema.Struct({
+  admission: Schema.optional(Admission),
+  approvers: Schema.optional(Schema.Array(Schema.String)),
+  breaking_changes: Schema.optional(Schema.Struct({
+    require_approval: Schema.optional(Schema.Boolean),
+    grace_period_days: Schema.optional(Schema.Int.pipe(Schema.nonNegative()))
+  }))
+})
+/** domains/<domain>/governance.yaml */
+export type DomainGovernanceFile = typeof DomainGovernanceFile.Type
+
 /** A JSON value as found in YAML (schema and value of a contract). */
 export const Json: Schema.Schema<unknown> = Schema.Unknown
 
@@ -184,3 +196,14 @@ export const defaultRealmFile = (name: Name, createdAt: string, admission: Admis
     }
   }
 })
+
+/** The schema of a realm file by its path, or undefined for paths that are not realm files. */
+export const schemaForRealmPath = (path: string): Schema.Schema<any, any> | undefined => {
+  if (path === "realm.yaml") return RealmFile
+  if (/^repos\/[^/]+\.yaml$/.test(path)) return RepoFile
+  if (/^domains\/[^/]+\/domain\.yaml$/.test(path)) return DomainFile
+  if (/^domains\/[^/]+\/governance\.yaml$/.test(path)) return DomainGovernanceFile
+  if (/^domains\/[^/]+\/contracts\/[^/]+\.yaml$/.test(path)) return ContractFile
+  if (/^domains\/[^/]+\/bindings\/[^/]+\.yaml$/.test(path)) return BindingFile
+  return undefined
+}

@@ -17,13 +17,14 @@ import {
   StoreError
 } from "../adapters/errors.js"
 import { EventLog, type RealmRow } from "../adapters/eventLog.js"
+import { decodeYaml } from "../adapters/files.js"
 import { RealmLock } from "../adapters/lock.js"
 import { type RealmCommit, RealmGit } from "../adapters/realmGit.js"
 import type { Actor, Command } from "../domain/commands.js"
 import { decide, validateName } from "../domain/decide.js"
 import { type DomainError, RealmAlreadyInitialized, RealmNotInitialized } from "../domain/errors.js"
 import type { RealmEvent } from "../domain/events.js"
-import type { Admission } from "../domain/files.js"
+import { type Admission, schemaForRealmPath } from "../domain/files.js"
 import { initialState, type RealmState } from "../domain/state.js"
 import { envelopeFromJson, envelopeToJson } from "../events/codec.js"
 import { type Envelope, eventFilePath, type Recorded, schemaVersions } from "../events/envelope.js"
@@ -287,7 +288,7 @@ export class Realms extends Effect.Service<Realms>()("blue/Realms", {
           commit,
           position: next.position
         })
-        yield* git.materialize(dir, paths)
+        yield* git.materialize(dir, writes)
         yield* Effect.sync(() => fs.rmSync(intentPath(dir), { force: true }))
         return {
           realm: realmName,
@@ -401,6 +402,12 @@ export class Realms extends Effect.Service<Realms>()("blue/Realms", {
           const files = yield* git.listFiles(dir, head)
           const referenced = new Set(fromGit.map((r) => eventFilePath(r.envelope)))
           for (const f of files) {
+            const schema = schemaForRealmPath(f)
+            if (schema !== undefined) {
+              const text = yield* git.readFile(dir, head, f)
+              const parsed = decodeYaml(schema, text ?? "", f)
+              if (Either.isLeft(parsed)) differences.push(parsed.left.message)
+            }
             if (f.startsWith("events/") && !referenced.has(f)) differences.push(`${f}: event file no commit names`)
             if (isManagedPath(f) && !expected.has(f)) differences.push(`${f}: in the realm but not in the projection`)
           }
