@@ -32,7 +32,7 @@ export class LockTimeout extends Schema.TaggedError<LockTimeout>()("LockTimeout"
 }) {
   override get message() {
     return `Another blue process holds the write lock ${this.path} (waited ${
-      Math.round(this.waitedMs / 1000)
+      (this.waitedMs / 1000).toFixed(1)
     } s); retry when it has finished.`
   }
 }

@@ -30,7 +30,11 @@ export const decodeYaml = <A, I>(
     const err = e as YAML.YAMLError
     const where = err.linePos?.[0] ? ` at line ${err.linePos[0].line}, column ${err.linePos[0].col}` : ""
     return Either.left(
-      new FileInvalid({ file, path: "", detail: `malformed YAML${where}: ${err.message.split("\n")[0]}` })
+      new FileInvalid({
+        file,
+        path: "",
+        detail: `malformed YAML${where}: ${err.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "")}`
+      })
     )
   }
   return Either.mapLeft(Schema.decodeUnknownEither(schema, { errors: "all" })(raw), (error) => {
@@ -72,7 +76,17 @@ export const readMember = (root: string): Effect.Effect<Member, FileInvalid | Pa
         detail: "is missing (remote realms by url arrive with realm sync; set the path of the realm repo)"
       })
     }
-    return { root, config, realmDir: nodePath.resolve(root, config.realm.path) }
+    const realmDir = nodePath.resolve(root, config.realm.path)
+    if (!fs.existsSync(nodePath.join(realmDir, ".git"))) {
+      return yield* new FileInvalid({
+        file,
+        path: "realm.path",
+        detail: `${JSON.stringify(config.realm.path)} does not point at a realm repository (${realmDir} ${
+          fs.existsSync(realmDir) ? "is not a git repository" : "does not exist"
+        }); fix the path or run 'blue realm admin join <realm-path>' again`
+      })
+    }
+    return { root, config, realmDir }
   })
 
 /** Writes a member's config, keeping comments and keys Blue does not own; ignores cache.db in the repo's git. */

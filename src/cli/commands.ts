@@ -2,22 +2,36 @@
  * The `blue` command tree (@effect/cli). Each command body reads like a short script: resolve where we are, ask
  * the engine, render. All rendering and error mapping goes through `present`.
  */
-import { Args, Command, Options } from "@effect/cli"
+import { Args, Command, HelpDoc, Options, ValidationError } from "@effect/cli"
 import { Effect, Either, Option } from "effect"
 import * as fs from "node:fs"
 import * as nodePath from "node:path"
 import { PathProblem } from "../adapters/errors.js"
 import { EventLog } from "../adapters/eventLog.js"
-import { CONFIG_FILE, findGitRoot, writeMemberConfig } from "../adapters/files.js"
+import { CONFIG_FILE, findGitRoot, findRealmRoot, writeMemberConfig } from "../adapters/files.js"
 import { currentUser } from "../adapters/home.js"
 import { validateName } from "../domain/decide.js"
-import { type GraphFormat, realmGraph, renderGraph } from "../domain/graph.js"
+import { realmGraph, renderGraph } from "../domain/graph.js"
 import { suggestName } from "../domain/names.js"
 import { Realms } from "../engine/Realms.js"
 import type { Envelope } from "../events/envelope.js"
 import { renderStatus, statusView } from "../projections/status.js"
 import { here } from "./context.js"
 import { present } from "./output.js"
+
+/** A usage problem, said the way @effect/cli prints it. */
+const usage = (message: string) => ValidationError.invalidValue(HelpDoc.p(message))
+
+/** An option with a fixed set of values whose error names the option, the value and the choices. */
+const choice = <const A extends string>(name: string, values: ReadonlyArray<A>, fallback: A) =>
+  Options.text(name).pipe(
+    Options.withDefault(fallback as string),
+    Options.mapEffect((v) =>
+      (values as ReadonlyArray<string>).includes(v)
+        ? Effect.succeed(v as A)
+        : Effect.fail(usage(`--${name} ${JSON.stringify(v)}: expected one of ${values.join(", ")}`))
+    )
+  )
 
 const json = Options.boolean("json").pipe(Options.withDescription("print one JSON document on stdout"))
 
@@ -33,9 +47,8 @@ const init = Command.make(
       Options.withDescription("directory to create realm-<name> in (default: current directory)"),
       Options.optional
     ),
-    admission: Options.choice("admission", ["open", "approval", "invite-only"]).pipe(
-      Options.withDefault("open" as const),
-      Options.withDescription("how repos get in")
+    admission: choice("admission", ["open", "approval", "invite-only"] as const, "open").pipe(
+      Options.withDescription("how repos get in: open, approval or invite-only")
     ),
     json
   },
@@ -106,6 +119,12 @@ const join = Command.make(
         const repoName = Option.getOrElse(name, () => suggestName(nodePath.basename(root)) ?? nodePath.basename(root))
         yield* validateName("repo", repoName)
         const realmDir = yield* resolveRealmArg(realm)
+        if (realmDir === root || findRealmRoot(root) === root) {
+          return yield* new PathProblem({
+            path: root,
+            detail: "is a realm repository; run join inside the code repo that should become a member"
+          })
+        }
         const actor = { repo: repoName, user: currentUser() }
         const joined = yield* realms.execute(
           realmDir,
@@ -180,7 +199,7 @@ const domainCreate = Command.make(
       Effect.gen(function*() {
         const realms = yield* Realms
         const h = yield* here()
-        const list = repos.split(",").map((r) => r.trim()).filter((r) => r.length > 0)
+        const list = repos.split(",").map((r) => r.trim())
         const out = yield* realms.execute(h.realmDir, {
           _tag: "CreateDomain",
           domain,
@@ -270,7 +289,12 @@ const status = Command.make("status", { json }, statusHandler).pipe(
 // blue realm graph
 const graph = Command.make(
   "graph",
-  { format: Options.choice("format", ["text", "mermaid", "dot"]).pipe(Options.withDefault("text" as const)), json },
+  {
+    format: choice("format", ["text", "mermaid", "dot"] as const, "text").pipe(
+      Options.withDescription("text, mermaid or dot")
+    ),
+    json
+  },
   ({ format, json }) =>
     present(
       json,
@@ -279,7 +303,7 @@ const graph = Command.make(
         const h = yield* here()
         const realm = yield* realms.open(h.realmDir)
         const g = realmGraph(realm.state)
-        return { realm: realm.name, format, ...g, rendered: renderGraph(g, format as GraphFormat, realm.name) }
+        return { realm: realm.name, format, ...g, rendered: renderGraph(g, format, realm.name) }
       }),
       (r) => r.rendered
     )
@@ -307,7 +331,13 @@ const describeEvent = (e: Envelope): string => {
 const logCommand = Command.make(
   "log",
   {
-    limit: Options.integer("limit").pipe(Options.withDescription("show only the last N events"), Options.optional),
+    limit: Options.integer("limit").pipe(
+      Options.withDescription("show only the last N events"),
+      Options.mapEffect((n) =>
+        n >= 0 ? Effect.succeed(n) : Effect.fail(usage(`--limit ${n}: expected a whole number of 0 or more`))
+      ),
+      Options.optional
+    ),
     json
   },
   ({ json, limit }) =>
@@ -317,7 +347,10 @@ const logCommand = Command.make(
         const realms = yield* Realms
         const h = yield* here()
         const recorded = yield* realms.events(h.realmDir)
-        const shown = Option.match(limit, { onNone: () => recorded, onSome: (n) => recorded.slice(-n) })
+        const shown = Option.match(limit, {
+          onNone: () => recorded,
+          onSome: (n) => (n === 0 ? [] : recorded.slice(-n))
+        })
         return shown.map((r) => ({ ...r.envelope, commit: r.commit }))
       }),
       (events) =>

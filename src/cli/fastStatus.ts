@@ -10,6 +10,7 @@ import * as nodePath from "node:path"
 import * as YAML from "yaml"
 import { daemonDbPath } from "../adapters/home.js"
 import { CONFIG_FILE, findMemberRoot, findRealmRoot, readBranch } from "../adapters/paths.js"
+import { nameProblem } from "../domain/nameRules.js"
 import type { RealmState } from "../domain/state.js"
 import { initialState } from "../domain/state.js"
 import type { Envelope } from "../events/envelope.js"
@@ -36,7 +37,12 @@ export const tryFastStatus = (args: ReadonlyArray<string>, cwd: string = process
   try {
     if (memberRoot !== undefined) {
       const config = YAML.parse(fs.readFileSync(nodePath.join(memberRoot, CONFIG_FILE), "utf8"))
-      if (typeof config?.repo !== "string" || typeof config?.realm?.path !== "string") return false
+      // Anything the full engine would refuse (bad names, missing fields) is left to it, with its messages.
+      if (
+        typeof config?.repo !== "string" || typeof config?.realm?.path !== "string" ||
+        typeof config?.realm?.name !== "string" || nameProblem(config.repo) !== undefined ||
+        nameProblem(config.realm.name) !== undefined
+      ) return false
       realmDir = nodePath.resolve(memberRoot, config.realm.path)
       repo = config.repo
     } else {

@@ -1,7 +1,7 @@
 /**
  * Entry point of the bundled `blue` binary.
  */
-import { Command, ValidationError } from "@effect/cli"
+import { Command, HelpDoc, ValidationError } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Cause, Effect, Layer, Option } from "effect"
 import { SqliteEventLogLive } from "../adapters/eventLog.js"
@@ -22,6 +22,17 @@ const cli = Command.run(blue, { name: "blue", version: typeof BLUE_VERSION === "
 
 const wantsJson = process.argv.includes("--json")
 
+/** @effect/cli printed the problem on stderr; with --json, stdout still gets one error document. */
+const usageFailure = (cause: Cause.Cause<unknown>) =>
+  Effect.sync(() => {
+    const e = Cause.failureOption(cause)
+    if (wantsJson && Option.isSome(e) && ValidationError.isValidationError(e.value)) {
+      const message = HelpDoc.toAnsiText(e.value.error).replace(/\x1b\[[0-9;]*m/g, "").trim()
+      process.stdout.write(JSON.stringify({ error: { _tag: "UsageError", message } }, null, 2) + "\n")
+    }
+    process.exitCode = 1
+  })
+
 const isUsageError = (cause: Cause.Cause<unknown>) =>
   Option.match(Cause.failureOption(cause), {
     onNone: () => false,
@@ -34,7 +45,7 @@ cli(process.argv).pipe(
   Effect.catchAllCause((cause) =>
     // @effect/cli has already printed usage problems with the help text; everything else gets one sentence.
     isUsageError(cause)
-      ? Effect.sync(() => (process.exitCode = 1))
+      ? usageFailure(cause)
       : present(wantsJson, Effect.failCause(cause), () => "")
   ),
   NodeRuntime.runMain({ disableErrorReporting: true, disablePrettyLogger: true })

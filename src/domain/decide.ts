@@ -119,7 +119,9 @@ export const decide = (
           )
         }
         const description = command.description ??
-          `Coordinates ${contract} between ${provider} (provider) and ${consumers.join(", ")} (consumers)`
+          `Coordinates ${contract} between ${provider} (provider) and ${consumers.join(", ")} (${
+            consumers.length === 1 ? "consumer" : "consumers"
+          })`
         return [
           new DomainCreated({ domain: { name: domain, description, created_at: meta.time, members: repos } }),
           new ContractPublished({

@@ -11,7 +11,9 @@ export class InvalidName extends Schema.TaggedError<InvalidName>()("InvalidName"
   reason: Schema.String
 }) {
   override get message() {
-    return `Invalid ${this.kind} name ${JSON.stringify(this.value)}: it ${this.reason}.`
+    return `Invalid ${this.kind} name ${
+      JSON.stringify(this.value)
+    }: it ${this.reason}; use kebab-case (lowercase letters, digits and single hyphens, e.g. s3-access).`
   }
 }
 

@@ -304,6 +304,8 @@ export class Realms extends Effect.Service<Realms>()("blue/Realms", {
       Effect.scoped(
         Effect.gen(function*() {
           if (!fs.existsSync(nodePath.join(dir, ".git"))) return yield* new RealmNotInitialized({ path: dir })
+          // Only a realm gets a lock file: a refused command on any other repo must leave it untouched.
+          if (command._tag !== "InitRealm") yield* catchUp(dir)
           yield* locks.acquire(lockPath(dir))
           return yield* appendLocked(dir, command, actor, options)
         })
@@ -317,9 +319,14 @@ export class Realms extends Effect.Service<Realms>()("blue/Realms", {
         if (fs.existsSync(dir)) {
           const entries = fs.readdirSync(dir).filter((e) => e !== ".git")
           const head = fs.existsSync(nodePath.join(dir, ".git")) ? yield* git.head(dir) : undefined
-          if (head !== undefined) return yield* new RealmAlreadyInitialized({ realm: name, path: dir })
-          if (entries.length > 0) {
-            return yield* new PathProblem({ path: dir, detail: "exists and is not empty; choose another --path" })
+          if (head !== undefined && fs.existsSync(nodePath.join(dir, "realm.yaml"))) {
+            return yield* new RealmAlreadyInitialized({ realm: name, path: dir })
+          }
+          if (entries.length > 0 || head !== undefined) {
+            return yield* new PathProblem({
+              path: dir,
+              detail: "exists and is not empty; choose another --path or --name"
+            })
           }
         }
         const rows = yield* log.realms

@@ -1,0 +1,26 @@
+/**
+ * The rules for names, as plain functions with no dependencies (the start-up fast path uses them too).
+ */
+
+const kebab = /^[a-z0-9]+(?:-[a-z0-9]+)*$/
+
+/** What kind of thing a name names, used in messages. */
+export type NameKind = "realm" | "repo" | "domain" | "contract"
+
+/** Why `value` is not a valid name, or `undefined` when it is one. */
+export const nameProblem = (value: string): string | undefined => {
+  if (value.length === 0) return "is empty"
+  if (value.length > 64) return "is longer than 64 characters"
+  if (value.includes("/") || value.includes("\\")) return "contains a path separator"
+  if (value.includes("..")) return "contains '..'"
+  if (/\s/.test(value)) return "contains whitespace"
+  if (value.startsWith(".")) return "starts with a dot"
+  if (!kebab.test(value)) return "is not kebab-case"
+  return undefined
+}
+
+/** Turns a directory name into a repo name suggestion (lowercase, hyphens), or undefined if nothing is left. */
+export const suggestName = (raw: string): string | undefined => {
+  const s = raw.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 64)
+  return s.length > 0 && nameProblem(s) === undefined ? s : undefined
+}
