@@ -432,7 +432,7 @@ describe("blue realm status", () => {
           name: "s3-permissions",
           version: "1.0.0",
           owner: APERTURE,
-          import: { version: "^1.0.0", status: "current", resolved_version: "1.0.0" }
+          import: { version: "^1.0.0", status: "current", standing: "current", resolved_version: "1.0.0", changes: [] }
         }],
         peers: [{ repo: APERTURE, role: "provider", joined: true }]
       },
@@ -452,7 +452,7 @@ describe("blue realm status", () => {
         name: "job-schema",
         version: "1.0.0",
         owner: FUNGAL,
-        import: { version: "^1.0.0", status: "current", resolved_version: "1.0.0" }
+        import: { version: "^1.0.0", status: "current", standing: "current", resolved_version: "1.0.0", changes: [] }
       }],
       peers: [{ repo: FUNGAL, role: "provider", joined: true }]
     }])

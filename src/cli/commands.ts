@@ -13,11 +13,14 @@ import { currentUser } from "../adapters/home.js"
 import { validateName } from "../domain/decide.js"
 import { realmGraph, renderGraph } from "../domain/graph.js"
 import { suggestName } from "../domain/names.js"
+import { localExports } from "../engine/detect.js"
 import { Realms } from "../engine/Realms.js"
 import type { Envelope } from "../events/envelope.js"
 import { renderStatus, statusView } from "../projections/status.js"
 import { here } from "./context.js"
+import { exportCommand, importCommand } from "./contracts.js"
 import { present } from "./output.js"
+import { trustCommand } from "./trust.js"
 
 /** A usage problem, said the way @effect/cli prints it. */
 const usage = (message: string) => ValidationError.invalidValue(HelpDoc.p(message))
@@ -278,7 +281,8 @@ const statusHandler = ({ json }: { readonly json: boolean }) =>
       const realms = yield* Realms
       const h = yield* here()
       const realm = yield* realms.open(h.realmDir)
-      return statusView(realm.state, { path: realm.dir, head: realm.head }, h.member?.config.repo)
+      const local = h.member === undefined ? new Map() : yield* localExports(h.member, realm.state)
+      return statusView(realm.state, { path: realm.dir, head: realm.head }, h.member?.config.repo, local)
     }),
     renderStatus
   )
@@ -322,6 +326,8 @@ const describeEvent = (e: Envelope): string => {
       return `${ev.domain.name}: ${ev.domain.members.join(", ")}`
     case "ContractPublished":
       return `${ev.domain}/${ev.contract.name} ${ev.contract.version} (owner ${ev.contract.owner})`
+    case "ContractBumped":
+      return `${ev.domain}/${ev.contract.name} ${ev.from} → ${ev.contract.version} (${ev.bump})`
     case "BindingDeclared":
       return `${ev.domain}/${ev.binding.repo} as ${ev.binding.role}`
   }
@@ -397,7 +403,7 @@ const replay = Command.make(
 
 const realm = Command.make("realm").pipe(
   Command.withDescription("Coordinate repos through a realm"),
-  Command.withSubcommands([admin, status, graph, logCommand, replay])
+  Command.withSubcommands([admin, status, exportCommand, importCommand, graph, logCommand, replay, trustCommand])
 )
 
 const topStatus = Command.make("status", { json }, statusHandler).pipe(

@@ -37,11 +37,12 @@ export const tryFastStatus = (args: ReadonlyArray<string>, cwd: string = process
   try {
     if (memberRoot !== undefined) {
       const config = YAML.parse(fs.readFileSync(nodePath.join(memberRoot, CONFIG_FILE), "utf8"))
-      // Anything the full engine would refuse (bad names, missing fields) is left to it, with its messages.
+      // Anything the full engine would refuse (bad names, missing fields) is left to it, with its messages; so is
+      // detecting exports from code.
       if (
         typeof config?.repo !== "string" || typeof config?.realm?.path !== "string" ||
         typeof config?.realm?.name !== "string" || nameProblem(config.repo) !== undefined ||
-        nameProblem(config.realm.name) !== undefined
+        nameProblem(config.realm.name) !== undefined || config.exports !== undefined
       ) return false
       realmDir = nodePath.resolve(memberRoot, config.realm.path)
       repo = config.repo

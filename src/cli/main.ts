@@ -8,6 +8,7 @@ import { SqliteEventLogLive } from "../adapters/eventLog.js"
 import { daemonDbPath } from "../adapters/home.js"
 import { RealmLockLive } from "../adapters/lock.js"
 import { RealmGitLive } from "../adapters/realmGit.js"
+import { TrustStoreLive } from "../adapters/trust.js"
 import { IdsLive } from "../engine/ids.js"
 import { Realms } from "../engine/Realms.js"
 import { blue } from "./commands.js"
@@ -15,7 +16,7 @@ import { present } from "./output.js"
 
 declare const BLUE_VERSION: string
 
-const ports = Layer.mergeAll(SqliteEventLogLive(daemonDbPath()), RealmGitLive, RealmLockLive, IdsLive)
+const ports = Layer.mergeAll(SqliteEventLogLive(daemonDbPath()), RealmGitLive, RealmLockLive, IdsLive, TrustStoreLive)
 const app = Layer.provideMerge(Realms.Default, ports)
 
 const cli = Command.run(blue, { name: "blue", version: typeof BLUE_VERSION === "string" ? BLUE_VERSION : "dev" })

@@ -43,8 +43,26 @@ export const LeaveRealm = Schema.TaggedStruct("LeaveRealm", {
   force: Schema.Boolean
 })
 
+/** Publish a contract's new schema and/or value (owner only); the version follows from the change. */
+export const PublishContract = Schema.TaggedStruct("PublishContract", {
+  contract: Schema.String,
+  domain: Schema.optional(Schema.String),
+  schema: Schema.optional(Schema.Unknown),
+  value: Schema.optional(Schema.Unknown),
+  version: Schema.optional(Schema.String),
+  sourceFiles: Schema.optional(Schema.Array(Schema.String))
+})
+
+/** Declare (or change) an import of a contract by the acting repo. */
+export const DeclareImport = Schema.TaggedStruct("DeclareImport", {
+  contract: Schema.String,
+  domain: Schema.String,
+  version: Schema.String,
+  binding: Schema.optional(Schema.String)
+})
+
 /** Every realm command. */
-export const Command = Schema.Union(InitRealm, JoinRealm, CreateDomain, LeaveRealm)
+export const Command = Schema.Union(InitRealm, JoinRealm, CreateDomain, LeaveRealm, PublishContract, DeclareImport)
 /** Every realm command. */
 export type Command = typeof Command.Type
 

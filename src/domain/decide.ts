@@ -3,7 +3,9 @@
  * refused. Pure: no IO, no clock, no ids.
  */
 import { Either } from "effect"
+import * as semver from "semver"
 import type { Command, CommandMeta } from "./commands.js"
+import { findContract, planPublish } from "./contracts.js"
 import {
   AdmissionRequired,
   AlreadyMember,
@@ -12,13 +14,17 @@ import {
   DomainExists,
   InvalidDomainRepos,
   InvalidName,
+  InvalidRange,
+  NotContractOwner,
   RealmAlreadyInitialized,
   RealmNotInitialized,
   RepoNotInRealm,
+  RoleConflict,
   StillImported
 } from "./errors.js"
 import {
   BindingDeclared,
+  ContractBumped,
   ContractPublished,
   DomainCreated,
   type RealmEvent,
@@ -29,6 +35,7 @@ import {
 import { defaultRealmFile, type RealmFile } from "./files.js"
 import { cycleClosedBy, domainEdges, realmGraph } from "./graph.js"
 import { type Name, type NameKind, nameProblem } from "./names.js"
+import { normalizeRange, PLACEHOLDER_SCHEMA } from "./placeholder.js"
 import type { RealmState } from "./state.js"
 
 /** Checks a name before anything is touched. */
@@ -36,6 +43,15 @@ export const validateName = (kind: NameKind, value: string): Either.Either<Name,
   const reason = nameProblem(value)
   return reason === undefined ? Either.right(value as Name) : Either.left(new InvalidName({ kind, value, reason }))
 }
+
+const requireMember = (
+  state: RealmState,
+  realm: string,
+  repo: string | undefined
+): Either.Either<string, RepoNotInRealm> =>
+  repo !== undefined && repo in state.repos
+    ? Either.right(repo)
+    : Either.left(new RepoNotInRealm({ realm, repo: repo ?? "(no repo: run this inside a member repo)" }))
 
 const requireRealm = (state: RealmState, path: string): Either.Either<RealmFile, RealmNotInitialized> =>
   state.realm === undefined ? Either.left(new RealmNotInitialized({ path })) : Either.right(state.realm)
@@ -131,7 +147,7 @@ export const decide = (
               version: "1.0.0",
               owner: provider,
               compatibility: { backwards: true, forwards: false },
-              schema: { type: "object", properties: {} },
+              schema: PLACEHOLDER_SCHEMA,
               value: {},
               evolution: [{ version: "1.0.0", changes: ["Initial version"], compatible: true }]
             }
@@ -156,6 +172,98 @@ export const decide = (
               }
             })
           )
+        ]
+      }
+      case "PublishContract": {
+        const realm = yield* requireRealm(state, "")
+        const actor = yield* requireMember(state, realm.name, meta.actor.repo)
+        const { contract, domain } = yield* findContract(state, command.contract, command.domain)
+        if (contract.owner !== actor) {
+          return yield* Either.left(new NotContractOwner({ contract: contract.name, owner: contract.owner, actor }))
+        }
+        const plan = yield* planPublish(contract, {
+          ...(command.schema === undefined ? {} : { schema: command.schema }),
+          ...(command.value === undefined ? {} : { value: command.value }),
+          ...(command.version === undefined ? {} : { version: command.version })
+        })
+        const events: Array<RealmEvent> = []
+        if (plan._tag === "Initial") events.push(new ContractPublished({ domain, contract: plan.contract }))
+        if (plan._tag === "Bumped") {
+          events.push(
+            new ContractBumped({
+              domain,
+              from: contract.version,
+              bump: plan.bump === "none" ? "patch" : plan.bump,
+              contract: plan.contract
+            })
+          )
+        }
+        const binding = state.domains[domain]!.bindings[actor]
+        if (command.sourceFiles !== undefined && binding !== undefined) {
+          const exports = binding.exports ?? []
+          const current = exports.find((x) => x.contract === contract.name)
+          if (current === undefined || current.source_files.join("\n") !== command.sourceFiles.join("\n")) {
+            events.push(
+              new BindingDeclared({
+                domain,
+                binding: {
+                  ...binding,
+                  exports: [
+                    ...exports.filter((x) => x.contract !== contract.name),
+                    { contract: contract.name, source_files: command.sourceFiles }
+                  ]
+                }
+              })
+            )
+          }
+        }
+        return events
+      }
+      case "DeclareImport": {
+        const realm = yield* requireRealm(state, "")
+        const actor = yield* requireMember(state, realm.name, meta.actor.repo)
+        const domain = yield* validateName("domain", command.domain)
+        const { contract } = yield* findContract(state, command.contract, domain)
+        const range = normalizeRange(command.version)
+        if (semver.validRange(range) === null) return yield* Either.left(new InvalidRange({ value: command.version }))
+        if (contract.owner === actor) {
+          return yield* Either.left(new RoleConflict({ domain, repo: actor, detail: `it owns '${contract.name}'` }))
+        }
+        const existing = state.domains[domain]!.bindings[actor]
+        if (existing !== undefined && existing.role !== "consumer") {
+          return yield* Either.left(
+            new RoleConflict({ domain, repo: actor, detail: `it is the domain's ${existing.role}` })
+          )
+        }
+        if (existing === undefined) {
+          const cycle = cycleClosedBy(
+            realmGraph(state).edges,
+            domainEdges(domain, [contract.owner], [actor], [contract.name])
+          )
+          if (cycle !== undefined) {
+            return yield* Either.left(
+              new CycleDetected({ domain, cycle: cycle.map((e) => ({ from: e.from, domain: e.domain, to: e.to })) })
+            )
+          }
+        }
+        const satisfied = semver.satisfies(contract.version, range)
+        const entry = {
+          contract: contract.name,
+          version: command.version,
+          ...(command.binding === undefined ? {} : { binding: command.binding }),
+          status: satisfied ? "current" as const : "broken" as const,
+          ...(satisfied ? { resolved_version: contract.version, resolved_at: meta.time } : {})
+        }
+        const imports = existing?.imports ?? []
+        return [
+          new BindingDeclared({
+            domain,
+            binding: {
+              repo: actor,
+              role: "consumer",
+              imports: [...imports.filter((i) => i.contract !== contract.name), entry]
+            }
+          })
         ]
       }
       case "LeaveRealm": {

@@ -3,6 +3,7 @@
  * unchanged to `--json`, HTTP and the feed; `message` is the one sentence the CLI prints.
  */
 import { Schema } from "effect"
+import { type Bump, bumpProblem } from "./compatibility.js"
 
 /** A name that is not a kebab-case identifier (or would escape its directory). */
 export class InvalidName extends Schema.TaggedError<InvalidName>()("InvalidName", {
@@ -142,3 +143,84 @@ export type DomainError =
   | InvalidDomainRepos
   | CycleDetected
   | StillImported
+  | ContractNotFound
+  | NotContractOwner
+  | BumpTooSmall
+  | ContractValueInvalid
+  | InvalidRange
+  | RoleConflict
+
+/** A contract name that matches no contract (or several, in different domains). */
+export class ContractNotFound extends Schema.TaggedError<ContractNotFound>()("ContractNotFound", {
+  contract: Schema.String,
+  domain: Schema.String,
+  candidates: Schema.Array(Schema.String)
+}) {
+  override get message() {
+    if (this.candidates.length > 1) {
+      return `Contract '${this.contract}' exists in several domains (${
+        this.candidates.join(", ")
+      }); name one with --domain.`
+    }
+    return `No contract '${this.contract}'${
+      this.domain === "" ? "" : ` in domain '${this.domain}'`
+    } in this realm; check the name with 'blue realm status'.`
+  }
+}
+
+/** Only a contract's owner repo may change it. */
+export class NotContractOwner extends Schema.TaggedError<NotContractOwner>()("NotContractOwner", {
+  contract: Schema.String,
+  owner: Schema.String,
+  actor: Schema.String
+}) {
+  override get message() {
+    return `Only '${this.owner}' may change contract '${this.contract}'; '${this.actor}' is not its owner (import it instead).`
+  }
+}
+
+/** A version lower than the change requires. */
+export class BumpTooSmall extends Schema.TaggedError<BumpTooSmall>()("BumpTooSmall", {
+  contract: Schema.String,
+  from: Schema.String,
+  to: Schema.String,
+  required: Schema.String
+}) {
+  override get message() {
+    return `Version ${
+      JSON.stringify(this.to)
+    } is not enough for contract '${this.contract}': the change from ${this.from} needs a ${this.required} bump (${
+      bumpProblem(this.from, this.to, this.required as Bump) ?? "use a higher version"
+    })`
+  }
+}
+
+/** A contract whose schema is not a valid JSON Schema, or whose value does not satisfy it. */
+export class ContractValueInvalid extends Schema.TaggedError<ContractValueInvalid>()("ContractValueInvalid", {
+  contract: Schema.String,
+  problems: Schema.Array(Schema.String)
+}) {
+  override get message() {
+    return `Contract '${this.contract}' is invalid: ${this.problems.join("; ")}.`
+  }
+}
+
+/** A semver range that does not parse. */
+export class InvalidRange extends Schema.TaggedError<InvalidRange>()("InvalidRange", {
+  value: Schema.String
+}) {
+  override get message() {
+    return `--version ${JSON.stringify(this.value)} is not a semver range (e.g. ^1.0.0 or ">=1.0.0, <2.0.0").`
+  }
+}
+
+/** A repo importing a contract it owns, or taking a second role in a domain. */
+export class RoleConflict extends Schema.TaggedError<RoleConflict>()("RoleConflict", {
+  domain: Schema.String,
+  repo: Schema.String,
+  detail: Schema.String
+}) {
+  override get message() {
+    return `'${this.repo}' cannot import in domain '${this.domain}': ${this.detail}.`
+  }
+}

@@ -34,6 +34,14 @@ export class ContractPublished extends Schema.TaggedClass<ContractPublished>()("
   contract: ContractFile
 }) {}
 
+/** The owner published a new version of a contract; the new evolution entry says what changed. */
+export class ContractBumped extends Schema.TaggedClass<ContractBumped>()("ContractBumped", {
+  domain: Name,
+  from: Schema.String,
+  bump: Schema.Literal("patch", "minor", "major"),
+  contract: ContractFile
+}) {}
+
 /** A repo declared how it takes part in a domain (its exports or imports). */
 export class BindingDeclared extends Schema.TaggedClass<BindingDeclared>()("BindingDeclared", {
   domain: Name,
@@ -47,6 +55,7 @@ export const RealmEvent = Schema.Union(
   RepoLeft,
   DomainCreated,
   ContractPublished,
+  ContractBumped,
   BindingDeclared
 )
 /** Every realm event. */

@@ -6,6 +6,9 @@
 import { Schema } from "effect"
 import * as semver from "semver"
 import { Name } from "./names.js"
+import { normalizeRange } from "./placeholder.js"
+
+export { normalizeRange } from "./placeholder.js"
 
 /** An ISO-8601 UTC timestamp such as 2026-01-24T10:00:00Z. */
 export const Timestamp = Schema.String.pipe(
@@ -27,9 +30,6 @@ export const SemverRange = Schema.String.pipe(
     semver.validRange(normalizeRange(s)) !== null ? true : `${JSON.stringify(s)} is not a semver range (e.g. ^1.0.0)`
   )
 )
-
-/** The seed writes ranges as ">=1.0.0, <2.0.0"; node-semver wants spaces between comparators. */
-export const normalizeRange = (range: string): string => range.replace(/,\s*/g, " ").trim()
 
 /** How new repos get in. */
 export const Admission = Schema.Literal("open", "approval", "invite-only")
@@ -163,14 +163,41 @@ export const BindingFile = Schema.Struct({
 /** domains/<domain>/bindings/<repo>.yaml */
 export type BindingFile = typeof BindingFile.Type
 
-/** <repo>/.blue/config.yaml: membership only; the realm repo is the source of truth for the rest. */
+/** An extractor that runs regexes over source files: each field's captures (group 1) become that field's list. */
+export const PatternExtractor = Schema.Struct({
+  pattern: Schema.Struct({
+    /** globs relative to the repo root; default: the export binding's source_files */
+    files: Schema.optional(Schema.Array(Schema.String)),
+    fields: Schema.Record({ key: Schema.String, value: Schema.String })
+  })
+})
+
+/** An extractor that runs a command in the repo and reads the value it prints (JSON or YAML). */
+export const CommandExtractor = Schema.Struct({
+  command: Schema.Union(Schema.String, Schema.Array(Schema.String)),
+  timeout_ms: Schema.optional(Schema.Int.pipe(Schema.positive()))
+})
+
+/** An extractor that reads a JSON/YAML file of the repo, optionally at a dotted key path. */
+export const FileExtractor = Schema.Struct({
+  file: Schema.String,
+  key: Schema.optional(Schema.String)
+})
+
+/** How the current value of one export is detected from the repo's code. */
+export const Extractor = Schema.Union(PatternExtractor, CommandExtractor, FileExtractor)
+/** How the current value of one export is detected from the repo's code. */
+export type Extractor = typeof Extractor.Type
+
+/** <repo>/.blue/config.yaml: membership, and how this repo's exports are detected from its code. */
 export const LocalConfig = Schema.Struct({
   realm: Schema.Struct({
     name: Name,
     path: Schema.optional(Schema.String),
     url: Schema.optional(Schema.String)
   }),
-  repo: Name
+  repo: Name,
+  exports: Schema.optional(Schema.Record({ key: Name, value: Extractor }))
 })
 /** <repo>/.blue/config.yaml */
 export type LocalConfig = typeof LocalConfig.Type

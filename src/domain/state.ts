@@ -73,14 +73,20 @@ export const apply = (draft: Draft, event: RealmEvent): void => {
     case "DomainCreated":
       draft.domains[event.domain.name] = { file: event.domain, contracts: {}, bindings: {} }
       return
-    case "ContractPublished": {
+    case "ContractPublished":
+    case "ContractBumped": {
       const domain = draft.domains[event.domain]
       if (domain !== undefined) domain.contracts[event.contract.name] = event.contract
       return
     }
     case "BindingDeclared": {
       const domain = draft.domains[event.domain]
-      if (domain !== undefined) domain.bindings[event.binding.repo] = event.binding
+      if (domain === undefined) return
+      domain.bindings[event.binding.repo] = event.binding
+      // Declaring a binding makes the repo a member of the domain.
+      if (!domain.file.members.includes(event.binding.repo)) {
+        domain.file = { ...domain.file, members: [...domain.file.members, event.binding.repo] }
+      }
       return
     }
   }

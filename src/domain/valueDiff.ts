@@ -46,12 +46,16 @@ const diffAt = (path: string, before: unknown, after: unknown, out: Array<ValueC
     for (const key of Object.keys(before)) {
       if (before[key] === undefined) continue
       const child = childPath(path, key)
-      if (after[key] === undefined) out.push({ path: child, kind: "removed", value: before[key] })
-      else diffAt(child, before[key], after[key], out)
+      // A list that appears or disappears is reported element by element, like any other set change.
+      if (after[key] === undefined) {
+        if (Array.isArray(before[key])) diffAt(child, before[key], [], out)
+        else out.push({ path: child, kind: "removed", value: before[key] })
+      } else diffAt(child, before[key], after[key], out)
     }
     for (const key of Object.keys(after)) {
       if (after[key] !== undefined && before[key] === undefined) {
-        out.push({ path: childPath(path, key), kind: "added", value: after[key] })
+        if (Array.isArray(after[key])) diffAt(childPath(path, key), [], after[key], out)
+        else out.push({ path: childPath(path, key), kind: "added", value: after[key] })
       }
     }
     return

@@ -242,6 +242,9 @@ export class Realms extends Effect.Service<Realms>()("blue/Realms", {
         }
         const { ms, time } = yield* metaNow(actor)
         const events = yield* decide(command, state, { time, actor })
+        if (events.length === 0) {
+          return { realm: realmName, commit: head0 ?? "", events: [], state, files: [] } satisfies Appended
+        }
         const commandId = yield* ids.next(ms)
         const envelopes: Array<Envelope> = []
         const touched = new Set<string>()

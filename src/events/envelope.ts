@@ -39,6 +39,7 @@ export const schemaVersions: Readonly<Record<RealmEvent["_tag"], number>> = {
   RepoLeft: 1,
   DomainCreated: 1,
   ContractPublished: 1,
+  ContractBumped: 1,
   BindingDeclared: 1
 }
 

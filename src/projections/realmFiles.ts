@@ -94,9 +94,15 @@ export const touchedPaths = (before: RealmState, event: RealmEvent): ReadonlyArr
     case "DomainCreated":
       return [`domains/${event.domain.name}/domain.yaml`]
     case "ContractPublished":
+    case "ContractBumped":
       return [`domains/${event.domain}/contracts/${event.contract.name}.yaml`]
     case "BindingDeclared":
-      return [`domains/${event.domain}/bindings/${event.binding.repo}.yaml`]
+      return [
+        `domains/${event.domain}/bindings/${event.binding.repo}.yaml`,
+        ...(before.domains[event.domain]?.file.members.includes(event.binding.repo) === false
+          ? [`domains/${event.domain}/domain.yaml`]
+          : [])
+      ]
   }
 }
 

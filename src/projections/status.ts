@@ -1,16 +1,77 @@
 /**
  * The status view: what `blue realm status` shows a member repo (or an admin in the realm repo).
  */
-import type { Role } from "../domain/files.js"
+import * as semver from "semver"
+import { type Bump, nextVersion, requiredBump } from "../domain/compatibility.js"
+import type { ContractFile, Role } from "../domain/files.js"
+import { isPlaceholder, normalizeRange } from "../domain/placeholder.js"
 import type { RealmState } from "../domain/state.js"
+import { diffValues, formatValueChange } from "../domain/valueDiff.js"
+
+/** What detection found in the repo for one of its exports. */
+export type LocalExport = { readonly value: unknown } | { readonly error: string }
+
+/** An importer a local change would reach. */
+export interface AffectedImporter {
+  readonly repo: string
+  readonly range: string
+  /** how its import would stand after publishing */
+  readonly after: "current" | "stale" | "broken"
+}
 
 /** One contract as status shows it. */
 export interface ContractView {
   readonly name: string
   readonly version: string
   readonly owner: string
-  /** for consumers: the range this repo imports and how it stands */
-  readonly import?: { readonly version: string; readonly status: string; readonly resolved_version?: string }
+  /** for consumers: the range this repo imports and how it stands against the current version */
+  readonly import?: {
+    readonly version: string
+    readonly status: string
+    readonly standing: "current" | "stale" | "broken"
+    readonly resolved_version?: string
+    readonly binding?: string
+    /** what changed since the resolved version */
+    readonly changes: ReadonlyArray<string>
+  }
+  /** for the owner: what the code says now, when it differs from the contract */
+  readonly local?:
+    | {
+      readonly changes: ReadonlyArray<string>
+      readonly bump: Bump
+      readonly next_version: string
+      readonly affected: ReadonlyArray<AffectedImporter>
+    }
+    | { readonly error: string }
+}
+
+const standing = (range: string, resolved: string | undefined, current: string) =>
+  !semver.satisfies(current, normalizeRange(range))
+    ? "broken" as const
+    : resolved === current
+    ? "current" as const
+    : "stale" as const
+
+const changesSince = (c: ContractFile, resolved: string | undefined) =>
+  c.evolution
+    .filter((e) => resolved === undefined || (semver.valid(e.version) !== null && semver.gt(e.version, resolved)))
+    .flatMap((e) => e.changes.map((ch) => `${e.version}: ${ch}`))
+
+const localView = (state: RealmState, domain: string, c: ContractFile, local: LocalExport): ContractView["local"] => {
+  if ("error" in local) return { error: local.error }
+  const changes = diffValues(c.value, local.value)
+  if (changes.length === 0) return undefined
+  const initial = isPlaceholder(c)
+  const bump = initial ? "none" : requiredBump(c.schema, c.schema, c.value, local.value, c.compatibility)
+  const next = initial ? c.version : nextVersion(c.version, bump === "none" ? "patch" : bump) ?? c.version
+  const removes = changes.some((ch) => ch.kind !== "added")
+  const affected = Object.values(state.domains[domain]?.bindings ?? {}).flatMap((b) =>
+    (b.imports ?? []).filter((i) => i.contract === c.name).map((i) => {
+      const after = standing(i.version, i.resolved_version, next)
+      return { repo: b.repo, range: i.version, after: removes ? "broken" as const : after }
+    })
+  )
+  return { changes: changes.map((ch) => formatValueChange(ch, { withPath: true })), bump, next_version: next, affected }
 }
 
 /** One domain of the repo. */
@@ -44,7 +105,8 @@ const roleIn = (state: RealmState, domain: string, repo: string): Role | "member
 export const statusView = (
   state: RealmState,
   realm: { readonly path: string; readonly head: string },
-  repo: string | undefined
+  repo: string | undefined,
+  local: ReadonlyMap<string, LocalExport> = new Map()
 ): StatusView => {
   const domains = Object.entries(state.domains)
     .filter(([, d]) => repo === undefined || d.file.members.includes(repo) || repo in d.bindings)
@@ -54,19 +116,26 @@ export const statusView = (
       return {
         name,
         role: repo === undefined ? "member" : roleIn(state, name, repo),
-        contracts: Object.values(d.contracts).map((c) => {
+        contracts: Object.values(d.contracts).map((c): ContractView => {
           const imp = imports.find((i) => i.contract === c.name)
+          const detected = c.owner === repo ? local.get(c.name) : undefined
+          const localChange = detected === undefined ? undefined : localView(state, name, c, detected)
+          const live = imp === undefined ? undefined : standing(imp.version, imp.resolved_version, c.version)
           return {
             name: c.name,
             version: c.version,
             owner: c.owner,
-            ...(imp === undefined ? {} : {
+            ...(imp === undefined || live === undefined ? {} : {
               import: {
                 version: imp.version,
                 status: imp.status,
-                ...(imp.resolved_version === undefined ? {} : { resolved_version: imp.resolved_version })
+                standing: live,
+                ...(imp.resolved_version === undefined ? {} : { resolved_version: imp.resolved_version }),
+                ...(imp.binding === undefined ? {} : { binding: imp.binding }),
+                changes: live === "current" ? [] : changesSince(c, imp.resolved_version)
               }
-            })
+            }),
+            ...(localChange === undefined ? {} : { local: localChange })
           }
         }),
         peers: d.file.members
@@ -99,6 +168,44 @@ export const renderStatus = (v: StatusView): string => {
     v.repo === null ? `📊 realm ${v.realm.name} (admin view)` : `📊 ${v.repo.name} (in realm: ${v.realm.name})`
   )
   if (v.repo !== null && !v.repo.member) lines.push(`⚠️  ${v.repo.name} is not a member of this realm any more.`)
+  for (const d of v.domains) {
+    for (const c of d.contracts) {
+      if (c.local === undefined) continue
+      if ("error" in c.local) {
+        lines.push(`⚠️  Cannot detect contract ${c.name} from code: ${c.local.error}`)
+        continue
+      }
+      lines.push(`⚠️  Contract change detected in domain '${d.name}':`)
+      lines.push(`  ${c.name} has local changes:`)
+      for (const ch of c.local.changes) lines.push(`    ${ch}`)
+      if (c.local.affected.length > 0) {
+        lines.push("  Affected repos:")
+        for (const a of c.local.affected) {
+          lines.push(`    - ${a.repo} (imports ${a.range})${a.after === "broken" ? " — this breaks it" : ""}`)
+        }
+      }
+      lines.push(
+        c.local.next_version === c.version
+          ? `  Run 'blue realm export --name ${c.name} --detect' to publish it as ${c.version} (first value)`
+          : `  Run 'blue realm export --name ${c.name} --detect' to publish ${c.version} → ${c.local.next_version} (${c.local.bump})`
+      )
+    }
+  }
+  for (const d of v.domains) {
+    for (const c of d.contracts) {
+      const imp = c.import
+      if (imp === undefined || imp.standing === "current") continue
+      lines.push(
+        imp.standing === "stale"
+          ? `🔔 Stale import in domain '${d.name}': ${c.name} ${
+            imp.resolved_version ?? "?"
+          } → ${c.version} available (your range ${imp.version} still matches)`
+          : `❌ Broken import in domain '${d.name}': ${c.name} is at ${c.version}, outside your range ${imp.version}`
+      )
+      if (imp.binding !== undefined) lines.push(`    Binding: ${imp.binding}`)
+      for (const ch of imp.changes) lines.push(`    ${ch}`)
+    }
+  }
   if (v.domains.length === 0) lines.push("Domains: none yet (create one with 'blue realm admin domain create')")
   else lines.push("Domains:")
   for (const d of v.domains) {
@@ -106,8 +213,8 @@ export const renderStatus = (v: StatusView): string => {
     for (const c of d.contracts) {
       const imp = c.import === undefined
         ? ""
-        : ` — imports ${c.import.version}, ${c.import.status}${
-          c.import.resolved_version === undefined ? "" : ` at ${c.import.resolved_version}`
+        : ` — imports ${c.import.version}, ${c.import.standing}${
+          c.import.resolved_version === undefined ? "" : ` (resolved ${c.import.resolved_version})`
         }`
       lines.push(`    Contract: ${c.name} v${c.version} (owner: ${c.owner})${imp}`)
     }

@@ -1,0 +1,146 @@
+/**
+ * Detection of an export's current value from the repo's own code, by the extractor its `.blue/config.yaml`
+ * declares: a pattern (regexes over source files), a command (prints JSON/YAML), or a structured file and key.
+ * Per-file pattern results can be cached by the caller (`perFile`), so unchanged files are not read again.
+ */
+import { Effect, Schema } from "effect"
+import { spawn } from "node:child_process"
+import * as fs from "node:fs"
+import * as nodePath from "node:path"
+import { globSync } from "tinyglobby"
+import * as YAML from "yaml"
+import type { Extractor } from "../domain/files.js"
+
+/** Detection failed: the extractor is misconfigured, a file is missing, or the command failed. */
+export class ExtractError extends Schema.TaggedError<ExtractError>()("ExtractError", {
+  contract: Schema.String,
+  detail: Schema.String
+}) {
+  override get message() {
+    return `Cannot detect the value of '${this.contract}' from code: ${this.detail}`
+  }
+}
+
+/** Values a pattern finds in one file's content: field → captures in order of appearance. */
+export const matchPattern = (
+  content: string,
+  fields: Readonly<Record<string, string>>
+): Record<string, Array<string>> => {
+  const out: Record<string, Array<string>> = {}
+  for (const [field, source] of Object.entries(fields)) {
+    const found: Array<string> = []
+    for (const m of content.matchAll(new RegExp(source, "gm"))) {
+      const v = m.groups?.["value"] ?? m[1] ?? m[0]
+      if (v !== undefined) found.push(v)
+    }
+    out[field] = found
+  }
+  return out
+}
+
+/** Merges per-file captures into the contract value: each field a sorted list without duplicates. */
+export const mergeCaptures = (
+  fields: ReadonlyArray<string>,
+  perFile: ReadonlyArray<Record<string, ReadonlyArray<string>>>
+): Record<string, Array<string>> => {
+  const out: Record<string, Array<string>> = {}
+  for (const f of fields) out[f] = [...new Set(perFile.flatMap((r) => r[f] ?? []))].sort()
+  return out
+}
+
+/** A stable key for an extractor's configuration (cache entries made under another configuration are stale). */
+export const extractorKey = (extractor: Extractor): string => JSON.stringify(extractor)
+
+/** Computes (or looks up) one file's pattern captures. */
+export type PerFile = (
+  file: string,
+  compute: (content: string) => Record<string, Array<string>>
+) => Effect.Effect<Record<string, Array<string>>, ExtractError>
+
+const readCompute: (root: string) => PerFile = (root) => (file, compute) =>
+  Effect.try({
+    try: () => compute(fs.readFileSync(nodePath.join(root, file), "utf8")),
+    catch: (e) => new ExtractError({ contract: "", detail: `${file}: ${e instanceof Error ? e.message : String(e)}` })
+  })
+
+const keyPath = (value: unknown, key: string | undefined): unknown =>
+  key === undefined || key === ""
+    ? value
+    : key.split(".").reduce<unknown>((v, k) => (v !== null && typeof v === "object" ? (v as any)[k] : undefined), value)
+
+const runCommand = (root: string, command: string | ReadonlyArray<string>, timeoutMs: number) =>
+  Effect.async<string, string>((resume) => {
+    const [file, ...args] = typeof command === "string" ? ["/bin/sh", "-c", command] : command
+    const child = spawn(file!, args, { cwd: root, stdio: ["ignore", "pipe", "pipe"], detached: true })
+    let out = ""
+    let err = ""
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-child.pid!, "SIGKILL")
+      } catch {
+        // already gone
+      }
+      resume(Effect.fail(`timed out after ${timeoutMs} ms`))
+    }, timeoutMs)
+    child.stdout.on("data", (d) => (out += d))
+    child.stderr.on("data", (d) => (err += d))
+    child.on("error", (e) => {
+      clearTimeout(timer)
+      resume(Effect.fail(e.message))
+    })
+    child.on("close", (code) => {
+      clearTimeout(timer)
+      resume(code === 0 ? Effect.succeed(out) : Effect.fail(`exited with ${code}: ${err.trim().split("\n")[0] ?? ""}`))
+    })
+  })
+
+/** Detects the current value of `contract` in the repo at `root`. */
+export const detect = (options: {
+  readonly root: string
+  readonly contract: string
+  readonly extractor: Extractor
+  /** the export binding's source_files, the default file set of a pattern */
+  readonly sourceFiles: ReadonlyArray<string>
+  readonly perFile?: PerFile
+}): Effect.Effect<unknown, ExtractError> => {
+  const { contract, extractor, root } = options
+  const fail = (detail: string) => new ExtractError({ contract, detail })
+  if ("pattern" in extractor) {
+    const globs = extractor.pattern.files ?? options.sourceFiles
+    if (globs.length === 0) {
+      return Effect.fail(fail("the pattern extractor has no files (set pattern.files or the binding's source_files)"))
+    }
+    for (const source of Object.values(extractor.pattern.fields)) {
+      try {
+        new RegExp(source, "gm")
+      } catch (e) {
+        return Effect.fail(fail(`invalid regex ${JSON.stringify(source)}: ${(e as Error).message}`))
+      }
+    }
+    const files = globSync([...globs], { cwd: root, ignore: [".git/**", "node_modules/**", ".blue/**"] }).sort()
+    const perFile = options.perFile ?? readCompute(root)
+    return Effect.forEach(files, (f) => perFile(f, (content) => matchPattern(content, extractor.pattern.fields))).pipe(
+      Effect.map((results) => mergeCaptures(Object.keys(extractor.pattern.fields), results)),
+      Effect.mapError((e) => fail(e.detail))
+    )
+  }
+  if ("command" in extractor) {
+    return runCommand(root, extractor.command, extractor.timeout_ms ?? 30_000).pipe(
+      Effect.flatMap((out) =>
+        Effect.try({ try: () => YAML.parse(out) as unknown, catch: () => "printed something that is not JSON or YAML" })
+      ),
+      Effect.mapError((detail) => fail(`command ${JSON.stringify(extractor.command)} ${detail}`))
+    )
+  }
+  const file = nodePath.resolve(root, extractor.file)
+  if (!file.startsWith(root + nodePath.sep)) return Effect.fail(fail(`${extractor.file} is outside the repo`))
+  return Effect.try({
+    try: () => YAML.parse(fs.readFileSync(file, "utf8")) as unknown,
+    catch: (e) => fail(`${extractor.file}: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`)
+  }).pipe(
+    Effect.flatMap((doc) => {
+      const v = keyPath(doc, extractor.key)
+      return v === undefined ? Effect.fail(fail(`${extractor.file} has no key ${extractor.key}`)) : Effect.succeed(v)
+    })
+  )
+}

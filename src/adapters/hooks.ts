@@ -1,0 +1,326 @@
+/**
+ * Validation hooks: scripts a contract names (`validation.exporter`, `.importer`, `.ci_only`) and that run from the
+ * member repo's own checkout. The names come from realm content another org wrote, so a script must resolve inside
+ * the repo and must be trusted (see trust.ts) before it runs; it runs without a shell, in a scrubbed environment,
+ * in its own process group that is killed on timeout.
+ */
+import { Effect, Schema } from "effect"
+import { spawn } from "node:child_process"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { TrustStore, type TrustStoreError } from "./trust.js"
+
+/** Which validation slot of the contract names the script. */
+export type HookRole = "exporter" | "importer" | "ci_only"
+
+/**
+ * How trust is decided: `"store"` runs only scripts recorded in the trust store with their current content;
+ * `"ci"` (the explicit `--trust` flag) runs them without consulting or recording anything.
+ */
+export type TrustDecision = "store" | "ci"
+
+/** What became of one hook. */
+export type HookOutcome = "valid" | "invalid" | "warning" | "untrusted" | "changed" | "timeout" | "error"
+
+/** One hook run (or refusal to run). */
+export interface HookResult {
+  /** the script as the contract names it */
+  readonly script: string
+  readonly outcome: HookOutcome
+  /** the exit code; null when it did not run, was killed by a signal or timed out */
+  readonly exitCode: number | null
+  /** stdout and stderr interleaved, at most OUTPUT_LIMIT bytes (then a truncation note) */
+  readonly output: string
+  readonly durationMs: number
+}
+
+/** What `runHook` needs. */
+export interface HookOptions {
+  /** the member repo's checkout; the script must resolve inside it */
+  readonly repoRoot: string
+  /** path of the script, relative to repoRoot */
+  readonly script: string
+  readonly role: HookRole
+  /** given to the script as JSON on stdin (the contract document) */
+  readonly input: unknown
+  /** exported as BLUE_CONTRACT / BLUE_CONTRACT_VERSION */
+  readonly contract?: { readonly name: string; readonly version: string }
+  /** default DEFAULT_TIMEOUT_MS */
+  readonly timeoutMs?: number
+  /** how long after SIGTERM the process group gets SIGKILL; default DEFAULT_GRACE_MS */
+  readonly graceMs?: number
+  readonly trust: TrustDecision
+}
+
+/** The script resolves outside the repo (absolute path elsewhere, `..`, or a symlink pointing out). */
+export class HookPathOutsideRepo extends Schema.TaggedError<HookPathOutsideRepo>()("HookPathOutsideRepo", {
+  script: Schema.String,
+  repoRoot: Schema.String
+}) {
+  override get message() {
+    return `Validation script '${this.script}' resolves outside the repo ${this.repoRoot}; hooks must be files inside the repo's own checkout, so it was not run.`
+  }
+}
+
+/** The script does not exist in the repo (or is not a regular file). */
+export class HookNotFound extends Schema.TaggedError<HookNotFound>()("HookNotFound", {
+  script: Schema.String,
+  repoRoot: Schema.String,
+  detail: Schema.String
+}) {
+  override get message() {
+    return `Validation script '${this.script}' ${this.detail} in ${this.repoRoot}.`
+  }
+}
+
+/** Why `runHook` failed instead of reporting an outcome. */
+export type HookError = HookPathOutsideRepo | HookNotFound | TrustStoreError
+
+/** Default timeout of one hook. */
+export const DEFAULT_TIMEOUT_MS = 30_000
+
+/** Default wait between SIGTERM and SIGKILL. */
+export const DEFAULT_GRACE_MS = 2_000
+
+/** Most output kept per hook (64 KiB). */
+export const OUTPUT_LIMIT = 64 * 1024
+
+/** Variables passed through from Blue's own environment; everything else (tokens, keys…) is dropped. */
+export const PASSED_ENV: ReadonlyArray<string> = ["PATH", "HOME", "LANG", "LC_ALL", "TERM", "TMPDIR"]
+
+/** The environment a hook runs with. */
+export const hookEnv = (
+  options: Pick<HookOptions, "repoRoot" | "role" | "contract">,
+  from: NodeJS.ProcessEnv = process.env
+): Record<string, string> => {
+  const env: Record<string, string> = {}
+  for (const name of PASSED_ENV) {
+    const value = from[name]
+    if (value !== undefined) env[name] = value
+  }
+  env["BLUE_HOOK_ROLE"] = options.role
+  env["BLUE_REPO_ROOT"] = options.repoRoot
+  if (options.contract !== undefined) {
+    env["BLUE_CONTRACT"] = options.contract.name
+    env["BLUE_CONTRACT_VERSION"] = options.contract.version
+  }
+  return env
+}
+
+const inside = (root: string, candidate: string) => {
+  const rel = path.relative(root, candidate)
+  return rel !== "" && !rel.startsWith("..") && !path.isAbsolute(rel)
+}
+
+/** The script's real path, refused unless it stays inside the repo after following symlinks. */
+export const resolveHookPath = (
+  repoRoot: string,
+  script: string
+): Effect.Effect<{ readonly root: string; readonly real: string }, HookPathOutsideRepo | HookNotFound> =>
+  Effect.gen(function*() {
+    const outside = new HookPathOutsideRepo({ script, repoRoot })
+    const notFound = (detail: string) => new HookNotFound({ script, repoRoot, detail })
+    if (script.includes("\0")) return yield* outside
+    const root = yield* Effect.try({ try: () => fs.realpathSync(repoRoot), catch: () => notFound("has no repo") })
+    // Checked before touching the file, so a refused name never reveals whether something exists out there.
+    if (!inside(path.resolve(repoRoot), path.resolve(repoRoot, script)) && !inside(root, path.resolve(root, script))) {
+      return yield* outside
+    }
+    const real = yield* Effect.try({
+      try: () => fs.realpathSync(path.resolve(root, script)),
+      catch: (e) => notFound((e as { code?: string }).code === "ENOENT" ? "does not exist" : "cannot be read")
+    })
+    if (!inside(root, real)) return yield* outside
+    if (!fs.statSync(real).isFile()) return yield* notFound("is not a regular file")
+    return { root, real }
+  })
+
+const isExecutable = (file: string) => {
+  try {
+    fs.accessSync(file, fs.constants.X_OK)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Whether a process group still has a member that is not a zombie. Orphans are reaped by PID 1, which in some
+ * containers does so slowly, and a zombie still counts for kill(-pgid, 0); only Linux's /proc tells them apart.
+ */
+const groupHasLiveMember = (pgid: number): boolean => {
+  let pids: Array<string>
+  try {
+    pids = fs.readdirSync("/proc")
+  } catch {
+    return true
+  }
+  for (const pid of pids) {
+    if (!/^\d+$/.test(pid)) continue
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8")
+      const [state, , group] = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+      if (Number(group) === pgid && state !== "Z") return true
+    } catch {
+      // gone while we looked
+    }
+  }
+  return false
+}
+
+const outcomeOf = (code: number | null): HookOutcome =>
+  code === 0 ? "valid" : code === 1 ? "invalid" : code === 2 ? "warning" : "error"
+
+/** Runs the file in its own process group and reports what happened; never fails. */
+const execute = (
+  file: string,
+  cwd: string,
+  env: Record<string, string>,
+  stdin: string,
+  timeoutMs: number,
+  graceMs: number
+): Effect.Effect<Omit<HookResult, "script">> =>
+  Effect.async<Omit<HookResult, "script">>((resume) => {
+    const started = performance.now()
+    const [command, args] = isExecutable(file) ? [file, []] : ["/bin/sh", [file]]
+    // detached: the child leads a new process group, so one signal reaches everything it started.
+    const child = spawn(command, args, { cwd, env, detached: true, stdio: ["pipe", "pipe", "pipe"] })
+    const chunks: Array<Buffer> = []
+    let kept = 0
+    let dropped = 0
+    let timedOut = false
+    let exit: { code: number | null } | undefined
+    let spawnError: Error | undefined
+    let finished = false
+    const timers: Array<NodeJS.Timeout> = []
+
+    const signalGroup = (signal: NodeJS.Signals | 0) => {
+      if (child.pid === undefined) return false
+      try {
+        process.kill(-child.pid, signal)
+        return true
+      } catch {
+        return false
+      }
+    }
+    const groupAlive = () => signalGroup(0) && child.pid !== undefined && groupHasLiveMember(child.pid)
+
+    const collect = (chunk: Buffer) => {
+      const room = OUTPUT_LIMIT - kept
+      if (room > 0) {
+        chunks.push(chunk.length > room ? chunk.subarray(0, room) : chunk)
+        kept += Math.min(room, chunk.length)
+      }
+      dropped += Math.max(0, chunk.length - Math.max(0, room))
+    }
+    child.stdout.on("data", collect)
+    child.stderr.on("data", collect)
+    // A script that never reads its input closes the pipe early; that is not an error.
+    child.stdin.on("error", () => undefined)
+    child.stdin.end(stdin)
+
+    const finish = () => {
+      if (finished) return
+      finished = true
+      for (const t of timers) clearTimeout(t)
+      child.stdout.destroy()
+      child.stderr.destroy()
+      let output = Buffer.concat(chunks).toString("utf8")
+      if (dropped > 0) output += `\n[output truncated: ${dropped} more bytes]`
+      const durationMs = Math.round(performance.now() - started)
+      if (spawnError !== undefined && exit === undefined) {
+        resume(
+          Effect.succeed({
+            outcome: "error",
+            exitCode: null,
+            output: `${output}could not start ${file}: ${spawnError.message}`,
+            durationMs
+          })
+        )
+      } else if (timedOut) {
+        resume(Effect.succeed({ outcome: "timeout", exitCode: null, output, durationMs }))
+      } else {
+        const code = exit?.code ?? null
+        resume(Effect.succeed({ outcome: outcomeOf(code), exitCode: code, output, durationMs }))
+      }
+    }
+
+    // After the script exits (or is told to stop), whatever it left in its group gets SIGTERM, then SIGKILL once
+    // the grace period is over; we report only when the group is gone and its output is read.
+    let reaping = false
+    let closed = false
+    const reap = () => {
+      if (reaping) return
+      reaping = true
+      signalGroup("SIGTERM")
+      const deadline = performance.now() + graceMs
+      const poll = () => {
+        if (!groupAlive()) {
+          if (closed) finish()
+          else timers.push(setTimeout(finish, 200))
+        } else if (performance.now() >= deadline) {
+          signalGroup("SIGKILL")
+          timers.push(setTimeout(finish, 100))
+        } else {
+          timers.push(setTimeout(poll, 20))
+        }
+      }
+      poll()
+    }
+
+    timers.push(setTimeout(() => {
+      // A script that exited in time is judged by its exit code, even while its leftovers are being stopped.
+      if (exit !== undefined) return
+      timedOut = true
+      reap()
+    }, timeoutMs))
+    child.on("exit", (code) => {
+      exit = { code }
+      reap()
+    })
+    child.on("close", () => {
+      closed = true
+      if (!groupAlive()) finish()
+    })
+    child.on("error", (e) => {
+      spawnError = e
+      if (child.pid === undefined) finish()
+    })
+
+    return Effect.sync(() => {
+      if (finished) return
+      finished = true
+      for (const t of timers) clearTimeout(t)
+      signalGroup("SIGKILL")
+    })
+  })
+
+/**
+ * Runs one validation hook of a contract from the repo's checkout. Untrusted or changed scripts are reported and
+ * never run (unless `trust` is `"ci"`); exit 0 → valid, 1 → invalid, 2 → warning, anything else → error.
+ */
+export const runHook = (options: HookOptions): Effect.Effect<HookResult, HookError, TrustStore> =>
+  Effect.gen(function*() {
+    const { real, root } = yield* resolveHookPath(options.repoRoot, options.script)
+    if (options.trust === "store") {
+      const store = yield* TrustStore
+      const status = yield* store.status(real).pipe(
+        Effect.catchTag(
+          "NotAScript",
+          (e) => Effect.fail(new HookNotFound({ script: options.script, repoRoot: options.repoRoot, detail: e.detail }))
+        )
+      )
+      if (status !== "trusted") {
+        return { script: options.script, outcome: status, exitCode: null, output: "", durationMs: 0 }
+      }
+    }
+    const result = yield* execute(
+      real,
+      root,
+      hookEnv({ ...options, repoRoot: root }),
+      JSON.stringify(options.input ?? null) + "\n",
+      options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      options.graceMs ?? DEFAULT_GRACE_MS
+    )
+    return { script: options.script, ...result }
+  })

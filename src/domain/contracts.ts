@@ -1,0 +1,179 @@
+/**
+ * Contracts over time: finding one, planning a new version from a changed schema and value (semver bump from the
+ * compatibility engine and the value diff), and where each import stands against the current version.
+ */
+import { Either } from "effect"
+import * as semver from "semver"
+import { type Bump, compareSchemas, type JsonSchema, nextVersion, requiredBump } from "./compatibility.js"
+import { BumpTooSmall, ContractNotFound, ContractValueInvalid } from "./errors.js"
+import type { ContractFile } from "./files.js"
+import { isPlaceholder, normalizeRange } from "./placeholder.js"
+import type { RealmState } from "./state.js"
+import { validateContract } from "./validate.js"
+import { diffValues, formatValueChange, type ValueChange } from "./valueDiff.js"
+
+/** Where an import stands: current, stale (a newer version its range accepts exists) or broken. */
+export type ImportStanding = "current" | "stale" | "broken"
+
+/** The standing of an import with `range`, resolved at `resolved`, when the contract is at `current`. */
+export const importStanding = (range: string, resolved: string | undefined, current: string): ImportStanding => {
+  if (!semver.satisfies(current, normalizeRange(range))) return "broken"
+  return resolved === current ? "current" : "stale"
+}
+
+/** A contract located in the realm. */
+export interface Located {
+  readonly domain: string
+  readonly contract: ContractFile
+}
+
+/** Finds contract `name` (in `domain` when given); refuses an unknown or ambiguous name. */
+export const findContract = (
+  state: RealmState,
+  name: string,
+  domain?: string
+): Either.Either<Located, ContractNotFound> => {
+  const hits = Object.entries(state.domains)
+    .filter(([d]) => domain === undefined || d === domain)
+    .flatMap(([d, s]) => (s.contracts[name] === undefined ? [] : [{ domain: d, contract: s.contracts[name]! }]))
+  if (hits.length === 1) return Either.right(hits[0]!)
+  return Either.left(
+    new ContractNotFound({
+      contract: name,
+      domain: domain ?? "",
+      candidates: hits.map((h) => h.domain)
+    })
+  )
+}
+
+/** One importer of a contract and how a change affects it. */
+export interface ImporterImpact {
+  readonly repo: string
+  readonly domain: string
+  readonly range: string
+  readonly resolved_version: string | undefined
+  readonly before: ImportStanding
+  readonly after: ImportStanding
+  /** elements of the value it relied on that are gone (value-level breakage) */
+  readonly removed: ReadonlyArray<string>
+}
+
+/** The importers of `contract` in `domain` with their ranges. */
+export const importersOfContract = (state: RealmState, domain: string, contract: string) =>
+  Object.values(state.domains[domain]?.bindings ?? {}).flatMap((b) =>
+    (b.imports ?? []).filter((i) => i.contract === contract).map((i) => ({ repo: b.repo, import: i }))
+  )
+
+/** How moving `contract` from `before` to `after` affects each importer. */
+export const impactOn = (
+  state: RealmState,
+  domain: string,
+  before: ContractFile,
+  after: ContractFile,
+  valueChanges: ReadonlyArray<ValueChange> = diffValues(before.value, after.value)
+): ReadonlyArray<ImporterImpact> => {
+  const removed = valueChanges.filter((c) => c.kind !== "added").map((c) => formatValueChange(c))
+  return importersOfContract(state, domain, before.name).map(({ import: i, repo }) => {
+    const standingAfter = importStanding(i.version, i.resolved_version, after.version)
+    return {
+      repo,
+      domain,
+      range: i.version,
+      resolved_version: i.resolved_version,
+      before: importStanding(i.version, i.resolved_version, before.version),
+      // A value element an importer relied on disappearing breaks it even when its range still matches.
+      after: removed.length > 0 && standingAfter !== "broken" && after.version !== before.version
+        ? "broken"
+        : standingAfter,
+      removed
+    }
+  })
+}
+
+/** What publishing a new schema/value would do to a contract. */
+export type PublishPlan =
+  | { readonly _tag: "Unchanged"; readonly contract: ContractFile }
+  | {
+    readonly _tag: "Initial" | "Bumped"
+    readonly contract: ContractFile
+    readonly previous: ContractFile
+    readonly bump: Bump
+    readonly changes: ReadonlyArray<string>
+    readonly compatible: boolean
+    readonly valueChanges: ReadonlyArray<ValueChange>
+  }
+
+/**
+ * Plans a new version of `current` with `schema`/`value` (unchanged when omitted). The first real value replaces
+ * the placeholder at 1.0.0; later changes get the bump the compatibility engine requires, or `version` when it is
+ * given and sufficient.
+ */
+export const planPublish = (
+  current: ContractFile,
+  input: { readonly schema?: unknown; readonly value?: unknown; readonly version?: string }
+): Either.Either<PublishPlan, BumpTooSmall | ContractValueInvalid> =>
+  Either.gen(function*() {
+    const schema = (input.schema ?? current.schema) as Record<string, unknown>
+    const value = input.value === undefined ? current.value : input.value
+    const validity = validateContract(schema, value)
+    if (validity._tag !== "Valid") {
+      return yield* Either.left(
+        new ContractValueInvalid({
+          contract: current.name,
+          problems: validity._tag === "SchemaInvalid" ? [`schema: ${validity.detail}`] : validity.errors
+        })
+      )
+    }
+    const valueChanges = diffValues(current.value, value)
+    const schemaComparison = compareSchemas(current.schema as JsonSchema, schema as JsonSchema)
+    const bump = requiredBump(
+      current.schema as JsonSchema,
+      schema as JsonSchema,
+      current.value,
+      value,
+      current.compatibility
+    )
+    if (bump === "none" && input.version === undefined) return { _tag: "Unchanged", contract: current } as const
+    const changes = [
+      ...valueChanges.map((c) => formatValueChange(c, { withPath: true })),
+      ...schemaComparison.changes.map((c) => `schema ${c.path === "" ? "(root)" : c.path}: ${c.detail}`)
+    ]
+    if (isPlaceholder(current) && input.version === undefined) {
+      const contract: ContractFile = {
+        ...current,
+        schema,
+        value,
+        evolution: [{ version: "1.0.0", changes: ["Initial version", ...changes], compatible: true }]
+      }
+      return {
+        _tag: "Initial",
+        contract,
+        previous: current,
+        bump: "none",
+        changes,
+        compatible: true,
+        valueChanges
+      } as const
+    }
+    const required = nextVersion(current.version, bump === "none" ? "patch" : bump)!
+    const version = input.version ?? required
+    if (semver.valid(version) === null) {
+      return yield* Either.left(
+        new BumpTooSmall({ contract: current.name, from: current.version, to: version, required: bump })
+      )
+    }
+    if (!semver.gte(version, required)) {
+      return yield* Either.left(
+        new BumpTooSmall({ contract: current.name, from: current.version, to: version, required: bump })
+      )
+    }
+    const compatible = bump !== "major"
+    const contract: ContractFile = {
+      ...current,
+      version,
+      schema,
+      value,
+      evolution: [...current.evolution, { version, changes: changes.length > 0 ? changes : ["No changes"], compatible }]
+    }
+    return { _tag: "Bumped", contract, previous: current, bump, changes, compatible, valueChanges } as const
+  })
