@@ -1,19 +1,36 @@
 /**
- * The file system handed to isomorphic-git. Every write goes to a temporary file that is renamed into place, so a
- * writer killed with SIGKILL never leaves a truncated object, ref or index behind (isomorphic-git writes in
- * place, and skips an object file that exists, which would make a torn object permanent).
+ * The file system handed to isomorphic-git, and our own small-file writes. Every write goes to a temporary file
+ * that is renamed into place, so a writer killed with SIGKILL never leaves a truncated object, ref, index or realm
+ * file behind (isomorphic-git writes in place, and skips an object file that exists, which would make a torn
+ * object permanent). Temporary files of a git repo live in `.git/blue-tmp/` — never beside a ref (git would read
+ * them as branches) or in the working tree — and are swept by the next writer holding the realm lock.
  */
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
+import * as nodePath from "node:path"
 
 const p = fs.promises
+
+/** The directory for temporary files of the repo that contains `file`. */
+export const tmpDirFor = (file: string): string => {
+  const i = file.lastIndexOf(`${nodePath.sep}.git${nodePath.sep}`)
+  return i === -1 ? nodePath.dirname(file) : nodePath.join(file.slice(0, i), ".git", "blue-tmp")
+}
+
+/** The temporary directory of the git repo at `dir`. */
+export const repoTmpDir = (dir: string): string => nodePath.join(dir, ".git", "blue-tmp")
+
+const tmpName = (file: string, dir: string) =>
+  nodePath.join(dir, `${nodePath.basename(file)}.${process.pid}-${randomBytes(4).toString("hex")}.tmp`)
 
 const writeFile = async (
   file: string,
   data: string | Uint8Array,
   options?: fs.WriteFileOptions
 ): Promise<void> => {
-  const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`
+  const dir = tmpDirFor(file)
+  await p.mkdir(dir, { recursive: true })
+  const tmp = tmpName(file, dir)
   try {
     await p.writeFile(tmp, data, options)
     await p.rename(tmp, file)
@@ -40,12 +57,17 @@ export const atomicFs = {
   }
 }
 
-/** Writes a file atomically (same technique, for our own files). */
+/** Writes a file atomically (same technique, for our own files outside git repos). */
 export const writeFileAtomic = writeFile
 
-/** Writes a small file atomically and synchronously. */
-export const writeFileAtomicSync = (file: string, data: string | Uint8Array): void => {
-  const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`
+/** Writes a small file atomically and synchronously; `tmpDir` must be on the same file system as `file`. */
+export const writeFileAtomicSync = (
+  file: string,
+  data: string | Uint8Array,
+  tmpDir: string = tmpDirFor(file)
+): void => {
+  fs.mkdirSync(tmpDir, { recursive: true })
+  const tmp = tmpName(file, tmpDir)
   try {
     fs.writeFileSync(tmp, data)
     fs.renameSync(tmp, file)
@@ -53,4 +75,9 @@ export const writeFileAtomicSync = (file: string, data: string | Uint8Array): vo
     fs.rmSync(tmp, { force: true })
     throw e
   }
+}
+
+/** Removes temporary files a killed writer left in a repo's `.git/blue-tmp/` (call with the realm lock held). */
+export const sweepTmp = (dir: string): void => {
+  fs.rmSync(repoTmpDir(dir), { recursive: true, force: true })
 }

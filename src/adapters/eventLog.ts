@@ -188,8 +188,9 @@ export const makeSqliteEventLog = Effect.gen(function*() {
     append: (realm, recorded, head) =>
       Effect.gen(function*() {
         // Write-first transaction: the first statement takes the write lock, so SQLite's busy timeout applies.
+        // Never move the checkpoint back: a slower catch-up must not undo a faster one.
         yield* sql`UPDATE realms SET head_commit = ${head.commit}, head_position = ${head.position},
-                   last_sync = ${new Date().toISOString()} WHERE name = ${realm}`
+                   last_sync = ${new Date().toISOString()} WHERE name = ${realm} AND head_position <= ${head.position}`
         for (const { commit, envelope: e } of recorded) {
           yield* sql`INSERT INTO events (id, realm, position, type, schema_version, time, actor, causation_id,
                      correlation_id, payload, commit_id)
@@ -285,7 +286,9 @@ export const makeMemoryEventLog = (): Context.Tag.Service<EventLog> => {
         list.sort((a, b) => a.envelope.position - b.envelope.position)
         events.set(realm, list)
         const row = realms.get(realm)
-        if (row !== undefined) realms.set(realm, { ...row, headCommit: head.commit, headPosition: head.position })
+        if (row !== undefined && row.headPosition <= head.position) {
+          realms.set(realm, { ...row, headCommit: head.commit, headPosition: head.position })
+        }
         return Effect.void
       }),
     read: (realm, after) => Effect.sync(() => (events.get(realm) ?? []).filter((r) => r.envelope.position > after)),

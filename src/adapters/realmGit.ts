@@ -6,7 +6,7 @@ import { Context, Effect, Layer } from "effect"
 import * as git from "isomorphic-git"
 import * as fs from "node:fs"
 import * as nodePath from "node:path"
-import { atomicFs, writeFileAtomicSync } from "./atomicFs.js"
+import { atomicFs, repoTmpDir, writeFileAtomicSync } from "./atomicFs.js"
 import { ConcurrentUpdate, GitError } from "./errors.js"
 import { encodeCommit, encodeTree, makeObject, type TreeEntry } from "./gitObjects.js"
 import { readBranch } from "./paths.js"
@@ -54,8 +54,12 @@ export class RealmGit extends Context.Tag("blue/RealmGit")<RealmGit, {
     dir: string,
     files: ReadonlyArray<string> | ReadonlyMap<string, string | undefined>
   ) => Effect.Effect<void, GitError>
-  /** First-parent commits after `since` (exclusive) up to the head, oldest first. */
-  readonly history: (dir: string, since: string | undefined) => Effect.Effect<ReadonlyArray<RealmCommit>, GitError>
+  /** First-parent commits after `since` (exclusive) up to `head` (default: the branch head), oldest first. */
+  readonly history: (
+    dir: string,
+    since: string | undefined,
+    head?: string
+  ) => Effect.Effect<ReadonlyArray<RealmCommit>, GitError>
   /** A file's content at a commit, or undefined if absent. */
   readonly readFile: (dir: string, commit: string, path: string) => Effect.Effect<string | undefined, GitError>
   /** Every file path in a commit's tree. */
@@ -90,9 +94,7 @@ const store = async (dir: string, type: "blob" | "tree" | "commit", content: Uin
   const file = nodePath.join(dir, ".git", "objects", oid.slice(0, 2), oid.slice(2))
   if (!fs.existsSync(file)) {
     fs.mkdirSync(nodePath.dirname(file), { recursive: true })
-    const tmp = `${file}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`
-    fs.writeFileSync(tmp, deflated)
-    fs.renameSync(tmp, file)
+    writeFileAtomicSync(file, deflated, repoTmpDir(dir))
   }
   return oid
 }
@@ -216,18 +218,18 @@ export const makeRealmGit = (): Context.Tag.Service<RealmGit> => ({
           await git.updateIndex({ fs: atomicFs, dir, filepath: path, remove: true, force: true, cache })
         } else {
           fs.mkdirSync(nodePath.dirname(file), { recursive: true })
-          writeFileAtomicSync(file, content)
+          writeFileAtomicSync(file, content, repoTmpDir(dir))
           // The blob is already in the object store (the commit has it): record it without re-hashing the file.
           const { oid } = makeObject("blob", encoder.encode(content))
           await git.updateIndex({ fs: atomicFs, dir, filepath: path, oid, add: true, cache })
         }
       }
     }),
-  history: (dir, since) =>
+  history: (dir, since, head) =>
     attempt("log", dir, async () => {
       const cache = cacheFor(dir)
       const out: Array<RealmCommit> = []
-      let oid = await resolveHead(dir)
+      let oid = head ?? (await resolveHead(dir))
       while (oid !== undefined && oid !== since) {
         const { commit } = await git.readCommit({ fs: atomicFs, dir, oid, cache })
         out.push({ oid, message: commit.message })

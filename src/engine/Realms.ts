@@ -7,7 +7,7 @@
 import { Clock, Effect, Either, Layer } from "effect"
 import * as fs from "node:fs"
 import * as nodePath from "node:path"
-import { writeFileAtomic } from "../adapters/atomicFs.js"
+import { repoTmpDir, sweepTmp, writeFileAtomic, writeFileAtomicSync } from "../adapters/atomicFs.js"
 import {
   type ConcurrentUpdate,
   GitError,
@@ -161,7 +161,9 @@ export class Realms extends Effect.Service<Realms>()("blue/Realms", {
         if (head === undefined) return yield* new RealmNotInitialized({ path: dir })
         const row = yield* rowFor(dir)
         if (row.headCommit === head) return { row, head }
-        const commits = yield* git.history(dir, row.headCommit).pipe(
+        // Walk from the head read above: another writer may move the branch meanwhile, and the checkpoint must
+        // pair a commit with the position of exactly the events up to it.
+        const commits = yield* git.history(dir, row.headCommit, head).pipe(
           Effect.catchTag("GitError", (e): Effect.Effect<never, GitError | LogCorrupt> =>
             row.headCommit === undefined ? Effect.fail(e) : Effect.fail(corrupt(row.name, e.detail)))
         )
@@ -205,14 +207,25 @@ export class Realms extends Effect.Service<Realms>()("blue/Realms", {
         return state
       })
 
-    /** Finishes a write that was committed but not yet shown in the working tree. */
+    /** Finishes a write that was committed but not yet shown in the working tree (call with the lock held). */
     const recover = (dir: string) =>
       Effect.gen(function*() {
+        sweepTmp(dir)
         const file = intentPath(dir)
         if (!fs.existsSync(file)) return
-        const intent = JSON.parse(fs.readFileSync(file, "utf8")) as { commit: string; paths: Array<string> }
+        let intent: { commit?: unknown; paths?: unknown } | undefined
+        try {
+          intent = JSON.parse(fs.readFileSync(file, "utf8"))
+        } catch {
+          intent = undefined
+        }
         const head = yield* git.head(dir)
-        if (head === intent.commit) yield* git.materialize(dir, intent.paths)
+        if (intent === undefined || typeof intent.commit !== "string" || !Array.isArray(intent.paths)) {
+          // An intent we cannot read: bring every file of the head back.
+          if (head !== undefined) yield* git.materialize(dir, yield* git.listFiles(dir, head))
+        } else if (head === intent.commit) {
+          yield* git.materialize(dir, intent.paths as Array<string>)
+        }
         fs.rmSync(file, { force: true })
       })
 
@@ -284,7 +297,9 @@ export class Realms extends Effect.Service<Realms>()("blue/Realms", {
           time: ms
         })
         const paths = [...writes.keys()]
-        yield* Effect.sync(() => fs.writeFileSync(intentPath(dir), JSON.stringify({ commit, paths })))
+        yield* Effect.sync(() =>
+          writeFileAtomicSync(intentPath(dir), JSON.stringify({ commit, paths }), repoTmpDir(dir))
+        )
         yield* git.advance(dir, head0, commit)
         if (head0 === undefined) yield* log.register(realmName, dir)
         yield* log.append(realmName, envelopes.map((envelope) => ({ envelope, commit })), {
