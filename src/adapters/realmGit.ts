@@ -60,6 +60,10 @@ export class RealmGit extends Context.Tag("blue/RealmGit")<RealmGit, {
     since: string | undefined,
     head?: string
   ) => Effect.Effect<ReadonlyArray<RealmCommit>, GitError>
+  /** The paths a commit changes against its first parent (all of its files for a root commit). */
+  readonly changedFiles: (dir: string, commit: string) => Effect.Effect<ReadonlyArray<string>, GitError>
+  /** Author name and email of a commit. */
+  readonly authorOf: (dir: string, commit: string) => Effect.Effect<{ name: string; email: string }, GitError>
   /** A file's content at a commit, or undefined if absent. */
   readonly readFile: (dir: string, commit: string, path: string) => Effect.Effect<string | undefined, GitError>
   /** Every file path in a commit's tree. */
@@ -154,6 +158,30 @@ const listAll = async (dir: string, cache: object, treeOid: string, prefix: stri
   }
 }
 
+const treeDiff = async (
+  dir: string,
+  cache: object,
+  a: string | undefined,
+  b: string | undefined,
+  prefix: string,
+  out: Array<string>
+): Promise<void> => {
+  if (a === b) return
+  const entries = async (oid: string | undefined) =>
+    oid === undefined ? [] : (await git.readTree({ fs: atomicFs, dir, oid, cache })).tree
+  const left = new Map((await entries(a)).map((e) => [e.path, e]))
+  const right = new Map((await entries(b)).map((e) => [e.path, e]))
+  for (const name of new Set([...left.keys(), ...right.keys()])) {
+    const l = left.get(name)
+    const r = right.get(name)
+    if (l?.oid === r?.oid && l?.type === r?.type) continue
+    const lt = l?.type === "tree" ? l.oid : undefined
+    const rt = r?.type === "tree" ? r.oid : undefined
+    if (lt !== undefined || rt !== undefined) await treeDiff(dir, cache, lt, rt, `${prefix}${name}/`, out)
+    if ((l !== undefined && l.type !== "tree") || (r !== undefined && r.type !== "tree")) out.push(`${prefix}${name}`)
+  }
+}
+
 const readAt = async (dir: string, cache: object, commit: string, path: string): Promise<string | undefined> => {
   try {
     const { blob } = await git.readBlob({ fs: atomicFs, dir, oid: commit, filepath: path, cache })
@@ -239,6 +267,22 @@ export const makeRealmGit = (): Context.Tag.Service<RealmGit> => ({
         throw new Error(`commit ${since} is no longer on the ${REALM_BRANCH} branch (history was rewritten)`)
       }
       return out.reverse()
+    }),
+  changedFiles: (dir, commit) =>
+    attempt("diff-tree", dir, async () => {
+      const cache = cacheFor(dir)
+      const { commit: c } = await git.readCommit({ fs: atomicFs, dir, oid: commit, cache })
+      const parentTree = c.parent[0] === undefined
+        ? undefined
+        : (await git.readCommit({ fs: atomicFs, dir, oid: c.parent[0], cache })).commit.tree
+      const out: Array<string> = []
+      await treeDiff(dir, cache, parentTree, c.tree, "", out)
+      return out.sort()
+    }),
+  authorOf: (dir, commit) =>
+    attempt("show", dir, async () => {
+      const { commit: c } = await git.readCommit({ fs: atomicFs, dir, oid: commit, cache: cacheFor(dir) })
+      return { name: c.author.name, email: c.author.email }
     }),
   readFile: (dir, commit, path) => attempt("read", dir, () => readAt(dir, cacheFor(dir), commit, path)),
   listFiles: (dir, commit) =>

@@ -2,7 +2,7 @@
  * The `blue` command tree (@effect/cli). Each command body reads like a short script: resolve where we are, ask
  * the engine, render. All rendering and error mapping goes through `present`.
  */
-import { Args, Command, HelpDoc, Options, ValidationError } from "@effect/cli"
+import { Args, Command, Options } from "@effect/cli"
 import { Effect, Either, Option } from "effect"
 import * as fs from "node:fs"
 import * as nodePath from "node:path"
@@ -17,24 +17,13 @@ import { localExports } from "../engine/detect.js"
 import { Realms } from "../engine/Realms.js"
 import type { Envelope } from "../events/envelope.js"
 import { renderStatus, statusView } from "../projections/status.js"
+import { cacheCommand } from "./cache.js"
+import { checkCommand } from "./check.js"
 import { here } from "./context.js"
 import { exportCommand, importCommand } from "./contracts.js"
+import { choice, usage } from "./options.js"
 import { present } from "./output.js"
 import { trustCommand } from "./trust.js"
-
-/** A usage problem, said the way @effect/cli prints it. */
-const usage = (message: string) => ValidationError.invalidValue(HelpDoc.p(message))
-
-/** An option with a fixed set of values whose error names the option, the value and the choices. */
-const choice = <const A extends string>(name: string, values: ReadonlyArray<A>, fallback: A) =>
-  Options.text(name).pipe(
-    Options.withDefault(fallback as string),
-    Options.mapEffect((v) =>
-      (values as ReadonlyArray<string>).includes(v)
-        ? Effect.succeed(v as A)
-        : Effect.fail(usage(`--${name} ${JSON.stringify(v)}: expected one of ${values.join(", ")}`))
-    )
-  )
 
 const json = Options.boolean("json").pipe(Options.withDescription("print one JSON document on stdout"))
 
@@ -270,7 +259,7 @@ const leave = Command.make(
 
 const admin = Command.make("admin").pipe(
   Command.withDescription("Realm administration: init, join, domain, leave"),
-  Command.withSubcommands([init, join, domain, leave])
+  Command.withSubcommands([init, join, domain, leave, cacheCommand])
 )
 
 // blue realm status
@@ -403,7 +392,17 @@ const replay = Command.make(
 
 const realm = Command.make("realm").pipe(
   Command.withDescription("Coordinate repos through a realm"),
-  Command.withSubcommands([admin, status, exportCommand, importCommand, graph, logCommand, replay, trustCommand])
+  Command.withSubcommands([
+    admin,
+    status,
+    exportCommand,
+    importCommand,
+    checkCommand,
+    graph,
+    logCommand,
+    replay,
+    trustCommand
+  ])
 )
 
 const topStatus = Command.make("status", { json }, statusHandler).pipe(

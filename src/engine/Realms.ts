@@ -445,7 +445,46 @@ export class Realms extends Effect.Service<Realms>()("blue/Realms", {
         return { realm: row.name, events: fromGit.length, commits: commits.length, differences } satisfies Verification
       })
 
-    return { init, execute, open, events, verify, catchUp, stateOf } as const
+    /**
+     * The realm's commits after `since` (a commit id or a unique prefix; all history when omitted) with their
+     * author, changed paths and events, plus the state before the first of them — for auditing permissions.
+     */
+    const auditTrail = (dir: string, since?: string) =>
+      Effect.gen(function*() {
+        const { row } = yield* catchUp(dir)
+        const all = yield* git.history(dir, undefined)
+        let start = 0
+        if (since !== undefined) {
+          const hits = all.filter((c) => c.oid.startsWith(since))
+          if (hits.length !== 1) {
+            return yield* new PathProblem({
+              path: since,
+              detail: hits.length === 0 ? "is not a commit on the realm branch" : "is an ambiguous commit prefix"
+            })
+          }
+          start = all.indexOf(hits[0]!) + 1
+        }
+        let before: RealmState = initialState
+        const commits = []
+        for (let i = 0; i < all.length; i++) {
+          const c = all[i]!
+          const events = (yield* eventsOfCommit(dir, row.name, c)).map((envelope) => ({ envelope, commit: c.oid }))
+          if (i < start) {
+            before = foldEnvelopes(before, events.map((e) => e.envelope))
+            continue
+          }
+          commits.push({
+            oid: c.oid,
+            message: c.message,
+            author: yield* git.authorOf(dir, c.oid),
+            changed: yield* git.changedFiles(dir, c.oid),
+            events
+          })
+        }
+        return { before, commits }
+      })
+
+    return { init, execute, open, events, verify, catchUp, stateOf, auditTrail } as const
   })
 }) {}
 

@@ -1,0 +1,774 @@
+/**
+ * `blue realm check`: the CI gate. Each mode turns realm state, the repo's code and validation hooks into
+ * findings (ok / warning / error); the exit code follows from them (0 valid, 1 invalid, 2 warnings only).
+ */
+import { Effect, Either } from "effect"
+import * as fs from "node:fs"
+import * as nodePath from "node:path"
+import * as YAML from "yaml"
+import type { ExtractError } from "../adapters/extract.js"
+import { detect } from "../adapters/extract.js"
+import type { Member } from "../adapters/files.js"
+import { decodeYaml } from "../adapters/files.js"
+import { type HookResult, type HookRole, runHook, type TrustDecision } from "../adapters/hooks.js"
+import type { TrustStore } from "../adapters/trust.js"
+import {
+  type Bump,
+  bumpBetween,
+  compareSchemas,
+  type CompatibilityPromise,
+  isBumpSufficient,
+  type JsonSchema,
+  requiredBump
+} from "../domain/compatibility.js"
+import { importStanding } from "../domain/contracts.js"
+import type { RealmEvent } from "../domain/events.js"
+import { type ContractFile, ContractFile as ContractFileSchema, type RealmFile } from "../domain/files.js"
+import { initialState, type RealmState } from "../domain/state.js"
+import { validateContract } from "../domain/validate.js"
+import { canonicalJson, diffValues, formatValueChange, isBreakingValueChange } from "../domain/valueDiff.js"
+import type { Recorded } from "../events/envelope.js"
+import { eventFilePath } from "../events/envelope.js"
+import { foldEnvelopes } from "../projections/fold.js"
+import { touchedPaths } from "../projections/realmFiles.js"
+import { sourceFilesOf } from "./detect.js"
+
+/** How bad a finding is. */
+export type Level = "ok" | "warning" | "error"
+
+/** One thing a check found. */
+export interface Finding {
+  readonly level: Level
+  readonly code: string
+  readonly message: string
+  readonly contract?: string
+  readonly domain?: string
+  readonly file?: string
+  readonly commit?: string
+}
+
+/** One field-level change between two contract versions. */
+export interface Change {
+  readonly path: string
+  readonly kind: string
+  readonly breaking: boolean
+  readonly detail: string
+}
+
+/** The comparison of two versions of a contract (or two schema files). */
+export interface Compatibility {
+  readonly contract: string
+  readonly from: string
+  readonly to: string
+  readonly backwards: boolean
+  readonly forwards: boolean
+  /** the bump the change needs */
+  readonly bump: Bump
+  /** the bump the versions make, when both are known */
+  readonly made: Bump | null
+  readonly sufficient: boolean
+  readonly changes: ReadonlyArray<Change>
+}
+
+/** Everything one check run found. */
+export interface CheckReport {
+  readonly mode: string
+  readonly ok: boolean
+  readonly exitCode: 0 | 1 | 2
+  readonly findings: ReadonlyArray<Finding>
+  readonly compatibility: ReadonlyArray<Compatibility>
+  readonly hooks: ReadonlyArray<HookResult>
+  /** convenience copies of the first comparison (the common case of one contract) */
+  readonly backwards?: boolean
+  readonly forwards?: boolean
+  readonly bump?: Bump
+  readonly changes?: ReadonlyArray<Change>
+}
+
+/** The exit code of a list of findings. */
+export const exitCodeOf = (findings: ReadonlyArray<Finding>): 0 | 1 | 2 =>
+  findings.some((f) => f.level === "error") ? 1 : findings.some((f) => f.level === "warning") ? 2 : 0
+
+/** Assembles a report. */
+export const report = (
+  mode: string,
+  findings: ReadonlyArray<Finding>,
+  compatibility: ReadonlyArray<Compatibility> = [],
+  hooks: ReadonlyArray<HookResult> = []
+): CheckReport => {
+  const exitCode = exitCodeOf(findings)
+  const first = compatibility[0]
+  return {
+    mode,
+    ok: exitCode === 0,
+    exitCode,
+    findings,
+    compatibility,
+    hooks,
+    ...(first === undefined
+      ? {}
+      : { backwards: first.backwards, forwards: first.forwards, bump: first.bump, changes: first.changes })
+  }
+}
+
+/** Compares two versions of a contract: schema directions, value changes, required and made bump. */
+export const compareVersions = (
+  name: string,
+  before: { readonly version?: string; readonly schema: unknown; readonly value?: unknown },
+  after: { readonly version?: string; readonly schema: unknown; readonly value?: unknown },
+  promise: CompatibilityPromise
+): Compatibility => {
+  const schemas = compareSchemas(before.schema as JsonSchema, after.schema as JsonSchema)
+  const values = diffValues(before.value, after.value)
+  const bump = requiredBump(before.schema as JsonSchema, after.schema as JsonSchema, before.value, after.value, promise)
+  const made = before.version !== undefined && after.version !== undefined
+    ? bumpBetween(before.version, after.version) ?? null
+    : null
+  const sufficient = before.version !== undefined && after.version !== undefined
+    ? isBumpSufficient(before.version, after.version, bump)
+    : (!promise.backwards || schemas.backwards) && (!promise.forwards || schemas.forwards) &&
+      !values.some(isBreakingValueChange)
+  return {
+    contract: name,
+    from: before.version ?? "old",
+    to: after.version ?? "new",
+    backwards: schemas.backwards,
+    forwards: schemas.forwards,
+    bump,
+    made,
+    sufficient,
+    changes: [
+      ...schemas.changes.map((c) => ({
+        path: c.path,
+        kind: c.kind,
+        breaking: (promise.backwards && c.breaksBackwards) || (promise.forwards && c.breaksForwards),
+        detail: c.detail
+      })),
+      ...values.map((v) => ({
+        path: v.path,
+        kind: `value-${v.kind}`,
+        breaking: isBreakingValueChange(v),
+        detail: formatValueChange(v, { withPath: true })
+      }))
+    ]
+  }
+}
+
+const compatibilityFinding = (c: Compatibility): Finding => {
+  const verdict = c.bump === "major" ? "BREAKING" : "COMPATIBLE"
+  if (c.sufficient) {
+    return {
+      level: "ok",
+      code: "compatible",
+      contract: c.contract,
+      message: `${c.contract} ${c.from} → ${c.to}: ${verdict} (${
+        c.made === null ? `needs a ${c.bump} bump` : `${c.made} version bump OK`
+      })`
+    }
+  }
+  return {
+    level: "error",
+    code: "bump-too-small",
+    contract: c.contract,
+    message: c.made === null
+      ? `${c.contract}: the new schema breaks what the contract promises (${
+        [!c.backwards ? "not backwards compatible" : "", !c.forwards ? "not forwards compatible" : ""].filter(
+          (s) => s !== ""
+        ).join(", ")
+      })`
+      : `${c.contract} ${c.from} → ${c.to}: ${verdict} change needs a ${c.bump} bump, the versions make a ${
+        c.made ?? "downward"
+      } one`
+  }
+}
+
+/** Every published version of each contract, in order, from the event log. */
+export const versionHistory = (events: ReadonlyArray<Recorded>) => {
+  const out = new Map<string, Array<{ domain: string; contract: ContractFile; commit: string }>>()
+  for (const r of events) {
+    const e = r.envelope.event
+    if (e._tag !== "ContractPublished" && e._tag !== "ContractBumped") continue
+    const key = `${e.domain}/${e.contract.name}`
+    const list = out.get(key) ?? []
+    // A first value replaces the placeholder at the same version.
+    if (list.at(-1)?.contract.version === e.contract.version) list.pop()
+    list.push({ domain: e.domain, contract: e.contract, commit: r.commit })
+    out.set(key, list)
+  }
+  return out
+}
+
+const hookFinding = (role: HookRole, contract: string, h: HookResult): Finding => {
+  const base = { contract, file: h.script }
+  switch (h.outcome) {
+    case "valid":
+      return { ...base, level: "ok", code: "hook-valid", message: `${role} hook ${h.script}: valid` }
+    case "warning":
+      return {
+        ...base,
+        level: "warning",
+        code: "hook-warning",
+        message: `${role} hook ${h.script}: warning — ${h.output.trim()}`
+      }
+    case "invalid":
+      return {
+        ...base,
+        level: "error",
+        code: "hook-invalid",
+        message: `${role} hook ${h.script}: invalid — ${h.output.trim()}`
+      }
+    case "untrusted":
+    case "changed":
+      return {
+        ...base,
+        level: "warning",
+        code: `hook-${h.outcome}`,
+        message: `${role} hook ${h.script} was not run: ${
+          h.outcome === "changed" ? "it changed since you trusted it" : "it is not trusted"
+        }; review it, then 'blue realm trust ${h.script}' (or pass --trust in CI)`
+      }
+    case "timeout":
+      return { ...base, level: "error", code: "hook-timeout", message: `${role} hook ${h.script} timed out` }
+    case "error":
+      return {
+        ...base,
+        level: "error",
+        code: "hook-error",
+        message: `${role} hook ${h.script} failed: ${h.output.trim()}`
+      }
+  }
+}
+
+/** Options every mode shares. */
+export interface CheckOptions {
+  readonly trust: TrustDecision
+  /** run ci_only hooks too */
+  readonly ci: boolean
+}
+
+const runHooks = (
+  member: Member,
+  contract: ContractFile,
+  roles: ReadonlyArray<HookRole>,
+  options: CheckOptions
+) =>
+  Effect.gen(function*() {
+    const findings: Array<Finding> = []
+    const results: Array<HookResult> = []
+    const v = contract.validation
+    const scripts: Array<[HookRole, string]> = []
+    for (const role of roles) {
+      if (role === "exporter" && v?.exporter !== undefined) scripts.push([role, v.exporter])
+      if (role === "importer" && v?.importer !== undefined) scripts.push([role, v.importer])
+    }
+    if (options.ci) { for (const s of v?.ci_only ?? []) scripts.push(["ci_only", s]) }
+    for (const [role, script] of scripts) {
+      const r = yield* runHook({
+        repoRoot: member.root,
+        script,
+        role,
+        input: contract,
+        contract: { name: contract.name, version: contract.version },
+        trust: options.trust
+      }).pipe(Effect.either)
+      if (Either.isLeft(r)) {
+        findings.push({
+          level: "error",
+          code: "hook-refused",
+          contract: contract.name,
+          file: script,
+          message: r.left.message
+        })
+      } else {
+        results.push(r.right)
+        findings.push(hookFinding(role, contract.name, r.right))
+      }
+    }
+    return { findings, results }
+  })
+
+/** --mode exporter: the value detected from code equals the contract's; exporter hooks pass. */
+export const checkExporter = (
+  member: Member,
+  state: RealmState,
+  options: CheckOptions
+): Effect.Effect<CheckReport, never, TrustStore> =>
+  Effect.gen(function*() {
+    const repo = member.config.repo
+    const findings: Array<Finding> = []
+    const hooks: Array<HookResult> = []
+    const owned = Object.entries(state.domains).flatMap(([domain, d]) =>
+      Object.values(d.contracts).filter((c) => c.owner === repo).map((c) => ({ domain, c }))
+    )
+    if (owned.length === 0) {
+      findings.push({ level: "warning", code: "no-exports", message: `${repo} owns no contracts in this realm` })
+    }
+    for (const { c, domain } of owned) {
+      const extractor = member.config.exports?.[c.name]
+      if (extractor === undefined) {
+        findings.push({
+          level: "warning",
+          code: "no-extractor",
+          contract: c.name,
+          domain,
+          message: `${c.name}: no extractor under exports.${c.name} in .blue/config.yaml, so code cannot be compared`
+        })
+      } else {
+        const detected = yield* detect({
+          root: member.root,
+          contract: c.name,
+          extractor,
+          sourceFiles: sourceFilesOf(state, repo, c.name)
+        }).pipe(Effect.either)
+        if (Either.isLeft(detected)) {
+          findings.push({
+            level: "error",
+            code: "detect-failed",
+            contract: c.name,
+            domain,
+            message: (detected.left as ExtractError).message
+          })
+        } else {
+          const changes = diffValues(c.value, detected.right)
+          if (changes.length === 0) {
+            findings.push({
+              level: "ok",
+              code: "exporter-match",
+              contract: c.name,
+              domain,
+              message: `${c.name}: code matches contract (v${c.version})`
+            })
+          } else {
+            const bump = requiredBump(c.schema, c.schema, c.value, detected.right, c.compatibility)
+            findings.push({
+              level: "error",
+              code: "exporter-drift",
+              contract: c.name,
+              domain,
+              message: `${c.name}: code differs from contract v${c.version} (${
+                changes.map((ch) => formatValueChange(ch, { withPath: true })).join("; ")
+              }); publish it with 'blue realm export --name ${c.name} --detect' (a ${bump} bump)`
+            })
+          }
+        }
+      }
+      const h = yield* runHooks(member, c, ["exporter"], options)
+      findings.push(...h.findings)
+      hooks.push(...h.results)
+    }
+    return report("exporter", findings, [], hooks)
+  })
+
+/** --mode importer: each import's range against the current version; importer hooks pass. */
+export const checkImporter = (
+  member: Member,
+  state: RealmState,
+  options: CheckOptions
+): Effect.Effect<CheckReport, never, TrustStore> =>
+  Effect.gen(function*() {
+    const repo = member.config.repo
+    const findings: Array<Finding> = []
+    const hooks: Array<HookResult> = []
+    const imports = Object.entries(state.domains).flatMap(([domain, d]) =>
+      (d.bindings[repo]?.imports ?? []).map((i) => ({ domain, i, c: d.contracts[i.contract] }))
+    )
+    if (imports.length === 0) {
+      findings.push({ level: "warning", code: "no-imports", message: `${repo} imports no contracts in this realm` })
+    }
+    for (const { c, domain, i } of imports) {
+      if (c === undefined) {
+        findings.push({
+          level: "error",
+          code: "import-missing",
+          contract: i.contract,
+          domain,
+          message: `${i.contract}: the contract no longer exists in domain '${domain}'`
+        })
+        continue
+      }
+      const standing = importStanding(i.version, i.resolved_version, c.version)
+      const at = i.resolved_version ?? "unresolved"
+      findings.push(
+        standing === "current"
+          ? {
+            level: "ok",
+            code: "import-current",
+            contract: c.name,
+            domain,
+            message: `${c.name}: binding at ${at} (current)`
+          }
+          : standing === "stale"
+          ? {
+            level: "warning",
+            code: "import-stale",
+            contract: c.name,
+            domain,
+            message: `${c.name}: binding at ${at}, ${c.version} is available (your range ${i.version} still matches)`
+          }
+          : {
+            level: "error",
+            code: "import-broken",
+            contract: c.name,
+            domain,
+            message: `${c.name}: the contract is at ${c.version}, outside your range ${i.version}`
+          }
+      )
+      if (i.binding !== undefined && !fs.existsSync(nodePath.join(member.root, i.binding))) {
+        findings.push({
+          level: "warning",
+          code: "binding-file-missing",
+          contract: c.name,
+          domain,
+          file: i.binding,
+          message: `${c.name}: binding file ${i.binding} does not exist in this repo`
+        })
+      }
+      const h = yield* runHooks(member, c, ["importer"], options)
+      findings.push(...h.findings)
+      hooks.push(...h.results)
+    }
+    return report("importer", findings, [], hooks)
+  })
+
+/**
+ * --mode contract: every contract file in the realm checkout parses, its schema is valid, its value satisfies it,
+ * its owner is the recorded one, and every version step (recorded or pending in the checkout) made a big enough
+ * bump.
+ */
+export const checkContracts = (realmDir: string, state: RealmState, events: ReadonlyArray<Recorded>): CheckReport => {
+  const findings: Array<Finding> = []
+  const history = versionHistory(events)
+  for (const [key, versions] of history) {
+    for (let i = 1; i < versions.length; i++) {
+      const a = versions[i - 1]!.contract
+      const b = versions[i]!.contract
+      const c = compareVersions(b.name, a, b, a.compatibility)
+      if (!c.sufficient) findings.push({ ...compatibilityFinding(c), domain: key.split("/")[0]! })
+      if (a.owner !== b.owner) {
+        findings.push({
+          level: "error",
+          code: "owner-changed",
+          contract: b.name,
+          message: `${b.name}: owner changed from ${a.owner} to ${b.owner} at ${b.version}`
+        })
+      }
+    }
+  }
+  const domainsDir = nodePath.join(realmDir, "domains")
+  const files = fs.existsSync(domainsDir)
+    ? fs.readdirSync(domainsDir).flatMap((d) => {
+      const dir = nodePath.join(domainsDir, d, "contracts")
+      return fs.existsSync(dir)
+        ? fs.readdirSync(dir).filter((f) => f.endsWith(".yaml")).map((f) => ({
+          domain: d,
+          file: `domains/${d}/contracts/${f}`
+        }))
+        : []
+    })
+    : []
+  for (const { domain, file } of files) {
+    const parsed = decodeYaml(ContractFileSchema, fs.readFileSync(nodePath.join(realmDir, file), "utf8"), file)
+    if (Either.isLeft(parsed)) {
+      findings.push({ level: "error", code: "file-invalid", domain, file, message: parsed.left.message })
+      continue
+    }
+    const c = parsed.right
+    const validity = validateContract(c.schema, c.value)
+    if (validity._tag === "SchemaInvalid") {
+      findings.push({
+        level: "error",
+        code: "schema-invalid",
+        contract: c.name,
+        domain,
+        file,
+        message: `${c.name}: invalid schema: ${validity.detail}`
+      })
+      continue
+    }
+    if (validity._tag === "ValueInvalid") {
+      findings.push({
+        level: "error",
+        code: "value-invalid",
+        contract: c.name,
+        domain,
+        file,
+        message: `${c.name}: value does not satisfy its schema: ${validity.errors.join("; ")}`
+      })
+      continue
+    }
+    const recorded = state.domains[domain]?.contracts[c.name]
+    if (recorded === undefined) {
+      findings.push({
+        level: "error",
+        code: "unrecorded",
+        contract: c.name,
+        domain,
+        file,
+        message: `${file}: no Blue event published this contract`
+      })
+      continue
+    }
+    if (recorded.owner !== c.owner) {
+      findings.push({
+        level: "error",
+        code: "owner-changed",
+        contract: c.name,
+        domain,
+        file,
+        message:
+          `${c.name}: owner is ${c.owner} in ${file} but ${recorded.owner} in the realm log; only the owner may change it`
+      })
+      continue
+    }
+    if (canonicalJson(recorded) !== canonicalJson(c)) {
+      const comparison = compareVersions(c.name, recorded, c, recorded.compatibility)
+      findings.push(
+        comparison.sufficient
+          ? {
+            level: "warning",
+            code: "unpublished",
+            contract: c.name,
+            domain,
+            file,
+            message:
+              `${c.name}: ${file} differs from the recorded v${recorded.version} (not yet published), bump ${comparison.made} OK`
+          }
+          : { ...compatibilityFinding(comparison), domain, file }
+      )
+      continue
+    }
+    findings.push({
+      level: "ok",
+      code: "contract-valid",
+      contract: c.name,
+      domain,
+      file,
+      message: `${c.name}: valid schema, version bump correct (v${c.version})`
+    })
+  }
+  return report("contract", findings)
+}
+
+/** Reads a contract document or a bare JSON Schema from a file (for --old/--new). */
+export const readSchemaDocument = (file: string) => {
+  const raw = YAML.parse(fs.readFileSync(file, "utf8")) as unknown
+  if (raw !== null && typeof raw === "object" && "schema" in raw && "version" in raw) {
+    const c = raw as {
+      name?: string
+      version: string
+      schema: unknown
+      value?: unknown
+      compatibility?: CompatibilityPromise
+    }
+    return {
+      name: c.name,
+      version: String(c.version),
+      schema: c.schema,
+      value: c.value,
+      compatibility: c.compatibility
+    }
+  }
+  return { name: undefined, version: undefined, schema: raw, value: undefined, compatibility: undefined }
+}
+
+/** --mode compatibility with --old/--new files (contract documents or bare schemas). */
+export const checkFiles = (oldFile: string, newFile: string): CheckReport => {
+  const a = readSchemaDocument(oldFile)
+  const b = readSchemaDocument(newFile)
+  const promise = a.compatibility ?? { backwards: true, forwards: false }
+  const c = compareVersions(
+    b.name ?? a.name ?? nodePath.basename(newFile),
+    { ...(a.version === undefined ? {} : { version: a.version }), schema: a.schema, value: a.value },
+    { ...(b.version === undefined ? {} : { version: b.version }), schema: b.schema, value: b.value },
+    promise
+  )
+  return report("compatibility", [compatibilityFinding(c)], [c])
+}
+
+/** --mode compatibility --from/--to: two (or, transitively, all earlier) versions from the realm's history. */
+export const checkHistory = (
+  events: ReadonlyArray<Recorded>,
+  contract: string,
+  from: string | undefined,
+  to: string | undefined,
+  transitive: boolean
+): CheckReport => {
+  const matches = [...versionHistory(events).entries()].filter(([k]) => k.endsWith(`/${contract}`))
+  if (matches.length !== 1) {
+    return report("compatibility", [{
+      level: "error",
+      code: "contract-unknown",
+      contract,
+      message: matches.length === 0
+        ? `no contract '${contract}' in the realm's history`
+        : `contract '${contract}' exists in several domains; name one with --domain`
+    }])
+  }
+  const versions = matches[0]![1].map((v) => v.contract)
+  const find = (v: string) => versions.find((c) => c.version === v)
+  const target = to === undefined ? versions.at(-1)! : find(to)
+  const base = from === undefined ? versions.at(-2) : find(from)
+  const known = versions.map((v) => v.version).join(", ")
+  if (target === undefined || (from !== undefined && base === undefined)) {
+    return report("compatibility", [{
+      level: "error",
+      code: "version-unknown",
+      contract,
+      message: `${contract} has no version ${target === undefined ? to : from} (known: ${known})`
+    }])
+  }
+  if (base === undefined) {
+    return report("compatibility", [{
+      level: "ok",
+      code: "single-version",
+      contract,
+      message: `${contract} has only one version (${target.version})`
+    }])
+  }
+  const bases = transitive
+    ? versions.filter((v) => v !== target && versions.indexOf(v) <= versions.indexOf(base))
+    : [base]
+  const comparisons = bases.map((b) => compareVersions(contract, b, target, b.compatibility))
+  return report("compatibility", comparisons.map(compatibilityFinding), comparisons)
+}
+
+const actorRepo = (message: string): string | undefined => {
+  const line = message.split("\n").find((l) => l.startsWith("Blue-Actor: "))
+  if (line === undefined) return undefined
+  const v = line.slice("Blue-Actor: ".length).trim()
+  const m = /^([a-z0-9-]+) \(/.exec(v)
+  return m?.[1]
+}
+
+const maintainersOf = (state: RealmState, repo: string) => state.repos[repo]?.maintainers ?? []
+
+/** Who may write a realm path by hand (commits without Blue events), following trust.permissions' roles. */
+const mayTouch = (state: RealmState, realm: RealmFile | undefined, path: string, email: string): boolean => {
+  const approvers = realm?.governance.approvers ?? []
+  if (approvers.includes(email)) return true
+  let m = /^repos\/([^/]+)\.yaml$/.exec(path)
+  if (m !== null) return maintainersOf(state, m[1]!).includes(email)
+  m = /^domains\/([^/]+)\/contracts\/([^/]+)\.yaml$/.exec(path)
+  if (m !== null) {
+    const owner = state.domains[m[1]!]?.contracts[m[2]!]?.owner
+    return owner !== undefined && maintainersOf(state, owner).includes(email)
+  }
+  m = /^domains\/([^/]+)\/bindings\/([^/]+)\.yaml$/.exec(path)
+  if (m !== null) return maintainersOf(state, m[2]!).includes(email)
+  m = /^domains\/([^/]+)\/(domain|governance)\.yaml$/.exec(path)
+  if (m !== null) return (state.domains[m[1]!]?.file.members ?? []).some((r) => maintainersOf(state, r).includes(email))
+  return false
+}
+
+/** Whether the actor of a Blue commit may emit `event`, given the state before it and the commit's other events. */
+const eventAllowed = (
+  state: RealmState,
+  event: RealmEvent,
+  actor: string | undefined,
+  siblings: ReadonlyArray<RealmEvent>
+) => {
+  const createsDomain = (d: string) => siblings.some((e) => e._tag === "DomainCreated" && e.domain.name === d)
+  switch (event._tag) {
+    case "RealmInitialized":
+      return state.realm === undefined ? undefined : "initialises a realm that exists"
+    case "RepoJoined":
+      return actor === event.repo.name
+        ? undefined
+        : `registers ${event.repo.name} but was made by ${actor ?? "no repo"}`
+    case "RepoLeft":
+      return actor === event.repo ? undefined : `removes ${event.repo} but was made by ${actor ?? "no repo"}`
+    case "DomainCreated":
+      return actor === undefined || actor in state.repos ? undefined : `creates a domain from ${actor}, not a member`
+    case "ContractPublished":
+    case "ContractBumped": {
+      const before = state.domains[event.domain]?.contracts[event.contract.name]
+      if (before !== undefined && before.owner !== event.contract.owner) {
+        return `changes the owner of ${event.contract.name} from ${before.owner} to ${event.contract.owner}`
+      }
+      if (createsDomain(event.domain)) return undefined
+      return actor === event.contract.owner
+        ? undefined
+        : `changes contract ${event.contract.name} owned by ${event.contract.owner} but was made by ${
+          actor ?? "no repo"
+        }`
+    }
+    case "BindingDeclared":
+      return actor === event.binding.repo || createsDomain(event.domain)
+        ? undefined
+        : `changes the binding of ${event.binding.repo} but was made by ${actor ?? "no repo"}`
+  }
+}
+
+/**
+ * --mode realm: every commit only touches what its author may touch — Blue commits by their events (contracts
+ * only by their owner, bindings only by their repo, and no file their events do not explain), hand-made commits by
+ * the author's maintainer rights under trust.permissions.
+ */
+export const checkRealmCommits = (
+  commits: ReadonlyArray<{
+    readonly oid: string
+    readonly message: string
+    readonly author: { readonly name: string; readonly email: string }
+    readonly changed: ReadonlyArray<string>
+    readonly events: ReadonlyArray<Recorded>
+  }>,
+  since: RealmState = initialState
+): CheckReport => {
+  const findings: Array<Finding> = []
+  let state = since
+  for (const c of commits) {
+    const short = c.oid.slice(0, 8)
+    const events = c.events.map((r) => r.envelope.event)
+    if (events.length === 0) {
+      for (const path of c.changed) {
+        if (!mayTouch(state, state.realm, path, c.author.email)) {
+          findings.push({
+            level: "error",
+            code: "permission-denied",
+            commit: c.oid,
+            file: path,
+            message: `commit ${short} by ${c.author.email} changes ${path}, which its author may not touch`
+          })
+        }
+      }
+      continue
+    }
+    const actor = actorRepo(c.message)
+    const explained = new Set<string>()
+    let s = state
+    for (const r of c.events) {
+      const problem = eventAllowed(s, r.envelope.event, actor, events)
+      if (problem !== undefined) {
+        findings.push({
+          level: "error",
+          code: "event-not-allowed",
+          commit: c.oid,
+          message: `commit ${short}: ${r.envelope.type} ${problem}`
+        })
+      }
+      for (const p of touchedPaths(s, r.envelope.event)) explained.add(p)
+      explained.add(eventFilePath(r.envelope))
+      s = foldEnvelopes(s, [r.envelope])
+    }
+    for (const path of c.changed) {
+      if (!explained.has(path)) {
+        findings.push({
+          level: "error",
+          code: "unexplained-change",
+          commit: c.oid,
+          file: path,
+          message: `commit ${short} changes ${path}, which none of its events explains`
+        })
+      }
+    }
+    state = s
+  }
+  if (findings.length === 0) {
+    findings.push({
+      level: "ok",
+      code: "realm-permissions",
+      message: `${commits.length} commits touch only what their authors may touch`
+    })
+  }
+  return report("realm", findings)
+}
