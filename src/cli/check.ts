@@ -6,6 +6,7 @@ import { Command, Options } from "@effect/cli"
 import { Effect, Option } from "effect"
 import * as fs from "node:fs"
 import * as nodePath from "node:path"
+import { makeRepoCache } from "../adapters/cache.js"
 import { PathProblem } from "../adapters/errors.js"
 import {
   checkContracts,
@@ -17,6 +18,7 @@ import {
   type CheckReport,
   type Finding
 } from "../engine/check.js"
+import { cachedPerFile } from "../engine/detect.js"
 import { Realms } from "../engine/Realms.js"
 import { here } from "./context.js"
 import { choice } from "./options.js"
@@ -119,6 +121,7 @@ export const checkCommand = Command.make(
     trust: Options.boolean("trust").pipe(
       Options.withDescription("run validation hooks without asking for trust (CI; nothing is recorded)")
     ),
+    noCache: Options.boolean("no-cache").pipe(Options.withDescription("exporter: detect without .blue/cache.db")),
     ci: Options.boolean("ci").pipe(Options.withDescription("also run ci_only hooks (default when CI=true)")),
     format: choice("format", FORMATS, "text").pipe(Options.withDescription(FORMATS.join(" | "))),
     json: Options.boolean("json").pipe(Options.withDescription("same as --format json"))
@@ -127,7 +130,7 @@ export const checkCommand = Command.make(
     const format = o.json ? "json" : o.format
     return present(
       format === "json",
-      Effect.gen(function*() {
+      Effect.scoped(Effect.gen(function*() {
         const options = { trust: o.trust ? "ci" as const : "store" as const, ci: o.ci || process.env["CI"] === "true" }
         if (o.mode === "compatibility" && (Option.isSome(o.old) || Option.isSome(o.new))) {
           if (Option.isNone(o.old) || Option.isNone(o.new)) {
@@ -159,7 +162,9 @@ export const checkCommand = Command.make(
                 detail: `--mode ${o.mode} runs inside a member repo`
               })
             }
-            return yield* (o.mode === "exporter" ? checkExporter : checkImporter)(h.member, realm.state, options)
+            if (o.mode === "importer") return yield* checkImporter(h.member, realm.state, options)
+            const cache = yield* makeRepoCache(h.member.root, { bypass: o.noCache })
+            return yield* checkExporter(h.member, realm.state, options, cachedPerFile(cache, h.member))
           }
           case "contract":
             return checkContracts(realm.dir, realm.state, yield* realms.events(realm.dir))
@@ -190,7 +195,7 @@ export const checkCommand = Command.make(
             return checkRealmCommits(trail.commits, trail.before)
           }
         }
-      }),
+      })),
       (r) => (format === "junit" ? renderJunit(r) : format === "github" ? renderGithub(r) : renderText(r)),
       (r) => r.exitCode
     )

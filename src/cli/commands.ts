@@ -6,6 +6,7 @@ import { Args, Command, Options } from "@effect/cli"
 import { Effect, Either, Option } from "effect"
 import * as fs from "node:fs"
 import * as nodePath from "node:path"
+import { makeRepoCache } from "../adapters/cache.js"
 import { PathProblem } from "../adapters/errors.js"
 import { EventLog } from "../adapters/eventLog.js"
 import { CONFIG_FILE, findGitRoot, findRealmRoot, writeMemberConfig } from "../adapters/files.js"
@@ -13,10 +14,10 @@ import { currentUser } from "../adapters/home.js"
 import { validateName } from "../domain/decide.js"
 import { realmGraph, renderGraph } from "../domain/graph.js"
 import { suggestName } from "../domain/names.js"
-import { localExports } from "../engine/detect.js"
+import { cachedPerFile, localExports } from "../engine/detect.js"
 import { Realms } from "../engine/Realms.js"
 import type { Envelope } from "../events/envelope.js"
-import { renderStatus, statusView } from "../projections/status.js"
+import { type LocalExport, renderStatus, statusView } from "../projections/status.js"
 import { cacheCommand } from "./cache.js"
 import { checkCommand } from "./check.js"
 import { here } from "./context.js"
@@ -263,20 +264,27 @@ const admin = Command.make("admin").pipe(
 )
 
 // blue realm status
-const statusHandler = ({ json }: { readonly json: boolean }) =>
+const noCache = Options.boolean("no-cache").pipe(
+  Options.withDescription("detect exports from code without .blue/cache.db")
+)
+const statusHandler = ({ json, noCache }: { readonly json: boolean; readonly noCache: boolean }) =>
   present(
     json,
-    Effect.gen(function*() {
+    Effect.scoped(Effect.gen(function*() {
       const realms = yield* Realms
       const h = yield* here()
       const realm = yield* realms.open(h.realmDir)
-      const local = h.member === undefined ? new Map() : yield* localExports(h.member, realm.state)
+      let local: ReadonlyMap<string, LocalExport> = new Map()
+      if (h.member?.config.exports !== undefined) {
+        const cache = yield* makeRepoCache(h.member.root, { bypass: noCache })
+        local = yield* localExports(h.member, realm.state, cachedPerFile(cache, h.member))
+      }
       return statusView(realm.state, { path: realm.dir, head: realm.head }, h.member?.config.repo, local)
-    }),
+    })),
     renderStatus
   )
-const status = Command.make("status", { json }, statusHandler).pipe(
-  Command.withDescription("Realm, this repo's domains and roles, contracts and peers")
+const status = Command.make("status", { json, noCache }, statusHandler).pipe(
+  Command.withDescription("Realm, this repo's domains and roles, contracts, local export changes and stale imports")
 )
 
 // blue realm graph
@@ -405,7 +413,7 @@ const realm = Command.make("realm").pipe(
   ])
 )
 
-const topStatus = Command.make("status", { json }, statusHandler).pipe(
+const topStatus = Command.make("status", { json, noCache }, statusHandler).pipe(
   Command.withDescription("Same as 'blue realm status'")
 )
 

@@ -7,11 +7,12 @@ import { Effect, Option } from "effect"
 import * as fs from "node:fs"
 import * as nodePath from "node:path"
 import * as YAML from "yaml"
+import { makeRepoCache } from "../adapters/cache.js"
 import { PathProblem } from "../adapters/errors.js"
 import { ExtractError } from "../adapters/extract.js"
 import { detect } from "../adapters/extract.js"
 import { importStanding } from "../domain/contracts.js"
-import { sourceFilesOf } from "../engine/detect.js"
+import { cachedPerFile, sourceFilesOf } from "../engine/detect.js"
 import { Realms } from "../engine/Realms.js"
 import { here } from "./context.js"
 import { present } from "./output.js"
@@ -65,6 +66,7 @@ export const exportCommand = Command.make(
       Options.withDescription("set the version by hand (must be at least the bump the change needs)"),
       Options.optional
     ),
+    noCache: Options.boolean("no-cache").pipe(Options.withDescription("detect without .blue/cache.db")),
     sourceFiles: Options.text("source-files").pipe(
       Options.withDescription("comma-separated globs of the files the export comes from (recorded in the binding)"),
       Options.optional
@@ -74,7 +76,7 @@ export const exportCommand = Command.make(
   (o) =>
     present(
       o.json,
-      Effect.gen(function*() {
+      Effect.scoped(Effect.gen(function*() {
         const realms = yield* Realms
         const h = yield* requireMember
         const given = [Option.isSome(o.value), Option.isSome(o.file), o.detect].filter(Boolean).length
@@ -103,11 +105,13 @@ export const exportCommand = Command.make(
               detail: `${h.member.root}/.blue/config.yaml declares no extractor under exports.${o.name}`
             })
           }
+          const cache = yield* makeRepoCache(h.member.root, { bypass: o.noCache })
           value = yield* detect({
             root: h.member.root,
             contract: o.name,
             extractor,
-            sourceFiles: Option.getOrElse(sourceFiles, () => sourceFilesOf(open.state, h.member.config.repo, o.name))
+            sourceFiles: Option.getOrElse(sourceFiles, () => sourceFilesOf(open.state, h.member.config.repo, o.name)),
+            perFile: cachedPerFile(cache, h.member)(o.name)
           })
         }
         const schema = Option.isSome(o.schema) ? yield* readDocument(o.schema.value, "--schema") : undefined
@@ -152,7 +156,7 @@ export const exportCommand = Command.make(
             ),
           commit: published === undefined ? null : out.commit
         }
-      }),
+      })),
       (r) =>
         !r.changed
           ? `✓ ${r.contract}: code matches the contract (v${r.version ?? "?"}); nothing to publish`

@@ -7,7 +7,7 @@ import * as fs from "node:fs"
 import * as nodePath from "node:path"
 import * as YAML from "yaml"
 import type { ExtractError } from "../adapters/extract.js"
-import { detect } from "../adapters/extract.js"
+import { detect, type PerFile } from "../adapters/extract.js"
 import type { Member } from "../adapters/files.js"
 import { decodeYaml } from "../adapters/files.js"
 import { type HookResult, type HookRole, runHook, type TrustDecision } from "../adapters/hooks.js"
@@ -291,7 +291,8 @@ const runHooks = (
 export const checkExporter = (
   member: Member,
   state: RealmState,
-  options: CheckOptions
+  options: CheckOptions,
+  perFile?: (contract: string) => PerFile
 ): Effect.Effect<CheckReport, never, TrustStore> =>
   Effect.gen(function*() {
     const repo = member.config.repo
@@ -318,7 +319,8 @@ export const checkExporter = (
           root: member.root,
           contract: c.name,
           extractor,
-          sourceFiles: sourceFilesOf(state, repo, c.name)
+          sourceFiles: sourceFilesOf(state, repo, c.name),
+          ...(perFile === undefined ? {} : { perFile: perFile(c.name) })
         }).pipe(Effect.either)
         if (Either.isLeft(detected)) {
           findings.push({

@@ -3,7 +3,8 @@
  * contract the repo owns, with the realm binding's source_files as the default file set.
  */
 import { Effect } from "effect"
-import { detect, type PerFile } from "../adapters/extract.js"
+import type { RepoCacheService } from "../adapters/cache.js"
+import { detect, ExtractError, extractorKey, type PerFile } from "../adapters/extract.js"
 import type { Member } from "../adapters/files.js"
 import type { RealmState } from "../domain/state.js"
 import type { LocalExport } from "../projections/status.js"
@@ -34,3 +35,14 @@ export const localExports = (
       Effect.map((value): [string, LocalExport] => [contract, { value }]),
       Effect.catchAll((e) => Effect.succeed<[string, LocalExport]>([contract, { error: e.detail }]))
     )).pipe(Effect.map((entries) => new Map(entries)))
+
+/** Per-file pattern results through the repo's cache.db: unchanged files are not read or matched again. */
+export const cachedPerFile = (cache: RepoCacheService, member: Member) => (contract: string): PerFile => {
+  const extractor = member.config.exports?.[contract]
+  const key = extractor === undefined ? contract : extractorKey(extractor)
+  return (file, compute) =>
+    cache.exportFor(file, key, (content) => Effect.succeed(compute(content))).pipe(
+      Effect.map((v) => v as Record<string, Array<string>>),
+      Effect.mapError((e) => new ExtractError({ contract, detail: e instanceof Error ? e.message : String(e) }))
+    )
+}
