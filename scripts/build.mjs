@@ -1,11 +1,14 @@
 // Bundles the `blue` binary (one ESM file, fast start) and the library entry point.
 import { build } from "esbuild"
-import { readFileSync } from "node:fs"
+import { readFileSync, rmSync } from "node:fs"
 
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"))
 const banner = {
   js: "import { createRequire as __blueCreateRequire } from 'node:module'; const require = __blueCreateRequire(import.meta.url);"
 }
+
+// Chunk names carry content hashes: drop the previous build's so dist/ holds one consistent set.
+rmSync(new URL("../dist/chunks", import.meta.url), { recursive: true, force: true })
 
 await build({
   entryPoints: { blue: "src/cli/bin.ts" },

@@ -26,16 +26,24 @@ const sh = (cwd, cmd, args) => {
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed: ${r.stderr}`)
   return r.stdout
 }
-const blue = (cwd, args, { expectFailure = false } = {}) => {
-  console.log(`${bold(`${path.basename(cwd)} $`)} blue ${args.join(" ")}`)
+const blue = (cwd, args, { expectFailure = false, expectCode } = {}) => {
+  const shown = args.map((a) => (/[\s*"^>]/.test(a) ? `'${a}'` : a)).join(" ")
+  console.log(`${bold(`${path.basename(cwd)} $`)} blue ${shown}`)
   const r = spawnSync(process.execPath, [BIN, ...args], { cwd, env, encoding: "utf8" })
   const out = (r.stdout + r.stderr).trimEnd()
   if (out) console.log(out.replace(/^/gm, "  "))
-  if ((r.status !== 0) !== expectFailure) {
+  const ok = expectCode !== undefined ? r.status === expectCode : (r.status !== 0) === expectFailure
+  if (!ok) {
     failures++
     console.log(`  !! unexpected exit code ${r.status}`)
-  }
+  } else if (r.status !== 0) console.log(`  (exit code ${r.status}, as expected)`)
   return r
+}
+const edit = (dir, file, content) => {
+  fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true })
+  fs.writeFileSync(path.join(dir, file), content)
+  console.log(`${bold(`${path.basename(dir)} $`)} # edit ${file}`)
+  console.log(content.trimEnd().replace(/^/gm, "  | "))
 }
 const repo = (name, files) => {
   const dir = path.join(root, name)
@@ -53,11 +61,23 @@ const repo = (name, files) => {
 console.log(`Blue realms demo — workspace ${root}`)
 const aperture = repo("aperture", {
   "models/training/s3_paths.py": [
-    "READ = [",
-    "    \"s3://bucket/jobs/*/masks/*\",",
-    "    \"s3://bucket/training-runs/*\",",
-    "    \"s3://bucket/training-metrics/*\",",
-    "]",
+    "from models.shared.s3 import read_path, write_path",
+    "",
+    "MASKS = read_path(\"s3://bucket/jobs/*/masks/*\")",
+    "CONFIGS = read_path(\"s3://bucket/jobs/*/*/config.json\")",
+    "RUNS = read_path(\"s3://bucket/training-runs/*\")",
+    "METRICS = read_path(\"s3://bucket/training-metrics/*\")",
+    "MANIFESTS = write_path(\"s3://bucket/jobs/*/*/manifest.json\")",
+    "METRICS_OUT = write_path(\"s3://bucket/training-metrics/*\")",
+    ""
+  ].join("\n"),
+  "contracts/s3-permissions.schema.yaml": [
+    "type: object",
+    "required: [read]",
+    "properties:",
+    "  read: { type: array, items: { type: string } }",
+    "  write: { type: array, items: { type: string }, default: [] }",
+    "  delete: { type: array, items: { type: string }, default: [] }",
     ""
   ].join("\n")
 })
@@ -116,12 +136,75 @@ blue(mlInfra, ["realm", "admin", "domain", "create", "feedback-loop", "--repos",
   expectFailure: true
 })
 
-step("9. Every step is an event, recorded in git and in daemon.db")
-blue(fungal, ["realm", "log"])
-console.log(sh(realmDir, "git", ["log", "--oneline"]).trimEnd().replace(/^/gm, "  "))
-blue(fungal, ["realm", "replay", "--verify"])
+step("9. aperture tells Blue where its S3 paths live in code, and publishes the contract's first value")
+fs.appendFileSync(
+  path.join(aperture, ".blue/config.yaml"),
+  [
+    "exports:",
+    "  s3-permissions:",
+    "    pattern:",
+    "      fields:",
+    "        read: 'read_path\\(\"s3://[^/]+/([^\"]+)\"\\)'",
+    "        write: 'write_path\\(\"s3://[^/]+/([^\"]+)\"\\)'",
+    ""
+  ].join("\n")
+)
+console.log(fs.readFileSync(path.join(aperture, ".blue/config.yaml"), "utf8").trimEnd().replace(/^/gm, "  | "))
+blue(aperture, [
+  "realm",
+  "export",
+  "--name",
+  "s3-permissions",
+  "--detect",
+  "--source-files",
+  "models/**/*.py",
+  "--schema",
+  "contracts/s3-permissions.schema.yaml"
+])
+const importS3 = [
+  "realm",
+  "import",
+  "--contract",
+  "s3-permissions",
+  "--domain",
+  "s3-access",
+  "--version",
+  ">=1.0.0, <2.0.0",
+  "--binding",
+  "cdk/training_tools_access_stack.py"
+]
+blue(fungal, importS3)
+blue(aperture, ["realm", "check", "--mode", "exporter"])
+blue(fungal, ["realm", "check", "--mode", "importer"])
 
-step("10. The realm's files")
+step("10. Daily development: aperture adds training-metrics/experiments/* in code")
+edit(
+  aperture,
+  "models/training/metrics_exporter.py",
+  "from models.shared.s3 import read_path\n\nEXPERIMENTS = read_path(\"s3://bucket/training-metrics/experiments/*\")\n"
+)
+blue(aperture, ["status"])
+blue(aperture, ["realm", "check", "--mode", "exporter"], { expectCode: 1 })
+blue(aperture, ["realm", "export", "--name", "s3-permissions", "--detect"])
+blue(aperture, ["realm", "check", "--mode", "compatibility", "--from", "1.0.0", "--to", "1.1.0"])
+
+step("11. fungal sees the new version: its import is stale (still satisfied), so CI warns with exit code 2")
+blue(fungal, ["status"])
+blue(fungal, ["realm", "check", "--mode", "importer"], { expectCode: 2 })
+edit(
+  fungal,
+  "cdk/training_tools_access_stack.py",
+  "# grants aperture access to the paths in s3-permissions\nREAD = [\"jobs/*/masks/*\", \"training-metrics/*\", \"training-metrics/experiments/*\"]\n"
+)
+blue(fungal, importS3)
+blue(fungal, ["realm", "check", "--mode", "importer"])
+
+step("12. The realm's own CI: contracts are valid and every commit touched only what its author may touch")
+blue(realmDir, ["realm", "check", "--mode", "contract"])
+blue(realmDir, ["realm", "check", "--mode", "realm"])
+
+step("13. Every step is an event, recorded in git and in daemon.db")
+step("14. The realm's files")
 for (const f of sh(realmDir, "git", ["ls-files"]).split("\n").filter((f) => f && !f.startsWith("events/"))) {
   console.log(`  ${f}`)
 }

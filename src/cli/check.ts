@@ -81,11 +81,10 @@ export const renderText = (r: CheckReport): string => {
   for (const c of r.compatibility) {
     lines.push(`Checking ${c.contract} ${c.from} → ${c.to}`)
     for (const ch of c.changes) {
-      lines.push(
-        `  ${ch.breaking ? "✗" : ch.kind.endsWith("added") ? "+" : "~"} ${
-          ch.path === "" ? "(root)" : ch.path
-        }: ${ch.detail}${ch.breaking ? " - BREAKING" : ""}`
-      )
+      const text = ch.kind.startsWith("value-")
+        ? ch.detail
+        : `${ch.breaking ? "✗" : "~"} ${ch.path === "" ? "(root)" : ch.path}: ${ch.detail}`
+      lines.push(`  ${text}${ch.breaking ? " - BREAKING" : ""}`)
     }
     if (c.changes.length === 0) lines.push("  ✓ no changes")
   }
