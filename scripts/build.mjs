@@ -10,6 +10,24 @@ const banner = {
 // Chunk names carry content hashes: drop the previous build's so dist/ holds one consistent set.
 rmSync(new URL("../dist/chunks", import.meta.url), { recursive: true, force: true })
 
+// The full CLI: one CommonJS file, loaded by dist/blue.js through a V8 code cache.
+await build({
+  entryPoints: ["src/cli/main.ts"],
+  outfile: "dist/cli.cjs",
+  bundle: true,
+  platform: "node",
+  target: "node20",
+  format: "cjs",
+  minify: true,
+  sourcemap: "linked",
+  external: ["better-sqlite3"],
+  // Dependencies written as ES modules use import.meta.url; give them this file's URL.
+  banner: { js: "var __blueImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+  define: { BLUE_VERSION: JSON.stringify(pkg.version), "import.meta.url": "__blueImportMetaUrl" },
+  logLevel: "warning"
+})
+
+// The executable: the status fast path and the loader.
 await build({
   entryPoints: { blue: "src/cli/bin.ts" },
   outdir: "dist",
@@ -23,7 +41,6 @@ await build({
   sourcemap: "linked",
   external: ["better-sqlite3"],
   banner,
-  define: { BLUE_VERSION: JSON.stringify(pkg.version) },
   logLevel: "warning"
 })
 

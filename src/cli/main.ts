@@ -2,7 +2,8 @@
  * Entry point of the bundled `blue` binary.
  */
 import { Command, HelpDoc, ValidationError } from "@effect/cli"
-import { NodeContext, NodeRuntime } from "@effect/platform-node"
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Cause, Effect, Layer, Option } from "effect"
 import { SqliteEventLogLive } from "../adapters/eventLog.js"
 import { daemonDbPath } from "../adapters/home.js"
