@@ -9,6 +9,7 @@ import * as nodePath from "node:path"
 import { makeRepoCache } from "../adapters/cache.js"
 import { PathProblem } from "../adapters/errors.js"
 import {
+  cachedValidity,
   checkContracts,
   checkExporter,
   checkFiles,
@@ -161,12 +162,16 @@ export const checkCommand = Command.make(
                 detail: `--mode ${o.mode} runs inside a member repo`
               })
             }
-            if (o.mode === "importer") return yield* checkImporter(h.member, realm.state, options)
             const cache = yield* makeRepoCache(h.member.root, { bypass: o.noCache })
-            return yield* checkExporter(h.member, realm.state, options, cachedPerFile(cache, h.member))
+            if (o.mode === "importer") return yield* checkImporter(h.member, realm.state, { ...options, cache })
+            return yield* checkExporter(h.member, realm.state, { ...options, cache }, cachedPerFile(cache, h.member))
           }
-          case "contract":
-            return checkContracts(realm.dir, realm.state, yield* realms.events(realm.dir))
+          case "contract": {
+            const events = yield* realms.events(realm.dir)
+            if (h.member === undefined) return checkContracts(realm.dir, realm.state, events)
+            const cache = yield* makeRepoCache(h.member.root, { bypass: o.noCache })
+            return checkContracts(realm.dir, realm.state, events, yield* cachedValidity(cache, realm.state, realm.head))
+          }
           case "compatibility": {
             const name = Option.getOrUndefined(o.name) ?? (repo === undefined
               ? undefined

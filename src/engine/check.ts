@@ -3,15 +3,17 @@
  * findings (ok / warning / error); the exit code follows from them (0 valid, 1 invalid, 2 warnings only).
  */
 import { Effect, Either } from "effect"
+import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as nodePath from "node:path"
 import * as YAML from "yaml"
+import type { RepoCacheService } from "../adapters/cache.js"
 import type { ExtractError } from "../adapters/extract.js"
 import { detect, type PerFile } from "../adapters/extract.js"
 import type { Member } from "../adapters/files.js"
 import { decodeYaml } from "../adapters/files.js"
-import { type HookResult, type HookRole, runHook, type TrustDecision } from "../adapters/hooks.js"
-import type { TrustStore } from "../adapters/trust.js"
+import { type HookResult, type HookRole, resolveHookPath, runHook, type TrustDecision } from "../adapters/hooks.js"
+import { TrustStore } from "../adapters/trust.js"
 import {
   type Bump,
   bumpBetween,
@@ -25,7 +27,7 @@ import { importStanding } from "../domain/contracts.js"
 import type { RealmEvent } from "../domain/events.js"
 import { type ContractFile, ContractFile as ContractFileSchema, type RealmFile } from "../domain/files.js"
 import { initialState, type RealmState } from "../domain/state.js"
-import { validateContract } from "../domain/validate.js"
+import { type ContractValidity, validateContract } from "../domain/validate.js"
 import { canonicalJson, diffValues, formatValueChange, isBreakingValueChange } from "../domain/valueDiff.js"
 import type { Recorded } from "../events/envelope.js"
 import { eventFilePath } from "../events/envelope.js"
@@ -244,13 +246,93 @@ export interface CheckOptions {
   readonly trust: TrustDecision
   /** run ci_only hooks too */
   readonly ci: boolean
+  /** the repo's cache.db: a hook result is reused while the script, its input and the binding are unchanged */
+  readonly cache?: RepoCacheService
 }
+
+const sha256 = (...parts: ReadonlyArray<string>) => {
+  const h = createHash("sha256")
+  for (const p of parts) h.update(p).update("\0")
+  return h.digest("hex")
+}
+
+const readOrEmpty = (file: string) => {
+  try {
+    return fs.readFileSync(file, "utf8")
+  } catch {
+    return ""
+  }
+}
+
+/** Runs a hook, or reuses the cached outcome of the very same script on the very same input. */
+const cachedHook = (
+  member: Member,
+  contract: ContractFile,
+  role: HookRole,
+  script: string,
+  bindingFile: string | undefined,
+  options: CheckOptions
+) =>
+  Effect.gen(function*() {
+    const store = yield* TrustStore
+    const run = runHook({
+      repoRoot: member.root,
+      script,
+      role,
+      input: contract,
+      contract: { name: contract.name, version: contract.version },
+      trust: options.trust
+    }).pipe(Effect.provideService(TrustStore, store))
+    const cache = options.cache
+    if (cache === undefined) return yield* run
+    // Trust is decided before any cached result is used: an untrusted script is reported, whatever ran before.
+    if (options.trust === "store") {
+      const { real } = yield* resolveHookPath(member.root, script)
+      const status = yield* store.status(real)
+      if (status !== "trusted") return yield* run
+    }
+    const key = sha256(
+      role,
+      script,
+      readOrEmpty(nodePath.join(member.root, script)),
+      canonicalJson(contract),
+      bindingFile === undefined ? "" : readOrEmpty(nodePath.join(member.root, bindingFile))
+    )
+    let fresh: HookResult | undefined
+    const cached = yield* cache.validationFor(
+      contract.name,
+      contract.version,
+      key,
+      Effect.flatMap(run, (r) => {
+        fresh = r
+        // Only verdicts are worth remembering; a timeout or a crash is tried again next time.
+        return r.outcome === "valid" || r.outcome === "invalid" || r.outcome === "warning"
+          ? Effect.succeed({ valid: r.outcome !== "invalid", warning: r.outcome === "warning", output: r.output })
+          : Effect.fail(r)
+      })
+    ).pipe(
+      Effect.catchIf((e): e is HookResult => typeof e === "object" && e !== null && "outcome" in e, (r) =>
+        Effect.succeed(r)),
+      Effect.catchTag("CacheError", () =>
+        run)
+    )
+    if ("outcome" in cached) return cached
+    if (fresh !== undefined) return fresh
+    return {
+      script,
+      outcome: !cached.valid ? "invalid" as const : cached.warning ? "warning" as const : "valid" as const,
+      exitCode: null,
+      output: `${cached.output}${cached.output.endsWith("\n") || cached.output === "" ? "" : "\n"}(cached result)`,
+      durationMs: 0
+    } satisfies HookResult
+  })
 
 const runHooks = (
   member: Member,
   contract: ContractFile,
   roles: ReadonlyArray<HookRole>,
-  options: CheckOptions
+  options: CheckOptions,
+  bindingFile?: string
 ) =>
   Effect.gen(function*() {
     const findings: Array<Finding> = []
@@ -263,14 +345,7 @@ const runHooks = (
     }
     if (options.ci) { for (const s of v?.ci_only ?? []) scripts.push(["ci_only", s]) }
     for (const [role, script] of scripts) {
-      const r = yield* runHook({
-        repoRoot: member.root,
-        script,
-        role,
-        input: contract,
-        contract: { name: contract.name, version: contract.version },
-        trust: options.trust
-      }).pipe(Effect.either)
+      const r = yield* cachedHook(member, contract, role, script, bindingFile, options).pipe(Effect.either)
       if (Either.isLeft(r)) {
         findings.push({
           level: "error",
@@ -425,7 +500,7 @@ export const checkImporter = (
           message: `${c.name}: binding file ${i.binding} does not exist in this repo`
         })
       }
-      const h = yield* runHooks(member, c, ["importer"], options)
+      const h = yield* runHooks(member, c, ["importer"], options, i.binding)
       findings.push(...h.findings)
       hooks.push(...h.results)
     }
@@ -437,7 +512,13 @@ export const checkImporter = (
  * its owner is the recorded one, and every version step (recorded or pending in the checkout) made a big enough
  * bump.
  */
-export const checkContracts = (realmDir: string, state: RealmState, events: ReadonlyArray<Recorded>): CheckReport => {
+export const checkContracts = (
+  realmDir: string,
+  state: RealmState,
+  events: ReadonlyArray<Recorded>,
+  /** validity already known for a recorded contract version (from the repo's contract cache) */
+  known: (domain: string, contract: string, version: string) => ContractValidity | undefined = () => undefined
+): CheckReport => {
   const findings: Array<Finding> = []
   const history = versionHistory(events)
   for (const [key, versions] of history) {
@@ -475,7 +556,9 @@ export const checkContracts = (realmDir: string, state: RealmState, events: Read
       continue
     }
     const c = parsed.right
-    const validity = validateContract(c.schema, c.value)
+    const recordedSame = canonicalJson(state.domains[domain]?.contracts[c.name]) === canonicalJson(c)
+    const validity = (recordedSame ? known(domain, c.name, c.version) : undefined) ??
+      validateContract(c.schema, c.value)
     if (validity._tag === "SchemaInvalid") {
       findings.push({
         level: "error",
@@ -774,3 +857,20 @@ export const checkRealmCommits = (
   }
   return report("realm", findings)
 }
+
+/** Validity of every recorded contract through the repo's contract cache (keyed by version and realm commit). */
+export const cachedValidity = (cache: RepoCacheService, state: RealmState, realmCommit: string) =>
+  Effect.forEach(
+    Object.entries(state.domains).flatMap(([domain, d]) => Object.values(d.contracts).map((c) => ({ domain, c }))),
+    ({ c, domain }) =>
+      cache.contractFor(domain, c.name, c.version, realmCommit, Effect.sync(() => validateContract(c.schema, c.value)))
+        .pipe(
+          Effect.map((v) => [`${domain}/${c.name}@${c.version}`, v as ContractValidity] as const),
+          Effect.orElseSucceed(() => [`${domain}/${c.name}@${c.version}`, undefined] as const)
+        )
+  ).pipe(
+    Effect.map((entries) => {
+      const map = new Map(entries)
+      return (domain: string, contract: string, version: string) => map.get(`${domain}/${contract}@${version}`)
+    })
+  )
