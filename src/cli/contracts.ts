@@ -17,6 +17,9 @@ import { Realms } from "../engine/Realms.js"
 import { here } from "./context.js"
 import { present } from "./output.js"
 
+/** The first line of a parser message without the YAML library's trailing location. */
+const firstLine = (message: string) => message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "").trim()
+
 const json = Options.boolean("json").pipe(Options.withDescription("print one JSON document on stdout"))
 
 /** Reads a JSON or YAML document from a file given on the command line. */
@@ -29,7 +32,7 @@ const readDocument = (file: string, option: string) =>
         detail: `(${option}) ${
           (e as NodeJS.ErrnoException).code === "ENOENT"
             ? "does not exist"
-            : `is not JSON or YAML: ${(e as Error).message.split("\n")[0]}`
+            : `is not JSON or YAML: ${firstLine((e as Error).message)}`
         }`
       })
   })
@@ -60,6 +63,10 @@ export const exportCommand = Command.make(
     ),
     schema: Options.text("schema").pipe(
       Options.withDescription("a JSON/YAML file with the new JSON Schema"),
+      Options.optional
+    ),
+    validation: Options.text("validation").pipe(
+      Options.withDescription("a JSON/YAML file with the contract's validation hooks {exporter, importer, ci_only}"),
       Options.optional
     ),
     version: Options.text("version").pipe(
@@ -115,17 +122,25 @@ export const exportCommand = Command.make(
           })
         }
         const schema = Option.isSome(o.schema) ? yield* readDocument(o.schema.value, "--schema") : undefined
+        const validation = Option.isSome(o.validation)
+          ? yield* readDocument(o.validation.value, "--validation")
+          : undefined
         const out = yield* realms.execute(h.realmDir, {
           _tag: "PublishContract",
           contract: o.name,
           ...(Option.isSome(o.domain) ? { domain: o.domain.value } : {}),
           ...(schema === undefined ? {} : { schema }),
+          ...(validation === undefined ? {} : { validation }),
           ...(value === undefined ? {} : { value }),
           ...(Option.isSome(o.version) ? { version: o.version.value } : {}),
           ...(Option.isSome(sourceFiles) ? { sourceFiles: sourceFiles.value } : {})
         }, h.actor)
         const published = out.events.find((e) => e.type === "ContractBumped" || e.type === "ContractPublished")
-        const domain = published === undefined ? undefined : (published.event as { domain: string }).domain
+        const domain = published === undefined
+          ? Object.entries(out.state.domains).find(([d, s]) =>
+            s.contracts[o.name] !== undefined && (Option.isNone(o.domain) || o.domain.value === d)
+          )?.[0]
+          : (published.event as { domain: string }).domain
         const after = domain === undefined ? undefined : out.state.domains[domain]?.contracts[o.name]
         const entry = after?.evolution.at(-1)
         return {

@@ -49,6 +49,7 @@ export const PublishContract = Schema.TaggedStruct("PublishContract", {
   domain: Schema.optional(Schema.String),
   schema: Schema.optional(Schema.Unknown),
   value: Schema.optional(Schema.Unknown),
+  validation: Schema.optional(Schema.Unknown),
   version: Schema.optional(Schema.String),
   sourceFiles: Schema.optional(Schema.Array(Schema.String))
 })

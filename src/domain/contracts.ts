@@ -2,15 +2,15 @@
  * Contracts over time: finding one, planning a new version from a changed schema and value (semver bump from the
  * compatibility engine and the value diff), and where each import stands against the current version.
  */
-import { Either } from "effect"
+import { Either, ParseResult, Schema } from "effect"
 import * as semver from "semver"
 import { type Bump, compareSchemas, type JsonSchema, nextVersion, requiredBump } from "./compatibility.js"
 import { BumpTooSmall, ContractNotFound, ContractValueInvalid } from "./errors.js"
-import type { ContractFile } from "./files.js"
+import { type ContractFile, Validation } from "./files.js"
 import { isPlaceholder, normalizeRange } from "./placeholder.js"
 import type { RealmState } from "./state.js"
 import { validateContract } from "./validate.js"
-import { diffValues, formatValueChange, type ValueChange } from "./valueDiff.js"
+import { canonicalJson, diffValues, formatValueChange, type ValueChange } from "./valueDiff.js"
 
 /** Where an import stands: current, stale (a newer version its range accepts exists) or broken. */
 export type ImportStanding = "current" | "stale" | "broken"
@@ -110,11 +110,32 @@ export type PublishPlan =
  */
 export const planPublish = (
   current: ContractFile,
-  input: { readonly schema?: unknown; readonly value?: unknown; readonly version?: string }
+  input: {
+    readonly schema?: unknown
+    readonly value?: unknown
+    readonly validation?: unknown
+    readonly version?: string
+  }
 ): Either.Either<PublishPlan, BumpTooSmall | ContractValueInvalid> =>
   Either.gen(function*() {
     const schema = (input.schema ?? current.schema) as Record<string, unknown>
     const value = input.value === undefined ? current.value : input.value
+    let validation = current.validation
+    if (input.validation !== undefined) {
+      const decoded = Schema.decodeUnknownEither(Validation)(input.validation)
+      if (Either.isLeft(decoded)) {
+        return yield* Either.left(
+          new ContractValueInvalid({
+            contract: current.name,
+            problems: [
+              `validation: ${ParseResult.TreeFormatter.formatErrorSync(decoded.left).split("\n").at(-1)?.trim()}`
+            ]
+          })
+        )
+      }
+      validation = decoded.right
+    }
+    const validationChanged = canonicalJson(validation ?? null) !== canonicalJson(current.validation ?? null)
     const validity = validateContract(schema, value)
     if (validity._tag !== "Valid") {
       return yield* Either.left(
@@ -126,21 +147,26 @@ export const planPublish = (
     }
     const valueChanges = diffValues(current.value, value)
     const schemaComparison = compareSchemas(current.schema as JsonSchema, schema as JsonSchema)
-    const bump = requiredBump(
+    const schemaBump = requiredBump(
       current.schema as JsonSchema,
       schema as JsonSchema,
       current.value,
       value,
       current.compatibility
     )
+    // New validation hooks are metadata: a patch at least.
+    const bump: Bump = schemaBump === "none" && validationChanged ? "patch" : schemaBump
     if (bump === "none" && input.version === undefined) return { _tag: "Unchanged", contract: current } as const
     const changes = [
       ...valueChanges.map((c) => formatValueChange(c, { withPath: true })),
-      ...schemaComparison.changes.map((c) => `schema ${c.path === "" ? "(root)" : c.path}: ${c.detail}`)
+      ...schemaComparison.changes.map((c) => `schema ${c.path === "" ? "(root)" : c.path}: ${c.detail}`),
+      ...(validationChanged ? ["validation hooks changed"] : [])
     ]
-    if (isPlaceholder(current) && input.version === undefined) {
+    const withValidation = validation === undefined ? {} : { validation }
+    if (isPlaceholder(current) && (input.version === undefined || input.version === current.version)) {
       const contract: ContractFile = {
         ...current,
+        ...withValidation,
         schema,
         value,
         evolution: [{ version: "1.0.0", changes: ["Initial version", ...changes], compatible: true }]
@@ -170,6 +196,7 @@ export const planPublish = (
     const compatible = bump !== "major"
     const contract: ContractFile = {
       ...current,
+      ...withValidation,
       version,
       schema,
       value,

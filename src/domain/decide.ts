@@ -184,6 +184,7 @@ export const decide = (
         const plan = yield* planPublish(contract, {
           ...(command.schema === undefined ? {} : { schema: command.schema }),
           ...(command.value === undefined ? {} : { value: command.value }),
+          ...(command.validation === undefined ? {} : { validation: command.validation }),
           ...(command.version === undefined ? {} : { version: command.version })
         })
         const events: Array<RealmEvent> = []
@@ -242,7 +243,11 @@ export const decide = (
           )
           if (cycle !== undefined) {
             return yield* Either.left(
-              new CycleDetected({ domain, cycle: cycle.map((e) => ({ from: e.from, domain: e.domain, to: e.to })) })
+              new CycleDetected({
+                domain,
+                cycle: cycle.map((e) => ({ from: e.from, domain: e.domain, to: e.to })),
+                action: `Importing ${contract.name} into ${actor}`
+              })
             )
           }
         }

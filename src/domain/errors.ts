@@ -97,12 +97,16 @@ export const CycleStep = Schema.Struct({ from: Schema.String, domain: Schema.Str
 /** A domain that would close a cycle in the provider → consumer graph. */
 export class CycleDetected extends Schema.TaggedError<CycleDetected>()("CycleDetected", {
   domain: Schema.String,
-  cycle: Schema.Array(CycleStep)
+  cycle: Schema.Array(CycleStep),
+  /** what closes the cycle, when it is not a new domain (e.g. "Importing s3-permissions into fungal") */
+  action: Schema.optional(Schema.String)
 }) {
   override get message() {
     const path = this.cycle.map((s) => `${s.from} → (${s.domain})`).join(" → ")
     const start = this.cycle[0]?.from ?? ""
-    return `Adding domain '${this.domain}' creates a cycle: ${path} → ${start}. Merge the domains, reverse a dependency, or use a hub-and-spoke layout.`
+    return `${
+      this.action ?? `Adding domain '${this.domain}'`
+    } creates a cycle: ${path} → ${start}. Merge the domains, reverse a dependency, or use a hub-and-spoke layout.`
   }
 }
 

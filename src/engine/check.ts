@@ -819,6 +819,25 @@ export const checkRealmCommits = (
       continue
     }
     const actor = actorRepo(c.message)
+    // The Blue-Actor line is only a claim: the commit's author must be one of that repo's maintainers.
+    const joining = events.flatMap((e) => (e._tag === "RepoJoined" ? [e.repo] : []))
+    const allowed = actor === undefined
+      ? [
+        ...(state.realm?.governance.approvers ?? []),
+        ...Object.values(state.repos).flatMap((r) => r.maintainers)
+      ]
+      : [...maintainersOf(state, actor), ...joining.filter((r) => r.name === actor).flatMap((r) => r.maintainers)]
+    const founding = events.some((e) => e._tag === "RealmInitialized") && state.realm === undefined
+    if (!founding && !allowed.includes(c.author.email)) {
+      findings.push({
+        level: "error",
+        code: "actor-not-author",
+        commit: c.oid,
+        message: `commit ${short} claims to act for ${actor ?? "the realm"} but its author ${c.author.email} is not ${
+          actor === undefined ? "an approver or a maintainer of any member repo" : `a maintainer of ${actor}`
+        }`
+      })
+    }
     const explained = new Set<string>()
     let s = state
     for (const r of c.events) {
