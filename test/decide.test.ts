@@ -34,7 +34,12 @@ const realm = (admission: "open" | "approval" | "invite-only" = "open") =>
   new RealmInitialized({ realm: defaultRealmFile("letemcook", T, admission) })
 const joined = (name: string) =>
   new RepoJoined({ repo: { name, path: `/src/${name}`, maintainers: ["eric@example.com"], joined_at: T } })
-const domainOf = (name: string, provider: string, consumers: Array<string>, contract = name): ReadonlyArray<RealmEvent> =>
+const domainOf = (
+  name: string,
+  provider: string,
+  consumers: Array<string>,
+  contract = name
+): ReadonlyArray<RealmEvent> =>
   thenEvents(when(
     given(realm(), joined(provider), ...consumers.map(joined)),
     { _tag: "CreateDomain", domain: name, repos: [provider, ...consumers], contract },
