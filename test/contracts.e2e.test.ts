@@ -191,13 +191,13 @@ describe("the seed's daily development story", () => {
   it("status shows the paths detected in code as local changes, with the affected importer and its range", () => {
     const human = ok(s.ws.blue(APERTURE, "status"), "status")
     expect(human.stdout).toContain("s3-permissions has local changes")
-    expect(human.stdout).toContain("+ read: jobs/*")
-    expect(human.stdout).toContain("+ read: training-metrics/runs/*")
+    expect(human.stdout).toContain("+ jobs/* (read)")
+    expect(human.stdout).toContain("+ training-metrics/runs/* (read)")
     expect(human.stdout).toContain("fungal-image-analysis (imports ^1.0.0)")
     const view = s3View(ok(s.ws.blue(APERTURE, "realm", "status", "--json"), "status --json"))
     expect(view).toMatchObject({ version: "1.0.0", owner: APERTURE })
     expect(view.local).toEqual({
-      changes: ["+ read: jobs/*", "+ read: training-metrics/runs/*"],
+      changes: ["+ jobs/* (read)", "+ training-metrics/runs/* (read)"],
       bump: "none",
       next_version: "1.0.0",
       affected: [{ repo: FUNGAL, range: "^1.0.0", after: "current" }]
@@ -245,14 +245,14 @@ describe("the seed's daily development story", () => {
     expect(head(s.realm)).toBe(out.commit)
   })
 
-  it("a new path in code shows as `+ read: training-metrics/experiments/*` and bumps 1.0.0 → 1.1.0 (minor)", () => {
+  it("a new path in code shows as `+ training-metrics/experiments/* (read)` and bumps 1.0.0 → 1.1.0 (minor)", () => {
     writeModels(s.aperture, ["jobs/*", "training-metrics/runs/*", "training-metrics/experiments/*"])
     const status = ok(s.ws.blue(APERTURE, "status"), "status").stdout
-    expect(status).toContain("+ read: training-metrics/experiments/*")
+    expect(status).toContain("+ training-metrics/experiments/* (read)")
     expect(status).toContain("fungal-image-analysis (imports ^1.0.0)")
     expect(status).toContain("1.0.0 → 1.1.0 (minor)")
     expect(s3View(ok(s.ws.blue(APERTURE, "status", "--json"), "status")).local).toEqual({
-      changes: ["+ read: training-metrics/experiments/*"],
+      changes: ["+ training-metrics/experiments/* (read)"],
       bump: "minor",
       next_version: "1.1.0",
       affected: [{ repo: FUNGAL, range: "^1.0.0", after: "stale" }]

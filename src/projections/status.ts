@@ -71,7 +71,11 @@ const localView = (state: RealmState, domain: string, c: ContractFile, local: Lo
       return { repo: b.repo, range: i.version, after: removes ? "broken" as const : after }
     })
   )
-  return { changes: changes.map((ch) => formatValueChange(ch, { withPath: true })), bump, next_version: next, affected }
+  // The seed's wording: "+ training-metrics/experiments/*", with the field it sits in after it.
+  const shown = changes.map((ch) =>
+    ch.kind === "changed" || ch.path === "" ? formatValueChange(ch) : `${formatValueChange(ch)} (${ch.path})`
+  )
+  return { changes: shown, bump, next_version: next, affected }
 }
 
 /** One domain of the repo. */
