@@ -5,7 +5,7 @@ import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { IdsLive, RealmGitLive, RealmLockLive, Realms, SqliteEventLogLive } from "../dist/index.js"
+import { eventFilePath, IdsLive, RealmGitLive, RealmLockLive, Realms, SqliteEventLogLive } from "../dist/index.js"
 
 const N = Number(process.argv[2] ?? 40)
 const root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), "blue-bench-append-")))
@@ -35,7 +35,7 @@ for (let i = 0; i < N; i++) {
   )
   ours.push(performance.now() - t0)
   // The same change, natively: the same files, staged and committed by the git executable.
-  const files = [...out.files, ...out.events.map((e) => `events/${e.time.slice(0, 10)}/${e.id}.json`)]
+  const files = [...out.files, ...out.events.map((e) => eventFilePath(e))]
   for (const f of files) {
     fs.mkdirSync(path.dirname(path.join(native, f)), { recursive: true })
     fs.copyFileSync(path.join(realmDir, f), path.join(native, f))

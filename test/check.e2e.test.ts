@@ -194,7 +194,7 @@ const commitEventByHand = (realm: string, email: string, edit: (contract: any) =
     correlationId: id,
     event: { ...base.event, contract }
   }
-  const file = `events/${envelope.time.slice(0, 10)}/${id}.json`
+  const file = `events/${envelope.time.slice(0, 10)}/${envelope.time.slice(11, 13)}/${id}.json`
   fs.mkdirSync(path.dirname(path.join(realm, file)), { recursive: true })
   fs.writeFileSync(path.join(realm, file), JSON.stringify(envelope, null, 2) + "\n")
   gitAs(realm, email, "add", file)
@@ -771,7 +771,7 @@ describe("blue realm admin cache", () => {
 
     writeModels(s.aperture, ["a/*", "b/*", "c/*"])
     const changed = ok(s.ws.blue(APERTURE, "status", "--json"), "status after an edit").json()
-    expect(JSON.stringify(changed)).toContain("+ read: c/*")
+    expect(JSON.stringify(changed)).toContain("+ c/* (read)")
     expect(stats()["export"]).toMatchObject({ entries: 1, hits: 1, misses: 2 })
 
     ok(s.ws.blue(APERTURE, "status", "--no-cache"), "status --no-cache")

@@ -239,6 +239,7 @@ export const makeRealmGit = (): Context.Tag.Service<RealmGit> => ({
         for (const path of files as ReadonlyArray<string>) read.set(path, await readAt(dir, cache, head, path))
         contents = read
       } else contents = files as ReadonlyMap<string, string | undefined>
+      const present: Array<string> = []
       for (const [path, content] of contents) {
         const file = nodePath.join(dir, path)
         if (content === undefined) {
@@ -247,11 +248,11 @@ export const makeRealmGit = (): Context.Tag.Service<RealmGit> => ({
         } else {
           fs.mkdirSync(nodePath.dirname(file), { recursive: true })
           writeFileAtomicSync(file, content, repoTmpDir(dir))
-          // The blob is already in the object store (the commit has it): record it without re-hashing the file.
-          const { oid } = makeObject("blob", encoder.encode(content))
-          await git.updateIndex({ fs: atomicFs, dir, filepath: path, oid, add: true, cache })
+          present.push(path)
         }
       }
+      // One index rewrite for all files: the index of a large realm is megabytes, rewriting it per file dominated.
+      if (present.length > 0) await git.add({ fs: atomicFs, dir, filepath: present, cache })
     }),
   history: (dir, since, head) =>
     attempt("log", dir, async () => {

@@ -170,7 +170,7 @@ export const checkCommand = Command.make(
             const events = yield* realms.events(realm.dir)
             if (h.member === undefined) return checkContracts(realm.dir, realm.state, events)
             const cache = yield* makeRepoCache(h.member.root, { bypass: o.noCache })
-            return checkContracts(realm.dir, realm.state, events, yield* cachedValidity(cache, realm.state, realm.head))
+            return checkContracts(realm.dir, realm.state, events, yield* cachedValidity(cache, realm.state))
           }
           case "compatibility": {
             const name = Option.getOrUndefined(o.name) ?? (repo === undefined

@@ -29,16 +29,24 @@ export type ContractValidity =
   | { readonly _tag: "SchemaInvalid"; readonly detail: string }
   | { readonly _tag: "ValueInvalid"; readonly errors: ReadonlyArray<string> }
 
+// Compiled validators by schema text: realms repeat the same schema across many contracts and versions.
+const compiled = new Map<string, any>()
+
 /** Checks that `schema` is a valid JSON Schema and that `value` satisfies it. */
 export const validateContract = (schema: unknown, value: unknown): ContractValidity => {
   if (typeof schema !== "object" || schema === null || Array.isArray(schema)) {
     return { _tag: "SchemaInvalid", detail: "the schema must be a JSON Schema object" }
   }
-  let validate: any
-  try {
-    validate = ajvFor(schema).compile(schema)
-  } catch (e) {
-    return { _tag: "SchemaInvalid", detail: e instanceof Error ? e.message : String(e) }
+  const key = JSON.stringify(schema)
+  let validate = compiled.get(key)
+  if (validate === undefined) {
+    try {
+      validate = ajvFor(schema).compile(schema)
+    } catch (e) {
+      return { _tag: "SchemaInvalid", detail: e instanceof Error ? e.message : String(e) }
+    }
+    if (compiled.size > 1000) compiled.clear()
+    compiled.set(key, validate)
   }
   if (validate(value)) return { _tag: "Valid" }
   const errors = (validate.errors ?? []).map((e: { instancePath: string; message?: string }) =>

@@ -877,16 +877,25 @@ export const checkRealmCommits = (
   return report("realm", findings)
 }
 
-/** Validity of every recorded contract through the repo's contract cache (keyed by version and realm commit). */
-export const cachedValidity = (cache: RepoCacheService, state: RealmState, realmCommit: string) =>
+/**
+ * Validity of every recorded contract through the repo's contract cache. An entry is keyed by the contract's
+ * version and stamped with the hash of its content (where the RFC stamps the realm commit): any change to the
+ * contract invalidates it, while commits that do not touch it keep it warm.
+ */
+export const cachedValidity = (cache: RepoCacheService, state: RealmState) =>
   Effect.forEach(
     Object.entries(state.domains).flatMap(([domain, d]) => Object.values(d.contracts).map((c) => ({ domain, c }))),
     ({ c, domain }) =>
-      cache.contractFor(domain, c.name, c.version, realmCommit, Effect.sync(() => validateContract(c.schema, c.value)))
-        .pipe(
-          Effect.map((v) => [`${domain}/${c.name}@${c.version}`, v as ContractValidity] as const),
-          Effect.orElseSucceed(() => [`${domain}/${c.name}@${c.version}`, undefined] as const)
-        )
+      cache.contractFor(
+        domain,
+        c.name,
+        c.version,
+        sha256(canonicalJson(c)),
+        Effect.sync(() => validateContract(c.schema, c.value))
+      ).pipe(
+        Effect.map((v) => [`${domain}/${c.name}@${c.version}`, v as ContractValidity] as const),
+        Effect.orElseSucceed(() => [`${domain}/${c.name}@${c.version}`, undefined] as const)
+      )
   ).pipe(
     Effect.map((entries) => {
       const map = new Map(entries)

@@ -43,6 +43,9 @@ export const schemaVersions: Readonly<Record<RealmEvent["_tag"], number>> = {
   BindingDeclared: 1
 }
 
-/** Where an event's file lives in the realm repo: one new file per event, never edited. */
+/**
+ * Where an event's file lives in the realm repo: one new file per event, never edited, in a folder per day and
+ * hour so that no tree a commit rewrites grows large.
+ */
 export const eventFilePath = (envelope: Pick<Envelope, "id" | "time">): string =>
-  `events/${envelope.time.slice(0, 10)}/${envelope.id}.json`
+  `events/${envelope.time.slice(0, 10)}/${envelope.time.slice(11, 13)}/${envelope.id}.json`
