@@ -8,13 +8,9 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as YAML from "yaml"
+import { APERTURE, FUNGAL, ML, ok, readYaml, REALM, S3, seedStory, setExports } from "./support/seed.js"
 import { git, makeWorkspace, type Run, type Workspace } from "./support/workspace.js"
 
-const APERTURE = "aperture"
-const FUNGAL = "fungal-image-analysis"
-const ML = "ml-infra"
-const REALM = "realm-letemcook"
-const S3 = "s3-permissions"
 const CONTRACT_FILE = "domains/s3-access/contracts/s3-permissions.yaml"
 const MAINTAINER = "tester@example.com"
 const MALLORY = "mallory@example.com"
@@ -24,14 +20,6 @@ const SCHEMA = {
   properties: { read: { type: "array", items: { type: "string" } } },
   required: ["read"]
 }
-
-/** Fails with the run's whole output unless it exited 0. */
-const ok = (run: Run, what: string): Run => {
-  if (run.code !== 0) throw new Error(`${what}: exit ${run.code}\nstdout: ${run.stdout}\nstderr: ${run.stderr}`)
-  return run
-}
-
-const readYaml = (file: string): any => YAML.parse(fs.readFileSync(file, "utf8"))
 
 interface Seeded {
   readonly ws: Workspace
@@ -51,43 +39,7 @@ interface Seeded {
  */
 const seed = (): Seeded => {
   const ws = makeWorkspace("blue-check")
-  const aperture = ws.repo(APERTURE)
-  const fungal = ws.repo(FUNGAL)
-  const ml = ws.repo(ML)
-  ok(ws.blue(".", "realm", "admin", "init", "--name", "letemcook"), "init")
-  ok(ws.blue(APERTURE, "realm", "admin", "join", `../${REALM}`), "join aperture")
-  ok(
-    ws.blue(
-      APERTURE,
-      "realm",
-      "admin",
-      "domain",
-      "create",
-      "s3-access",
-      "--repos",
-      `${APERTURE},${FUNGAL}`,
-      "--contract",
-      S3
-    ),
-    "domain create s3-access"
-  )
-  ok(ws.blue(FUNGAL, "realm", "admin", "join", `../${REALM}`), "join fungal")
-  ok(ws.blue(ML, "realm", "admin", "join", `../${REALM}`), "join ml-infra")
-  ok(
-    ws.blue(
-      FUNGAL,
-      "realm",
-      "admin",
-      "domain",
-      "create",
-      "training-pipeline",
-      "--repos",
-      `${FUNGAL},${ML}`,
-      "--contract",
-      "job-schema"
-    ),
-    "domain create training-pipeline"
-  )
+  const { aperture, fungal, ml } = seedStory(ws)
   fs.writeFileSync(path.join(aperture, "schema.json"), JSON.stringify(SCHEMA))
   const publish = (value: unknown, ...extra: Array<string>) =>
     ok(
@@ -101,15 +53,6 @@ const seed = (): Seeded => {
     return run
   }
   return { ws, realm: ws.path(REALM), aperture, fungal, ml, check, publish }
-}
-
-/** Declares `exports` (extractors per contract) in the repo's `.blue/config.yaml`, keeping the rest. */
-const setExports = (repo: string, exports: Record<string, unknown> | undefined) => {
-  const file = path.join(repo, ".blue", "config.yaml")
-  const config = readYaml(file)
-  if (exports === undefined) delete config.exports
-  else config.exports = exports
-  fs.writeFileSync(file, YAML.stringify(config))
 }
 
 const S3_PATTERN = {

@@ -9,7 +9,8 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import * as YAML from "yaml"
-import { dbFingerprint, fingerprint, git, makeWorkspace, type Run, type Workspace } from "./support/workspace.js"
+import { APERTURE, FUNGAL, ML, ok, readYaml, seedStory } from "./support/seed.js"
+import { dbFingerprint, fingerprint, git, makeWorkspace, type Workspace } from "./support/workspace.js"
 
 const workspaces: Array<Workspace> = []
 const workspace = () => {
@@ -22,14 +23,6 @@ afterEach(() => {
 })
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/
-
-/** Fails with the run's whole output unless it exited 0. */
-const ok = (run: Run, what: string): Run => {
-  if (run.code !== 0) throw new Error(`${what}: exit ${run.code}\nstdout: ${run.stdout}\nstderr: ${run.stderr}`)
-  return run
-}
-
-const readYaml = (file: string): any => YAML.parse(fs.readFileSync(file, "utf8"))
 
 /** Tracked files of a repo at HEAD, sorted. */
 const lsFiles = (dir: string) => git(dir, "ls-files").split("\n").filter((l) => l.length > 0).sort()
@@ -55,10 +48,6 @@ const recordedHead = (ws: Workspace, realmDir: string): string | null => {
 
 const stripAnsi = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, "")
 
-const APERTURE = "aperture"
-const FUNGAL = "fungal-image-analysis"
-const ML = "ml-infra"
-
 interface Seeded {
   readonly ws: Workspace
   readonly realm: string
@@ -73,43 +62,7 @@ interface Seeded {
  */
 const seed = (): Seeded => {
   const ws = workspace()
-  const aperture = ws.repo(APERTURE)
-  const fungal = ws.repo(FUNGAL)
-  const ml = ws.repo(ML)
-  ok(ws.blue(".", "realm", "admin", "init", "--name", "letemcook"), "init")
-  ok(ws.blue(APERTURE, "realm", "admin", "join", "../realm-letemcook"), "join aperture")
-  ok(
-    ws.blue(
-      APERTURE,
-      "realm",
-      "admin",
-      "domain",
-      "create",
-      "s3-access",
-      "--repos",
-      `${APERTURE},${FUNGAL}`,
-      "--contract",
-      "s3-permissions"
-    ),
-    "domain create s3-access"
-  )
-  ok(ws.blue(FUNGAL, "realm", "admin", "join", "../realm-letemcook"), "join fungal")
-  ok(ws.blue(ML, "realm", "admin", "join", "../realm-letemcook"), "join ml-infra")
-  ok(
-    ws.blue(
-      FUNGAL,
-      "realm",
-      "admin",
-      "domain",
-      "create",
-      "training-pipeline",
-      "--repos",
-      `${FUNGAL},${ML}`,
-      "--contract",
-      "job-schema"
-    ),
-    "domain create training-pipeline"
-  )
+  const { aperture, fungal, ml } = seedStory(ws)
   return { ws, realm: ws.path("realm-letemcook"), aperture, fungal, ml }
 }
 

@@ -9,6 +9,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import * as YAML from "yaml"
+import { APERTURE, FUNGAL, ML, ok, readYaml, REALM, S3, seedStory, setExports } from "./support/seed.js"
 import { dbFingerprint, fingerprint, git, makeWorkspace, type Run, type Workspace } from "./support/workspace.js"
 
 const workspaces: Array<Workspace> = []
@@ -18,20 +19,7 @@ const workspace = () => {
   return ws
 }
 
-const APERTURE = "aperture"
-const FUNGAL = "fungal-image-analysis"
-const ML = "ml-infra"
-const REALM = "realm-letemcook"
-const S3 = "s3-permissions"
 const CONTRACT_FILE = "domains/s3-access/contracts/s3-permissions.yaml"
-
-/** Fails with the run's whole output unless it exited 0. */
-const ok = (run: Run, what: string): Run => {
-  if (run.code !== 0) throw new Error(`${what}: exit ${run.code}\nstdout: ${run.stdout}\nstderr: ${run.stderr}`)
-  return run
-}
-
-const readYaml = (file: string): any => YAML.parse(fs.readFileSync(file, "utf8"))
 
 interface Seeded {
   readonly ws: Workspace
@@ -47,53 +35,8 @@ interface Seeded {
  */
 const seed = (): Seeded => {
   const ws = workspace()
-  const aperture = ws.repo(APERTURE)
-  const fungal = ws.repo(FUNGAL)
-  const ml = ws.repo(ML)
-  ok(ws.blue(".", "realm", "admin", "init", "--name", "letemcook"), "init")
-  ok(ws.blue(APERTURE, "realm", "admin", "join", `../${REALM}`), "join aperture")
-  ok(
-    ws.blue(
-      APERTURE,
-      "realm",
-      "admin",
-      "domain",
-      "create",
-      "s3-access",
-      "--repos",
-      `${APERTURE},${FUNGAL}`,
-      "--contract",
-      S3
-    ),
-    "domain create s3-access"
-  )
-  ok(ws.blue(FUNGAL, "realm", "admin", "join", `../${REALM}`), "join fungal")
-  ok(ws.blue(ML, "realm", "admin", "join", `../${REALM}`), "join ml-infra")
-  ok(
-    ws.blue(
-      FUNGAL,
-      "realm",
-      "admin",
-      "domain",
-      "create",
-      "training-pipeline",
-      "--repos",
-      `${FUNGAL},${ML}`,
-      "--contract",
-      "job-schema"
-    ),
-    "domain create training-pipeline"
-  )
+  const { aperture, fungal, ml } = seedStory(ws)
   return { ws, realm: ws.path(REALM), aperture, fungal, ml }
-}
-
-/** Declares `exports` (extractors per contract) in the repo's `.blue/config.yaml`, keeping the rest. */
-const setExports = (repo: string, exports: Record<string, unknown> | undefined) => {
-  const file = path.join(repo, ".blue", "config.yaml")
-  const config = readYaml(file)
-  if (exports === undefined) delete config.exports
-  else config.exports = exports
-  fs.writeFileSync(file, YAML.stringify(config))
 }
 
 /** The seed's extractor: S3 paths read by the Python models. */
@@ -323,7 +266,7 @@ describe("the seed's daily development story", () => {
     writeModels(s.aperture, ["jobs/*", "training-metrics/experiments/*"])
     const status = ok(s.ws.blue(APERTURE, "status", "--json"), "status")
     expect(s3View(status).local).toEqual({
-      changes: ["- read: training-metrics/runs/*"],
+      changes: ["- training-metrics/runs/* (read)"],
       bump: "major",
       next_version: "2.0.0",
       affected: [{ repo: FUNGAL, range: "^1.0.0", after: "broken" }]
@@ -446,7 +389,7 @@ describe("blue realm export: value sources, schema and hand-set versions", () =>
       [S3]: { command: ["node", "-e", "console.log(JSON.stringify({read:['a']}))"] }
     })
     expect(s3View(ok(ws.blue(APERTURE, "status", "--json"), "status")).local).toMatchObject({
-      changes: ["+ read: a"],
+      changes: ["+ a (read)"],
       next_version: "1.0.0"
     })
     ok(ws.blue(APERTURE, "realm", "export", "--name", S3, "--detect"), "export (command)")
@@ -455,7 +398,7 @@ describe("blue realm export: value sources, schema and hand-set versions", () =>
     fs.mkdirSync(path.join(aperture, "config"))
     fs.writeFileSync(path.join(aperture, "config", "paths.yaml"), "s3:\n  read:\n    read: [a, b]\n")
     setExports(aperture, { [S3]: { file: "config/paths.yaml", key: "s3.read" } })
-    expect(ok(ws.blue(APERTURE, "status"), "status").stdout).toContain("+ read: b")
+    expect(ok(ws.blue(APERTURE, "status"), "status").stdout).toContain("+ b (read)")
     const out = ok(ws.blue(APERTURE, "realm", "export", "--name", S3, "--detect", "--json"), "export (file)").json()
     expect(out).toMatchObject({ from: "1.0.0", version: "1.1.0", bump: "minor", changes: ["+ read: b"] })
     expect(readYaml(path.join(realm, CONTRACT_FILE)).value).toEqual({ read: ["a", "b"] })
