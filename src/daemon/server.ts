@@ -1,0 +1,387 @@
+/**
+ * The per-user daemon: a JSON HTTP API and a WebSocket feed on loopback. It ingests realm commits as they land
+ * (every command nudges it with POST /realms/{name}/sync; a short poll of the realm heads catches the rest) and
+ * streams every new event to the feed's subscribers, who can resume from the last position they saw.
+ */
+import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import { Effect, Fiber, Schedule, Schema } from "effect"
+import type { Scope } from "effect"
+import * as http from "node:http"
+import type { Duplex } from "node:stream"
+import { WebSocket, WebSocketServer } from "ws"
+import { EventLog } from "../adapters/eventLog.js"
+import { Realms } from "../engine/Realms.js"
+import { encodeEvent } from "../events/codec.js"
+import type { Recorded } from "../events/envelope.js"
+import { checkRequest, tokenMatches } from "./security.js"
+
+declare const BLUE_VERSION: string
+
+/** The daemon could not listen or serve. */
+export class DaemonServeError extends Schema.TaggedError<DaemonServeError>()("DaemonServeError", {
+  detail: Schema.String
+}) {
+  override get message() {
+    return `The Blue daemon cannot serve: ${this.detail}`
+  }
+}
+
+/** An event as the API and the feed send it. */
+export const eventJson = (r: Recorded) => ({
+  id: r.envelope.id,
+  realm: r.envelope.realm,
+  position: r.envelope.position,
+  type: r.envelope.type,
+  schemaVersion: r.envelope.schemaVersion,
+  time: r.envelope.time,
+  actor: r.envelope.actor,
+  ...(r.envelope.causationId === undefined ? {} : { causationId: r.envelope.causationId }),
+  correlationId: r.envelope.correlationId,
+  event: encodeEvent(r.envelope.event),
+  commit: r.commit
+})
+
+const errorResponse = (status: number, tag: string, message: string) =>
+  HttpServerResponse.unsafeJson({ error: { _tag: tag, message } }, { status })
+
+const statusOf = (tag: string) =>
+  tag === "RealmUnknown" || tag === "RouteNotFound"
+    ? 404
+    : tag === "RequestInvalid"
+    ? 400
+    : tag === "LockTimeout"
+    ? 503
+    : 500
+
+/** A request the API refuses for its own reasons (unknown realm, bad parameters). */
+class ApiError extends Schema.TaggedError<ApiError>()("ApiError", {
+  tag: Schema.String,
+  text: Schema.String
+}) {}
+
+interface Subscriber {
+  readonly socket: WebSocket
+  authenticated: boolean
+  realm: string | undefined
+  /** last position sent per realm, so catch-up and live events never overlap */
+  readonly sent: Map<string, number>
+  subscribed: boolean
+}
+
+const send = (s: Subscriber, message: unknown) => {
+  if (s.socket.readyState === WebSocket.OPEN) s.socket.send(JSON.stringify(message))
+}
+
+/** Serves the API and the feed on 127.0.0.1:`port` until the scope closes. */
+export const serve = (options: { readonly home: string; readonly port: number; readonly token: string }) =>
+  Effect.gen(function*() {
+    const realms = yield* Realms
+    const log = yield* EventLog
+    const startedAt = new Date().toISOString()
+    const subscribers = new Set<Subscriber>()
+    /** last position published to the feed, per realm */
+    const published = new Map<string, number>()
+
+    const rowByName = (name: string) =>
+      Effect.flatMap(log.realms, (rows) => {
+        const row = rows.find((r) => r.name === name)
+        return row === undefined
+          ? Effect.fail(new ApiError({ tag: "RealmUnknown", text: `This daemon tracks no realm named '${name}'.` }))
+          : Effect.succeed(row)
+      })
+
+    /** Sends a realm's events after what each subscriber has seen. */
+    const deliver = (realm: string, events: ReadonlyArray<Recorded>) => {
+      for (const s of subscribers) {
+        if (!s.subscribed || (s.realm !== undefined && s.realm !== realm)) continue
+        const seen = s.sent.get(realm) ?? 0
+        for (const r of events) {
+          if (r.envelope.position <= seen) continue
+          send(s, { type: "event", event: eventJson(r) })
+          s.sent.set(realm, r.envelope.position)
+        }
+      }
+    }
+
+    /** Ingests new realm commits and publishes their events; returns how many were new. */
+    const sync = (name: string, localPath: string) =>
+      Effect.gen(function*() {
+        yield* realms.catchUp(localPath)
+        const from = published.get(name)
+        if (from === undefined) {
+          // First sight of this realm: nothing to replay to live subscribers, they catch up on subscribe.
+          const rows = yield* log.realms
+          published.set(name, rows.find((r) => r.name === name)?.headPosition ?? 0)
+          return 0
+        }
+        const events = yield* log.read(name, from)
+        if (events.length > 0) {
+          published.set(name, events.at(-1)!.envelope.position)
+          deliver(name, events)
+        }
+        return events.length
+      })
+
+    const syncAll = Effect.flatMap(
+      log.realms,
+      (rows) => Effect.forEach(rows, (r) => sync(r.name, r.localPath).pipe(Effect.ignore), { discard: true })
+    )
+    yield* syncAll
+
+    const router = HttpRouter.empty.pipe(
+      HttpRouter.get(
+        "/health",
+        Effect.succeed(
+          HttpServerResponse.unsafeJson({
+            status: "ok",
+            pid: process.pid,
+            port: options.port,
+            home: options.home,
+            version: typeof BLUE_VERSION === "string" ? BLUE_VERSION : "dev",
+            started_at: startedAt
+          })
+        )
+      ),
+      HttpRouter.get(
+        "/realms",
+        Effect.map(log.realms, (rows) =>
+          HttpServerResponse.unsafeJson({
+            realms: rows.map((r) => ({
+              name: r.name,
+              path: r.localPath,
+              url: r.url ?? null,
+              head_commit: r.headCommit ?? null,
+              head_position: r.headPosition
+            }))
+          }))
+      ),
+      HttpRouter.get(
+        "/realms/:name",
+        Effect.gen(function*() {
+          const { name } = yield* HttpRouter.params
+          const row = yield* rowByName(name ?? "")
+          const open = yield* realms.open(row.localPath)
+          const s = open.state
+          return HttpServerResponse.unsafeJson({
+            name: open.name,
+            path: open.dir,
+            head: open.head,
+            position: s.position,
+            realm: s.realm ?? null,
+            repos: Object.values(s.repos),
+            domains: Object.values(s.domains).map((d) => ({
+              ...d.file,
+              contracts: Object.values(d.contracts),
+              bindings: Object.values(d.bindings)
+            }))
+          })
+        })
+      ),
+      HttpRouter.post(
+        "/realms/:name/sync",
+        Effect.gen(function*() {
+          const { name } = yield* HttpRouter.params
+          const row = yield* rowByName(name ?? "")
+          const delivered = yield* sync(row.name, row.localPath)
+          const after = (yield* log.realms).find((r) => r.name === row.name)
+          return HttpServerResponse.unsafeJson({
+            name: row.name,
+            head: after?.headCommit ?? null,
+            position: after?.headPosition ?? 0,
+            published: delivered
+          })
+        })
+      ),
+      HttpRouter.get(
+        "/events",
+        Effect.gen(function*() {
+          const req = yield* HttpServerRequest.HttpServerRequest
+          const url = new URL(req.url, "http://daemon")
+          const rows = yield* log.realms
+          const name = url.searchParams.get("realm") ?? (rows.length === 1 ? rows[0]!.name : undefined)
+          if (name === undefined) {
+            return yield* new ApiError({
+              tag: "RequestInvalid",
+              text: "Name the realm: GET /events?realm=NAME&after=POSITION."
+            })
+          }
+          const row = yield* rowByName(name)
+          const after = Number(url.searchParams.get("after") ?? 0)
+          const limit = Number(url.searchParams.get("limit") ?? 500)
+          if (!Number.isInteger(after) || after < 0 || !Number.isInteger(limit) || limit < 1 || limit > 5000) {
+            return yield* new ApiError({
+              tag: "RequestInvalid",
+              text: "after must be a whole number ≥ 0 and limit a whole number from 1 to 5000."
+            })
+          }
+          yield* realms.catchUp(row.localPath)
+          const events = (yield* log.read(row.name, after)).slice(0, limit)
+          return HttpServerResponse.unsafeJson({
+            realm: row.name,
+            events: events.map(eventJson),
+            next: events.at(-1)?.envelope.position ?? after
+          })
+        })
+      )
+    )
+
+    const app = Effect.gen(function*() {
+      const req = yield* HttpServerRequest.HttpServerRequest
+      const refusal = checkRequest({
+        host: req.headers["host"],
+        origin: req.headers["origin"],
+        authorization: req.headers["authorization"],
+        path: new URL(req.url, "http://daemon").pathname,
+        port: options.port,
+        token: options.token
+      })
+      if (refusal !== undefined) return errorResponse(refusal.status, refusal._tag, refusal.message)
+      return yield* router
+    }).pipe(
+      Effect.catchAll((e: unknown) => {
+        const err = e as { _tag?: string; tag?: string; text?: string; message?: string }
+        const tag = err._tag === "ApiError" ? err.tag! : err._tag ?? "InternalError"
+        const message = err._tag === "ApiError"
+          ? err.text!
+          : err._tag === "RouteNotFound"
+          ? "No such endpoint."
+          : err.message ?? String(e)
+        return Effect.succeed(errorResponse(statusOf(tag), tag, message))
+      })
+    )
+
+    const handler = yield* NodeHttpServer.makeHandler(app)
+    const server = http.createServer(handler)
+    const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 })
+
+    const replay = (s: Subscriber, realm: string, after: number) =>
+      Effect.gen(function*() {
+        const events = yield* log.read(realm, after)
+        s.sent.set(realm, Math.max(s.sent.get(realm) ?? 0, after))
+        for (const r of events) {
+          if (r.envelope.position <= (s.sent.get(realm) ?? 0)) continue
+          send(s, { type: "event", event: eventJson(r) })
+          s.sent.set(realm, r.envelope.position)
+        }
+      })
+
+    const onMessage = (s: Subscriber, data: string) => {
+      let msg: any
+      try {
+        msg = JSON.parse(data)
+      } catch {
+        return send(s, { type: "error", error: { _tag: "RequestInvalid", message: "Messages are JSON objects." } })
+      }
+      if (!s.authenticated) {
+        if (
+          msg?.type === "auth" && tokenMatches(typeof msg.token === "string" ? msg.token : undefined, options.token)
+        ) {
+          s.authenticated = true
+          return send(s, { type: "authenticated" })
+        }
+        send(s, {
+          type: "error",
+          error: { _tag: "Unauthorized", message: "Authenticate first: {\"type\":\"auth\",\"token\":…}." }
+        })
+        return s.socket.close(4401, "unauthorized")
+      }
+      if (msg?.type === "subscribe") {
+        s.realm = typeof msg.realm === "string" ? msg.realm : undefined
+        s.subscribed = true
+        const after = typeof msg.after === "number" && msg.after >= 0 ? msg.after : undefined
+        const catchUp = Effect.gen(function*() {
+          const rows = yield* log.realms
+          for (const r of rows) {
+            if (s.realm !== undefined && r.name !== s.realm) continue
+            // Without a position the feed starts at the present; with one it resends what was missed.
+            yield* replay(s, r.name, after ?? published.get(r.name) ?? r.headPosition)
+          }
+          send(s, { type: "subscribed", realm: s.realm ?? null })
+        })
+        return void Effect.runFork(catchUp.pipe(Effect.ignore))
+      }
+      if (msg?.type === "ping") return send(s, { type: "pong" })
+      send(s, {
+        type: "error",
+        error: { _tag: "RequestInvalid", message: `Unknown message type ${JSON.stringify(msg?.type)}.` }
+      })
+    }
+
+    const onUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+      // A peer that resets the socket mid-upgrade must not take the daemon down.
+      socket.on("error", () => socket.destroy())
+      const path = new URL(req.url ?? "/", "http://daemon").pathname
+      const refusal = path !== "/feed"
+        ? { status: 404, _tag: "RouteNotFound", message: "No such endpoint." }
+        : checkRequest({
+          host: req.headers.host,
+          origin: req.headers.origin,
+          authorization: req.headers.authorization,
+          path,
+          port: options.port,
+          token: options.token,
+          tokenOptional: true
+        })
+      if (refusal !== undefined) {
+        const body = JSON.stringify({ error: { _tag: refusal._tag, message: refusal.message } })
+        socket.end(
+          `HTTP/1.1 ${refusal.status} ${
+            http.STATUS_CODES[refusal.status]
+          }\r\ncontent-type: application/json\r\ncontent-length: ${
+            Buffer.byteLength(body)
+          }\r\nconnection: close\r\n\r\n${body}`
+        )
+        return
+      }
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        const authenticated = tokenMatches(
+          /^Bearer\s+(\S+)/i.exec(req.headers.authorization ?? "")?.[1],
+          options.token
+        )
+        const s: Subscriber = { socket: ws, authenticated, realm: undefined, sent: new Map(), subscribed: false }
+        subscribers.add(s)
+        ws.on("message", (data) => onMessage(s, data.toString()))
+        ws.on("close", () => subscribers.delete(s))
+        ws.on("error", () => subscribers.delete(s))
+        send(s, { type: "hello", version: typeof BLUE_VERSION === "string" ? BLUE_VERSION : "dev", authenticated })
+        if (!authenticated) {
+          setTimeout(() => {
+            if (!s.authenticated && ws.readyState === WebSocket.OPEN) ws.close(4401, "unauthorized")
+          }, 5_000).unref()
+        }
+      })
+    }
+    server.on("upgrade", onUpgrade)
+    server.on("clientError", (_e, socket) => socket.destroy())
+
+    yield* Effect.acquireRelease(
+      Effect.async<void, DaemonServeError>((resume) => {
+        const onError = (e: Error) =>
+          resume(Effect.fail(new DaemonServeError({ detail: `127.0.0.1:${options.port}: ${e.message}` })))
+        server.once("error", onError)
+        server.listen(options.port, "127.0.0.1", () => {
+          server.off("error", onError)
+          resume(Effect.void)
+        })
+      }),
+      () =>
+        Effect.async<void>((resume) => {
+          // Stop accepting, close every feed with a proper close frame, then wait for in-flight requests.
+          for (const s of subscribers) s.socket.close(1001, "daemon stopping")
+          server.close(() => resume(Effect.void))
+          server.closeIdleConnections()
+          setTimeout(() => {
+            for (const s of subscribers) s.socket.terminate()
+            server.closeAllConnections()
+          }, 2_000).unref()
+        })
+    )
+
+    // Realms written by other processes or machines: a cheap poll of their heads publishes what landed.
+    const poller = yield* Effect.forkScoped(
+      syncAll.pipe(Effect.repeat(Schedule.spaced("250 millis")), Effect.ignore)
+    )
+    yield* Effect.addFinalizer(() => Fiber.interrupt(poller))
+    return { port: options.port }
+  }) satisfies Effect.Effect<{ readonly port: number }, unknown, Scope.Scope | Realms | EventLog>
