@@ -9,6 +9,7 @@ import * as nodePath from "node:path"
 import { makeRepoCache } from "../adapters/cache.js"
 import { PathProblem } from "../adapters/errors.js"
 import {
+  cachedContractFiles,
   cachedValidity,
   checkContracts,
   checkExporter,
@@ -167,10 +168,16 @@ export const checkCommand = Command.make(
             return yield* checkExporter(h.member, realm.state, { ...options, cache }, cachedPerFile(cache, h.member))
           }
           case "contract": {
-            const events = yield* realms.events(realm.dir)
+            const events = yield* realms.foldItems(realm.dir)
             if (h.member === undefined) return checkContracts(realm.dir, realm.state, events)
             const cache = yield* makeRepoCache(h.member.root, { bypass: o.noCache })
-            return checkContracts(realm.dir, realm.state, events, yield* cachedValidity(cache, realm.state))
+            return checkContracts(
+              realm.dir,
+              realm.state,
+              events,
+              yield* cachedValidity(cache, realm.state),
+              yield* cachedContractFiles(cache, realm.dir)
+            )
           }
           case "compatibility": {
             const name = Option.getOrUndefined(o.name) ?? (repo === undefined
@@ -187,7 +194,7 @@ export const checkCommand = Command.make(
               })
             }
             return checkHistory(
-              yield* realms.events(realm.dir),
+              yield* realms.foldItems(realm.dir),
               name,
               Option.getOrUndefined(o.from),
               Option.getOrUndefined(o.to),

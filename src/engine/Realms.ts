@@ -370,6 +370,9 @@ export class Realms extends Effect.Service<Realms>()("blue/Realms", {
         return { name: row.name, dir, head, state } satisfies OpenRealm
       })
 
+    /** The realm's events for folding (not re-validated; see EventLog.readForFold), after catching up. */
+    const foldItems = (dir: string) => Effect.flatMap(catchUp(dir), ({ row }) => log.readForFold(row.name, 0))
+
     /** The recorded events of the realm in `dir`, after catching up. */
     const events = (dir: string, afterPosition = 0) =>
       Effect.flatMap(catchUp(dir), ({ row }) => log.read(row.name, afterPosition))
@@ -484,7 +487,7 @@ export class Realms extends Effect.Service<Realms>()("blue/Realms", {
         return { before, commits }
       })
 
-    return { init, execute, open, events, verify, catchUp, stateOf, auditTrail } as const
+    return { init, execute, open, events, foldItems, verify, catchUp, stateOf, auditTrail } as const
   })
 }) {}
 

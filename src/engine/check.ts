@@ -24,6 +24,7 @@ import {
   requiredBump
 } from "../domain/compatibility.js"
 import { importStanding } from "../domain/contracts.js"
+import { FileInvalid } from "../domain/errors.js"
 import type { RealmEvent } from "../domain/events.js"
 import { type ContractFile, ContractFile as ContractFileSchema, type RealmFile } from "../domain/files.js"
 import { initialState, type RealmState } from "../domain/state.js"
@@ -185,20 +186,67 @@ const compatibilityFinding = (c: Compatibility): Finding => {
 }
 
 /** Every published version of each contract, in order, from the event log. */
-export const versionHistory = (events: ReadonlyArray<Recorded>) => {
-  const out = new Map<string, Array<{ domain: string; contract: ContractFile; commit: string }>>()
-  for (const r of events) {
-    const e = r.envelope.event
+export const versionHistory = (events: ReadonlyArray<{ readonly event: RealmEvent }>) => {
+  const out = new Map<string, Array<{ domain: string; contract: ContractFile }>>()
+  for (const { event: e } of events) {
     if (e._tag !== "ContractPublished" && e._tag !== "ContractBumped") continue
     const key = `${e.domain}/${e.contract.name}`
     const list = out.get(key) ?? []
     // A first value replaces the placeholder at the same version.
     if (list.at(-1)?.contract.version === e.contract.version) list.pop()
-    list.push({ domain: e.domain, contract: e.contract, commit: r.commit })
+    list.push({ domain: e.domain, contract: e.contract })
     out.set(key, list)
   }
   return out
 }
+
+/** A contract file of the realm checkout, parsed: the contract, or why it is invalid. */
+export type ParsedContractFile =
+  | { readonly contract: ContractFile }
+  | { readonly invalid: { readonly path: string; readonly detail: string } }
+
+/** The contract files in a realm checkout, by domain. */
+export const contractFiles = (realmDir: string): ReadonlyArray<{ readonly domain: string; readonly file: string }> => {
+  const domainsDir = nodePath.join(realmDir, "domains")
+  if (!fs.existsSync(domainsDir)) return []
+  return fs.readdirSync(domainsDir).flatMap((d) => {
+    const dir = nodePath.join(domainsDir, d, "contracts")
+    return fs.existsSync(dir)
+      ? fs.readdirSync(dir).filter((f) => f.endsWith(".yaml")).map((f) => ({
+        domain: d,
+        file: `domains/${d}/contracts/${f}`
+      }))
+      : []
+  })
+}
+
+/** Parses one contract file against its schema. */
+export const parseContractFile = (file: string, text: string): ParsedContractFile => {
+  const parsed = decodeYaml(ContractFileSchema, text, file)
+  return Either.isLeft(parsed)
+    ? { invalid: { path: parsed.left.path, detail: parsed.left.detail } }
+    : { contract: parsed.right }
+}
+
+/**
+ * Parses every contract file through the repo's contract cache, keyed by the file's content hash: a checkout whose
+ * contracts did not change is not parsed again.
+ */
+export const cachedContractFiles = (cache: RepoCacheService, realmDir: string) =>
+  Effect.forEach(contractFiles(realmDir), ({ domain, file }) => {
+    const text = readOrEmpty(nodePath.join(realmDir, file))
+    return cache.contractFor(
+      domain,
+      `file:${file}`,
+      "checkout",
+      sha256(text),
+      Effect.sync(() => parseContractFile(file, text))
+    )
+      .pipe(
+        Effect.map((p) => [file, p as ParsedContractFile] as const),
+        Effect.orElseSucceed(() => [file, parseContractFile(file, text)] as const)
+      )
+  }).pipe(Effect.map((entries) => new Map(entries)))
 
 const hookFinding = (role: HookRole, contract: string, h: HookResult): Finding => {
   const base = { contract, file: h.script }
@@ -515,9 +563,11 @@ export const checkImporter = (
 export const checkContracts = (
   realmDir: string,
   state: RealmState,
-  events: ReadonlyArray<Recorded>,
+  events: ReadonlyArray<{ readonly event: RealmEvent }>,
   /** validity already known for a recorded contract version (from the repo's contract cache) */
-  known: (domain: string, contract: string, version: string) => ContractValidity | undefined = () => undefined
+  known: (domain: string, contract: string, version: string) => ContractValidity | undefined = () => undefined,
+  /** contract files already parsed (from the repo's contract cache) */
+  parsedFiles: ReadonlyMap<string, ParsedContractFile> = new Map()
 ): CheckReport => {
   const findings: Array<Finding> = []
   const history = versionHistory(events)
@@ -537,25 +587,15 @@ export const checkContracts = (
       }
     }
   }
-  const domainsDir = nodePath.join(realmDir, "domains")
-  const files = fs.existsSync(domainsDir)
-    ? fs.readdirSync(domainsDir).flatMap((d) => {
-      const dir = nodePath.join(domainsDir, d, "contracts")
-      return fs.existsSync(dir)
-        ? fs.readdirSync(dir).filter((f) => f.endsWith(".yaml")).map((f) => ({
-          domain: d,
-          file: `domains/${d}/contracts/${f}`
-        }))
-        : []
-    })
-    : []
-  for (const { domain, file } of files) {
-    const parsed = decodeYaml(ContractFileSchema, fs.readFileSync(nodePath.join(realmDir, file), "utf8"), file)
-    if (Either.isLeft(parsed)) {
-      findings.push({ level: "error", code: "file-invalid", domain, file, message: parsed.left.message })
+  for (const { domain, file } of contractFiles(realmDir)) {
+    const parsed = parsedFiles.get(file) ??
+      parseContractFile(file, fs.readFileSync(nodePath.join(realmDir, file), "utf8"))
+    if ("invalid" in parsed) {
+      const message = new FileInvalid({ file, path: parsed.invalid.path, detail: parsed.invalid.detail }).message
+      findings.push({ level: "error", code: "file-invalid", domain, file, message })
       continue
     }
-    const c = parsed.right
+    const c = parsed.contract
     const recordedSame = canonicalJson(state.domains[domain]?.contracts[c.name]) === canonicalJson(c)
     const validity = (recordedSame ? known(domain, c.name, c.version) : undefined) ??
       validateContract(c.schema, c.value)
@@ -672,7 +712,7 @@ export const checkFiles = (oldFile: string, newFile: string): CheckReport => {
 
 /** --mode compatibility --from/--to: two (or, transitively, all earlier) versions from the realm's history. */
 export const checkHistory = (
-  events: ReadonlyArray<Recorded>,
+  events: ReadonlyArray<{ readonly event: RealmEvent }>,
   contract: string,
   from: string | undefined,
   to: string | undefined,
