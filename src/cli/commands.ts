@@ -22,6 +22,8 @@ import { cacheCommand } from "./cache.js"
 import { checkCommand } from "./check.js"
 import { here } from "./context.js"
 import { exportCommand, importCommand } from "./contracts.js"
+import { daemonCommand } from "./daemon.js"
+import { nudgeDaemon } from "./nudge.js"
 import { choice, usage } from "./options.js"
 import { present } from "./output.js"
 import { trustCommand } from "./trust.js"
@@ -52,6 +54,7 @@ const init = Command.make(
         const realms = yield* Realms
         const parent = nodePath.resolve(Option.getOrElse(path, () => process.cwd()))
         const out = yield* realms.init(parent, name, admission, { user: currentUser() })
+        yield* nudgeDaemon(out.realm)
         return {
           realm: out.realm,
           path: nodePath.resolve(parent, `realm-${name}`),
@@ -137,6 +140,7 @@ const join = Command.make(
                 ? Effect.succeed({ state: o.state, realm: o.name, commit: undefined, rejoined: true })
                 : Effect.fail(e)))
         )
+        yield* nudgeDaemon(joined.realm)
         yield* writeMemberConfig(root, {
           realm: { name: joined.realm, path: nodePath.relative(root, realmDir) || "." },
           repo: repoName
@@ -200,6 +204,7 @@ const domainCreate = Command.make(
           ...(Option.isSome(contract) ? { contract: contract.value } : {}),
           ...(Option.isSome(description) ? { description: description.value } : {})
         }, h.actor)
+        yield* nudgeDaemon(out.realm)
         const d = out.state.domains[domain]!
         return {
           realm: out.realm,
@@ -245,6 +250,7 @@ const leave = Command.make(
         }
         const repo = h.member.config.repo
         const out = yield* realms.execute(h.realmDir, { _tag: "LeaveRealm", repo, force }, h.actor)
+        yield* nudgeDaemon(out.realm)
         fs.rmSync(nodePath.join(h.member.root, CONFIG_FILE), { force: true })
         return { realm: out.realm, repo, commit: out.commit, forced: force, files: out.files }
       }),
@@ -420,7 +426,7 @@ const topStatus = Command.make("status", { json, noCache }, statusHandler).pipe(
 /** The root `blue` command. */
 export const blue = Command.make("blue").pipe(
   Command.withDescription("Blue realms: versioned contracts between repos, recorded in git"),
-  Command.withSubcommands([realm, topStatus])
+  Command.withSubcommands([realm, topStatus, daemonCommand])
 )
 
 export { Either }

@@ -15,6 +15,7 @@ import { importStanding } from "../domain/contracts.js"
 import { cachedPerFile, sourceFilesOf } from "../engine/detect.js"
 import { Realms } from "../engine/Realms.js"
 import { here } from "./context.js"
+import { nudgeDaemon } from "./nudge.js"
 import { present } from "./output.js"
 
 /** The first line of a parser message without the YAML library's trailing location. */
@@ -135,6 +136,7 @@ export const exportCommand = Command.make(
           ...(Option.isSome(o.version) ? { version: o.version.value } : {}),
           ...(Option.isSome(sourceFiles) ? { sourceFiles: sourceFiles.value } : {})
         }, h.actor)
+        yield* nudgeDaemon(out.realm)
         const published = out.events.find((e) => e.type === "ContractBumped" || e.type === "ContractPublished")
         const domain = published === undefined
           ? Object.entries(out.state.domains).find(([d, s]) =>
@@ -220,6 +222,7 @@ export const importCommand = Command.make(
           version: o.version,
           ...(Option.isSome(o.binding) ? { binding: o.binding.value } : {})
         }, h.actor)
+        yield* nudgeDaemon(out.realm)
         const b = out.state.domains[o.domain]!.bindings[h.member.config.repo]!
         const entry = b.imports!.find((i) => i.contract === o.contract)!
         const current = out.state.domains[o.domain]!.contracts[o.contract]!.version
