@@ -372,7 +372,8 @@ describe("blue realm status", () => {
         contracts: [{ name: "s3-permissions", version: "1.0.0", owner: APERTURE }],
         peers: [{ repo: FUNGAL, role: "consumer", joined: true }]
       }],
-      repos
+      repos,
+      notifications: []
     })
 
     const f = ok(ws.blue(FUNGAL, "realm", "status", "--json"), "status fungal").json()
@@ -428,7 +429,8 @@ describe("blue realm status", () => {
           peers: [{ repo: FUNGAL, role: "provider", joined: true }, { repo: ML, role: "consumer", joined: true }]
         }
       ],
-      repos
+      repos,
+      notifications: []
     })
 
     // `blue status` is `blue realm status`, in both renderings, also from a subdirectory of the repo

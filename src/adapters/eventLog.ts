@@ -7,7 +7,7 @@ import { SqlClient } from "@effect/sql"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import { Context, Effect, Either, Layer } from "effect"
 import type { RealmEvent } from "../domain/events.js"
-import type { RealmState } from "../domain/state.js"
+import { type RealmState, SNAPSHOT_FORMAT } from "../domain/state.js"
 import { decodePayload, encodeEvent, upcast } from "../events/codec.js"
 import type { Envelope, Recorded } from "../events/envelope.js"
 import { StoreError } from "./errors.js"
@@ -26,6 +26,8 @@ export interface RealmRow {
 export interface FoldItem {
   readonly id: string
   readonly position: number
+  readonly time: string
+  readonly actor: { readonly repo?: string | undefined; readonly user: string }
   readonly event: RealmEvent
 }
 
@@ -63,8 +65,7 @@ export class EventLog extends Context.Tag("blue/EventLog")<EventLog, {
   readonly saveSnapshot: (realm: string, snapshot: Snapshot) => Effect.Effect<void, StoreError>
 }>() {}
 
-/** Bump when RealmState changes shape: older snapshots are ignored and rebuilt from the log. */
-export const SNAPSHOT_FORMAT = 1
+export { SNAPSHOT_FORMAT } from "../domain/state.js"
 
 const storeError = (op: string) => (e: unknown) =>
   new StoreError({ op, detail: e instanceof Error ? e.message : String((e as { cause?: unknown }).cause ?? e) })
@@ -208,13 +209,15 @@ export const makeSqliteEventLog = Effect.gen(function*() {
           Effect.mapError(storeError("read events"))
         ),
     readForFold: (realm, afterPosition) =>
-      sql<Pick<EventRow, "id" | "position" | "type" | "schema_version" | "payload">>`SELECT id, position, type,
-          schema_version, payload FROM events WHERE realm = ${realm} AND position > ${afterPosition}
-          ORDER BY position`.pipe(
+      sql<Pick<EventRow, "id" | "position" | "type" | "schema_version" | "payload" | "time" | "actor">>`SELECT id,
+          position, type, schema_version, time, actor, payload FROM events WHERE realm = ${realm}
+          AND position > ${afterPosition} ORDER BY position`.pipe(
         Effect.map((rows) =>
           rows.map((r) => ({
             id: r.id,
             position: r.position,
+            time: r.time,
+            actor: JSON.parse(r.actor),
             event: upcast(r.type, r.schema_version, JSON.parse(r.payload)) as unknown as RealmEvent
           }))
         ),
@@ -297,6 +300,8 @@ export const makeMemoryEventLog = (): Context.Tag.Service<EventLog> => {
         (events.get(realm) ?? []).filter((r) => r.envelope.position > after).map(({ envelope: e }) => ({
           id: e.id,
           position: e.position,
+          time: e.time,
+          actor: e.actor,
           event: e.event
         }))
       ),

@@ -293,6 +293,49 @@ const status = Command.make("status", { json, noCache }, statusHandler).pipe(
   Command.withDescription("Realm, this repo's domains and roles, contracts, local export changes and stale imports")
 )
 
+// blue realm ack
+const ack = Command.make(
+  "ack",
+  {
+    ids: Args.text({ name: "id" }).pipe(Args.withDescription("notification ids (as status shows them)"), Args.repeated),
+    all: Options.boolean("all").pipe(Options.withDescription("acknowledge every notification for this repo")),
+    json
+  },
+  ({ all, ids, json }) =>
+    present(
+      json,
+      Effect.gen(function*() {
+        const realms = yield* Realms
+        const h = yield* here()
+        if (h.member === undefined) {
+          return yield* new PathProblem({
+            path: process.cwd(),
+            detail: "ack runs inside the member repo the notifications are for"
+          })
+        }
+        if (!all && ids.length === 0) {
+          return yield* new PathProblem({ path: "ack", detail: "name the notifications to acknowledge, or pass --all" })
+        }
+        const out = yield* realms.execute(h.realmDir, { _tag: "AcknowledgeNotifications", ids, all }, h.actor)
+        yield* nudgeDaemon(out.realm)
+        return {
+          realm: out.realm,
+          repo: h.member.config.repo,
+          acknowledged: out.events.flatMap((e) =>
+            e.event._tag === "NotificationAcknowledged"
+              ? [{ id: e.event.id, contract: e.event.contract, version: e.event.version }]
+              : []
+          ),
+          commit: out.events.length === 0 ? null : out.commit
+        }
+      }),
+      (r) =>
+        r.acknowledged.length === 0
+          ? "Nothing to acknowledge."
+          : r.acknowledged.map((a) => `✓ Acknowledged #${a.id}: ${a.contract} ${a.version}`).join("\n")
+    )
+).pipe(Command.withDescription("Acknowledge contract-change notifications for this repo"))
+
 // blue realm graph
 const graph = Command.make(
   "graph",
@@ -331,6 +374,8 @@ const describeEvent = (e: Envelope): string => {
       return `${ev.domain}/${ev.contract.name} ${ev.contract.version} (owner ${ev.contract.owner})`
     case "ContractBumped":
       return `${ev.domain}/${ev.contract.name} ${ev.from} → ${ev.contract.version} (${ev.bump})`
+    case "NotificationAcknowledged":
+      return `${ev.repo} acknowledged #${ev.id} (${ev.contract} ${ev.version})`
     case "BindingDeclared":
       return `${ev.domain}/${ev.binding.repo} as ${ev.binding.role}`
   }
@@ -412,6 +457,7 @@ const realm = Command.make("realm").pipe(
     exportCommand,
     importCommand,
     checkCommand,
+    ack,
     graph,
     logCommand,
     replay,

@@ -12,12 +12,10 @@ import { daemonDbPath } from "../adapters/home.js"
 import { CONFIG_FILE, findMemberRoot, findRealmRoot, readBranch } from "../adapters/paths.js"
 import { nameProblem } from "../domain/nameRules.js"
 import type { RealmState } from "../domain/state.js"
-import { initialState } from "../domain/state.js"
+import { initialState, SNAPSHOT_FORMAT } from "../domain/state.js"
 import type { Envelope } from "../events/envelope.js"
 import { foldEnvelopes } from "../projections/fold.js"
 import { renderStatus, statusView } from "../projections/status.js"
-
-const SNAPSHOT_FORMAT = 1
 
 const statusArgs = (args: ReadonlyArray<string>): { json: boolean } | undefined => {
   const rest = args[0] === "realm" ? args.slice(1) : args
@@ -71,10 +69,20 @@ export const tryFastStatus = (args: ReadonlyArray<string>, cwd: string = process
         ? JSON.parse(snap.state)
         : initialState
       const rows = db.prepare(
-        "SELECT id, position, type, payload FROM events WHERE realm = ? AND position > ? ORDER BY position"
-      ).all(row.name, base.position) as Array<{ id: string; position: number; type: string; payload: string }>
+        "SELECT id, position, type, time, actor, payload FROM events WHERE realm = ? AND position > ? ORDER BY position"
+      ).all(row.name, base.position) as Array<
+        { id: string; position: number; type: string; time: string; actor: string; payload: string }
+      >
       // Rows were validated against the event schemas when they were recorded; folding needs only their data.
-      const envelopes = rows.map((r) => ({ id: r.id, position: r.position, event: JSON.parse(r.payload) }) as Envelope)
+      const envelopes = rows.map((r) =>
+        ({
+          id: r.id,
+          position: r.position,
+          time: r.time,
+          actor: JSON.parse(r.actor),
+          event: JSON.parse(r.payload)
+        }) as Envelope
+      )
       const state = foldEnvelopes(base, envelopes)
       const view = statusView(state, { path: realmDir, head }, repo)
       process.stdout.write(parsed.json ? JSON.stringify(view, null, 2) + "\n" : renderStatus(view) + "\n")

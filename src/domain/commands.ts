@@ -62,8 +62,22 @@ export const DeclareImport = Schema.TaggedStruct("DeclareImport", {
   binding: Schema.optional(Schema.String)
 })
 
+/** Acknowledge notifications addressed to the acting repo: some by id, or all of them. */
+export const AcknowledgeNotifications = Schema.TaggedStruct("AcknowledgeNotifications", {
+  ids: Schema.Array(Schema.String),
+  all: Schema.Boolean
+})
+
 /** Every realm command. */
-export const Command = Schema.Union(InitRealm, JoinRealm, CreateDomain, LeaveRealm, PublishContract, DeclareImport)
+export const Command = Schema.Union(
+  InitRealm,
+  JoinRealm,
+  CreateDomain,
+  LeaveRealm,
+  PublishContract,
+  DeclareImport,
+  AcknowledgeNotifications
+)
 /** Every realm command. */
 export type Command = typeof Command.Type
 

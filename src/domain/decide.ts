@@ -16,6 +16,7 @@ import {
   InvalidName,
   InvalidRange,
   NotContractOwner,
+  NotificationNotFound,
   RealmAlreadyInitialized,
   RealmNotInitialized,
   RepoNotInRealm,
@@ -27,6 +28,7 @@ import {
   ContractBumped,
   ContractPublished,
   DomainCreated,
+  NotificationAcknowledged,
   type RealmEvent,
   RealmInitialized,
   RepoJoined,
@@ -36,7 +38,7 @@ import { defaultRealmFile, type RealmFile } from "./files.js"
 import { cycleClosedBy, domainEdges, realmGraph } from "./graph.js"
 import { type Name, type NameKind, nameProblem } from "./names.js"
 import { normalizeRange, PLACEHOLDER_SCHEMA } from "./placeholder.js"
-import type { RealmState } from "./state.js"
+import { pendingKey, type RealmState } from "./state.js"
 
 /** Checks a name before anything is touched. */
 export const validateName = (kind: NameKind, value: string): Either.Either<Name, InvalidName> => {
@@ -260,6 +262,12 @@ export const decide = (
           ...(satisfied ? { resolved_version: contract.version, resolved_at: meta.time } : {})
         }
         const imports = existing?.imports ?? []
+        // Resolving to the current version answers the notifications about this contract.
+        const answered = satisfied
+          ? Object.values(state.pending).filter((n) =>
+            n.repo === actor && n.domain === domain && n.contract === contract.name
+          )
+          : []
         return [
           new BindingDeclared({
             domain,
@@ -268,8 +276,27 @@ export const decide = (
               role: "consumer",
               imports: [...imports.filter((i) => i.contract !== contract.name), entry]
             }
-          })
+          }),
+          ...answered.map((n) =>
+            new NotificationAcknowledged({ id: n.id, repo: actor, contract: n.contract, version: n.version })
+          )
         ]
+      }
+      case "AcknowledgeNotifications": {
+        const realm = yield* requireRealm(state, "")
+        const actor = yield* requireMember(state, realm.name, meta.actor.repo)
+        const mine = Object.values(state.pending).filter((n) => n.repo === actor)
+        const chosen = command.all ? mine : []
+        if (!command.all) {
+          for (const id of command.ids) {
+            const n = state.pending[pendingKey(id, actor)]
+            if (n === undefined) return yield* Either.left(new NotificationNotFound({ id, repo: actor }))
+            chosen.push(n)
+          }
+        }
+        return chosen.map((n) =>
+          new NotificationAcknowledged({ id: n.id, repo: actor, contract: n.contract, version: n.version })
+        )
       }
       case "LeaveRealm": {
         const repo = yield* validateName("repo", command.repo)

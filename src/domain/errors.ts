@@ -153,6 +153,7 @@ export type DomainError =
   | ContractValueInvalid
   | InvalidRange
   | RoleConflict
+  | NotificationNotFound
 
 /** A contract name that matches no contract (or several, in different domains). */
 export class ContractNotFound extends Schema.TaggedError<ContractNotFound>()("ContractNotFound", {
@@ -226,5 +227,15 @@ export class RoleConflict extends Schema.TaggedError<RoleConflict>()("RoleConfli
 }) {
   override get message() {
     return `'${this.repo}' cannot import in domain '${this.domain}': ${this.detail}.`
+  }
+}
+
+/** Acknowledging a notification that is not pending for the repo. */
+export class NotificationNotFound extends Schema.TaggedError<NotificationNotFound>()("NotificationNotFound", {
+  id: Schema.String,
+  repo: Schema.String
+}) {
+  override get message() {
+    return `No unacknowledged notification #${this.id} for '${this.repo}'; list them with 'blue realm status'.`
   }
 }

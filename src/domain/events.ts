@@ -48,6 +48,12 @@ export class BindingDeclared extends Schema.TaggedClass<BindingDeclared>()("Bind
   binding: BindingFile
 }) {}
 
+/** An importing repo acknowledged a contract change (notification `id` = the position of that change). */
+export class NotificationAcknowledged extends Schema.TaggedClass<NotificationAcknowledged>()(
+  "NotificationAcknowledged",
+  { id: Schema.String, repo: Name, contract: Name, version: Schema.String }
+) {}
+
 /** Every realm event. */
 export const RealmEvent = Schema.Union(
   RealmInitialized,
@@ -56,7 +62,8 @@ export const RealmEvent = Schema.Union(
   DomainCreated,
   ContractPublished,
   ContractBumped,
-  BindingDeclared
+  BindingDeclared,
+  NotificationAcknowledged
 )
 /** Every realm event. */
 export type RealmEvent = typeof RealmEvent.Type

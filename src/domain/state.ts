@@ -2,7 +2,7 @@
  * The realm as the events describe it: the write model that `decide` reads and the source every realm file is
  * rendered from. Plain JSON-compatible records so that snapshots are `JSON.stringify` away.
  */
-import type { RealmEvent } from "./events.js"
+import type { ContractBumped, ContractPublished, RealmEvent } from "./events.js"
 import type { BindingFile, ContractFile, DomainFile, RealmFile, RepoFile } from "./files.js"
 
 /** One domain with its contracts and bindings. */
@@ -12,16 +12,40 @@ export interface DomainState {
   readonly bindings: Readonly<Record<string, BindingFile>>
 }
 
+/**
+ * A contract change waiting for one importing repo to acknowledge it. Its id is the position of the event that
+ * changed the contract; each importer has its own.
+ */
+export interface PendingNotification {
+  readonly id: string
+  readonly repo: string
+  readonly domain: string
+  readonly contract: string
+  readonly version: string
+  readonly from_repo: string
+  readonly change_type: "updated" | "breaking" | "new"
+  readonly changes: ReadonlyArray<string>
+  readonly created_at: string
+}
+
 /** The folded realm. `position` is the position of the last event folded in (0 before any). */
 export interface RealmState {
   readonly realm: RealmFile | undefined
   readonly position: number
   readonly repos: Readonly<Record<string, RepoFile>>
   readonly domains: Readonly<Record<string, DomainState>>
+  /** unacknowledged notifications, keyed `<id>:<repo>` */
+  readonly pending: Readonly<Record<string, PendingNotification>>
 }
 
+/** Bump when RealmState changes shape: older snapshots are ignored and rebuilt from the log. */
+export const SNAPSHOT_FORMAT = 2
+
 /** The state before the first event. */
-export const initialState: RealmState = { realm: undefined, position: 0, repos: {}, domains: {} }
+export const initialState: RealmState = { realm: undefined, position: 0, repos: {}, domains: {}, pending: {} }
+
+/** The key of a pending notification. */
+export const pendingKey = (id: string, repo: string) => `${id}:${repo}`
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] }
 type DraftDomain = Mutable<DomainState> & {
@@ -35,6 +59,7 @@ export interface Draft {
   position: number
   repos: Record<string, RepoFile>
   domains: Record<string, DraftDomain>
+  pending: Record<string, PendingNotification>
 }
 
 /** Copies the containers of `state` so that `apply` can mutate them without touching `state`. */
@@ -44,14 +69,66 @@ export const draftOf = (state: RealmState): Draft => {
     const d = state.domains[name]!
     domains[name] = { file: d.file, contracts: { ...d.contracts }, bindings: { ...d.bindings } }
   }
-  return { realm: state.realm, position: state.position, repos: { ...state.repos }, domains }
+  return {
+    realm: state.realm,
+    position: state.position,
+    repos: { ...state.repos },
+    domains,
+    pending: { ...(state.pending ?? {}) }
+  }
+}
+
+/**
+ * The notifications a contract event raises, one per importing repo of the contract in its domain (the bindings
+ * of `draft` before the event). `position` becomes the id.
+ */
+const notify = (
+  draft: Draft,
+  event: ContractPublished | ContractBumped,
+  position: number,
+  time: string,
+  actor?: string
+) => {
+  const domain = draft.domains[event.domain]
+  if (domain === undefined) return
+  const before = domain.contracts[event.contract.name]
+  // The placeholder `domain create` writes announces nothing; its first real value is "new".
+  const changeType = event._tag === "ContractPublished"
+    ? (before === undefined ? undefined : "new" as const)
+    : event.bump === "major"
+    ? "breaking" as const
+    : "updated" as const
+  if (changeType === undefined) return
+  const changes = event.contract.evolution.at(-1)?.changes ?? []
+  for (const b of Object.values(domain.bindings)) {
+    if (!(b.imports ?? []).some((i) => i.contract === event.contract.name)) continue
+    const id = String(position)
+    draft.pending[pendingKey(id, b.repo)] = {
+      id,
+      repo: b.repo,
+      domain: event.domain,
+      contract: event.contract.name,
+      version: event.contract.version,
+      from_repo: actor ?? event.contract.owner,
+      change_type: changeType,
+      changes,
+      created_at: time
+    }
+  }
 }
 
 /**
  * Applies one event to a draft in place. Records taken from events (repo, domain, contract, binding files) are
  * stored as they are and replaced, never edited, so events and earlier states stay untouched.
  */
-export const apply = (draft: Draft, event: RealmEvent): void => {
+export const apply = (
+  draft: Draft,
+  event: RealmEvent,
+  meta: { readonly position: number; readonly time: string; readonly actor?: string } = {
+    position: draft.position + 1,
+    time: ""
+  }
+): void => {
   switch (event._tag) {
     case "RealmInitialized":
       draft.realm = event.realm
@@ -61,6 +138,9 @@ export const apply = (draft: Draft, event: RealmEvent): void => {
       return
     case "RepoLeft": {
       delete draft.repos[event.repo]
+      for (const key of Object.keys(draft.pending)) {
+        if (draft.pending[key]!.repo === event.repo) delete draft.pending[key]
+      }
       for (const name in draft.domains) {
         const domain = draft.domains[name]!
         if (domain.file.members.includes(event.repo)) {
@@ -75,10 +155,14 @@ export const apply = (draft: Draft, event: RealmEvent): void => {
       return
     case "ContractPublished":
     case "ContractBumped": {
+      notify(draft, event, meta.position, meta.time, meta.actor)
       const domain = draft.domains[event.domain]
       if (domain !== undefined) domain.contracts[event.contract.name] = event.contract
       return
     }
+    case "NotificationAcknowledged":
+      delete draft.pending[pendingKey(event.id, event.repo)]
+      return
     case "BindingDeclared": {
       const domain = draft.domains[event.domain]
       if (domain === undefined) return

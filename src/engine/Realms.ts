@@ -91,6 +91,16 @@ const summarize = (command: Command, events: ReadonlyArray<RealmEvent>, actor: A
     }
     case "LeaveRealm":
       return `${command.repo} leaves the realm${command.force ? " (forced)" : ""}`
+    case "PublishContract": {
+      const bump = events.find((e) => e._tag === "ContractBumped")
+      return bump?._tag === "ContractBumped"
+        ? `${actor.repo ?? actor.user}: ${command.contract} ${bump.from} → ${bump.contract.version} (${bump.bump})`
+        : `${actor.repo ?? actor.user}: publish ${command.contract}`
+    }
+    case "DeclareImport":
+      return `${actor.repo ?? actor.user} imports ${command.contract} ${command.version}`
+    case "AcknowledgeNotifications":
+      return `${actor.repo ?? actor.user} acknowledges ${events.length} notification${events.length === 1 ? "" : "s"}`
   }
   return `${events.length} events by ${actor.repo ?? actor.user}`
 }

@@ -817,6 +817,8 @@ const eventAllowed = (
           actor ?? "no repo"
         }`
     }
+    case "NotificationAcknowledged":
+      return actor === event.repo ? undefined : `acknowledges for ${event.repo} but was made by ${actor ?? "no repo"}`
     case "BindingDeclared":
       return actor === event.binding.repo || createsDomain(event.domain)
         ? undefined

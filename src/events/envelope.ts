@@ -40,7 +40,8 @@ export const schemaVersions: Readonly<Record<RealmEvent["_tag"], number>> = {
   DomainCreated: 1,
   ContractPublished: 1,
   ContractBumped: 1,
-  BindingDeclared: 1
+  BindingDeclared: 1,
+  NotificationAcknowledged: 1
 }
 
 /**

@@ -17,12 +17,16 @@ export class PositionGap extends Error {
 /** Folds envelopes (in position order) into `state`; throws PositionGap on a gap or duplicate. */
 export const foldEnvelopes = (
   state: RealmState,
-  envelopes: Iterable<Pick<Envelope, "id" | "position" | "event">>
+  envelopes: Iterable<Pick<Envelope, "id" | "position" | "event"> & Partial<Pick<Envelope, "time" | "actor">>>
 ): RealmState => {
   const draft = draftOf(state)
   for (const env of envelopes) {
     if (env.position !== draft.position + 1) throw new PositionGap(draft.position + 1, env.position, env.id)
-    apply(draft, env.event)
+    apply(draft, env.event, {
+      position: env.position,
+      time: env.time ?? "",
+      ...(env.actor?.repo === undefined ? {} : { actor: env.actor.repo })
+    })
     draft.position = env.position
   }
   return draft

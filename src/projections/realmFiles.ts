@@ -96,6 +96,8 @@ export const touchedPaths = (before: RealmState, event: RealmEvent): ReadonlyArr
     case "ContractPublished":
     case "ContractBumped":
       return [`domains/${event.domain}/contracts/${event.contract.name}.yaml`]
+    case "NotificationAcknowledged":
+      return []
     case "BindingDeclared":
       return [
         `domains/${event.domain}/bindings/${event.binding.repo}.yaml`,

@@ -5,7 +5,7 @@ import * as semver from "semver"
 import { type Bump, nextVersion, requiredBump } from "../domain/compatibility.js"
 import type { ContractFile, Role } from "../domain/files.js"
 import { isPlaceholder, normalizeRange } from "../domain/placeholder.js"
-import type { RealmState } from "../domain/state.js"
+import type { PendingNotification, RealmState } from "../domain/state.js"
 import { diffValues, formatValueChange } from "../domain/valueDiff.js"
 
 /** What detection found in the repo for one of its exports. */
@@ -100,6 +100,8 @@ export interface StatusView {
   readonly repo: { readonly name: string; readonly member: boolean } | null
   readonly domains: ReadonlyArray<DomainView>
   readonly repos: ReadonlyArray<{ readonly name: string; readonly path?: string; readonly joined_at: string }>
+  /** contract changes this repo has not acknowledged yet (`blue realm ack`) */
+  readonly notifications: ReadonlyArray<PendingNotification>
 }
 
 const roleIn = (state: RealmState, domain: string, repo: string): Role | "member" =>
@@ -159,6 +161,9 @@ export const statusView = (
     },
     repo: repo === undefined ? null : { name: repo, member: repo in state.repos },
     domains,
+    notifications: Object.values(state.pending ?? {})
+      .filter((n) => repo !== undefined && n.repo === repo)
+      .sort((a, b) => Number(a.id) - Number(b.id)),
     repos: Object.values(state.repos)
       .map((r) => ({ name: r.name, ...(r.path === undefined ? {} : { path: r.path }), joined_at: r.joined_at }))
       .sort((a, b) => a.name.localeCompare(b.name))
@@ -194,6 +199,18 @@ export const renderStatus = (v: StatusView): string => {
           : `  Run 'blue realm export --name ${c.name} --detect' to publish ${c.version} → ${c.local.next_version} (${c.local.bump})`
       )
     }
+  }
+  for (const n of v.notifications) {
+    const what = n.change_type === "breaking"
+      ? `changed incompatibly to ${n.version}`
+      : n.change_type === "new"
+      ? `published at ${n.version}`
+      : `updated to ${n.version}`
+    lines.push(`🔔 Notification #${n.id} from ${n.from_repo} (${n.created_at}): contract '${n.contract}' ${what}`)
+    for (const ch of n.changes) lines.push(`    ${ch}`)
+    lines.push(
+      `    Acknowledge with 'blue realm ack ${n.id}' (or re-run 'blue realm import' once your binding handles it)`
+    )
   }
   for (const d of v.domains) {
     for (const c of d.contracts) {
