@@ -230,3 +230,56 @@ describe("daemon feed", () => {
     expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200)
   })
 })
+
+describe("daemon notifications", () => {
+  const exec = (repo: string, command: Parameters<Effect.Effect.Success<typeof Realms>["execute"]>[1]) =>
+    run(Effect.flatMap(Realms, (r) => r.execute(realmDir, command, actor(repo))))
+
+  it("pushes a notification to the importer's feed, lists it, and acknowledges it over HTTP", async () => {
+    await exec("aperture", {
+      _tag: "CreateDomain",
+      domain: "s3-access",
+      repos: ["aperture", "fungal-image-analysis"],
+      contract: "s3"
+    })
+    const client = feed()
+    await client.opened
+    client.ws.send(JSON.stringify({ type: "subscribe", realm: "letemcook", repo: "fungal-image-analysis" }))
+    await client.until((ms) => ms.some((m) => m.type === "subscribed"))
+    await exec("aperture", { _tag: "PublishContract", contract: "s3", value: { read: ["a/*"] } })
+    await call("/realms/letemcook/sync", { method: "POST" })
+    const ms = await client.until((m) => m.some((x) => x.type === "notification"))
+    const pushed = ms.find((m) => m.type === "notification").notification
+    expect(pushed).toMatchObject({
+      realm: "letemcook",
+      repo: "fungal-image-analysis",
+      contract: "s3",
+      change_type: "new"
+    })
+    client.ws.close()
+
+    const listed = await body(
+      await call("/notifications?realm=letemcook&repo=fungal-image-analysis&unacknowledged=true")
+    )
+    expect(listed.notifications.map((n: any) => n.id)).toEqual([pushed.id])
+    const ack = await call(`/notifications/${pushed.id}/ack`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ realm: "letemcook", repo: "fungal-image-analysis" })
+    })
+    expect(ack.status).toBe(200)
+    expect((await body(await call("/notifications?repo=fungal-image-analysis&unacknowledged=1"))).notifications)
+      .toEqual([])
+    const all = await body(await call("/notifications?repo=fungal-image-analysis"))
+    expect(all.notifications[0].acknowledged_by).toEqual([
+      expect.objectContaining({ repo: "fungal-image-analysis" })
+    ])
+    const again = await call(`/notifications/${pushed.id}/ack`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ realm: "letemcook", repo: "fungal-image-analysis" })
+    })
+    expect(again.status).toBe(404)
+    expect((await body(again)).error._tag).toBe("NotificationNotFound")
+  })
+})

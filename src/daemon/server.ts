@@ -11,9 +11,11 @@ import * as http from "node:http"
 import type { Duplex } from "node:stream"
 import { WebSocket, WebSocketServer } from "ws"
 import { EventLog } from "../adapters/eventLog.js"
+import { currentUser } from "../adapters/home.js"
 import { Realms } from "../engine/Realms.js"
 import { encodeEvent } from "../events/codec.js"
 import type { Recorded } from "../events/envelope.js"
+import { notificationHistory } from "../projections/notifications.js"
 import { checkRequest, tokenMatches } from "./security.js"
 
 declare const BLUE_VERSION: string
@@ -46,8 +48,10 @@ const errorResponse = (status: number, tag: string, message: string) =>
   HttpServerResponse.unsafeJson({ error: { _tag: tag, message } }, { status })
 
 const statusOf = (tag: string) =>
-  tag === "RealmUnknown" || tag === "RouteNotFound"
+  tag === "RealmUnknown" || tag === "RouteNotFound" || tag === "NotificationNotFound"
     ? 404
+    : tag === "RepoNotInRealm" || tag === "InvalidName"
+    ? 400
     : tag === "RequestInvalid"
     ? 400
     : tag === "LockTimeout"
@@ -64,6 +68,8 @@ interface Subscriber {
   readonly socket: WebSocket
   authenticated: boolean
   realm: string | undefined
+  /** notifications are sent for this repo only (all repos when undefined) */
+  repo: string | undefined
   /** last position sent per realm, so catch-up and live events never overlap */
   readonly sent: Map<string, number>
   subscribed: boolean
@@ -119,6 +125,22 @@ export const serve = (options: { readonly home: string; readonly port: number; r
         if (events.length > 0) {
           published.set(name, events.at(-1)!.envelope.position)
           deliver(name, events)
+          const raised = new Set(
+            events.filter((r) => r.envelope.type === "ContractBumped" || r.envelope.type === "ContractPublished")
+              .map((r) => String(r.envelope.position))
+          )
+          if (raised.size > 0) {
+            const state = yield* realms.stateOf(name)
+            const notifications = Object.values(state.pending).filter((n) => raised.has(n.id))
+            for (const sub of subscribers) {
+              if (!sub.subscribed || (sub.realm !== undefined && sub.realm !== name)) continue
+              for (const n of notifications) {
+                if (sub.repo === undefined || sub.repo === n.repo) {
+                  send(sub, { type: "notification", notification: { ...n, realm: name } })
+                }
+              }
+            }
+          }
         }
         return events.length
       })
@@ -190,6 +212,58 @@ export const serve = (options: { readonly home: string; readonly port: number; r
             head: after?.headCommit ?? null,
             position: after?.headPosition ?? 0,
             published: delivered
+          })
+        })
+      ),
+      HttpRouter.get(
+        "/notifications",
+        Effect.gen(function*() {
+          const req = yield* HttpServerRequest.HttpServerRequest
+          const url = new URL(req.url, "http://daemon")
+          const realmFilter = url.searchParams.get("realm")
+          const repoFilter = url.searchParams.get("repo")
+          const unacknowledged = ["1", "true", "yes"].includes(url.searchParams.get("unacknowledged") ?? "")
+          const rows = (yield* log.realms).filter((r) => realmFilter === null || r.name === realmFilter)
+          if (realmFilter !== null && rows.length === 0) yield* rowByName(realmFilter)
+          const notifications = []
+          for (const row of rows) {
+            const items = yield* realms.foldItems(row.localPath)
+            for (const n of notificationHistory(row.name, items)) {
+              if (repoFilter !== null && n.repo !== repoFilter) continue
+              if (unacknowledged && n.acknowledged_by.length > 0) continue
+              notifications.push(n)
+            }
+          }
+          return HttpServerResponse.unsafeJson({ notifications })
+        })
+      ),
+      HttpRouter.post(
+        "/notifications/:id/ack",
+        Effect.gen(function*() {
+          const { id } = yield* HttpRouter.params
+          const req = yield* HttpServerRequest.HttpServerRequest
+          const body = yield* Effect.orElseSucceed(req.json, () => ({}))
+          const realm = typeof (body as any).realm === "string" ? (body as any).realm as string : undefined
+          const repo = typeof (body as any).repo === "string" ? (body as any).repo as string : undefined
+          if (realm === undefined || repo === undefined) {
+            return yield* new ApiError({
+              tag: "RequestInvalid",
+              text: "Send {\"realm\": NAME, \"repo\": REPO} as the body."
+            })
+          }
+          const row = yield* rowByName(realm)
+          const user = typeof (body as any).user === "string" ? (body as any).user as string : currentUser()
+          const out = yield* realms.execute(
+            row.localPath,
+            { _tag: "AcknowledgeNotifications", ids: [id ?? ""], all: false },
+            { repo, user }
+          )
+          yield* sync(row.name, row.localPath)
+          return HttpServerResponse.unsafeJson({
+            realm: row.name,
+            repo,
+            acknowledged: out.events.map((e) => e.event),
+            commit: out.commit
           })
         })
       ),
@@ -288,6 +362,7 @@ export const serve = (options: { readonly home: string; readonly port: number; r
       }
       if (msg?.type === "subscribe") {
         s.realm = typeof msg.realm === "string" ? msg.realm : undefined
+        s.repo = typeof msg.repo === "string" ? msg.repo : undefined
         s.subscribed = true
         const after = typeof msg.after === "number" && msg.after >= 0 ? msg.after : undefined
         const catchUp = Effect.gen(function*() {
@@ -339,7 +414,14 @@ export const serve = (options: { readonly home: string; readonly port: number; r
           /^Bearer\s+(\S+)/i.exec(req.headers.authorization ?? "")?.[1],
           options.token
         )
-        const s: Subscriber = { socket: ws, authenticated, realm: undefined, sent: new Map(), subscribed: false }
+        const s: Subscriber = {
+          socket: ws,
+          authenticated,
+          realm: undefined,
+          repo: undefined,
+          sent: new Map(),
+          subscribed: false
+        }
         subscribers.add(s)
         ws.on("message", (data) => onMessage(s, data.toString()))
         ws.on("close", () => subscribers.delete(s))

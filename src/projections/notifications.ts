@@ -1,0 +1,49 @@
+/**
+ * Every notification a realm has raised, with who acknowledged it and when: a fold over the log that watches the
+ * realm state's pending notifications appear and disappear.
+ */
+import type { RealmEvent } from "../domain/events.js"
+import { apply, draftOf, initialState, type PendingNotification } from "../domain/state.js"
+
+/** A notification with its acknowledgements. */
+export interface NotificationRecord extends PendingNotification {
+  readonly realm: string
+  readonly acknowledged_by: ReadonlyArray<{ readonly repo: string; readonly user: string; readonly at: string }>
+}
+
+/** What the fold needs of an event. */
+export interface HistoryItem {
+  readonly position: number
+  readonly time: string
+  readonly actor: { readonly repo?: string | undefined; readonly user: string }
+  readonly event: RealmEvent
+}
+
+/** All notifications of a realm, oldest first. */
+export const notificationHistory = (realm: string, items: Iterable<HistoryItem>): Array<NotificationRecord> => {
+  const draft = draftOf(initialState)
+  const all = new Map<string, NotificationRecord>()
+  for (const item of items) {
+    const before = new Set(Object.keys(draft.pending))
+    apply(draft, item.event, {
+      position: item.position,
+      time: item.time,
+      ...(item.actor.repo === undefined ? {} : { actor: item.actor.repo })
+    })
+    draft.position = item.position
+    for (const [key, n] of Object.entries(draft.pending)) {
+      if (!before.has(key)) all.set(key, { ...n, realm, acknowledged_by: [] })
+    }
+    if (item.event._tag === "NotificationAcknowledged") {
+      const key = `${item.event.id}:${item.event.repo}`
+      const n = all.get(key)
+      if (n !== undefined) {
+        all.set(key, {
+          ...n,
+          acknowledged_by: [...n.acknowledged_by, { repo: item.event.repo, user: item.actor.user, at: item.time }]
+        })
+      }
+    }
+  }
+  return [...all.values()].sort((a, b) => Number(a.id) - Number(b.id) || a.repo.localeCompare(b.repo))
+}
