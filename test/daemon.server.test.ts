@@ -13,6 +13,7 @@ import type { EventLog } from "../src/adapters/eventLog.js"
 import { SqliteEventLogLive } from "../src/adapters/eventLog.js"
 import { RealmLockLive } from "../src/adapters/lock.js"
 import { RealmGitLive } from "../src/adapters/realmGit.js"
+import { Sessions, SessionsLive } from "../src/adapters/sessions.js"
 import { serve } from "../src/daemon/server.js"
 import { IdsLive } from "../src/engine/ids.js"
 import { Realms } from "../src/engine/Realms.js"
@@ -32,10 +33,16 @@ const home = tmp()
 const root = tmp()
 const layer = Layer.provideMerge(
   Realms.Default,
-  Layer.mergeAll(SqliteEventLogLive(path.join(home, "daemon.db")), RealmGitLive, RealmLockLive, IdsLive)
+  Layer.mergeAll(
+    Layer.provideMerge(SessionsLive, SqliteEventLogLive(path.join(home, "daemon.db"))),
+    RealmGitLive,
+    RealmLockLive,
+    IdsLive
+  )
 )
 const runtime = Effect.runSync(Layer.toRuntime(layer).pipe(Scope.extend(Effect.runSync(Scope.make()))))
-const run = <A, E>(effect: Effect.Effect<A, E, Realms | EventLog>) => Effect.runPromise(Effect.provide(effect, runtime))
+const run = <A, E>(effect: Effect.Effect<A, E, Realms | EventLog | Sessions>) =>
+  Effect.runPromise(Effect.provide(effect, runtime))
 
 let port = 0
 let scope: Scope.CloseableScope
@@ -281,5 +288,44 @@ describe("daemon notifications", () => {
     })
     expect(again.status).toBe(404)
     expect((await body(again)).error._tag).toBe("NotificationNotFound")
+  })
+})
+
+describe("daemon sessions", () => {
+  const register = (b: unknown) =>
+    call("/sessions", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(b) })
+
+  it("registers, lists and deregisters sessions, streaming each change on the feed", async () => {
+    const client = feed()
+    await client.opened
+    client.ws.send(JSON.stringify({ type: "subscribe", realm: "letemcook" }))
+    await client.until((ms) => ms.some((m) => m.type === "subscribed"))
+    const created = await register({ repo: "aperture", realm: "letemcook", client_id: "cli", pid: process.pid })
+    expect(created.status).toBe(201)
+    const session = await body(created)
+    expect(session).toMatchObject({ repo: "aperture", realm: "letemcook", pid: process.pid, ended_at: null })
+    const listed = await body(await call("/sessions?realm=letemcook"))
+    expect(listed.sessions.map((x: any) => x.id)).toContain(session.id)
+    const gone = await call(`/sessions/${session.id}`, { method: "DELETE" })
+    expect(gone.status).toBe(200)
+    expect((await body(await call("/sessions"))).sessions.map((x: any) => x.id)).not.toContain(session.id)
+    expect((await call(`/sessions/${session.id}`, { method: "DELETE" })).status).toBe(404)
+    const ms = await client.until((m) => m.filter((x) => x.type === "session").length >= 2)
+    expect(ms.filter((m) => m.type === "session").map((m) => m.change)).toEqual(["started", "ended"])
+    expect((await register({ realm: "letemcook" })).status).toBe(400)
+    client.ws.close()
+  })
+
+  it("ends sessions whose process died (orphans) within a poll", async () => {
+    const { spawnSync } = await import("node:child_process")
+    const dead = spawnSync(process.execPath, ["-e", "0"]).pid!
+    const session = await body(await register({ repo: "aperture", realm: "letemcook", pid: dead }))
+    const deadline = Date.now() + 3000
+    while ((await body(await call("/sessions"))).sessions.some((x: any) => x.id === session.id)) {
+      if (Date.now() > deadline) throw new Error("orphan not cleaned")
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    const ended = await run(Effect.flatMap(Sessions, (s) => s.active()))
+    expect(ended.some((x) => x.id === session.id)).toBe(false)
   })
 })

@@ -102,6 +102,29 @@ export const migrations: ReadonlyArray<string> = [
      position INTEGER NOT NULL,
      state TEXT NOT NULL,
      PRIMARY KEY (realm, name)
+   );`,
+  // Sessions (the accepted RFC's table, plus pid and end) and this machine's local events (session start/end).
+  `CREATE TABLE IF NOT EXISTS sessions (
+     id TEXT PRIMARY KEY,
+     repo TEXT NOT NULL,
+     realm TEXT NOT NULL,
+     client_id TEXT,
+     pid INTEGER,
+     started_at TEXT,
+     last_activity TEXT,
+     active_rfc TEXT,
+     active_domains JSON DEFAULT '[]',
+     exports_modified JSON DEFAULT '[]',
+     imports_watching JSON DEFAULT '[]',
+     ended_at TEXT,
+     end_reason TEXT
+   );
+   CREATE TABLE IF NOT EXISTS local_events (
+     seq INTEGER PRIMARY KEY AUTOINCREMENT,
+     id TEXT NOT NULL UNIQUE,
+     type TEXT NOT NULL,
+     time TEXT NOT NULL,
+     payload TEXT NOT NULL
    );`
 ]
 
@@ -248,7 +271,8 @@ export const makeSqliteEventLog = Effect.gen(function*() {
 /** The event index in the SQLite file `filename`. */
 export const SqliteEventLogLive = (filename: string) =>
   Layer.effect(EventLog, makeSqliteEventLog).pipe(
-    Layer.provide(SqliteClient.layer({ filename })),
+    // The SQL client stays available: other daemon.db stores (sessions) share the one connection.
+    Layer.provideMerge(SqliteClient.layer({ filename })),
     Layer.mapError((e) => (e instanceof StoreError ? e : storeError("open")(e)))
   )
 

@@ -9,6 +9,7 @@ import { SqliteEventLogLive } from "../adapters/eventLog.js"
 import { daemonDbPath } from "../adapters/home.js"
 import { RealmLockLive } from "../adapters/lock.js"
 import { RealmGitLive } from "../adapters/realmGit.js"
+import { SessionsLive } from "../adapters/sessions.js"
 import { TrustStoreLive } from "../adapters/trust.js"
 import { IdsLive } from "../engine/ids.js"
 import { Realms } from "../engine/Realms.js"
@@ -17,7 +18,13 @@ import { present } from "./output.js"
 
 declare const BLUE_VERSION: string
 
-const ports = Layer.mergeAll(SqliteEventLogLive(daemonDbPath()), RealmGitLive, RealmLockLive, IdsLive, TrustStoreLive)
+const ports = Layer.mergeAll(
+  Layer.provideMerge(SessionsLive, SqliteEventLogLive(daemonDbPath())),
+  RealmGitLive,
+  RealmLockLive,
+  IdsLive,
+  TrustStoreLive
+)
 const app = Layer.provideMerge(Realms.Default, ports)
 
 const cli = Command.run(blue, { name: "blue", version: typeof BLUE_VERSION === "string" ? BLUE_VERSION : "dev" })

@@ -12,10 +12,12 @@ import type { Duplex } from "node:stream"
 import { WebSocket, WebSocketServer } from "ws"
 import { EventLog } from "../adapters/eventLog.js"
 import { currentUser } from "../adapters/home.js"
+import { NewSession, type Session, Sessions } from "../adapters/sessions.js"
 import { Realms } from "../engine/Realms.js"
 import { encodeEvent } from "../events/codec.js"
 import type { Recorded } from "../events/envelope.js"
 import { notificationHistory } from "../projections/notifications.js"
+import { isAlive } from "./runtime.js"
 import { checkRequest, tokenMatches } from "./security.js"
 
 declare const BLUE_VERSION: string
@@ -48,7 +50,7 @@ const errorResponse = (status: number, tag: string, message: string) =>
   HttpServerResponse.unsafeJson({ error: { _tag: tag, message } }, { status })
 
 const statusOf = (tag: string) =>
-  tag === "RealmUnknown" || tag === "RouteNotFound" || tag === "NotificationNotFound"
+  tag === "RealmUnknown" || tag === "RouteNotFound" || tag === "NotificationNotFound" || tag === "SessionUnknown"
     ? 404
     : tag === "RepoNotInRealm" || tag === "InvalidName"
     ? 400
@@ -84,6 +86,7 @@ export const serve = (options: { readonly home: string; readonly port: number; r
   Effect.gen(function*() {
     const realms = yield* Realms
     const log = yield* EventLog
+    const sessions = yield* Sessions
     const startedAt = new Date().toISOString()
     const subscribers = new Set<Subscriber>()
     /** last position published to the feed, per realm */
@@ -144,6 +147,24 @@ export const serve = (options: { readonly home: string; readonly port: number; r
         }
         return events.length
       })
+
+    const broadcastSession = (change: "started" | "ended", session: Session) => {
+      for (const sub of subscribers) {
+        if (sub.subscribed && (sub.realm === undefined || sub.realm === session.realm)) {
+          send(sub, { type: "session", change, session })
+        }
+      }
+    }
+
+    /** Ends sessions whose process is gone (a client killed with SIGKILL never says goodbye). */
+    const endOrphans = Effect.gen(function*() {
+      for (const s of yield* sessions.active()) {
+        if (s.pid === null || isAlive(s.pid)) continue
+        const ended = yield* sessions.end(s.id, "orphaned", new Date().toISOString())
+        if (ended !== undefined) broadcastSession("ended", ended)
+      }
+    })
+    yield* endOrphans
 
     const syncAll = Effect.flatMap(
       log.realms,
@@ -213,6 +234,44 @@ export const serve = (options: { readonly home: string; readonly port: number; r
             position: after?.headPosition ?? 0,
             published: delivered
           })
+        })
+      ),
+      HttpRouter.get(
+        "/sessions",
+        Effect.gen(function*() {
+          const req = yield* HttpServerRequest.HttpServerRequest
+          const realm = new URL(req.url, "http://daemon").searchParams.get("realm") ?? undefined
+          return HttpServerResponse.unsafeJson({ sessions: yield* sessions.active(realm) })
+        })
+      ),
+      HttpRouter.post(
+        "/sessions",
+        Effect.gen(function*() {
+          const req = yield* HttpServerRequest.HttpServerRequest
+          const raw = yield* Effect.orElseSucceed(req.json, () => undefined)
+          const input = yield* Schema.decodeUnknown(NewSession)(raw).pipe(
+            Effect.mapError(() =>
+              new ApiError({
+                tag: "RequestInvalid",
+                text: "Send {repo, realm, client_id?, pid?, active_domains?, imports_watching?} as the body."
+              })
+            )
+          )
+          const session = yield* sessions.start(input, new Date().toISOString())
+          broadcastSession("started", session)
+          return HttpServerResponse.unsafeJson(session, { status: 201 })
+        })
+      ),
+      HttpRouter.del(
+        "/sessions/:id",
+        Effect.gen(function*() {
+          const { id } = yield* HttpRouter.params
+          const ended = yield* sessions.end(id ?? "", "deregistered", new Date().toISOString())
+          if (ended === undefined) {
+            return yield* new ApiError({ tag: "SessionUnknown", text: `No active session ${JSON.stringify(id)}.` })
+          }
+          broadcastSession("ended", ended)
+          return HttpServerResponse.unsafeJson(ended)
         })
       ),
       HttpRouter.get(
@@ -462,8 +521,11 @@ export const serve = (options: { readonly home: string; readonly port: number; r
 
     // Realms written by other processes or machines: a cheap poll of their heads publishes what landed.
     const poller = yield* Effect.forkScoped(
-      syncAll.pipe(Effect.repeat(Schedule.spaced("250 millis")), Effect.ignore)
+      Effect.zipRight(syncAll, Effect.ignore(endOrphans)).pipe(
+        Effect.repeat(Schedule.spaced("250 millis")),
+        Effect.ignore
+      )
     )
     yield* Effect.addFinalizer(() => Fiber.interrupt(poller))
     return { port: options.port }
-  }) satisfies Effect.Effect<{ readonly port: number }, unknown, Scope.Scope | Realms | EventLog>
+  }) satisfies Effect.Effect<{ readonly port: number }, unknown, Scope.Scope | Realms | EventLog | Sessions>
