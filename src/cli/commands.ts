@@ -26,6 +26,7 @@ import { daemonCommand } from "./daemon.js"
 import { nudgeDaemon } from "./nudge.js"
 import { choice, usage } from "./options.js"
 import { present } from "./output.js"
+import { sessionsCommand } from "./sessions.js"
 import { trustCommand } from "./trust.js"
 
 const json = Options.boolean("json").pipe(Options.withDescription("print one JSON document on stdout"))
@@ -458,6 +459,7 @@ const realm = Command.make("realm").pipe(
     importCommand,
     checkCommand,
     ack,
+    sessionsCommand,
     graph,
     logCommand,
     replay,

@@ -14,6 +14,7 @@ import { TrustStoreLive } from "../adapters/trust.js"
 import { IdsLive } from "../engine/ids.js"
 import { Realms } from "../engine/Realms.js"
 import { blue } from "./commands.js"
+import { withSession } from "./daemonClient.js"
 import { present } from "./output.js"
 
 declare const BLUE_VERSION: string
@@ -48,7 +49,11 @@ const isUsageError = (cause: Cause.Cause<unknown>) =>
     onSome: (e) => ValidationError.isValidationError(e)
   })
 
+// Every command is a session while a daemon runs — except the daemon itself and the watcher (it has its own).
+const registers = !process.argv.includes("daemon") && !process.argv.includes("sessions")
+
 cli(process.argv).pipe(
+  (effect) => (registers ? withSession(effect) : effect),
   Effect.provide(app),
   Effect.provide(NodeContext.layer),
   Effect.catchAllCause((cause) =>

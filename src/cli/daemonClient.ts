@@ -1,0 +1,117 @@
+/**
+ * The CLI's side of the daemon: find it (PID file + token), start it when a command needs it, call its API with
+ * a bounded timeout, and register the running command as a session.
+ */
+import { Effect, Schema } from "effect"
+import * as fs from "node:fs"
+import * as nodePath from "node:path"
+import * as YAML from "yaml"
+import { blueHome } from "../adapters/home.js"
+import { CONFIG_FILE, findMemberRoot } from "../adapters/paths.js"
+import { daemonPort, pidFilePath, startDetached, tokenPath } from "../daemon/runtime.js"
+
+/** How to reach the running daemon. */
+export interface Connection {
+  readonly port: number
+  readonly token: string
+}
+
+/** The daemon could not be reached or started. */
+export class DaemonUnavailable extends Schema.TaggedError<DaemonUnavailable>()("DaemonUnavailable", {
+  detail: Schema.String
+}) {
+  override get message() {
+    return `The Blue daemon is not available: ${this.detail}. Start it with 'blue daemon start' (see ${
+      nodePath.join(blueHome(), "daemon.log")
+    }).`
+  }
+}
+
+/** The daemon of this BLUE_HOME if its PID file and token exist (it may still be down). */
+export const findDaemon = (): Connection | undefined => {
+  try {
+    const home = blueHome()
+    const record = JSON.parse(fs.readFileSync(pidFilePath(home), "utf8")) as { port?: unknown }
+    if (typeof record.port !== "number") return undefined
+    return { port: record.port, token: fs.readFileSync(tokenPath(home), "utf8").trim() }
+  } catch {
+    return undefined
+  }
+}
+
+/** Calls the daemon; fails with DaemonUnavailable on no answer or a transport error. */
+export const callDaemon = (
+  conn: Connection,
+  method: string,
+  path: string,
+  body?: unknown,
+  timeoutMs = 2000
+): Effect.Effect<{ readonly status: number; readonly json: any }, DaemonUnavailable> =>
+  Effect.tryPromise({
+    try: async () => {
+      const r = await fetch(`http://127.0.0.1:${conn.port}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${conn.token}`,
+          ...(body === undefined ? {} : { "content-type": "application/json" })
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        signal: AbortSignal.timeout(timeoutMs)
+      })
+      return { status: r.status, json: await r.json().catch(() => null) }
+    },
+    catch: (e) => new DaemonUnavailable({ detail: e instanceof Error ? e.message : String(e) })
+  })
+
+/** The running daemon, started in the background first if it is not running (a command that needs it). */
+export const ensureDaemon: Effect.Effect<Connection, DaemonUnavailable> = Effect.gen(function*() {
+  const found = findDaemon()
+  if (found !== undefined) {
+    const health = yield* Effect.either(callDaemon(found, "GET", "/health", undefined, 1000))
+    if (health._tag === "Right" && health.right.status === 200) return found
+  }
+  const home = blueHome()
+  const port = yield* daemonPort().pipe(Effect.mapError((e) => new DaemonUnavailable({ detail: e.message })))
+  yield* startDetached(home, port, process.argv[1] ?? "").pipe(
+    Effect.mapError((e) => new DaemonUnavailable({ detail: e.message }))
+  )
+  const started = findDaemon()
+  if (started === undefined) return yield* new DaemonUnavailable({ detail: "it started but wrote no PID file" })
+  return started
+})
+
+/** The member repo of the current directory and its realm, from `.blue/config.yaml` (undefined outside one). */
+export const memberHere = (): { readonly repo: string; readonly realm: string } | undefined => {
+  const root = findMemberRoot(process.cwd())
+  if (root === undefined) return undefined
+  try {
+    const config = YAML.parse(fs.readFileSync(nodePath.join(root, CONFIG_FILE), "utf8"))
+    return typeof config?.repo === "string" && typeof config?.realm?.name === "string"
+      ? { repo: config.repo, realm: config.realm.name }
+      : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Runs `effect` as a registered session when a daemon is running and we are in a member repo: registered on
+ * start, deregistered on exit. Never starts a daemon and never fails the command (a dead daemon costs ≤ 300 ms).
+ */
+export const withSession = <A, E, R>(
+  effect: Effect.Effect<A, E, R>,
+  clientId = "cli"
+): Effect.Effect<A, E, R> => {
+  const conn = findDaemon()
+  const member = memberHere()
+  if (conn === undefined || member === undefined) return effect
+  return Effect.acquireUseRelease(
+    callDaemon(conn, "POST", "/sessions", { ...member, client_id: clientId, pid: process.pid }, 300).pipe(
+      Effect.map((r) => (r.status === 201 && typeof r.json?.id === "string" ? r.json.id as string : undefined)),
+      Effect.orElseSucceed(() => undefined)
+    ),
+    () => effect,
+    (id) =>
+      id === undefined ? Effect.void : Effect.ignore(callDaemon(conn, "DELETE", `/sessions/${id}`, undefined, 300))
+  )
+}

@@ -1,0 +1,116 @@
+/**
+ * `blue realm sessions [--watch]`: who works where in the realm, from the daemon (started if needed). With
+ * --watch the list follows the daemon's feed live — session changes, and contract-change notifications for this
+ * repo — as a compact table in a terminal or one JSON document per line with --json, until interrupted.
+ */
+import { Command, Options } from "@effect/cli"
+import { Effect } from "effect"
+import { WebSocket } from "ws"
+import type { Session } from "../adapters/sessions.js"
+import { callDaemon, type Connection, DaemonUnavailable, ensureDaemon, memberHere } from "./daemonClient.js"
+import { present } from "./output.js"
+
+const ago = (iso: string) => {
+  const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000))
+  return s < 60 ? `${s}s` : s < 3600 ? `${Math.round(s / 60)}m` : `${Math.round(s / 3600)}h`
+}
+
+/** The compact table of sessions. */
+export const renderSessions = (sessions: ReadonlyArray<Session>, me?: string): string => {
+  if (sessions.length === 0) return "No active sessions."
+  const rows = sessions.map((s) => [
+    `${s.repo}${s.repo === me ? " (you)" : ""}`,
+    s.client_id,
+    s.pid === null ? "-" : String(s.pid),
+    ago(s.started_at),
+    s.active_domains.join(",") || "-"
+  ])
+  const head = ["REPO", "CLIENT", "PID", "SINCE", "DOMAINS"]
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
+  return [head, ...rows].map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n")
+}
+
+const list = (conn: Connection, realm: string | undefined) =>
+  Effect.flatMap(
+    callDaemon(conn, "GET", realm === undefined ? "/sessions" : `/sessions?realm=${encodeURIComponent(realm)}`),
+    (r) =>
+      r.status === 200
+        ? Effect.succeed(r.json.sessions as ReadonlyArray<Session>)
+        : Effect.fail(new DaemonUnavailable({ detail: `GET /sessions answered ${r.status}` }))
+  )
+
+const watch = (conn: Connection, json: boolean) =>
+  Effect.gen(function*() {
+    const me = memberHere()
+    const session = yield* callDaemon(conn, "POST", "/sessions", {
+      repo: me?.repo ?? "(none)",
+      realm: me?.realm ?? "(none)",
+      client_id: "watch",
+      pid: process.pid
+    }).pipe(Effect.map((r) => r.json as Session))
+    const show = (line: unknown) => process.stdout.write(`${json ? JSON.stringify(line) : String(line)}\n`)
+    if (!json) show(renderSessions(yield* list(conn, me?.realm), me?.repo))
+    yield* Effect.async<void, DaemonUnavailable>((resume) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${conn.port}/feed`, {
+        headers: { authorization: `Bearer ${conn.token}` }
+      })
+      const stop = () => ws.close(1000, "bye")
+      process.once("SIGINT", stop)
+      process.once("SIGTERM", stop)
+      ws.on("open", () => ws.send(JSON.stringify({ type: "subscribe", ...(me === undefined ? {} : me) })))
+      ws.on("message", (data) => {
+        const m = JSON.parse(data.toString())
+        if (m.type === "session") {
+          if (json) show({ type: "session", change: m.change, session: m.session })
+          else {
+            Effect.runPromise(list(conn, me?.realm)).then(
+              (all) =>
+                show(
+                  `\n${m.change === "started" ? "+" : "-"} ${m.session.repo} (${m.session.client_id})\n${
+                    renderSessions(all, me?.repo)
+                  }`
+                ),
+              () => undefined
+            )
+          }
+        } else if (m.type === "notification") {
+          const n = m.notification
+          show(
+            json
+              ? { type: "notification", notification: n }
+              : `🔔 #${n.id} ${n.from_repo}: ${n.contract} ${n.change_type} → ${n.version}${
+                n.changes.length > 0 ? `\n    ${n.changes.join("\n    ")}` : ""
+              }`
+          )
+        } else if (m.type === "event" && json) show({ type: "event", event: m.event })
+      })
+      ws.on("close", () => resume(Effect.void))
+      ws.on("error", (e) => resume(Effect.fail(new DaemonUnavailable({ detail: e.message }))))
+    })
+    yield* Effect.ignore(callDaemon(conn, "DELETE", `/sessions/${session.id}`))
+    return { watched: true }
+  })
+
+/** The `sessions` command (registered as `blue realm sessions`). */
+export const sessionsCommand = Command.make(
+  "sessions",
+  {
+    watch: Options.boolean("watch").pipe(Options.withDescription("follow sessions and notifications live")),
+    json: Options.boolean("json").pipe(Options.withDescription("JSON (one document per line with --watch)"))
+  },
+  ({ json, watch: live }) =>
+    live
+      ? Effect.flatMap(ensureDaemon, (conn) => watch(conn, json)).pipe(
+        Effect.catchAll((e) => present(json, Effect.fail(e), () => "")),
+        Effect.asVoid
+      )
+      : present(
+        json,
+        Effect.gen(function*() {
+          const conn = yield* ensureDaemon
+          const me = memberHere()
+          return { realm: me?.realm ?? null, sessions: yield* list(conn, me?.realm), me: me?.repo }
+        }),
+        (r) => renderSessions(r.sessions, r.me)
+      )
+).pipe(Command.withDescription("Live sessions in the realm (--watch streams changes from the daemon)"))
