@@ -1,0 +1,109 @@
+/**
+ * The daemon with real processes: a `sessions --watch` client in one repo sees another repo's contract change
+ * arrive within a second, commands show up as sessions, and a client killed with SIGKILL is cleaned up.
+ */
+import { spawn, spawnSync } from "node:child_process"
+import * as net from "node:net"
+import * as path from "node:path"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { APERTURE, FUNGAL, ok, S3, type Seeded, seedStory } from "./support/seed.js"
+import { BLUE_BIN, makeWorkspace } from "./support/workspace.js"
+
+let s: Seeded
+let env: NodeJS.ProcessEnv
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const srv = net.createServer().listen(0, "127.0.0.1", () => {
+      const port = (srv.address() as net.AddressInfo).port
+      srv.close(() => resolve(port))
+    })
+  })
+const blue = (cwd: string, ...args: Array<string>) =>
+  spawnSync(process.execPath, [BLUE_BIN, ...args], { cwd, env, encoding: "utf8" })
+
+beforeAll(async () => {
+  s = seedStory(makeWorkspace("blue-sessions"))
+  env = { ...s.ws.env, BLUE_DAEMON_PORT: String(await freePort()), XDG_RUNTIME_DIR: path.join(s.ws.root, "run") }
+  ok(s.ws.blue(APERTURE, "realm", "export", "--name", S3, "--value", JSON.stringify({ read: ["a/*"] })), "first value")
+  const started = blue(s.ws.root, "daemon", "start", "--json")
+  expect(started.status, started.stderr).toBe(0)
+})
+afterAll(() => {
+  blue(s.ws.root, "daemon", "stop")
+  s.ws.cleanup()
+})
+
+/** Starts `blue realm sessions --watch --json` in `cwd` and collects its JSON lines. */
+const watcher = (cwd: string) => {
+  const child = spawn(process.execPath, [BLUE_BIN, "realm", "sessions", "--watch", "--json"], { cwd, env })
+  const lines: Array<any> = []
+  const arrived: Array<number> = []
+  let buffer = ""
+  child.stdout.on("data", (d) => {
+    buffer += d
+    const parts = buffer.split("\n")
+    buffer = parts.pop()!
+    for (const p of parts) {
+      if (p.trim() === "") continue
+      lines.push(JSON.parse(p))
+      arrived.push(Date.now())
+    }
+  })
+  const until = async (pred: () => boolean, ms = 5000) => {
+    const deadline = Date.now() + ms
+    while (!pred()) {
+      if (Date.now() > deadline) throw new Error(`timed out; got ${JSON.stringify(lines)}`)
+      await new Promise((r) => setTimeout(r, 20))
+    }
+  }
+  return { child, lines, arrived, until }
+}
+
+const sessions = (cwd: string) => JSON.parse(blue(cwd, "realm", "sessions", "--json").stdout).sessions as Array<any>
+
+describe("sessions and live notifications", () => {
+  it("a watcher in fungal sees aperture's contract change arrive within a second", async () => {
+    const w = watcher(path.join(s.ws.root, FUNGAL))
+    await w.until(() => sessions(path.join(s.ws.root, FUNGAL)).some((x) => x.client_id === "watch"))
+    const bump = blue(
+      path.join(s.ws.root, APERTURE),
+      "realm",
+      "export",
+      "--name",
+      S3,
+      "--value",
+      JSON.stringify({ read: ["a/*", "b/*"] })
+    )
+    expect(bump.status, bump.stderr).toBe(0)
+    const exportReturned = Date.now()
+    await w.until(() => w.lines.some((l) => l.type === "notification"))
+    const i = w.lines.findIndex((l) => l.type === "notification")
+    expect(w.lines[i].notification).toMatchObject({
+      repo: FUNGAL,
+      contract: S3,
+      version: "1.1.0",
+      change_type: "updated",
+      from_repo: APERTURE
+    })
+    // The exporting command nudges the daemon right after its commit: the watcher has it within a second.
+    expect(w.arrived[i]! - exportReturned).toBeLessThan(1000)
+    // The export ran as a session while the daemon was up.
+    expect(w.lines.some((l) => l.type === "session" && l.session.repo === APERTURE && l.change === "started")).toBe(
+      true
+    )
+    w.child.kill("SIGINT")
+    await new Promise((r) => w.child.on("close", r))
+    expect(sessions(path.join(s.ws.root, FUNGAL)).some((x) => x.client_id === "watch")).toBe(false)
+  })
+
+  it("a watcher killed with SIGKILL is ended as an orphan", async () => {
+    const w = watcher(path.join(s.ws.root, FUNGAL))
+    await w.until(() => sessions(path.join(s.ws.root, FUNGAL)).some((x) => x.pid === w.child.pid))
+    w.child.kill("SIGKILL")
+    const deadline = Date.now() + 3000
+    while (sessions(path.join(s.ws.root, FUNGAL)).some((x) => x.pid === w.child.pid)) {
+      if (Date.now() > deadline) throw new Error("orphan session was not ended")
+      await new Promise((r) => setTimeout(r, 100))
+    }
+  })
+})
