@@ -12,6 +12,7 @@ import type { Duplex } from "node:stream"
 import { WebSocket, WebSocketServer } from "ws"
 import { EventLog } from "../adapters/eventLog.js"
 import { currentUser } from "../adapters/home.js"
+import { readBranch } from "../adapters/paths.js"
 import { NewSession, type Session, Sessions } from "../adapters/sessions.js"
 import { Realms } from "../engine/Realms.js"
 import { encodeEvent } from "../events/codec.js"
@@ -89,6 +90,8 @@ export const serve = (options: { readonly home: string; readonly port: number; r
     const sessions = yield* Sessions
     const startedAt = new Date().toISOString()
     const subscribers = new Set<Subscriber>()
+    /** GET /realms/{name} documents by realm, with the head they were built at */
+    const realmDocuments = new Map<string, { readonly head: string; readonly body: string }>()
     /** last position published to the feed, per realm */
     const published = new Map<string, number>()
 
@@ -204,9 +207,15 @@ export const serve = (options: { readonly home: string; readonly port: number; r
         Effect.gen(function*() {
           const { name } = yield* HttpRouter.params
           const row = yield* rowByName(name ?? "")
+          // The document only changes when the realm branch moves: serve it from memory until then.
+          const head = readBranch(row.localPath, "main")
+          const cached = realmDocuments.get(row.name)
+          if (cached !== undefined && head !== undefined && cached.head === head) {
+            return HttpServerResponse.text(cached.body, { contentType: "application/json" })
+          }
           const open = yield* realms.open(row.localPath)
           const s = open.state
-          return HttpServerResponse.unsafeJson({
+          const body = JSON.stringify({
             name: open.name,
             path: open.dir,
             head: open.head,
@@ -219,6 +228,8 @@ export const serve = (options: { readonly home: string; readonly port: number; r
               bindings: Object.values(d.bindings)
             }))
           })
+          realmDocuments.set(row.name, { head: open.head, body })
+          return HttpServerResponse.text(body, { contentType: "application/json" })
         })
       ),
       HttpRouter.post(
