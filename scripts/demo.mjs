@@ -1,6 +1,7 @@
 // The newcomer's tour: builds a temp workspace with the seed's three repos and walks the realm story with the
 // real `blue` binary, printing every command and what it answered.
-import { spawnSync } from "node:child_process"
+import { spawn, spawnSync } from "node:child_process"
+import * as net from "node:net"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -17,6 +18,18 @@ const env = {
   GIT_COMMITTER_NAME: "Eric",
   GIT_COMMITTER_EMAIL: "eric@example.com"
 }
+// The daemon of this demo: its own port and PID directory, stopped when the demo ends.
+const freePort = () =>
+  new Promise((resolve) => {
+    const srv = net.createServer().listen(0, "127.0.0.1", () => {
+      const port = srv.address().port
+      srv.close(() => resolve(port))
+    })
+  })
+env.BLUE_DAEMON_PORT = String(await freePort())
+env.XDG_RUNTIME_DIR = path.join(root, ".run")
+process.on("exit", () => spawnSync(process.execPath, [BIN, "daemon", "stop"], { env, stdio: "ignore" }))
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 const bold = (s) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s)
 let failures = 0
 
@@ -185,7 +198,38 @@ edit(
 )
 blue(aperture, ["status"])
 blue(aperture, ["realm", "check", "--mode", "exporter"], { expectCode: 1 })
+
+step("10b. fungal watches the realm live (the daemon streams events and notifications) while aperture publishes")
+blue(root, ["daemon", "start"])
+console.log(`${bold("fungal-image-analysis $")} blue realm sessions --watch --json   # in the background`)
+const watcher = spawn(process.execPath, [BIN, "realm", "sessions", "--watch", "--json"], { cwd: fungal, env })
+const received = []
+let pending = ""
+watcher.stdout.on("data", (d) => {
+  pending += d
+  const lines = pending.split("\n")
+  pending = lines.pop()
+  for (const l of lines) if (l.trim() !== "") received.push({ at: Date.now(), msg: JSON.parse(l) })
+})
+for (let i = 0; i < 100; i++) {
+  const r = spawnSync(process.execPath, [BIN, "realm", "sessions", "--json"], { cwd: fungal, env, encoding: "utf8" })
+  if (r.status === 0 && JSON.parse(r.stdout).sessions.some((x) => x.client_id === "watch")) break
+  await sleep(50)
+}
+blue(fungal, ["realm", "sessions"])
 blue(aperture, ["realm", "export", "--name", "s3-permissions", "--detect"])
+const exported = Date.now()
+for (let i = 0; i < 60 && !received.some((r) => r.msg.type === "notification"); i++) await sleep(50)
+const note = received.find((r) => r.msg.type === "notification")
+if (note === undefined) {
+  failures++
+  console.log("  !! the watcher received no notification")
+} else {
+  const n = note.msg.notification
+  console.log(`  fungal's watcher received, ${Math.max(0, note.at - exported)} ms after the export returned:`)
+  console.log(`  🔔 #${n.id} ${n.from_repo}: ${n.contract} ${n.change_type} → ${n.version}: ${n.changes.join("; ")}`)
+}
+watcher.kill("SIGINT")
 blue(aperture, ["realm", "check", "--mode", "compatibility", "--from", "1.0.0", "--to", "1.1.0"])
 
 step("11. fungal sees the new version: its import is stale (still satisfied), so CI warns with exit code 2")
@@ -204,6 +248,8 @@ blue(realmDir, ["realm", "check", "--mode", "contract"])
 blue(realmDir, ["realm", "check", "--mode", "realm"])
 
 step("13. Every step is an event, recorded in git and in daemon.db")
+blue(root, ["daemon", "stop"])
+
 step("14. The realm's files")
 for (const f of sh(realmDir, "git", ["ls-files"]).split("\n").filter((f) => f && !f.startsWith("events/"))) {
   console.log(`  ${f}`)
