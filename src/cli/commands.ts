@@ -20,7 +20,7 @@ import type { Envelope } from "../events/envelope.js"
 import { type LocalExport, renderStatus, statusView } from "../projections/status.js"
 import { cacheCommand } from "./cache.js"
 import { checkCommand } from "./check.js"
-import { here } from "./context.js"
+import { here, hereAsMember } from "./context.js"
 import { exportCommand, importCommand } from "./contracts.js"
 import { daemonCommand } from "./daemon.js"
 import { nudgeDaemon } from "./nudge.js"
@@ -242,13 +242,7 @@ const leave = Command.make(
       json,
       Effect.gen(function*() {
         const realms = yield* Realms
-        const h = yield* here()
-        if (h.member === undefined) {
-          return yield* new PathProblem({
-            path: process.cwd(),
-            detail: "leave runs inside the member repo that leaves"
-          })
-        }
+        const h = yield* hereAsMember("leave runs inside the member repo that leaves")
         const repo = h.member.config.repo
         const out = yield* realms.execute(h.realmDir, { _tag: "LeaveRealm", repo, force }, h.actor)
         yield* nudgeDaemon(out.realm)
@@ -307,13 +301,7 @@ const ack = Command.make(
       json,
       Effect.gen(function*() {
         const realms = yield* Realms
-        const h = yield* here()
-        if (h.member === undefined) {
-          return yield* new PathProblem({
-            path: process.cwd(),
-            detail: "ack runs inside the member repo the notifications are for"
-          })
-        }
+        const h = yield* hereAsMember("ack runs inside the member repo the notifications are for")
         if (!all && ids.length === 0) {
           return yield* new PathProblem({ path: "ack", detail: "name the notifications to acknowledge, or pass --all" })
         }

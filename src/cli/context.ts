@@ -34,3 +34,10 @@ export const here = (cwd: string = process.cwd()) =>
         "is not inside a repo that joined a realm (no .blue/config.yaml) nor inside a realm repo; run 'blue realm admin join <realm-path>' in your repo first"
     })
   })
+
+/** Like `here`, but the command must run inside a member repo; `detail` says why, naming the command. */
+export const hereAsMember = (detail = "run this inside a member repo (it has .blue/config.yaml)") =>
+  Effect.flatMap(here(), (h) =>
+    h.member === undefined
+      ? Effect.fail(new PathProblem({ path: process.cwd(), detail }))
+      : Effect.succeed({ ...h, member: h.member }))

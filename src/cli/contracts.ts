@@ -14,7 +14,7 @@ import { detect } from "../adapters/extract.js"
 import { importStanding } from "../domain/contracts.js"
 import { cachedPerFile, sourceFilesOf } from "../engine/detect.js"
 import { Realms } from "../engine/Realms.js"
-import { here } from "./context.js"
+import { hereAsMember } from "./context.js"
 import { nudgeDaemon } from "./nudge.js"
 import { present } from "./output.js"
 
@@ -38,12 +38,7 @@ const readDocument = (file: string, option: string) =>
       })
   })
 
-const requireMember = Effect.flatMap(here(), (h) =>
-  h.member === undefined
-    ? Effect.fail(
-      new PathProblem({ path: process.cwd(), detail: "run this inside a member repo (it has .blue/config.yaml)" })
-    )
-    : Effect.succeed({ ...h, member: h.member }))
+const requireMember = hereAsMember()
 
 // blue realm export
 export const exportCommand = Command.make(
