@@ -107,3 +107,27 @@ describe("sessions and live notifications", () => {
     }
   })
 })
+
+describe("the daemon starts on demand and cleans up after a restart", () => {
+  it("`blue realm sessions` starts a stopped daemon; a session left by a killed client is ended when it restarts", async () => {
+    const fungal = path.join(s.ws.root, FUNGAL)
+    expect(blue(s.ws.root, "daemon", "stop").status).toBe(0)
+    expect(blue(s.ws.root, "daemon", "status").status).toBe(3)
+    // Auto-start: the command needs the daemon, starts it and answers.
+    const listed = blue(fungal, "realm", "sessions", "--json")
+    expect(listed.status, listed.stderr).toBe(0)
+    expect(blue(s.ws.root, "daemon", "status").status).toBe(0)
+    // A watcher registers (with the domains and imports the daemon knows for its repo), then the daemon stops
+    // and the watcher is killed while it is down: the session stays in daemon.db until the daemon restarts.
+    const w = watcher(fungal)
+    await w.until(() => sessions(fungal).some((x) => x.pid === w.child.pid))
+    const mine = sessions(fungal).find((x) => x.pid === w.child.pid)
+    expect(mine).toMatchObject({ repo: FUNGAL, client_id: "watch", imports_watching: [S3] })
+    expect(mine.active_domains).toContain("s3-access")
+    expect(blue(s.ws.root, "daemon", "stop").status).toBe(0)
+    w.child.kill("SIGKILL")
+    await new Promise((r) => w.child.on("close", r))
+    expect(blue(s.ws.root, "daemon", "start").status).toBe(0)
+    expect(sessions(fungal).some((x) => x.pid === w.child.pid)).toBe(false)
+  })
+})

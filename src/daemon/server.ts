@@ -268,7 +268,24 @@ export const serve = (options: { readonly home: string; readonly port: number; r
               })
             )
           )
-          const session = yield* sessions.start(input, new Date().toISOString())
+          // What the session's repo takes part in, from the realm, unless the client said it.
+          const row = (yield* log.realms).find((r) => r.name === input.realm)
+          const state = row === undefined
+            ? undefined
+            : yield* Effect.orElseSucceed(realms.stateOf(row.name), () => undefined)
+          const domains = state === undefined
+            ? []
+            : Object.entries(state.domains).filter(([, d]) => d.file.members.includes(input.repo)).map(([n]) => n)
+          const watching = state === undefined
+            ? []
+            : Object.values(state.domains).flatMap((d) =>
+              (d.bindings[input.repo]?.imports ?? []).map((i) => i.contract)
+            )
+          const session = yield* sessions.start({
+            ...input,
+            active_domains: input.active_domains.length > 0 ? input.active_domains : domains,
+            imports_watching: input.imports_watching.length > 0 ? input.imports_watching : watching
+          }, new Date().toISOString())
           broadcastSession("started", session)
           return HttpServerResponse.unsafeJson(session, { status: 201 })
         })
