@@ -329,3 +329,47 @@ describe("daemon sessions", () => {
     expect(ended.some((x) => x.id === session.id)).toBe(false)
   })
 })
+
+describe("sessions on the realm's blue/sessions/<machine> branches", () => {
+  it("records this machine's session changes there, and lists other machines' sessions from theirs", async () => {
+    const { spawnSync } = await import("node:child_process")
+    const gitIn = (...args: Array<string>) => spawnSync("git", args, { cwd: realmDir, encoding: "utf8" }).stdout.trim()
+    const created = await body(
+      await call("/sessions", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ repo: "aperture", realm: "letemcook", pid: process.pid })
+      })
+    )
+    const listed = await body(await call("/sessions?realm=letemcook"))
+    const branch = `blue/sessions/${listed.machine}`
+    const deadline = Date.now() + 3000
+    while (!gitIn("show", `${branch}:sessions/${listed.machine}.yaml`).includes(created.id)) {
+      if (Date.now() > deadline) throw new Error(`no ${branch} with the session`)
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    expect(
+      gitIn("ls-tree", "-r", "--name-only", branch).split("\n").some((f) => f.endsWith(`${created.id}-started.json`))
+    )
+      .toBe(true)
+    // The realm's own branch and working tree are untouched by session commits.
+    expect(gitIn("status", "--porcelain")).toBe("")
+    expect(gitIn("log", "--format=%s", "main").includes("session")).toBe(false)
+
+    // Another machine (here: written directly) appears under `machines`.
+    await run(Effect.flatMap(Realms, (r) =>
+      r.publishSessions(realmDir, "other-laptop", {
+        machine: "other-laptop",
+        sessions: [{ id: "S1", repo: "fungal-image-analysis", client_id: "cli" }]
+      }, [])))
+    const all = await body(await call("/sessions?realm=letemcook"))
+    expect(all.machines).toEqual([
+      expect.objectContaining({
+        realm: "letemcook",
+        machine: "other-laptop",
+        snapshot: expect.objectContaining({ machine: "other-laptop" })
+      })
+    ])
+    await call(`/sessions/${created.id}`, { method: "DELETE" })
+  })
+})

@@ -13,7 +13,6 @@ import { readBranch } from "./paths.js"
 
 /** The branch realm events live on. */
 export const REALM_BRANCH = "main"
-const REF = `refs/heads/${REALM_BRANCH}`
 
 /** What one realm commit writes. */
 export interface CommitSpec {
@@ -36,16 +35,22 @@ export interface RealmCommit {
 export class RealmGit extends Context.Tag("blue/RealmGit")<RealmGit, {
   /** Creates an empty repo whose HEAD is the realm branch. */
   readonly init: (dir: string) => Effect.Effect<void, GitError>
-  /** The commit the realm branch points at, or undefined before the first commit. */
-  readonly head: (dir: string) => Effect.Effect<string | undefined, GitError>
+  /** The commit the realm branch (or another local `branch`) points at, or undefined before its first commit. */
+  readonly head: (dir: string, branch?: string) => Effect.Effect<string | undefined, GitError>
   /** Writes blobs, trees and the commit object; does not move any ref. */
   readonly writeCommit: (dir: string, spec: CommitSpec) => Effect.Effect<string, GitError>
-  /** Moves the realm branch from `expected` to `next`, failing if it is elsewhere. */
+  /** Moves the realm branch (or another local `branch`) from `expected` to `next`, failing if it is elsewhere. */
   readonly advance: (
     dir: string,
     expected: string | undefined,
-    next: string
+    next: string,
+    branch?: string
   ) => Effect.Effect<void, GitError | ConcurrentUpdate>
+  /** Local branches whose name starts with `prefix`, with the commit each points at. */
+  readonly branches: (
+    dir: string,
+    prefix: string
+  ) => Effect.Effect<ReadonlyArray<{ readonly name: string; readonly oid: string }>, GitError>
   /**
    * Makes the working tree and index show the given files: either paths to take from the branch head, or the
    * contents just committed (path → content, undefined for a deleted path).
@@ -199,7 +204,17 @@ export const makeRealmGit = (): Context.Tag.Service<RealmGit> => ({
       await fs.promises.mkdir(dir, { recursive: true })
       await git.init({ fs: atomicFs, dir, defaultBranch: REALM_BRANCH })
     }),
-  head: (dir) => attempt("resolve-ref", dir, () => resolveHead(dir)),
+  head: (dir, branch = REALM_BRANCH) => attempt("resolve-ref", dir, async () => readBranch(dir, branch)),
+  branches: (dir, prefix) =>
+    attempt("branch", dir, async () => {
+      const names = (await git.listBranches({ fs: atomicFs, dir })).filter((b) => b.startsWith(prefix)).sort()
+      const out: Array<{ name: string; oid: string }> = []
+      for (const name of names) {
+        const oid = readBranch(dir, name)
+        if (oid !== undefined) out.push({ name, oid })
+      }
+      return out
+    }),
   writeCommit: (dir, spec) =>
     attempt("commit", dir, async () => {
       const cache = cacheFor(dir)
@@ -220,13 +235,17 @@ export const makeRealmGit = (): Context.Tag.Service<RealmGit> => ({
         })
       )
     }),
-  advance: (dir, expected, next) =>
+  advance: (dir, expected, next, branch = REALM_BRANCH) =>
     Effect.gen(function*() {
-      const actual = yield* attempt("resolve-ref", dir, () => resolveHead(dir))
+      const actual = yield* attempt("resolve-ref", dir, async () => readBranch(dir, branch))
       if (actual !== expected) {
         return yield* new ConcurrentUpdate({ path: dir, expected: expected ?? "(none)", actual: actual ?? "(none)" })
       }
-      yield* attempt("update-ref", dir, () => git.writeRef({ fs: atomicFs, dir, ref: REF, value: next, force: true }))
+      yield* attempt(
+        "update-ref",
+        dir,
+        () => git.writeRef({ fs: atomicFs, dir, ref: `refs/heads/${branch}`, value: next, force: true })
+      )
     }),
   materialize: (dir, files) =>
     attempt("checkout", dir, async () => {

@@ -783,3 +783,14 @@ export const installUnit = (
     })
     return { ...unit, written }
   })
+
+/**
+ * This machine's name on `blue/sessions/<machine>` branches: the host name in kebab-case, plus a hash of the
+ * BLUE_HOME when it is not the default one (several homes on one host are several "machines").
+ */
+export const machineName = (home: string): string => {
+  const host = os.hostname().toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "") || "host"
+  return isDefaultHome(home)
+    ? host
+    : `${host}-${createHash("sha256").update(realpathOr(home)).digest("hex").slice(0, 8)}`
+}

@@ -5,7 +5,7 @@
  */
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import { Effect, Fiber, Schedule, Schema } from "effect"
+import { Effect, Fiber, Queue, Schedule, Schema } from "effect"
 import type { Scope } from "effect"
 import * as http from "node:http"
 import type { Duplex } from "node:stream"
@@ -18,7 +18,7 @@ import { Realms } from "../engine/Realms.js"
 import { encodeEvent } from "../events/codec.js"
 import type { Recorded } from "../events/envelope.js"
 import { notificationHistory } from "../projections/notifications.js"
-import { isAlive } from "./runtime.js"
+import { isAlive, machineName } from "./runtime.js"
 import { checkRequest, tokenMatches } from "./security.js"
 
 declare const BLUE_VERSION: string
@@ -151,7 +151,34 @@ export const serve = (options: { readonly home: string; readonly port: number; r
         return events.length
       })
 
+    const machine = machineName(options.home)
+    /** Session changes waiting to be recorded on the realms' `blue/sessions/<machine>` branches. */
+    const toMirror = yield* Queue.unbounded<{ readonly change: "started" | "ended"; readonly session: Session }>()
+    const mirror = Effect.gen(function*() {
+      const batch = yield* Queue.takeBetween(toMirror, 1, 1000)
+      const byRealm = new Map<string, Array<{ change: "started" | "ended"; session: Session }>>()
+      for (const item of batch) byRealm.set(item.session.realm, [...(byRealm.get(item.session.realm) ?? []), item])
+      for (const [realm, items] of byRealm) {
+        const row = (yield* log.realms).find((r) => r.name === realm)
+        if (row === undefined) continue
+        const now = new Date().toISOString()
+        const active = yield* sessions.active(realm)
+        yield* realms.publishSessions(
+          row.localPath,
+          machine,
+          { machine, updated_at: now, sessions: active },
+          items.map((i) => ({
+            id: `${i.session.id}-${i.change}`,
+            time: now,
+            payload: { type: i.change === "started" ? "SessionStarted" : "SessionEnded", machine, session: i.session }
+          }))
+        ).pipe(Effect.ignore)
+      }
+    })
+    yield* Effect.forkScoped(Effect.forever(mirror))
+
     const broadcastSession = (change: "started" | "ended", session: Session) => {
+      Queue.unsafeOffer(toMirror, { change, session })
       for (const sub of subscribers) {
         if (sub.subscribed && (sub.realm === undefined || sub.realm === session.realm)) {
           send(sub, { type: "session", change, session })
@@ -252,7 +279,14 @@ export const serve = (options: { readonly home: string; readonly port: number; r
         Effect.gen(function*() {
           const req = yield* HttpServerRequest.HttpServerRequest
           const realm = new URL(req.url, "http://daemon").searchParams.get("realm") ?? undefined
-          return HttpServerResponse.unsafeJson({ sessions: yield* sessions.active(realm) })
+          // Other machines' sessions, as they published them on the realms' blue/sessions/* branches.
+          const machines = []
+          for (const row of (yield* log.realms).filter((r) => realm === undefined || r.name === realm)) {
+            for (const m of yield* Effect.orElseSucceed(realms.machineSessions(row.localPath), () => [])) {
+              if (m.machine !== machine) machines.push({ realm: row.name, ...m })
+            }
+          }
+          return HttpServerResponse.unsafeJson({ machine, sessions: yield* sessions.active(realm), machines })
         })
       ),
       HttpRouter.post(

@@ -7,6 +7,7 @@
 import { Clock, Effect, Either, Layer } from "effect"
 import * as fs from "node:fs"
 import * as nodePath from "node:path"
+import * as YAML from "yaml"
 import { repoTmpDir, sweepTmp, writeFileAtomic, writeFileAtomicSync } from "../adapters/atomicFs.js"
 import {
   type ConcurrentUpdate,
@@ -497,7 +498,67 @@ export class Realms extends Effect.Service<Realms>()("blue/Realms", {
         return { before, commits }
       })
 
-    return { init, execute, open, events, foldItems, verify, catchUp, stateOf, auditTrail } as const
+    /**
+     * Records this machine's session changes on the realm branch `blue/sessions/<machine>`: one commit with the
+     * new event files and the machine's current sessions, so that other machines see who works where once they
+     * have the realm. Runs under the realm's lock like every other write; the realm's own branch is untouched.
+     */
+    const publishSessions = (
+      dir: string,
+      machine: string,
+      snapshot: unknown,
+      events: ReadonlyArray<{ readonly id: string; readonly time: string; readonly payload: unknown }>
+    ) =>
+      Effect.scoped(Effect.gen(function*() {
+        yield* locks.acquire(lockPath(dir))
+        const branch = `blue/sessions/${machine}`
+        const parent = yield* git.head(dir, branch)
+        const writes = new Map<string, string | undefined>([
+          [`sessions/${machine}.yaml`, YAML.stringify(snapshot)]
+        ])
+        for (const e of events) {
+          writes.set(
+            `sessions/${machine}/${e.time.slice(0, 10)}/${e.id}.json`,
+            JSON.stringify(e.payload, null, 2) + "\n"
+          )
+        }
+        const { ms } = yield* metaNow({ user: machine })
+        const commit = yield* git.writeCommit(dir, {
+          parent,
+          writes,
+          message: `${machine}: ${events.length} session change${events.length === 1 ? "" : "s"}`,
+          author: { name: machine, email: `${machine}@blue.sessions` },
+          time: ms
+        })
+        yield* git.advance(dir, parent, commit, branch)
+        return commit
+      }))
+
+    /** The sessions other machines published on `blue/sessions/*` branches of the realm. */
+    const machineSessions = (dir: string) =>
+      Effect.gen(function*() {
+        const out: Array<{ machine: string; commit: string; snapshot: unknown }> = []
+        for (const b of yield* git.branches(dir, "blue/sessions/")) {
+          const machine = b.name.slice("blue/sessions/".length)
+          const text = yield* git.readFile(dir, b.oid, `sessions/${machine}.yaml`)
+          if (text !== undefined) out.push({ machine, commit: b.oid, snapshot: YAML.parse(text) as unknown })
+        }
+        return out
+      })
+
+    return {
+      init,
+      execute,
+      open,
+      events,
+      foldItems,
+      verify,
+      catchUp,
+      stateOf,
+      auditTrail,
+      publishSessions,
+      machineSessions
+    } as const
   })
 }) {}
 
