@@ -35,7 +35,7 @@ const reposDir = path.join(root, "repos")
 const realmDir = path.join(root, "realm-scale")
 const GEN_FILE = path.join(root, "generation.json")
 if (!REUSE) fs.mkdirSync(home, { mode: 0o700 })
-const env = { ...process.env, BLUE_HOME: home, BLUE_USER: USER }
+const env = { ...process.env, BLUE_HOME: home, BLUE_USER: USER, BLUE_DAEMON: "off" }
 if (process.env.BLUE_BENCH_KEEP) process.stderr.write(`[scale] keeping ${root} (BLUE_BENCH_KEEP)\n`)
 const log = (...a) => process.stderr.write(`[scale] ${a.join(" ")}\n`)
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]

@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url"
 const BIN = fileURLToPath(new URL("../bin/blue.js", import.meta.url))
 const N = Number(process.argv[2] ?? 25)
 const root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), "blue-bench-status-")))
-const env = { ...process.env, BLUE_HOME: path.join(root, "home"), BLUE_USER: "bench@example.com" }
+const env = { ...process.env, BLUE_HOME: path.join(root, "home"), BLUE_USER: "bench@example.com", BLUE_DAEMON: "off" }
 const blue = (cwd, ...args) => {
   const r = spawnSync(process.execPath, [BIN, ...args], { cwd, env, encoding: "utf8" })
   if (r.status !== 0) throw new Error(`blue ${args.join(" ")}: ${r.stderr}`)

@@ -373,3 +373,30 @@ describe("sessions on the realm's blue/sessions/<machine> branches", () => {
     await call(`/sessions/${created.id}`, { method: "DELETE" })
   })
 })
+
+describe("daemon feed catch-up of notifications", () => {
+  it("a client that comes back with its last position gets the notifications raised for its repo meanwhile", async () => {
+    const before = (await body(await call("/realms/letemcook"))).position
+    await run(
+      Effect.flatMap(Realms, (r) =>
+        r.execute(
+          realmDir,
+          { _tag: "PublishContract", contract: "s3", value: { read: ["a/*", "z/*"] } },
+          actor("aperture")
+        ))
+    )
+    await call("/realms/letemcook/sync", { method: "POST" })
+    const client = feed()
+    await client.opened
+    client.ws.send(
+      JSON.stringify({ type: "subscribe", realm: "letemcook", repo: "fungal-image-analysis", after: before })
+    )
+    const ms = await client.until((m) => m.some((x) => x.type === "subscribed"))
+    const notes = ms.filter((m) => m.type === "notification").map((m) => m.notification)
+    expect(notes).toEqual([
+      expect.objectContaining({ repo: "fungal-image-analysis", contract: "s3", id: String(before + 1) })
+    ])
+    expect(ms.filter((m) => m.type === "event").map((m) => m.event.position)).toEqual([before + 1])
+    client.ws.close()
+  })
+})

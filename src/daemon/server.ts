@@ -492,6 +492,15 @@ export const serve = (options: { readonly home: string; readonly port: number; r
             if (s.realm !== undefined && r.name !== s.realm) continue
             // Without a position the feed starts at the present; with one it resends what was missed.
             yield* replay(s, r.name, after ?? published.get(r.name) ?? r.headPosition)
+            // A returning client also gets the notifications for its repo raised while it was away.
+            if (after !== undefined && s.repo !== undefined) {
+              const state = yield* realms.stateOf(r.name)
+              for (const n of Object.values(state.pending)) {
+                if (n.repo === s.repo && Number(n.id) > after) {
+                  send(s, { type: "notification", notification: { ...n, realm: r.name } })
+                }
+              }
+            }
           }
           send(s, { type: "subscribed", realm: s.realm ?? null })
         })

@@ -168,9 +168,11 @@ export class Realms extends Effect.Service<Realms>()("blue/Realms", {
     /** Records in daemon.db every realm commit it has not seen yet. Returns the realm row after catching up. */
     const catchUp = (dir: string) =>
       Effect.gen(function*() {
-        const head = yield* git.head(dir)
-        if (head === undefined) return yield* new RealmNotInitialized({ path: dir })
+        if ((yield* git.head(dir)) === undefined) return yield* new RealmNotInitialized({ path: dir })
+        // The checkpoint first, the branch second: writers move the branch before they record the checkpoint, so
+        // a checkpoint read first is always the head read after it or one of its ancestors.
         const row = yield* rowFor(dir)
+        const head = (yield* git.head(dir))!
         if (row.headCommit === head) return { row, head }
         // Walk from the head read above: another writer may move the branch meanwhile, and the checkpoint must
         // pair a commit with the position of exactly the events up to it.

@@ -66,7 +66,9 @@ export const makeWorkspace = (label = "blue"): Workspace => {
     GIT_COMMITTER_NAME: "Tester",
     GIT_COMMITTER_EMAIL: "tester@example.com",
     GIT_CONFIG_NOSYSTEM: "1",
-    NO_COLOR: "1"
+    NO_COLOR: "1",
+    // Commands would start a daemon per workspace; the daemon suites start theirs explicitly.
+    BLUE_DAEMON: "off"
   }
   const at = (cwd: string) => path.resolve(root, cwd)
   return {
