@@ -1,8 +1,10 @@
 /**
- * The daemon's HTTP API and WebSocket feed in-process, on a real realm (git + SQLite in temp dirs) and a free
- * loopback port: every endpoint, the security refusals, and live + resumed delivery of events.
+ * The daemon's HTTP API and WebSocket feed against the real `blue daemon run` process on a free loopback port and
+ * a temp BLUE_HOME, with a real realm (git + SQLite in temp dirs) written by the engine in this process: every
+ * endpoint, the security refusals, live and resumed delivery of events, notifications and sessions.
  */
-import { Effect, Exit, Layer, Scope } from "effect"
+import { Effect, Layer, Scope } from "effect"
+import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as net from "node:net"
 import * as os from "node:os"
@@ -14,11 +16,11 @@ import { SqliteEventLogLive } from "../src/adapters/eventLog.js"
 import { RealmLockLive } from "../src/adapters/lock.js"
 import { RealmGitLive } from "../src/adapters/realmGit.js"
 import { Sessions, SessionsLive } from "../src/adapters/sessions.js"
-import { serve } from "../src/daemon/server.js"
 import { IdsLive } from "../src/engine/ids.js"
 import { Realms } from "../src/engine/Realms.js"
+import { BLUE_BIN } from "./support/workspace.js"
 
-const TOKEN = "t0k3n-for-tests"
+let TOKEN = ""
 const freePort = () =>
   new Promise<number>((resolve) => {
     const s = net.createServer().listen(0, "127.0.0.1", () => {
@@ -45,7 +47,7 @@ const run = <A, E>(effect: Effect.Effect<A, E, Realms | EventLog | Sessions>) =>
   Effect.runPromise(Effect.provide(effect, runtime))
 
 let port = 0
-let scope: Scope.CloseableScope
+let daemon: ChildProcess
 const realmDir = path.join(root, "realm-letemcook")
 const actor = (repo: string) => ({ repo, user: "t@x" })
 const join = (repo: string) =>
@@ -115,19 +117,37 @@ beforeAll(async () => {
   port = await freePort()
   await run(Effect.flatMap(Realms, (r) => r.init(root, "letemcook", "open", { user: "t@x" })))
   await join("aperture")
-  scope = Effect.runSync(Scope.make())
-  await run(serve({ home, port, token: TOKEN }).pipe(Scope.extend(scope)))
+  daemon = spawn(process.execPath, [BLUE_BIN, "daemon", "run"], {
+    env: {
+      ...process.env,
+      BLUE_HOME: home,
+      BLUE_DAEMON_PORT: String(port),
+      XDG_RUNTIME_DIR: path.join(root, "run"),
+      BLUE_DAEMON: "off"
+    },
+    stdio: "ignore"
+  })
+  const deadline = Date.now() + 10_000
+  while (true) {
+    const up = await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false)
+    if (up) break
+    if (Date.now() > deadline) throw new Error("the daemon did not answer /health")
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  TOKEN = fs.readFileSync(path.join(home, "daemon.token"), "utf8").trim()
 })
 
 afterAll(async () => {
-  await Effect.runPromise(Scope.close(scope, Exit.void))
+  const exited = new Promise((r) => daemon.on("exit", r))
+  daemon.kill("SIGTERM")
+  await exited
 })
 
 describe("daemon HTTP API", () => {
   it("answers /health without a token", async () => {
     const r = await fetch(`http://127.0.0.1:${port}/health`)
     expect(r.status).toBe(200)
-    expect(await body(r)).toMatchObject({ status: "ok", pid: process.pid, port, home })
+    expect(await body(r)).toMatchObject({ status: "ok", pid: daemon.pid, port, home })
   })
 
   it("lists realms and shows one with its repos and domains", async () => {
