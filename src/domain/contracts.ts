@@ -7,19 +7,12 @@ import * as semver from "semver"
 import { type Bump, compareSchemas, type JsonSchema, nextVersion, requiredBump } from "./compatibility.js"
 import { BumpTooSmall, ContractNotFound, ContractValueInvalid } from "./errors.js"
 import { type ContractFile, Validation } from "./files.js"
-import { isPlaceholder, normalizeRange } from "./placeholder.js"
+import { type ImportStanding, importStanding, isPlaceholder } from "./placeholder.js"
+
+export { type ImportStanding, importStanding } from "./placeholder.js"
 import type { RealmState } from "./state.js"
 import { validateContract } from "./validate.js"
 import { canonicalJson, diffValues, formatValueChange, type ValueChange } from "./valueDiff.js"
-
-/** Where an import stands: current, stale (a newer version its range accepts exists) or broken. */
-export type ImportStanding = "current" | "stale" | "broken"
-
-/** The standing of an import with `range`, resolved at `resolved`, when the contract is at `current`. */
-export const importStanding = (range: string, resolved: string | undefined, current: string): ImportStanding => {
-  if (!semver.satisfies(current, normalizeRange(range))) return "broken"
-  return resolved === current ? "current" : "stale"
-}
 
 /** A contract located in the realm. */
 export interface Located {

@@ -1,7 +1,8 @@
 /**
  * Small contract rules with no dependencies on Effect (the start-up fast path uses them): the seed's range
- * spelling and the placeholder contract `domain create` writes.
+ * spelling, where an import stands, and the placeholder contract `domain create` writes.
  */
+import * as semver from "semver"
 import { canonicalJson } from "./valueDiff.js"
 
 /** The seed writes ranges as ">=1.0.0, <2.0.0"; node-semver wants spaces between comparators. */
@@ -19,3 +20,12 @@ export const isPlaceholder = (c: {
 }): boolean =>
   c.version === "1.0.0" && c.evolution.length === 1 && canonicalJson(c.value) === "{}" &&
   canonicalJson(c.schema) === canonicalJson(PLACEHOLDER_SCHEMA)
+
+/** Where an import stands: current, stale (a newer version its range accepts exists) or broken. */
+export type ImportStanding = "current" | "stale" | "broken"
+
+/** The standing of an import with `range`, resolved at `resolved`, when the contract is at `current`. */
+export const importStanding = (range: string, resolved: string | undefined, current: string): ImportStanding => {
+  if (!semver.satisfies(current, normalizeRange(range))) return "broken"
+  return resolved === current ? "current" : "stale"
+}

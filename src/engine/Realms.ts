@@ -336,7 +336,7 @@ export class Realms extends Effect.Service<Realms>()("blue/Realms", {
         Effect.gen(function*() {
           if (!fs.existsSync(nodePath.join(dir, ".git"))) return yield* new RealmNotInitialized({ path: dir })
           // Only a realm gets a lock file: a refused command on any other repo must leave it untouched.
-          if (command._tag !== "InitRealm") yield* catchUp(dir)
+          if (command._tag !== "InitRealm") yield* rowFor(dir)
           yield* locks.acquire(lockPath(dir))
           return yield* appendLocked(dir, command, actor, options)
         })

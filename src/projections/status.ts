@@ -4,7 +4,7 @@
 import * as semver from "semver"
 import { type Bump, nextVersion, requiredBump } from "../domain/compatibility.js"
 import type { ContractFile, Role } from "../domain/files.js"
-import { isPlaceholder, normalizeRange } from "../domain/placeholder.js"
+import { importStanding, isPlaceholder } from "../domain/placeholder.js"
 import type { PendingNotification, RealmState } from "../domain/state.js"
 import { diffValues, formatValueChange } from "../domain/valueDiff.js"
 
@@ -45,13 +45,6 @@ export interface ContractView {
     | { readonly error: string }
 }
 
-const standing = (range: string, resolved: string | undefined, current: string) =>
-  !semver.satisfies(current, normalizeRange(range))
-    ? "broken" as const
-    : resolved === current
-    ? "current" as const
-    : "stale" as const
-
 const changesSince = (c: ContractFile, resolved: string | undefined) =>
   c.evolution
     .filter((e) => resolved === undefined || (semver.valid(e.version) !== null && semver.gt(e.version, resolved)))
@@ -67,7 +60,7 @@ const localView = (state: RealmState, domain: string, c: ContractFile, local: Lo
   const removes = changes.some((ch) => ch.kind !== "added")
   const affected = Object.values(state.domains[domain]?.bindings ?? {}).flatMap((b) =>
     (b.imports ?? []).filter((i) => i.contract === c.name).map((i) => {
-      const after = standing(i.version, i.resolved_version, next)
+      const after = importStanding(i.version, i.resolved_version, next)
       return { repo: b.repo, range: i.version, after: removes ? "broken" as const : after }
     })
   )
@@ -126,7 +119,7 @@ export const statusView = (
           const imp = imports.find((i) => i.contract === c.name)
           const detected = c.owner === repo ? local.get(c.name) : undefined
           const localChange = detected === undefined ? undefined : localView(state, name, c, detected)
-          const live = imp === undefined ? undefined : standing(imp.version, imp.resolved_version, c.version)
+          const live = imp === undefined ? undefined : importStanding(imp.version, imp.resolved_version, c.version)
           return {
             name: c.name,
             version: c.version,
