@@ -27,6 +27,22 @@ await build({
   logLevel: "warning"
 })
 
+// The MCP server (`blue mcp`): its own CommonJS file, so the other commands do not load the MCP/RPC code.
+await build({
+  entryPoints: ["src/mcp/main.ts"],
+  outfile: "dist/mcp.cjs",
+  bundle: true,
+  platform: "node",
+  target: "node20",
+  format: "cjs",
+  minify: true,
+  sourcemap: "linked",
+  external: ["better-sqlite3"],
+  banner: { js: "var __blueImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+  define: { BLUE_VERSION: JSON.stringify(pkg.version), "import.meta.url": "__blueImportMetaUrl" },
+  logLevel: "warning"
+})
+
 // The executable: the status fast path and the loader.
 await build({
   entryPoints: { blue: "src/cli/bin.ts" },

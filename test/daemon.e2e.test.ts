@@ -13,7 +13,7 @@ import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
-import { installUnit } from "../src/daemon/runtime.js"
+import { installUnit } from "../src/adapters/daemonRuntime.js"
 import { BLUE_BIN } from "./support/workspace.js"
 
 /** One isolated machine-for-a-test: BLUE_HOME, XDG_RUNTIME_DIR and HOME in a temp dir, and a free port. */

@@ -1,10 +1,13 @@
 /**
- * The `blue` executable: try the start-up fast path, else load the full CLI bundle (through a code cache).
+ * The `blue` executable: try the start-up fast path, else load the full CLI bundle (through a code cache); `blue mcp`
+ * loads the MCP server's bundle.
  */
 import { fileURLToPath } from "node:url"
 import { tryFastStatus } from "./fastStatus.js"
 import { codeCacheDir, loadWithCodeCache } from "./loader.js"
 
-if (!tryFastStatus(process.argv.slice(2))) {
-  loadWithCodeCache(fileURLToPath(new URL("./cli.cjs", import.meta.url)), codeCacheDir())
-}
+const args = process.argv.slice(2)
+// `blue mcp` is its own bundle (the MCP server and its RPC code stay out of every other command's start-up).
+const mcp = args[0] === "mcp" && !args.includes("--help") && !args.includes("-h")
+if (mcp) loadWithCodeCache(fileURLToPath(new URL("./mcp.cjs", import.meta.url)), codeCacheDir())
+else if (!tryFastStatus(args)) loadWithCodeCache(fileURLToPath(new URL("./cli.cjs", import.meta.url)), codeCacheDir())

@@ -6,7 +6,6 @@
 import { Command, Options } from "@effect/cli"
 import { Deferred, Effect, Exit } from "effect"
 import * as nodePath from "node:path"
-import { blueHome } from "../adapters/home.js"
 import {
   acquirePidFile,
   daemonLogPath,
@@ -17,8 +16,9 @@ import {
   releasePidFileSync,
   startDetached,
   stopDaemon
-} from "../daemon/runtime.js"
-import type { DaemonStatus } from "../daemon/runtime.js"
+} from "../adapters/daemonRuntime.js"
+import type { DaemonStatus } from "../adapters/daemonRuntime.js"
+import { blueHome } from "../adapters/home.js"
 import { serve } from "../daemon/server.js"
 import { present } from "./output.js"
 

@@ -15,7 +15,8 @@ import * as vm from "node:vm"
 export const loadWithCodeCache = (file: string, cacheDir: string): void => {
   const source = fs.readFileSync(file, "utf8")
   const key = createHash("sha1").update(source).update(process.version).update(process.arch).digest("hex").slice(0, 16)
-  const cacheFile = nodePath.join(cacheDir, `cli-${key}.v8`)
+  const prefix = `${nodePath.basename(file, ".cjs")}-`
+  const cacheFile = nodePath.join(cacheDir, `${prefix}${key}.v8`)
   let cachedData: Buffer | undefined
   try {
     cachedData = fs.readFileSync(cacheFile)
@@ -31,7 +32,7 @@ export const loadWithCodeCache = (file: string, cacheDir: string): void => {
       try {
         fs.mkdirSync(cacheDir, { recursive: true, mode: 0o700 })
         for (const old of fs.readdirSync(cacheDir)) {
-          if (old.startsWith("cli-") && old !== nodePath.basename(cacheFile)) {
+          if (old.startsWith(prefix) && old !== nodePath.basename(cacheFile)) {
             fs.rmSync(nodePath.join(cacheDir, old), { force: true })
           }
         }

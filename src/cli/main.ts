@@ -4,29 +4,15 @@
 import { Command, HelpDoc, ValidationError } from "@effect/cli"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import { Cause, Effect, Layer, Option } from "effect"
-import { SqliteEventLogLive } from "../adapters/eventLog.js"
-import { daemonDbPath } from "../adapters/home.js"
-import { RealmLockLive } from "../adapters/lock.js"
-import { RealmGitLive } from "../adapters/realmGit.js"
-import { SessionsLive } from "../adapters/sessions.js"
-import { TrustStoreLive } from "../adapters/trust.js"
-import { IdsLive } from "../engine/ids.js"
-import { Realms } from "../engine/Realms.js"
+import { Cause, Effect, Option } from "effect"
+import { withSession } from "../adapters/daemonClient.js"
+import { BlueLive } from "../operations/layer.js"
 import { blue } from "./commands.js"
-import { withSession } from "./daemonClient.js"
 import { present } from "./output.js"
 
 declare const BLUE_VERSION: string
 
-const ports = Layer.mergeAll(
-  Layer.provideMerge(SessionsLive, SqliteEventLogLive(daemonDbPath())),
-  RealmGitLive,
-  RealmLockLive,
-  IdsLive,
-  TrustStoreLive
-)
-const app = Layer.provideMerge(Realms.Default, ports)
+const app = BlueLive
 
 const cli = Command.run(blue, { name: "blue", version: typeof BLUE_VERSION === "string" ? BLUE_VERSION : "dev" })
 
@@ -49,8 +35,9 @@ const isUsageError = (cause: Cause.Cause<unknown>) =>
     onSome: (e) => ValidationError.isValidationError(e)
   })
 
-// Every command is a session while a daemon runs — except the daemon itself and the watcher (it has its own).
-const registers = !process.argv.includes("daemon") && !process.argv.includes("sessions")
+// Every command is a session while a daemon runs — except the daemon itself, the watcher and the MCP server
+// (they register their own).
+const registers = !["daemon", "sessions", "mcp"].some((c) => process.argv.includes(c))
 
 cli(process.argv).pipe(
   (effect) => (registers ? withSession(effect) : effect),

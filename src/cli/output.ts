@@ -4,26 +4,7 @@
  * refusal or failure.
  */
 import { Cause, Effect, Option } from "effect"
-
-/** An error as the CLI shows it. */
-export interface ErrorDocument {
-  readonly _tag: string
-  readonly message: string
-  readonly [key: string]: unknown
-}
-
-const toDocument = (e: unknown): ErrorDocument => {
-  if (e !== null && typeof e === "object" && "_tag" in e) {
-    const fields: Record<string, unknown> = {}
-    for (const [k, v] of Object.entries(e)) if (k !== "stack" && k !== "cause") fields[k] = v
-    return {
-      ...fields,
-      _tag: String((e as { _tag: unknown })._tag),
-      message: String((e as { message?: unknown }).message ?? "")
-    }
-  }
-  return { _tag: "UnexpectedError", message: e instanceof Error ? e.message : String(e) }
-}
+import { type At, errorDocument as toDocument, type Operation, runOperation } from "../operations/operation.js"
 
 /** Prints the result of `effect` (JSON or human) and maps any failure to one sentence and exit code 1. */
 export const present = <A, E, R>(
@@ -54,3 +35,14 @@ export const present = <A, E, R>(
         })
     })
   )
+
+/** Runs an operation on arguments gathered from the command line and presents its result. */
+export const presentOperation = <Args, Result, E, R>(
+  op: Operation<Args, Result, E, R>,
+  json: boolean,
+  input: { readonly [K in keyof Args]: unknown },
+  at: At = { cwd: process.cwd() }
+): Effect.Effect<void, never, R> => present(json, runOperation(op, input, at), op.summary, op.exitCode)
+
+/** An @effect/cli optional value as an optional argument. */
+export const given = <A>(o: Option.Option<A>): A | undefined => Option.getOrUndefined(o)

@@ -6,38 +6,12 @@
 import { Command, Options } from "@effect/cli"
 import { Effect } from "effect"
 import { WebSocket } from "ws"
+import { callDaemon, type Connection, DaemonUnavailable, ensureDaemon, memberHere } from "../adapters/daemonClient.js"
 import type { Session } from "../adapters/sessions.js"
-import { callDaemon, type Connection, DaemonUnavailable, ensureDaemon, memberHere } from "./daemonClient.js"
-import { present } from "./output.js"
+import { listSessions, renderSessions, sessions } from "../operations/sessions.js"
+import { present, presentOperation } from "./output.js"
 
-const ago = (iso: string) => {
-  const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000))
-  return s < 60 ? `${s}s` : s < 3600 ? `${Math.round(s / 60)}m` : `${Math.round(s / 3600)}h`
-}
-
-/** The compact table of sessions. */
-export const renderSessions = (sessions: ReadonlyArray<Session>, me?: string): string => {
-  if (sessions.length === 0) return "No active sessions."
-  const rows = sessions.map((s) => [
-    `${s.repo}${s.repo === me ? " (you)" : ""}`,
-    s.client_id,
-    s.pid === null ? "-" : String(s.pid),
-    ago(s.started_at),
-    s.active_domains.join(",") || "-"
-  ])
-  const head = ["REPO", "CLIENT", "PID", "SINCE", "DOMAINS"]
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
-  return [head, ...rows].map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n")
-}
-
-const list = (conn: Connection, realm: string | undefined) =>
-  Effect.flatMap(
-    callDaemon(conn, "GET", realm === undefined ? "/sessions" : `/sessions?realm=${encodeURIComponent(realm)}`),
-    (r) =>
-      r.status === 200
-        ? Effect.succeed(r.json.sessions as ReadonlyArray<Session>)
-        : Effect.fail(new DaemonUnavailable({ detail: `GET /sessions answered ${r.status}` }))
-  )
+const list = listSessions
 
 const watch = (conn: Connection, json: boolean) =>
   Effect.gen(function*() {
@@ -104,13 +78,5 @@ export const sessionsCommand = Command.make(
         Effect.catchAll((e) => present(json, Effect.fail(e), () => "")),
         Effect.asVoid
       )
-      : present(
-        json,
-        Effect.gen(function*() {
-          const conn = yield* ensureDaemon
-          const me = memberHere()
-          return { realm: me?.realm ?? null, sessions: yield* list(conn, me?.realm), me: me?.repo }
-        }),
-        (r) => renderSessions(r.sessions, r.me)
-      )
+      : presentOperation(sessions, json, { watch: false })
 ).pipe(Command.withDescription("Live sessions in the realm (--watch streams changes from the daemon)"))

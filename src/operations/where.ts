@@ -36,8 +36,11 @@ export const here = (cwd: string = process.cwd()) =>
   })
 
 /** Like `here`, but the command must run inside a member repo; `detail` says why, naming the command. */
-export const hereAsMember = (detail = "run this inside a member repo (it has .blue/config.yaml)") =>
-  Effect.flatMap(here(), (h) =>
+export const hereAsMember = (
+  cwd: string = process.cwd(),
+  detail = "run this inside a member repo (it has .blue/config.yaml)"
+) =>
+  Effect.flatMap(here(cwd), (h) =>
     h.member === undefined
-      ? Effect.fail(new PathProblem({ path: process.cwd(), detail }))
+      ? Effect.fail(new PathProblem({ path: cwd, detail }))
       : Effect.succeed({ ...h, member: h.member }))

@@ -1,14 +1,14 @@
 /**
- * The CLI's side of the daemon: find it (PID file + token), start it when a command needs it, call its API with
- * a bounded timeout, and register the running command as a session.
+ * A client's side of the daemon (the CLI's commands and the MCP server): find it (PID file + token), start it when
+ * a command needs it, call its API with a bounded timeout, nudge it after a write, and register sessions.
  */
 import { Effect, Schema } from "effect"
 import * as fs from "node:fs"
 import * as nodePath from "node:path"
 import * as YAML from "yaml"
-import { blueHome } from "../adapters/home.js"
-import { CONFIG_FILE, findMemberRoot } from "../adapters/paths.js"
-import { daemonPort, pidFilePath, startDetached, tokenPath } from "../daemon/runtime.js"
+import { daemonPort, pidFilePath, startDetached, tokenPath } from "./daemonRuntime.js"
+import { blueHome } from "./home.js"
+import { CONFIG_FILE, findMemberRoot } from "./paths.js"
 
 /** How to reach the running daemon. */
 export interface Connection {
@@ -81,8 +81,10 @@ export const ensureDaemon: Effect.Effect<Connection, DaemonUnavailable> = Effect
 })
 
 /** The member repo of the current directory and its realm, from `.blue/config.yaml` (undefined outside one). */
-export const memberHere = (): { readonly repo: string; readonly realm: string } | undefined => {
-  const root = findMemberRoot(process.cwd())
+export const memberHere = (
+  cwd: string = process.cwd()
+): { readonly repo: string; readonly realm: string } | undefined => {
+  const root = findMemberRoot(cwd)
   if (root === undefined) return undefined
   try {
     const config = YAML.parse(fs.readFileSync(nodePath.join(root, CONFIG_FILE), "utf8"))
@@ -114,4 +116,15 @@ export const withSession = <A, E, R>(
     (id) =>
       id === undefined ? Effect.void : Effect.ignore(callDaemon(conn, "DELETE", `/sessions/${id}`, undefined, 300))
   )
+}
+
+/**
+ * After a write, tell a running daemon to ingest and publish it now (its poll would find it within 250 ms anyway).
+ * Best effort and bounded: no daemon, a stale PID file or a slow answer cost at most half a second, never an error.
+ */
+export const nudgeDaemon = (realm: string): Effect.Effect<void> => {
+  const conn = findDaemon()
+  return conn === undefined
+    ? Effect.void
+    : Effect.ignore(callDaemon(conn, "POST", `/realms/${encodeURIComponent(realm)}/sync`, undefined, 500))
 }

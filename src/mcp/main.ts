@@ -1,0 +1,60 @@
+/**
+ * Entry point of the MCP bundle (`dist/mcp.cjs`), loaded by `blue mcp`: the server on stdin/stdout until the
+ * client closes stdin. Nothing but protocol messages goes to stdout; diagnostics go to stderr.
+ */
+import { McpServer } from "@effect/ai"
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as NodeSink from "@effect/platform-node/NodeSink"
+import * as NodeStream from "@effect/platform-node/NodeStream"
+import { Effect, Layer } from "effect"
+import * as fs from "node:fs"
+import * as nodePath from "node:path"
+import { BlueLive } from "../operations/layer.js"
+import { layerBlueMcp } from "./server.js"
+
+declare const BLUE_VERSION: string
+const version = typeof BLUE_VERSION === "string" ? BLUE_VERSION : "dev"
+
+const usage = (problem: string): never => {
+  process.stderr.write(`Error: ${problem}\nUsage: blue mcp [--repo DIR]\n`)
+  process.exit(1)
+}
+
+/** `blue mcp [--repo DIR]`: the directory the tools run in (default: the current one). */
+const parseRepo = (argv: ReadonlyArray<string>): string => {
+  const rest = argv.slice(argv.indexOf("mcp") + 1)
+  let repo = process.cwd()
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i]!
+    if (a === "--repo" || a.startsWith("--repo=")) {
+      const value = a === "--repo" ? rest[++i] : a.slice("--repo=".length)
+      if (value === undefined || value === "") usage("--repo needs a directory")
+      repo = nodePath.resolve(value!)
+    } else usage(`unknown argument ${JSON.stringify(a)}`)
+  }
+  if (!fs.existsSync(repo) || !fs.statSync(repo).isDirectory()) usage(`${repo} (--repo) is not a directory`)
+  return fs.realpathSync(repo)
+}
+
+const repo = parseRepo(process.argv)
+const autoStart = process.env["BLUE_DAEMON"] !== "off" && process.env["CI"] !== "true"
+
+const Main = layerBlueMcp({ repo, autoStart, version }).pipe(
+  Layer.provide(McpServer.layerStdio({
+    name: "blue",
+    version,
+    stdin: NodeStream.stdin,
+    stdout: NodeSink.stdout
+  })),
+  Layer.provide(BlueLive),
+  Layer.provide(NodeContext.layer)
+)
+
+// The client ends the session by closing stdin: stop, so the session is deregistered on the way out.
+process.stdin.once("end", () => process.kill(process.pid, "SIGTERM"))
+
+Layer.launch(Main).pipe(
+  Effect.tapErrorCause((cause) => Effect.sync(() => process.stderr.write(`blue mcp: ${cause}\n`))),
+  NodeRuntime.runMain({ disableErrorReporting: true, disablePrettyLogger: true })
+)

@@ -1,0 +1,252 @@
+/**
+ * Realm administration: create a realm, join it, create a domain, leave. Arguments follow the draft RFC's
+ * `blue_realm_init`, `blue_realm_join`, `blue_realm_domain` and `blue_realm_leave`.
+ */
+import { Effect, Schema } from "effect"
+import * as fs from "node:fs"
+import * as nodePath from "node:path"
+import { nudgeDaemon } from "../adapters/daemonClient.js"
+import { PathProblem } from "../adapters/errors.js"
+import { EventLog } from "../adapters/eventLog.js"
+import { CONFIG_FILE, findGitRoot, findRealmRoot, writeMemberConfig } from "../adapters/files.js"
+import { currentUser } from "../adapters/home.js"
+import { validateName } from "../domain/decide.js"
+import { Admission } from "../domain/files.js"
+import { suggestName } from "../domain/names.js"
+import { Realms } from "../engine/Realms.js"
+import { type At, operation } from "./operation.js"
+import { here, hereAsMember } from "./where.js"
+
+const created = (files: ReadonlyArray<string>, note: (f: string) => string = () => "") =>
+  files.filter((f) => !f.endsWith(".gitkeep")).map((f) => `✓ Wrote ${f}${note(f)}`)
+
+/** `blue_realm_init`: create a realm repo `realm-<name>` under `path`. */
+export const initRealm = operation({
+  tool: "blue_realm_init",
+  description: "Create a new realm: a git repo (realm-<name>) recording members, domains and contracts.",
+  readOnly: false,
+  args: Schema.Struct({
+    name: Schema.String.annotations({ description: "Realm name (kebab-case)" }),
+    path: Schema.optional(
+      Schema.String.annotations({ description: "Where to create the realm repo (default: current directory)" })
+    ),
+    admission: Schema.optional(
+      Admission.annotations({ description: "How repos get in: open (default), approval or invite-only" })
+    )
+  }),
+  run: (args, at) =>
+    Effect.gen(function*() {
+      const realms = yield* Realms
+      const admission = args.admission ?? "open"
+      const parent = nodePath.resolve(at.cwd, args.path ?? ".")
+      if (at.confine !== undefined) {
+        // A new realm is the one thing written outside the repo: only as a fresh realm-<name> directory.
+        yield* validateName("realm", args.name)
+        if (fs.existsSync(nodePath.join(parent, `realm-${args.name}`))) {
+          return yield* new PathProblem({
+            path: nodePath.join(parent, `realm-${args.name}`),
+            detail: "(path) already exists; choose another name or path"
+          })
+        }
+      }
+      const out = yield* realms.init(parent, args.name, admission, { user: currentUser() })
+      yield* nudgeDaemon(out.realm)
+      return {
+        realm: out.realm,
+        path: nodePath.resolve(parent, `realm-${args.name}`),
+        commit: out.commit,
+        admission,
+        events: out.events.map((e) => e.type),
+        files: out.files
+      }
+    }),
+  summary: (r) =>
+    [
+      `✓ Created realm '${r.realm}' at ${r.path}`,
+      "✓ Created realm.yaml, repos/, domains/",
+      `✓ Admission: ${r.admission}`,
+      `Next: cd into a code repo and run 'blue realm admin join ${r.path}'`
+    ].join("\n")
+})
+
+const resolveRealmArg = (at: At, arg: string) =>
+  Effect.gen(function*() {
+    const asPath = nodePath.resolve(at.cwd, arg)
+    if (fs.existsSync(asPath)) return asPath
+    const rows = yield* (yield* EventLog).realms
+    const byName = rows.find((r) => r.name === arg)
+    if (byName !== undefined) return byName.localPath
+    return yield* new PathProblem({
+      path: asPath,
+      detail: "does not exist and is not the name of a realm this machine tracks"
+    })
+  })
+
+/** `blue_realm_join`: register the repo at `at.cwd` in a realm and write its `.blue/config.yaml`. */
+export const joinRealm = operation({
+  tool: "blue_realm_join",
+  description: "Register this repository in a realm (writes repos/<name>.yaml there and .blue/config.yaml here).",
+  readOnly: false,
+  args: Schema.Struct({
+    realm_path: Schema.String.annotations({
+      description: "Path to the realm repo (or the name of a realm this machine tracks)"
+    }),
+    name: Schema.optional(
+      Schema.String.annotations({ description: "Repo name in the realm (default: repo directory name)" })
+    ),
+    detect_exports: Schema.optional(
+      Schema.Boolean.annotations({
+        description: "Report the contracts the realm already binds to this repo (default: true)"
+      })
+    )
+  }),
+  run: (args, at) =>
+    Effect.gen(function*() {
+      const realms = yield* Realms
+      const root = findGitRoot(at.cwd)
+      if (root === undefined) {
+        return yield* new PathProblem({
+          path: at.cwd,
+          detail: "is not inside a git repository; run join from your code repo (or 'git init' it first)"
+        })
+      }
+      const repoName = args.name ?? suggestName(nodePath.basename(root)) ?? nodePath.basename(root)
+      yield* validateName("repo", repoName)
+      const realmDir = yield* resolveRealmArg(at, args.realm_path)
+      if (realmDir === root || findRealmRoot(root) === root) {
+        return yield* new PathProblem({
+          path: root,
+          detail: "is a realm repository; run join inside the code repo that should become a member"
+        })
+      }
+      const actor = { repo: repoName, user: currentUser() }
+      const joined = yield* realms.execute(
+        realmDir,
+        { _tag: "JoinRealm", repo: repoName, path: root, maintainers: [actor.user] },
+        actor
+      ).pipe(
+        Effect.map((a) => ({
+          state: a.state,
+          realm: a.realm,
+          commit: a.commit as string | undefined,
+          rejoined: false
+        })),
+        // A repo whose registration landed but whose local config was lost (crash, fresh clone) may join again.
+        Effect.catchTag("AlreadyMember", (e) =>
+          Effect.flatMap(realms.open(realmDir), (o) =>
+            o.state.repos[repoName]?.path === root
+              ? Effect.succeed({ state: o.state, realm: o.name, commit: undefined, rejoined: true })
+              : Effect.fail(e)))
+      )
+      yield* nudgeDaemon(joined.realm)
+      yield* writeMemberConfig(root, {
+        realm: { name: joined.realm, path: nodePath.relative(root, realmDir) || "." },
+        repo: repoName
+      })
+      const detected = args.detect_exports === false ? [] : Object.entries(joined.state.domains).flatMap(
+        ([domain, d]) => {
+          const b = d.bindings[repoName]
+          return [
+            ...(b?.imports ?? []).map((i) => ({ domain, contract: i.contract, role: "import" as const })),
+            ...(b?.exports ?? []).map((x) => ({ domain, contract: x.contract, role: "export" as const }))
+          ]
+        }
+      )
+      return {
+        realm: joined.realm,
+        repo: repoName,
+        path: root,
+        commit: joined.commit ?? null,
+        alreadyMember: joined.rejoined,
+        config: nodePath.join(root, CONFIG_FILE),
+        detected
+      }
+    }),
+  summary: (r) =>
+    [
+      r.alreadyMember
+        ? `✓ ${r.repo} is already a member of realm '${r.realm}'`
+        : `✓ Created repos/${r.repo}.yaml in realm '${r.realm}'`,
+      ...r.detected.map((d) => `✓ Detected ${d.role}: ${d.contract} in domain ${d.domain}`),
+      `✓ Wrote ${CONFIG_FILE}`
+    ].join("\n")
+})
+
+/** `blue_realm_domain` (create): a domain, its contract and one binding per repo; refuses cycles. */
+export const createDomain = operation({
+  tool: "blue_realm_domain",
+  description:
+    "Create a coordination domain: the first repo provides (exports) its contract, the others consume (import). Refuses a domain that would close a dependency cycle, naming the cycle.",
+  readOnly: false,
+  args: Schema.Struct({
+    action: Schema.optional(
+      Schema.Literal("create").annotations({ description: "What to do with the domain (create; the default)" })
+    ),
+    name: Schema.String.annotations({ description: "Domain name (kebab-case)" }),
+    repos: Schema.Union(Schema.String, Schema.Array(Schema.String)).annotations({
+      description: "Participating repos, comma-separated (or a list): the first provides, the rest consume"
+    }),
+    contract: Schema.optional(
+      Schema.String.annotations({ description: "Initial contract name (default: the domain name)" })
+    ),
+    description: Schema.optional(Schema.String.annotations({ description: "What the domain coordinates" }))
+  }),
+  run: (args, at) =>
+    Effect.gen(function*() {
+      const realms = yield* Realms
+      const h = yield* here(at.cwd)
+      const list = (typeof args.repos === "string" ? args.repos.split(",") : args.repos).map((r) => r.trim())
+      const out = yield* realms.execute(h.realmDir, {
+        _tag: "CreateDomain",
+        domain: args.name,
+        repos: list,
+        ...(args.contract === undefined ? {} : { contract: args.contract }),
+        ...(args.description === undefined ? {} : { description: args.description })
+      }, h.actor)
+      yield* nudgeDaemon(out.realm)
+      const d = out.state.domains[args.name]!
+      return {
+        realm: out.realm,
+        domain: args.name,
+        commit: out.commit,
+        provider: list[0]!,
+        consumers: list.slice(1),
+        contracts: Object.keys(d.contracts),
+        files: out.files
+      }
+    }),
+  summary: (r) =>
+    created(r.files, (f) => {
+      const repo = /bindings\/(.+)\.yaml$/.exec(f)?.[1]
+      return repo === undefined ? "" : repo === r.provider ? " (provider)" : " (consumer)"
+    }).join("\n")
+})
+
+/** `blue_realm_leave`: remove this repo from its realm. */
+export const leaveRealm = operation({
+  tool: "blue_realm_leave",
+  description: "Remove this repository from its realm (refused while others import its contracts, unless force).",
+  readOnly: false,
+  args: Schema.Struct({
+    force: Schema.optional(
+      Schema.Boolean.annotations({ description: "Leave even if other repos depend on our exports" })
+    )
+  }),
+  run: (args, at) =>
+    Effect.gen(function*() {
+      const realms = yield* Realms
+      const h = yield* hereAsMember(at.cwd, "leave runs inside the member repo that leaves")
+      const repo = h.member.config.repo
+      const force = args.force ?? false
+      const out = yield* realms.execute(h.realmDir, { _tag: "LeaveRealm", repo, force }, h.actor)
+      yield* nudgeDaemon(out.realm)
+      fs.rmSync(nodePath.join(h.member.root, CONFIG_FILE), { force: true })
+      return { realm: out.realm, repo, commit: out.commit, forced: force, files: out.files }
+    }),
+  summary: (r) =>
+    [
+      `✓ ${r.repo} left realm '${r.realm}'`,
+      ...r.files.map((f) => `✓ Removed or updated ${f}`),
+      `✓ Removed ${CONFIG_FILE}`
+    ].join("\n")
+})

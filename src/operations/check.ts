@@ -1,0 +1,195 @@
+/**
+ * `blue_realm_check`: validate contracts without syncing. The draft RFC's `exports` / `imports` switches pick the
+ * exporter and importer checks; `mode` reaches the others (contract, compatibility, realm).
+ */
+import { Effect, Schema } from "effect"
+import * as fs from "node:fs"
+import { makeRepoCache } from "../adapters/cache.js"
+import { PathProblem } from "../adapters/errors.js"
+import {
+  cachedContractFiles,
+  cachedValidity,
+  checkContracts,
+  checkExporter,
+  checkFiles,
+  checkHistory,
+  checkImporter,
+  checkRealmCommits,
+  type CheckReport
+} from "../engine/check.js"
+import { cachedPerFile } from "../engine/detect.js"
+import { Realms } from "../engine/Realms.js"
+import { operation, resolveArgPath } from "./operation.js"
+import { here } from "./where.js"
+
+/** The check modes. */
+export const CHECK_MODES = ["exporter", "importer", "contract", "compatibility", "realm"] as const
+/** A check mode. */
+export type CheckMode = typeof CHECK_MODES[number]
+
+const optionalString = (description: string) => Schema.optional(Schema.String.annotations({ description }))
+const optionalBoolean = (description: string) => Schema.optional(Schema.Boolean.annotations({ description }))
+
+/** The check's arguments (the MCP tool leaves out `trust`: only the user, never an agent, trusts hooks). */
+export const CheckArgs = Schema.Struct({
+  exports: optionalBoolean("Check if local exports have changed (the exporter check)"),
+  imports: optionalBoolean("Check if any imports are stale or broken (the importer check)"),
+  mode: Schema.optional(
+    Schema.Literal(...CHECK_MODES).annotations({
+      description:
+        "exporter | importer | contract | compatibility | realm (default: exports and imports in a member repo, else contract)"
+    })
+  ),
+  name: optionalString("compatibility: the contract (default: the one this repo owns or imports)"),
+  from: optionalString("compatibility: the older version (default: the one before `to`)"),
+  to: optionalString("compatibility: the newer version (default: the current one)"),
+  old: optionalString("compatibility: the older contract or schema file"),
+  new: optionalString("compatibility: the newer contract or schema file"),
+  transitive: optionalBoolean("compatibility: check the new version against every earlier one"),
+  since: optionalString("realm: audit only commits after this one (default: all history)"),
+  no_cache: optionalBoolean("exporter: detect without .blue/cache.db"),
+  ci: optionalBoolean("also run ci_only hooks (default when CI=true)"),
+  trust: optionalBoolean("run validation hooks without asking for trust (CI; nothing is recorded)")
+})
+
+/** Several reports as one: findings and comparisons in order, the worst exit code. */
+const combine = (reports: ReadonlyArray<CheckReport>): CheckReport => {
+  if (reports.length === 1) return reports[0]!
+  const exitCode = reports.some((r) => r.exitCode === 1) ? 1 : reports.some((r) => r.exitCode === 2) ? 2 : 0
+  return {
+    mode: reports.map((r) => r.mode).join("+"),
+    ok: exitCode !== 1,
+    exitCode,
+    findings: reports.flatMap((r) => r.findings),
+    compatibility: reports.flatMap((r) => r.compatibility),
+    hooks: reports.flatMap((r) => r.hooks)
+  }
+}
+
+/** `blue_realm_check`. */
+export const check = operation({
+  tool: "blue_realm_check",
+  description:
+    "Check realm status without syncing: whether local exports changed (and how the change bumps the version), whether imports are stale or broken, contract validity, or the compatibility between two versions. exitCode is 0 valid, 1 invalid, 2 warnings only.",
+  readOnly: true,
+  args: CheckArgs,
+  agentArgs: CheckArgs.omit("trust"),
+  run: (o, at) =>
+    Effect.scoped(Effect.gen(function*() {
+      const options = {
+        trust: o.trust === true ? "ci" as const : "store" as const,
+        ci: o.ci === true || process.env["CI"] === "true"
+      }
+      if (o.mode === "compatibility" && (o.old !== undefined || o.new !== undefined)) {
+        if (o.old === undefined || o.new === undefined) {
+          return yield* new PathProblem({ path: "--old/--new", detail: "give both files" })
+        }
+        const oldFile = yield* resolveArgPath(at, "old", o.old)
+        const newFile = yield* resolveArgPath(at, "new", o.new)
+        for (const f of [oldFile, newFile]) {
+          if (!fs.existsSync(f)) return yield* new PathProblem({ path: f, detail: "does not exist" })
+        }
+        return yield* Effect.try({
+          try: () => checkFiles(oldFile, newFile),
+          catch: (e) =>
+            new PathProblem({ path: `${oldFile} / ${newFile}`, detail: `cannot be read: ${(e as Error).message}` })
+        })
+      }
+      const realms = yield* Realms
+      const h = yield* here(at.cwd)
+      const realm = yield* realms.open(h.realmDir)
+      const repo = h.member?.config.repo
+      const picked: ReadonlyArray<CheckMode> = o.exports === true || o.imports === true
+        ? [...(o.exports === true ? ["exporter" as const] : []), ...(o.imports === true ? ["importer" as const] : [])]
+        : o.mode !== undefined
+        ? [o.mode]
+        : h.member === undefined
+        ? ["contract"]
+        : ["exporter", "importer"]
+      const reports: Array<CheckReport> = []
+      for (const mode of picked) {
+        switch (mode) {
+          case "exporter":
+          case "importer": {
+            if (h.member === undefined) {
+              return yield* new PathProblem({ path: at.cwd, detail: `--mode ${mode} runs inside a member repo` })
+            }
+            const cache = yield* makeRepoCache(h.member.root, { bypass: o.no_cache ?? false })
+            reports.push(
+              mode === "importer"
+                ? yield* checkImporter(h.member, realm.state, { ...options, cache })
+                : yield* checkExporter(h.member, realm.state, { ...options, cache }, cachedPerFile(cache, h.member))
+            )
+            break
+          }
+          case "contract": {
+            const events = yield* realms.foldItems(realm.dir)
+            if (h.member === undefined) {
+              reports.push(checkContracts(realm.dir, realm.state, events))
+              break
+            }
+            const cache = yield* makeRepoCache(h.member.root, { bypass: o.no_cache ?? false })
+            reports.push(checkContracts(
+              realm.dir,
+              realm.state,
+              events,
+              yield* cachedValidity(cache, realm.state),
+              yield* cachedContractFiles(cache, realm.dir)
+            ))
+            break
+          }
+          case "compatibility": {
+            const name = o.name ?? (repo === undefined
+              ? undefined
+              : Object.values(realm.state.domains).flatMap((d) =>
+                Object.values(d.contracts).filter((c) =>
+                  c.owner === repo || (d.bindings[repo]?.imports ?? []).some((i) => i.contract === c.name)
+                ).map((c) => c.name)
+              ).find((_, __, all) => all.length === 1))
+            if (name === undefined) {
+              return yield* new PathProblem({
+                path: "--name",
+                detail: "name the contract to compare (or use --old/--new)"
+              })
+            }
+            reports.push(checkHistory(yield* realms.foldItems(realm.dir), name, o.from, o.to, o.transitive ?? false))
+            break
+          }
+          case "realm": {
+            const trail = yield* realms.auditTrail(realm.dir, o.since)
+            reports.push(checkRealmCommits(trail.commits, trail.before))
+            break
+          }
+        }
+      }
+      return combine(reports)
+    })),
+  summary: (r) => renderCheckText(r),
+  exitCode: (r) => r.exitCode
+})
+
+/** Human text in the seed's style. */
+export const renderCheckText = (r: CheckReport): string => {
+  const icon = { ok: "✓", warning: "⚠️ ", error: "✗" } as const
+  const lines: Array<string> = []
+  for (const c of r.compatibility) {
+    lines.push(`Checking ${c.contract} ${c.from} → ${c.to}`)
+    for (const ch of c.changes) {
+      const text = ch.kind.startsWith("value-")
+        ? ch.detail
+        : `${ch.breaking ? "✗" : "~"} ${ch.path === "" ? "(root)" : ch.path}: ${ch.detail}`
+      lines.push(`  ${text}${ch.breaking ? " - BREAKING" : ""}`)
+    }
+    if (c.changes.length === 0) lines.push("  ✓ no changes")
+  }
+  for (const f of r.findings) lines.push(`${icon[f.level]} ${f.message}`)
+  const first = r.compatibility[0]
+  if (first !== undefined) {
+    lines.push(
+      `Result: ${first.bump === "major" ? "BREAKING" : "COMPATIBLE"} (backwards ${
+        first.backwards ? "yes" : "no"
+      }, forwards ${first.forwards ? "yes" : "no"}; needs ${first.bump === "none" ? "no" : `a ${first.bump}`} bump)`
+    )
+  }
+  return lines.join("\n")
+}

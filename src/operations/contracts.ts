@@ -1,0 +1,207 @@
+/**
+ * Exports and imports: the owner publishes a contract's new value/schema (the version follows from the change), a
+ * consumer declares what range of a contract it imports. Arguments follow the draft RFC's `blue_realm_export`
+ * and `blue_realm_import`.
+ */
+import { Effect, Schema } from "effect"
+import * as fs from "node:fs"
+import * as YAML from "yaml"
+import { makeRepoCache } from "../adapters/cache.js"
+import { nudgeDaemon } from "../adapters/daemonClient.js"
+import { PathProblem } from "../adapters/errors.js"
+import { detect, ExtractError } from "../adapters/extract.js"
+import { importStanding } from "../domain/contracts.js"
+import { cachedPerFile, sourceFilesOf } from "../engine/detect.js"
+import { Realms } from "../engine/Realms.js"
+import { type At, operation, resolveArgPath } from "./operation.js"
+import { hereAsMember } from "./where.js"
+
+/** The first line of a parser message without the YAML library's trailing location. */
+const firstLine = (message: string) => message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "").trim()
+
+/** Reads a JSON or YAML document from a file named by an argument. */
+const readDocument = (at: At, file: string, argument: string) =>
+  Effect.flatMap(resolveArgPath(at, argument, file), (path) =>
+    Effect.try({
+      try: () => YAML.parse(fs.readFileSync(path, "utf8")) as unknown,
+      catch: (e) =>
+        new PathProblem({
+          path,
+          detail: `(${argument}) ${
+            (e as NodeJS.ErrnoException).code === "ENOENT"
+              ? "does not exist"
+              : `is not JSON or YAML: ${firstLine((e as Error).message)}`
+          }`
+        })
+    }))
+
+const optionalString = (description: string) => Schema.optional(Schema.String.annotations({ description }))
+const optionalBoolean = (description: string) => Schema.optional(Schema.Boolean.annotations({ description }))
+
+/** `blue_realm_export`: publish a contract this repo owns. */
+export const exportContract = operation({
+  tool: "blue_realm_export",
+  description:
+    "Declare or update an export: publish a new value (and/or schema) of a contract this repo owns. The version bump follows from the change (compatible → minor, breaking → major); the result lists the importers affected.",
+  readOnly: false,
+  args: Schema.Struct({
+    name: Schema.String.annotations({ description: "Export name: the contract to publish" }),
+    version: optionalString("Semantic version to set by hand (must be at least the bump the change needs)"),
+    value: Schema.optional(Schema.Unknown.annotations({ description: "The new value (any JSON)" })),
+    file: optionalString("Read the new value from this JSON/YAML file instead"),
+    detect: optionalBoolean("Auto-detect the value from code with the extractor in .blue/config.yaml"),
+    domain: optionalString("The contract's domain, when the name is ambiguous"),
+    schema: optionalString("A JSON/YAML file with the contract's new JSON Schema"),
+    validation: optionalString("A JSON/YAML file with the contract's validation hooks {exporter, importer, ci_only}"),
+    source_files: Schema.optional(
+      Schema.Array(Schema.String).annotations({
+        description: "Globs of the files the export comes from (recorded in the binding)"
+      })
+    ),
+    no_cache: optionalBoolean("Detect without .blue/cache.db")
+  }),
+  run: (o, at) =>
+    Effect.scoped(Effect.gen(function*() {
+      const realms = yield* Realms
+      const h = yield* hereAsMember(at.cwd)
+      const given = [o.value !== undefined, o.file !== undefined, o.detect === true].filter(Boolean).length
+      if (given > 1) {
+        return yield* new PathProblem({ path: "value/file/detect", detail: "give only one source for the value" })
+      }
+      let value: unknown = o.value
+      if (o.file !== undefined) value = yield* readDocument(at, o.file, "file")
+      const open = yield* realms.open(h.realmDir)
+      if (o.detect === true) {
+        const extractor = h.member.config.exports?.[o.name]
+        if (extractor === undefined) {
+          return yield* new ExtractError({
+            contract: o.name,
+            detail: `${h.member.root}/.blue/config.yaml declares no extractor under exports.${o.name}`
+          })
+        }
+        const cache = yield* makeRepoCache(h.member.root, { bypass: o.no_cache ?? false })
+        value = yield* detect({
+          root: h.member.root,
+          contract: o.name,
+          extractor,
+          sourceFiles: o.source_files ?? sourceFilesOf(open.state, h.member.config.repo, o.name),
+          perFile: cachedPerFile(cache, h.member)(o.name)
+        })
+      }
+      const schema = o.schema === undefined ? undefined : yield* readDocument(at, o.schema, "schema")
+      const validation = o.validation === undefined ? undefined : yield* readDocument(at, o.validation, "validation")
+      const out = yield* realms.execute(h.realmDir, {
+        _tag: "PublishContract",
+        contract: o.name,
+        ...(o.domain === undefined ? {} : { domain: o.domain }),
+        ...(schema === undefined ? {} : { schema }),
+        ...(validation === undefined ? {} : { validation }),
+        ...(value === undefined ? {} : { value }),
+        ...(o.version === undefined ? {} : { version: o.version }),
+        ...(o.source_files === undefined ? {} : { sourceFiles: o.source_files })
+      }, h.actor)
+      yield* nudgeDaemon(out.realm)
+      const published = out.events.find((e) => e.type === "ContractBumped" || e.type === "ContractPublished")
+      const domain = published === undefined
+        ? Object.entries(out.state.domains).find(([d, s]) =>
+          s.contracts[o.name] !== undefined && (o.domain === undefined || o.domain === d)
+        )?.[0]
+        : (published.event as { domain: string }).domain
+      const after = domain === undefined ? undefined : out.state.domains[domain]?.contracts[o.name]
+      const entry = after?.evolution.at(-1)
+      return {
+        realm: out.realm,
+        contract: o.name,
+        domain: domain ?? null,
+        changed: published !== undefined,
+        from: published?.event._tag === "ContractBumped" ? published.event.from : after?.version ?? null,
+        version: after?.version ?? null,
+        bump: published?.event._tag === "ContractBumped"
+          ? published.event.bump
+          : published === undefined
+          ? "none"
+          : "initial",
+        compatible: entry?.compatible ?? true,
+        changes: entry?.changes ?? [],
+        importers: domain === undefined || after === undefined
+          ? []
+          : Object.values(out.state.domains[domain]!.bindings).flatMap((b) =>
+            (b.imports ?? []).filter((i) => i.contract === o.name).map((i) => ({
+              repo: b.repo,
+              range: i.version,
+              standing: entry?.compatible === false &&
+                  importStanding(i.version, i.resolved_version, after.version) !== "broken"
+                ? "broken"
+                : importStanding(i.version, i.resolved_version, after.version)
+            }))
+          ),
+        commit: published === undefined ? null : out.commit
+      }
+    })),
+  summary: (r) =>
+    !r.changed
+      ? `✓ ${r.contract}: code matches the contract (v${r.version ?? "?"}); nothing to publish`
+      : [
+        r.bump === "initial"
+          ? `📤 Published ${r.contract} ${r.version} in domain '${r.domain}'`
+          : `📤 Contract ${r.contract}: ${r.from} → ${r.version} (${r.bump}, ${
+            r.compatible ? "compatible" : "BREAKING"
+          })`,
+        ...r.changes.map((c) => `  ${c}`),
+        ...(r.importers.length === 0 ? [] : ["Importers:"]),
+        ...r.importers.map((i) => `  - ${i.repo} (imports ${i.range}): ${i.standing}`)
+      ].join("\n")
+})
+
+/** `blue_realm_import`: declare that this repo imports a contract (a semver range). */
+export const importContract = operation({
+  tool: "blue_realm_import",
+  description:
+    "Declare an import dependency on a contract: a semver range this repo accepts; the result says whether it is current, stale or broken.",
+  readOnly: false,
+  args: Schema.Struct({
+    contract: Schema.String.annotations({ description: "Contract name" }),
+    domain: Schema.String.annotations({ description: "Domain containing the contract" }),
+    version: Schema.String.annotations({
+      description: "Version requirement (semver range, e.g. ^1.0.0 or \">=1.0.0, <2.0.0\")"
+    }),
+    binding: optionalString("Local file that uses this import (e.g. cdk/stack.py), relative to the repo")
+  }),
+  run: (o, at) =>
+    Effect.gen(function*() {
+      const realms = yield* Realms
+      const h = yield* hereAsMember(at.cwd)
+      if (o.binding !== undefined) {
+        const path = yield* resolveArgPath({ cwd: h.member.root, confine: h.member.root }, "binding", o.binding)
+        if (!fs.existsSync(path)) {
+          return yield* new PathProblem({ path, detail: "(--binding) does not exist in this repo" })
+        }
+      }
+      const out = yield* realms.execute(h.realmDir, {
+        _tag: "DeclareImport",
+        contract: o.contract,
+        domain: o.domain,
+        version: o.version,
+        ...(o.binding === undefined ? {} : { binding: o.binding })
+      }, h.actor)
+      yield* nudgeDaemon(out.realm)
+      const b = out.state.domains[o.domain]!.bindings[h.member.config.repo]!
+      const entry = b.imports!.find((i) => i.contract === o.contract)!
+      const current = out.state.domains[o.domain]!.contracts[o.contract]!.version
+      return {
+        realm: out.realm,
+        repo: b.repo,
+        domain: o.domain,
+        contract: o.contract,
+        range: entry.version,
+        current,
+        status: entry.status,
+        resolved_version: entry.resolved_version ?? null,
+        commit: out.commit
+      }
+    }),
+  summary: (r) =>
+    r.status === "broken"
+      ? `⚠️  ${r.repo} imports ${r.contract} ${r.range} from '${r.domain}', but the contract is at ${r.current}: the import is broken until the range or the contract changes`
+      : `✓ ${r.repo} imports ${r.contract} ${r.range} from domain '${r.domain}' (resolved ${r.resolved_version}, current)`
+})

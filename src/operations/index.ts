@@ -1,0 +1,25 @@
+/**
+ * Every operation a shell offers, in the order of the draft RFC's tool list. A tool whose command does not exist
+ * yet (sync, worktree, commit, push, pr) is not here.
+ */
+import { createDomain, initRealm, joinRealm, leaveRealm } from "./admin.js"
+import { check } from "./check.js"
+import { exportContract, importContract } from "./contracts.js"
+import type { AnyOperation } from "./operation.js"
+import { sessions } from "./sessions.js"
+import { acknowledge, graph, realmStatus } from "./status.js"
+
+/** The realm operations, as the MCP server lists them. */
+export const realmOperations: ReadonlyArray<AnyOperation> = [
+  initRealm,
+  joinRealm,
+  createDomain,
+  leaveRealm,
+  exportContract,
+  importContract,
+  check,
+  graph,
+  sessions,
+  realmStatus,
+  acknowledge
+]

@@ -1,0 +1,103 @@
+/**
+ * Looking at the realm and answering it: status, the dependency graph, acknowledging notifications. Arguments
+ * follow the draft RFC's `blue_realm_graph`; `blue_realm_status` and `blue_realm_ack` mirror the CLI.
+ */
+import { Effect, Schema } from "effect"
+import { makeRepoCache } from "../adapters/cache.js"
+import { nudgeDaemon } from "../adapters/daemonClient.js"
+import { PathProblem } from "../adapters/errors.js"
+import { realmGraph, renderGraph } from "../domain/graph.js"
+import { cachedPerFile, localExports } from "../engine/detect.js"
+import { Realms } from "../engine/Realms.js"
+import { type LocalExport, renderStatus, statusView } from "../projections/status.js"
+import { operation } from "./operation.js"
+import { here, hereAsMember } from "./where.js"
+
+/** `blue_realm_status`: the realm, this repo's domains and roles, contracts, local changes, stale imports. */
+export const realmStatus = operation({
+  tool: "blue_realm_status",
+  description:
+    "Realm status: this repo's domains and roles, contracts and versions, local export changes not yet published, stale or broken imports, and notifications waiting for an ack.",
+  readOnly: true,
+  args: Schema.Struct({
+    no_cache: Schema.optional(
+      Schema.Boolean.annotations({ description: "Detect exports from code without .blue/cache.db" })
+    )
+  }),
+  run: (args, at) =>
+    Effect.scoped(Effect.gen(function*() {
+      const realms = yield* Realms
+      const h = yield* here(at.cwd)
+      const realm = yield* realms.open(h.realmDir)
+      let local: ReadonlyMap<string, LocalExport> = new Map()
+      if (h.member?.config.exports !== undefined) {
+        const cache = yield* makeRepoCache(h.member.root, { bypass: args.no_cache ?? false })
+        local = yield* localExports(h.member, realm.state, cachedPerFile(cache, h.member))
+      }
+      return statusView(realm.state, { path: realm.dir, head: realm.head }, h.member?.config.repo, local)
+    })),
+  summary: renderStatus
+})
+
+/** `blue_realm_ack`: acknowledge contract-change notifications addressed to this repo. */
+export const acknowledge = operation({
+  tool: "blue_realm_ack",
+  description: "Acknowledge contract-change notifications for this repo: some by id (as status shows them), or all.",
+  readOnly: false,
+  args: Schema.Struct({
+    ids: Schema.optional(
+      Schema.Array(Schema.String).annotations({ description: "Notification ids (as status shows them)" })
+    ),
+    all: Schema.optional(
+      Schema.Boolean.annotations({ description: "Acknowledge every notification for this repo" })
+    )
+  }),
+  run: (args, at) =>
+    Effect.gen(function*() {
+      const realms = yield* Realms
+      const h = yield* hereAsMember(at.cwd, "ack runs inside the member repo the notifications are for")
+      const ids = args.ids ?? []
+      const all = args.all ?? false
+      if (!all && ids.length === 0) {
+        return yield* new PathProblem({ path: "ack", detail: "name the notifications to acknowledge, or pass --all" })
+      }
+      const out = yield* realms.execute(h.realmDir, { _tag: "AcknowledgeNotifications", ids, all }, h.actor)
+      yield* nudgeDaemon(out.realm)
+      return {
+        realm: out.realm,
+        repo: h.member.config.repo,
+        acknowledged: out.events.flatMap((e) =>
+          e.event._tag === "NotificationAcknowledged"
+            ? [{ id: e.event.id, contract: e.event.contract, version: e.event.version }]
+            : []
+        ),
+        commit: out.events.length === 0 ? null : out.commit
+      }
+    }),
+  summary: (r) =>
+    r.acknowledged.length === 0
+      ? "Nothing to acknowledge."
+      : r.acknowledged.map((a) => `✓ Acknowledged #${a.id}: ${a.contract} ${a.version}`).join("\n")
+})
+
+/** `blue_realm_graph`: the repo dependency graph. */
+export const graph = operation({
+  tool: "blue_realm_graph",
+  description: "Display the dependency graph: repos as nodes, provider → consumer edges labelled by domain.",
+  readOnly: true,
+  args: Schema.Struct({
+    format: Schema.optional(
+      Schema.Literal("text", "mermaid", "dot").annotations({ description: "text (default) | mermaid | dot" })
+    )
+  }),
+  run: (args, at) =>
+    Effect.gen(function*() {
+      const realms = yield* Realms
+      const h = yield* here(at.cwd)
+      const realm = yield* realms.open(h.realmDir)
+      const format = args.format ?? "text"
+      const g = realmGraph(realm.state)
+      return { realm: realm.name, format, ...g, rendered: renderGraph(g, format, realm.name) }
+    }),
+  summary: (r) => r.rendered
+})

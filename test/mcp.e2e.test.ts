@@ -1,0 +1,410 @@
+/**
+ * `blue mcp` driven as a subprocess by the official MCP TypeScript client, one server per repo (as an assistant
+ * would run it in each checkout), with the real `blue daemon` on a free loopback port: initialize, the tool list
+ * and its input schemas, the seed story through tool calls (checked against the realm files and the CLI's
+ * `--json`), refusals as tool errors, protocol errors as JSON-RPC errors, paths confined to the repo, the session
+ * kept with the daemon, and a notification reaching the client when another repo changes a contract.
+ */
+import { Client } from "@modelcontextprotocol/sdk/client/index.js"
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
+import {
+  type CallToolResult,
+  LoggingMessageNotificationSchema,
+  McpError,
+  ResourceUpdatedNotificationSchema
+} from "@modelcontextprotocol/sdk/types.js"
+import { JSONSchema } from "effect"
+import { spawnSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as net from "node:net"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { realmOperations } from "../src/operations/index.js"
+import { APERTURE, FUNGAL, ML, ok, readYaml, REALM, S3 } from "./support/seed.js"
+import { BLUE_BIN, dbFingerprint, fingerprint, git, makeWorkspace, type Workspace } from "./support/workspace.js"
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = net.createServer().listen(0, "127.0.0.1", () => {
+      const port = (s.address() as net.AddressInfo).port
+      s.close(() => resolve(port))
+    })
+  })
+
+const waitFor = async <A>(what: string, probe: () => A | undefined | Promise<A | undefined>, ms = 10_000) => {
+  const deadline = Date.now() + ms
+  for (;;) {
+    const v = await probe()
+    if (v !== undefined) return v
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+interface Connected {
+  readonly client: Client
+  readonly messages: Array<any>
+  readonly updated: Array<string>
+  readonly stderr: () => string
+  /** Calls a tool and returns its result (protocol errors throw McpError). */
+  readonly call: (name: string, args?: Record<string, unknown>) => Promise<CallToolResult>
+  /** Calls a tool that must succeed and returns its structured content. */
+  readonly ok: (name: string, args?: Record<string, unknown>) => Promise<any>
+}
+
+let ws: Workspace
+let env: NodeJS.ProcessEnv
+const clients: Array<Connected> = []
+const blue = (cwd: string, ...args: Array<string>) => {
+  const r = spawnSync(process.execPath, [BLUE_BIN, ...args], { cwd: ws.path(cwd), env, encoding: "utf8" })
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr, json: () => JSON.parse(r.stdout) }
+}
+
+const connect = async (repo: string, args: Array<string> = []): Promise<Connected> => {
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [BLUE_BIN, "mcp", ...args],
+    cwd: ws.path(repo),
+    env: env as Record<string, string>,
+    stderr: "pipe"
+  })
+  let stderr = ""
+  transport.stderr?.on("data", (d) => (stderr += d))
+  const client = new Client({ name: "blue-e2e", version: "1.0.0" })
+  const messages: Array<any> = []
+  const updated: Array<string> = []
+  client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void messages.push(n.params))
+  client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => void updated.push(n.params.uri))
+  await client.connect(transport)
+  const call = (name: string, a: Record<string, unknown> = {}) =>
+    client.callTool({ name, arguments: a }) as Promise<CallToolResult>
+  const c: Connected = {
+    client,
+    messages,
+    updated,
+    stderr: () => stderr,
+    call,
+    ok: async (name, a) => {
+      const r = await call(name, a)
+      if (r.isError === true) throw new Error(`${name} failed: ${JSON.stringify(r.structuredContent)}\n${stderr}`)
+      return r.structuredContent
+    }
+  }
+  clients.push(c)
+  return c
+}
+
+const protocolError = async (p: Promise<unknown>) => {
+  const e = await p.then(() => undefined, (e: unknown) => e)
+  expect(e).toBeInstanceOf(McpError)
+  return e as McpError
+}
+
+let aperture: Connected
+let fungal: Connected
+let ml: Connected
+
+beforeAll(async () => {
+  ws = makeWorkspace("blue-mcp")
+  for (const r of [APERTURE, FUNGAL, ML]) ws.repo(r)
+  env = { ...ws.env, BLUE_DAEMON_PORT: String(await freePort()), XDG_RUNTIME_DIR: ws.path("run") }
+  const started = blue(".", "daemon", "start", "--json")
+  expect(started.code, started.stderr).toBe(0)
+  ;[aperture, fungal, ml] = await Promise.all([connect(APERTURE), connect(FUNGAL), connect(ML)])
+})
+
+afterAll(async () => {
+  await Promise.all(clients.map((c) => c.client.close().catch(() => undefined)))
+  blue(".", "daemon", "stop")
+  ws.cleanup()
+})
+
+const EXPECTED_TOOLS = [
+  "blue_realm_init",
+  "blue_realm_join",
+  "blue_realm_domain",
+  "blue_realm_leave",
+  "blue_realm_export",
+  "blue_realm_import",
+  "blue_realm_check",
+  "blue_realm_graph",
+  "blue_realm_sessions",
+  "blue_realm_status",
+  "blue_realm_ack"
+]
+
+describe("blue mcp: initialize and the tool list", () => {
+  it("initializes as 'blue' with tools and resources", () => {
+    expect(aperture.client.getServerVersion()).toMatchObject({ name: "blue", version: expect.any(String) })
+    const caps = aperture.client.getServerCapabilities()
+    expect(caps?.tools).toBeDefined()
+    expect(caps?.resources).toBeDefined()
+  })
+
+  it("lists the realm tools whose commands exist, and none whose command does not", async () => {
+    const { tools } = await aperture.client.listTools()
+    expect(tools.map((t) => t.name)).toEqual(EXPECTED_TOOLS)
+    for (const missing of ["sync", "worktree", "commit", "push", "pr"]) {
+      expect(tools.find((t) => t.name === `blue_realm_${missing}`)).toBeUndefined()
+    }
+    for (const t of tools) {
+      expect(t.description?.length ?? 0, t.name).toBeGreaterThan(20)
+      expect(t.inputSchema.type, t.name).toBe("object")
+      expect((t.inputSchema as any).additionalProperties, t.name).toBe(false)
+    }
+  })
+
+  it("has the draft RFC's argument names, with input schemas generated from the operations' Effect Schemas", async () => {
+    const { tools } = await aperture.client.listTools()
+    const by = (name: string) => tools.find((t) => t.name === name)!.inputSchema as any
+    const props = (name: string) => Object.keys(by(name).properties ?? {})
+    expect(props("blue_realm_init")).toEqual(expect.arrayContaining(["name", "path"]))
+    expect(by("blue_realm_init").required).toEqual(["name"])
+    expect(props("blue_realm_join")).toEqual(expect.arrayContaining(["realm_path", "name", "detect_exports"]))
+    expect(by("blue_realm_join").required).toEqual(["realm_path"])
+    expect(props("blue_realm_domain")).toEqual(expect.arrayContaining(["name", "repos", "contract"]))
+    expect(props("blue_realm_leave")).toEqual(["force"])
+    expect(props("blue_realm_export")).toEqual(expect.arrayContaining(["name", "version", "value", "file", "detect"]))
+    expect(props("blue_realm_import")).toEqual(["contract", "domain", "version", "binding"])
+    expect(by("blue_realm_import").required).toEqual(["contract", "domain", "version"])
+    expect(props("blue_realm_check")).toEqual(expect.arrayContaining(["exports", "imports"]))
+    // An agent never trusts realm hooks on the user's behalf.
+    expect(props("blue_realm_check")).not.toContain("trust")
+    expect(by("blue_realm_graph").properties.format.enum).toEqual(["text", "mermaid", "dot"])
+    expect(props("blue_realm_sessions")).toEqual(["watch"])
+    // One source of truth: each tool's schema is the JSON Schema of the operation the CLI runs.
+    for (const op of realmOperations) {
+      expect(by(op.tool), op.tool).toEqual(JSONSchema.make(op.agentArgs ?? op.args))
+    }
+  })
+})
+
+describe("blue mcp: the seed story through tool calls", () => {
+  it("init, join and domain create write the realm's files", async () => {
+    const init = await aperture.ok("blue_realm_init", { name: "letemcook", path: ".." })
+    expect(init).toMatchObject({ realm: "letemcook", path: ws.path(REALM), admission: "open" })
+    expect(readYaml(ws.path(REALM, "realm.yaml")).name).toBe("letemcook")
+
+    const joined = await aperture.ok("blue_realm_join", { realm_path: `../${REALM}` })
+    expect(joined).toMatchObject({ realm: "letemcook", repo: APERTURE, alreadyMember: false })
+    expect(fs.existsSync(ws.path(REALM, "repos", `${APERTURE}.yaml`))).toBe(true)
+    expect(readYaml(ws.path(APERTURE, ".blue", "config.yaml"))).toMatchObject({ repo: APERTURE })
+
+    const domain = await aperture.ok("blue_realm_domain", {
+      name: "s3-access",
+      repos: `${APERTURE},${FUNGAL}`,
+      contract: S3
+    })
+    expect(domain).toMatchObject({ domain: "s3-access", provider: APERTURE, consumers: [FUNGAL], contracts: [S3] })
+    expect(readYaml(ws.path(REALM, "domains", "s3-access", "contracts", `${S3}.yaml`))).toMatchObject({
+      name: S3,
+      version: "1.0.0",
+      owner: APERTURE
+    })
+
+    const fj = await fungal.ok("blue_realm_join", { realm_path: `../${REALM}` })
+    expect(fj.detected).toEqual([{ domain: "s3-access", contract: S3, role: "import" }])
+    await ml.ok("blue_realm_join", { realm_path: `../${REALM}`, detect_exports: false })
+    await fungal.ok("blue_realm_domain", {
+      action: "create",
+      name: "training-pipeline",
+      repos: [FUNGAL, ML],
+      contract: "job-schema"
+    })
+    expect(fs.existsSync(ws.path(REALM, "domains", "training-pipeline", "bindings", `${ML}.yaml`))).toBe(true)
+  })
+
+  it("export, import, a compatible bump, status, check, graph and ack; results are the CLI's --json documents", async () => {
+    const first = await aperture.call("blue_realm_export", { name: S3, value: { read: ["a/*"] } })
+    expect(first.isError).toBe(false)
+    expect(first.structuredContent).toMatchObject({ contract: S3, version: "1.0.0", bump: "initial" })
+    expect((first.content[0] as any).text).toContain(`Published ${S3} 1.0.0`)
+
+    const imp = await fungal.ok("blue_realm_import", { contract: S3, domain: "s3-access", version: "^1.0.0" })
+    expect(imp).toMatchObject({ repo: FUNGAL, range: "^1.0.0", status: "current", resolved_version: "1.0.0" })
+    expect(readYaml(ws.path(REALM, "domains", "s3-access", "bindings", `${FUNGAL}.yaml`)).imports[0]).toMatchObject({
+      contract: S3,
+      version: "^1.0.0"
+    })
+
+    const bump = await aperture.ok("blue_realm_export", { name: S3, value: { read: ["a/*", "b/*"] } })
+    expect(bump).toMatchObject({ from: "1.0.0", version: "1.1.0", bump: "minor", compatible: true })
+    expect(bump.importers).toEqual([{ repo: FUNGAL, range: "^1.0.0", standing: "stale" }])
+    expect(readYaml(ws.path(REALM, "domains", "s3-access", "contracts", `${S3}.yaml`)).version).toBe("1.1.0")
+
+    const status = await fungal.ok("blue_realm_status")
+    expect(status).toEqual(ok(blue(FUNGAL, "realm", "status", "--json"), "status").json())
+    // Declaring the import answered 1.0.0; the bump waits for an ack.
+    expect(status.notifications.map((n: any) => n.version)).toEqual(["1.1.0"])
+
+    const checked = await fungal.ok("blue_realm_check", { imports: true })
+    expect(checked).toMatchObject({ mode: "importer", exitCode: 2 })
+    const cli = blue(FUNGAL, "realm", "check", "--mode", "importer", "--json")
+    expect(cli.code).toBe(2)
+    expect(checked).toEqual(cli.json())
+
+    const graph = await ml.ok("blue_realm_graph", { format: "mermaid" })
+    expect(graph.rendered).toContain("graph")
+    expect(graph.edges).toEqual(expect.arrayContaining([
+      expect.objectContaining({ from: APERTURE, to: FUNGAL, domain: "s3-access" }),
+      expect.objectContaining({ from: FUNGAL, to: ML, domain: "training-pipeline" })
+    ]))
+
+    const acked = await fungal.ok("blue_realm_ack", { all: true })
+    expect(acked.acknowledged.map((a: any) => a.version)).toEqual(["1.1.0"])
+    expect(git(ws.path(REALM), "log", "-1", "--format=%s").trim()).toBe(`${FUNGAL} acknowledges 1 notification`)
+    expect((await fungal.ok("blue_realm_status")).notifications).toEqual([])
+    expect(ok(blue(FUNGAL, "realm", "replay", "--verify", "--json"), "verify").json().ok).toBe(true)
+  })
+})
+
+describe("blue mcp: refusals and protocol errors", () => {
+  it("a refusal is a tool error carrying the tagged error, and changes nothing", async () => {
+    const realm = fingerprint(ws.path(REALM))
+    const db = dbFingerprint(ws.home)
+    const cycle = await ml.call("blue_realm_domain", { name: "feedback-loop", repos: `${ML},${APERTURE}` })
+    expect(cycle.isError).toBe(true)
+    expect((cycle.structuredContent as any).error).toMatchObject({ _tag: "CycleDetected" })
+    expect((cycle.content[0] as any).text).toMatch(/^Error: .*feedback-loop/)
+    const notOwner = await fungal.call("blue_realm_export", { name: S3, value: { read: [] } })
+    expect(notOwner.isError).toBe(true)
+    expect((notOwner.structuredContent as any).error._tag).toBe("NotContractOwner")
+    expect(fingerprint(ws.path(REALM))).toEqual(realm)
+    expect(dbFingerprint(ws.home)).toBe(db)
+  })
+
+  it("an unknown tool and arguments that do not fit the schema are JSON-RPC errors (-32602)", async () => {
+    const unknown = await protocolError(aperture.call("blue_realm_sync", {}))
+    expect(unknown.code).toBe(-32602)
+    expect(unknown.message).toContain("blue_realm_sync")
+    const wrongType = await protocolError(aperture.call("blue_realm_leave", { force: "yes" }))
+    expect(wrongType.code).toBe(-32602)
+    expect(wrongType.message).toContain("force")
+    const missing = await protocolError(aperture.call("blue_realm_import", { contract: S3 }))
+    expect(missing.code).toBe(-32602)
+    expect(missing.message).toContain("domain")
+    const extra = await protocolError(aperture.call("blue_realm_graph", { format: "text", colour: true }))
+    expect(extra.message).toContain("colour")
+    const badEnum = await protocolError(aperture.call("blue_realm_graph", { format: "svg" }))
+    expect(badEnum.message).toContain("mermaid")
+    const trust = await protocolError(aperture.call("blue_realm_check", { exports: true, trust: true }))
+    expect(trust.message).toContain("trust")
+    // The server is still there.
+    expect((await aperture.ok("blue_realm_graph", {})).realm).toBe("letemcook")
+  })
+
+  it("paths in arguments stay inside the repo: nothing is read or written outside it", async () => {
+    fs.writeFileSync(ws.path("secret.json"), JSON.stringify({ read: ["stolen/*"] }))
+    const outside = [ws.path("secret.json"), "../secret.json"]
+    const realm = fingerprint(ws.path(REALM))
+    for (const file of outside) {
+      const r = await aperture.call("blue_realm_export", { name: S3, file })
+      expect(r.isError, file).toBe(true)
+      expect((r.structuredContent as any).error).toMatchObject({ _tag: "PathProblem" })
+      expect((r.content[0] as any).text).toContain("outside")
+    }
+    fs.symlinkSync(ws.path("secret.json"), ws.path(APERTURE, "link.json"))
+    const viaLink = await aperture.call("blue_realm_export", { name: S3, file: "link.json" })
+    expect(viaLink.isError).toBe(true)
+    const binding = await fungal.call("blue_realm_import", {
+      contract: S3,
+      domain: "s3-access",
+      version: "^1.0.0",
+      binding: "../aperture/README.md"
+    })
+    expect(binding.isError).toBe(true)
+    const badName = await aperture.call("blue_realm_init", { name: "../evil", path: ".." })
+    expect(badName.isError).toBe(true)
+    expect((badName.structuredContent as any).error._tag).toBe("InvalidName")
+    const existing = await aperture.call("blue_realm_init", { name: "letemcook", path: ".." })
+    expect(existing.isError).toBe(true)
+    expect(fingerprint(ws.path(REALM))).toEqual(realm)
+    expect(fs.readdirSync(ws.root).sort()).toEqual(
+      [".blue-home", APERTURE, FUNGAL, ML, REALM, "run", "secret.json"].filter((f) => fs.existsSync(ws.path(f))).sort()
+    )
+    expect(fs.existsSync(ws.path("evil"))).toBe(false)
+    expect(fs.existsSync(ws.path("realm-..", "evil"))).toBe(false)
+    // An inside file is fine.
+    fs.writeFileSync(ws.path(APERTURE, "paths.json"), JSON.stringify({ read: ["a/*", "b/*", "c/*"] }))
+    expect(await aperture.ok("blue_realm_export", { name: S3, file: "paths.json" })).toMatchObject({
+      version: "1.2.0"
+    })
+  })
+})
+
+describe("blue mcp: session and notifications", () => {
+  it("keeps a session registered with the daemon while it runs, and drops it when the client goes", async () => {
+    const listed = () => ok(blue(APERTURE, "realm", "sessions", "--json"), "sessions").json().sessions as Array<any>
+    const mcp = await waitFor("the three MCP sessions", () => {
+      const s = listed().filter((x) => x.client_id === "mcp")
+      return s.length === 3 ? s : undefined
+    })
+    expect(mcp.map((s) => s.repo).sort()).toEqual([APERTURE, FUNGAL, ML].sort())
+    const viaTool = await fungal.ok("blue_realm_sessions", { watch: true })
+    expect(viaTool.realm).toBe("letemcook")
+    expect(viaTool.sessions.filter((s: any) => s.client_id === "mcp").length).toBe(3)
+
+    const extra = await connect(ML)
+    await waitFor("a fourth session", () => listed().filter((x) => x.client_id === "mcp").length === 4 || undefined)
+    // With watch on, fungal's client hears of the new session.
+    await waitFor(
+      "the session message",
+      () => fungal.messages.find((m) => m.data?.type === "session" && m.data.session.repo === ML) ?? undefined
+    )
+    await extra.client.close()
+    await waitFor("the session to end", () => listed().filter((x) => x.client_id === "mcp").length === 3 || undefined)
+  })
+
+  it("a contract change by another repo reaches the importer's MCP client as a notification", async () => {
+    fungal.messages.length = 0
+    fungal.updated.length = 0
+    const bump = ok(
+      blue(
+        APERTURE,
+        "realm",
+        "export",
+        "--name",
+        S3,
+        "--value",
+        JSON.stringify({ read: ["a/*", "b/*", "c/*", "d/*"] }),
+        "--json"
+      ),
+      "export"
+    ).json()
+    expect(bump.version).toBe("1.3.0")
+    const message = await waitFor(
+      "the notification",
+      () => fungal.messages.find((m) => m.data?.type === "notification") ?? undefined
+    )
+    expect(message).toMatchObject({
+      level: "notice",
+      logger: "blue",
+      data: {
+        type: "notification",
+        notification: { repo: FUNGAL, contract: S3, version: "1.3.0", from_repo: APERTURE, change_type: "updated" }
+      }
+    })
+    expect(message.data.summary).toContain(`contract '${S3}' updated to 1.3.0`)
+    expect(fungal.updated).toContain("blue://notifications")
+    const resource = await fungal.client.readResource({ uri: "blue://notifications" })
+    const listed = JSON.parse((resource.contents[0] as any).text)
+    expect(listed.notifications.map((n: any) => n.version)).toEqual(["1.2.0", "1.3.0"])
+    // Only the importer hears of it.
+    expect(aperture.messages.filter((m) => m.data?.type === "notification")).toEqual([])
+    expect(ml.messages.filter((m) => m.data?.type === "notification")).toEqual([])
+  })
+
+  it("a breaking change arrives as a warning; acknowledging it through the tool clears the resource", async () => {
+    fungal.messages.length = 0
+    const r = await aperture.ok("blue_realm_export", { name: S3, value: { read: ["a/*"] } })
+    expect(r).toMatchObject({ bump: "major", version: "2.0.0", compatible: false })
+    const message = await waitFor(
+      "the breaking notification",
+      () => fungal.messages.find((m) => m.data?.type === "notification") ?? undefined
+    )
+    expect(message.level).toBe("warning")
+    expect(message.data.notification.change_type).toBe("breaking")
+    await fungal.ok("blue_realm_ack", { all: true })
+    const resource = await fungal.client.readResource({ uri: "blue://notifications" })
+    expect(JSON.parse((resource.contents[0] as any).text).notifications).toEqual([])
+  })
+})
