@@ -354,9 +354,16 @@ describe("blue mcp: session and notifications", () => {
     await waitFor("the session to end", () => listed().filter((x) => x.client_id === "mcp").length === 3 || undefined)
   })
 
+  it("declares logging and resource subscriptions", () => {
+    const caps = fungal.client.getServerCapabilities()
+    expect(caps?.logging).toEqual({})
+    expect(caps?.resources?.subscribe).toBe(true)
+  })
+
   it("a contract change by another repo reaches the importer's MCP client as a notification", async () => {
     fungal.messages.length = 0
     fungal.updated.length = 0
+    await fungal.client.subscribeResource({ uri: "blue://notifications" })
     const bump = ok(
       blue(
         APERTURE,
@@ -388,13 +395,24 @@ describe("blue mcp: session and notifications", () => {
     const resource = await fungal.client.readResource({ uri: "blue://notifications" })
     const listed = JSON.parse((resource.contents[0] as any).text)
     expect(listed.notifications.map((n: any) => n.version)).toEqual(["1.2.0", "1.3.0"])
-    // Only the importer hears of it.
+    // Only the importer hears of it; a client that did not subscribe gets no resource updates.
     expect(aperture.messages.filter((m) => m.data?.type === "notification")).toEqual([])
     expect(ml.messages.filter((m) => m.data?.type === "notification")).toEqual([])
+    expect(aperture.updated).toEqual([])
   })
 
-  it("a breaking change arrives as a warning; acknowledging it through the tool clears the resource", async () => {
+  it("a breaking change arrives as a warning (notices held back at level warning); ack clears the resource", async () => {
+    await fungal.ok("blue_realm_ack", { all: true })
+    await fungal.client.setLoggingLevel("warning")
     fungal.messages.length = 0
+    fungal.updated.length = 0
+    const minor = await aperture.ok("blue_realm_export", {
+      name: S3,
+      value: { read: ["a/*", "b/*", "c/*", "d/*", "e/*"] }
+    })
+    expect(minor.version).toBe("1.4.0")
+    // The notice for 1.4.0 is held back; the resource still says it changed.
+    await waitFor("the resource update", () => fungal.updated.length > 0 || undefined)
     const r = await aperture.ok("blue_realm_export", { name: S3, value: { read: ["a/*"] } })
     expect(r).toMatchObject({ bump: "major", version: "2.0.0", compatible: false })
     const message = await waitFor(
@@ -403,6 +421,8 @@ describe("blue mcp: session and notifications", () => {
     )
     expect(message.level).toBe("warning")
     expect(message.data.notification.change_type).toBe("breaking")
+    expect(fungal.messages.filter((m) => m.data?.type === "notification").map((m) => m.data.notification.version))
+      .toEqual(["2.0.0"])
     await fungal.ok("blue_realm_ack", { all: true })
     const resource = await fungal.client.readResource({ uri: "blue://notifications" })
     expect(JSON.parse((resource.contents[0] as any).text).notifications).toEqual([])

@@ -5,13 +5,12 @@
 import { McpServer } from "@effect/ai"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import * as NodeSink from "@effect/platform-node/NodeSink"
-import * as NodeStream from "@effect/platform-node/NodeStream"
 import { Effect, Layer } from "effect"
 import * as fs from "node:fs"
 import * as nodePath from "node:path"
 import { BlueLive } from "../operations/layer.js"
 import { layerBlueMcp } from "./server.js"
+import { makeStdio } from "./stdio.js"
 
 declare const BLUE_VERSION: string
 const version = typeof BLUE_VERSION === "string" ? BLUE_VERSION : "dev"
@@ -40,13 +39,9 @@ const parseRepo = (argv: ReadonlyArray<string>): string => {
 const repo = parseRepo(process.argv)
 const autoStart = process.env["BLUE_DAEMON"] !== "off" && process.env["CI"] !== "true"
 
+const { stdin, stdout } = makeStdio()
 const Main = layerBlueMcp({ repo, autoStart, version }).pipe(
-  Layer.provide(McpServer.layerStdio({
-    name: "blue",
-    version,
-    stdin: NodeStream.stdin,
-    stdout: NodeSink.stdout
-  })),
+  Layer.provide(McpServer.layerStdio({ name: "blue", version, stdin, stdout })),
   Layer.provide(BlueLive),
   Layer.provide(NodeContext.layer)
 )
