@@ -89,7 +89,7 @@ const timeAsync = async (f) => {
   return performance.now() - t0
 }
 const ms = (x) => +x.toFixed(1)
-const ratio = (a, b) => +(a / b).toFixed(2)
+const ratio = (a, b) => +(a / b).toPrecision(3)
 
 let server
 try {

@@ -14,7 +14,7 @@ import {
   ResourceUpdatedNotificationSchema
 } from "@modelcontextprotocol/sdk/types.js"
 import { JSONSchema } from "effect"
-import { spawnSync } from "node:child_process"
+import { spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as net from "node:net"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -328,6 +328,41 @@ describe("blue mcp: refusals and protocol errors", () => {
     expect(await aperture.ok("blue_realm_export", { name: S3, file: "paths.json" })).toMatchObject({
       version: "1.2.0"
     })
+  })
+})
+
+describe("blue mcp: raw JSON-RPC over stdio", () => {
+  it("answers every request (string ids kept, omitted arguments allowed) and exits once stdin closes", async () => {
+    const child = spawn(process.execPath, [BLUE_BIN, "mcp"], { cwd: ws.path(ML), env })
+    let out = ""
+    let err = ""
+    child.stdout.on("data", (d) => (out += d))
+    child.stderr.on("data", (d) => (err += d))
+    const exited = new Promise<number | null>((resolve) => child.on("close", resolve))
+    const lines = [
+      {
+        jsonrpc: "2.0",
+        id: "a-1",
+        method: "initialize",
+        params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "1" } }
+      },
+      { jsonrpc: "2.0", method: "notifications/initialized" },
+      { jsonrpc: "2.0", id: "graph", method: "tools/call", params: { name: "blue_realm_graph" } },
+      { jsonrpc: "2.0", id: 7, method: "ping" },
+      { jsonrpc: "2.0", id: 8, method: "logging/setLevel", params: { level: "loud" } },
+      { jsonrpc: "2.0", id: 9, method: "tools/call", params: { name: "blue_realm_status", arguments: {} } }
+    ]
+    child.stdin.end(lines.map((l) => JSON.stringify(l)).join("\n") + "\n")
+    expect(await exited, err).toBe(0)
+    const replies = out.trim().split("\n").map((l) => JSON.parse(l))
+    const by = new Map(replies.map((r) => [r.id, r]))
+    expect([...by.keys()].sort()).toEqual([7, 8, 9, "a-1", "graph"].sort())
+    expect(by.get("a-1").result.serverInfo.name).toBe("blue")
+    expect(by.get("graph").result.structuredContent.realm).toBe("letemcook")
+    expect(by.get(7).result).toEqual({})
+    expect(by.get(8).error.code).toBe(-32602)
+    expect(by.get(9).result?.structuredContent.repo.name, JSON.stringify(by.get(9)) + err).toBe(ML)
+    for (const r of replies) expect(r.jsonrpc).toBe("2.0")
   })
 })
 

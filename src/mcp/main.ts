@@ -39,15 +39,14 @@ const parseRepo = (argv: ReadonlyArray<string>): string => {
 const repo = parseRepo(process.argv)
 const autoStart = process.env["BLUE_DAEMON"] !== "off" && process.env["CI"] !== "true"
 
-const { stdin, stdout } = makeStdio()
-const Main = layerBlueMcp({ repo, autoStart, version }).pipe(
+// The client ends the session by closing stdin: once everything it asked is answered, stop (SIGTERM interrupts the
+// main fiber, so the session is deregistered on the way out).
+const { open, stdin, stdout } = makeStdio({ onClosed: () => process.kill(process.pid, "SIGTERM") })
+const Main = layerBlueMcp({ repo, autoStart, version, onReady: open }).pipe(
   Layer.provide(McpServer.layerStdio({ name: "blue", version, stdin, stdout })),
   Layer.provide(BlueLive),
   Layer.provide(NodeContext.layer)
 )
-
-// The client ends the session by closing stdin: stop, so the session is deregistered on the way out.
-process.stdin.once("end", () => process.kill(process.pid, "SIGTERM"))
 
 Layer.launch(Main).pipe(
   Effect.tapErrorCause((cause) => Effect.sync(() => process.stderr.write(`blue mcp: ${cause}\n`))),

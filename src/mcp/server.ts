@@ -24,6 +24,8 @@ export interface McpOptions {
   readonly repo: string
   /** start a daemon for the session when none runs (off with BLUE_DAEMON=off or CI=true) */
   readonly autoStart: boolean
+  /** called once every tool and resource is registered (the stdio edge holds requests until then) */
+  readonly onReady?: () => void
 }
 
 /** The resource listing this repo's notifications that wait for an ack. */
@@ -110,8 +112,6 @@ export const registerBlue = (options: McpOptions) =>
       Effect.sync(() => new Presence(options.repo, notify, options.autoStart)),
       (p) => Effect.promise(() => p.close())
     )
-    yield* Effect.promise(() => presence.refresh())
-
     for (const op of realmOperations) {
       const run = callTool(op, at, () => presence.refresh())
       yield* server.addTool({
@@ -163,6 +163,9 @@ export const registerBlue = (options: McpOptions) =>
           2
         ))
     })
+    // Registering with the daemon may take a moment (or start it): not before the client can talk to us.
+    void presence.refresh()
+    options.onReady?.()
   })
 
 /** The MCP server over stdio with the Blue tools, given the services the operations need. */

@@ -4,6 +4,11 @@
  * back below the client's level) and resource subscriptions (`resources/subscribe` / `unsubscribe`, and
  * `notifications/resources/updated` sent only for subscribed resources). Messages are newline-delimited JSON-RPC;
  * the few requests handled here are answered here and never reach the server.
+ *
+ * It also keeps the JSON-RPC edge strict where @effect/rpc is loose: request ids travel to the server as numbers
+ * and come back as the client sent them (strings included), `tools/call` without `arguments` means `{}`, and a
+ * defect surfaces as a standard internal error (-32603). When the client closes stdin, `onClosed` runs once every
+ * request it sent has been answered.
  */
 import { Effect, Sink, Stream } from "effect"
 
@@ -15,26 +20,55 @@ export interface Stdio {
   readonly stdout: Sink.Sink<void, Uint8Array | string>
   /** the resource URIs the client subscribed to */
   readonly subscriptions: ReadonlySet<string>
+  /** lets requests through to the server (until then they wait, so none arrives before the tools exist) */
+  readonly open: () => void
 }
 
 /** Wraps the process's stdin and stdout. */
-export const makeStdio = (
-  input: NodeJS.ReadableStream = process.stdin,
-  output: NodeJS.WritableStream = process.stdout
-): Stdio => {
+export const makeStdio = (options: {
+  readonly onClosed: () => void
+  readonly input?: NodeJS.ReadableStream
+  readonly output?: NodeJS.WritableStream
+}): Stdio => {
+  const input = options.input ?? process.stdin
+  const output = options.output ?? process.stdout
   const subscriptions = new Set<string>()
   let minimum = 0
   const send = (message: unknown) => output.write(JSON.stringify(message) + "\n")
+  /** the requests on their way through the server: our id → the client's */
+  const pending = new Map<number, unknown>()
+  let nextId = 1
+  let ended = false
+  const settle = () => {
+    if (ended && opened && pending.size === 0) {
+      ended = false
+      options.onClosed()
+    }
+  }
 
-  /** Answers the requests handled here; true when the line was one of them. */
-  const intercept = (line: string): boolean => {
+  /** Answers the requests handled here (undefined); renumbers and forwards the rest. */
+  const incoming = (line: string): string | undefined => {
     let m: any
     try {
       m = JSON.parse(line)
     } catch {
-      return false
+      return line
     }
-    if (m === null || typeof m !== "object" || typeof m.method !== "string" || m.id === undefined) return false
+    if (m === null || typeof m !== "object" || typeof m.method !== "string" || m.id === undefined) return line
+    if (intercept(m)) return undefined
+    const id = nextId++
+    pending.set(id, m.id)
+    m.id = id
+    if (
+      m.method === "tools/call" && m.params !== null && typeof m.params === "object" && m.params.arguments === undefined
+    ) {
+      m.params.arguments = {}
+    }
+    return JSON.stringify(m)
+  }
+
+  /** Answers the requests handled here; true when `m` was one of them. */
+  const intercept = (m: any): boolean => {
     const reply = (error?: { code: number; message: string }) =>
       send(error === undefined ? { jsonrpc: "2.0", id: m.id, result: {} } : { jsonrpc: "2.0", id: m.id, error })
     const uri = m.params?.uri
@@ -71,9 +105,19 @@ export const makeStdio = (
     } catch {
       return line
     }
-    if (m?.result?.capabilities !== undefined && m.result.serverInfo !== undefined) {
-      m.result.capabilities.logging = {}
-      if (m.result.capabilities.resources !== undefined) m.result.capabilities.resources.subscribe = true
+    if (m !== null && typeof m === "object" && typeof m.id === "number" && pending.has(m.id)) {
+      const ours = m.id as number
+      m.id = pending.get(ours)
+      pending.delete(ours)
+      if (m.result?.capabilities !== undefined && m.result.serverInfo !== undefined) {
+        m.result.capabilities.logging = {}
+        if (m.result.capabilities.resources !== undefined) m.result.capabilities.resources.subscribe = true
+      }
+      if (m.error !== undefined && (typeof m.error.code !== "number" || m.error.code === 0)) {
+        m.error = { code: -32603, message: "Internal error in the Blue MCP server (see its stderr)" }
+      } else if (m.error !== undefined) {
+        m.error = { code: m.error.code, message: m.error.message }
+      }
       return JSON.stringify(m)
     }
     if (m?.method === "notifications/resources/updated" && !subscriptions.has(m.params?.uri)) return undefined
@@ -81,20 +125,37 @@ export const makeStdio = (
     return line
   }
 
+  let opened = false
+  const held: Array<Buffer | string> = []
+  let release: (chunk: Buffer | string) => void = (chunk) => void held.push(chunk)
+  const open = () => {
+    if (opened) return
+    opened = true
+    for (const chunk of held.splice(0)) release(chunk)
+    settle()
+  }
+
   const stdin = Stream.async<Uint8Array>((emit) => {
     let buffer = ""
     const onData = (chunk: Buffer | string) => {
+      if (!opened) return void held.push(chunk)
       buffer += chunk.toString()
       const forward: Array<string> = []
       let nl: number
       while ((nl = buffer.indexOf("\n")) >= 0) {
         const line = buffer.slice(0, nl)
         buffer = buffer.slice(nl + 1)
-        if (line.trim() !== "" && !intercept(line)) forward.push(line + "\n")
+        const passed = line.trim() === "" ? undefined : incoming(line)
+        if (passed !== undefined) forward.push(passed + "\n")
       }
       if (forward.length > 0) void emit.single(Buffer.from(forward.join(""), "utf8"))
     }
-    const onEnd = () => void emit.end()
+    release = onData
+    if (opened) { for (const chunk of held.splice(0)) onData(chunk) }
+    const onEnd = () => {
+      ended = true
+      settle()
+    }
     input.on("data", onData)
     input.once("end", onEnd)
     return Effect.sync(() => {
@@ -109,8 +170,9 @@ export const makeStdio = (
       const text = typeof chunk === "string" ? chunk : decoder.decode(chunk)
       const lines = text.split("\n").filter((l) => l.trim() !== "").map(outgoing).filter((l) => l !== undefined)
       if (lines.length > 0) output.write(lines.join("\n") + "\n")
+      settle()
     })
   )
 
-  return { stdin, stdout, subscriptions }
+  return { stdin, stdout, subscriptions, open }
 }
