@@ -252,6 +252,23 @@ describe("PublishContract", () => {
     expect(err.message).toContain(FUNGAL)
   })
 
+  it("refuses source globs that are absolute or leave the repo: InvalidSourceFiles{contract, glob, reason}", () => {
+    for (
+      const [glob, reason] of [
+        ["/etc/passwd", "is absolute"],
+        ["../other/**", "leaves the repo with '..'"],
+        ["src/../../x", "leaves the repo with '..'"],
+        ["~/.ssh/*", "starts with '~'"],
+        ["", "is empty"]
+      ]
+    ) {
+      const err = thenError(when(published(), publish({ sourceFiles: ["src/**", glob!] }), APERTURE))
+      expect(err).toMatchObject({ _tag: "InvalidSourceFiles", contract: S3, glob, reason })
+    }
+    expect(thenEvents(when(published(), publish({ sourceFiles: ["src/..x/*.ts", ".config/*.json"] }), APERTURE)))
+      .toHaveLength(1)
+  })
+
   it("refuses a value the schema rejects and an invalid schema (ContractValueInvalid)", () => {
     const s0 = seed()
     const s = andThen(s0, thenEvents(when(s0, publish({ schema: S3_SCHEMA, value: { read: ["a"] } }), APERTURE)))

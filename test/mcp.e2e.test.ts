@@ -19,7 +19,7 @@ import * as fs from "node:fs"
 import * as net from "node:net"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { realmOperations } from "../src/operations/index.js"
-import { APERTURE, FUNGAL, ML, ok, readYaml, REALM, S3 } from "./support/seed.js"
+import { APERTURE, FUNGAL, ML, ok, readYaml, REALM, S3, setExports } from "./support/seed.js"
 import { BLUE_BIN, dbFingerprint, fingerprint, git, makeWorkspace, type Workspace } from "./support/workspace.js"
 
 const freePort = () =>
@@ -317,9 +317,29 @@ describe("blue mcp: refusals and protocol errors", () => {
     expect((badName.structuredContent as any).error._tag).toBe("InvalidName")
     const existing = await aperture.call("blue_realm_init", { name: "letemcook", path: ".." })
     expect(existing.isError).toBe(true)
+    for (const where of [ws.home, ws.path(APERTURE, ".git"), ws.path("not", "there")]) {
+      const r = await aperture.call("blue_realm_init", { name: "elsewhere", path: where })
+      expect(r.isError, where).toBe(true)
+      expect((r.structuredContent as any).error._tag).toBe("PathProblem")
+    }
+    // Source globs (recorded in the realm) are relative and stay inside the repo, symlinks included.
+    setExports(ws.path(APERTURE), { [S3]: { pattern: { fields: { read: "read: (\\S+)" } } } })
+    for (const glob of [ws.path("secret.json"), "../secret.json", "src/../../secret.json"]) {
+      const r = await aperture.call("blue_realm_export", { name: S3, detect: true, source_files: [glob] })
+      expect(r.isError, glob).toBe(true)
+      expect((r.content[0] as any).text).toMatch(/absolute|leaves the repo/)
+    }
+    fs.writeFileSync(ws.path("secret.txt"), "read: stolen/*\n")
+    fs.symlinkSync(ws.path("secret.txt"), ws.path(APERTURE, "innocent.txt"))
+    const linked = await aperture.call("blue_realm_export", { name: S3, detect: true, source_files: ["*.txt"] })
+    expect(linked.isError).toBe(true)
+    expect((linked.content[0] as any).text).toContain("innocent.txt leads outside the repo")
+    setExports(ws.path(APERTURE), undefined)
     expect(fingerprint(ws.path(REALM))).toEqual(realm)
     expect(fs.readdirSync(ws.root).sort()).toEqual(
-      [".blue-home", APERTURE, FUNGAL, ML, REALM, "run", "secret.json"].filter((f) => fs.existsSync(ws.path(f))).sort()
+      [".blue-home", APERTURE, FUNGAL, ML, REALM, "run", "secret.json", "secret.txt"].filter((f) =>
+        fs.existsSync(ws.path(f))
+      ).sort()
     )
     expect(fs.existsSync(ws.path("evil"))).toBe(false)
     expect(fs.existsSync(ws.path("realm-..", "evil"))).toBe(false)
@@ -350,13 +370,39 @@ describe("blue mcp: raw JSON-RPC over stdio", () => {
       { jsonrpc: "2.0", id: "graph", method: "tools/call", params: { name: "blue_realm_graph" } },
       { jsonrpc: "2.0", id: 7, method: "ping" },
       { jsonrpc: "2.0", id: 8, method: "logging/setLevel", params: { level: "loud" } },
-      { jsonrpc: "2.0", id: 9, method: "tools/call", params: { name: "blue_realm_status", arguments: {} } }
+      { jsonrpc: "2.0", id: 9, method: "tools/call", params: { name: "blue_realm_status", arguments: {} } },
+      "this is not json",
+      { jsonrpc: "2.0", id: 10, method: "no/such/method" },
+      { jsonrpc: "2.0", method: "notifications/whatever" },
+      { jsonrpc: "2.0", id: 11, method: "resources/read", params: { uri: "blue://nothing" } },
+      { jsonrpc: "2.0", id: 12, method: "resources/read", params: { uri: "blue://sessions" } }
     ]
-    child.stdin.end(lines.map((l) => JSON.stringify(l)).join("\n") + "\n")
+    const bytes = Buffer.from(
+      lines.map((l) => typeof l === "string" ? l : JSON.stringify(l)).join("\n") + "\n" +
+        JSON.stringify({
+          jsonrpc: "2.0",
+          id: 13,
+          method: "tools/call",
+          params: { name: "blue_realm_graph", arguments: { format: "tëxt" } }
+        }) + "\n"
+    )
+    // Split inside the two bytes of "ë": the server must put the character back together.
+    const cut = bytes.indexOf(Buffer.from("ë")) + 1
+    child.stdin.write(bytes.subarray(0, cut))
+    await new Promise((r) => setTimeout(r, 100))
+    child.stdin.end(bytes.subarray(cut))
     expect(await exited, err).toBe(0)
     const replies = out.trim().split("\n").map((l) => JSON.parse(l))
     const by = new Map(replies.map((r) => [r.id, r]))
-    expect([...by.keys()].sort()).toEqual([7, 8, 9, "a-1", "graph"].sort())
+    expect([...by.keys()].map(String).sort()).toEqual(
+      ["7", "8", "9", "10", "11", "12", "13", "a-1", "graph", "null"].sort()
+    )
+    expect(by.get(null).error.code).toBe(-32700)
+    expect(by.get(10).error.code).toBe(-32601)
+    expect(by.get(11).error.code).toBe(-32002)
+    expect(JSON.parse(by.get(12).result.contents[0].text).realm).toBe("letemcook")
+    expect(by.get(13).error).toMatchObject({ code: -32602 })
+    expect(by.get(13).error.message).toContain("\"tëxt\"")
     expect(by.get("a-1").result.serverInfo.name).toBe("blue")
     expect(by.get("graph").result.structuredContent.realm).toBe("letemcook")
     expect(by.get(7).result).toEqual({})

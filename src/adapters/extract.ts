@@ -10,6 +10,8 @@ import * as nodePath from "node:path"
 import { globSync } from "tinyglobby"
 import * as YAML from "yaml"
 import type { Extractor } from "../domain/files.js"
+import { sourceGlobProblem } from "../domain/nameRules.js"
+import { PASSED_ENV } from "./hooks.js"
 
 /** Detection failed: the extractor is misconfigured, a file is missing, or the command failed. */
 export class ExtractError extends Schema.TaggedError<ExtractError>()("ExtractError", {
@@ -71,7 +73,10 @@ const keyPath = (value: unknown, key: string | undefined): unknown =>
 const runCommand = (root: string, command: string | ReadonlyArray<string>, timeoutMs: number) =>
   Effect.async<string, string>((resume) => {
     const [file, ...args] = typeof command === "string" ? ["/bin/sh", "-c", command] : command
-    const child = spawn(file!, args, { cwd: root, stdio: ["ignore", "pipe", "pipe"], detached: true })
+    // Like a hook, the extractor gets a scrubbed environment: no tokens or keys from Blue's own.
+    const env: Record<string, string> = { BLUE_REPO_ROOT: root }
+    for (const name of PASSED_ENV) if (process.env[name] !== undefined) env[name] = process.env[name]!
+    const child = spawn(file!, args, { cwd: root, env, stdio: ["ignore", "pipe", "pipe"], detached: true })
     let out = ""
     let err = ""
     const timer = setTimeout(() => {
@@ -117,7 +122,25 @@ export const detect = (options: {
         return Effect.fail(fail(`invalid regex ${JSON.stringify(source)}: ${(e as Error).message}`))
       }
     }
-    const files = globSync([...globs], { cwd: root, ignore: [".git/**", "node_modules/**", ".blue/**"] }).sort()
+    for (const glob of globs) {
+      const reason = sourceGlobProblem(glob)
+      if (reason !== undefined) return Effect.fail(fail(`source files ${JSON.stringify(glob)} ${reason}`))
+    }
+    const files = globSync([...globs], {
+      cwd: root,
+      ignore: [".git/**", "node_modules/**", ".blue/**"]
+    }).sort()
+    // A symlink inside the repo may still point out of it: only files whose real path is inside are read.
+    const realRoot = fs.realpathSync(root)
+    for (const f of files) {
+      let real: string
+      try {
+        real = fs.realpathSync(nodePath.join(root, f))
+      } catch {
+        continue
+      }
+      if (!real.startsWith(realRoot + nodePath.sep)) return Effect.fail(fail(`${f} leads outside the repo`))
+    }
     const perFile = options.perFile ?? readCompute(root)
     return Effect.forEach(files, (f) => perFile(f, (content) => matchPattern(content, extractor.pattern.fields))).pipe(
       Effect.map((results) => mergeCaptures(Object.keys(extractor.pattern.fields), results)),
@@ -133,7 +156,17 @@ export const detect = (options: {
     )
   }
   const file = nodePath.resolve(root, extractor.file)
-  if (!file.startsWith(root + nodePath.sep)) return Effect.fail(fail(`${extractor.file} is outside the repo`))
+  let real = file
+  try {
+    real = nodePath.join(fs.realpathSync(nodePath.dirname(file)), nodePath.basename(file))
+    if (fs.existsSync(file)) real = fs.realpathSync(file)
+  } catch {
+    // a missing directory: the read below reports it
+  }
+  const realRoot = fs.existsSync(root) ? fs.realpathSync(root) : root
+  if (!file.startsWith(root + nodePath.sep) || !real.startsWith(realRoot + nodePath.sep)) {
+    return Effect.fail(fail(`${extractor.file} is outside the repo`))
+  }
   return Effect.try({
     try: () => YAML.parse(fs.readFileSync(file, "utf8")) as unknown,
     catch: (e) => fail(`${extractor.file}: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`)

@@ -100,7 +100,7 @@ export const checkCommand = Command.make(
         no_cache: o.noCache,
         ci: o.ci,
         trust: o.trust
-      }, { cwd: process.cwd() }),
+      }, { cwd: process.cwd(), flags: true }),
       (r) => (format === "junit" ? renderJunit(r) : format === "github" ? renderGithub(r) : renderCheckText(r)),
       (r) => r.exitCode
     )

@@ -37,7 +37,8 @@ const isUsageError = (cause: Cause.Cause<unknown>) =>
 
 // Every command is a session while a daemon runs — except the daemon itself, the watcher and the MCP server
 // (they register their own).
-const registers = !["daemon", "sessions", "mcp"].some((c) => process.argv.includes(c))
+const words = process.argv.slice(2).filter((a) => !a.startsWith("-"))
+const registers = !(words[0] === "daemon" || words[0] === "mcp" || (words[0] === "realm" && words[1] === "sessions"))
 
 cli(process.argv).pipe(
   (effect) => (registers ? withSession(effect) : effect),

@@ -41,7 +41,7 @@ export const presentOperation = <Args, Result, E, R>(
   op: Operation<Args, Result, E, R>,
   json: boolean,
   input: { readonly [K in keyof Args]: unknown },
-  at: At = { cwd: process.cwd() }
+  at: At = { cwd: process.cwd(), flags: true }
 ): Effect.Effect<void, never, R> => present(json, runOperation(op, input, at), op.summary, op.exitCode)
 
 /** An @effect/cli optional value as an optional argument. */

@@ -15,6 +15,7 @@ import {
   InvalidDomainRepos,
   InvalidName,
   InvalidRange,
+  InvalidSourceFiles,
   NotContractOwner,
   NotificationNotFound,
   RealmAlreadyInitialized,
@@ -36,6 +37,7 @@ import {
 } from "./events.js"
 import { defaultRealmFile, type RealmFile } from "./files.js"
 import { cycleClosedBy, domainEdges, realmGraph } from "./graph.js"
+import { sourceGlobProblem } from "./nameRules.js"
 import { type Name, type NameKind, nameProblem } from "./names.js"
 import { normalizeRange, PLACEHOLDER_SCHEMA } from "./placeholder.js"
 import { pendingKey, type RealmState } from "./state.js"
@@ -182,6 +184,12 @@ export const decide = (
         const { contract, domain } = yield* findContract(state, command.contract, command.domain)
         if (contract.owner !== actor) {
           return yield* Either.left(new NotContractOwner({ contract: contract.name, owner: contract.owner, actor }))
+        }
+        for (const glob of command.sourceFiles ?? []) {
+          const reason = sourceGlobProblem(glob)
+          if (reason !== undefined) {
+            return yield* Either.left(new InvalidSourceFiles({ contract: contract.name, glob, reason }))
+          }
         }
         const plan = yield* planPublish(contract, {
           ...(command.schema === undefined ? {} : { schema: command.schema }),

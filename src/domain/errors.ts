@@ -152,6 +152,7 @@ export type DomainError =
   | BumpTooSmall
   | ContractValueInvalid
   | InvalidRange
+  | InvalidSourceFiles
   | RoleConflict
   | NotificationNotFound
 
@@ -207,6 +208,19 @@ export class ContractValueInvalid extends Schema.TaggedError<ContractValueInvali
 }) {
   override get message() {
     return `Contract '${this.contract}' is invalid: ${this.problems.join("; ")}.`
+  }
+}
+
+/** A source-files glob that is absolute or leaves the repo. */
+export class InvalidSourceFiles extends Schema.TaggedError<InvalidSourceFiles>()("InvalidSourceFiles", {
+  contract: Schema.String,
+  glob: Schema.String,
+  reason: Schema.String
+}) {
+  override get message() {
+    return `Source files of '${this.contract}': ${
+      JSON.stringify(this.glob)
+    } ${this.reason}; give globs relative to the repo, inside it (e.g. src/**/*.ts).`
   }
 }
 

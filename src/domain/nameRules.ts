@@ -24,3 +24,16 @@ export const suggestName = (raw: string): string | undefined => {
   const s = raw.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 64)
   return s.length > 0 && nameProblem(s) === undefined ? s : undefined
 }
+
+/**
+ * Why `glob` may not name an export's source files, or `undefined` when it may: source globs are relative to the
+ * repo and stay inside it (they are recorded in the realm, where other orgs can write them).
+ */
+export const sourceGlobProblem = (glob: string): string | undefined => {
+  if (glob.trim() === "") return "is empty"
+  if (glob.includes("\0")) return "contains a NUL byte"
+  if (glob.startsWith("/") || glob.startsWith("\\") || /^[A-Za-z]:/.test(glob)) return "is absolute"
+  if (glob.startsWith("~")) return "starts with '~'"
+  if (glob.split(/[\\/]/).includes("..")) return "leaves the repo with '..'"
+  return undefined
+}

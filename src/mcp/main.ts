@@ -8,8 +8,9 @@ import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Effect, Layer } from "effect"
 import * as fs from "node:fs"
 import * as nodePath from "node:path"
+import { findGitRoot } from "../adapters/files.js"
 import { BlueLive } from "../operations/layer.js"
-import { layerBlueMcp } from "./server.js"
+import { layerBlueMcp, RESOURCES } from "./server.js"
 import { makeStdio } from "./stdio.js"
 
 declare const BLUE_VERSION: string
@@ -41,8 +42,11 @@ const autoStart = process.env["BLUE_DAEMON"] !== "off" && process.env["CI"] !== 
 
 // The client ends the session by closing stdin: once everything it asked is answered, stop (SIGTERM interrupts the
 // main fiber, so the session is deregistered on the way out).
-const { open, stdin, stdout } = makeStdio({ onClosed: () => process.kill(process.pid, "SIGTERM") })
-const Main = layerBlueMcp({ repo, autoStart, version, onReady: open }).pipe(
+const { open, stdin, stdout } = makeStdio({
+  onClosed: () => process.kill(process.pid, "SIGTERM"),
+  resources: RESOURCES
+})
+const Main = layerBlueMcp({ repo, confine: findGitRoot(repo) ?? repo, autoStart, version, onReady: open }).pipe(
   Layer.provide(McpServer.layerStdio({ name: "blue", version, stdin, stdout })),
   Layer.provide(BlueLive),
   Layer.provide(NodeContext.layer)

@@ -30,6 +30,9 @@ export class Presence {
   private socket: WebSocket | undefined
   private chain: Promise<void> = Promise.resolve()
   private closed = false
+  private failures = 0
+  /** start a daemon only until the first connection: one the user stopped afterwards stays stopped */
+  private mayStart: boolean
   private readonly timer: NodeJS.Timeout
   /** Forward session changes too (after `blue_realm_sessions` with `watch`). */
   watchSessions = false
@@ -37,8 +40,9 @@ export class Presence {
   constructor(
     private readonly root: string,
     private readonly deliver: (message: FeedMessage) => void,
-    private readonly autoStart: boolean
+    autoStart: boolean
   ) {
+    this.mayStart = autoStart
     this.timer = setInterval(() => this.refresh(), 5_000)
     this.timer.unref()
   }
@@ -97,7 +101,7 @@ export class Presence {
       const health = await Effect.runPromise(Effect.either(callDaemon(found, "GET", "/health", undefined, 1000)))
       if (health._tag === "Right" && health.right.status === 200) return found
     }
-    if (!this.autoStart) return undefined
+    if (!this.mayStart) return undefined
     const started = await Effect.runPromise(Effect.either(ensureDaemon))
     return started._tag === "Right" ? started.right : undefined
   }
@@ -107,7 +111,11 @@ export class Presence {
       headers: { authorization: `Bearer ${conn.token}` }
     })
     this.socket = ws
-    ws.on("open", () => ws.send(JSON.stringify({ type: "subscribe", realm: member.realm, repo: member.repo })))
+    ws.on("open", () => {
+      this.failures = 0
+      this.mayStart = false
+      ws.send(JSON.stringify({ type: "subscribe", realm: member.realm, repo: member.repo }))
+    })
     ws.on("message", (data) => {
       let m: any
       try {
@@ -131,7 +139,9 @@ export class Presence {
       this.socket = undefined
       this.session = undefined
       this.conn = undefined
-      if (!this.closed) setTimeout(() => this.refresh(), 1_000).unref()
+      // Back off (1 s, 2 s, 4 s … 30 s) so a flapping daemon does not churn sessions.
+      this.failures++
+      if (!this.closed) setTimeout(() => this.refresh(), Math.min(30_000, 1_000 * 2 ** (this.failures - 1))).unref()
     }
     ws.on("close", lost)
     ws.on("error", lost)

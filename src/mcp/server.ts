@@ -22,6 +22,8 @@ import { type FeedMessage, Presence } from "./presence.js"
 export interface McpOptions {
   /** the directory (a member repo, a realm, or a repo about to join) the tools run in */
   readonly repo: string
+  /** where file arguments must stay: the repo's root (its git root, or `repo` outside git) */
+  readonly confine: string
   /** start a daemon for the session when none runs (off with BLUE_DAEMON=off or CI=true) */
   readonly autoStart: boolean
   /** called once every tool and resource is registered (the stdio edge holds requests until then) */
@@ -32,6 +34,10 @@ export interface McpOptions {
 export const NOTIFICATIONS_URI = "blue://notifications"
 /** The resource with this repo's realm status (the `blue_realm_status` document). */
 export const STATUS_URI = "blue://status"
+/** The resource with the realm's live sessions (the `blue_realm_sessions` document). */
+export const SESSIONS_URI = "blue://sessions"
+/** Every resource the server has. */
+export const RESOURCES: ReadonlyArray<string> = [STATUS_URI, NOTIFICATIONS_URI, SESSIONS_URI]
 
 /** A result as MCP structured content: plain JSON, always an object. */
 const structured = (value: unknown): Record<string, unknown> => {
@@ -51,7 +57,8 @@ const callTool = (op: AnyOperation, at: At, afterWrite: () => Promise<void>) => 
       Effect.mapError((e) => new McpSchema.InvalidParams({ message: `${op.tool}: ${describeParseError(e)}` }))
     )
     const exit = yield* Effect.exit(op.run(args, at))
-    if (!op.readOnly) yield* Effect.promise(afterWrite)
+    // A join or leave changes what the session should be; re-check without making the caller wait.
+    if (!op.readOnly) void afterWrite()
     if (Exit.isSuccess(exit)) {
       const summary = op.summary(exit.value)
       return new McpSchema.CallToolResult({
@@ -92,7 +99,7 @@ export const registerBlue = (options: McpOptions) =>
   Effect.gen(function*() {
     const server = yield* McpServer.McpServer
     const runtime = yield* Effect.runtime<never>()
-    const at: At = { cwd: options.repo, confine: options.repo }
+    const at: At = { cwd: options.repo, confine: options.confine }
     const notify = (m: FeedMessage) => {
       const level = m.type === "notification" && m.notification.change_type === "breaking" ? "warning" : "notice"
       Runtime.runFork(runtime)(
@@ -103,7 +110,7 @@ export const registerBlue = (options: McpOptions) =>
             data: { ...m, summary: summarise(m) }
           }),
           server.notifications["notifications/resources/updated"]({
-            uri: m.type === "notification" ? NOTIFICATIONS_URI : "blue://sessions"
+            uri: m.type === "notification" ? NOTIFICATIONS_URI : SESSIONS_URI
           })
         ]).pipe(Effect.ignore)
       )
@@ -162,6 +169,16 @@ export const registerBlue = (options: McpOptions) =>
           null,
           2
         ))
+    })
+    yield* McpServer.registerResource({
+      uri: SESSIONS_URI,
+      name: "Sessions",
+      description: "Live Blue sessions in this repo's realm (who works where)",
+      mimeType: "application/json",
+      content: Effect.map(
+        Effect.either(sessionsOperation.run({}, at)),
+        (r) => JSON.stringify(r._tag === "Right" ? r.right : { error: errorDocument(r.left) }, null, 2)
+      )
     })
     // Registering with the daemon may take a moment (or start it): not before the client can talk to us.
     void presence.refresh()

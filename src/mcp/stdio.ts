@@ -11,8 +11,31 @@
  * request it sent has been answered.
  */
 import { Effect, Sink, Stream } from "effect"
+import { StringDecoder } from "node:string_decoder"
 
 const LEVELS = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"] as const
+
+/** The notifications the server takes (others are dropped here: a notification gets no answer). */
+const NOTIFICATIONS = new Set([
+  "notifications/initialized",
+  "notifications/cancelled",
+  "notifications/progress",
+  "notifications/roots/list_changed"
+])
+
+/** The requests the server answers (anything else is -32601 here, with the client's id). */
+const METHODS = new Set([
+  "initialize",
+  "ping",
+  "tools/list",
+  "tools/call",
+  "resources/list",
+  "resources/read",
+  "resources/templates/list",
+  "prompts/list",
+  "prompts/get",
+  "completion/complete"
+])
 
 /** The stdin stream and stdout sink to give `McpServer.layerStdio`, and what the client asked for. */
 export interface Stdio {
@@ -27,6 +50,8 @@ export interface Stdio {
 /** Wraps the process's stdin and stdout. */
 export const makeStdio = (options: {
   readonly onClosed: () => void
+  /** the URIs of the server's resources (reading or subscribing to another is -32002) */
+  readonly resources: ReadonlyArray<string>
   readonly input?: NodeJS.ReadableStream
   readonly output?: NodeJS.WritableStream
 }): Stdio => {
@@ -52,9 +77,15 @@ export const makeStdio = (options: {
     try {
       m = JSON.parse(line)
     } catch {
-      return line
+      send({ jsonrpc: "2.0", id: null, error: { code: -32700, message: "Parse error: a line that is not JSON" } })
+      return undefined
     }
-    if (m === null || typeof m !== "object" || typeof m.method !== "string" || m.id === undefined) return line
+    if (m === null || typeof m !== "object" || Array.isArray(m)) {
+      send({ jsonrpc: "2.0", id: null, error: { code: -32600, message: "Invalid request: expected one JSON object" } })
+      return undefined
+    }
+    if (typeof m.method !== "string") return line
+    if (m.id === undefined || m.id === null) return NOTIFICATIONS.has(m.method) ? line : undefined
     if (intercept(m)) return undefined
     const id = nextId++
     pending.set(id, m.id)
@@ -72,10 +103,16 @@ export const makeStdio = (options: {
     const reply = (error?: { code: number; message: string }) =>
       send(error === undefined ? { jsonrpc: "2.0", id: m.id, result: {} } : { jsonrpc: "2.0", id: m.id, error })
     const uri = m.params?.uri
+    const unknownResource = typeof uri === "string" && !options.resources.includes(uri)
     switch (m.method) {
+      case "resources/read":
+        if (!unknownResource) return false
+        reply({ code: -32002, message: `Resource not found: ${uri}` })
+        return true
       case "resources/subscribe":
       case "resources/unsubscribe":
         if (typeof uri !== "string") reply({ code: -32602, message: `${m.method}: params.uri must be a string` })
+        else if (unknownResource) reply({ code: -32002, message: `Resource not found: ${uri}` })
         else {
           if (m.method === "resources/subscribe") subscriptions.add(uri)
           else subscriptions.delete(uri)
@@ -93,7 +130,9 @@ export const makeStdio = (options: {
         return true
       }
       default:
-        return false
+        if (METHODS.has(m.method)) return false
+        reply({ code: -32601, message: `Method not found: ${m.method}` })
+        return true
     }
   }
 
@@ -137,9 +176,11 @@ export const makeStdio = (options: {
 
   const stdin = Stream.async<Uint8Array>((emit) => {
     let buffer = ""
+    // A multi-byte character may be split between chunks.
+    const text = new StringDecoder("utf8")
     const onData = (chunk: Buffer | string) => {
       if (!opened) return void held.push(chunk)
-      buffer += chunk.toString()
+      buffer += typeof chunk === "string" ? chunk : text.write(chunk)
       const forward: Array<string> = []
       let nl: number
       while ((nl = buffer.indexOf("\n")) >= 0) {

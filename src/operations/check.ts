@@ -19,7 +19,7 @@ import {
 } from "../engine/check.js"
 import { cachedPerFile } from "../engine/detect.js"
 import { Realms } from "../engine/Realms.js"
-import { operation, resolveArgPath } from "./operation.js"
+import { argLabel, operation, resolveArgPath } from "./operation.js"
 import { here } from "./where.js"
 
 /** The check modes. */
@@ -82,7 +82,10 @@ export const check = operation({
       }
       if (o.mode === "compatibility" && (o.old !== undefined || o.new !== undefined)) {
         if (o.old === undefined || o.new === undefined) {
-          return yield* new PathProblem({ path: "--old/--new", detail: "give both files" })
+          return yield* new PathProblem({
+            path: `${argLabel(at, "old")}/${argLabel(at, "new")}`,
+            detail: "give both files"
+          })
         }
         const oldFile = yield* resolveArgPath(at, "old", o.old)
         const newFile = yield* resolveArgPath(at, "new", o.new)
@@ -112,7 +115,10 @@ export const check = operation({
           case "exporter":
           case "importer": {
             if (h.member === undefined) {
-              return yield* new PathProblem({ path: at.cwd, detail: `--mode ${mode} runs inside a member repo` })
+              return yield* new PathProblem({
+                path: at.cwd,
+                detail: `${argLabel(at, "mode")} ${mode} runs inside a member repo`
+              })
             }
             const cache = yield* makeRepoCache(h.member.root, { bypass: o.no_cache ?? false })
             reports.push(
@@ -148,8 +154,8 @@ export const check = operation({
               ).find((_, __, all) => all.length === 1))
             if (name === undefined) {
               return yield* new PathProblem({
-                path: "--name",
-                detail: "name the contract to compare (or use --old/--new)"
+                path: argLabel(at, "name"),
+                detail: `name the contract to compare (or use ${argLabel(at, "old")}/${argLabel(at, "new")})`
               })
             }
             reports.push(checkHistory(yield* realms.foldItems(realm.dir), name, o.from, o.to, o.transitive ?? false))

@@ -13,7 +13,7 @@ import { detect, ExtractError } from "../adapters/extract.js"
 import { importStanding } from "../domain/contracts.js"
 import { cachedPerFile, sourceFilesOf } from "../engine/detect.js"
 import { Realms } from "../engine/Realms.js"
-import { type At, operation, resolveArgPath } from "./operation.js"
+import { argLabel, type At, operation, resolveArgPath } from "./operation.js"
 import { hereAsMember } from "./where.js"
 
 /** The first line of a parser message without the YAML library's trailing location. */
@@ -27,7 +27,7 @@ const readDocument = (at: At, file: string, argument: string) =>
       catch: (e) =>
         new PathProblem({
           path,
-          detail: `(${argument}) ${
+          detail: `(${argLabel(at, argument)}) ${
             (e as NodeJS.ErrnoException).code === "ENOENT"
               ? "does not exist"
               : `is not JSON or YAML: ${firstLine((e as Error).message)}`
@@ -66,7 +66,10 @@ export const exportContract = operation({
       const h = yield* hereAsMember(at.cwd)
       const given = [o.value !== undefined, o.file !== undefined, o.detect === true].filter(Boolean).length
       if (given > 1) {
-        return yield* new PathProblem({ path: "value/file/detect", detail: "give only one source for the value" })
+        return yield* new PathProblem({
+          path: ["value", "file", "detect"].map((a) => argLabel(at, a)).join("/"),
+          detail: "give only one source for the value"
+        })
       }
       let value: unknown = o.value
       if (o.file !== undefined) value = yield* readDocument(at, o.file, "file")
@@ -172,9 +175,11 @@ export const importContract = operation({
       const realms = yield* Realms
       const h = yield* hereAsMember(at.cwd)
       if (o.binding !== undefined) {
-        const path = yield* resolveArgPath({ cwd: h.member.root, confine: h.member.root }, "binding", o.binding)
+        // A binding names a file of this repo (relative to its root), wherever the command runs.
+        const inRepo = { ...at, cwd: h.member.root, confine: h.member.root }
+        const path = yield* resolveArgPath(inRepo, "binding", o.binding)
         if (!fs.existsSync(path)) {
-          return yield* new PathProblem({ path, detail: "(--binding) does not exist in this repo" })
+          return yield* new PathProblem({ path, detail: `(${argLabel(at, "binding")}) does not exist in this repo` })
         }
       }
       const out = yield* realms.execute(h.realmDir, {

@@ -17,7 +17,12 @@ export interface At {
    * not make Blue read (and publish) or write files outside the repo it serves.
    */
   readonly confine?: string | undefined
+  /** name arguments as command-line flags (`--no-cache`) in messages, rather than as tool arguments (`no_cache`) */
+  readonly flags?: boolean
 }
+
+/** How a message names argument `name` where the operation runs. */
+export const argLabel = (at: At, name: string): string => at.flags === true ? `--${name.replace(/_/g, "-")}` : name
 
 /** One thing Blue does, for the CLI and the MCP server alike. */
 export interface Operation<Args, Result, E, R> {
@@ -129,10 +134,10 @@ export const resolveArgPath = (at: At, argument: string, path: string) =>
       inside = resolved
     }
     const rel = nodePath.relative(root, inside)
-    if (rel.startsWith("..") || nodePath.isAbsolute(rel)) {
+    if (rel === ".." || rel.startsWith(`..${nodePath.sep}`) || nodePath.isAbsolute(rel)) {
       return yield* new PathProblem({
         path: resolved,
-        detail: `(${argument}) is outside ${at.confine}; name a file inside the repo`
+        detail: `(${argLabel(at, argument)}) is outside ${at.confine}; name a file inside the repo`
       })
     }
     return resolved
