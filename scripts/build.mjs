@@ -10,38 +10,27 @@ const banner = {
 // Chunk names carry content hashes: drop the previous build's so dist/ holds one consistent set.
 rmSync(new URL("../dist/chunks", import.meta.url), { recursive: true, force: true })
 
-// The full CLI: one CommonJS file, loaded by dist/blue.js through a V8 code cache.
-await build({
-  entryPoints: ["src/cli/main.ts"],
-  outfile: "dist/cli.cjs",
-  bundle: true,
-  platform: "node",
-  target: "node20",
-  format: "cjs",
-  minify: true,
-  sourcemap: "linked",
-  external: ["better-sqlite3"],
-  // Dependencies written as ES modules use import.meta.url; give them this file's URL.
-  banner: { js: "var __blueImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
-  define: { BLUE_VERSION: JSON.stringify(pkg.version), "import.meta.url": "__blueImportMetaUrl" },
-  logLevel: "warning"
-})
+/** A CommonJS bundle loaded by dist/blue.js through a V8 code cache. */
+const cjsBundle = (entry, outfile) =>
+  build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: "node",
+    target: "node20",
+    format: "cjs",
+    minify: true,
+    sourcemap: "linked",
+    external: ["better-sqlite3"],
+    // Dependencies written as ES modules use import.meta.url; give them this file's URL.
+    banner: { js: "var __blueImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+    define: { BLUE_VERSION: JSON.stringify(pkg.version), "import.meta.url": "__blueImportMetaUrl" },
+    logLevel: "warning"
+  })
 
-// The MCP server (`blue mcp`): its own CommonJS file, so the other commands do not load the MCP/RPC code.
-await build({
-  entryPoints: ["src/mcp/main.ts"],
-  outfile: "dist/mcp.cjs",
-  bundle: true,
-  platform: "node",
-  target: "node20",
-  format: "cjs",
-  minify: true,
-  sourcemap: "linked",
-  external: ["better-sqlite3"],
-  banner: { js: "var __blueImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
-  define: { BLUE_VERSION: JSON.stringify(pkg.version), "import.meta.url": "__blueImportMetaUrl" },
-  logLevel: "warning"
-})
+// The full CLI, and the MCP server (`blue mcp`) on its own so the other commands do not load the MCP/RPC code.
+await cjsBundle("src/cli/main.ts", "dist/cli.cjs")
+await cjsBundle("src/mcp/main.ts", "dist/mcp.cjs")
 
 // The executable: the status fast path and the loader.
 await build({
