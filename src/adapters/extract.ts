@@ -12,6 +12,7 @@ import * as YAML from "yaml"
 import type { Extractor } from "../domain/files.js"
 import { sourceGlobProblem } from "../domain/nameRules.js"
 import { PASSED_ENV } from "./hooks.js"
+import { isWithin } from "./paths.js"
 
 /** Detection failed: the extractor is misconfigured, a file is missing, or the command failed. */
 export class ExtractError extends Schema.TaggedError<ExtractError>()("ExtractError", {
@@ -131,16 +132,8 @@ export const detect = (options: {
       ignore: [".git/**", "node_modules/**", ".blue/**"]
     }).sort()
     // A symlink inside the repo may still point out of it: only files whose real path is inside are read.
-    const realRoot = fs.realpathSync(root)
-    for (const f of files) {
-      let real: string
-      try {
-        real = fs.realpathSync(nodePath.join(root, f))
-      } catch {
-        continue
-      }
-      if (!real.startsWith(realRoot + nodePath.sep)) return Effect.fail(fail(`${f} leads outside the repo`))
-    }
+    const outside = files.find((f) => !isWithin(root, nodePath.join(root, f)))
+    if (outside !== undefined) return Effect.fail(fail(`${outside} leads outside the repo`))
     const perFile = options.perFile ?? readCompute(root)
     return Effect.forEach(files, (f) => perFile(f, (content) => matchPattern(content, extractor.pattern.fields))).pipe(
       Effect.map((results) => mergeCaptures(Object.keys(extractor.pattern.fields), results)),
@@ -156,15 +149,7 @@ export const detect = (options: {
     )
   }
   const file = nodePath.resolve(root, extractor.file)
-  let real = file
-  try {
-    real = nodePath.join(fs.realpathSync(nodePath.dirname(file)), nodePath.basename(file))
-    if (fs.existsSync(file)) real = fs.realpathSync(file)
-  } catch {
-    // a missing directory: the read below reports it
-  }
-  const realRoot = fs.existsSync(root) ? fs.realpathSync(root) : root
-  if (!file.startsWith(root + nodePath.sep) || !real.startsWith(realRoot + nodePath.sep)) {
+  if (!file.startsWith(root + nodePath.sep) || !isWithin(root, file)) {
     return Effect.fail(fail(`${extractor.file} is outside the repo`))
   }
   return Effect.try({

@@ -15,6 +15,28 @@ export const findUp = (start: string, test: (dir: string) => boolean): string | 
   }
 }
 
+/**
+ * The real path of `p`, symlinks resolved; for a path that does not exist (yet), its parent's real path and its
+ * name; `p` itself when not even the parent exists.
+ */
+export const realPathOf = (p: string): string => {
+  try {
+    return fs.realpathSync(p)
+  } catch {
+    try {
+      return nodePath.join(fs.realpathSync(nodePath.dirname(p)), nodePath.basename(p))
+    } catch {
+      return nodePath.resolve(p)
+    }
+  }
+}
+
+/** True when `p` is `root` or below it, both compared by real path (a symlink out of `root` is not within). */
+export const isWithin = (root: string, p: string): boolean => {
+  const rel = nodePath.relative(realPathOf(root), realPathOf(p))
+  return rel !== ".." && !rel.startsWith(`..${nodePath.sep}`) && !nodePath.isAbsolute(rel)
+}
+
 /** Relative path of a member's config file. */
 export const CONFIG_FILE = ".blue/config.yaml"
 

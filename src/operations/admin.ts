@@ -10,6 +10,7 @@ import { PathProblem } from "../adapters/errors.js"
 import { EventLog } from "../adapters/eventLog.js"
 import { CONFIG_FILE, findGitRoot, findRealmRoot, writeMemberConfig } from "../adapters/files.js"
 import { blueHome, currentUser } from "../adapters/home.js"
+import { isWithin, realPathOf } from "../adapters/paths.js"
 import { validateName } from "../domain/decide.js"
 import { Admission } from "../domain/files.js"
 import { suggestName } from "../domain/names.js"
@@ -43,13 +44,10 @@ export const initRealm = operation({
         // A new realm is the one thing written outside the repo: only as a fresh realm-<name> directory in an
         // existing directory that is neither Blue's home nor inside a git directory.
         yield* validateName("realm", args.name)
-        const real = fs.existsSync(parent) && fs.statSync(parent).isDirectory() ? fs.realpathSync(parent) : undefined
-        const home = fs.existsSync(blueHome()) ? fs.realpathSync(blueHome()) : nodePath.resolve(blueHome())
-        const within = (dir: string, root: string) => dir === root || dir.startsWith(root + nodePath.sep)
-        if (real === undefined) {
+        if (!fs.existsSync(parent) || !fs.statSync(parent).isDirectory()) {
           return yield* new PathProblem({ path: parent, detail: "(path) is not an existing directory" })
         }
-        if (within(real, home) || real.split(nodePath.sep).includes(".git")) {
+        if (isWithin(blueHome(), parent) || realPathOf(parent).split(nodePath.sep).includes(".git")) {
           return yield* new PathProblem({
             path: parent,
             detail: "(path) is inside Blue's home or a .git directory; create the realm beside your repos"

@@ -4,9 +4,9 @@
  * that does it, and the human summary of its result. The result itself is the `--json` document.
  */
 import { Effect, ParseResult, Schema } from "effect"
-import * as fs from "node:fs"
 import * as nodePath from "node:path"
 import { PathProblem } from "../adapters/errors.js"
+import { isWithin } from "../adapters/paths.js"
 
 /** Where an operation runs, and how far the paths it is given may reach. */
 export interface At {
@@ -118,23 +118,7 @@ export const runOperation = <Args, Result, E, R>(op: Operation<Args, Result, E, 
 export const resolveArgPath = (at: At, argument: string, path: string) =>
   Effect.gen(function*() {
     const resolved = nodePath.resolve(at.cwd, path)
-    if (at.confine === undefined) return resolved
-    const real = (p: string) => {
-      try {
-        return fs.realpathSync(p)
-      } catch {
-        return nodePath.join(fs.realpathSync(nodePath.dirname(p)), nodePath.basename(p))
-      }
-    }
-    const root = real(at.confine)
-    let inside: string
-    try {
-      inside = real(resolved)
-    } catch {
-      inside = resolved
-    }
-    const rel = nodePath.relative(root, inside)
-    if (rel === ".." || rel.startsWith(`..${nodePath.sep}`) || nodePath.isAbsolute(rel)) {
+    if (at.confine !== undefined && !isWithin(at.confine, resolved)) {
       return yield* new PathProblem({
         path: resolved,
         detail: `(${argLabel(at, argument)}) is outside ${at.confine}; name a file inside the repo`
