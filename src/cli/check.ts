@@ -7,9 +7,8 @@ import type { CheckReport, Finding } from "../engine/check.js"
 import { check, CHECK_MODES, renderCheckText } from "../operations/check.js"
 import { runOperation } from "../operations/operation.js"
 import { choice } from "./options.js"
-import { given, present } from "./output.js"
+import { cliAt, given, present } from "./output.js"
 
-const MODES = CHECK_MODES
 const FORMATS = ["text", "json", "junit", "github"] as const
 
 const xml = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;")
@@ -66,7 +65,7 @@ const optText = (name: string, description: string) =>
 export const checkCommand = Command.make(
   "check",
   {
-    mode: choice("mode", MODES, "contract").pipe(Options.withDescription(MODES.join(" | "))),
+    mode: choice("mode", CHECK_MODES, "contract").pipe(Options.withDescription(CHECK_MODES.join(" | "))),
     from: optText("from", "compatibility: the older version (default: the one before --to)"),
     to: optText("to", "compatibility: the newer version (default: the current one)"),
     old: optText("old", "compatibility: the older contract or schema file"),
@@ -100,7 +99,7 @@ export const checkCommand = Command.make(
         no_cache: o.noCache,
         ci: o.ci,
         trust: o.trust
-      }, { cwd: process.cwd(), flags: true }),
+      }, cliAt()),
       (r) => (format === "junit" ? renderJunit(r) : format === "github" ? renderGithub(r) : renderCheckText(r)),
       (r) => r.exitCode
     )

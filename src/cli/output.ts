@@ -36,12 +36,15 @@ export const present = <A, E, R>(
     })
   )
 
+/** Where a command runs: the current directory, messages naming flags. */
+export const cliAt = (): At => ({ cwd: process.cwd(), flags: true })
+
 /** Runs an operation on arguments gathered from the command line and presents its result. */
 export const presentOperation = <Args, Result, E, R>(
   op: Operation<Args, Result, E, R>,
   json: boolean,
   input: { readonly [K in keyof Args]: unknown },
-  at: At = { cwd: process.cwd(), flags: true }
+  at: At = cliAt()
 ): Effect.Effect<void, never, R> => present(json, runOperation(op, input, at), op.summary, op.exitCode)
 
 /** An @effect/cli optional value as an optional argument. */

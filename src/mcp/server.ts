@@ -11,9 +11,9 @@
  * the `blue://notifications` resource.
  */
 import { McpSchema, McpServer } from "@effect/ai"
-import { Cause, Effect, Exit, JSONSchema, Layer, Option, Runtime, Schema } from "effect"
+import { Cause, Effect, Exit, JSONSchema, Layer, Option, Runtime } from "effect"
 import { realmOperations } from "../operations/index.js"
-import { type AnyOperation, type At, describeParseError, errorDocument } from "../operations/operation.js"
+import { type AnyOperation, type At, decodeArgs, errorDocument } from "../operations/operation.js"
 import { sessions as sessionsOperation } from "../operations/sessions.js"
 import { realmStatus } from "../operations/status.js"
 import { type FeedMessage, Presence } from "./presence.js"
@@ -52,9 +52,8 @@ const text = (t: string) => ({ type: "text" as const, text: t })
 /** Runs one tool call: decode (a JSON-RPC error when the arguments do not fit), run, and shape the result. */
 const callTool = (op: AnyOperation, at: At, afterWrite: () => Promise<void>) => (payload: unknown) =>
   Effect.gen(function*() {
-    const schema = op.agentArgs ?? op.args
-    const args = yield* Schema.decodeUnknown(schema, { onExcessProperty: "error" })(payload ?? {}).pipe(
-      Effect.mapError((e) => new McpSchema.InvalidParams({ message: `${op.tool}: ${describeParseError(e)}` }))
+    const args = yield* decodeArgs(op, payload ?? {}, op.agentArgs ?? op.args).pipe(
+      Effect.mapError((e) => new McpSchema.InvalidParams({ message: e.message }))
     )
     const exit = yield* Effect.exit(op.run(args, at))
     // A join or leave changes what the session should be; re-check without making the caller wait.

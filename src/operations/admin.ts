@@ -15,7 +15,7 @@ import { validateName } from "../domain/decide.js"
 import { Admission } from "../domain/files.js"
 import { suggestName } from "../domain/names.js"
 import { Realms } from "../engine/Realms.js"
-import { type At, operation } from "./operation.js"
+import { type At, operation, optionalBoolean, optionalString } from "./operation.js"
 import { here, hereAsMember } from "./where.js"
 
 const created = (files: ReadonlyArray<string>, note: (f: string) => string = () => "") =>
@@ -28,9 +28,7 @@ export const initRealm = operation({
   readOnly: false,
   args: Schema.Struct({
     name: Schema.String.annotations({ description: "Realm name (kebab-case)" }),
-    path: Schema.optional(
-      Schema.String.annotations({ description: "Where to create the realm repo (default: current directory)" })
-    ),
+    path: optionalString("Where to create the realm repo (default: current directory)"),
     admission: Schema.optional(
       Admission.annotations({ description: "How repos get in: open (default), approval or invite-only" })
     )
@@ -102,14 +100,8 @@ export const joinRealm = operation({
     realm_path: Schema.String.annotations({
       description: "Path to the realm repo (or the name of a realm this machine tracks)"
     }),
-    name: Schema.optional(
-      Schema.String.annotations({ description: "Repo name in the realm (default: repo directory name)" })
-    ),
-    detect_exports: Schema.optional(
-      Schema.Boolean.annotations({
-        description: "Report the contracts the realm already binds to this repo (default: true)"
-      })
-    )
+    name: optionalString("Repo name in the realm (default: repo directory name)"),
+    detect_exports: optionalBoolean("Report the contracts the realm already binds to this repo (default: true)")
   }),
   run: (args, at) =>
     Effect.gen(function*() {
@@ -197,10 +189,8 @@ export const createDomain = operation({
     repos: Schema.Union(Schema.String, Schema.Array(Schema.String)).annotations({
       description: "Participating repos, comma-separated (or a list): the first provides, the rest consume"
     }),
-    contract: Schema.optional(
-      Schema.String.annotations({ description: "Initial contract name (default: the domain name)" })
-    ),
-    description: Schema.optional(Schema.String.annotations({ description: "What the domain coordinates" }))
+    contract: optionalString("Initial contract name (default: the domain name)"),
+    description: optionalString("What the domain coordinates")
   }),
   run: (args, at) =>
     Effect.gen(function*() {
@@ -239,9 +229,7 @@ export const leaveRealm = operation({
   description: "Remove this repository from its realm (refused while others import its contracts, unless force).",
   readOnly: false,
   args: Schema.Struct({
-    force: Schema.optional(
-      Schema.Boolean.annotations({ description: "Leave even if other repos depend on our exports" })
-    )
+    force: optionalBoolean("Leave even if other repos depend on our exports")
   }),
   run: (args, at) =>
     Effect.gen(function*() {

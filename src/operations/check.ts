@@ -19,16 +19,13 @@ import {
 } from "../engine/check.js"
 import { cachedPerFile } from "../engine/detect.js"
 import { Realms } from "../engine/Realms.js"
-import { argLabel, operation, resolveArgPath } from "./operation.js"
+import { argLabel, operation, optionalBoolean, optionalString, resolveArgPath } from "./operation.js"
 import { here } from "./where.js"
 
 /** The check modes. */
 export const CHECK_MODES = ["exporter", "importer", "contract", "compatibility", "realm"] as const
 /** A check mode. */
 export type CheckMode = typeof CHECK_MODES[number]
-
-const optionalString = (description: string) => Schema.optional(Schema.String.annotations({ description }))
-const optionalBoolean = (description: string) => Schema.optional(Schema.Boolean.annotations({ description }))
 
 /** The check's arguments (the MCP tool leaves out `trust`: only the user, never an agent, trusts hooks). */
 export const CheckArgs = Schema.Struct({

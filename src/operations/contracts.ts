@@ -13,7 +13,7 @@ import { detect, ExtractError } from "../adapters/extract.js"
 import { importStanding } from "../domain/contracts.js"
 import { cachedPerFile, sourceFilesOf } from "../engine/detect.js"
 import { Realms } from "../engine/Realms.js"
-import { argLabel, type At, operation, resolveArgPath } from "./operation.js"
+import { argLabel, type At, operation, optionalBoolean, optionalString, resolveArgPath } from "./operation.js"
 import { hereAsMember } from "./where.js"
 
 /** The first line of a parser message without the YAML library's trailing location. */
@@ -34,9 +34,6 @@ const readDocument = (at: At, file: string, argument: string) =>
           }`
         })
     }))
-
-const optionalString = (description: string) => Schema.optional(Schema.String.annotations({ description }))
-const optionalBoolean = (description: string) => Schema.optional(Schema.Boolean.annotations({ description }))
 
 /** `blue_realm_export`: publish a contract this repo owns. */
 export const exportContract = operation({

@@ -101,9 +101,13 @@ export const describeParseError = (error: ParseResult.ParseError): string => {
   return `${where}: ${first.message}`
 }
 
-/** Decodes unknown input against the operation's arguments. */
-export const decodeArgs = <Args>(op: Operation<Args, any, any, any>, input: unknown) =>
-  Schema.decodeUnknown(op.args, { onExcessProperty: "error" })(input).pipe(
+/** Decodes unknown input against the operation's arguments (or the narrower `schema` an agent gets). */
+export const decodeArgs = <Args>(
+  op: Operation<Args, any, any, any>,
+  input: unknown,
+  schema: Schema.Schema<Args, any> = op.args
+) =>
+  Schema.decodeUnknown(schema, { onExcessProperty: "error" })(input).pipe(
     Effect.mapError((e) => new InvalidArguments({ tool: op.tool, detail: describeParseError(e) }))
   )
 
@@ -126,3 +130,9 @@ export const resolveArgPath = (at: At, argument: string, path: string) =>
     }
     return resolved
   })
+
+/** An optional string argument with its description. */
+export const optionalString = (description: string) => Schema.optional(Schema.String.annotations({ description }))
+
+/** An optional boolean argument with its description. */
+export const optionalBoolean = (description: string) => Schema.optional(Schema.Boolean.annotations({ description }))

@@ -5,7 +5,7 @@
 import { Effect, Schema } from "effect"
 import { callDaemon, type Connection, DaemonUnavailable, ensureDaemon, memberHere } from "../adapters/daemonClient.js"
 import type { Session } from "../adapters/sessions.js"
-import { operation } from "./operation.js"
+import { operation, optionalBoolean } from "./operation.js"
 
 const ago = (iso: string) => {
   const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000))
@@ -44,7 +44,7 @@ export const sessions = operation({
     "List active Blue sessions in the realm (repo, client, pid, since, domains). With watch, session changes and notifications for this repo keep arriving as MCP notifications.",
   readOnly: true,
   args: Schema.Struct({
-    watch: Schema.optional(Schema.Boolean.annotations({ description: "Continuously update (real-time)" }))
+    watch: optionalBoolean("Continuously update (real-time)")
   }),
   run: (args, at) =>
     Effect.gen(function*() {

@@ -10,7 +10,7 @@ import { realmGraph, renderGraph } from "../domain/graph.js"
 import { cachedPerFile, localExports } from "../engine/detect.js"
 import { Realms } from "../engine/Realms.js"
 import { type LocalExport, renderStatus, statusView } from "../projections/status.js"
-import { operation } from "./operation.js"
+import { operation, optionalBoolean } from "./operation.js"
 import { here, hereAsMember } from "./where.js"
 
 /** `blue_realm_status`: the realm, this repo's domains and roles, contracts, local changes, stale imports. */
@@ -20,9 +20,7 @@ export const realmStatus = operation({
     "Realm status: this repo's domains and roles, contracts and versions, local export changes not yet published, stale or broken imports, and notifications waiting for an ack.",
   readOnly: true,
   args: Schema.Struct({
-    no_cache: Schema.optional(
-      Schema.Boolean.annotations({ description: "Detect exports from code without .blue/cache.db" })
-    )
+    no_cache: optionalBoolean("Detect exports from code without .blue/cache.db")
   }),
   run: (args, at) =>
     Effect.scoped(Effect.gen(function*() {
@@ -48,9 +46,7 @@ export const acknowledge = operation({
     ids: Schema.optional(
       Schema.Array(Schema.String).annotations({ description: "Notification ids (as status shows them)" })
     ),
-    all: Schema.optional(
-      Schema.Boolean.annotations({ description: "Acknowledge every notification for this repo" })
-    )
+    all: optionalBoolean("Acknowledge every notification for this repo")
   }),
   run: (args, at) =>
     Effect.gen(function*() {
