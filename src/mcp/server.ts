@@ -16,6 +16,7 @@ import { realmOperations } from "../operations/index.js"
 import { type AnyOperation, type At, decodeArgs, errorDocument } from "../operations/operation.js"
 import { sessions as sessionsOperation } from "../operations/sessions.js"
 import { realmStatus } from "../operations/status.js"
+import { describeChange } from "../projections/status.js"
 import { type FeedMessage, Presence } from "./presence.js"
 
 /** What the server serves. */
@@ -78,13 +79,8 @@ const callTool = (op: AnyOperation, at: At, afterWrite: () => Promise<void>) => 
 const summarise = (m: FeedMessage): string => {
   if (m.type === "session") return `${m.change === "started" ? "+" : "-"} ${m.session.repo} (${m.session.client_id})`
   const n = m.notification
-  const what = n.change_type === "breaking"
-    ? `changed incompatibly to ${n.version}`
-    : n.change_type === "new"
-    ? `published at ${n.version}`
-    : `updated to ${n.version}`
   return [
-    `🔔 Notification #${n.id} from ${n.from_repo}: contract '${n.contract}' ${what}`,
+    `🔔 Notification #${n.id} from ${n.from_repo}: contract '${n.contract}' ${describeChange(n)}`,
     ...n.changes.map((c) => `    ${c}`),
     `    Acknowledge with blue_realm_ack {"ids": ["${n.id}"]} once this repo handles it`
   ].join("\n")

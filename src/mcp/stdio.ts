@@ -164,13 +164,13 @@ export const makeStdio = (options: {
     return line
   }
 
+  // Until `open`, chunks wait here; the stream's reader takes them when it opens.
   let opened = false
   const held: Array<Buffer | string> = []
-  let release: (chunk: Buffer | string) => void = (chunk) => void held.push(chunk)
+  let flush: () => void = () => {}
   const open = () => {
-    if (opened) return
     opened = true
-    for (const chunk of held.splice(0)) release(chunk)
+    flush()
     settle()
   }
 
@@ -191,8 +191,7 @@ export const makeStdio = (options: {
       }
       if (forward.length > 0) void emit.single(Buffer.from(forward.join(""), "utf8"))
     }
-    release = onData
-    if (opened) { for (const chunk of held.splice(0)) onData(chunk) }
+    flush = () => held.splice(0).forEach(onData)
     const onEnd = () => {
       ended = true
       settle()

@@ -100,6 +100,14 @@ export interface StatusView {
 const roleIn = (state: RealmState, domain: string, repo: string): Role | "member" =>
   state.domains[domain]?.bindings[repo]?.role ?? "member"
 
+/** What a notification's change did to its contract, e.g. "updated to 1.4.0". */
+export const describeChange = (n: Pick<PendingNotification, "change_type" | "version">): string =>
+  n.change_type === "breaking"
+    ? `changed incompatibly to ${n.version}`
+    : n.change_type === "new"
+    ? `published at ${n.version}`
+    : `updated to ${n.version}`
+
 /** Builds the status view of `repo` (or of the whole realm when `repo` is undefined). */
 export const statusView = (
   state: RealmState,
@@ -194,12 +202,9 @@ export const renderStatus = (v: StatusView): string => {
     }
   }
   for (const n of v.notifications) {
-    const what = n.change_type === "breaking"
-      ? `changed incompatibly to ${n.version}`
-      : n.change_type === "new"
-      ? `published at ${n.version}`
-      : `updated to ${n.version}`
-    lines.push(`🔔 Notification #${n.id} from ${n.from_repo} (${n.created_at}): contract '${n.contract}' ${what}`)
+    lines.push(
+      `🔔 Notification #${n.id} from ${n.from_repo} (${n.created_at}): contract '${n.contract}' ${describeChange(n)}`
+    )
     for (const ch of n.changes) lines.push(`    ${ch}`)
     lines.push(
       `    Acknowledge with 'blue realm ack ${n.id}' (or re-run 'blue realm import' once your binding handles it)`
