@@ -285,6 +285,12 @@ describe("the seed story", () => {
       realm: { name: "letemcook", path: "../realm-letemcook" },
       repo: FUNGAL
     })
+    // Joining again reports the same bindings, unless --no-detect-exports.
+    const detected = [{ domain: "s3-access", contract: "s3-permissions", role: "import" }]
+    const again = (...flags: Array<string>) =>
+      ok(ws.blue(FUNGAL, "realm", "admin", "join", "../realm-letemcook", ...flags, "--json"), "join again").json()
+    expect(again("--detect-exports")).toMatchObject({ alreadyMember: true, detected })
+    expect(again("--no-detect-exports")).toMatchObject({ alreadyMember: true, detected: [] })
 
     const joinM = ok(ws.blue(ML, "realm", "admin", "join", "../realm-letemcook", "--json"), "join ml").json()
     expect(joinM).toMatchObject({ repo: ML, alreadyMember: false, detected: [] })
@@ -752,7 +758,7 @@ describe("the command line itself", () => {
     const help = ws.blue(".", "--help")
     expect(help.code).toBe(0)
     const text = stripAnsi(help.stdout)
-    for (const word of ["init", "join", "domain create", "leave", "status", "graph", "log", "replay"]) {
+    for (const word of ["init", "join", "domain create", "leave", "status", "graph", "log", "replay", "mcp"]) {
       expect(text, word).toContain(word)
     }
     const adminHelp = ws.blue(".", "realm", "admin", "--help")

@@ -20,7 +20,7 @@ import * as net from "node:net"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { realmOperations } from "../src/operations/index.js"
 import { APERTURE, FUNGAL, ML, ok, readYaml, REALM, S3, setExports } from "./support/seed.js"
-import { BLUE_BIN, dbFingerprint, fingerprint, git, makeWorkspace, type Workspace } from "./support/workspace.js"
+import { BLUE_BIN, dbFingerprint, git, makeWorkspace, type Workspace } from "./support/workspace.js"
 
 const freePort = () =>
   new Promise<number>((resolve) => {
@@ -92,6 +92,17 @@ const connect = async (repo: string, args: Array<string> = []): Promise<Connecte
   clients.push(c)
   return c
 }
+
+/**
+ * The realm as a refused call must leave it: its main branch, working tree and daemon.db. (Objects and the
+ * sessions branch are left out: the daemon records sessions there whenever a command or server comes or goes.)
+ */
+const realmState = () => ({
+  main: git(ws.path(REALM), "rev-parse", "main").trim(),
+  index: git(ws.path(REALM), "ls-files", "--stage"),
+  worktree: git(ws.path(REALM), "status", "--porcelain", "--untracked-files=all"),
+  db: dbFingerprint(ws.home)
+})
 
 const protocolError = async (p: Promise<unknown>) => {
   const e = await p.then(() => undefined, (e: unknown) => e)
@@ -259,8 +270,7 @@ describe("blue mcp: the seed story through tool calls", () => {
 
 describe("blue mcp: refusals and protocol errors", () => {
   it("a refusal is a tool error carrying the tagged error, and changes nothing", async () => {
-    const realm = fingerprint(ws.path(REALM))
-    const db = dbFingerprint(ws.home)
+    const before = realmState()
     const cycle = await ml.call("blue_realm_domain", { name: "feedback-loop", repos: `${ML},${APERTURE}` })
     expect(cycle.isError).toBe(true)
     expect((cycle.structuredContent as any).error).toMatchObject({ _tag: "CycleDetected" })
@@ -268,8 +278,7 @@ describe("blue mcp: refusals and protocol errors", () => {
     const notOwner = await fungal.call("blue_realm_export", { name: S3, value: { read: [] } })
     expect(notOwner.isError).toBe(true)
     expect((notOwner.structuredContent as any).error._tag).toBe("NotContractOwner")
-    expect(fingerprint(ws.path(REALM))).toEqual(realm)
-    expect(dbFingerprint(ws.home)).toBe(db)
+    expect(realmState()).toEqual(before)
   })
 
   it("an unknown tool and arguments that do not fit the schema are JSON-RPC errors (-32602)", async () => {
@@ -285,7 +294,9 @@ describe("blue mcp: refusals and protocol errors", () => {
     const extra = await protocolError(aperture.call("blue_realm_graph", { format: "text", colour: true }))
     expect(extra.message).toContain("colour")
     const badEnum = await protocolError(aperture.call("blue_realm_graph", { format: "svg" }))
-    expect(badEnum.message).toContain("mermaid")
+    expect(badEnum.message).toBe(
+      `MCP error -32602: blue_realm_graph: argument format: expected "text" | "mermaid" | "dot", got "svg"`
+    )
     const trust = await protocolError(aperture.call("blue_realm_check", { exports: true, trust: true }))
     expect(trust.message).toContain("trust")
     // The server is still there.
@@ -295,12 +306,14 @@ describe("blue mcp: refusals and protocol errors", () => {
   it("paths in arguments stay inside the repo: nothing is read or written outside it", async () => {
     fs.writeFileSync(ws.path("secret.json"), JSON.stringify({ read: ["stolen/*"] }))
     const outside = [ws.path("secret.json"), "../secret.json"]
-    const realm = fingerprint(ws.path(REALM))
+    const before = realmState()
     for (const file of outside) {
       const r = await aperture.call("blue_realm_export", { name: S3, file })
       expect(r.isError, file).toBe(true)
       expect((r.structuredContent as any).error).toMatchObject({ _tag: "PathProblem" })
-      expect((r.content[0] as any).text).toContain("outside")
+      expect((r.content[0] as any).text).toBe(
+        `Error: ${ws.path("secret.json")}: (file) is outside ${ws.path(APERTURE)}; name a file inside the repo`
+      )
     }
     fs.symlinkSync(ws.path("secret.json"), ws.path(APERTURE, "link.json"))
     const viaLink = await aperture.call("blue_realm_export", { name: S3, file: "link.json" })
@@ -312,42 +325,116 @@ describe("blue mcp: refusals and protocol errors", () => {
       binding: "../aperture/README.md"
     })
     expect(binding.isError).toBe(true)
+    expect((binding.content[0] as any).text).toBe(
+      `Error: ${ws.path(APERTURE, "README.md")}: (binding) is outside ${ws.path(FUNGAL)}; name a file inside the repo`
+    )
     const badName = await aperture.call("blue_realm_init", { name: "../evil", path: ".." })
     expect(badName.isError).toBe(true)
+    expect((badName.content[0] as any).text).toBe(
+      `Error: ${(badName.structuredContent as any).error.message}`
+    )
     expect((badName.structuredContent as any).error._tag).toBe("InvalidName")
     const existing = await aperture.call("blue_realm_init", { name: "letemcook", path: ".." })
     expect(existing.isError).toBe(true)
-    for (const where of [ws.home, ws.path(APERTURE, ".git"), ws.path("not", "there")]) {
+    const refusedInit = [
+      [ws.home, "(path) is inside Blue's home or a .git directory; create the realm beside your repos"],
+      [
+        ws.path(APERTURE, ".git"),
+        "(path) is inside Blue's home or a .git directory; create the realm beside your repos"
+      ],
+      [ws.path("not", "there"), "(path) is not an existing directory"]
+    ]
+    for (const [where, detail] of refusedInit) {
       const r = await aperture.call("blue_realm_init", { name: "elsewhere", path: where })
       expect(r.isError, where).toBe(true)
-      expect((r.structuredContent as any).error._tag).toBe("PathProblem")
+      expect((r.structuredContent as any).error).toMatchObject({ _tag: "PathProblem", path: where, detail })
+      expect((r.content[0] as any).text).toBe(`Error: ${where}: ${detail}`)
     }
+    expect((existing.content[0] as any).text).toBe(
+      `Error: ${ws.path(REALM)}: (path) already exists; choose another name or path`
+    )
     // Source globs (recorded in the realm) are relative and stay inside the repo, symlinks included.
     setExports(ws.path(APERTURE), { [S3]: { pattern: { fields: { read: "read: (\\S+)" } } } })
-    for (const glob of [ws.path("secret.json"), "../secret.json", "src/../../secret.json"]) {
+    const refusedGlobs = [
+      [ws.path("secret.json"), "is absolute"],
+      ["../secret.json", "leaves the repo with '..'"],
+      ["src/../../secret.json", "leaves the repo with '..'"]
+    ]
+    for (const [glob, reason] of refusedGlobs) {
       const r = await aperture.call("blue_realm_export", { name: S3, detect: true, source_files: [glob] })
       expect(r.isError, glob).toBe(true)
-      expect((r.content[0] as any).text).toMatch(/absolute|leaves the repo/)
+      expect((r.content[0] as any).text).toBe(
+        `Error: Cannot detect the value of '${S3}' from code: source files ${JSON.stringify(glob)} ${reason}`
+      )
+      // Without detection the decider refuses to record it in the realm.
+      const recorded = await aperture.call("blue_realm_export", {
+        name: S3,
+        value: { read: ["x/*"] },
+        source_files: [glob]
+      })
+      expect((recorded.structuredContent as any).error).toMatchObject({ _tag: "InvalidSourceFiles", glob, reason })
+      expect((recorded.content[0] as any).text).toBe(
+        `Error: Source files of '${S3}': ${
+          JSON.stringify(glob)
+        } ${reason}; give globs relative to the repo, inside it (e.g. src/**/*.ts).`
+      )
     }
     fs.writeFileSync(ws.path("secret.txt"), "read: stolen/*\n")
     fs.symlinkSync(ws.path("secret.txt"), ws.path(APERTURE, "innocent.txt"))
     const linked = await aperture.call("blue_realm_export", { name: S3, detect: true, source_files: ["*.txt"] })
     expect(linked.isError).toBe(true)
-    expect((linked.content[0] as any).text).toContain("innocent.txt leads outside the repo")
+    expect((linked.content[0] as any).text).toBe(
+      `Error: Cannot detect the value of '${S3}' from code: innocent.txt leads outside the repo`
+    )
     setExports(ws.path(APERTURE), undefined)
-    expect(fingerprint(ws.path(REALM))).toEqual(realm)
+    expect(realmState()).toEqual(before)
     expect(fs.readdirSync(ws.root).sort()).toEqual(
       [".blue-home", APERTURE, FUNGAL, ML, REALM, "run", "secret.json", "secret.txt"].filter((f) =>
         fs.existsSync(ws.path(f))
       ).sort()
     )
     expect(fs.existsSync(ws.path("evil"))).toBe(false)
+    // The CLI refuses the binding too, naming the flag (after the fingerprint: a CLI run is a session, which the
+    // daemon records on the realm's sessions branch).
+    const cli = blue(
+      FUNGAL,
+      "realm",
+      "import",
+      "--contract",
+      S3,
+      "--domain",
+      "s3-access",
+      "--version",
+      "^1.0.0",
+      "--binding",
+      "../aperture/README.md"
+    )
+    expect(cli.code).toBe(1)
+    expect(cli.stderr).toBe(
+      `Error: ${ws.path(APERTURE, "README.md")}: (--binding) is outside ${
+        ws.path(FUNGAL)
+      }; name a file inside the repo\n`
+    )
     expect(fs.existsSync(ws.path("realm-..", "evil"))).toBe(false)
     // An inside file is fine.
     fs.writeFileSync(ws.path(APERTURE, "paths.json"), JSON.stringify({ read: ["a/*", "b/*", "c/*"] }))
     expect(await aperture.ok("blue_realm_export", { name: S3, file: "paths.json" })).toMatchObject({
       version: "1.2.0"
     })
+  })
+})
+
+describe("blue mcp: its own command line", () => {
+  it("refuses a --repo that is not a directory and an unknown argument, in one sentence with exit 1", () => {
+    const missing = blue(".", "mcp", "--repo", "nowhere")
+    expect(missing.code).toBe(1)
+    expect(missing.stderr).toBe(
+      `Error: ${ws.path("nowhere")} (--repo) is not a directory\nUsage: blue mcp [--repo DIR]\n`
+    )
+    expect(missing.stdout).toBe("")
+    const unknown = blue(".", "mcp", "--verbose")
+    expect(unknown.code).toBe(1)
+    expect(unknown.stderr).toBe(`Error: unknown argument "--verbose"\nUsage: blue mcp [--repo DIR]\n`)
   })
 })
 

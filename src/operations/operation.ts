@@ -96,7 +96,9 @@ export const describeParseError = (error: ParseResult.ParseError): string => {
     .filter((i) => i.path.map(String).join(".") === key)
     .map((i) => /^Expected (.+), actual (.+)$/s.exec(i.message))
   if (expected.length > 1 && expected.every((m) => m !== null)) {
-    return `${where}: expected ${expected.map((m) => m![1]).join(" | ")}, got ${expected[0]![2]}`
+    // An optional argument also accepts undefined; whoever passed a value wants to know the values.
+    const values = expected.map((m) => m![1]).filter((v) => v !== "undefined")
+    return `${where}: expected ${values.join(" | ")}, got ${expected[0]![2]}`
   }
   return `${where}: ${first.message}`
 }
