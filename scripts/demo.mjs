@@ -1,5 +1,8 @@
 // The newcomer's tour: builds a temp workspace with the seed's three repos and walks the realm story with the
 // real `blue` binary, printing every command and what it answered.
+import { Client } from "@modelcontextprotocol/sdk/client/index.js"
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
+import { LoggingMessageNotificationSchema } from "@modelcontextprotocol/sdk/types.js"
 import { spawn, spawnSync } from "node:child_process"
 import * as net from "node:net"
 import * as fs from "node:fs"
@@ -199,7 +202,7 @@ edit(
 blue(aperture, ["status"])
 blue(aperture, ["realm", "check", "--mode", "exporter"], { expectCode: 1 })
 
-step("10b. fungal watches the realm live (the daemon streams events and notifications) while aperture publishes")
+step("10b. fungal watches the realm live — a terminal watcher and its coding agent over MCP — while aperture publishes")
 blue(root, ["daemon", "start"])
 console.log(`${bold("fungal-image-analysis $")} blue realm sessions --watch --json   # in the background`)
 const watcher = spawn(process.execPath, [BIN, "realm", "sessions", "--watch", "--json"], { cwd: fungal, env })
@@ -216,10 +219,24 @@ for (let i = 0; i < 100; i++) {
   if (r.status === 0 && JSON.parse(r.stdout).sessions.some((x) => x.client_id === "watch")) break
   await sleep(50)
 }
+console.log(`${bold("fungal-image-analysis $")} blue mcp   # fungal's coding agent, over MCP (the official client)`)
+const agent = new Client({ name: "demo-agent", version: "1.0.0" })
+const agentHeard = []
+agent.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void agentHeard.push(n.params.data))
+await agent.connect(
+  new StdioClientTransport({ command: process.execPath, args: [BIN, "mcp"], cwd: fungal, env, stderr: "ignore" })
+)
+console.log(`  tools: ${(await agent.listTools()).tools.map((t) => t.name).join(", ")}`)
+for (let i = 0; i < 100; i++) {
+  const r = spawnSync(process.execPath, [BIN, "realm", "sessions", "--json"], { cwd: fungal, env, encoding: "utf8" })
+  if (r.status === 0 && JSON.parse(r.stdout).sessions.some((x) => x.client_id === "mcp")) break
+  await sleep(50)
+}
 blue(fungal, ["realm", "sessions"])
 blue(aperture, ["realm", "export", "--name", "s3-permissions", "--detect"])
 const exported = Date.now()
-for (let i = 0; i < 60 && !received.some((r) => r.msg.type === "notification"); i++) await sleep(50)
+const heard = () => received.some((r) => r.msg.type === "notification") && agentHeard.some((d) => d.type === "notification")
+for (let i = 0; i < 60 && !heard(); i++) await sleep(50)
 const note = received.find((r) => r.msg.type === "notification")
 if (note === undefined) {
   failures++
@@ -229,6 +246,17 @@ if (note === undefined) {
   console.log(`  fungal's watcher received, ${Math.max(0, note.at - exported)} ms after the export returned:`)
   console.log(`  🔔 #${n.id} ${n.from_repo}: ${n.contract} ${n.change_type} → ${n.version}: ${n.changes.join("; ")}`)
 }
+const agentNote = agentHeard.find((d) => d.type === "notification")
+if (agentNote === undefined) {
+  failures++
+  console.log("  !! the MCP client received no notification")
+} else {
+  console.log("  fungal's agent received notifications/message from blue mcp:")
+  console.log(agentNote.summary.replace(/^/gm, "  "))
+}
+const viaTool = await agent.callTool({ name: "blue_realm_status", arguments: {} })
+console.log(`  blue_realm_status → ${viaTool.structuredContent.notifications.length} notification(s) waiting for an ack`)
+await agent.close()
 watcher.kill("SIGINT")
 blue(aperture, ["realm", "check", "--mode", "compatibility", "--from", "1.0.0", "--to", "1.1.0"])
 
