@@ -1,11 +1,20 @@
 // Bundles the `blue` binary (one ESM file, fast start) and the library entry point.
+// `--types` also emits the library's declarations (dist/types, tsc). `npm pack`/`npm publish` (and `--release`)
+// build the package as published: declarations, and no source maps.
 import { build } from "esbuild"
-import { readFileSync, rmSync } from "node:fs"
+import { spawnSync } from "node:child_process"
+import { readdirSync, readFileSync, rmSync } from "node:fs"
+import { fileURLToPath } from "node:url"
 
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"))
 const banner = {
   js: "import { createRequire as __blueCreateRequire } from 'node:module'; const require = __blueCreateRequire(import.meta.url);"
 }
+
+const release = process.argv.includes("--release") || ["pack", "publish"].includes(process.env.npm_command ?? "")
+const types = release || process.argv.includes("--types")
+const sourcemap = release ? false : "linked"
+const dist = new URL("../dist/", import.meta.url)
 
 // Chunk names carry content hashes: drop the previous build's so dist/ holds one consistent set.
 rmSync(new URL("../dist/chunks", import.meta.url), { recursive: true, force: true })
@@ -20,7 +29,7 @@ const cjsBundle = (entry, outfile) =>
     target: "node20",
     format: "cjs",
     minify: true,
-    sourcemap: "linked",
+    sourcemap,
     external: ["better-sqlite3"],
     // Dependencies written as ES modules use import.meta.url; give them this file's URL.
     banner: { js: "var __blueImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
@@ -43,7 +52,7 @@ await build({
   target: "node20",
   format: "esm",
   minify: true,
-  sourcemap: "linked",
+  sourcemap,
   external: ["better-sqlite3"],
   banner,
   logLevel: "warning"
@@ -57,6 +66,23 @@ await build({
   target: "node20",
   format: "esm",
   packages: "external",
-  sourcemap: "linked",
+  sourcemap,
   logLevel: "warning"
 })
+
+if (release) {
+  // Maps of an earlier development build must not be shipped (package.json's "files" leaves them out as well).
+  for (const entry of readdirSync(dist, { recursive: true })) {
+    if (String(entry).endsWith(".map")) rmSync(new URL(String(entry), dist))
+  }
+}
+
+if (types) {
+  rmSync(new URL("types", dist), { recursive: true, force: true })
+  const tsc = fileURLToPath(new URL("../node_modules/typescript/bin/tsc", import.meta.url))
+  const r = spawnSync(process.execPath, [tsc, "-p", "tsconfig.build.json"], {
+    cwd: fileURLToPath(new URL("..", import.meta.url)),
+    stdio: "inherit"
+  })
+  if (r.status !== 0) process.exit(r.status ?? 1)
+}

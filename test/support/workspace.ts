@@ -137,9 +137,16 @@ export const dbFingerprint = (home: string): string => {
   }
 }
 
-/** Runs real `git` in `dir` and returns stdout. */
+/**
+ * The committer identity every test's own git commits carry, so the suite passes where git has none configured (a
+ * fresh CI container, `HOME` pointing at an empty directory). As `-c` options: a later `-c user.email=…` in a
+ * call's own arguments still wins, so tests can commit as someone else.
+ */
+export const GIT_IDENTITY: ReadonlyArray<string> = ["-c", "user.name=Tester", "-c", "user.email=tester@example.com"]
+
+/** Runs real `git` in `dir` (as GIT_IDENTITY unless the arguments say otherwise) and returns stdout. */
 export const git = (dir: string, ...args: Array<string>): string => {
-  const r = spawnSync("git", args, { cwd: dir, encoding: "utf8" })
+  const r = spawnSync("git", [...GIT_IDENTITY, ...args], { cwd: dir, encoding: "utf8" })
   if (r.status !== 0) throw new Error(`git ${args.join(" ")} failed in ${dir}: ${r.stderr}`)
   return r.stdout
 }
