@@ -260,25 +260,89 @@ await agent.close()
 watcher.kill("SIGINT")
 blue(aperture, ["realm", "check", "--mode", "compatibility", "--from", "1.0.0", "--to", "1.1.0"])
 
+const stack = (read) =>
+  [
+    "# grants aperture access to the paths in s3-permissions",
+    `READ = [${read.map((p) => JSON.stringify(p)).join(", ")}]`,
+    `WRITE = ["jobs/*/*/manifest.json", "training-metrics/*"]`,
+    ""
+  ].join("\n")
+const granted = ["jobs/*/masks/*", "jobs/*/*/config.json", "training-runs/*", "training-metrics/*"]
+
 step("11. fungal sees the new version: its import is stale (still satisfied), so CI warns with exit code 2")
 blue(fungal, ["status"])
 blue(fungal, ["realm", "check", "--mode", "importer"], { expectCode: 2 })
-edit(
-  fungal,
-  "cdk/training_tools_access_stack.py",
-  "# grants aperture access to the paths in s3-permissions\nREAD = [\"jobs/*/masks/*\", \"training-metrics/*\", \"training-metrics/experiments/*\"]\n"
-)
+console.log("  fungal has read the notification: it acknowledges it, grants the new path and re-imports")
+blue(fungal, ["realm", "ack", "--all"])
+edit(fungal, "cdk/training_tools_access_stack.py", stack([...granted, "training-metrics/experiments/*"]))
 blue(fungal, importS3)
 blue(fungal, ["realm", "check", "--mode", "importer"])
 
-step("12. The realm's own CI: contracts are valid and every commit touched only what its author may touch")
+step("12. A breaking change: aperture stops reading training-runs/*, a path fungal's import relies on")
+edit(
+  aperture,
+  "models/training/s3_paths.py",
+  fs.readFileSync(path.join(aperture, "models/training/s3_paths.py"), "utf8").replace(/^RUNS = .*\n/m, "")
+)
+blue(aperture, ["realm", "export", "--name", "s3-permissions", "--detect"])
+console.log("  fungal's range >=1.0.0, <2.0.0 no longer matches: its import is broken and its CI fails")
+blue(fungal, ["status"])
+blue(fungal, ["realm", "check", "--mode", "importer"], { expectCode: 1 })
+console.log("  fungal acknowledges the change, revokes the grant and moves its import to the new major version")
+blue(fungal, ["realm", "ack", "--all"])
+edit(
+  fungal,
+  "cdk/training_tools_access_stack.py",
+  stack([...granted.filter((p) => p !== "training-runs/*"), "training-metrics/experiments/*"])
+)
+const importS3v2 = importS3.map((a) => (a === ">=1.0.0, <2.0.0" ? "^2.0.0" : a))
+blue(fungal, importS3v2)
+blue(fungal, ["realm", "check", "--mode", "importer"])
+
+step("13. Hooks and trust: the contract names an importer check; fungal runs it only once it trusts the script")
+edit(aperture, "contracts/s3-permissions.validation.yaml", "importer: scripts/check-iam-grants.sh\n")
+blue(aperture, [
+  "realm",
+  "export",
+  "--name",
+  "s3-permissions",
+  "--detect",
+  "--validation",
+  "contracts/s3-permissions.validation.yaml"
+])
+edit(
+  fungal,
+  "scripts/check-iam-grants.sh",
+  [
+    "#!/bin/sh",
+    "# stdin: the contract as JSON. Every path it lists must be granted in the CDK stack.",
+    "exec node -e '",
+    "const c = JSON.parse(require(\"fs\").readFileSync(0, \"utf8\"))",
+    "const stack = require(\"fs\").readFileSync(\"cdk/training_tools_access_stack.py\", \"utf8\")",
+    "const paths = [...(c.value.read ?? []), ...(c.value.write ?? [])]",
+    "const missing = paths.filter((p) => !stack.includes(JSON.stringify(p)))",
+    "console.log(missing.length ? `not granted: ${missing.join(\", \")}` : `all ${paths.length} paths granted`)",
+    "process.exit(missing.length ? 1 : 0)'",
+    ""
+  ].join("\n")
+)
+fs.chmodSync(path.join(fungal, "scripts/check-iam-grants.sh"), 0o755)
+blue(fungal, importS3v2)
+console.log("  the script comes from fungal's own checkout, but a realm contract asked for it: not run until trusted")
+blue(fungal, ["realm", "check", "--mode", "importer"], { expectCode: 2 })
+blue(fungal, ["realm", "trust", "scripts/check-iam-grants.sh"])
+blue(fungal, ["realm", "check", "--mode", "importer"])
+
+step("14. The realm's own CI: contracts are valid and every commit touched only what its author may touch")
 blue(realmDir, ["realm", "check", "--mode", "contract"])
 blue(realmDir, ["realm", "check", "--mode", "realm"])
 
-step("13. Every step is an event, recorded in git and in daemon.db")
+step("15. The audit trail: every step above is an event, recorded in git and in daemon.db, and replays to the same state")
+blue(realmDir, ["realm", "log"])
+blue(realmDir, ["realm", "replay", "--verify"])
 blue(root, ["daemon", "stop"])
 
-step("14. The realm's files")
+step("16. The realm's files")
 for (const f of sh(realmDir, "git", ["ls-files"]).split("\n").filter((f) => f && !f.startsWith("events/"))) {
   console.log(`  ${f}`)
 }
