@@ -25,6 +25,8 @@ const run = (cwd: string, cmd: string, args: ReadonlyArray<string>, env: NodeJS.
 
 let packed: { readonly filename: string; readonly files: ReadonlyArray<{ readonly path: string }> }
 let consumer: string
+/** `tsc -p .` in the consumer project (type-checks the example against the package and emits dist/watch.js). */
+let tsc: { readonly status: number | null; readonly stdout: string; readonly stderr: string }
 
 beforeAll(() => {
   // The package's sources, as a fresh clone would have them, with this checkout's node_modules.
@@ -65,9 +67,17 @@ beforeAll(() => {
     path.join(modules, "blue-realms"),
     "--strip-components=1"
   ])
-  for (const file of ["package.json", "tsconfig.json", "watch.ts"]) {
+  fs.writeFileSync(
+    path.join(consumer, "package.json"),
+    JSON.stringify({ name: "consumer", private: true, type: "module", dependencies: { "blue-realms": "0.1.0" } })
+  )
+  for (const file of ["tsconfig.json", "watch.ts"]) {
     fs.copyFileSync(path.join(ROOT, "examples", "embedding", file), path.join(consumer, file))
   }
+  tsc = spawnSync(process.execPath, [path.join(modules, "typescript", "bin", "tsc"), "-p", "."], {
+    cwd: consumer,
+    encoding: "utf8"
+  })
 }, 120_000)
 
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }))
@@ -100,14 +110,6 @@ describe("the packed package", () => {
   })
 
   it("type-checks a consumer that imports it (no TS7016), and its binary runs", () => {
-    const tsc = spawnSync(process.execPath, [
-      path.join(consumer, "node_modules", "typescript", "bin", "tsc"),
-      "-p",
-      "."
-    ], {
-      cwd: consumer,
-      encoding: "utf8"
-    })
     expect(tsc.stdout + tsc.stderr).toBe("")
     expect(tsc.status).toBe(0)
     expect(fs.existsSync(path.join(consumer, "dist", "watch.js"))).toBe(true)

@@ -52,8 +52,8 @@ const describe = ({ commit, envelope }: Recorded): string => {
   })`
 }
 
-/** Opens the realm, prints `repo`'s status, and prints the next `limit` events as they arrive. */
-const watch = (dir: string, repo: string | undefined, limit: number) =>
+/** Opens the realm, prints `repo`'s status, and prints the next `limit` events (all, if undefined) as they arrive. */
+const watch = (dir: string, repo: string | undefined, limit: number | undefined) =>
   Effect.gen(function*() {
     const realms = yield* Realms
     const realm = yield* realms.open(dir)
@@ -61,8 +61,8 @@ const watch = (dir: string, repo: string | undefined, limit: number) =>
     yield* Console.log(`realm ${realm.name}: ${realm.state.position} events, head ${realm.head.slice(0, 8)}`)
     yield* Console.log(status(realm))
     yield* Console.log("watching for changes…")
-    yield* changes(dir, realm.state.position).pipe(
-      Stream.take(limit),
+    const following = changes(dir, realm.state.position)
+    yield* (limit === undefined ? following : Stream.take(following, limit)).pipe(
       Stream.runForEach((recorded) => Console.log(describe(recorded)))
     )
     yield* Console.log(status(yield* realms.open(dir)))
@@ -70,9 +70,9 @@ const watch = (dir: string, repo: string | undefined, limit: number) =>
 
 const args = process.argv.slice(2)
 const at = args.indexOf("--changes")
-const limit = at === -1 ? Infinity : Number(args[at + 1])
+const limit = at === -1 ? undefined : Number(args[at + 1])
 const [realmDir, repo] = args.filter((_, i) => at === -1 || (i !== at && i !== at + 1))
-if (realmDir === undefined || !(limit > 0)) {
+if (realmDir === undefined || (limit !== undefined && !(Number.isInteger(limit) && limit > 0))) {
   console.error("usage: node dist/watch.js <realm-dir> [repo] [--changes N]")
   process.exit(2)
 }
