@@ -4,7 +4,16 @@
  * refusal or failure.
  */
 import { Cause, Effect, Option } from "effect"
+import { escapeControls } from "../domain/text.js"
 import { type At, errorDocument as toDocument, type Operation, runOperation } from "../operations/operation.js"
+
+/**
+ * The one way human text reaches a terminal: one line (or block) with control characters escaped, since much of it
+ * quotes realm content other repos wrote. `--json` needs no such step: JSON.stringify escapes controls itself.
+ */
+export const writeHuman = (stream: NodeJS.WritableStream, text: string): void => {
+  stream.write(escapeControls(text) + "\n")
+}
 
 /** Prints the result of `effect` (JSON or human) and maps any failure to one sentence and exit code 1. */
 export const present = <A, E, R>(
@@ -17,7 +26,8 @@ export const present = <A, E, R>(
     Effect.matchCauseEffect({
       onSuccess: (a) =>
         Effect.sync(() => {
-          process.stdout.write(json ? JSON.stringify(a, null, 2) + "\n" : human(a) + "\n")
+          if (json) process.stdout.write(JSON.stringify(a, null, 2) + "\n")
+          else writeHuman(process.stdout, human(a))
           process.exitCode = exitCode(a)
         }),
       onFailure: (cause) =>
@@ -27,7 +37,7 @@ export const present = <A, E, R>(
             ? toDocument(failure.value)
             : toDocument(Cause.squash(cause))
           if (json) process.stdout.write(JSON.stringify({ error: doc }, null, 2) + "\n")
-          else process.stderr.write(`Error: ${doc.message}\n`)
+          else writeHuman(process.stderr, `Error: ${doc.message}`)
           if (Option.isNone(failure) && process.env["BLUE_DEBUG"] !== undefined) {
             process.stderr.write(Cause.pretty(cause) + "\n")
           }
