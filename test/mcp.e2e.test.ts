@@ -248,7 +248,7 @@ describe("blue mcp: the seed story through tool calls", () => {
     expect(status.notifications.map((n: any) => n.version)).toEqual(["1.1.0"])
 
     const checked = await fungal.ok("blue_realm_check", { imports: true })
-    expect(checked).toMatchObject({ mode: "importer", exitCode: 2 })
+    expect(checked).toMatchObject({ mode: "importer", exit_code: 2 })
     const cli = blue(FUNGAL, "realm", "check", "--mode", "importer", "--json")
     expect(cli.code).toBe(2)
     expect(checked).toEqual(cli.json())

@@ -101,7 +101,7 @@ export const checkCommand = Command.make(
         trust: o.trust
       }, cliAt()),
       (r) => (format === "junit" ? renderJunit(r) : format === "github" ? renderGithub(r) : renderCheckText(r)),
-      (r) => r.exitCode
+      (r) => r.exit_code
     )
   }
 ).pipe(Command.withDescription("Validate contracts for CI: exit 0 valid, 1 invalid, 2 warnings only"))

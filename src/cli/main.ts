@@ -6,6 +6,7 @@ import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Cause, Console, Effect, Option } from "effect"
 import { withSession } from "../adapters/daemonClient.js"
+import { jsonText } from "../domain/text.js"
 import { BlueLive } from "../operations/layer.js"
 import { blue } from "./commands.js"
 import { present, writeHuman } from "./output.js"
@@ -26,7 +27,7 @@ const EX_USAGE = 64
 /** A usage problem: `Error: …` and a hint on stderr (or one error document with --json), exit 64. */
 const reportUsage = (message: string, hint: string) => {
   if (wantsJson) {
-    process.stdout.write(JSON.stringify({ error: { _tag: "UsageError", message, hint } }, null, 2) + "\n")
+    process.stdout.write(jsonText({ error: { _tag: "UsageError", message, hint } }, 2) + "\n")
   } else writeHuman(process.stderr, `Error: ${message}\n${hint}`)
   process.exitCode = EX_USAGE
 }

@@ -4,12 +4,12 @@
  * refusal or failure.
  */
 import { Cause, Effect, Option } from "effect"
-import { escapeControls } from "../domain/text.js"
+import { escapeControls, jsonText } from "../domain/text.js"
 import { type At, errorDocument as toDocument, type Operation, runOperation } from "../operations/operation.js"
 
 /**
  * The one way human text reaches a terminal: one line (or block) with control characters escaped, since much of it
- * quotes realm content other repos wrote. `--json` needs no such step: JSON.stringify escapes controls itself.
+ * quotes realm content other repos wrote. `--json` documents go through `jsonText`, which escapes them as JSON.
  */
 export const writeHuman = (stream: NodeJS.WritableStream, text: string): void => {
   stream.write(escapeControls(text) + "\n")
@@ -20,13 +20,15 @@ export const present = <A, E, R>(
   json: boolean,
   effect: Effect.Effect<A, E, R>,
   human: (a: A) => string,
-  exitCode: (a: A) => number = () => 0
+  exitCode: (a: A) => number = () => 0,
+  /** 2 for one indented document; 0 for one JSON line (a stream of documents) */
+  indent: number = 2
 ): Effect.Effect<void, never, R> =>
   effect.pipe(
     Effect.matchCauseEffect({
       onSuccess: (a) =>
         Effect.sync(() => {
-          if (json) process.stdout.write(JSON.stringify(a, null, 2) + "\n")
+          if (json) process.stdout.write(jsonText(a, indent) + "\n")
           else writeHuman(process.stdout, human(a))
           process.exitCode = exitCode(a)
         }),
@@ -36,7 +38,7 @@ export const present = <A, E, R>(
           const doc = Option.isSome(failure)
             ? toDocument(failure.value)
             : toDocument(Cause.squash(cause))
-          if (json) process.stdout.write(JSON.stringify({ error: doc }, null, 2) + "\n")
+          if (json) process.stdout.write(jsonText({ error: doc }, indent) + "\n")
           else writeHuman(process.stderr, `Error: ${doc.message}`)
           if (Option.isNone(failure) && process.env["BLUE_DEBUG"] !== undefined) {
             process.stderr.write(Cause.pretty(cause) + "\n")

@@ -8,6 +8,7 @@ import { Effect } from "effect"
 import { WebSocket } from "ws"
 import { callDaemon, type Connection, DaemonUnavailable, ensureDaemon, memberHere } from "../adapters/daemonClient.js"
 import type { Session } from "../adapters/sessions.js"
+import { jsonText } from "../domain/text.js"
 import { listSessions, renderSessions, sessions } from "../operations/sessions.js"
 import { present, presentOperation, writeHuman } from "./output.js"
 
@@ -23,7 +24,7 @@ const watch = (conn: Connection, json: boolean) =>
       pid: process.pid
     }).pipe(Effect.map((r) => r.json as Session))
     const show = (line: unknown) =>
-      json ? process.stdout.write(`${JSON.stringify(line)}\n`) : writeHuman(process.stdout, String(line))
+      json ? process.stdout.write(`${jsonText(line)}\n`) : writeHuman(process.stdout, String(line))
     if (!json) show(renderSessions(yield* list(conn, me?.realm), me?.repo))
     yield* Effect.async<void, DaemonUnavailable>((resume) => {
       const ws = new WebSocket(`ws://127.0.0.1:${conn.port}/feed`, {

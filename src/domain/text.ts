@@ -21,3 +21,14 @@ const hex = (c: string) => {
  * and tabs stay: the human output itself is laid out with them.
  */
 export const escapeControls = (text: string): string => text.replace(unsafe, hex)
+
+// JSON.stringify escapes only U+0000–U+001F; DEL, the C1 controls (U+009B is a one-byte CSI) and the bidi marks
+// are written as \u escapes too, so a --json document piped to a terminal is as safe as the human output.
+const unsafeInJson = /[\u007f-\u009f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g
+
+/** `JSON.stringify(value, null, indent)` with every control character escaped (the same document once parsed). */
+export const jsonText = (value: unknown, indent?: number): string =>
+  (JSON.stringify(value, null, indent) ?? "null").replace(
+    unsafeInJson,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`
+  )

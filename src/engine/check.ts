@@ -77,7 +77,7 @@ export interface Compatibility {
 export interface CheckReport {
   readonly mode: string
   readonly ok: boolean
-  readonly exitCode: 0 | 1 | 2
+  readonly exit_code: 0 | 1 | 2
   readonly findings: ReadonlyArray<Finding>
   readonly compatibility: ReadonlyArray<Compatibility>
   readonly hooks: ReadonlyArray<HookResult>
@@ -104,7 +104,7 @@ export const report = (
   return {
     mode,
     ok: exitCode === 0,
-    exitCode,
+    exit_code: exitCode,
     findings,
     compatibility,
     hooks,
@@ -369,9 +369,9 @@ const cachedHook = (
     return {
       script,
       outcome: !cached.valid ? "invalid" as const : cached.warning ? "warning" as const : "valid" as const,
-      exitCode: null,
+      exit_code: null,
       output: `${cached.output}${cached.output.endsWith("\n") || cached.output === "" ? "" : "\n"}(cached result)`,
-      durationMs: 0
+      duration_ms: 0
     } satisfies HookResult
   })
 

@@ -52,11 +52,11 @@ export const CheckArgs = Schema.Struct({
 /** Several reports as one: findings and comparisons in order, the worst exit code. */
 const combine = (reports: ReadonlyArray<CheckReport>): CheckReport => {
   if (reports.length === 1) return reports[0]!
-  const exitCode = reports.some((r) => r.exitCode === 1) ? 1 : reports.some((r) => r.exitCode === 2) ? 2 : 0
+  const exitCode = reports.some((r) => r.exit_code === 1) ? 1 : reports.some((r) => r.exit_code === 2) ? 2 : 0
   return {
     mode: reports.map((r) => r.mode).join("+"),
     ok: exitCode !== 1,
-    exitCode,
+    exit_code: exitCode,
     findings: reports.flatMap((r) => r.findings),
     compatibility: reports.flatMap((r) => r.compatibility),
     hooks: reports.flatMap((r) => r.hooks)
@@ -67,7 +67,7 @@ const combine = (reports: ReadonlyArray<CheckReport>): CheckReport => {
 export const check = operation({
   tool: "blue_realm_check",
   description:
-    "Check realm status without syncing: whether local exports changed (and how the change bumps the version), whether imports are stale or broken, contract validity, or the compatibility between two versions. exitCode is 0 valid, 1 invalid, 2 warnings only.",
+    "Check realm status without syncing: whether local exports changed (and how the change bumps the version), whether imports are stale or broken, contract validity, or the compatibility between two versions. exit_code is 0 valid, 1 invalid, 2 warnings only.",
   readOnly: true,
   args: CheckArgs,
   agentArgs: CheckArgs.omit("trust"),
@@ -168,7 +168,7 @@ export const check = operation({
       return combine(reports)
     })),
   summary: (r) => renderCheckText(r),
-  exitCode: (r) => r.exitCode
+  exitCode: (r) => r.exit_code
 })
 
 /** Human text in the seed's style. */
