@@ -288,7 +288,7 @@ describe("--mode exporter and --mode importer", () => {
     const lines = run.stdout.trimEnd().split("\n")
     expect(lines.filter((l) => l.startsWith("::error "))).toHaveLength(1)
     expect(lines[0]).toMatch(/^::error title=[^:]*::s3-permissions: the contract is at 2\.0\.0/)
-    expect(lines.at(-1)).toMatch(/^::notice title=.*::1 errors, 0 warnings, 0 ok$/)
+    expect(lines.at(-1)).toMatch(/^::notice title=.*::1 error, 0 warnings, 0 ok$/)
     for (const l of lines) expect(l).toMatch(/^::(error|warning|notice) [^\n]*::/)
 
     ok(
@@ -300,7 +300,7 @@ describe("--mode exporter and --mode importer", () => {
     expect(warn.code).toBe(2)
     const wl = warn.stdout.trimEnd().split("\n")
     expect(wl[0]).toMatch(/^::warning title=[^\n]*::s3-permissions: binding at 2\.0\.0, 2\.1\.0 is available/)
-    expect(wl.at(-1)).toMatch(/^::notice title=.*::0 errors, 1 warnings, 0 ok$/)
+    expect(wl.at(-1)).toMatch(/^::notice title=.*::0 errors, 1 warning, 0 ok$/)
   })
 })
 

@@ -208,6 +208,12 @@ describe("help, version and the RFC's spellings", () => {
     expect(fingerprint(aperture).has(".blue/config.yaml")).toBe(true)
     const help = ws.blue(".", "realm", "join", "--help")
     expect(help.stdout).toContain("Usage: blue realm admin join")
+
+    // Counts agree with their nouns.
+    expect(ok(ws.blue(FUNGAL, "realm", "graph"), "graph").stdout).toContain("Realm letemcook: 2 repos, 1 dependency\n")
+    expect(ok(ws.blue(FUNGAL, "realm", "status"), "status").stdout).toMatch(/Realm: 2 repos, 1 domain, \d+ events ·/)
+    const github = ws.blue(APERTURE, "realm", "check", "--mode", "exporter", "--format", "github")
+    expect(github.stdout).toMatch(/::0 errors, 0 warnings, \d+ ok\n$|::0 errors, 1 warning, \d+ ok\n$|::1 error, /)
   })
 })
 

@@ -4,6 +4,7 @@
 import { describe, expect, it } from "vitest"
 import { blue } from "../src/cli/commands.js"
 import { commandTree, leaves, nearest, usageLine } from "../src/cli/usage.js"
+import { BumpTooSmall } from "../src/domain/errors.js"
 import { escapeControls, jsonText, plural } from "../src/domain/text.js"
 
 const tree = commandTree(blue)
@@ -47,6 +48,15 @@ describe("text helpers", () => {
     expect(plural(1, "error")).toBe("1 error")
     expect(plural(0, "error")).toBe("0 errors")
     expect(plural(2, "dependency", "dependencies")).toBe("2 dependencies")
+  })
+
+  it("BumpTooSmall says what is wrong once", () => {
+    const small = new BumpTooSmall({ contract: "s3-permissions", from: "1.4.0", to: "1.5.0", required: "major" })
+    expect(small.message).toBe(
+      "Contract 's3-permissions': the change needs a major bump but 1.4.0 → 1.5.0 is a minor bump; use 2.0.0 or later."
+    )
+    const lower = new BumpTooSmall({ contract: "perms", from: "1.0.0", to: "0.0.1", required: "major" })
+    expect(lower.message).toBe("Contract 'perms': version 0.0.1 is lower than 1.0.0; versions only move forward.")
   })
 
   it("escapeControls writes C0, C1, DEL and bidi controls as escapes and keeps newlines and tabs", () => {

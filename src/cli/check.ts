@@ -3,6 +3,7 @@
  * 1 invalid, 2 warnings only.
  */
 import { Command, Options } from "@effect/cli"
+import { plural } from "../domain/text.js"
 import type { CheckReport, Finding } from "../engine/check.js"
 import { check, CHECK_MODES, renderCheckText } from "../operations/check.js"
 import { runOperation } from "../operations/operation.js"
@@ -51,7 +52,7 @@ export const renderGithub = (r: CheckReport): string => {
   const errors = r.findings.filter((f) => f.level === "error").length
   const warnings = r.findings.filter((f) => f.level === "warning").length
   lines.push(
-    `::notice title=blue realm check (${r.mode})::${errors} errors, ${warnings} warnings, ${
+    `::notice title=blue realm check (${r.mode})::${plural(errors, "error")}, ${plural(warnings, "warning")}, ${
       r.findings.length - errors - warnings
     } ok`
   )

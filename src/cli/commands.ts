@@ -5,6 +5,7 @@
 import { Args, Command, Options } from "@effect/cli"
 import { Effect, Either, Option } from "effect"
 import * as nodePath from "node:path"
+import { plural } from "../domain/text.js"
 import { Realms } from "../engine/Realms.js"
 import { eventDocument } from "../events/codec.js"
 import type { Envelope, Recorded } from "../events/envelope.js"
@@ -233,9 +234,11 @@ const replay = Command.make(
       }),
       (r) =>
         r.ok
-          ? `✓ Replayed ${r.events} events from ${r.commits} commits of realm '${r.realm}': git, daemon.db and the realm files agree (${r.ms} ms)`
+          ? `✓ Replayed ${plural(r.events, "event")} from ${
+            plural(r.commits, "commit")
+          } of realm '${r.realm}': git, daemon.db and the realm files agree (${r.ms} ms)`
           : [
-            `✗ Replay of realm '${r.realm}' found ${r.differences.length} differences:`,
+            `✗ Replay of realm '${r.realm}' found ${plural(r.differences.length, "difference")}:`,
             ...r.differences.map((d) => `  - ${d}`)
           ]
             .join("\n"),

@@ -157,6 +157,9 @@ export const compareVersions = (
   }
 }
 
+/** "a minor bump", "no bump": a bump as a phrase. */
+const bumpPhrase = (b: Bump) => (b === "none" ? "no bump" : `a ${b} bump`)
+
 const compatibilityFinding = (c: Compatibility): Finding => {
   const verdict = c.bump === "major" ? "BREAKING" : "COMPATIBLE"
   if (c.sufficient) {
@@ -165,7 +168,11 @@ const compatibilityFinding = (c: Compatibility): Finding => {
       code: "compatible",
       contract: c.contract,
       message: `${c.contract} ${c.from} → ${c.to}: ${verdict} (${
-        c.made === null ? `needs a ${c.bump} bump` : `${c.made} version bump OK`
+        c.made === null
+          ? `needs ${bumpPhrase(c.bump)}`
+          : c.made === "none"
+          ? "same version OK"
+          : `${c.made} version bump OK`
       })`
     }
   }
@@ -179,9 +186,9 @@ const compatibilityFinding = (c: Compatibility): Finding => {
           (s) => s !== ""
         ).join(", ")
       })`
-      : `${c.contract} ${c.from} → ${c.to}: ${verdict} change needs a ${c.bump} bump, the versions make a ${
-        c.made ?? "downward"
-      } one`
+      : `${c.contract} ${c.from} → ${c.to}: ${verdict} change needs ${bumpPhrase(c.bump)}, but the versions make ${
+        c.made === "none" ? "none" : `only ${bumpPhrase(c.made)}`
+      }`
   }
 }
 
@@ -913,7 +920,9 @@ export const checkRealmCommits = (
     findings.push({
       level: "ok",
       code: "realm-permissions",
-      message: `${commits.length} commits touch only what their authors may touch`
+      message: commits.length === 1
+        ? "1 commit touches only what its author may touch"
+        : `${commits.length} commits touch only what their authors may touch`
     })
   }
   return report("realm", findings)

@@ -18,7 +18,8 @@ const version = typeof BLUE_VERSION === "string" ? BLUE_VERSION : "dev"
 
 const usage = (problem: string): never => {
   process.stderr.write(`Error: ${problem}\nUsage: blue mcp [--repo DIR]\n`)
-  process.exit(1)
+  // EX_USAGE, like every other usage error of the CLI
+  process.exit(64)
 }
 
 /** `blue mcp [--repo DIR]`: the directory the tools run in (default: the current one). */
