@@ -656,11 +656,18 @@ export interface UnitOptions {
   readonly configHome?: string
 }
 
-/** systemd's quoting for one ExecStart word (`%` and `$` are specifiers there). */
-const systemdWord = (s: string) => {
-  const escaped = s.replace(/%/g, "%%").replace(/\$/g, "$$$$")
-  return /[\s"'\\;]/.test(escaped) ? `"${escaped.replace(/\\/g, "\\\\").replace(/"/g, "\\\"")}"` : escaped
-}
+/** systemd's C-style double quoting, for a word with spaces, quotes, backslashes or semicolons. */
+const systemdQuote = (s: string) =>
+  /[\s"'\\;]/.test(s) ? `"${s.replace(/\\/g, "\\\\").replace(/"/g, "\\\"")}"` : s
+
+/**
+ * One ExecStart word: `%` starts a specifier everywhere in a unit (`%%` is a literal one), and in command lines `$`
+ * also expands variables (`$$` is a literal one).
+ */
+const execWord = (s: string) => systemdQuote(s.replace(/%/g, "%%").replace(/\$/g, "$$$$"))
+
+/** One Environment= assignment: specifiers expand there, variables do not (a `$$` would stay two dollars). */
+const environmentWord = (s: string) => systemdQuote(s.replace(/%/g, "%%"))
 
 const xml = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;")
 
@@ -678,10 +685,10 @@ const systemdUnit = (node: string, bin: string, options: UnitOptions) =>
     "",
     "[Service]",
     "Type=simple",
-    `ExecStart=${[node, bin, "daemon", "run"].map(systemdWord).join(" ")}`,
+    `ExecStart=${[node, bin, "daemon", "run"].map(execWord).join(" ")}`,
     "Restart=on-failure",
     "RestartSec=2",
-    ...unitEnvironment(options).map(([k, v]) => `Environment=${systemdWord(`${k}=${v}`)}`),
+    ...unitEnvironment(options).map(([k, v]) => `Environment=${environmentWord(`${k}=${v}`)}`),
     "",
     "[Install]",
     "WantedBy=default.target",
