@@ -14,14 +14,19 @@ const FORMATS = ["text", "json", "junit", "github"] as const
 
 const xml = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;")
 
-/** JUnit XML: one test case per finding; errors are failures, warnings are marked skipped with their message. */
+/**
+ * JUnit XML after Jenkins' schema (xunit-plugin junit-10.xsd): `testsuite` must carry name, tests, failures and
+ * errors; a `testcase` needs a name and holds at most failure/skipped children. One test case per finding; errors
+ * are failures, warnings are marked skipped with their message; `errors` (the run itself broke) is always 0, since
+ * such a run reports a refusal instead of a document.
+ */
 export const renderJunit = (r: CheckReport): string => {
   const failures = r.findings.filter((f) => f.level === "error").length
   const skipped = r.findings.filter((f) => f.level === "warning").length
   const cases = r.findings.map((f) => {
     const name = xml(`${f.contract ?? f.file ?? f.code}: ${f.code}`)
     const body = f.level === "error"
-      ? `<failure message="${xml(f.message)}" type="${f.code}"/>`
+      ? `<failure message="${xml(f.message)}" type="${xml(f.code)}"/>`
       : f.level === "warning"
       ? `<skipped message="${xml(f.message)}"/>`
       : ""
@@ -29,8 +34,10 @@ export const renderJunit = (r: CheckReport): string => {
   })
   return [
     `<?xml version="1.0" encoding="UTF-8"?>`,
-    `<testsuites name="blue realm check" tests="${r.findings.length}" failures="${failures}">`,
-    `  <testsuite name="${r.mode}" tests="${r.findings.length}" failures="${failures}" skipped="${skipped}">`,
+    `<testsuites name="blue realm check" tests="${r.findings.length}" failures="${failures}" errors="0">`,
+    `  <testsuite name="${
+      xml(r.mode)
+    }" tests="${r.findings.length}" failures="${failures}" errors="0" skipped="${skipped}">`,
     ...cases,
     "  </testsuite>",
     "</testsuites>"
@@ -43,8 +50,11 @@ const escapeProperty = (s: string) => escapeData(s).replace(/:/g, "%3A").replace
 /** GitHub / Forgejo Actions workflow commands: one annotation per warning or error, then a notice summary. */
 export const renderGithub = (r: CheckReport): string => {
   const lines = r.findings.filter((f) => f.level !== "ok").map((f: Finding) => {
+    // file= only for a file of this checkout (GitHub drops annotations on paths it does not have), with its position.
     const props = [
-      ...(f.file === undefined ? [] : [`file=${escapeProperty(f.file)}`]),
+      ...(f.path === undefined ? [] : [`file=${escapeProperty(f.path)}`]),
+      ...(f.path === undefined || f.line === undefined ? [] : [`line=${f.line}`]),
+      ...(f.path === undefined || f.col === undefined ? [] : [`col=${f.col}`]),
       `title=${escapeProperty(`blue realm check (${r.mode}): ${f.contract ?? f.code}`)}`
     ].join(",")
     return `::${f.level === "error" ? "error" : "warning"} ${props}::${escapeData(f.message)}`
