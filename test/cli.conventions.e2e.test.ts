@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { APERTURE, FUNGAL, ok, REALM, seedStory } from "./support/seed.js"
-import { dbFingerprint, fingerprint, makeWorkspace, type Run, type Workspace } from "./support/workspace.js"
+import { BLUE_BIN, dbFingerprint, fingerprint, makeWorkspace, type Run, type Workspace } from "./support/workspace.js"
 
 // ESC, BEL, CSI (C1), CR and a bidi override: none may reach a terminal raw.
 const RAW = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202e]/
@@ -185,6 +185,25 @@ describe("help, version and the RFC's spellings", () => {
     }
   })
 
+  it("help is bold on a terminal, and plain with NO_COLOR", () => {
+    const tty = (env: NodeJS.ProcessEnv) =>
+      spawnSync("script", [
+        "-qec",
+        `${JSON.stringify(process.execPath)} ${JSON.stringify(BLUE_BIN)} --help`,
+        "/dev/null"
+      ], {
+        encoding: "utf8",
+        env
+      })
+    if (spawnSync("sh", ["-c", "command -v script"]).status !== 0) {
+      console.warn("script(1) is not installed: skipping the terminal colour check")
+      return
+    }
+    const { NO_COLOR: _, ...colourEnv } = ws.env
+    expect(tty(colourEnv).stdout).toContain("\x1b[1mUsage:\x1b[0m")
+    expect(tty(ws.env).stdout).not.toContain("\x1b[")
+  })
+
   it("--version prints the version once, and so does -v", () => {
     const long = ws.blue(".", "--version")
     const short = ws.blue(".", "-v")
@@ -295,6 +314,20 @@ describe("completions", () => {
     const r = spawnSync("fish", ["-n", file], { encoding: "utf8" })
     expect(r.stderr).toBe("")
     expect(r.status).toBe(0)
+    // fish completes a command line itself (complete -C): check what it offers at each level
+    const offered = (line: string) => {
+      const c = spawnSync("fish", ["--no-config", "-c", `source '${file}'; complete -C '${line}'`], {
+        encoding: "utf8"
+      })
+      expect(c.stderr).toBe("")
+      return c.stdout.split("\n").filter((l) => l !== "").map((l) => l.split("\t")[0])
+    }
+    expect(offered("blue realm admin ")).toEqual(["cache", "domain", "init", "join", "leave"])
+    expect(offered("blue realm admin domain create --")).toEqual(
+      expect.arrayContaining(["--contract", "--description", "--json", "--repos"])
+    )
+    expect(offered("blue realm check --mode ")).toEqual(["compatibility", "contract", "exporter", "importer", "realm"])
+    expect(offered("blue realm domain ")).toEqual(["create"])
   })
 
   it("an unknown shell is a usage error", () => {
