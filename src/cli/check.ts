@@ -76,7 +76,11 @@ const optText = (name: string, description: string) =>
 export const checkCommand = Command.make(
   "check",
   {
-    mode: choice("mode", CHECK_MODES, "contract").pipe(Options.withDescription(CHECK_MODES.join(" | "))),
+    mode: choice("mode", CHECK_MODES, "contract").pipe(
+      Options.withDescription(
+        "what to check: this repo's exports or imports, the realm's contract files (the default), two versions, or the realm's commits"
+      )
+    ),
     from: optText("from", "compatibility: the older version (default: the one before --to)"),
     to: optText("to", "compatibility: the newer version (default: the current one)"),
     old: optText("old", "compatibility: the older contract or schema file"),
@@ -91,7 +95,9 @@ export const checkCommand = Command.make(
     ),
     noCache: Options.boolean("no-cache").pipe(Options.withDescription("exporter: detect without .blue/cache.db")),
     ci: Options.boolean("ci").pipe(Options.withDescription("also run ci_only hooks (default when CI=true)")),
-    format: choice("format", FORMATS, "text").pipe(Options.withDescription(FORMATS.join(" | "))),
+    format: choice("format", FORMATS, "text").pipe(
+      Options.withDescription("text, one JSON document, JUnit XML, or GitHub/Forgejo annotations")
+    ),
     json: Options.boolean("json").pipe(Options.withDescription("same as --format json"))
   },
   (o) => {
