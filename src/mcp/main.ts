@@ -9,6 +9,7 @@ import { Effect, Layer } from "effect"
 import * as fs from "node:fs"
 import * as nodePath from "node:path"
 import { findGitRoot } from "../adapters/files.js"
+import { escapeControls } from "../domain/text.js"
 import { BlueLive } from "../operations/layer.js"
 import { layerBlueMcp, RESOURCES } from "./server.js"
 import { makeStdio } from "./stdio.js"
@@ -54,6 +55,6 @@ const Main = layerBlueMcp({ repo, confine: findGitRoot(repo) ?? repo, autoStart,
 )
 
 Layer.launch(Main).pipe(
-  Effect.tapErrorCause((cause) => Effect.sync(() => process.stderr.write(`blue mcp: ${cause}\n`))),
+  Effect.tapErrorCause((cause) => Effect.sync(() => process.stderr.write(`blue mcp: ${escapeControls(String(cause))}\n`))),
   NodeRuntime.runMain({ disableErrorReporting: true, disablePrettyLogger: true })
 )
