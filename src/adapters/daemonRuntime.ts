@@ -657,8 +657,7 @@ export interface UnitOptions {
 }
 
 /** systemd's C-style double quoting, for a word with spaces, quotes, backslashes or semicolons. */
-const systemdQuote = (s: string) =>
-  /[\s"'\\;]/.test(s) ? `"${s.replace(/\\/g, "\\\\").replace(/"/g, "\\\"")}"` : s
+const systemdQuote = (s: string) => /[\s"'\\;]/.test(s) ? `"${s.replace(/\\/g, "\\\\").replace(/"/g, "\\\"")}"` : s
 
 /**
  * One ExecStart word: `%` starts a specifier everywhere in a unit (`%%` is a literal one), and in command lines `$`

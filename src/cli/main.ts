@@ -10,7 +10,7 @@ import { jsonText } from "../domain/text.js"
 import { BlueLive } from "../operations/layer.js"
 import { blue } from "./commands.js"
 import { present, writeHuman } from "./output.js"
-import { commandTree, learnOptional, preflight } from "./usage.js"
+import { commandTree, preflight } from "./usage.js"
 
 declare const BLUE_VERSION: string
 
@@ -59,7 +59,6 @@ const words = process.argv.slice(2).filter((a) => !a.startsWith("-"))
 const registers = !(words[0] === "daemon" || words[0] === "mcp" || (words[0] === "realm" && words[1] === "sessions"))
 
 const tree = commandTree(blue)
-learnOptional(blue)
 const colour = process.stdout.isTTY === true && process.env["NO_COLOR"] === undefined
 const front = preflight(tree, process.argv.slice(2), version, colour)
 

@@ -15,6 +15,8 @@ export interface OptionSpec {
   readonly aliases: ReadonlyArray<string>
   /** false for flags */
   readonly takesValue: boolean
+  /** may be left out (it has a default, or is optional) */
+  readonly optional: boolean
   /** the accepted values, for options with a fixed set */
   readonly values: ReadonlyArray<string> | undefined
   readonly placeholder: string
@@ -42,7 +44,15 @@ export interface CommandSpec {
 
 /** Options every command takes, handled here rather than by the commands. */
 export const GLOBAL_OPTIONS: ReadonlyArray<OptionSpec> = [
-  { name: "help", aliases: ["-h"], takesValue: false, values: undefined, placeholder: "", description: "show help" }
+  {
+    name: "help",
+    aliases: ["-h"],
+    takesValue: false,
+    optional: true,
+    values: undefined,
+    placeholder: "",
+    description: "show help"
+  }
 ]
 
 /** Options only `blue` itself takes. */
@@ -51,6 +61,7 @@ export const ROOT_OPTIONS: ReadonlyArray<OptionSpec> = [
     name: "version",
     aliases: ["-v"],
     takesValue: false,
+    optional: true,
     values: undefined,
     placeholder: "",
     description: "print the version"
@@ -59,6 +70,7 @@ export const ROOT_OPTIONS: ReadonlyArray<OptionSpec> = [
     name: "completions",
     aliases: [],
     takesValue: true,
+    optional: true,
     values: ["bash", "zsh", "fish"],
     placeholder: "bash|zsh|fish",
     description: "print a completion script for the shell (see README: Shell completion)"
@@ -78,7 +90,7 @@ const text = (doc: HelpDoc.HelpDoc): string =>
 // The descriptors' shapes are @effect/cli internals (stable within 0.77); they are read, never built, here.
 type Node = { readonly _tag: string; readonly [key: string]: any }
 
-const optionsOf = (o: Node): Array<OptionSpec> => {
+const optionsOf = (o: Node, optional = false): Array<OptionSpec> => {
   switch (o._tag) {
     case "Single": {
       const prim = o["primitiveType"] as Node
@@ -92,21 +104,24 @@ const optionsOf = (o: Node): Array<OptionSpec> => {
         name: o["name"],
         aliases: o["aliases"],
         takesValue: prim._tag !== "Bool",
+        optional,
         values,
         placeholder: values !== undefined ? values.join("|") : (o["name"] as string).toUpperCase(),
         description: text(o["description"])
       }]
     }
     case "Map":
+      return optionsOf(o["options"], optional)
     case "WithDefault":
     case "WithFallback":
-      return optionsOf(o["options"])
+      return optionsOf(o["options"], true)
     case "Both":
+      return [...optionsOf(o["left"], optional), ...optionsOf(o["right"], optional)]
     case "OrElse":
-      return [...optionsOf(o["left"]), ...optionsOf(o["right"])]
+      return [...optionsOf(o["left"], true), ...optionsOf(o["right"], true)]
     case "Variadic":
     case "KeyValueMap":
-      return optionsOf(o["argumentOption"])
+      return optionsOf(o["argumentOption"], true)
     default:
       return []
   }
@@ -288,7 +303,7 @@ export const usageLine = (node: CommandSpec): string => {
     ...node.path,
     ...node.options.map((o) => {
       const word = o.takesValue ? `${optionWord(o)} ${o.placeholder}` : optionWord(o)
-      return o.takesValue && !optionalOptions.has(`${node.path.join(" ")} ${o.name}`) ? word : `[${word}]`
+      return o.optional ? `[${word}]` : word
     }),
     ...node.args.map((a) => {
       const word = `<${a.name}>${a.repeated ? "…" : ""}`
@@ -297,44 +312,6 @@ export const usageLine = (node: CommandSpec): string => {
   ]
   return parts.join(" ")
 }
-
-// Options that take a value but may be left out (the descriptors record that only as a wrapper around them).
-const optionalOptions = new Set<string>()
-
-const markOptional = (d: Node, path: ReadonlyArray<string>): void => {
-  switch (d._tag) {
-    case "Map":
-      return markOptional(d["command"], path)
-    case "Subcommands": {
-      markOptional(d["parent"], path)
-      const name = (d["parent"] as Node)["name"] ?? ((d["parent"] as Node)["command"] as Node | undefined)?.["name"]
-      for (const c of d["children"] as Array<Node>) markOptional(c, [...path, name])
-      return
-    }
-    case "Standard": {
-      const here = [...path, d["name"]].join(" ")
-      const walk = (o: Node, optional: boolean): void => {
-        if (o._tag === "Single") {
-          if (optional) optionalOptions.add(`${here} ${o["name"]}`)
-        } else if (o._tag === "WithDefault" || o._tag === "WithFallback") walk(o["options"], true)
-        else if (o._tag === "Map") walk(o["options"], optional)
-        else if (o._tag === "OrElse") {
-          walk(o["left"], true)
-          walk(o["right"], true)
-        } else if (o._tag === "Both") {
-          walk(o["left"], optional)
-          walk(o["right"], optional)
-        } else if (o._tag === "Variadic" || o._tag === "KeyValueMap") walk(o["argumentOption"], true)
-      }
-      walk(d["options"], false)
-      return
-    }
-  }
-}
-
-/** Reads which value-taking options are optional (call once with the root command, before `usageLine`). */
-export const learnOptional = (root: Command.Command<any, any, any, any>): void =>
-  markOptional((root as unknown as { descriptor: Node }).descriptor, [])
 
 const table = (rows: ReadonlyArray<readonly [string, string]>): Array<string> => {
   const width = Math.min(44, Math.max(...rows.map(([l]) => l.length)))

@@ -55,6 +55,8 @@ const Main = layerBlueMcp({ repo, confine: findGitRoot(repo) ?? repo, autoStart,
 )
 
 Layer.launch(Main).pipe(
-  Effect.tapErrorCause((cause) => Effect.sync(() => process.stderr.write(`blue mcp: ${escapeControls(String(cause))}\n`))),
+  Effect.tapErrorCause((cause) =>
+    Effect.sync(() => process.stderr.write(`blue mcp: ${escapeControls(String(cause))}\n`))
+  ),
   NodeRuntime.runMain({ disableErrorReporting: true, disablePrettyLogger: true })
 )
