@@ -117,7 +117,7 @@ describe("usage errors: Error: …, a hint, exit 64, nothing changed", () => {
       "Error: --format \"pie\": expected one of text, mermaid, dot",
       "blue realm graph"
     ],
-    [["realm", "export"], "Error: Expected to find option: '--name'", "blue realm export"],
+    [["realm", "export"], "Error: missing option '--name'", "blue realm export"],
     [["realm", "log", "extra"], "Error: unexpected argument 'extra'", "blue realm log"],
     [["--wizard"], "Error: unknown option '--wizard' for 'blue'.", "blue"]
   ])("blue %j", (args, message, at) => {

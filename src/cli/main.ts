@@ -39,7 +39,9 @@ const usageFailure = (path: ReadonlyArray<string>) => (cause: Cause.Cause<unknow
     const raw = Option.isSome(e) && ValidationError.isValidationError(e.value)
       ? HelpDoc.toAnsiText(e.value.error).replace(/\x1b\[[0-9;]*m/g, "").trim()
       : "invalid command line"
-    const message = raw.replace(/^Received unknown argument: '(.*)'$/s, "unexpected argument '$1'")
+    const message = raw
+      .replace(/^Received unknown argument: '(.*)'$/s, "unexpected argument '$1'")
+      .replace(/^Expected to find option: '(.*)'$/s, "missing option '$1'")
     reportUsage(message, `Run '${path.join(" ")} --help' for usage.`)
   })
 
