@@ -112,7 +112,7 @@ const leave = Command.make(
 ).pipe(Command.withDescription("Remove the current repo from its realm"))
 
 const admin = Command.make("admin").pipe(
-  Command.withDescription("Realm administration: init, join, domain, leave"),
+  Command.withDescription("Realm administration: init, join, domain, leave, cache"),
   Command.withSubcommands([init, join, domain, leave, cacheCommand])
 )
 

@@ -1,5 +1,6 @@
 /**
- * Entry point of the bundled `blue` binary.
+ * Entry point of the bundled `blue` binary. The front door (usage.ts) answers --help, --version and --completions
+ * and refuses unknown command words; @effect/cli parses the rest. Usage errors exit 64, refusals and failures 1.
  */
 import { Command, HelpDoc, ValidationError } from "@effect/cli"
 import * as NodeContext from "@effect/platform-node/NodeContext"
