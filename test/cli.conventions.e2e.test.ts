@@ -299,7 +299,35 @@ describe("completions", () => {
     const r = spawnSync("zsh", ["-n", file], { encoding: "utf8" })
     expect(r.stderr).toBe("")
     expect(r.status).toBe(0)
-  })
+    // An interactive zsh on a pseudo-terminal (zpty) with compinit and the script: what TAB lists at each level.
+    const listed = (line: string) => {
+      const driver = ws.path("complete.zsh")
+      fs.writeFileSync(
+        driver,
+        [
+          "zmodload zsh/zpty",
+          "zpty z zsh -f -i",
+          `zpty -w z 'PS1="%% "; autoload -Uz compinit; compinit -u -D; source ${file}; blue() { : }'`,
+          "sleep 1",
+          `zpty -w -n z $'${line}\\t'`,
+          "sleep 2",
+          `local all="" out`,
+          "while zpty -r -t z out 2>/dev/null; do all+=$out; done",
+          `print -r -- "$all"`,
+          "zpty -d z"
+        ].join("\n")
+      )
+      const out = spawnSync("zsh", ["-f", driver], { encoding: "utf8", timeout: 20_000 }).stdout
+      return out.replace(/\x1b\[[0-9;?]*[a-zA-Z]/g, "").replace(/\r/g, "\n")
+    }
+    const admin = listed("blue realm admin ")
+    for (const word of ["cache", "domain", "init", "join", "leave"]) {
+      expect(admin).toMatch(new RegExp(`^${word} +-- `, "m"))
+    }
+    expect(listed("blue realm check --mode ")).toMatch(/compatibility +contract +exporter +importer +realm/)
+    expect(listed("blue realm admin domain create --")).toMatch(/^--repos +-- comma-separated repos/m)
+    expect(listed("blue realm domain ")).toContain("blue realm domain create")
+  }, 60_000)
 
   it("the fish script parses (fish -n) and names every level", () => {
     const text = script("fish")
