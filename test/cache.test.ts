@@ -69,8 +69,8 @@ describe.each(implementations)("RepoCache (%s)", (_, make) => {
       })
       expect(calls).toHaveLength(1)
       const stats = yield* statsOf(cache)
-      expect(stats["export"]).toEqual({ cache: "export", entries: 1, hits: 1, misses: 1, bypasses: 0, hitRate: 0.5 })
-      expect(stats["contract"]).toMatchObject({ entries: 0, hits: 0, misses: 0, hitRate: null })
+      expect(stats["export"]).toEqual({ cache: "export", entries: 1, hits: 1, misses: 1, bypasses: 0, hit_rate: 0.5 })
+      expect(stats["contract"]).toMatchObject({ entries: 0, hits: 0, misses: 0, hit_rate: null })
     }))
 
   it.scoped("a new mtime with the same content is a hit (re-hashed, not recomputed)", () =>
@@ -182,7 +182,7 @@ describe.each(implementations)("RepoCache (%s)", (_, make) => {
       yield* cache.validationFor("c", "1.0.0", "b", Effect.succeed({ valid: true, warning: false, output: "" }))
       expect(calls).toHaveLength(2)
       const stats = yield* statsOf(cache)
-      expect(stats["export"]).toEqual({ cache: "export", entries: 0, hits: 0, misses: 0, bypasses: 2, hitRate: null })
+      expect(stats["export"]).toEqual({ cache: "export", entries: 0, hits: 0, misses: 0, bypasses: 2, hit_rate: null })
       expect(stats["contract"]).toMatchObject({ entries: 0, bypasses: 2 })
       expect(stats["validation"]).toMatchObject({ entries: 0, bypasses: 1 })
     }))
@@ -255,7 +255,7 @@ describe("RepoCache (sqlite file)", () => {
       expect(calls).toHaveLength(1)
       const after = yield* Effect.scoped(Effect.flatMap(makeRepoCache(root), (c) => statsOf(c)))
       expect(after["export"]).toMatchObject({ entries: 1, hits: 2, misses: 1 })
-      expect(after["export"]!.hitRate).toBeCloseTo(2 / 3)
+      expect(after["export"]!.hit_rate).toBeCloseTo(2 / 3)
       const db = new Database(file, { readonly: true })
       expect(db.pragma("journal_mode", { simple: true })).toBe("wal")
       expect(db.pragma("user_version", { simple: true })).toBe(migrations.length)
@@ -414,7 +414,7 @@ describe("blue realm admin cache", () => {
       const json = yield* cli(root, "stats", "--json")
       const doc = JSON.parse(json.stdout)
       expect(doc).toMatchObject({ repo: root, file: cacheDbPath(root) })
-      expect(doc.caches[0]).toEqual({ cache: "export", entries: 1, hits: 3, misses: 1, bypasses: 0, hitRate: 0.75 })
+      expect(doc.caches[0]).toEqual({ cache: "export", entries: 1, hits: 3, misses: 1, bypasses: 0, hit_rate: 0.75 })
     }))
 
   it.live("clear empties the caches and says how much it removed", () =>

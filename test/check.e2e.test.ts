@@ -67,10 +67,10 @@ const writeModels = (aperture: string, paths: ReadonlyArray<string>) => {
   )
 }
 
-/** The --json report of a check run, with its exit code matching `exitCode`. */
+/** The --json report of a check run, with its exit code matching `exit_code`. */
 const reportOf = (run: Run) => {
   const doc = run.json()
-  expect(doc.exitCode).toBe(run.code)
+  expect(doc.exit_code).toBe(run.code)
   expect(doc.ok).toBe(run.code === 0)
   for (const f of doc.findings) {
     expect(["ok", "warning", "error"]).toContain(f.level)
@@ -259,7 +259,7 @@ describe("--mode exporter and --mode importer", () => {
   it("importer: current → 0, stale → 2, broken → 1", () => {
     const current = s.check(FUNGAL, "--mode", "importer", "--json")
     expect(current.code).toBe(0)
-    expect(reportOf(current)).toMatchObject({ mode: "importer", exitCode: 0 })
+    expect(reportOf(current)).toMatchObject({ mode: "importer", exit_code: 0 })
     expect(codes(current.json())).toEqual(["ok:import-current"])
 
     s.publish({ read: ["a/*", "b/*", "c/*"] })
@@ -288,7 +288,7 @@ describe("--mode exporter and --mode importer", () => {
     const lines = run.stdout.trimEnd().split("\n")
     expect(lines.filter((l) => l.startsWith("::error "))).toHaveLength(1)
     expect(lines[0]).toMatch(/^::error title=[^:]*::s3-permissions: the contract is at 2\.0\.0/)
-    expect(lines.at(-1)).toMatch(/^::notice title=.*::1 errors, 0 warnings, 0 ok$/)
+    expect(lines.at(-1)).toMatch(/^::notice title=.*::1 error, 0 warnings, 0 ok$/)
     for (const l of lines) expect(l).toMatch(/^::(error|warning|notice) [^\n]*::/)
 
     ok(
@@ -300,7 +300,7 @@ describe("--mode exporter and --mode importer", () => {
     expect(warn.code).toBe(2)
     const wl = warn.stdout.trimEnd().split("\n")
     expect(wl[0]).toMatch(/^::warning title=[^\n]*::s3-permissions: binding at 2\.0\.0, 2\.1\.0 is available/)
-    expect(wl.at(-1)).toMatch(/^::notice title=.*::0 errors, 1 warnings, 0 ok$/)
+    expect(wl.at(-1)).toMatch(/^::notice title=.*::0 errors, 1 warning, 0 ok$/)
   })
 })
 
@@ -421,7 +421,7 @@ describe("--mode compatibility", () => {
     const doc = reportOf(step)
     expect(doc).toMatchObject({
       mode: "compatibility",
-      exitCode: 0,
+      exit_code: 0,
       backwards: true,
       forwards: true,
       bump: "minor",
@@ -433,7 +433,7 @@ describe("--mode compatibility", () => {
     const breaking = reportOf(
       s.check(APERTURE, "--mode", "compatibility", "--name", S3, "--from", "1.0.0", "--to", "2.0.0", "--json")
     )
-    expect(breaking).toMatchObject({ exitCode: 0, bump: "major" })
+    expect(breaking).toMatchObject({ exit_code: 0, bump: "major" })
     expect(breaking.changes).toContainEqual(
       expect.objectContaining({ path: "read", kind: "value-removed", breaking: true })
     )
@@ -666,7 +666,7 @@ describe("validation hooks and trust", () => {
     expect(doc.findings).toContainEqual(
       expect.objectContaining({ level: "error", code: "hook-invalid", file: "scripts/validate.sh" })
     )
-    expect(doc.hooks).toEqual([expect.objectContaining({ outcome: "invalid", exitCode: 1 })])
+    expect(doc.hooks).toEqual([expect.objectContaining({ outcome: "invalid", exit_code: 1 })])
     expect(doc.hooks[0].output).toContain("read paths are not allowed")
     fs.rmSync(marker())
   })
@@ -706,11 +706,11 @@ describe("blue realm admin cache", () => {
 
   it("status reads exports through .blue/cache.db: a miss, then hits; an edit misses again; --no-cache bypasses", () => {
     ok(s.ws.blue(APERTURE, "realm", "admin", "cache", "clear"), "cache clear")
-    expect(stats()["export"]).toMatchObject({ entries: 0, hits: 0, misses: 0, bypasses: 0, hitRate: null })
+    expect(stats()["export"]).toMatchObject({ entries: 0, hits: 0, misses: 0, bypasses: 0, hit_rate: null })
     ok(s.ws.blue(APERTURE, "status"), "status 1")
     ok(s.ws.blue(APERTURE, "status"), "status 2")
     const warm = stats()["export"]
-    expect(warm).toMatchObject({ entries: 1, hits: 1, misses: 1, hitRate: 0.5 })
+    expect(warm).toMatchObject({ entries: 1, hits: 1, misses: 1, hit_rate: 0.5 })
 
     writeModels(s.aperture, ["a/*", "b/*", "c/*"])
     const changed = ok(s.ws.blue(APERTURE, "status", "--json"), "status after an edit").json()

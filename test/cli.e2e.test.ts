@@ -642,7 +642,7 @@ describe("blue realm admin leave", () => {
 describe("blue realm log and replay", () => {
   it("log lists every event in order with its commit (--limit keeps the last N); replay --verify catches hand edits", () => {
     const { realm, ws } = seed()
-    const log = ok(ws.blue(APERTURE, "realm", "log", "--json"), "log").json() as Array<any>
+    const log = ok(ws.blue(APERTURE, "realm", "log", "--json"), "log").json().events as Array<any>
     expect(log.map((e) => e.position)).toEqual(SEED_TYPES.map((_, i) => i + 1))
     expect(log.map((e) => e.type)).toEqual(SEED_TYPES)
     expect(log.every((e) => e.realm === "letemcook" && e.event._tag === e.type && ISO.test(e.time))).toBe(true)
@@ -653,8 +653,8 @@ describe("blue realm log and replay", () => {
     for (const e of log) expect(git(realm, "log", "-1", "--format=%B", e.commit)).toContain(`/${e.id}.json`)
     expect(log[1].actor).toEqual({ repo: APERTURE, user: "tester@example.com" })
 
-    expect(ok(ws.blue("realm-letemcook", "realm", "log", "--json"), "log from realm").json()).toEqual(log)
-    const last3 = ok(ws.blue(ML, "realm", "log", "--limit", "3", "--json"), "log --limit").json() as Array<any>
+    expect(ok(ws.blue("realm-letemcook", "realm", "log", "--json"), "log from realm").json().events).toEqual(log)
+    const last3 = ok(ws.blue(ML, "realm", "log", "--limit", "3", "--json"), "log --limit").json().events as Array<any>
     expect(last3.map((e) => e.position)).toEqual([10, 11, 12])
     expect(last3).toEqual(log.slice(-3))
 
@@ -697,7 +697,7 @@ describe("blue realm log and replay", () => {
     expect(ws.blue(APERTURE, "status").code).toBe(0)
 
     // --limit 0 shows no events (checked last, so that a failure here hides none of the checks above)
-    const none = ok(ws.blue(ML, "realm", "log", "--limit", "0", "--json"), "log --limit 0").json()
+    const none = ok(ws.blue(ML, "realm", "log", "--limit", "0", "--json"), "log --limit 0").json().events
     expect(none).toEqual([])
   })
 })
@@ -763,13 +763,15 @@ describe("the command line itself", () => {
     }
     const adminHelp = ws.blue(".", "realm", "admin", "--help")
     expect(adminHelp.code).toBe(0)
-    expect(stripAnsi(adminHelp.stdout)).toContain("--admission")
+    expect(stripAnsi(adminHelp.stdout)).toContain("blue realm admin init")
+    const initHelp = ws.blue(".", "realm", "admin", "init", "--help")
+    expect(stripAnsi(initHelp.stdout)).toContain("--admission")
 
+    // usage errors exit 64 (EX_USAGE)
     const unknown = ws.blue(".", "frobnicate")
-    expect(unknown.code).not.toBe(0)
-    expect(unknown.code).not.toBeNull()
+    expect(unknown.code).toBe(64)
     const unknownSub = ws.blue(".", "realm", "frobnicate")
-    expect(unknownSub.code).not.toBe(0)
+    expect(unknownSub.code).toBe(64)
     expect(fs.readdirSync(ws.root).filter((e) => e !== ".blue-home")).toEqual([])
   })
 })

@@ -62,7 +62,7 @@ interface LoggedEvent {
   readonly position: number
   readonly type: string
   readonly commit: string
-  readonly causationId?: string
+  readonly causation_id?: string
   readonly event: any
 }
 
@@ -78,7 +78,7 @@ const expectWellFormedLog = (realmDir: string, log: ReadonlyArray<LoggedEvent>) 
   // All events of one command sit in one commit, at consecutive positions.
   const byCommand = new Map<string, Array<LoggedEvent>>()
   for (const e of log) {
-    const key = e.causationId ?? e.id
+    const key = e.causation_id ?? e.id
     byCommand.set(key, [...(byCommand.get(key) ?? []), e])
   }
   for (const [command, events] of byCommand) {
@@ -160,7 +160,7 @@ describe("concurrent writers on one realm", () => {
     const commits = [...joins, ...creates].map(([, r]) => r.json().commit as string)
     expect(new Set(commits).size).toBe(commits.length)
 
-    const log: Array<LoggedEvent> = ws.blue(realmDir, "realm", "log", "--json").json()
+    const log: Array<LoggedEvent> = ws.blue(realmDir, "realm", "log", "--json").json().events
     expectWellFormedLog(realmDir, log)
     expect(joinedRepos(log)).toEqual(once(repos))
     expect(createdDomains(log)).toEqual(once(DOMAINS.map(([d]) => d)))
@@ -220,8 +220,8 @@ describe("concurrent writers on one realm", () => {
       expect(s.json().realm.domains).toBe(6)
     }
 
-    const logA: Array<LoggedEvent> = blueWith(envA, realmDir, "realm", "log", "--json").json()
-    const logB: Array<LoggedEvent> = blueWith(envB, realmDir, "realm", "log", "--json").json()
+    const logA: Array<LoggedEvent> = blueWith(envA, realmDir, "realm", "log", "--json").json().events
+    const logB: Array<LoggedEvent> = blueWith(envB, realmDir, "realm", "log", "--json").json().events
     expectWellFormedLog(realmDir, logA)
     expect(logB).toEqual(logA)
     expect(joinedRepos(logA)).toEqual(once([...aRepos, ...bRepos]))
@@ -284,7 +284,7 @@ describe("concurrent writers on one realm", () => {
     const readers = [
       reader("status in realm", realmDir, ["realm", "status", "--json"], (j) => j.realm.position),
       reader("status in member", ws.path("r0"), ["status", "--json"], (j) => j.realm.position),
-      reader("log", realmDir, ["realm", "log", "--json"], logLength)
+      reader("log", realmDir, ["realm", "log", "--json"], (j) => logLength(j.events))
     ]
     const writes = Promise.all(
       writers.map(async (r) => [r, await ws.spawnBlue(r, "realm", "admin", "join", realmDir, "--json").done] as const)
@@ -294,7 +294,7 @@ describe("concurrent writers on one realm", () => {
 
     expectAllOk(joins)
     expect(failures).toEqual([])
-    const log: Array<LoggedEvent> = ws.blue(realmDir, "realm", "log", "--json").json()
+    const log: Array<LoggedEvent> = ws.blue(realmDir, "realm", "log", "--json").json().events
     expectWellFormedLog(realmDir, log)
     expect(joinedRepos(log)).toEqual(once(["r0", ...writers]))
     expectHealthyRealm(realmDir, 2 + writers.length)

@@ -303,7 +303,7 @@ describe("the seed's daily development story", () => {
     const log = ok(s.ws.blue(APERTURE, "realm", "log"), "log").stdout
     expect(log).toMatch(/ContractBumped\s+s3-access\/s3-permissions 1\.0\.0 → 1\.1\.0 \(minor\)/)
     expect(log).toMatch(/ContractBumped\s+s3-access\/s3-permissions 1\.1\.0 → 2\.0\.0 \(major\)/)
-    const events = ok(s.ws.blue(APERTURE, "realm", "log", "--json"), "log --json").json() as Array<any>
+    const events = ok(s.ws.blue(APERTURE, "realm", "log", "--json"), "log --json").json().events as Array<any>
     const bumps = events.filter((e) => e.type === "ContractBumped").map((e) => [e.event.from, e.event.contract.version])
     expect(bumps).toEqual([["1.0.0", "1.1.0"], ["1.1.0", "2.0.0"]])
     expect(events.filter((e) => e.type === "ContractBumped").every((e) => e.actor.repo === APERTURE)).toBe(true)
@@ -530,7 +530,9 @@ describe("ownership and bad input: one clear sentence, exit 1, nothing changed",
   it("after all the refusals the realm still replays cleanly", () => {
     const verify = ok(s.ws.blue(APERTURE, "realm", "replay", "--verify", "--json"), "replay --verify").json()
     expect(verify).toMatchObject({ verified: true, differences: [] })
-    const types = (ok(s.ws.blue(APERTURE, "realm", "log", "--json"), "log").json() as Array<any>).map((e) => e.type)
+    const types = (ok(s.ws.blue(APERTURE, "realm", "log", "--json"), "log").json().events as Array<any>).map((e) =>
+      e.type
+    )
     expect(types.at(-1)).toBe("ContractPublished")
     expect(types.filter((t) => t === "ContractBumped")).toEqual([])
   })

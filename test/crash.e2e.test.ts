@@ -49,7 +49,7 @@ interface LoggedEvent {
   readonly position: number
   readonly type: string
   readonly commit: string
-  readonly causationId?: string
+  readonly causation_id?: string
   readonly event: any
 }
 
@@ -92,7 +92,7 @@ const logProblems = (realmDir: string, log: ReadonlyArray<LoggedEvent>): Array<s
     if (!log.some((e) => e.commit === c)) problems.push(`commit ${c} on main carries no logged event`)
   }
   const byCommand = new Map<string, Array<LoggedEvent>>()
-  for (const e of log) byCommand.set(e.causationId ?? e.id, [...(byCommand.get(e.causationId ?? e.id) ?? []), e])
+  for (const e of log) byCommand.set(e.causation_id ?? e.id, [...(byCommand.get(e.causation_id ?? e.id) ?? []), e])
   for (const [command, events] of byCommand) {
     if (new Set(events.map((e) => e.commit)).size !== 1) problems.push(`command ${command} spans several commits`)
   }
@@ -239,7 +239,7 @@ describe("kill -9 during writes", () => {
 
     const logRun = ws.blue(realmDir, "realm", "log", "--json")
     expect(logRun.code, describeRun(`log (${tag})`, logRun)).toBe(0)
-    const log: Array<LoggedEvent> = logRun.json()
+    const log: Array<LoggedEvent> = logRun.json().events
     problems.push(...logProblems(realmDir, log))
 
     let killedLanded = 0
@@ -271,8 +271,8 @@ describe("kill -9 during writes", () => {
           `domains/${a.domain}/bindings/${a.repos[1]}.yaml`
         ]
         if (landed) {
-          const command = created[0]!.causationId
-          const mine = log.filter((e) => e.causationId === command)
+          const command = created[0]!.causation_id
+          const mine = log.filter((e) => e.causation_id === command)
           const types = mine.map((e) => e.type)
           if (
             JSON.stringify(types) !==
@@ -312,18 +312,19 @@ describe("crafted crash windows", () => {
     const asB = { BLUE_HOME: homeB }
 
     // B has never seen the realm: a read ingests everything git holds
-    const logA: Array<LoggedEvent> = ok("log on A", ws.blue(realmDir, "realm", "log", "--json")).json()
+    const logA: Array<LoggedEvent> = ok("log on A", ws.blue(realmDir, "realm", "log", "--json")).json().events
     const status = ok("status on B", blueWith(ws, asB, realmDir, "realm", "status", "--json")).json()
     expect(status.realm.position).toBe(logA.length)
-    const logB: Array<LoggedEvent> = ok("log on B", blueWith(ws, asB, realmDir, "realm", "log", "--json")).json()
+    const logB: Array<LoggedEvent> = ok("log on B", blueWith(ws, asB, realmDir, "realm", "log", "--json")).json().events
     expect(logB).toEqual(logA)
 
     // B writes; A has not seen that commit and catches up on its next write (then both have everything once)
     ws.repo("c")
     ok("join c on B", blueWith(ws, asB, "c", "realm", "admin", "join", realmDir, "--json"))
     ok("domain on A", ws.blue("a", "realm", "admin", "domain", "create", "ab", "--repos", "a,c", "--json"))
-    const finalA: Array<LoggedEvent> = ok("log on A", ws.blue(realmDir, "realm", "log", "--json")).json()
-    const finalB: Array<LoggedEvent> = ok("log on B", blueWith(ws, asB, realmDir, "realm", "log", "--json")).json()
+    const finalA: Array<LoggedEvent> = ok("log on A", ws.blue(realmDir, "realm", "log", "--json")).json().events
+    const finalB: Array<LoggedEvent> =
+      ok("log on B", blueWith(ws, asB, realmDir, "realm", "log", "--json")).json().events
     expect(logProblems(realmDir, finalA)).toEqual([])
     expect(finalB).toEqual(finalA)
     expect(finalA.filter((e) => e.type === "RepoJoined").map((e) => e.event.repo.name)).toEqual(["a", "b", "c"])
@@ -348,7 +349,7 @@ describe("crafted crash windows", () => {
     ok("domain create", ws.blue("a", "realm", "admin", "domain", "create", "s3", "--repos", "a,b", "--json"))
     ws.repo("d")
     ok("join d", ws.blue("d", "realm", "admin", "join", realmDir, "--json"))
-    const written: Array<LoggedEvent> = ok("log", ws.blue(realmDir, "realm", "log", "--json")).json()
+    const written: Array<LoggedEvent> = ok("log", ws.blue(realmDir, "realm", "log", "--json")).json().events
     expect(git(realmDir, "rev-list", "--count", `${before}..main`).trim()).toBe("2")
 
     // the machine forgets both writes: only git has them now
@@ -361,7 +362,7 @@ describe("crafted crash windows", () => {
 
     // the next write catches up first, then appends after the forgotten events
     ok("domain create after restore", ws.blue("b", "realm", "admin", "domain", "create", "bc", "--repos", "b,c"))
-    const log: Array<LoggedEvent> = ok("log", ws.blue(realmDir, "realm", "log", "--json")).json()
+    const log: Array<LoggedEvent> = ok("log", ws.blue(realmDir, "realm", "log", "--json")).json().events
     expect(logProblems(realmDir, log)).toEqual([])
     expect(log.slice(0, written.length)).toEqual(written)
     expect(log).toHaveLength(written.length + 4)
@@ -412,7 +413,7 @@ describe("crafted crash windows", () => {
     expect(fs.readFileSync(path.join(realmDir, "domains/s3/domain.yaml"), "utf8")).toBe(
       git(realmDir, "show", "HEAD:domains/s3/domain.yaml")
     )
-    const log: Array<LoggedEvent> = ok("log", ws.blue(realmDir, "realm", "log", "--json")).json()
+    const log: Array<LoggedEvent> = ok("log", ws.blue(realmDir, "realm", "log", "--json")).json().events
     expect(logProblems(realmDir, log)).toEqual([])
     expect(ok("verify", ws.blue(realmDir, "realm", "replay", "--verify", "--json")).json().ok).toBe(true)
   }, 60_000)

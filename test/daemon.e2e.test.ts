@@ -222,12 +222,12 @@ describe("blue daemon start / status / stop", () => {
 
     const down = blue(box, ["daemon", "status", "--json"])
     expect(down.code).toBe(3)
-    expect(down.json()).toMatchObject({ running: false, pidFile: box.pidFile() })
+    expect(down.json()).toMatchObject({ running: false, pid_file: box.pidFile() })
 
     const started = blue(box, ["daemon", "start", "--json"])
     expect(started.code, started.stderr).toBe(0)
     const { pid } = started.json()
-    expect(started.json()).toMatchObject({ port: box.port, started: true, pidFile: box.pidFile() })
+    expect(started.json()).toMatchObject({ port: box.port, started: true, pid_file: box.pidFile() })
     expect(isAlive(pid)).toBe(true)
 
     const h = await health(box.port)
@@ -255,7 +255,7 @@ describe("blue daemon start / status / stop", () => {
       healthy: true,
       pid,
       port: box.port,
-      pidFile: box.pidFile(),
+      pid_file: box.pidFile(),
       home: box.home
     })
     const human = blue(box, ["daemon", "status"])
@@ -373,8 +373,8 @@ describe("blue daemon start / status / stop", () => {
     const rb = blue(shared, ["daemon", "start", "--json"])
     expect(ra.code, ra.stderr).toBe(0)
     expect(rb.code, rb.stderr).toBe(0)
-    expect(ra.json().pidFile).not.toBe(rb.json().pidFile)
-    expect(path.dirname(ra.json().pidFile)).toBe(path.dirname(rb.json().pidFile))
+    expect(ra.json().pid_file).not.toBe(rb.json().pid_file)
+    expect(path.dirname(ra.json().pid_file)).toBe(path.dirname(rb.json().pid_file))
     expect(readPidFile(a)).toMatchObject({ pid: ra.json().pid, home: a.home })
     expect(readPidFile(shared)).toMatchObject({ pid: rb.json().pid, home: b.home })
     expect(await health(a.port)).toMatchObject({ pid: ra.json().pid, home: a.home })
@@ -407,15 +407,16 @@ describe("blue daemon run", () => {
     expect(blue(box, ["daemon", "status"]).code).toBe(3)
   })
 
-  it("with --json prints a listening line, then a stopped document", async () => {
+  it("with --json prints JSON lines: a listening line, then a stopped line", async () => {
     const box = await makeBox()
     const d = await runForeground(box, ["--json"])
     const pid = d.child.pid!
     expect(JSON.parse(d.stdout().split("\n")[0]!)).toEqual({ status: "listening", pid, port: box.port, home: box.home })
     d.child.kill("SIGTERM")
     expect((await d.exited).code).toBe(0)
-    const rest = d.stdout().slice(d.stdout().indexOf("\n") + 1)
-    expect(JSON.parse(rest)).toMatchObject({ status: "stopped", pid, signal: "SIGTERM" })
+    const lines = d.stdout().trimEnd().split("\n")
+    expect(lines).toHaveLength(2)
+    expect(JSON.parse(lines[1]!)).toMatchObject({ status: "stopped", pid, signal: "SIGTERM" })
   })
 })
 

@@ -197,7 +197,7 @@ describe("runHook", () => {
         ["ok.sh", "bad.sh", "warn.sh", "other.sh", "killed.sh"],
         (s) => hook(repo, s)
       )
-      expect(results.map((r) => [r.script, r.outcome, r.exitCode])).toEqual([
+      expect(results.map((r) => [r.script, r.outcome, r.exit_code])).toEqual([
         ["ok.sh", "valid", 0],
         ["bad.sh", "invalid", 1],
         ["warn.sh", "warning", 2],
@@ -206,7 +206,7 @@ describe("runHook", () => {
       ])
       expect(results[0]!.output).toBe("fine\n")
       expect(results[1]!.output).toBe("missing s3 path\n")
-      expect(results[0]!.durationMs).toBeGreaterThanOrEqual(0)
+      expect(results[0]!.duration_ms).toBeGreaterThanOrEqual(0)
     })))
 
   it.effect("gives the contract document as JSON on stdin and runs with cwd = the repo", () =>
@@ -223,7 +223,7 @@ describe("runHook", () => {
   it.effect("runs a script that is not executable with /bin/sh", () =>
     run(Effect.gen(function*() {
       const repo = makeRepo({ "plain.sh": "echo via sh; exit 2\n" }, ["plain.sh"])
-      expect(yield* hook(repo, "plain.sh")).toMatchObject({ outcome: "warning", exitCode: 2, output: "via sh\n" })
+      expect(yield* hook(repo, "plain.sh")).toMatchObject({ outcome: "warning", exit_code: 2, output: "via sh\n" })
     })))
 
   it.effect("spawns the file itself: shell syntax in its name is never interpreted", () =>
@@ -238,7 +238,7 @@ describe("runHook", () => {
     run(Effect.gen(function*() {
       const repo = makeRepo({ "interp.sh": "#!/nonexistent/interpreter\nexit 0\n" })
       const r = yield* hook(repo, "interp.sh")
-      expect(r).toMatchObject({ outcome: "error", exitCode: null })
+      expect(r).toMatchObject({ outcome: "error", exit_code: null })
       expect(r.output).toContain("could not start")
     })))
 
@@ -288,9 +288,9 @@ describe("runHook", () => {
     run(Effect.gen(function*() {
       const repo = makeRepo({ "slow.sh": sh("sleep 30 &\necho $! > child.pid\nsleep 30") })
       const r = yield* hook(repo, "slow.sh", { timeoutMs: 300 })
-      expect(r).toMatchObject({ outcome: "timeout", exitCode: null })
-      expect(r.durationMs).toBeGreaterThanOrEqual(300)
-      expect(r.durationMs).toBeLessThan(5_000)
+      expect(r).toMatchObject({ outcome: "timeout", exit_code: null })
+      expect(r.duration_ms).toBeGreaterThanOrEqual(300)
+      expect(r.duration_ms).toBeLessThan(5_000)
       expect(yield* gone(readPid(path.join(repo, "child.pid")))).toBe(true)
     })))
 
@@ -299,7 +299,7 @@ describe("runHook", () => {
       const repo = makeRepo({ "stubborn.sh": sh("trap '' TERM\nsleep 30 &\necho $! > child.pid\nwait") })
       const r = yield* hook(repo, "stubborn.sh", { timeoutMs: 300, graceMs: 300 })
       expect(r.outcome).toBe("timeout")
-      expect(r.durationMs).toBeGreaterThanOrEqual(600)
+      expect(r.duration_ms).toBeGreaterThanOrEqual(600)
       expect(yield* gone(readPid(path.join(repo, "child.pid")))).toBe(true)
     })))
 
@@ -307,8 +307,8 @@ describe("runHook", () => {
     run(Effect.gen(function*() {
       const repo = makeRepo({ "leaky.sh": sh("sleep 30 &\necho $! > child.pid\nexit 0") })
       const r = yield* hook(repo, "leaky.sh", { timeoutMs: 10_000 })
-      expect(r).toMatchObject({ outcome: "valid", exitCode: 0 })
-      expect(r.durationMs).toBeLessThan(5_000)
+      expect(r).toMatchObject({ outcome: "valid", exit_code: 0 })
+      expect(r.duration_ms).toBeLessThan(5_000)
       expect(yield* gone(readPid(path.join(repo, "child.pid")))).toBe(true)
     })))
 
@@ -373,9 +373,9 @@ describe("runHook", () => {
         expect(yield* hook(repo, "v.sh", { trust: "store" })).toEqual({
           script: "v.sh",
           outcome: "untrusted",
-          exitCode: null,
+          exit_code: null,
           output: "",
-          durationMs: 0
+          duration_ms: 0
         })
         expect(fs.existsSync(path.join(repo, "ran.log"))).toBe(false)
       })))
@@ -388,7 +388,7 @@ describe("runHook", () => {
         expect((yield* hook(repo, "v.sh", { trust: "store" })).outcome).toBe("valid")
         expect(fs.readFileSync(path.join(repo, "ran.log"), "utf8")).toBe("ran\n")
         fs.appendFileSync(path.join(repo, "v.sh"), "exit 1\n")
-        expect(yield* hook(repo, "v.sh", { trust: "store" })).toMatchObject({ outcome: "changed", exitCode: null })
+        expect(yield* hook(repo, "v.sh", { trust: "store" })).toMatchObject({ outcome: "changed", exit_code: null })
         expect(fs.readFileSync(path.join(repo, "ran.log"), "utf8")).toBe("ran\n")
         yield* store.trust(path.join(repo, "v.sh"))
         expect((yield* hook(repo, "v.sh", { trust: "store" })).outcome).toBe("invalid")

@@ -248,7 +248,7 @@ describe("blue mcp: the seed story through tool calls", () => {
     expect(status.notifications.map((n: any) => n.version)).toEqual(["1.1.0"])
 
     const checked = await fungal.ok("blue_realm_check", { imports: true })
-    expect(checked).toMatchObject({ mode: "importer", exitCode: 2 })
+    expect(checked).toMatchObject({ mode: "importer", exit_code: 2 })
     const cli = blue(FUNGAL, "realm", "check", "--mode", "importer", "--json")
     expect(cli.code).toBe(2)
     expect(checked).toEqual(cli.json())
@@ -425,15 +425,15 @@ describe("blue mcp: refusals and protocol errors", () => {
 })
 
 describe("blue mcp: its own command line", () => {
-  it("refuses a --repo that is not a directory and an unknown argument, in one sentence with exit 1", () => {
+  it("refuses a --repo that is not a directory and an unknown argument, in one sentence with exit 64", () => {
     const missing = blue(".", "mcp", "--repo", "nowhere")
-    expect(missing.code).toBe(1)
+    expect(missing.code).toBe(64)
     expect(missing.stderr).toBe(
       `Error: ${ws.path("nowhere")} (--repo) is not a directory\nUsage: blue mcp [--repo DIR]\n`
     )
     expect(missing.stdout).toBe("")
     const unknown = blue(".", "mcp", "--verbose")
-    expect(unknown.code).toBe(1)
+    expect(unknown.code).toBe(64)
     expect(unknown.stderr).toBe(`Error: unknown argument "--verbose"\nUsage: blue mcp [--repo DIR]\n`)
   })
 })

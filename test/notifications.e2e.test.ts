@@ -57,7 +57,7 @@ describe("notifications", () => {
     const none = ok(s.ws.blue(FUNGAL, "realm", "ack", "--all"), "ack --all again")
     expect(none.stdout).toContain("Nothing to acknowledge.")
     expect(git(s.realm, "rev-parse", "HEAD")).toBe(head)
-    const log = ok(s.ws.blue(FUNGAL, "realm", "log", "--json"), "log").json()
+    const log = ok(s.ws.blue(FUNGAL, "realm", "log", "--json"), "log").json().events
     expect(log.filter((e: any) => e.type === "NotificationAcknowledged").length).toBe(2)
     expect(ok(s.ws.blue(FUNGAL, "realm", "replay", "--verify", "--json"), "verify").json().ok).toBe(true)
   })

@@ -42,7 +42,7 @@ export interface CacheTableStats {
   /** lookups made with `--no-cache` (computed, not stored, not in the hit rate) */
   readonly bypasses: number
   /** hits / (hits + misses), or null before the first cached lookup */
-  readonly hitRate: number | null
+  readonly hit_rate: number | null
 }
 
 /** What a validation hook concluded (exit 0 valid, 1 invalid, 2 valid with warnings). */
@@ -218,7 +218,7 @@ const toStats = (
     hits,
     misses,
     bypasses: c?.bypasses ?? 0,
-    hitRate: hits + misses === 0 ? null : hits / (hits + misses)
+    hit_rate: hits + misses === 0 ? null : hits / (hits + misses)
   }
 }
 

@@ -392,7 +392,7 @@ export const checkHealth = (port: number, timeoutMs: number = HEALTH_TIMEOUT_MS)
 export interface DaemonStatus {
   /** a live process holds the PID file */
   readonly running: boolean
-  readonly pidFile: string
+  readonly pid_file: string
   readonly home: string
   readonly pid?: number
   readonly port?: number
@@ -400,7 +400,7 @@ export interface DaemonStatus {
   readonly healthy?: boolean
   /** the PID file names a process that is gone, or cannot be read */
   readonly stale?: boolean
-  readonly startedAt?: string
+  readonly started_at?: string
   readonly version?: string
 }
 
@@ -409,20 +409,20 @@ export const daemonStatus = (home: string): Effect.Effect<DaemonStatus> =>
   Effect.gen(function*() {
     const pidFile = pidFilePath(home)
     const state = readPidFile(pidFile)
-    if (state._tag === "Missing") return { running: false, pidFile, home }
-    if (state._tag === "Unparsable") return { running: false, pidFile, home, stale: true }
+    if (state._tag === "Missing") return { running: false, pid_file: pidFile, home }
+    if (state._tag === "Unparsable") return { running: false, pid_file: pidFile, home, stale: true }
     const { pid, port, started_at } = state.record
-    if (!isDaemonProcess(pid)) return { running: false, pidFile, home, pid, port, stale: true }
+    if (!isDaemonProcess(pid)) return { running: false, pid_file: pidFile, home, pid, port, stale: true }
     const health = yield* checkHealth(port)
     const healthy = health !== undefined && (health.pid === undefined || health.pid === pid)
     return {
       running: true,
-      pidFile,
+      pid_file: pidFile,
       home,
       pid,
       port,
       healthy,
-      startedAt: started_at,
+      started_at,
       ...(healthy && typeof health?.version === "string" ? { version: health.version } : {})
     }
   })
@@ -440,7 +440,7 @@ export interface Started {
   /** false when one was already running */
   readonly started: boolean
   readonly log: string
-  readonly pidFile: string
+  readonly pid_file: string
 }
 
 const logTail = (file: string, from: number, lines = 20): string => {
@@ -493,7 +493,7 @@ export const startDetached = (
       const { pid: runningPid, port: runningPort } = current
       const ok = current.healthy === true ||
         (yield* waitHealthy(runningPort, runningPid, Date.now() + DAEMON_WAIT_MS, () => !isAlive(runningPid)))
-      if (ok) return { pid: runningPid, port: runningPort, started: false, log, pidFile }
+      if (ok) return { pid: runningPid, port: runningPort, started: false, log, pid_file: pidFile }
       return yield* new DaemonStartFailed({
         detail:
           `a daemon for ${home} is running (pid ${runningPid}) but /health on port ${runningPort} did not answer within ${
@@ -531,7 +531,7 @@ export const startDetached = (
       return yield* new DaemonStartFailed({ detail: exited ?? `could not run ${process.execPath}` })
     }
     const ok = yield* waitHealthy(port, pid, Date.now() + DAEMON_WAIT_MS, () => exited !== undefined)
-    if (ok) return { pid, port, started: true, log, pidFile }
+    if (ok) return { pid, port, started: true, log, pid_file: pidFile }
     if (exited === undefined) {
       // Do not leave a half-started daemon behind.
       try {
@@ -553,12 +553,12 @@ export const startDetached = (
 export interface Stopped {
   /** a running daemon was stopped */
   readonly stopped: boolean
-  readonly pidFile: string
+  readonly pid_file: string
   readonly pid?: number
   /** it ignored SIGTERM for 5 s and was killed with SIGKILL */
   readonly forced?: boolean
   /** there was only a stale PID file, now removed */
-  readonly removedStale?: boolean
+  readonly removed_stale?: boolean
 }
 
 const waitGone = (pid: number, deadline: number) =>
@@ -595,13 +595,13 @@ export const stopDaemon = (home: string): Effect.Effect<Stopped, DaemonRuntimeEr
   Effect.gen(function*() {
     const pidFile = pidFilePath(home)
     const state = readPidFile(pidFile)
-    if (state._tag === "Missing") return { stopped: false, pidFile }
+    if (state._tag === "Missing") return { stopped: false, pid_file: pidFile }
     if (state._tag === "Unparsable" || !isDaemonProcess(state.record.pid)) {
       removeIfUnchanged(pidFile, state.raw)
       return {
         stopped: false,
-        pidFile,
-        removedStale: true,
+        pid_file: pidFile,
+        removed_stale: true,
         ...(state._tag === "Found" ? { pid: state.record.pid } : {})
       }
     }
@@ -621,7 +621,7 @@ export const stopDaemon = (home: string): Effect.Effect<Stopped, DaemonRuntimeEr
     }
     // A killed daemon cannot remove its own PID file.
     removeIfUnchanged(pidFile, state.raw)
-    return { stopped: true, pidFile, pid, forced }
+    return { stopped: true, pid_file: pidFile, pid, forced }
   })
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -656,11 +656,17 @@ export interface UnitOptions {
   readonly configHome?: string
 }
 
-/** systemd's quoting for one ExecStart word (`%` and `$` are specifiers there). */
-const systemdWord = (s: string) => {
-  const escaped = s.replace(/%/g, "%%").replace(/\$/g, "$$$$")
-  return /[\s"'\\;]/.test(escaped) ? `"${escaped.replace(/\\/g, "\\\\").replace(/"/g, "\\\"")}"` : escaped
-}
+/** systemd's C-style double quoting, for a word with spaces, quotes, backslashes or semicolons. */
+const systemdQuote = (s: string) => /[\s"'\\;]/.test(s) ? `"${s.replace(/\\/g, "\\\\").replace(/"/g, "\\\"")}"` : s
+
+/**
+ * One ExecStart word: `%` starts a specifier everywhere in a unit (`%%` is a literal one), and in command lines `$`
+ * also expands variables (`$$` is a literal one).
+ */
+const execWord = (s: string) => systemdQuote(s.replace(/%/g, "%%").replace(/\$/g, "$$$$"))
+
+/** One Environment= assignment: specifiers expand there, variables do not (a `$$` would stay two dollars). */
+const environmentWord = (s: string) => systemdQuote(s.replace(/%/g, "%%"))
 
 const xml = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;")
 
@@ -678,10 +684,10 @@ const systemdUnit = (node: string, bin: string, options: UnitOptions) =>
     "",
     "[Service]",
     "Type=simple",
-    `ExecStart=${[node, bin, "daemon", "run"].map(systemdWord).join(" ")}`,
+    `ExecStart=${[node, bin, "daemon", "run"].map(execWord).join(" ")}`,
     "Restart=on-failure",
     "RestartSec=2",
-    ...unitEnvironment(options).map(([k, v]) => `Environment=${systemdWord(`${k}=${v}`)}`),
+    ...unitEnvironment(options).map(([k, v]) => `Environment=${environmentWord(`${k}=${v}`)}`),
     "",
     "[Install]",
     "WantedBy=default.target",

@@ -28,10 +28,10 @@ export interface HookResult {
   readonly script: string
   readonly outcome: HookOutcome
   /** the exit code; null when it did not run, was killed by a signal or timed out */
-  readonly exitCode: number | null
+  readonly exit_code: number | null
   /** stdout and stderr interleaved, at most OUTPUT_LIMIT bytes (then a truncation note) */
   readonly output: string
-  readonly durationMs: number
+  readonly duration_ms: number
 }
 
 /** What `runHook` needs. */
@@ -232,16 +232,16 @@ const execute = (
         resume(
           Effect.succeed({
             outcome: "error",
-            exitCode: null,
+            exit_code: null,
             output: `${output}could not start ${file}: ${spawnError.message}`,
-            durationMs
+            duration_ms: durationMs
           })
         )
       } else if (timedOut) {
-        resume(Effect.succeed({ outcome: "timeout", exitCode: null, output, durationMs }))
+        resume(Effect.succeed({ outcome: "timeout", exit_code: null, output, duration_ms: durationMs }))
       } else {
         const code = exit?.code ?? null
-        resume(Effect.succeed({ outcome: outcomeOf(code), exitCode: code, output, durationMs }))
+        resume(Effect.succeed({ outcome: outcomeOf(code), exit_code: code, output, duration_ms: durationMs }))
       }
     }
 
@@ -311,7 +311,7 @@ export const runHook = (options: HookOptions): Effect.Effect<HookResult, HookErr
         )
       )
       if (status !== "trusted") {
-        return { script: options.script, outcome: status, exitCode: null, output: "", durationMs: 0 }
+        return { script: options.script, outcome: status, exit_code: null, output: "", duration_ms: 0 }
       }
     }
     const result = yield* execute(

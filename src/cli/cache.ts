@@ -48,7 +48,7 @@ export const renderCacheStats = (file: string, caches: ReadonlyArray<CacheTableS
         String(c.entries),
         String(c.hits),
         String(c.misses),
-        percent(c.hitRate),
+        percent(c.hit_rate),
         String(c.bypasses)
       ])
     ]).map((l) => `  ${l.trimEnd()}`)

@@ -4,8 +4,11 @@
  */
 import { Args, Command, Options } from "@effect/cli"
 import { Effect, Either, Option } from "effect"
+import * as nodePath from "node:path"
+import { plural } from "../domain/text.js"
 import { Realms } from "../engine/Realms.js"
-import type { Envelope } from "../events/envelope.js"
+import { eventDocument } from "../events/codec.js"
+import type { Envelope, Recorded } from "../events/envelope.js"
 import { createDomain, initRealm, joinRealm, leaveRealm } from "../operations/admin.js"
 import { acknowledge, graph, realmStatus } from "../operations/status.js"
 import { here } from "../operations/where.js"
@@ -77,7 +80,10 @@ const domainCreate = Command.make(
       Options.withDescription("name of the domain's contract (default: the domain name)"),
       Options.optional
     ),
-    description: Options.text("description").pipe(Options.optional),
+    description: Options.text("description").pipe(
+      Options.withDescription("what the domain is for, recorded in domain.yaml"),
+      Options.optional
+    ),
     json
   },
   (o) =>
@@ -106,7 +112,7 @@ const leave = Command.make(
 ).pipe(Command.withDescription("Remove the current repo from its realm"))
 
 const admin = Command.make("admin").pipe(
-  Command.withDescription("Realm administration: init, join, domain, leave"),
+  Command.withDescription("Realm administration: init, join, domain, leave, cache"),
   Command.withSubcommands([init, join, domain, leave, cacheCommand])
 )
 
@@ -166,6 +172,27 @@ const describeEvent = (e: Envelope): string => {
 }
 
 // blue realm log
+const loadLog = (limit: Option.Option<number>) =>
+  Effect.gen(function*() {
+    const realms = yield* Realms
+    const h = yield* here()
+    const recorded = yield* realms.events(h.realmDir)
+    const shown = Option.match(limit, {
+      onNone: () => recorded,
+      onSome: (n) => (n === 0 ? [] : recorded.slice(-n))
+    })
+    return { realm: recorded[0]?.envelope.realm ?? nodePath.basename(h.realmDir), shown }
+  })
+
+const renderLog = ({ shown }: { readonly shown: ReadonlyArray<Recorded> }) =>
+  shown.length === 0 ?
+    "No events." :
+    shown.map(({ commit, envelope: e }) =>
+      `#${e.position} ${e.time} ${e.type.padEnd(18)} ${describeEvent(e)}  [${e.actor.repo ?? e.actor.user}, ${
+        commit.slice(0, 8)
+      }]`
+    ).join("\n")
+
 const logCommand = Command.make(
   "log",
   {
@@ -179,27 +206,11 @@ const logCommand = Command.make(
     json
   },
   ({ json, limit }) =>
-    present(
-      json,
-      Effect.gen(function*() {
-        const realms = yield* Realms
-        const h = yield* here()
-        const recorded = yield* realms.events(h.realmDir)
-        const shown = Option.match(limit, {
-          onNone: () => recorded,
-          onSome: (n) => (n === 0 ? [] : recorded.slice(-n))
-        })
-        return shown.map((r) => ({ ...r.envelope, commit: r.commit }))
-      }),
-      (events) =>
-        events.length === 0 ?
-          "No events." :
-          events.map((e) =>
-            `#${e.position} ${e.time} ${e.type.padEnd(18)} ${describeEvent(e)}  [${e.actor.repo ?? e.actor.user}, ${
-              e.commit.slice(0, 8)
-            }]`
-          ).join("\n")
-    )
+    json
+      // One object like every other document: the realm and its events, each as the daemon's /events sends it.
+      ? present(true, Effect.map(loadLog(limit), (l) => ({ realm: l.realm, events: l.shown.map(eventDocument) })), () =>
+        "")
+      : present(false, loadLog(limit), renderLog)
 ).pipe(Command.withDescription("The realm's event log (audit view)"))
 
 // blue realm replay
@@ -223,9 +234,11 @@ const replay = Command.make(
       }),
       (r) =>
         r.ok
-          ? `✓ Replayed ${r.events} events from ${r.commits} commits of realm '${r.realm}': git, daemon.db and the realm files agree (${r.ms} ms)`
+          ? `✓ Replayed ${plural(r.events, "event")} from ${
+            plural(r.commits, "commit")
+          } of realm '${r.realm}': git, daemon.db and the realm files agree (${r.ms} ms)`
           : [
-            `✗ Replay of realm '${r.realm}' found ${r.differences.length} differences:`,
+            `✗ Replay of realm '${r.realm}' found ${plural(r.differences.length, "difference")}:`,
             ...r.differences.map((d) => `  - ${d}`)
           ]
             .join("\n"),

@@ -20,6 +20,7 @@ import {
 import type { DaemonStatus } from "../adapters/daemonRuntime.js"
 import { blueHome } from "../adapters/home.js"
 import { serve } from "../daemon/server.js"
+import { jsonText } from "../domain/text.js"
 import { present } from "./output.js"
 
 const json = Options.boolean("json").pipe(Options.withDescription("print one JSON document on stdout"))
@@ -81,7 +82,7 @@ const run = Command.make("run", { json }, ({ json }) =>
           const listening = { status: "listening", pid: record.pid, port: served.value.port, home }
           process.stdout.write(
             json
-              ? JSON.stringify(listening) + "\n"
+              ? jsonText(listening) + "\n"
               : `Blue daemon listening on 127.0.0.1:${served.value.port} (pid ${record.pid})\n`
           )
         }
@@ -94,7 +95,10 @@ const run = Command.make("run", { json }, ({ json }) =>
         }, STOP_WATCHDOG_MS).unref()
         return { status: "stopped", pid: record.pid, port, home, signal }
       })),
-      (r) => `Blue daemon stopped (${r.signal}, pid ${r.pid})`
+      (r) => `Blue daemon stopped (${r.signal}, pid ${r.pid})`,
+      () => 0,
+      // --json: JSON lines, one per state change (listening, then stopped), like `sessions --watch --json`.
+      0
     )
   )).pipe(Command.withDescription("Run the daemon in the foreground until SIGTERM or SIGINT"))
 
@@ -123,8 +127,8 @@ const stop = Command.make("stop", { json }, ({ json }) =>
         ? r.forced === true
           ? `✓ Blue daemon (pid ${r.pid}) ignored SIGTERM for 5 s and was killed with SIGKILL`
           : `✓ Blue daemon stopped (pid ${r.pid})`
-        : r.removedStale === true
-        ? `Blue daemon was not running; removed the stale PID file ${r.pidFile}${
+        : r.removed_stale === true
+        ? `Blue daemon was not running; removed the stale PID file ${r.pid_file}${
           r.pid === undefined ? "" : ` (pid ${r.pid} had exited)`
         }`
         : "Blue daemon is not running"
@@ -134,16 +138,16 @@ const renderStatus = (s: DaemonStatus) =>
   s.running
     ? s.healthy === true
       ? `Blue daemon running: pid ${s.pid}, 127.0.0.1:${s.port}, /health ok${
-        s.startedAt === undefined ? "" : `, since ${s.startedAt}`
-      } (PID file ${s.pidFile})`
+        s.started_at === undefined ? "" : `, since ${s.started_at}`
+      } (PID file ${s.pid_file})`
       : `Blue daemon process ${s.pid} is alive but /health on 127.0.0.1:${s.port} does not answer; see ${
         daemonLogPath(s.home)
       } or restart it with 'blue daemon stop' and 'blue daemon start'`
     : s.stale === true
-    ? `Blue daemon not running (stale PID file ${s.pidFile}${
+    ? `Blue daemon not running (stale PID file ${s.pid_file}${
       s.pid === undefined ? "" : ` names pid ${s.pid}, which has exited`
     }); 'blue daemon start' replaces it`
-    : `Blue daemon not running (no PID file at ${s.pidFile})`
+    : `Blue daemon not running (no PID file at ${s.pid_file})`
 
 // blue daemon status
 const status = Command.make("status", { json }, ({ json }) =>

@@ -13,6 +13,7 @@ import { CONFIG_FILE, findMemberRoot, findRealmRoot, readBranch } from "../adapt
 import { nameProblem } from "../domain/nameRules.js"
 import type { RealmState } from "../domain/state.js"
 import { initialState, SNAPSHOT_FORMAT } from "../domain/state.js"
+import { escapeControls, jsonText } from "../domain/text.js"
 import type { Envelope } from "../events/envelope.js"
 import { foldEnvelopes } from "../projections/fold.js"
 import { renderStatus, statusView } from "../projections/status.js"
@@ -85,7 +86,9 @@ export const tryFastStatus = (args: ReadonlyArray<string>, cwd: string = process
       )
       const state = foldEnvelopes(base, envelopes)
       const view = statusView(state, { path: realmDir, head }, repo)
-      process.stdout.write(parsed.json ? JSON.stringify(view, null, 2) + "\n" : renderStatus(view) + "\n")
+      process.stdout.write(
+        parsed.json ? jsonText(view, 2) + "\n" : escapeControls(renderStatus(view)) + "\n"
+      )
       return true
     } finally {
       db.close()

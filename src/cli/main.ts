@@ -1,33 +1,54 @@
 /**
- * Entry point of the bundled `blue` binary.
+ * Entry point of the bundled `blue` binary. The front door (usage.ts) answers --help, --version and --completions
+ * and refuses unknown command words; @effect/cli parses the rest. Usage errors exit 64, refusals and failures 1.
  */
 import { Command, HelpDoc, ValidationError } from "@effect/cli"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import { Cause, Effect, Option } from "effect"
+import { Cause, Console, Effect, Option } from "effect"
 import { withSession } from "../adapters/daemonClient.js"
+import { jsonText } from "../domain/text.js"
 import { BlueLive } from "../operations/layer.js"
 import { blue } from "./commands.js"
-import { present } from "./output.js"
+import { present, writeHuman } from "./output.js"
+import { commandTree, preflight } from "./usage.js"
 
 declare const BLUE_VERSION: string
 
 const app = BlueLive
 
-const cli = Command.run(blue, { name: "blue", version: typeof BLUE_VERSION === "string" ? BLUE_VERSION : "dev" })
+const version = typeof BLUE_VERSION === "string" ? BLUE_VERSION : "dev"
+const cli = Command.run(blue, { name: "blue", version })
 
 const wantsJson = process.argv.includes("--json")
 
-/** @effect/cli printed the problem on stderr; with --json, stdout still gets one error document. */
-const usageFailure = (cause: Cause.Cause<unknown>) =>
+/** EX_USAGE (sysexits.h): the command line itself was wrong; distinct from a failed check or refusal (1). */
+const EX_USAGE = 64
+
+/** A usage problem: `Error: …` and a hint on stderr (or one error document with --json), exit 64. */
+const reportUsage = (message: string, hint: string) => {
+  if (wantsJson) {
+    process.stdout.write(jsonText({ error: { _tag: "UsageError", message, hint } }, 2) + "\n")
+  } else writeHuman(process.stderr, `Error: ${message}\n${hint}`)
+  process.exitCode = EX_USAGE
+}
+
+/** @effect/cli's own parse failures (its printing is silenced below), said the same way. */
+const usageFailure = (path: ReadonlyArray<string>) => (cause: Cause.Cause<unknown>) =>
   Effect.sync(() => {
     const e = Cause.failureOption(cause)
-    if (wantsJson && Option.isSome(e) && ValidationError.isValidationError(e.value)) {
-      const message = HelpDoc.toAnsiText(e.value.error).replace(/\x1b\[[0-9;]*m/g, "").trim()
-      process.stdout.write(JSON.stringify({ error: { _tag: "UsageError", message } }, null, 2) + "\n")
-    }
-    process.exitCode = 1
+    const raw = Option.isSome(e) && ValidationError.isValidationError(e.value)
+      ? HelpDoc.toAnsiText(e.value.error).replace(/\x1b\[[0-9;]*m/g, "").trim()
+      : "invalid command line"
+    const message = raw
+      .replace(/^Received unknown argument: '(.*)'$/s, "unexpected argument '$1'")
+      .replace(/^Expected to find option: '(.*)'$/s, "missing option '$1'")
+    reportUsage(message, `Run '${path.join(" ")} --help' for usage.`)
   })
+
+// @effect/cli prints parse problems with Console.error before failing; they are reported once, by usageFailure.
+const quiet = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Console.consoleWith((c) => Console.withConsole(effect, { ...c, error: () => Effect.void }))
 
 const isUsageError = (cause: Cause.Cause<unknown>) =>
   Option.match(Cause.failureOption(cause), {
@@ -40,15 +61,25 @@ const isUsageError = (cause: Cause.Cause<unknown>) =>
 const words = process.argv.slice(2).filter((a) => !a.startsWith("-"))
 const registers = !(words[0] === "daemon" || words[0] === "mcp" || (words[0] === "realm" && words[1] === "sessions"))
 
-cli(process.argv).pipe(
-  (effect) => (registers ? withSession(effect) : effect),
-  Effect.provide(app),
-  Effect.provide(NodeContext.layer),
-  Effect.catchAllCause((cause) =>
-    // @effect/cli has already printed usage problems with the help text; everything else gets one sentence.
-    isUsageError(cause)
-      ? usageFailure(cause)
-      : present(wantsJson, Effect.failCause(cause), () => "")
-  ),
-  NodeRuntime.runMain({ disableErrorReporting: true, disablePrettyLogger: true })
-)
+const tree = commandTree(blue)
+const colour = process.stdout.isTTY === true && process.env["NO_COLOR"] === undefined
+const front = preflight(tree, process.argv.slice(2), version, colour)
+
+// Help, version and completion scripts are our own text (no realm content): printed as they are.
+if (front._tag === "Print") process.stdout.write(front.text + "\n")
+else if (front._tag === "UsageError") reportUsage(front.message, front.hint)
+else {
+  cli([...process.argv.slice(0, 2), ...front.argv]).pipe(
+    (effect) => (registers ? withSession(effect) : effect),
+    Effect.provide(app),
+    Effect.provide(NodeContext.layer),
+    Effect.catchAllCause((cause) =>
+      // Usage problems get `Error: …`, a hint and exit 64; everything else one sentence.
+      isUsageError(cause)
+        ? usageFailure(front.path)(cause)
+        : present(wantsJson, Effect.failCause(cause), () => "")
+    ),
+    quiet,
+    NodeRuntime.runMain({ disableErrorReporting: true, disablePrettyLogger: true })
+  )
+}

@@ -10,6 +10,8 @@ export const usage = (message: string) => ValidationError.invalidValue(HelpDoc.p
 /** An option with a fixed set of values whose error names the option, the value and the choices. */
 export const choice = <const A extends string>(name: string, values: ReadonlyArray<A>, fallback: A) =>
   Options.text(name).pipe(
+    // The pseudo name carries the values to help and the completion scripts (usage.ts reads them from it).
+    Options.withPseudoName(values.join("|")),
     Options.withDefault(fallback as string),
     Options.mapEffect((v) =>
       (values as ReadonlyArray<string>).includes(v)

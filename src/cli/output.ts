@@ -4,20 +4,32 @@
  * refusal or failure.
  */
 import { Cause, Effect, Option } from "effect"
+import { escapeControls, jsonText } from "../domain/text.js"
 import { type At, errorDocument as toDocument, type Operation, runOperation } from "../operations/operation.js"
+
+/**
+ * The one way human text reaches a terminal: one line (or block) with control characters escaped, since much of it
+ * quotes realm content other repos wrote. `--json` documents go through `jsonText`, which escapes them as JSON.
+ */
+export const writeHuman = (stream: NodeJS.WritableStream, text: string): void => {
+  stream.write(escapeControls(text) + "\n")
+}
 
 /** Prints the result of `effect` (JSON or human) and maps any failure to one sentence and exit code 1. */
 export const present = <A, E, R>(
   json: boolean,
   effect: Effect.Effect<A, E, R>,
   human: (a: A) => string,
-  exitCode: (a: A) => number = () => 0
+  exitCode: (a: A) => number = () => 0,
+  /** 2 for one indented document; 0 for one JSON line (a stream of documents) */
+  indent: number = 2
 ): Effect.Effect<void, never, R> =>
   effect.pipe(
     Effect.matchCauseEffect({
       onSuccess: (a) =>
         Effect.sync(() => {
-          process.stdout.write(json ? JSON.stringify(a, null, 2) + "\n" : human(a) + "\n")
+          if (json) process.stdout.write(jsonText(a, indent) + "\n")
+          else writeHuman(process.stdout, human(a))
           process.exitCode = exitCode(a)
         }),
       onFailure: (cause) =>
@@ -26,8 +38,8 @@ export const present = <A, E, R>(
           const doc = Option.isSome(failure)
             ? toDocument(failure.value)
             : toDocument(Cause.squash(cause))
-          if (json) process.stdout.write(JSON.stringify({ error: doc }, null, 2) + "\n")
-          else process.stderr.write(`Error: ${doc.message}\n`)
+          if (json) process.stdout.write(jsonText({ error: doc }, indent) + "\n")
+          else writeHuman(process.stderr, `Error: ${doc.message}`)
           if (Option.isNone(failure) && process.env["BLUE_DEBUG"] !== undefined) {
             process.stderr.write(Cause.pretty(cause) + "\n")
           }

@@ -8,8 +8,9 @@ import { Effect } from "effect"
 import { WebSocket } from "ws"
 import { callDaemon, type Connection, DaemonUnavailable, ensureDaemon, memberHere } from "../adapters/daemonClient.js"
 import type { Session } from "../adapters/sessions.js"
+import { jsonText } from "../domain/text.js"
 import { listSessions, renderSessions, sessions } from "../operations/sessions.js"
-import { present, presentOperation } from "./output.js"
+import { present, presentOperation, writeHuman } from "./output.js"
 
 const list = listSessions
 
@@ -22,7 +23,8 @@ const watch = (conn: Connection, json: boolean) =>
       client_id: "watch",
       pid: process.pid
     }).pipe(Effect.map((r) => r.json as Session))
-    const show = (line: unknown) => process.stdout.write(`${json ? JSON.stringify(line) : String(line)}\n`)
+    const show = (line: unknown) =>
+      json ? process.stdout.write(`${jsonText(line)}\n`) : writeHuman(process.stdout, String(line))
     if (!json) show(renderSessions(yield* list(conn, me?.realm), me?.repo))
     yield* Effect.async<void, DaemonUnavailable>((resume) => {
       const ws = new WebSocket(`ws://127.0.0.1:${conn.port}/feed`, {

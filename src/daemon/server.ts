@@ -16,7 +16,7 @@ import { currentUser } from "../adapters/home.js"
 import { readBranch } from "../adapters/paths.js"
 import { NewSession, type Session, Sessions } from "../adapters/sessions.js"
 import { Realms } from "../engine/Realms.js"
-import { encodeEvent } from "../events/codec.js"
+import { eventDocument } from "../events/codec.js"
 import type { Recorded } from "../events/envelope.js"
 import { notificationHistory } from "../projections/notifications.js"
 import { checkRequest, tokenMatches } from "./security.js"
@@ -33,19 +33,7 @@ export class DaemonServeError extends Schema.TaggedError<DaemonServeError>()("Da
 }
 
 /** An event as the API and the feed send it. */
-export const eventJson = (r: Recorded) => ({
-  id: r.envelope.id,
-  realm: r.envelope.realm,
-  position: r.envelope.position,
-  type: r.envelope.type,
-  schemaVersion: r.envelope.schemaVersion,
-  time: r.envelope.time,
-  actor: r.envelope.actor,
-  ...(r.envelope.causationId === undefined ? {} : { causationId: r.envelope.causationId }),
-  correlationId: r.envelope.correlationId,
-  event: encodeEvent(r.envelope.event),
-  commit: r.commit
-})
+export const eventJson = eventDocument
 
 const errorResponse = (status: number, tag: string, message: string) =>
   HttpServerResponse.unsafeJson({ error: { _tag: tag, message } }, { status })

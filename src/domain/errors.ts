@@ -193,11 +193,10 @@ export class BumpTooSmall extends Schema.TaggedError<BumpTooSmall>()("BumpTooSma
   required: Schema.String
 }) {
   override get message() {
-    return `Version ${
-      JSON.stringify(this.to)
-    } is not enough for contract '${this.contract}': the change from ${this.from} needs a ${this.required} bump (${
-      bumpProblem(this.from, this.to, this.required as Bump) ?? "use a higher version"
-    })`
+    // bumpProblem already names both versions and the bump: say it once.
+    const problem = bumpProblem(this.from, this.to, this.required as Bump) ??
+      `the change from ${this.from} needs a ${this.required} bump; use a higher version than ${this.to}.`
+    return `Contract '${this.contract}': ${problem.charAt(0).toLowerCase()}${problem.slice(1)}`
   }
 }
 

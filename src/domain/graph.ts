@@ -3,6 +3,7 @@
  * Cycle search and the three renderings (text, Mermaid, Graphviz dot).
  */
 import type { RealmState } from "./state.js"
+import { plural } from "./text.js"
 
 /** One provider → consumer edge, labelled by its domain and the contracts flowing along it. */
 export interface Edge {
@@ -99,7 +100,11 @@ const dotId = (s: string) => `"${s.replace(/\\/g, "\\\\").replace(/"/g, "\\\"")}
 export const renderGraph = (graph: Graph, format: GraphFormat, realm: string): string => {
   switch (format) {
     case "text": {
-      const lines = [`Realm ${realm}: ${graph.nodes.length} repos, ${graph.edges.length} dependencies`]
+      const lines = [
+        `Realm ${realm}: ${plural(graph.nodes.length, "repo")}, ${
+          plural(graph.edges.length, "dependency", "dependencies")
+        }`
+      ]
       for (const e of graph.edges) lines.push(`  ${e.from} → ${e.to}  (${label(e)})`)
       const isolated = graph.nodes.filter((n) => !graph.edges.some((e) => e.from === n.repo || e.to === n.repo))
       for (const n of isolated) lines.push(`  ${n.repo}  (no domains)`)

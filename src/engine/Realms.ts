@@ -27,6 +27,7 @@ import { type DomainError, RealmAlreadyInitialized, RealmNotInitialized } from "
 import type { RealmEvent } from "../domain/events.js"
 import { type Admission, schemaForRealmPath } from "../domain/files.js"
 import { initialState, type RealmState } from "../domain/state.js"
+import { plural } from "../domain/text.js"
 import { envelopeFromJson, envelopeToJson } from "../events/codec.js"
 import { type Envelope, eventFilePath, type Recorded, schemaVersions } from "../events/envelope.js"
 import { foldEnvelopes, PositionGap } from "../projections/fold.js"
@@ -101,9 +102,9 @@ const summarize = (command: Command, events: ReadonlyArray<RealmEvent>, actor: A
     case "DeclareImport":
       return `${actor.repo ?? actor.user} imports ${command.contract} ${command.version}`
     case "AcknowledgeNotifications":
-      return `${actor.repo ?? actor.user} acknowledges ${events.length} notification${events.length === 1 ? "" : "s"}`
+      return `${actor.repo ?? actor.user} acknowledges ${plural(events.length, "notification")}`
   }
-  return `${events.length} events by ${actor.repo ?? actor.user}`
+  return `${plural(events.length, "event")} by ${actor.repo ?? actor.user}`
 }
 
 /** The realm engine. */
@@ -412,7 +413,7 @@ export class Realms extends Effect.Service<Realms>()("blue/Realms", {
         const gitState = fold("git", fromGit)
         const dbState = fold("daemon.db", fromDb)
         if (fromGit.length !== fromDb.length) {
-          differences.push(`git carries ${fromGit.length} events, daemon.db ${fromDb.length}`)
+          differences.push(`git carries ${plural(fromGit.length, "event")}, daemon.db ${fromDb.length}`)
         }
         const n = Math.min(fromGit.length, fromDb.length)
         for (let i = 0; i < n; i++) {
@@ -528,7 +529,7 @@ export class Realms extends Effect.Service<Realms>()("blue/Realms", {
         const commit = yield* git.writeCommit(dir, {
           parent,
           writes,
-          message: `${machine}: ${events.length} session change${events.length === 1 ? "" : "s"}`,
+          message: `${machine}: ${plural(events.length, "session change")}`,
           author: { name: machine, email: `${machine}@blue.sessions` },
           time: ms
         })

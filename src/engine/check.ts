@@ -48,7 +48,62 @@ export interface Finding {
   readonly domain?: string
   readonly file?: string
   readonly commit?: string
+  /** the key the finding is about, as a dotted path in `file` (`value.read.0`, `schema`) */
+  readonly key?: string
+  /** `file` relative to the checkout the check runs in, when it lies inside it (for CI annotations) */
+  readonly path?: string
+  /** 1-based line and column of `key` in `path` */
+  readonly line?: number
+  readonly col?: number
 }
+
+/** Where `key` (a dotted path) starts in YAML `text`: the deepest part of it the document has. */
+export const yamlPosition = (text: string, key: string): { line: number; col: number } | undefined => {
+  const counter = new YAML.LineCounter()
+  let doc: YAML.Document.Parsed
+  try {
+    doc = YAML.parseDocument(text, { lineCounter: counter })
+  } catch {
+    return undefined
+  }
+  let node: unknown = doc.contents
+  let offset: number | undefined
+  for (const seg of key.split(".").filter((s) => s !== "")) {
+    if (YAML.isMap(node)) {
+      const pair = node.items.find((p) => String(YAML.isScalar(p.key) ? p.key.value : p.key) === seg)
+      if (pair === undefined) break
+      offset = YAML.isScalar(pair.key) ? pair.key.range?.[0] : offset
+      node = pair.value
+    } else if (YAML.isSeq(node)) {
+      const item = node.items[Number(seg)]
+      if (item === undefined || !YAML.isNode(item)) break
+      offset = item.range?.[0]
+      node = item
+    } else break
+  }
+  return offset === undefined ? undefined : counter.linePos(offset)
+}
+
+/**
+ * The findings with `path` (and `line`/`col` where a key is known) added for each file that lies inside the checkout
+ * at `checkoutRoot`; `base` is the directory their `file` is relative to. Files elsewhere (a realm checked out next to
+ * the repo) get no path: an annotation must name a file of the checkout.
+ */
+export const locateFindings = (
+  findings: ReadonlyArray<Finding>,
+  base: string,
+  checkoutRoot: string | undefined
+): Array<Finding> =>
+  findings.map((f) => {
+    if (f.file === undefined || checkoutRoot === undefined) return f
+    const abs = nodePath.resolve(base, f.file)
+    const rel = nodePath.relative(checkoutRoot, abs)
+    if (rel === "" || rel.startsWith("..") || nodePath.isAbsolute(rel) || !fs.existsSync(abs)) return f
+    const at = f.key !== undefined && /\.ya?ml$/.test(abs)
+      ? yamlPosition(fs.readFileSync(abs, "utf8"), f.key)
+      : undefined
+    return { ...f, path: rel.split(nodePath.sep).join("/"), ...(at === undefined ? {} : at) }
+  })
 
 /** One field-level change between two contract versions. */
 export interface Change {
@@ -77,7 +132,7 @@ export interface Compatibility {
 export interface CheckReport {
   readonly mode: string
   readonly ok: boolean
-  readonly exitCode: 0 | 1 | 2
+  readonly exit_code: 0 | 1 | 2
   readonly findings: ReadonlyArray<Finding>
   readonly compatibility: ReadonlyArray<Compatibility>
   readonly hooks: ReadonlyArray<HookResult>
@@ -104,7 +159,7 @@ export const report = (
   return {
     mode,
     ok: exitCode === 0,
-    exitCode,
+    exit_code: exitCode,
     findings,
     compatibility,
     hooks,
@@ -157,6 +212,9 @@ export const compareVersions = (
   }
 }
 
+/** "a minor bump", "no bump": a bump as a phrase. */
+const bumpPhrase = (b: Bump) => (b === "none" ? "no bump" : `a ${b} bump`)
+
 const compatibilityFinding = (c: Compatibility): Finding => {
   const verdict = c.bump === "major" ? "BREAKING" : "COMPATIBLE"
   if (c.sufficient) {
@@ -165,7 +223,11 @@ const compatibilityFinding = (c: Compatibility): Finding => {
       code: "compatible",
       contract: c.contract,
       message: `${c.contract} ${c.from} → ${c.to}: ${verdict} (${
-        c.made === null ? `needs a ${c.bump} bump` : `${c.made} version bump OK`
+        c.made === null
+          ? `needs ${bumpPhrase(c.bump)}`
+          : c.made === "none"
+          ? "same version OK"
+          : `${c.made} version bump OK`
       })`
     }
   }
@@ -179,9 +241,9 @@ const compatibilityFinding = (c: Compatibility): Finding => {
           (s) => s !== ""
         ).join(", ")
       })`
-      : `${c.contract} ${c.from} → ${c.to}: ${verdict} change needs a ${c.bump} bump, the versions make a ${
-        c.made ?? "downward"
-      } one`
+      : `${c.contract} ${c.from} → ${c.to}: ${verdict} change needs ${bumpPhrase(c.bump)}, but the versions make ${
+        c.made === "none" ? "none" : `only ${bumpPhrase(c.made)}`
+      }`
   }
 }
 
@@ -369,9 +431,9 @@ const cachedHook = (
     return {
       script,
       outcome: !cached.valid ? "invalid" as const : cached.warning ? "warning" as const : "valid" as const,
-      exitCode: null,
+      exit_code: null,
       output: `${cached.output}${cached.output.endsWith("\n") || cached.output === "" ? "" : "\n"}(cached result)`,
-      durationMs: 0
+      duration_ms: 0
     } satisfies HookResult
   })
 
@@ -592,7 +654,7 @@ export const checkContracts = (
       parseContractFile(file, fs.readFileSync(nodePath.join(realmDir, file), "utf8"))
     if ("invalid" in parsed) {
       const message = new FileInvalid({ file, path: parsed.invalid.path, detail: parsed.invalid.detail }).message
-      findings.push({ level: "error", code: "file-invalid", domain, file, message })
+      findings.push({ level: "error", code: "file-invalid", domain, file, key: parsed.invalid.path, message })
       continue
     }
     const c = parsed.contract
@@ -606,6 +668,7 @@ export const checkContracts = (
         contract: c.name,
         domain,
         file,
+        key: "schema",
         message: `${c.name}: invalid schema: ${validity.detail}`
       })
       continue
@@ -617,6 +680,7 @@ export const checkContracts = (
         contract: c.name,
         domain,
         file,
+        key: validity.errors[0]?.split(" ")[0] ?? "value",
         message: `${c.name}: value does not satisfy its schema: ${validity.errors.join("; ")}`
       })
       continue
@@ -913,7 +977,9 @@ export const checkRealmCommits = (
     findings.push({
       level: "ok",
       code: "realm-permissions",
-      message: `${commits.length} commits touch only what their authors may touch`
+      message: commits.length === 1
+        ? "1 commit touches only what its author may touch"
+        : `${commits.length} commits touch only what their authors may touch`
     })
   }
   return report("realm", findings)

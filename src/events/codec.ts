@@ -4,7 +4,7 @@
  */
 import { Either, ParseResult, Schema } from "effect"
 import { RealmEvent } from "../domain/events.js"
-import { Envelope, schemaVersions } from "./envelope.js"
+import { Envelope, type Recorded, schemaVersions } from "./envelope.js"
 
 type Upcaster = (payload: Record<string, unknown>) => Record<string, unknown>
 
@@ -32,6 +32,24 @@ export const envelopeToJson = (envelope: Envelope): string => JSON.stringify(enc
 
 /** The encoded payload of an event (what daemon.db stores in its payload column). */
 export const encodeEvent = Schema.encodeSync(RealmEvent)
+
+/**
+ * A recorded event as `realm log --json`, the daemon's `/events` and its feed show it: snake_case like every other
+ * document (the event files themselves keep the envelope's own field names).
+ */
+export const eventDocument = (r: Recorded) => ({
+  id: r.envelope.id,
+  realm: r.envelope.realm,
+  position: r.envelope.position,
+  type: r.envelope.type,
+  schema_version: r.envelope.schemaVersion,
+  time: r.envelope.time,
+  actor: r.envelope.actor,
+  ...(r.envelope.causationId === undefined ? {} : { causation_id: r.envelope.causationId }),
+  correlation_id: r.envelope.correlationId,
+  event: encodeEvent(r.envelope.event),
+  commit: r.commit
+})
 
 /** Decodes an event file, upcasting its payload first. */
 export const envelopeFromJson = (text: string): Either.Either<Envelope, string> => {

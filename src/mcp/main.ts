@@ -9,6 +9,7 @@ import { Effect, Layer } from "effect"
 import * as fs from "node:fs"
 import * as nodePath from "node:path"
 import { findGitRoot } from "../adapters/files.js"
+import { escapeControls } from "../domain/text.js"
 import { BlueLive } from "../operations/layer.js"
 import { layerBlueMcp, RESOURCES } from "./server.js"
 import { makeStdio } from "./stdio.js"
@@ -18,7 +19,8 @@ const version = typeof BLUE_VERSION === "string" ? BLUE_VERSION : "dev"
 
 const usage = (problem: string): never => {
   process.stderr.write(`Error: ${problem}\nUsage: blue mcp [--repo DIR]\n`)
-  process.exit(1)
+  // EX_USAGE, like every other usage error of the CLI
+  process.exit(64)
 }
 
 /** `blue mcp [--repo DIR]`: the directory the tools run in (default: the current one). */
@@ -53,6 +55,8 @@ const Main = layerBlueMcp({ repo, confine: findGitRoot(repo) ?? repo, autoStart,
 )
 
 Layer.launch(Main).pipe(
-  Effect.tapErrorCause((cause) => Effect.sync(() => process.stderr.write(`blue mcp: ${cause}\n`))),
+  Effect.tapErrorCause((cause) =>
+    Effect.sync(() => process.stderr.write(`blue mcp: ${escapeControls(String(cause))}\n`))
+  ),
   NodeRuntime.runMain({ disableErrorReporting: true, disablePrettyLogger: true })
 )

@@ -12,6 +12,7 @@
  */
 import { McpSchema, McpServer } from "@effect/ai"
 import { Cause, Effect, Exit, JSONSchema, Layer, Option, Runtime } from "effect"
+import { escapeControls } from "../domain/text.js"
 import { realmOperations } from "../operations/index.js"
 import { type AnyOperation, type At, decodeArgs, errorDocument } from "../operations/operation.js"
 import { sessions as sessionsOperation } from "../operations/sessions.js"
@@ -48,7 +49,8 @@ const structured = (value: unknown): Record<string, unknown> => {
     : { result: plain }
 }
 
-const text = (t: string) => ({ type: "text" as const, text: t })
+// Text content may end up in a terminal (an agent's UI, a log): controls in realm content are escaped, as in the CLI.
+const text = (t: string) => ({ type: "text" as const, text: escapeControls(t) })
 
 /** Runs one tool call: decode (a JSON-RPC error when the arguments do not fit), run, and shape the result. */
 const callTool = (op: AnyOperation, at: At, afterWrite: () => Promise<void>) => (payload: unknown) =>
@@ -102,7 +104,7 @@ export const registerBlue = (options: McpOptions) =>
           server.notifications["notifications/message"]({
             level,
             logger: "blue",
-            data: { ...m, summary: summarise(m) }
+            data: { ...m, summary: escapeControls(summarise(m)) }
           }),
           server.notifications["notifications/resources/updated"]({
             uri: m.type === "notification" ? NOTIFICATIONS_URI : SESSIONS_URI

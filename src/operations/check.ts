@@ -6,6 +6,7 @@ import { Effect, Schema } from "effect"
 import * as fs from "node:fs"
 import { makeRepoCache } from "../adapters/cache.js"
 import { PathProblem } from "../adapters/errors.js"
+import { findGitRoot } from "../adapters/files.js"
 import {
   cachedContractFiles,
   cachedValidity,
@@ -15,7 +16,8 @@ import {
   checkHistory,
   checkImporter,
   checkRealmCommits,
-  type CheckReport
+  type CheckReport,
+  locateFindings
 } from "../engine/check.js"
 import { cachedPerFile } from "../engine/detect.js"
 import { Realms } from "../engine/Realms.js"
@@ -52,11 +54,11 @@ export const CheckArgs = Schema.Struct({
 /** Several reports as one: findings and comparisons in order, the worst exit code. */
 const combine = (reports: ReadonlyArray<CheckReport>): CheckReport => {
   if (reports.length === 1) return reports[0]!
-  const exitCode = reports.some((r) => r.exitCode === 1) ? 1 : reports.some((r) => r.exitCode === 2) ? 2 : 0
+  const exitCode = reports.some((r) => r.exit_code === 1) ? 1 : reports.some((r) => r.exit_code === 2) ? 2 : 0
   return {
     mode: reports.map((r) => r.mode).join("+"),
     ok: exitCode !== 1,
-    exitCode,
+    exit_code: exitCode,
     findings: reports.flatMap((r) => r.findings),
     compatibility: reports.flatMap((r) => r.compatibility),
     hooks: reports.flatMap((r) => r.hooks)
@@ -67,7 +69,7 @@ const combine = (reports: ReadonlyArray<CheckReport>): CheckReport => {
 export const check = operation({
   tool: "blue_realm_check",
   description:
-    "Check realm status without syncing: whether local exports changed (and how the change bumps the version), whether imports are stale or broken, contract validity, or the compatibility between two versions. exitCode is 0 valid, 1 invalid, 2 warnings only.",
+    "Check realm status without syncing: whether local exports changed (and how the change bumps the version), whether imports are stale or broken, contract validity, or the compatibility between two versions. exit_code is 0 valid, 1 invalid, 2 warnings only.",
   readOnly: true,
   args: CheckArgs,
   agentArgs: CheckArgs.omit("trust"),
@@ -97,6 +99,12 @@ export const check = operation({
       }
       const realms = yield* Realms
       const h = yield* here(at.cwd)
+      // Findings name files relative to the repo or the realm; CI annotations need them relative to this checkout.
+      const checkout = findGitRoot(at.cwd)
+      const located = (r: CheckReport, base: string): CheckReport => ({
+        ...r,
+        findings: locateFindings(r.findings, base, checkout)
+      })
       const realm = yield* realms.open(h.realmDir)
       const repo = h.member?.config.repo
       const picked: ReadonlyArray<CheckMode> = o.exports === true || o.imports === true
@@ -118,26 +126,30 @@ export const check = operation({
               })
             }
             const cache = yield* makeRepoCache(h.member.root, { bypass: o.no_cache ?? false })
-            reports.push(
+            reports.push(located(
               mode === "importer"
                 ? yield* checkImporter(h.member, realm.state, { ...options, cache })
-                : yield* checkExporter(h.member, realm.state, { ...options, cache }, cachedPerFile(cache, h.member))
-            )
+                : yield* checkExporter(h.member, realm.state, { ...options, cache }, cachedPerFile(cache, h.member)),
+              h.member.root
+            ))
             break
           }
           case "contract": {
             const events = yield* realms.foldItems(realm.dir)
             if (h.member === undefined) {
-              reports.push(checkContracts(realm.dir, realm.state, events))
+              reports.push(located(checkContracts(realm.dir, realm.state, events), realm.dir))
               break
             }
             const cache = yield* makeRepoCache(h.member.root, { bypass: o.no_cache ?? false })
-            reports.push(checkContracts(
-              realm.dir,
-              realm.state,
-              events,
-              yield* cachedValidity(cache, realm.state),
-              yield* cachedContractFiles(cache, realm.dir)
+            reports.push(located(
+              checkContracts(
+                realm.dir,
+                realm.state,
+                events,
+                yield* cachedValidity(cache, realm.state),
+                yield* cachedContractFiles(cache, realm.dir)
+              ),
+              realm.dir
             ))
             break
           }
@@ -160,7 +172,7 @@ export const check = operation({
           }
           case "realm": {
             const trail = yield* realms.auditTrail(realm.dir, o.since)
-            reports.push(checkRealmCommits(trail.commits, trail.before))
+            reports.push(located(checkRealmCommits(trail.commits, trail.before), realm.dir))
             break
           }
         }
@@ -168,7 +180,7 @@ export const check = operation({
       return combine(reports)
     })),
   summary: (r) => renderCheckText(r),
-  exitCode: (r) => r.exitCode
+  exitCode: (r) => r.exit_code
 })
 
 /** Human text in the seed's style. */

@@ -57,11 +57,14 @@ export interface ErrorDocument {
   readonly [key: string]: unknown
 }
 
+const snakeCase = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)
+
 /** The error document of a failure (tagged errors keep their fields). */
 export const errorDocument = (e: unknown): ErrorDocument => {
   if (e !== null && typeof e === "object" && "_tag" in e) {
     const fields: Record<string, unknown> = {}
-    for (const [k, v] of Object.entries(e)) if (k !== "stack" && k !== "cause") fields[k] = v
+    // Field names in snake_case, like every other --json document and API body (`pidFile` → `pid_file`).
+    for (const [k, v] of Object.entries(e)) if (k !== "stack" && k !== "cause") fields[snakeCase(k)] = v
     return {
       ...fields,
       _tag: String((e as { _tag: unknown })._tag),

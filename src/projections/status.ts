@@ -6,6 +6,7 @@ import { type Bump, nextVersion, requiredBump } from "../domain/compatibility.js
 import type { ContractFile, Role } from "../domain/files.js"
 import { importStanding, isPlaceholder } from "../domain/placeholder.js"
 import type { PendingNotification, RealmState } from "../domain/state.js"
+import { plural } from "../domain/text.js"
 import { diffValues, formatValueChange } from "../domain/valueDiff.js"
 
 /** What detection found in the repo for one of its exports. */
@@ -244,9 +245,9 @@ export const renderStatus = (v: StatusView): string => {
     }
   }
   lines.push(
-    `Realm: ${v.realm.repos} repos, ${v.realm.domains} domains, ${v.realm.position} events · admission ${v.realm.admission} · ${v.realm.path} @ ${
-      v.realm.head.slice(0, 8)
-    }`
+    `Realm: ${plural(v.realm.repos, "repo")}, ${plural(v.realm.domains, "domain")}, ${
+      plural(v.realm.position, "event")
+    } · admission ${v.realm.admission} · ${v.realm.path} @ ${v.realm.head.slice(0, 8)}`
   )
   return lines.join("\n")
 }
