@@ -23,9 +23,11 @@ import { RealmLock } from "../adapters/lock.js"
 import { type RealmCommit, RealmGit } from "../adapters/realmGit.js"
 import type { Actor, Command } from "../domain/commands.js"
 import { decide, validateName } from "../domain/decide.js"
-import { type DomainError, RealmAlreadyInitialized, RealmNotInitialized } from "../domain/errors.js"
+import type { UncommittedChanges } from "../domain/errors.js"
+import { type DomainError, InvalidIdentity, RealmAlreadyInitialized, RealmNotInitialized } from "../domain/errors.js"
 import type { RealmEvent } from "../domain/events.js"
 import { type Admission, schemaForRealmPath } from "../domain/files.js"
+import { identityProblem } from "../domain/nameRules.js"
 import { initialState, type RealmState } from "../domain/state.js"
 import { envelopeFromJson, envelopeToJson } from "../events/codec.js"
 import { type Envelope, eventFilePath, type Recorded, schemaVersions } from "../events/envelope.js"
@@ -42,6 +44,8 @@ export type RealmError =
   | ConcurrentUpdate
   | PathProblem
   | LogCorrupt
+  | InvalidIdentity
+  | UncommittedChanges
 
 /** What a successful command wrote. */
 export interface Appended {
@@ -76,9 +80,23 @@ const SNAPSHOT_EVERY = 50
 const lockPath = (dir: string) => nodePath.join(dir, ".git", LOCK_FILE)
 const intentPath = (dir: string) => nodePath.join(dir, ".git", INTENT_FILE)
 
-/** The event files a realm commit carries, from its trailers. */
-export const eventPathsOf = (message: string): ReadonlyArray<string> =>
-  message.split("\n").filter((l) => l.startsWith(TRAILER)).map((l) => l.slice(TRAILER.length).trim())
+/** An event file's path as Blue writes it (see eventFilePath); anything else in a trailer is not an event. */
+const EVENT_PATH = /^events\/\d{4}-\d{2}-\d{2}\/\d{2}\/[0-9A-HJKMNP-TV-Z]{26}\.json$/
+
+/**
+ * The event files a realm commit carries, from its trailers: only the last paragraph of the message counts (git's
+ * trailer block), and only well-formed event paths, so no text elsewhere in the message can name an event.
+ */
+export const eventPathsOf = (message: string): ReadonlyArray<string> => {
+  const paragraphs = message.replace(/\n+$/, "").split(/\n\s*\n/)
+  const trailers = paragraphs.length > 1 ? paragraphs[paragraphs.length - 1]! : ""
+  return trailers.split("\n").filter((l) => l.startsWith(TRAILER)).map((l) => l.slice(TRAILER.length).trim())
+    .filter((p) => EVENT_PATH.test(p))
+}
+
+/** One line of a commit message or header: no field's content can add a line (or an <email> delimiter). */
+const oneLine = (text: string): string =>
+  text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, " ").replace(/[<>]/g, "")
 
 const summarize = (command: Command, events: ReadonlyArray<RealmEvent>, actor: Actor): string => {
   switch (command._tag) {
@@ -296,17 +314,17 @@ export class Realms extends Effect.Service<Realms>()("blue/Realms", {
         for (const p of touched) writes.set(p, renderPath(next, p))
         for (const e of envelopes) writes.set(eventFilePath(e), envelopeToJson(e))
         const message = [
-          summarize(command, events, actor),
+          oneLine(summarize(command, events, actor)),
           "",
-          `Blue-Realm: ${realmName}`,
-          `Blue-Actor: ${actor.repo === undefined ? actor.user : `${actor.repo} (${actor.user})`}`,
+          `Blue-Realm: ${oneLine(realmName)}`,
+          `Blue-Actor: ${oneLine(actor.repo === undefined ? actor.user : `${actor.repo} (${actor.user})`)}`,
           ...envelopes.map((e) => `${TRAILER}${eventFilePath(e)}`)
         ].join("\n")
         const commit = yield* git.writeCommit(dir, {
           parent: head0,
           writes,
           message,
-          author: { name: actor.repo ?? actor.user, email: actor.user },
+          author: { name: oneLine(actor.repo ?? actor.user), email: oneLine(actor.user) },
           time: ms
         })
         const paths = [...writes.keys()]
@@ -335,6 +353,10 @@ export class Realms extends Effect.Service<Realms>()("blue/Realms", {
       Effect.scoped(
         Effect.gen(function*() {
           if (!fs.existsSync(nodePath.join(dir, ".git"))) return yield* new RealmNotInitialized({ path: dir })
+          const badActor = identityProblem(actor.user)
+          if (badActor !== undefined) {
+            return yield* new InvalidIdentity({ source: "the acting user", value: actor.user, reason: badActor })
+          }
           // Only a realm gets a lock file: a refused command on any other repo must leave it untouched.
           if (command._tag !== "InitRealm") yield* rowFor(dir)
           yield* locks.acquire(lockPath(dir))

@@ -9,7 +9,8 @@ import { nudgeDaemon } from "../adapters/daemonClient.js"
 import { PathProblem } from "../adapters/errors.js"
 import { EventLog } from "../adapters/eventLog.js"
 import { CONFIG_FILE, findGitRoot, findRealmRoot, writeMemberConfig } from "../adapters/files.js"
-import { blueHome, currentUser } from "../adapters/home.js"
+import { blueHome } from "../adapters/home.js"
+import { actingUser } from "../adapters/identity.js"
 import { isWithin, realPathOf } from "../adapters/paths.js"
 import { validateName } from "../domain/decide.js"
 import { Admission } from "../domain/files.js"
@@ -58,7 +59,7 @@ export const initRealm = operation({
           })
         }
       }
-      const out = yield* realms.init(parent, args.name, admission, { user: currentUser() })
+      const out = yield* realms.init(parent, args.name, admission, { user: yield* actingUser(at.cwd) })
       yield* nudgeDaemon(out.realm)
       return {
         realm: out.realm,
@@ -122,7 +123,7 @@ export const joinRealm = operation({
           detail: "is a realm repository; run join inside the code repo that should become a member"
         })
       }
-      const actor = { repo: repoName, user: currentUser() }
+      const actor = { repo: repoName, user: yield* actingUser(root) }
       const joined = yield* realms.execute(
         realmDir,
         { _tag: "JoinRealm", repo: repoName, path: root, maintainers: [actor.user] },

@@ -4,7 +4,7 @@
 import { Effect } from "effect"
 import { PathProblem } from "../adapters/errors.js"
 import { findMemberRoot, findRealmRoot, type Member, readMember } from "../adapters/files.js"
-import { currentUser } from "../adapters/home.js"
+import { actingUser } from "../adapters/identity.js"
 import type { Actor } from "../domain/commands.js"
 
 /** The realm a command talks to, and who is acting. */
@@ -23,11 +23,13 @@ export const here = (cwd: string = process.cwd()) =>
       return {
         realmDir: member.realmDir,
         member,
-        actor: { repo: member.config.repo, user: currentUser() }
+        actor: { repo: member.config.repo, user: yield* actingUser(cwd) }
       } satisfies Here
     }
     const realmRoot = findRealmRoot(cwd)
-    if (realmRoot !== undefined) return { realmDir: realmRoot, member: undefined, actor: { user: currentUser() } }
+    if (realmRoot !== undefined) {
+      return { realmDir: realmRoot, member: undefined, actor: { user: yield* actingUser(cwd) } } satisfies Here
+    }
     return yield* new PathProblem({
       path: cwd,
       detail:
