@@ -37,6 +37,15 @@ const parseUserKeys = (file: string, into: Map<string, string>) => {
 
 /** git's `user.email` and `user.name` as seen from `cwd` (the repo's config over the global one). */
 const gitUserConfig = (cwd: string): Map<string, string> => {
+  // One `git config` per directory and process: a command asks for the actor more than once.
+  let out = configs.get(cwd)
+  if (out === undefined) configs.set(cwd, out = readGitUserConfig(cwd))
+  return out
+}
+
+const configs = new Map<string, Map<string, string>>()
+
+const readGitUserConfig = (cwd: string): Map<string, string> => {
   const out = new Map<string, string>()
   const r = spawnSync("git", ["config", "--get-regexp", "^user\\.(email|name)$"], {
     cwd,

@@ -6,7 +6,7 @@ import { Args, Command, Options } from "@effect/cli"
 import { Effect, Either, Option } from "effect"
 import { Realms } from "../engine/Realms.js"
 import type { Envelope } from "../events/envelope.js"
-import { createDomain, initRealm, joinRealm, leaveRealm } from "../operations/admin.js"
+import { createDomain, initRealm, joinRealm, leaveRealm, reindexRealm } from "../operations/admin.js"
 import { acknowledge, graph, realmStatus } from "../operations/status.js"
 import { here } from "../operations/where.js"
 import { cacheCommand } from "./cache.js"
@@ -105,9 +105,14 @@ const leave = Command.make(
   (o) => presentOperation(leaveRealm, o.json, { force: o.force })
 ).pipe(Command.withDescription("Remove the current repo from its realm"))
 
+// blue realm admin reindex
+const reindex = Command.make("reindex", { json }, (o) => presentOperation(reindexRealm, o.json, {})).pipe(
+  Command.withDescription("Re-index this machine's daemon.db for the realm from git (after a reset or force-push)")
+)
+
 const admin = Command.make("admin").pipe(
-  Command.withDescription("Realm administration: init, join, domain, leave"),
-  Command.withSubcommands([init, join, domain, leave, cacheCommand])
+  Command.withDescription("Realm administration: init, join, domain, leave, reindex"),
+  Command.withSubcommands([init, join, domain, leave, reindex, cacheCommand])
 )
 
 // blue realm status

@@ -4,7 +4,7 @@
 import { Command, HelpDoc, ValidationError } from "@effect/cli"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import { Cause, Effect, Option } from "effect"
+import { Cause, Effect, Exit, Option } from "effect"
 import { withSession } from "../adapters/daemonClient.js"
 import { BlueLive } from "../operations/layer.js"
 import { blue } from "./commands.js"
@@ -40,6 +40,21 @@ const isUsageError = (cause: Cause.Cause<unknown>) =>
 const words = process.argv.slice(2).filter((a) => !a.startsWith("-"))
 const registers = !(words[0] === "daemon" || words[0] === "mcp" || (words[0] === "realm" && words[1] === "sessions"))
 
+// Ctrl-C and SIGTERM interrupt the command (runMain's handlers); the exit code says which signal ended it, as a
+// shell expects (130 / 143), instead of the 0 of a plain interruption. Interrupting waits for an append's critical
+// section, so nothing is left half-written.
+type Signal = "SIGINT" | "SIGTERM"
+let received: Signal | undefined
+const signalExit = (s: Signal) => (s === "SIGINT" ? 130 : 143)
+const early = (globalThis as { __blueEarlySignal?: (s: NodeJS.Signals) => void }).__blueEarlySignal
+if (early !== undefined) {
+  process.removeListener("SIGINT", early)
+  process.removeListener("SIGTERM", early)
+}
+// The daemon and the session watcher stop gracefully on a signal and exit 0 (their own handlers); every other
+// command is cut short by one.
+if (registers) { for (const s of ["SIGINT", "SIGTERM"] as const) process.on(s, () => (received ??= s)) }
+
 cli(process.argv).pipe(
   (effect) => (registers ? withSession(effect) : effect),
   Effect.provide(app),
@@ -50,5 +65,16 @@ cli(process.argv).pipe(
       ? usageFailure(cause)
       : present(wantsJson, Effect.failCause(cause), () => "")
   ),
-  NodeRuntime.runMain({ disableErrorReporting: true, disablePrettyLogger: true })
+  NodeRuntime.runMain({
+    disableErrorReporting: true,
+    disablePrettyLogger: true,
+    teardown: (exit, onExit) =>
+      onExit(
+        received !== undefined
+          ? signalExit(received)
+          : Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause)
+          ? 1
+          : 0
+      )
+  })
 )

@@ -250,3 +250,35 @@ export const leaveRealm = operation({
       `✓ Removed ${CONFIG_FILE}`
     ].join("\n")
 })
+
+/** `blue realm admin reindex`: rebuild this machine's index of the realm from git (after a rewritten history). */
+export const reindexRealm = operation({
+  tool: "blue_realm_reindex",
+  description:
+    "Re-index this machine's daemon.db for the realm from git alone: drop its recorded events and snapshots, then record every event the realm's main carries (after a reset or force-push).",
+  readOnly: false,
+  args: Schema.Struct({}),
+  run: (_args, at) =>
+    Effect.gen(function*() {
+      const realms = yield* Realms
+      const h = yield* here(at.cwd)
+      const out = yield* realms.reindex(h.realmDir)
+      yield* nudgeDaemon(out.realm)
+      return {
+        realm: out.realm,
+        path: h.realmDir,
+        head: out.head,
+        events: out.events,
+        previous: out.previous ?? null
+      }
+    }),
+  summary: (r) =>
+    [
+      `✓ Re-indexed realm '${r.realm}' from git: ${r.events} event${r.events === 1 ? "" : "s"} up to commit ${
+        r.head.slice(0, 8)
+      }`,
+      ...(r.previous === null ? [] : [
+        `  (this machine had indexed ${r.previous.position} events up to commit ${r.previous.commit.slice(0, 8)})`
+      ])
+    ].join("\n")
+})
