@@ -156,3 +156,248 @@ describe("the acting identity", () => {
     expect(eventPathsOf(`Blue-Event: ${real}`)).toEqual([])
   })
 })
+
+/** The files git and Blue leave in `.git` while a write runs; none may survive a finished or refused command. */
+const lockFiles = (realm: string) =>
+  ["refs/heads/main.lock", "index.lock", "packed-refs.lock", "blue-git-locks.json"].filter((f) =>
+    fs.existsSync(path.join(realm, ".git", f))
+  )
+
+const heldMessage = (file: string) =>
+  new RegExp(
+    `^Error: ${
+      file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+    } is held by another git process \\(waited \\d+\\.\\d s\\); if no git is running, remove it\\.\\n$`
+  )
+
+describe("git's own lock files", () => {
+  it.each(["refs/heads/main.lock", "index.lock", "packed-refs.lock"])(
+    "refuses a write while %s is held, naming it, and changes nothing",
+    (lock) => {
+      const { realm, ws } = setup(["aperture"])
+      ws.repo("fungal")
+      const file = path.join(realm, ".git", lock)
+      fs.writeFileSync(file, "")
+      const before = state(ws, [REALM, "fungal"])
+      const started = Date.now()
+      const r = blueWith(ws, { BLUE_LOCK_TIMEOUT_MS: "300" }, "fungal", "realm", "admin", "join", `../${REALM}`)
+      expect(r.code).toBe(1)
+      expect(r.stdout).toBe("")
+      expect(r.stderr).toMatch(heldMessage(file))
+      expect(Date.now() - started).toBeGreaterThanOrEqual(300)
+      expect(state(ws, [REALM, "fungal"])).toBe(before)
+      // Once git is done, the same command goes through and leaves no lock behind.
+      fs.rmSync(file)
+      ok(ws.blue("fungal", "realm", "admin", "join", `../${REALM}`), "join after the lock went")
+      expect(lockFiles(realm)).toEqual([])
+      ok(ws.blue(REALM, "realm", "replay", "--verify"), "replay --verify")
+    }
+  )
+
+  it("lets a git commit that holds main.lock finish: Blue's write is neither lost nor corrupts the log", () => {
+    const { realm, ws } = setup(["aperture"])
+    ws.repo("fungal")
+    // A git process mid-commit: its commit object is written and main.lock holds the new value.
+    fs.writeFileSync(path.join(realm, "NOTES.md"), "hand-written notes\n")
+    git(realm, "add", "NOTES.md")
+    const tree = git(realm, "write-tree").trim()
+    const parent = git(realm, "rev-parse", "HEAD").trim()
+    const handCommit = git(realm, "commit-tree", tree, "-p", parent, "-m", "notes by hand").trim()
+    const lock = path.join(realm, ".git", "refs", "heads", "main.lock")
+    fs.writeFileSync(lock, `${handCommit}\n`)
+    const waiting = ws.spawnBlue("fungal", "realm", "admin", "join", `../${REALM}`)
+    // git finishes a moment later, as git does: the lock is renamed over the ref.
+    // (Blue starts in well under 1.2 s and waits up to 2 s for a git lock.)
+    setTimeout(() => fs.renameSync(lock, path.join(realm, ".git", "refs", "heads", "main")), 1200)
+    return waiting.done.then((r) => {
+      ok(r, "join while git commits")
+      const log = git(realm, "log", "--format=%s").trim().split("\n")
+      expect(log.slice(0, 2)).toEqual(["fungal joins the realm", "notes by hand"])
+      expect(lockFiles(realm)).toEqual([])
+      ok(ws.blue(REALM, "realm", "replay", "--verify"), "replay --verify")
+      expect(ws.blue(REALM, "realm", "log", "--json").json().map((e: any) => e.type)).toEqual([
+        "RealmInitialized",
+        "RepoJoined",
+        "RepoJoined"
+      ])
+      expect(git(realm, "status", "--porcelain")).toBe("")
+    })
+  })
+
+  it("sweeps the git locks a SIGKILLed Blue writer left behind, and only those", () => {
+    const { realm, ws } = setup(["aperture"])
+    ws.repo("fungal")
+    // What a writer killed between taking its locks and moving the ref leaves: the locks and Blue's record of them.
+    const ref = path.join(realm, ".git", "refs", "heads", "main.lock")
+    const index = path.join(realm, ".git", "index.lock")
+    fs.writeFileSync(ref, "")
+    fs.writeFileSync(index, "")
+    const record = [ref, index].map((p) => ({ path: p, ino: fs.statSync(p).ino, pid: 999_999 }))
+    fs.writeFileSync(path.join(realm, ".git", "blue-git-locks.json"), JSON.stringify(record))
+    ok(ws.blue("fungal", "realm", "admin", "join", `../${REALM}`), "join after a killed writer")
+    expect(lockFiles(realm)).toEqual([])
+    // A lock git took later at the same path (another inode) is git's, not Blue's: it is honoured.
+    fs.writeFileSync(index, "")
+    const stale = { path: index, ino: fs.statSync(index).ino + 1, pid: 999_999 }
+    fs.writeFileSync(path.join(realm, ".git", "blue-git-locks.json"), JSON.stringify([stale]))
+    ws.repo("third")
+    const r = blueWith(ws, { BLUE_LOCK_TIMEOUT_MS: "200" }, "third", "realm", "admin", "join", `../${REALM}`)
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(heldMessage(index))
+    expect(fs.existsSync(index)).toBe(true)
+  })
+})
+
+describe("a rewritten realm history", () => {
+  it("is named, keeps the audit commands working on git, refuses writes, and reindex repairs daemon.db", () => {
+    const { realm, ws } = setup(["aperture", "fungal"])
+    const indexed = git(realm, "rev-parse", "HEAD").trim()
+    git(realm, "reset", "-q", "--hard", "HEAD~1")
+    const said = `The realm's main no longer contains commit ${
+      indexed.slice(0, 8)
+    } that this machine indexed up to position 3 — history was rewritten (reset or force-push); run 'blue realm admin reindex' in ${realm} to re-index this machine from git.`
+
+    // The audit commands show what git holds.
+    const log = ok(ws.blue(REALM, "realm", "log", "--json"), "log").json()
+    expect(log.map((e: any) => e.type)).toEqual(["RealmInitialized", "RepoJoined"])
+    const replay = ws.blue(REALM, "realm", "replay", "--verify", "--json")
+    expect(replay.code).toBe(1)
+    expect(replay.json().differences[0]).toBe(said)
+    expect(replay.json().differences).toContain("git carries 2 events, daemon.db 3")
+    const status = ok(ws.blue("aperture", "realm", "status", "--json"), "status").json()
+    expect(JSON.stringify(status)).toContain("aperture")
+    ok(ws.blue("aperture", "realm", "check", "--mode", "realm"), "check --mode realm")
+
+    // Writes refuse, naming the command, and change nothing.
+    ws.repo("third")
+    const before = state(ws, [REALM, "third"])
+    const refused = ws.blue("third", "realm", "admin", "join", `../${REALM}`)
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toBe(`Error: ${said}\n`)
+    expect(state(ws, [REALM, "third"])).toBe(before)
+
+    // reindex rebuilds this machine's index from git alone.
+    const re = ok(ws.blue("aperture", "realm", "admin", "reindex"), "reindex")
+    expect(re.stdout).toBe(
+      `✓ Re-indexed realm 'letemcook' from git: 2 events up to commit ${
+        git(realm, "rev-parse", "HEAD").trim().slice(0, 8)
+      }\n  (this machine had indexed 3 events up to commit ${indexed.slice(0, 8)})\n`
+    )
+    ok(ws.blue(REALM, "realm", "replay", "--verify"), "replay --verify after reindex")
+    ok(ws.blue("third", "realm", "admin", "join", `../${REALM}`), "join after reindex")
+    const after = ok(ws.blue(REALM, "realm", "log", "--json"), "log").json()
+    expect(after.map((e: any) => [e.position, e.type])).toEqual([[1, "RealmInitialized"], [2, "RepoJoined"], [
+      3,
+      "RepoJoined"
+    ]])
+    expect(after[2].actor.repo).toBe("third")
+    ok(ws.blue(REALM, "realm", "replay", "--verify"), "replay --verify after the next write")
+  })
+
+  it("after a force-push that replaced commits, reindex records the new ones", () => {
+    const { realm, ws } = setup(["aperture"])
+    // Another clone rewrites the last commit (amend) and force-pushes; this clone fetches and resets to it.
+    const rewritten = git(realm, "rev-parse", "HEAD").trim()
+    const other = ws.path("other-clone")
+    git(ws.root, "clone", "-q", realm, other)
+    const amend = ["commit", "-q", "--amend", "--no-edit", "--reset-author"]
+    git(other, "-c", "user.name=X", "-c", "user.email=x@example.com", ...amend)
+    git(realm, "fetch", "-q", other, "main")
+    git(realm, "reset", "-q", "--hard", "FETCH_HEAD")
+    const replay = ws.blue(REALM, "realm", "replay", "--verify")
+    expect(replay.code).toBe(1)
+    expect(replay.stdout).toContain("history was rewritten (reset or force-push)")
+    ok(ws.blue(REALM, "realm", "admin", "reindex", "--json"), "reindex")
+    ok(ws.blue(REALM, "realm", "replay", "--verify"), "replay --verify after reindex")
+    const log = ok(ws.blue(REALM, "realm", "log", "--json"), "log").json()
+    const head = git(realm, "rev-parse", "HEAD").trim()
+    expect(head).not.toBe(rewritten)
+    expect(log[1].commit).toBe(head)
+  })
+})
+
+describe("hand edits in the realm's working tree", () => {
+  it("are never overwritten: a write that touches an edited file refuses, naming it", () => {
+    const { realm, ws } = setup(["aperture", "fungal"])
+    const file = path.join(realm, "repos", "fungal.yaml")
+    const edited = fs.readFileSync(file, "utf8") + "# note by hand\n"
+    fs.writeFileSync(file, edited)
+    const before = state(ws, [REALM, "fungal"])
+    const r = ws.blue("fungal", "realm", "admin", "leave")
+    expect(r.code).toBe(1)
+    expect(r.stderr).toBe(
+      `Error: ${REALM}/repos/fungal.yaml has uncommitted changes; commit or discard them (git checkout -- FILE) first.\n`
+    )
+    expect(state(ws, [REALM, "fungal"])).toBe(before)
+    // An edit elsewhere does not stand in the way, and survives.
+    git(realm, "checkout", "--", "repos/fungal.yaml")
+    const other = path.join(realm, "repos", "aperture.yaml")
+    const otherEdit = fs.readFileSync(other, "utf8") + "# aperture note\n"
+    fs.writeFileSync(other, otherEdit)
+    ok(ws.blue("fungal", "realm", "admin", "leave"), "leave once discarded")
+    expect(fs.existsSync(file)).toBe(false)
+    expect(fs.readFileSync(other, "utf8")).toBe(otherEdit)
+  })
+
+  it("committed by hand are no obstacle", () => {
+    const { realm, ws } = setup(["aperture", "fungal"])
+    const file = path.join(realm, "repos", "fungal.yaml")
+    fs.writeFileSync(file, fs.readFileSync(file, "utf8") + "# note by hand\n")
+    git(realm, "-c", "user.name=X", "-c", "user.email=x@example.com", "commit", "-qam", "note")
+    ok(ws.blue("fungal", "realm", "admin", "leave"), "leave")
+    expect(fs.existsSync(file)).toBe(false)
+    expect(git(realm, "status", "--porcelain")).toBe("")
+  })
+})
+
+describe("an init killed after its commit", () => {
+  it("is finished by running init again", () => {
+    const ws = workspace()
+    ok(ws.blue(".", "realm", "admin", "init", "--name", "letemcook"), "init")
+    const realm = ws.path(REALM)
+    const commit = git(realm, "rev-parse", "HEAD").trim()
+    // The half state: commit and branch in place, no files in the working tree or index, nothing in daemon.db.
+    for (const e of fs.readdirSync(realm)) if (e !== ".git") fs.rmSync(path.join(realm, e), { recursive: true })
+    fs.rmSync(path.join(realm, ".git", "index"))
+    fs.rmSync(ws.home, { recursive: true })
+    const again = ok(ws.blue(".", "realm", "admin", "init", "--name", "letemcook", "--json"), "init again").json()
+    expect(again).toMatchObject({ realm: "letemcook", path: realm, commit, events: ["RealmInitialized"] })
+    expect(fs.existsSync(path.join(realm, "realm.yaml"))).toBe(true)
+    expect(git(realm, "status", "--porcelain")).toBe("")
+    expect(git(realm, "rev-list", "--count", "HEAD").trim()).toBe("1")
+    ok(ws.blue(REALM, "realm", "replay", "--verify"), "replay --verify")
+    ws.repo("aperture")
+    ok(ws.blue("aperture", "realm", "admin", "join", `../${REALM}`), "join the finished realm")
+    // A finished realm is not made twice.
+    const third = ws.blue(".", "realm", "admin", "init", "--name", "letemcook")
+    expect(third.code).toBe(1)
+    expect(third.stderr).toBe(`Error: Realm 'letemcook' already exists at ${realm}; pick another --name or --path.\n`)
+  })
+
+  it("with its materialize intent left behind is finished too", () => {
+    const ws = workspace()
+    ok(ws.blue(".", "realm", "admin", "init", "--name", "letemcook"), "init")
+    const realm = ws.path(REALM)
+    const commit = git(realm, "rev-parse", "HEAD").trim()
+    const paths = git(realm, "ls-tree", "-r", "--name-only", "HEAD").trim().split("\n")
+    fs.writeFileSync(path.join(realm, ".git", "blue-materialize.json"), JSON.stringify({ commit, paths }))
+    for (const e of fs.readdirSync(realm)) if (e !== ".git") fs.rmSync(path.join(realm, e), { recursive: true })
+    ok(ws.blue(".", "realm", "admin", "init", "--name", "letemcook"), "init again")
+    expect(fs.existsSync(path.join(realm, ".git", "blue-materialize.json"))).toBe(false)
+    expect(git(realm, "status", "--porcelain")).toBe("")
+    ok(ws.blue(REALM, "realm", "replay", "--verify"), "replay --verify")
+  })
+
+  it("of another realm name is still refused", () => {
+    const ws = workspace()
+    ok(ws.blue(".", "realm", "admin", "init", "--name", "letemcook"), "init")
+    const realm = ws.path(REALM)
+    for (const e of fs.readdirSync(realm)) if (e !== ".git") fs.rmSync(path.join(realm, e), { recursive: true })
+    fs.renameSync(realm, ws.path("realm-other"))
+    const r = ws.blue(".", "realm", "admin", "init", "--name", "other")
+    expect(r.code).toBe(1)
+    expect(r.stderr).toBe(
+      `Error: ${ws.path("realm-other")}: exists and is not empty; choose another --path or --name\n`
+    )
+  })
+})
