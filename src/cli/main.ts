@@ -46,14 +46,15 @@ const registers = !(words[0] === "daemon" || words[0] === "mcp" || (words[0] ===
 type Signal = "SIGINT" | "SIGTERM"
 let received: Signal | undefined
 const signalExit = (s: Signal) => (s === "SIGINT" ? 130 : 143)
+const record = { SIGINT: () => (received ??= "SIGINT"), SIGTERM: () => (received ??= "SIGTERM") } as const
+// Ours go on before bin.ts's early ones come off: a signal's listeners must never drop to none, or node stops
+// watching it and a signal already pending is lost.
+for (const s of ["SIGINT", "SIGTERM"] as const) process.on(s, record[s])
 const early = (globalThis as { __blueEarlySignal?: (s: NodeJS.Signals) => void }).__blueEarlySignal
 if (early !== undefined) {
   process.removeListener("SIGINT", early)
   process.removeListener("SIGTERM", early)
 }
-// The daemon and the session watcher stop gracefully on a signal and exit 0 (their own handlers); every other
-// command is cut short by one.
-if (registers) { for (const s of ["SIGINT", "SIGTERM"] as const) process.on(s, () => (received ??= s)) }
 
 cli(process.argv).pipe(
   (effect) => (registers ? withSession(effect) : effect),
@@ -70,7 +71,7 @@ cli(process.argv).pipe(
     disablePrettyLogger: true,
     teardown: (exit, onExit) =>
       onExit(
-        received !== undefined
+        received !== undefined && registers
           ? signalExit(received)
           : Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause)
           ? 1
@@ -78,3 +79,9 @@ cli(process.argv).pipe(
       )
   })
 )
+
+// The daemon and the session watcher stop gracefully on a signal and exit 0 (their own handlers; a second Ctrl-C
+// falls back to node's default): they keep runMain's listeners only.
+if (!registers) {
+  for (const s of ["SIGINT", "SIGTERM"] as const) process.removeListener(s, record[s])
+}
