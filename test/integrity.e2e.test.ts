@@ -125,6 +125,22 @@ describe("the acting identity", () => {
     expect(fs.readFileSync(path.join(realm, "repos", "third.yaml"), "utf8")).toContain("tester@example.com")
   })
 
+  it("reads the git config files itself where there is no git executable", () => {
+    const { realm, ws } = setup()
+    ws.repo("aperture")
+    ws.repo("fungal")
+    fs.writeFileSync(ws.path(".gitconfig"), "[user]\n\tname = Global Person\n\temail = \"global@example.com\" # mine\n")
+    git(ws.path("aperture"), "config", "user.email", "local@example.com")
+    fs.mkdirSync(ws.path("empty-path"))
+    const noGit = { BLUE_USER: undefined, GIT_AUTHOR_EMAIL: undefined, EMAIL: undefined, PATH: ws.path("empty-path") }
+    ok(blueWith(ws, noGit, "aperture", "realm", "admin", "join", `../${REALM}`), "join aperture")
+    ok(blueWith(ws, noGit, "fungal", "realm", "admin", "join", `../${REALM}`), "join fungal")
+    expect(git(realm, "log", "-2", "--format=%ae").split("\n").filter(Boolean)).toEqual([
+      "global@example.com",
+      "local@example.com"
+    ])
+  })
+
   it("refuses a git config identity with '>' naming the key", () => {
     const { ws } = setup()
     ws.repo("aperture")
