@@ -94,6 +94,23 @@ describe("interrupts", () => {
     30_000
   )
 
+  it("SIGINT ends a write waiting for git's index.lock at once, without waiting out the bound", async () => {
+    const ws = setup()
+    const lock = path.join(ws.path(REALM), ".git", "index.lock")
+    fs.writeFileSync(lock, "")
+    const before = state(ws)
+    const w = start(ws, "fungal", "realm", "admin", "join", `../${REALM}`)
+    // Blue waits at most 2 s for a git lock; the signal comes while it waits.
+    await sleep(1200)
+    const sent = Date.now()
+    w.child.kill("SIGINT")
+    const r = await w.done
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 130, stderr: "" })
+    expect(r.at - sent).toBeLessThan(1000)
+    expect(state(ws)).toBe(before)
+    expect(fs.existsSync(lock)).toBe(true)
+  }, 30_000)
+
   it("SIGTERM at any early moment of a command never exits 0", async () => {
     const ws = setup()
     const before = state(ws)

@@ -199,7 +199,9 @@ const withGitLock = <A, E>(dir: string, file: string, effect: Effect.Effect<A, E
   Effect.suspend(() =>
     held.has(file)
       ? effect
-      : Effect.acquireUseRelease(takeGitLock(dir, file, absent), () => effect, () => dropGitLock(dir, file))
+      // Not acquireUseRelease: its acquire cannot be interrupted, and waiting for git must be. dropGitLock removes
+      // only what this process holds, so it is safe whenever the wait ends.
+      : Effect.ensuring(Effect.zipRight(takeGitLock(dir, file, absent), effect), dropGitLock(dir, file))
   )
 
 const caches = new Map<string, object>()
@@ -420,8 +422,10 @@ export const makeRealmGit = (): Context.Tag.Service<RealmGit> => ({
     Effect.gen(function*() {
       const ref = refLockPath(dir, branch)
       const index = indexLockPath(dir)
-      yield* Effect.acquireRelease(takeGitLock(dir, ref, packedRefsLockPath(dir)), () => dropGitLock(dir, ref))
-      yield* Effect.acquireRelease(takeGitLock(dir, index), () => dropGitLock(dir, index))
+      // Finalizers first, then the (interruptible) waits; dropGitLock removes only what this process holds.
+      yield* Effect.addFinalizer(() => Effect.zipRight(dropGitLock(dir, index), dropGitLock(dir, ref)))
+      yield* takeGitLock(dir, ref, packedRefsLockPath(dir))
+      yield* takeGitLock(dir, index)
     }),
   materialize: (dir, files) => withGitLock(dir, indexLockPath(dir), materializeNow(dir, files)),
   history: (dir, since, head) =>
