@@ -143,6 +143,8 @@ export class Realms extends Effect.Service<Realms>()("blue/Realms", {
     const ids = yield* Ids
 
     const corrupt = (realm: string, detail: string) => new LogCorrupt({ realm, detail })
+    /** Rewritten histories already detected, by realm dir, branch head and checkpoint. */
+    const rewrittenSeen = new Map<string, HistoryRewritten>()
 
     /** Reads the envelopes a commit carries, in position order. */
     const eventsOfCommit = (dir: string, realm: string, c: RealmCommit) =>
@@ -204,6 +206,10 @@ export class Realms extends Effect.Service<Realms>()("blue/Realms", {
         if (row.headCommit === head) return { row, head }
         // Walk from the head read above: another writer may move the branch meanwhile, and the checkpoint must
         // pair a commit with the position of exactly the events up to it.
+        // A rewritten history stays so until reindex: the daemon's poll must not walk all of it every time.
+        const key = `${dir}\0${head}\0${row.headCommit}`
+        const known = rewrittenSeen.get(key)
+        if (known !== undefined) return yield* known
         const commits = yield* git.history(dir, row.headCommit, head).pipe(
           Effect.catchTag("GitError", (e) =>
             row.headCommit === undefined ? Effect.fail(e) : Effect.flatMap(
@@ -221,7 +227,8 @@ export class Realms extends Effect.Service<Realms>()("blue/Realms", {
                     })
                   )
                   : Effect.fail(corrupt(row.name, e.detail))
-            ))
+            )),
+          Effect.tapErrorTag("HistoryRewritten", (e) => Effect.sync(() => rewrittenSeen.set(key, e)))
         )
         let position = row.headPosition
         let batch: Array<Recorded> = []
