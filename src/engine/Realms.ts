@@ -209,7 +209,7 @@ export class Realms extends Effect.Service<Realms>()("blue/Realms", {
         // A rewritten history stays so until reindex: the daemon's poll must not walk all of it every time.
         const key = `${dir}\0${head}\0${row.headCommit}`
         const known = rewrittenSeen.get(key)
-        if (known !== undefined) return yield* known
+        if (known !== undefined) return yield* Effect.fail(known)
         const commits = yield* git.history(dir, row.headCommit, head).pipe(
           Effect.catchTag("GitError", (e) =>
             row.headCommit === undefined ? Effect.fail(e) : Effect.flatMap(
