@@ -179,15 +179,26 @@ describe("Realms engine", () => {
       expect((yield* realms.events(dir)).length).toBe(12)
     }).pipe(Effect.provide(sqlite(tmp()))))
 
-  it.effect("history rewritten under daemon.db is reported as a damaged log, not silently re-read", () =>
+  it.effect("history rewritten under daemon.db is named; reads show git, writes refuse until reindex", () =>
     Effect.gen(function*() {
       const root = tmp()
-      const { dir } = yield* seedStory(root)
+      const { dir, last } = yield* seedStory(root)
+      const realms = yield* Realms
       git(dir, "reset", "-q", "--hard", "HEAD~2")
       git(dir, "commit", "-q", "--allow-empty", "-m", "diverge")
-      const err = yield* Effect.flip((yield* Realms).open(dir))
-      expect(err._tag).toBe("LogCorrupt")
-      expect(err.message).toContain("history was rewritten")
+      const opened = yield* realms.open(dir)
+      expect(Object.keys(opened.state.repos).sort()).toEqual(["aperture", "fungal-image-analysis", "ml-infra"])
+      expect(opened.state.domains).toEqual({})
+      const err = yield* Effect.flip(
+        realms.execute(dir, { _tag: "LeaveRealm", repo: "ml-infra", force: false }, actor("ml-infra"))
+      )
+      expect(err._tag).toBe("HistoryRewritten")
+      expect(err.message).toContain(`no longer contains commit ${last.slice(0, 8)}`)
+      expect(err.message).toContain("blue realm admin reindex")
+      const re = yield* realms.reindex(dir)
+      expect(re.events).toBe(4)
+      expect((yield* realms.verify(dir)).differences).toEqual([])
+      yield* realms.execute(dir, { _tag: "LeaveRealm", repo: "ml-infra", force: false }, actor("ml-infra"))
     }).pipe(Effect.provide(sqlite(tmp()))))
 })
 

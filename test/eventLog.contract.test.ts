@@ -102,6 +102,33 @@ describe.each(implementations)("EventLog (%s)", (_, make) => {
       expect(JSON.stringify(snap?.state)).toBe(JSON.stringify(s2))
     })))
 
+  it.effect("forgets one realm's events, snapshot and checkpoint, keeping its registration and other realms", () =>
+    run(Effect.gen(function*() {
+      const log = yield* EventLog
+      yield* log.register("letemcook", "/r")
+      yield* log.register("b", "/b")
+      yield* log.append("letemcook", [rec(1), rec(2)], { commit: "c2", position: 2 })
+      yield* log.append("b", [rec(1, "d1", 50)], { commit: "d1", position: 1 })
+      yield* log.saveSnapshot("letemcook", {
+        position: 2,
+        state: foldEnvelopes(initialState, [envelope(1), envelope(2)])
+      })
+      yield* log.forget("letemcook")
+      expect(yield* log.read("letemcook", 0)).toEqual([])
+      expect(yield* log.snapshot("letemcook")).toBeUndefined()
+      expect((yield* log.realms).find((r) => r.name === "letemcook")).toEqual({
+        name: "letemcook",
+        localPath: "/r",
+        url: undefined,
+        headCommit: undefined,
+        headPosition: 0
+      })
+      expect((yield* log.read("b", 0)).map((r) => r.envelope.id)).toEqual([id(50)])
+      // The same events can be recorded again (a re-index), at their positions.
+      yield* log.append("letemcook", [rec(1, "e1"), rec(2, "e2")], { commit: "e2", position: 2 })
+      expect((yield* log.read("letemcook", 0)).map((r) => r.commit)).toEqual(["e1", "e2"])
+    })))
+
   it.effect("keeps realms apart", () =>
     run(Effect.gen(function*() {
       const log = yield* EventLog

@@ -69,3 +69,29 @@ export class LogCorrupt extends Schema.TaggedError<LogCorrupt>()("LogCorrupt", {
     return `The event log of realm '${this.realm}' is damaged: ${this.detail}`
   }
 }
+
+/** One of git's own lock files (a ref's .lock, index.lock, packed-refs.lock) stayed in place while we waited. */
+export class GitLockHeld extends Schema.TaggedError<GitLockHeld>()("GitLockHeld", {
+  path: Schema.String,
+  waitedMs: Schema.Number
+}) {
+  override get message() {
+    return `${this.path} is held by another git process (waited ${
+      (this.waitedMs / 1000).toFixed(1)
+    } s); if no git is running, remove it.`
+  }
+}
+
+/** The realm branch no longer contains the commit this machine's daemon.db indexed up to. */
+export class HistoryRewritten extends Schema.TaggedError<HistoryRewritten>()("HistoryRewritten", {
+  realm: Schema.String,
+  path: Schema.String,
+  commit: Schema.String,
+  position: Schema.Number
+}) {
+  override get message() {
+    return `The realm's main no longer contains commit ${
+      this.commit.slice(0, 8)
+    } that this machine indexed up to position ${this.position} — history was rewritten (reset or force-push); run 'blue realm admin reindex' in ${this.path} to re-index this machine from git.`
+  }
+}

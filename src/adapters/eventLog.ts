@@ -63,6 +63,11 @@ export class EventLog extends Context.Tag("blue/EventLog")<EventLog, {
   readonly snapshot: (realm: string) => Effect.Effect<Snapshot | undefined, StoreError>
   /** Saves a snapshot of the realm projection. */
   readonly saveSnapshot: (realm: string, snapshot: Snapshot) => Effect.Effect<void, StoreError>
+  /**
+   * Drops everything recorded for the realm (events, snapshots, its head checkpoint) in one transaction, keeping
+   * its registration, so that the next catch-up re-indexes it from git alone.
+   */
+  readonly forget: (realm: string) => Effect.Effect<void, StoreError>
 }>() {}
 
 export { SNAPSHOT_FORMAT } from "../domain/state.js"
@@ -263,7 +268,13 @@ export const makeSqliteEventLog = Effect.gen(function*() {
           state = excluded.state WHERE excluded.position >= snapshots.position`.pipe(
         Effect.asVoid,
         Effect.mapError(storeError("save snapshot"))
-      )
+      ),
+    forget: (realm) =>
+      Effect.gen(function*() {
+        yield* sql`UPDATE realms SET head_commit = NULL, head_position = 0 WHERE name = ${realm}`
+        yield* sql`DELETE FROM events WHERE realm = ${realm}`
+        yield* sql`DELETE FROM snapshots WHERE realm = ${realm}`
+      }).pipe(sql.withTransaction, Effect.mapError(storeError("forget")))
   }
   return log
 })
@@ -334,6 +345,14 @@ export const makeMemoryEventLog = (): Context.Tag.Service<EventLog> => {
       Effect.sync(() => {
         const old = snapshots.get(realm)
         if (old === undefined || s.position >= old.position) snapshots.set(realm, s)
+      }),
+    forget: (realm) =>
+      Effect.sync(() => {
+        for (const r of events.get(realm) ?? []) ids.delete(r.envelope.id)
+        events.delete(realm)
+        snapshots.delete(realm)
+        const row = realms.get(realm)
+        if (row !== undefined) realms.set(realm, { ...row, headCommit: undefined, headPosition: 0 })
       })
   }
 }

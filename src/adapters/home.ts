@@ -1,5 +1,5 @@
 /**
- * Where Blue keeps per-user state: BLUE_HOME (default ~/.blue) holds daemon.db.
+ * Where Blue keeps per-user state: BLUE_HOME (default ~/.blue) holds daemon.db. (Who is acting: identity.ts.)
  */
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -14,8 +14,3 @@ export const blueHome = (): string => {
 
 /** Path of daemon.db inside the home. */
 export const daemonDbPath = (home: string = blueHome()) => path.join(home, "daemon.db")
-
-/** The person acting: BLUE_USER, then git's author email, then user@host. */
-export const currentUser = (): string =>
-  process.env["BLUE_USER"] ?? process.env["GIT_AUTHOR_EMAIL"] ?? process.env["EMAIL"] ??
-    `${os.userInfo().username}@${os.hostname()}`

@@ -23,38 +23,35 @@ const isBusy = (e: unknown) => {
 /** Default wait before giving up: BLUE_LOCK_TIMEOUT_MS or 30 s. */
 export const defaultLockTimeout = () => Number(process.env["BLUE_LOCK_TIMEOUT_MS"] ?? 30_000)
 
-/** SQLite-backed lock files. */
+/**
+ * SQLite-backed lock files. The connection is the resource (closing it drops the lock); the wait happens outside
+ * `acquireRelease`'s uninterruptible acquire, so Ctrl-C or SIGTERM ends a waiting command at once.
+ */
 export const RealmLockLive = Layer.succeed(RealmLock, {
   acquire: (file, timeoutMs = defaultLockTimeout()) =>
-    Effect.acquireRelease(
-      Effect.gen(function*() {
-        const db = new Database(file, { timeout: 0 })
-        const started = Date.now()
-        while (true) {
-          try {
-            db.exec("BEGIN EXCLUSIVE")
-            return db
-          } catch (e) {
-            if (!isBusy(e)) {
+    Effect.gen(function*() {
+      const db = yield* Effect.acquireRelease(
+        Effect.sync(() => new Database(file, { timeout: 0 })),
+        (db) =>
+          Effect.sync(() => {
+            try {
+              if (db.inTransaction) db.exec("ROLLBACK")
+            } finally {
               db.close()
-              return yield* Effect.die(e)
             }
-          }
-          const waited = Date.now() - started
-          if (waited >= timeoutMs) {
-            db.close()
-            return yield* new LockTimeout({ path: file, waitedMs: waited })
-          }
-          yield* Effect.sleep(Duration.millis(5 + Math.floor(Math.random() * 20)))
+          })
+      )
+      const started = Date.now()
+      while (true) {
+        try {
+          db.exec("BEGIN EXCLUSIVE")
+          return
+        } catch (e) {
+          if (!isBusy(e)) return yield* Effect.die(e)
         }
-      }),
-      (db) =>
-        Effect.sync(() => {
-          try {
-            db.exec("ROLLBACK")
-          } finally {
-            db.close()
-          }
-        })
-    ).pipe(Effect.asVoid)
+        const waited = Date.now() - started
+        if (waited >= timeoutMs) return yield* new LockTimeout({ path: file, waitedMs: waited })
+        yield* Effect.sleep(Duration.millis(5 + Math.floor(Math.random() * 20)))
+      }
+    })
 })

@@ -2,13 +2,15 @@
  * The realm repo on disk, through isomorphic-git: commits are built at the object level (only the trees along
  * changed paths are rewritten), the branch moves by compare-and-swap, and the working tree and index follow.
  */
-import { Context, Effect, Layer } from "effect"
+import { Context, Duration, Effect, Layer } from "effect"
+import type { Scope } from "effect"
 import * as git from "isomorphic-git"
 import * as fs from "node:fs"
 import * as nodePath from "node:path"
 import { atomicFs, repoTmpDir, writeFileAtomicSync } from "./atomicFs.js"
-import { ConcurrentUpdate, GitError } from "./errors.js"
+import { ConcurrentUpdate, GitError, GitLockHeld } from "./errors.js"
 import { encodeCommit, encodeTree, makeObject, type TreeEntry } from "./gitObjects.js"
+import { defaultLockTimeout } from "./lock.js"
 import { readBranch } from "./paths.js"
 
 /** The branch realm events live on. */
@@ -39,13 +41,22 @@ export class RealmGit extends Context.Tag("blue/RealmGit")<RealmGit, {
   readonly head: (dir: string, branch?: string) => Effect.Effect<string | undefined, GitError>
   /** Writes blobs, trees and the commit object; does not move any ref. */
   readonly writeCommit: (dir: string, spec: CommitSpec) => Effect.Effect<string, GitError>
-  /** Moves the realm branch (or another local `branch`) from `expected` to `next`, failing if it is elsewhere. */
+  /**
+   * Moves the realm branch (or another local `branch`) from `expected` to `next`, failing if it is elsewhere. Like
+   * git, it writes the new value into `refs/heads/<branch>.lock` (created exclusively) and renames that over the ref.
+   */
   readonly advance: (
     dir: string,
     expected: string | undefined,
     next: string,
     branch?: string
-  ) => Effect.Effect<void, GitError | ConcurrentUpdate>
+  ) => Effect.Effect<void, GitError | ConcurrentUpdate | GitLockHeld>
+  /**
+   * Takes git's own locks for a write, until the scope closes: `refs/heads/<branch>.lock` and `index.lock`,
+   * created exclusively as git does, after `packed-refs.lock` is gone. Waits a bounded time for a git process that
+   * holds one; `advance` and `materialize` then use them.
+   */
+  readonly lockForWrite: (dir: string, branch?: string) => Effect.Effect<void, GitLockHeld | GitError, Scope.Scope>
   /** Local branches whose name starts with `prefix`, with the commit each points at. */
   readonly branches: (
     dir: string,
@@ -58,7 +69,7 @@ export class RealmGit extends Context.Tag("blue/RealmGit")<RealmGit, {
   readonly materialize: (
     dir: string,
     files: ReadonlyArray<string> | ReadonlyMap<string, string | undefined>
-  ) => Effect.Effect<void, GitError>
+  ) => Effect.Effect<void, GitError | GitLockHeld>
   /** First-parent commits after `since` (exclusive) up to `head` (default: the branch head), oldest first. */
   readonly history: (
     dir: string,
@@ -74,6 +85,124 @@ export class RealmGit extends Context.Tag("blue/RealmGit")<RealmGit, {
   /** Every file path in a commit's tree. */
   readonly listFiles: (dir: string, commit: string) => Effect.Effect<ReadonlyArray<string>, GitError>
 }>() {}
+
+/** How long to wait for a git process's lock file: BLUE_LOCK_TIMEOUT_MS, at most 2 s (git itself does not wait). */
+const gitLockWait = () => Math.min(defaultLockTimeout(), 2_000)
+
+/** Lock files this process created and still holds (they are removed or renamed by their owner only). */
+const held = new Set<string>()
+
+const refLockPath = (dir: string, branch: string) => nodePath.join(dir, ".git", "refs", "heads", `${branch}.lock`)
+const indexLockPath = (dir: string) => nodePath.join(dir, ".git", "index.lock")
+const packedRefsLockPath = (dir: string) => nodePath.join(dir, ".git", "packed-refs.lock")
+
+/** A git lock file Blue created: its inode tells it apart from a lock git creates later at the same path. */
+interface Taken {
+  readonly path: string
+  readonly ino: number
+  readonly pid: number
+}
+
+/** Blue's record of the git lock files it holds in a repo, so that a writer killed with SIGKILL leaves none behind. */
+const recordPath = (dir: string) => nodePath.join(dir, ".git", "blue-git-locks.json")
+
+const readRecord = (dir: string): Array<Taken> => {
+  try {
+    const list = JSON.parse(fs.readFileSync(recordPath(dir), "utf8"))
+    return Array.isArray(list) ? list : []
+  } catch {
+    return []
+  }
+}
+
+const writeRecord = (dir: string, list: ReadonlyArray<Taken>) => {
+  if (list.length === 0) fs.rmSync(recordPath(dir), { force: true })
+  else writeFileAtomicSync(recordPath(dir), JSON.stringify(list), repoTmpDir(dir))
+}
+
+/**
+ * Removes the git lock files a dead Blue writer left (it held the realm's write lock, which we hold now, so it
+ * is gone): only those whose inode is still the one it created.
+ */
+const sweepStaleLocks = (dir: string) => {
+  const list = readRecord(dir)
+  if (list.length === 0) return
+  const live = list.filter((t) => t.pid === process.pid && held.has(t.path))
+  for (const t of list) {
+    if (live.includes(t)) continue
+    try {
+      if (fs.statSync(t.path).ino === t.ino) fs.rmSync(t.path, { force: true })
+    } catch {
+      // already gone
+    }
+  }
+  writeRecord(dir, live)
+}
+
+/** Forgets a lock file that is gone (released, or renamed over its ref). */
+const released = (dir: string, file: string) => {
+  held.delete(file)
+  const list = readRecord(dir)
+  const rest = list.filter((t) => t.path !== file)
+  if (rest.length !== list.length) writeRecord(dir, rest)
+}
+
+/**
+ * Creates `file` exclusively (O_EXCL, as git does), waiting up to the bound while another process holds it; with
+ * `absent`, first waits for that lock file to go (git holds packed-refs.lock while it rewrites packed refs). The
+ * caller holds the realm's write lock (RealmLock), so no other Blue process is taking git locks in `dir`.
+ */
+const takeGitLock = (dir: string, file: string, absent?: string): Effect.Effect<void, GitLockHeld | GitError> =>
+  Effect.gen(function*() {
+    const started = Date.now()
+    const bound = gitLockWait()
+    const failed = (e: unknown) =>
+      new GitError({ op: "lock", path: file, detail: e instanceof Error ? e.message : String(e) })
+    yield* Effect.try({ try: () => sweepStaleLocks(dir), catch: failed })
+    while (true) {
+      const blocker = absent !== undefined && fs.existsSync(absent) ? absent : undefined
+      if (blocker === undefined) {
+        const taken = yield* Effect.try({
+          try: () => {
+            fs.mkdirSync(nodePath.dirname(file), { recursive: true })
+            const fd = fs.openSync(file, "wx")
+            const ino = fs.fstatSync(fd).ino
+            fs.closeSync(fd)
+            held.add(file)
+            writeRecord(dir, [...readRecord(dir).filter((t) => t.path !== file), { path: file, ino, pid: process.pid }])
+            return true
+          },
+          catch: (e) => e
+        }).pipe(
+          Effect.catchAll((e) =>
+            (e as { code?: string }).code === "EEXIST" ? Effect.succeed(false) : Effect.fail(failed(e))
+          )
+        )
+        if (taken) return
+      }
+      const waited = Date.now() - started
+      if (waited >= bound) return yield* new GitLockHeld({ path: blocker ?? file, waitedMs: waited })
+      yield* Effect.sleep(Duration.millis(20))
+    }
+  })
+
+/** Removes a lock file this process still holds. */
+const dropGitLock = (dir: string, file: string) =>
+  Effect.sync(() => {
+    if (!held.has(file)) return
+    fs.rmSync(file, { force: true })
+    released(dir, file)
+  })
+
+/** Runs `effect` holding `file` (unless this process holds it already, e.g. through `lockForWrite`). */
+const withGitLock = <A, E>(dir: string, file: string, effect: Effect.Effect<A, E>, absent?: string) =>
+  Effect.suspend(() =>
+    held.has(file)
+      ? effect
+      // Not acquireUseRelease: its acquire cannot be interrupted, and waiting for git must be. dropGitLock removes
+      // only what this process holds, so it is safe whenever the wait ends.
+      : Effect.ensuring(Effect.zipRight(takeGitLock(dir, file, absent), effect), dropGitLock(dir, file))
+  )
 
 const caches = new Map<string, object>()
 const cacheFor = (dir: string) => {
@@ -197,6 +326,34 @@ const readAt = async (dir: string, cache: object, commit: string, path: string):
   }
 }
 
+/** Writes the files into the working tree and the index (the caller holds index.lock). */
+const materializeNow = (dir: string, files: ReadonlyArray<string> | ReadonlyMap<string, string | undefined>) =>
+  attempt("checkout", dir, async () => {
+    const cache = cacheFor(dir)
+    let contents: ReadonlyMap<string, string | undefined>
+    if (Array.isArray(files)) {
+      const head = await resolveHead(dir)
+      if (head === undefined) return
+      const read = new Map<string, string | undefined>()
+      for (const path of files as ReadonlyArray<string>) read.set(path, await readAt(dir, cache, head, path))
+      contents = read
+    } else contents = files as ReadonlyMap<string, string | undefined>
+    const present: Array<string> = []
+    for (const [path, content] of contents) {
+      const file = nodePath.join(dir, path)
+      if (content === undefined) {
+        fs.rmSync(file, { force: true })
+        await git.updateIndex({ fs: atomicFs, dir, filepath: path, remove: true, force: true, cache })
+      } else {
+        fs.mkdirSync(nodePath.dirname(file), { recursive: true })
+        writeFileAtomicSync(file, content, repoTmpDir(dir))
+        present.push(path)
+      }
+    }
+    // One index rewrite for all files: the index of a large realm is megabytes, rewriting it per file dominated.
+    if (present.length > 0) await git.add({ fs: atomicFs, dir, filepath: present, cache })
+  })
+
 /** isomorphic-git implementation of the realm repo port. */
 export const makeRealmGit = (): Context.Tag.Service<RealmGit> => ({
   init: (dir) =>
@@ -235,44 +392,42 @@ export const makeRealmGit = (): Context.Tag.Service<RealmGit> => ({
         })
       )
     }),
-  advance: (dir, expected, next, branch = REALM_BRANCH) =>
-    Effect.gen(function*() {
-      const actual = yield* attempt("resolve-ref", dir, async () => readBranch(dir, branch))
-      if (actual !== expected) {
-        return yield* new ConcurrentUpdate({ path: dir, expected: expected ?? "(none)", actual: actual ?? "(none)" })
-      }
-      yield* attempt(
-        "update-ref",
-        dir,
-        () => git.writeRef({ fs: atomicFs, dir, ref: `refs/heads/${branch}`, value: next, force: true })
-      )
-    }),
-  materialize: (dir, files) =>
-    attempt("checkout", dir, async () => {
-      const cache = cacheFor(dir)
-      let contents: ReadonlyMap<string, string | undefined>
-      if (Array.isArray(files)) {
-        const head = await resolveHead(dir)
-        if (head === undefined) return
-        const read = new Map<string, string | undefined>()
-        for (const path of files as ReadonlyArray<string>) read.set(path, await readAt(dir, cache, head, path))
-        contents = read
-      } else contents = files as ReadonlyMap<string, string | undefined>
-      const present: Array<string> = []
-      for (const [path, content] of contents) {
-        const file = nodePath.join(dir, path)
-        if (content === undefined) {
-          fs.rmSync(file, { force: true })
-          await git.updateIndex({ fs: atomicFs, dir, filepath: path, remove: true, force: true, cache })
-        } else {
-          fs.mkdirSync(nodePath.dirname(file), { recursive: true })
-          writeFileAtomicSync(file, content, repoTmpDir(dir))
-          present.push(path)
+  advance: (dir, expected, next, branch = REALM_BRANCH) => {
+    const lock = refLockPath(dir, branch)
+    return withGitLock(
+      dir,
+      lock,
+      Effect.gen(function*() {
+        const actual = yield* attempt("resolve-ref", dir, async () => readBranch(dir, branch))
+        if (actual !== expected) {
+          return yield* new ConcurrentUpdate({ path: dir, expected: expected ?? "(none)", actual: actual ?? "(none)" })
         }
-      }
-      // One index rewrite for all files: the index of a large realm is megabytes, rewriting it per file dominated.
-      if (present.length > 0) await git.add({ fs: atomicFs, dir, filepath: present, cache })
+        // git's protocol: the new value goes into the lock file, which is renamed over the ref (and so released).
+        yield* attempt("update-ref", dir, async () => {
+          const fd = fs.openSync(lock, "w")
+          try {
+            fs.writeSync(fd, `${next}\n`)
+            fs.fsyncSync(fd)
+          } finally {
+            fs.closeSync(fd)
+          }
+          fs.renameSync(lock, nodePath.join(dir, ".git", "refs", "heads", branch))
+          released(dir, lock)
+        })
+      }),
+      packedRefsLockPath(dir)
+    )
+  },
+  lockForWrite: (dir, branch = REALM_BRANCH) =>
+    Effect.gen(function*() {
+      const ref = refLockPath(dir, branch)
+      const index = indexLockPath(dir)
+      // Finalizers first, then the (interruptible) waits; dropGitLock removes only what this process holds.
+      yield* Effect.addFinalizer(() => Effect.zipRight(dropGitLock(dir, index), dropGitLock(dir, ref)))
+      yield* takeGitLock(dir, ref, packedRefsLockPath(dir))
+      yield* takeGitLock(dir, index)
     }),
+  materialize: (dir, files) => withGitLock(dir, indexLockPath(dir), materializeNow(dir, files)),
   history: (dir, since, head) =>
     attempt("log", dir, async () => {
       const cache = cacheFor(dir)

@@ -9,5 +9,13 @@ import { codeCacheDir, loadWithCodeCache } from "./loader.js"
 const args = process.argv.slice(2)
 // `blue mcp` is its own bundle (the MCP server and its RPC code stay out of every other command's start-up).
 const mcp = args[0] === "mcp" && !args.includes("--help") && !args.includes("-h")
+if (!mcp) {
+  // Until the CLI installs its own handlers (src/cli/main.ts), a signal ends the process at once with the code a
+  // shell gives it (130 for SIGINT, 143 for SIGTERM): nothing has been written yet.
+  const early = (s: NodeJS.Signals) => process.exit(s === "SIGINT" ? 130 : 143)
+  ;(globalThis as { __blueEarlySignal?: typeof early }).__blueEarlySignal = early
+  process.on("SIGINT", early)
+  process.on("SIGTERM", early)
+}
 if (mcp) loadWithCodeCache(fileURLToPath(new URL("./mcp.cjs", import.meta.url)), codeCacheDir())
 else if (!tryFastStatus(args)) loadWithCodeCache(fileURLToPath(new URL("./cli.cjs", import.meta.url)), codeCacheDir())

@@ -9,7 +9,7 @@ import { plural } from "../domain/text.js"
 import { Realms } from "../engine/Realms.js"
 import { eventDocument } from "../events/codec.js"
 import type { Envelope, Recorded } from "../events/envelope.js"
-import { createDomain, initRealm, joinRealm, leaveRealm } from "../operations/admin.js"
+import { createDomain, initRealm, joinRealm, leaveRealm, reindexRealm } from "../operations/admin.js"
 import { acknowledge, graph, realmStatus } from "../operations/status.js"
 import { here } from "../operations/where.js"
 import { cacheCommand } from "./cache.js"
@@ -111,9 +111,14 @@ const leave = Command.make(
   (o) => presentOperation(leaveRealm, o.json, { force: o.force })
 ).pipe(Command.withDescription("Remove the current repo from its realm"))
 
+// blue realm admin reindex
+const reindex = Command.make("reindex", { json }, (o) => presentOperation(reindexRealm, o.json, {})).pipe(
+  Command.withDescription("Re-index this machine's daemon.db for the realm from git (after a reset or force-push)")
+)
+
 const admin = Command.make("admin").pipe(
-  Command.withDescription("Realm administration: init, join, domain, leave, cache"),
-  Command.withSubcommands([init, join, domain, leave, cacheCommand])
+  Command.withDescription("Realm administration: init, join, domain, leave, reindex, cache"),
+  Command.withSubcommands([init, join, domain, leave, reindex, cacheCommand])
 )
 
 // blue realm status

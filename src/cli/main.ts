@@ -5,7 +5,7 @@
 import { Command, HelpDoc, ValidationError } from "@effect/cli"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import { Cause, Console, Effect, Option } from "effect"
+import { Cause, Console, Effect, Exit, Option } from "effect"
 import { withSession } from "../adapters/daemonClient.js"
 import { jsonText } from "../domain/text.js"
 import { BlueLive } from "../operations/layer.js"
@@ -61,6 +61,22 @@ const isUsageError = (cause: Cause.Cause<unknown>) =>
 const words = process.argv.slice(2).filter((a) => !a.startsWith("-"))
 const registers = !(words[0] === "daemon" || words[0] === "mcp" || (words[0] === "realm" && words[1] === "sessions"))
 
+// Ctrl-C and SIGTERM interrupt the command (runMain's handlers); the exit code says which signal ended it, as a
+// shell expects (130 / 143), instead of the 0 of a plain interruption. Interrupting waits for an append's critical
+// section, so nothing is left half-written.
+type Signal = "SIGINT" | "SIGTERM"
+let received: Signal | undefined
+const signalExit = (s: Signal) => (s === "SIGINT" ? 130 : 143)
+const record = { SIGINT: () => (received ??= "SIGINT"), SIGTERM: () => (received ??= "SIGTERM") } as const
+// Ours go on before bin.ts's early ones come off: a signal's listeners must never drop to none, or node stops
+// watching it and a signal already pending is lost.
+for (const s of ["SIGINT", "SIGTERM"] as const) process.on(s, record[s])
+const early = (globalThis as { __blueEarlySignal?: (s: NodeJS.Signals) => void }).__blueEarlySignal
+if (early !== undefined) {
+  process.removeListener("SIGINT", early)
+  process.removeListener("SIGTERM", early)
+}
+
 const tree = commandTree(blue)
 const colour = process.stdout.isTTY === true && process.env["NO_COLOR"] === undefined
 const front = preflight(tree, process.argv.slice(2), version, colour)
@@ -80,6 +96,24 @@ else {
         : present(wantsJson, Effect.failCause(cause), () => "")
     ),
     quiet,
-    NodeRuntime.runMain({ disableErrorReporting: true, disablePrettyLogger: true })
+    NodeRuntime.runMain({
+      disableErrorReporting: true,
+      disablePrettyLogger: true,
+      teardown: (exit, onExit) =>
+        onExit(
+          received !== undefined && registers
+            ? signalExit(received)
+            : Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause)
+            ? 1
+            : 0
+        )
+    })
   )
+}
+
+// The daemon and the session watcher stop gracefully on a signal and exit 0 (their own handlers; a second Ctrl-C
+// falls back to node's default): they keep runMain's listeners only.
+if (!registers || front._tag !== "Run") {
+  for (const s of ["SIGINT", "SIGTERM"] as const) process.removeListener(s, record[s])
+}
 }

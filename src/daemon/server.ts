@@ -12,7 +12,7 @@ import type { Duplex } from "node:stream"
 import { WebSocket, WebSocketServer } from "ws"
 import { isAlive, machineName } from "../adapters/daemonRuntime.js"
 import { EventLog } from "../adapters/eventLog.js"
-import { currentUser } from "../adapters/home.js"
+import { currentUser } from "../adapters/identity.js"
 import { readBranch } from "../adapters/paths.js"
 import { NewSession, type Session, Sessions } from "../adapters/sessions.js"
 import { Realms } from "../engine/Realms.js"
@@ -107,8 +107,15 @@ export const serve = (options: { readonly home: string; readonly port: number; r
     /** Ingests new realm commits and publishes their events; returns how many were new. */
     const sync = (name: string, localPath: string) =>
       Effect.gen(function*() {
-        yield* realms.catchUp(localPath)
-        const from = published.get(name)
+        const { row } = yield* realms.catchUp(localPath)
+        let from = published.get(name)
+        // After `blue realm admin reindex` (a rewritten history) daemon.db may hold fewer events than were
+        // published: publish, and let subscribers receive, the branch's positions from there on.
+        if (from !== undefined && row.headPosition < from) {
+          from = row.headPosition
+          published.set(name, from)
+          for (const sub of subscribers) if ((sub.sent.get(name) ?? 0) > from) sub.sent.set(name, from)
+        }
         if (from === undefined) {
           // First sight of this realm: nothing to replay to live subscribers, they catch up on subscribe.
           const rows = yield* log.realms

@@ -252,3 +252,31 @@ export class NotificationNotFound extends Schema.TaggedError<NotificationNotFoun
     return `No unacknowledged notification #${this.id} for '${this.repo}'; list them with 'blue realm status'.`
   }
 }
+
+/** An acting identity (BLUE_USER, git's user.email, …) that could forge lines of a realm commit. */
+export class InvalidIdentity extends Schema.TaggedError<InvalidIdentity>()("InvalidIdentity", {
+  /** where the identity came from: BLUE_USER, GIT_AUTHOR_EMAIL, git config user.email, … */
+  source: Schema.String,
+  value: Schema.String,
+  reason: Schema.String
+}) {
+  override get message() {
+    return `${this.source} (${
+      JSON.stringify(this.value)
+    }) ${this.reason}; the acting identity must be one line without control characters, '<' or '>' (e.g. BLUE_USER=you@example.com).`
+  }
+}
+
+/** A write would overwrite files edited by hand in the realm's working tree and not committed. */
+export class UncommittedChanges extends Schema.TaggedError<UncommittedChanges>()("UncommittedChanges", {
+  realm: Schema.String,
+  files: Schema.Array(Schema.String)
+}) {
+  override get message() {
+    const [first] = this.files
+    const which = this.files.length === 1
+      ? `${first} has`
+      : `${this.files.slice(0, -1).join(", ")} and ${this.files[this.files.length - 1]} have`
+    return `${which} uncommitted changes; commit or discard them (git checkout -- FILE) first.`
+  }
+}

@@ -37,3 +37,21 @@ export const sourceGlobProblem = (glob: string): string | undefined => {
   if (glob.split(/[\\/]/).includes("..")) return "leaves the repo with '..'"
   return undefined
 }
+
+/**
+ * Why `value` may not be an acting identity (it lands in commit headers and trailers), or `undefined` when it may:
+ * one line, no control characters, no `<` or `>`.
+ */
+export const identityProblem = (value: string): string | undefined => {
+  if (value.trim().length === 0) return "is empty"
+  for (const ch of value) {
+    const code = ch.codePointAt(0)!
+    if (ch === "\n") return "contains a newline"
+    if (ch === "\r") return "contains a carriage return"
+    if (code < 0x20 || (code >= 0x7f && code <= 0x9f) || code === 0x2028 || code === 0x2029) {
+      return `contains the control character U+${code.toString(16).toUpperCase().padStart(4, "0")}`
+    }
+    if (ch === "<" || ch === ">") return `contains '${ch}'`
+  }
+  return undefined
+}

@@ -12,20 +12,30 @@ import { repoTmpDir, sweepTmp, writeFileAtomic, writeFileAtomicSync } from "../a
 import {
   type ConcurrentUpdate,
   GitError,
+  type GitLockHeld,
+  HistoryRewritten,
   type LockTimeout,
   LogCorrupt,
   PathProblem,
   StoreError
 } from "../adapters/errors.js"
-import { EventLog, type RealmRow } from "../adapters/eventLog.js"
+import { EventLog, type FoldItem, type RealmRow } from "../adapters/eventLog.js"
 import { decodeYaml } from "../adapters/files.js"
+import { identity } from "../adapters/identity.js"
 import { RealmLock } from "../adapters/lock.js"
 import { type RealmCommit, RealmGit } from "../adapters/realmGit.js"
 import type { Actor, Command } from "../domain/commands.js"
 import { decide, validateName } from "../domain/decide.js"
-import { type DomainError, RealmAlreadyInitialized, RealmNotInitialized } from "../domain/errors.js"
+import {
+  type DomainError,
+  InvalidIdentity,
+  RealmAlreadyInitialized,
+  RealmNotInitialized,
+  UncommittedChanges
+} from "../domain/errors.js"
 import type { RealmEvent } from "../domain/events.js"
 import { type Admission, schemaForRealmPath } from "../domain/files.js"
+import { identityProblem } from "../domain/nameRules.js"
 import { initialState, type RealmState } from "../domain/state.js"
 import { plural } from "../domain/text.js"
 import { envelopeFromJson, envelopeToJson } from "../events/codec.js"
@@ -43,6 +53,10 @@ export type RealmError =
   | ConcurrentUpdate
   | PathProblem
   | LogCorrupt
+  | InvalidIdentity
+  | UncommittedChanges
+  | GitLockHeld
+  | HistoryRewritten
 
 /** What a successful command wrote. */
 export interface Appended {
@@ -77,9 +91,23 @@ const SNAPSHOT_EVERY = 50
 const lockPath = (dir: string) => nodePath.join(dir, ".git", LOCK_FILE)
 const intentPath = (dir: string) => nodePath.join(dir, ".git", INTENT_FILE)
 
-/** The event files a realm commit carries, from its trailers. */
-export const eventPathsOf = (message: string): ReadonlyArray<string> =>
-  message.split("\n").filter((l) => l.startsWith(TRAILER)).map((l) => l.slice(TRAILER.length).trim())
+/** An event file's path as Blue writes it (see eventFilePath); anything else in a trailer is not an event. */
+const EVENT_PATH = /^events\/\d{4}-\d{2}-\d{2}\/\d{2}\/[0-9A-HJKMNP-TV-Z]{26}\.json$/
+
+/**
+ * The event files a realm commit carries, from its trailers: only the last paragraph of the message counts (git's
+ * trailer block), and only well-formed event paths, so no text elsewhere in the message can name an event.
+ */
+export const eventPathsOf = (message: string): ReadonlyArray<string> => {
+  const paragraphs = message.replace(/\n+$/, "").split(/\n\s*\n/)
+  const trailers = paragraphs.length > 1 ? paragraphs[paragraphs.length - 1]! : ""
+  return trailers.split("\n").filter((l) => l.startsWith(TRAILER)).map((l) => l.slice(TRAILER.length).trim())
+    .filter((p) => EVENT_PATH.test(p))
+}
+
+/** One line of a commit message or header: no field's content can add a line (or an <email> delimiter). */
+const oneLine = (text: string): string =>
+  text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, " ").replace(/[<>]/g, "")
 
 const summarize = (command: Command, events: ReadonlyArray<RealmEvent>, actor: Actor): string => {
   switch (command._tag) {
@@ -116,6 +144,8 @@ export class Realms extends Effect.Service<Realms>()("blue/Realms", {
     const ids = yield* Ids
 
     const corrupt = (realm: string, detail: string) => new LogCorrupt({ realm, detail })
+    /** Rewritten histories already detected, by realm dir, branch head and checkpoint. */
+    const rewrittenSeen = new Map<string, HistoryRewritten>()
 
     /** Reads the envelopes a commit carries, in position order. */
     const eventsOfCommit = (dir: string, realm: string, c: RealmCommit) =>
@@ -177,9 +207,29 @@ export class Realms extends Effect.Service<Realms>()("blue/Realms", {
         if (row.headCommit === head) return { row, head }
         // Walk from the head read above: another writer may move the branch meanwhile, and the checkpoint must
         // pair a commit with the position of exactly the events up to it.
+        // A rewritten history stays so until reindex: the daemon's poll must not walk all of it every time.
+        const key = `${dir}\0${head}\0${row.headCommit}`
+        const known = rewrittenSeen.get(key)
+        if (known !== undefined) return yield* Effect.fail(known)
         const commits = yield* git.history(dir, row.headCommit, head).pipe(
-          Effect.catchTag("GitError", (e): Effect.Effect<never, GitError | LogCorrupt> =>
-            row.headCommit === undefined ? Effect.fail(e) : Effect.fail(corrupt(row.name, e.detail)))
+          Effect.catchTag("GitError", (e) =>
+            row.headCommit === undefined ? Effect.fail(e) : Effect.flatMap(
+              // The walk missed the checkpoint: either the branch no longer contains it (reset, force-push) or
+              // the history cannot be read.
+              Effect.either(git.history(dir, undefined, head)),
+              (all): Effect.Effect<never, GitError | LogCorrupt | HistoryRewritten> =>
+                Either.isRight(all) && !all.right.some((c) => c.oid === row.headCommit)
+                  ? Effect.fail(
+                    new HistoryRewritten({
+                      realm: row.name,
+                      path: dir,
+                      commit: row.headCommit!,
+                      position: row.headPosition
+                    })
+                  )
+                  : Effect.fail(corrupt(row.name, e.detail))
+            )),
+          Effect.tapErrorTag("HistoryRewritten", (e) => Effect.sync(() => rewrittenSeen.set(key, e)))
         )
         let position = row.headPosition
         let batch: Array<Recorded> = []
@@ -204,6 +254,32 @@ export class Realms extends Effect.Service<Realms>()("blue/Realms", {
         yield* log.append(row.name, batch, { commit: head, position })
         return { row: { ...row, headCommit: head, headPosition: position }, head }
       })
+
+    /** Every event the realm branch carries, read from git alone (position order). */
+    const recordedInGit = (dir: string, realm: string) =>
+      Effect.gen(function*() {
+        const out: Array<Recorded> = []
+        for (const c of yield* git.history(dir, undefined)) {
+          for (const envelope of yield* eventsOfCommit(dir, realm, c)) out.push({ envelope, commit: c.oid })
+        }
+        return out
+      })
+
+    /**
+     * What read-only commands show: daemon.db after catching up or, when the branch was rewritten under this
+     * machine's index, what git holds (daemon.db is left alone until `reindex`).
+     */
+    const readView = (dir: string) =>
+      catchUp(dir).pipe(
+        Effect.map(({ head, row }) => ({ name: row.name, head, rewritten: undefined, fromGit: undefined })),
+        Effect.catchTag("HistoryRewritten", (rewritten) =>
+          Effect.gen(function*() {
+            const head = yield* git.head(dir)
+            if (head === undefined) return yield* new RealmNotInitialized({ path: dir })
+            const fromGit = yield* recordedInGit(dir, rewritten.realm)
+            return { name: rewritten.realm, head, rewritten, fromGit }
+          }))
+      )
 
     /** The folded state of a tracked realm from its snapshot and the events after it. */
     const stateOf = (realm: string) =>
@@ -243,6 +319,32 @@ export class Realms extends Effect.Service<Realms>()("blue/Realms", {
         fs.rmSync(file, { force: true })
       })
 
+    /**
+     * Refuses a write that would overwrite a file edited by hand and not committed: the working-tree content of
+     * each path the write touches must be the head's (or absent), or already what the write puts there.
+     */
+    const refuseHandEdits = (
+      dir: string,
+      realm: string,
+      head: string | undefined,
+      writes: ReadonlyMap<string, string | undefined>
+    ) =>
+      Effect.gen(function*() {
+        const edited: Array<string> = []
+        for (const [path, next] of writes) {
+          let actual: string
+          try {
+            actual = fs.readFileSync(nodePath.join(dir, path), "utf8")
+          } catch {
+            continue
+          }
+          if (actual === next) continue
+          const committed = head === undefined ? undefined : yield* git.readFile(dir, head, path)
+          if (actual !== committed) edited.push(`${nodePath.basename(dir)}/${path}`)
+        }
+        if (edited.length > 0) return yield* new UncommittedChanges({ realm, files: edited.sort() })
+      })
+
     const metaNow = (actor: Actor) =>
       Effect.map(Clock.currentTimeMillis, (ms) => ({ ms, time: new Date(ms).toISOString(), actor }))
 
@@ -254,6 +356,8 @@ export class Realms extends Effect.Service<Realms>()("blue/Realms", {
       options: { readonly correlationId?: string } = {}
     ) =>
       Effect.gen(function*() {
+        // git's own locks first: a git process mid-commit must finish before we read, decide or write anything.
+        yield* git.lockForWrite(dir)
         yield* recover(dir)
         const head0 = yield* git.head(dir)
         let realmName: string
@@ -297,31 +401,36 @@ export class Realms extends Effect.Service<Realms>()("blue/Realms", {
         for (const p of touched) writes.set(p, renderPath(next, p))
         for (const e of envelopes) writes.set(eventFilePath(e), envelopeToJson(e))
         const message = [
-          summarize(command, events, actor),
+          oneLine(summarize(command, events, actor)),
           "",
-          `Blue-Realm: ${realmName}`,
-          `Blue-Actor: ${actor.repo === undefined ? actor.user : `${actor.repo} (${actor.user})`}`,
+          `Blue-Realm: ${oneLine(realmName)}`,
+          `Blue-Actor: ${oneLine(actor.repo === undefined ? actor.user : `${actor.repo} (${actor.user})`)}`,
           ...envelopes.map((e) => `${TRAILER}${eventFilePath(e)}`)
         ].join("\n")
-        const commit = yield* git.writeCommit(dir, {
-          parent: head0,
-          writes,
-          message,
-          author: { name: actor.repo ?? actor.user, email: actor.user },
-          time: ms
-        })
-        const paths = [...writes.keys()]
-        yield* Effect.sync(() =>
-          writeFileAtomicSync(intentPath(dir), JSON.stringify({ commit, paths }), repoTmpDir(dir))
-        )
-        yield* git.advance(dir, head0, commit)
-        if (head0 === undefined) yield* log.register(realmName, dir)
-        yield* log.append(realmName, envelopes.map((envelope) => ({ envelope, commit })), {
-          commit,
-          position: next.position
-        })
-        yield* git.materialize(dir, writes)
-        yield* Effect.sync(() => fs.rmSync(intentPath(dir), { force: true }))
+        yield* refuseHandEdits(dir, realmName, head0, writes)
+        // From the commit on, an interrupt (Ctrl-C, SIGTERM) waits for the write to be whole.
+        const commit = yield* Effect.uninterruptible(Effect.gen(function*() {
+          const commit = yield* git.writeCommit(dir, {
+            parent: head0,
+            writes,
+            message,
+            author: { name: oneLine(actor.repo ?? actor.user), email: oneLine(actor.user) },
+            time: ms
+          })
+          const paths = [...writes.keys()]
+          yield* Effect.sync(() =>
+            writeFileAtomicSync(intentPath(dir), JSON.stringify({ commit, paths }), repoTmpDir(dir))
+          )
+          yield* git.advance(dir, head0, commit)
+          if (head0 === undefined) yield* log.register(realmName, dir)
+          yield* log.append(realmName, envelopes.map((envelope) => ({ envelope, commit })), {
+            commit,
+            position: next.position
+          })
+          yield* git.materialize(dir, writes)
+          yield* Effect.sync(() => fs.rmSync(intentPath(dir), { force: true }))
+          return commit
+        }))
         return {
           realm: realmName,
           commit,
@@ -336,12 +445,69 @@ export class Realms extends Effect.Service<Realms>()("blue/Realms", {
       Effect.scoped(
         Effect.gen(function*() {
           if (!fs.existsSync(nodePath.join(dir, ".git"))) return yield* new RealmNotInitialized({ path: dir })
+          const badActor = identityProblem(actor.user)
+          if (badActor !== undefined) {
+            // Name where the identity came from when it is this process's own (BLUE_USER, git config, …).
+            const own = identity()
+            const source = own.value === actor.user ? own.source : "the acting user"
+            return yield* new InvalidIdentity({ source, value: actor.user, reason: badActor })
+          }
           // Only a realm gets a lock file: a refused command on any other repo must leave it untouched.
           if (command._tag !== "InitRealm") yield* rowFor(dir)
           yield* locks.acquire(lockPath(dir))
           return yield* appendLocked(dir, command, actor, options)
         })
       )
+
+    /**
+     * Finishes a realm whose `init` committed but was killed before it showed the files or recorded the events:
+     * brings every file of the head into the working tree and catches daemon.db up.
+     */
+    const finishInit = (dir: string) =>
+      Effect.scoped(Effect.gen(function*() {
+        yield* locks.acquire(lockPath(dir))
+        yield* git.lockForWrite(dir)
+        yield* recover(dir)
+        const head = (yield* git.head(dir))!
+        const files = yield* git.listFiles(dir, head)
+        yield* Effect.uninterruptible(git.materialize(dir, files.filter((f) => !fs.existsSync(nodePath.join(dir, f)))))
+        const { row } = yield* catchUp(dir)
+        const events = (yield* log.read(row.name, 0)).map((r) => r.envelope)
+        return {
+          realm: row.name,
+          commit: head,
+          events,
+          state: yield* stateOf(row.name),
+          files: files.filter((f) => !f.startsWith("events/")).sort()
+        } satisfies Appended
+      }))
+
+    /**
+     * Re-indexes this machine's daemon.db for the realm in `dir` from git alone: drops its events, snapshots and
+     * checkpoint, then records every event the branch carries (after a reset or force-push of the realm's main).
+     */
+    const reindex = (dir: string) =>
+      Effect.scoped(Effect.gen(function*() {
+        if (!fs.existsSync(nodePath.join(dir, ".git"))) {
+          return yield* new PathProblem({ path: dir, detail: "is not a realm repository (no .git directory)" })
+        }
+        const rows = yield* log.realms
+        const name = rows.find((r) => r.localPath === dir)?.name ?? (yield* realmNameAt(dir))
+        const before = rows.find((r) => r.name === name)
+        yield* locks.acquire(lockPath(dir))
+        yield* git.lockForWrite(dir)
+        yield* recover(dir)
+        yield* Effect.uninterruptible(log.forget(name))
+        const { head, row } = yield* catchUp(dir)
+        return {
+          realm: name,
+          head,
+          events: row.headPosition,
+          previous: before?.headCommit === undefined
+            ? undefined
+            : { commit: before.headCommit, position: before.headPosition }
+        }
+      }))
 
     /** Creates `parent/realm-<name>` and its first event. */
     const init = (parent: string, name: string, admission: Admission, actor: Actor) =>
@@ -354,6 +520,9 @@ export class Realms extends Effect.Service<Realms>()("blue/Realms", {
           if (head !== undefined && fs.existsSync(nodePath.join(dir, "realm.yaml"))) {
             return yield* new RealmAlreadyInitialized({ realm: name, path: dir })
           }
+          // An init killed after its commit: the same realm, half made. Finish it instead of refusing.
+          const begun = head === undefined ? undefined : yield* Effect.option(realmNameAt(dir))
+          if (begun !== undefined && begun._tag === "Some" && begun.value === name) return yield* finishInit(dir)
           if (entries.length > 0 || head !== undefined) {
             return yield* new PathProblem({
               path: dir,
@@ -379,23 +548,49 @@ export class Realms extends Effect.Service<Realms>()("blue/Realms", {
         if (!fs.existsSync(nodePath.join(dir, ".git"))) {
           return yield* new PathProblem({ path: dir, detail: "is not a realm repository (no .git directory)" })
         }
-        const { head, row } = yield* catchUp(dir)
-        const state = yield* stateOf(row.name)
-        return { name: row.name, dir, head, state } satisfies OpenRealm
+        const view = yield* readView(dir)
+        const state = view.fromGit === undefined
+          ? yield* stateOf(view.name)
+          : yield* Effect.try({
+            try: () => foldEnvelopes(initialState, view.fromGit.map((r) => r.envelope)),
+            catch: (e) => corrupt(view.name, e instanceof Error ? e.message : String(e))
+          })
+        return { name: view.name, dir, head: view.head, state } satisfies OpenRealm
       })
 
     /** The realm's events for folding (not re-validated; see EventLog.readForFold), after catching up. */
-    const foldItems = (dir: string) => Effect.flatMap(catchUp(dir), ({ row }) => log.readForFold(row.name, 0))
+    const foldItems = (dir: string) =>
+      Effect.flatMap(
+        readView(dir),
+        (view): Effect.Effect<ReadonlyArray<FoldItem>, StoreError> =>
+          view.fromGit === undefined
+            ? log.readForFold(view.name, 0)
+            : Effect.succeed(view.fromGit.map(({ envelope: e }) => ({
+              id: e.id,
+              position: e.position,
+              time: e.time,
+              actor: e.actor,
+              event: e.event
+            })))
+      )
 
     /** The recorded events of the realm in `dir`, after catching up. */
     const events = (dir: string, afterPosition = 0) =>
-      Effect.flatMap(catchUp(dir), ({ row }) => log.read(row.name, afterPosition))
+      Effect.flatMap(
+        readView(dir),
+        (view): Effect.Effect<ReadonlyArray<Recorded>, StoreError> =>
+          view.fromGit === undefined
+            ? log.read(view.name, afterPosition)
+            : Effect.succeed(view.fromGit.filter((r) => r.envelope.position > afterPosition))
+      )
 
     /** Rebuilds every projection from git alone and from daemon.db alone and lists every difference. */
     const verify = (dir: string) =>
       Effect.gen(function*() {
-        const { row, head } = yield* catchUp(dir)
-        const differences: Array<string> = []
+        const view = yield* readView(dir)
+        const row = { name: view.name }
+        const head = view.head
+        const differences: Array<string> = view.rewritten === undefined ? [] : [view.rewritten.message]
         const commits = yield* git.history(dir, undefined)
         const fromGit: Array<Recorded> = []
         for (const c of commits) {
@@ -468,7 +663,7 @@ export class Realms extends Effect.Service<Realms>()("blue/Realms", {
      */
     const auditTrail = (dir: string, since?: string) =>
       Effect.gen(function*() {
-        const { row } = yield* catchUp(dir)
+        const row = { name: (yield* readView(dir)).name }
         const all = yield* git.history(dir, undefined)
         let start = 0
         if (since !== undefined) {
@@ -551,6 +746,7 @@ export class Realms extends Effect.Service<Realms>()("blue/Realms", {
 
     return {
       init,
+      reindex,
       execute,
       open,
       events,

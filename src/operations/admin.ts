@@ -9,7 +9,8 @@ import { nudgeDaemon } from "../adapters/daemonClient.js"
 import { PathProblem } from "../adapters/errors.js"
 import { EventLog } from "../adapters/eventLog.js"
 import { CONFIG_FILE, findGitRoot, findRealmRoot, writeMemberConfig } from "../adapters/files.js"
-import { blueHome, currentUser } from "../adapters/home.js"
+import { blueHome } from "../adapters/home.js"
+import { actingUser } from "../adapters/identity.js"
 import { isWithin, realPathOf } from "../adapters/paths.js"
 import { validateName } from "../domain/decide.js"
 import { Admission } from "../domain/files.js"
@@ -58,7 +59,7 @@ export const initRealm = operation({
           })
         }
       }
-      const out = yield* realms.init(parent, args.name, admission, { user: currentUser() })
+      const out = yield* realms.init(parent, args.name, admission, { user: yield* actingUser(at.cwd) })
       yield* nudgeDaemon(out.realm)
       return {
         realm: out.realm,
@@ -122,7 +123,7 @@ export const joinRealm = operation({
           detail: "is a realm repository; run join inside the code repo that should become a member"
         })
       }
-      const actor = { repo: repoName, user: currentUser() }
+      const actor = { repo: repoName, user: yield* actingUser(root) }
       const joined = yield* realms.execute(
         realmDir,
         { _tag: "JoinRealm", repo: repoName, path: root, maintainers: [actor.user] },
@@ -247,5 +248,37 @@ export const leaveRealm = operation({
       `✓ ${r.repo} left realm '${r.realm}'`,
       ...r.files.map((f) => `✓ Removed or updated ${f}`),
       `✓ Removed ${CONFIG_FILE}`
+    ].join("\n")
+})
+
+/** `blue realm admin reindex`: rebuild this machine's index of the realm from git (after a rewritten history). */
+export const reindexRealm = operation({
+  tool: "blue_realm_reindex",
+  description:
+    "Re-index this machine's daemon.db for the realm from git alone: drop its recorded events and snapshots, then record every event the realm's main carries (after a reset or force-push).",
+  readOnly: false,
+  args: Schema.Struct({}),
+  run: (_args, at) =>
+    Effect.gen(function*() {
+      const realms = yield* Realms
+      const h = yield* here(at.cwd)
+      const out = yield* realms.reindex(h.realmDir)
+      yield* nudgeDaemon(out.realm)
+      return {
+        realm: out.realm,
+        path: h.realmDir,
+        head: out.head,
+        events: out.events,
+        previous: out.previous ?? null
+      }
+    }),
+  summary: (r) =>
+    [
+      `✓ Re-indexed realm '${r.realm}' from git: ${r.events} event${r.events === 1 ? "" : "s"} up to commit ${
+        r.head.slice(0, 8)
+      }`,
+      ...(r.previous === null ? [] : [
+        `  (this machine had indexed ${r.previous.position} events up to commit ${r.previous.commit.slice(0, 8)})`
+      ])
     ].join("\n")
 })

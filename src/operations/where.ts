@@ -4,7 +4,7 @@
 import { Effect } from "effect"
 import { PathProblem } from "../adapters/errors.js"
 import { findMemberRoot, findRealmRoot, type Member, readMember } from "../adapters/files.js"
-import { currentUser } from "../adapters/home.js"
+import { currentUser } from "../adapters/identity.js"
 import type { Actor } from "../domain/commands.js"
 
 /** The realm a command talks to, and who is acting. */
@@ -14,7 +14,10 @@ export interface Here {
   readonly actor: Actor
 }
 
-/** Resolves the realm and actor for the current directory. */
+/**
+ * Resolves the realm and actor for the current directory. The actor is not checked here (read-only commands do not
+ * record it); the engine refuses a write by an identity that could forge commit lines.
+ */
 export const here = (cwd: string = process.cwd()) =>
   Effect.gen(function*() {
     const memberRoot = findMemberRoot(cwd)
@@ -23,11 +26,13 @@ export const here = (cwd: string = process.cwd()) =>
       return {
         realmDir: member.realmDir,
         member,
-        actor: { repo: member.config.repo, user: currentUser() }
+        actor: { repo: member.config.repo, user: currentUser(cwd) }
       } satisfies Here
     }
     const realmRoot = findRealmRoot(cwd)
-    if (realmRoot !== undefined) return { realmDir: realmRoot, member: undefined, actor: { user: currentUser() } }
+    if (realmRoot !== undefined) {
+      return { realmDir: realmRoot, member: undefined, actor: { user: currentUser(cwd) } } satisfies Here
+    }
     return yield* new PathProblem({
       path: cwd,
       detail:
