@@ -116,4 +116,3 @@ else {
 if (!registers || front._tag !== "Run") {
   for (const s of ["SIGINT", "SIGTERM"] as const) process.removeListener(s, record[s])
 }
-}
