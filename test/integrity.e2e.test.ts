@@ -231,7 +231,7 @@ describe("git's own lock files", () => {
       expect(log.slice(0, 2)).toEqual(["fungal joins the realm", "notes by hand"])
       expect(lockFiles(realm)).toEqual([])
       ok(ws.blue(REALM, "realm", "replay", "--verify"), "replay --verify")
-      expect(ws.blue(REALM, "realm", "log", "--json").json().map((e: any) => e.type)).toEqual([
+      expect(ws.blue(REALM, "realm", "log", "--json").json().events.map((e: any) => e.type)).toEqual([
         "RealmInitialized",
         "RepoJoined",
         "RepoJoined"
@@ -274,7 +274,7 @@ describe("a rewritten realm history", () => {
     } that this machine indexed up to position 3 — history was rewritten (reset or force-push); run 'blue realm admin reindex' in ${realm} to re-index this machine from git.`
 
     // The audit commands show what git holds.
-    const log = ok(ws.blue(REALM, "realm", "log", "--json"), "log").json()
+    const log = ok(ws.blue(REALM, "realm", "log", "--json"), "log").json().events
     expect(log.map((e: any) => e.type)).toEqual(["RealmInitialized", "RepoJoined"])
     const replay = ws.blue(REALM, "realm", "replay", "--verify", "--json")
     expect(replay.code).toBe(1)
@@ -301,7 +301,7 @@ describe("a rewritten realm history", () => {
     )
     ok(ws.blue(REALM, "realm", "replay", "--verify"), "replay --verify after reindex")
     ok(ws.blue("third", "realm", "admin", "join", `../${REALM}`), "join after reindex")
-    const after = ok(ws.blue(REALM, "realm", "log", "--json"), "log").json()
+    const after = ok(ws.blue(REALM, "realm", "log", "--json"), "log").json().events
     expect(after.map((e: any) => [e.position, e.type])).toEqual([[1, "RealmInitialized"], [2, "RepoJoined"], [
       3,
       "RepoJoined"
@@ -325,7 +325,7 @@ describe("a rewritten realm history", () => {
     expect(replay.stdout).toContain("history was rewritten (reset or force-push)")
     ok(ws.blue(REALM, "realm", "admin", "reindex", "--json"), "reindex")
     ok(ws.blue(REALM, "realm", "replay", "--verify"), "replay --verify after reindex")
-    const log = ok(ws.blue(REALM, "realm", "log", "--json"), "log").json()
+    const log = ok(ws.blue(REALM, "realm", "log", "--json"), "log").json().events
     const head = git(realm, "rev-parse", "HEAD").trim()
     expect(head).not.toBe(rewritten)
     expect(log[1].commit).toBe(head)
