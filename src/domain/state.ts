@@ -4,6 +4,7 @@
  */
 import type { ContractBumped, ContractPublished, RealmEvent } from "./events.js"
 import type { BindingFile, ContractFile, DomainFile, RealmFile, RepoFile } from "./files.js"
+import { standingOf } from "./placeholder.js"
 
 /** One domain with its contracts and bindings. */
 export interface DomainState {
@@ -39,7 +40,7 @@ export interface RealmState {
 }
 
 /** Bump when RealmState changes shape: older snapshots are ignored and rebuilt from the log. */
-export const SNAPSHOT_FORMAT = 2
+export const SNAPSHOT_FORMAT = 3
 
 /** The state before the first event. */
 export const initialState: RealmState = { realm: undefined, position: 0, repos: {}, domains: {}, pending: {} }
@@ -118,6 +119,26 @@ const notify = (
 }
 
 /**
+ * The importers' bindings whose recorded `status` no longer matches `contract` (new records; the others are left
+ * alone), so the realm's binding files stay true when the contract moves on.
+ */
+export const restatedBindings = (
+  bindings: Readonly<Record<string, BindingFile>>,
+  contract: ContractFile
+): ReadonlyArray<BindingFile> =>
+  Object.values(bindings).flatMap((b) => {
+    let changed = false
+    const imports = (b.imports ?? []).map((i) => {
+      if (i.contract !== contract.name) return i
+      const status = standingOf(i, contract)
+      if (status === i.status) return i
+      changed = true
+      return { ...i, status }
+    })
+    return changed ? [{ ...b, imports }] : []
+  })
+
+/**
  * Applies one event to a draft in place. Records taken from events (repo, domain, contract, binding files) are
  * stored as they are and replaced, never edited, so events and earlier states stay untouched.
  */
@@ -157,7 +178,9 @@ export const apply = (
     case "ContractBumped": {
       notify(draft, event, meta.position, meta.time, meta.actor)
       const domain = draft.domains[event.domain]
-      if (domain !== undefined) domain.contracts[event.contract.name] = event.contract
+      if (domain === undefined) return
+      domain.contracts[event.contract.name] = event.contract
+      for (const b of restatedBindings(domain.bindings, event.contract)) domain.bindings[b.repo] = b
       return
     }
     case "NotificationAcknowledged":

@@ -4,7 +4,7 @@
 import * as semver from "semver"
 import { type Bump, nextVersion, requiredBump } from "../domain/compatibility.js"
 import type { ContractFile, Role } from "../domain/files.js"
-import { importStanding, isPlaceholder } from "../domain/placeholder.js"
+import { breakingSince, importStanding, isPlaceholder, standingOf } from "../domain/placeholder.js"
 import type { PendingNotification, RealmState } from "../domain/state.js"
 import { diffValues, formatValueChange } from "../domain/valueDiff.js"
 
@@ -31,6 +31,8 @@ export interface ContractView {
     readonly standing: "current" | "stale" | "broken"
     readonly resolved_version?: string
     readonly binding?: string
+    /** the incompatible version since the resolved one that broke it although its range still matches */
+    readonly breaking_version?: string
     /** what changed since the resolved version */
     readonly changes: ReadonlyArray<string>
   }
@@ -127,7 +129,7 @@ export const statusView = (
           const imp = imports.find((i) => i.contract === c.name)
           const detected = c.owner === repo ? local.get(c.name) : undefined
           const localChange = detected === undefined ? undefined : localView(state, name, c, detected)
-          const live = imp === undefined ? undefined : importStanding(imp.version, imp.resolved_version, c.version)
+          const live = imp === undefined ? undefined : standingOf(imp, c)
           return {
             name: c.name,
             version: c.version,
@@ -139,6 +141,10 @@ export const statusView = (
                 standing: live,
                 ...(imp.resolved_version === undefined ? {} : { resolved_version: imp.resolved_version }),
                 ...(imp.binding === undefined ? {} : { binding: imp.binding }),
+                ...(live === "broken" && importStanding(imp.version, imp.resolved_version, c.version) !== "broken" &&
+                    breakingSince(imp, c) !== undefined
+                  ? { breaking_version: breakingSince(imp, c)! }
+                  : {}),
                 changes: live === "current" ? [] : changesSince(c, imp.resolved_version)
               }
             }),
@@ -219,6 +225,8 @@ export const renderStatus = (v: StatusView): string => {
           ? `🔔 Stale import in domain '${d.name}': ${c.name} ${
             imp.resolved_version ?? "?"
           } → ${c.version} available (your range ${imp.version} still matches)`
+          : imp.breaking_version !== undefined
+          ? `❌ Broken import in domain '${d.name}': ${c.name} ${imp.breaking_version} changed incompatibly since your binding at ${imp.resolved_version} (your range ${imp.version} still matches; it is at ${c.version})`
           : `❌ Broken import in domain '${d.name}': ${c.name} is at ${c.version}, outside your range ${imp.version}`
       )
       if (imp.binding !== undefined) lines.push(`    Binding: ${imp.binding}`)
