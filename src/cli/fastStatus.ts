@@ -8,7 +8,8 @@ import Database from "better-sqlite3"
 import * as fs from "node:fs"
 import * as nodePath from "node:path"
 import * as YAML from "yaml"
-import { daemonDbPath } from "../adapters/home.js"
+import { autoStartEnabled, runningDaemon } from "../adapters/daemonPresence.js"
+import { blueHome, daemonDbPath } from "../adapters/home.js"
 import { CONFIG_FILE, findMemberRoot, findRealmRoot, readBranch } from "../adapters/paths.js"
 import { nameProblem } from "../domain/nameRules.js"
 import type { RealmState } from "../domain/state.js"
@@ -42,6 +43,8 @@ export const tryFastStatus = (args: ReadonlyArray<string>, cwd: string = process
         typeof config?.realm?.name !== "string" || nameProblem(config.repo) !== undefined ||
         nameProblem(config.realm.name) !== undefined || config.exports !== undefined
       ) return false
+      // A member repo's command starts the daemon when it is not running: that is the full CLI's job.
+      if (autoStartEnabled() && runningDaemon(blueHome()) === undefined) return false
       realmDir = nodePath.resolve(memberRoot, config.realm.path)
       repo = config.repo
     } else {
