@@ -8,7 +8,7 @@ import Database from "better-sqlite3"
 import * as fs from "node:fs"
 import * as nodePath from "node:path"
 import * as YAML from "yaml"
-import { autoStartEnabled, runningDaemon } from "../adapters/daemonPresence.js"
+import { autoStartEnabled, isAlive, runningDaemon } from "../adapters/daemonPresence.js"
 import { blueHome, daemonDbPath } from "../adapters/home.js"
 import { CONFIG_FILE, findMemberRoot, findRealmRoot, readBranch } from "../adapters/paths.js"
 import { nameProblem } from "../domain/nameRules.js"
@@ -16,7 +16,7 @@ import type { RealmState } from "../domain/state.js"
 import { initialState, SNAPSHOT_FORMAT } from "../domain/state.js"
 import type { Envelope } from "../events/envelope.js"
 import { foldEnvelopes } from "../projections/fold.js"
-import { renderStatus, statusView } from "../projections/status.js"
+import { renderStatus, type SessionInput, statusView } from "../projections/status.js"
 
 const statusArgs = (args: ReadonlyArray<string>): { json: boolean } | undefined => {
   const rest = args[0] === "realm" ? args.slice(1) : args
@@ -25,6 +25,14 @@ const statusArgs = (args: ReadonlyArray<string>): { json: boolean } | undefined 
   if (flags.some((f) => f !== "--json")) return undefined
   return { json: flags.includes("--json") }
 }
+
+/** This machine's sessions in `realm` whose process is alive, as the full engine reads them. */
+const liveSessions = (db: Database.Database, realm: string): Array<SessionInput> =>
+  (db.prepare(
+    "SELECT repo, client_id, pid, started_at, last_activity, active_rfc FROM sessions WHERE ended_at IS NULL AND realm = ? ORDER BY started_at"
+  ).all(realm) as Array<Omit<SessionInput, "client_id"> & { client_id: string | null }>)
+    .filter((x) => x.pid === null || isAlive(x.pid))
+    .map((x) => ({ ...x, client_id: x.client_id ?? "cli" }))
 
 /** Prints status and returns true, or returns false to let the full CLI handle the command. */
 export const tryFastStatus = (args: ReadonlyArray<string>, cwd: string = process.cwd()): boolean => {
@@ -87,7 +95,8 @@ export const tryFastStatus = (args: ReadonlyArray<string>, cwd: string = process
         }) as Envelope
       )
       const state = foldEnvelopes(base, envelopes)
-      const view = statusView(state, { path: realmDir, head }, repo)
+      const sessions = repo === undefined ? [] : liveSessions(db, row.name)
+      const view = statusView(state, { path: realmDir, head }, repo, new Map(), sessions, process.pid)
       process.stdout.write(parsed.json ? JSON.stringify(view, null, 2) + "\n" : renderStatus(view) + "\n")
       return true
     } finally {

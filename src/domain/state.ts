@@ -29,6 +29,22 @@ export interface PendingNotification {
   readonly created_at: string
 }
 
+/**
+ * One contract change and how its importers answered it, for the owner's status: `importers` maps each importing
+ * repo to the time it acknowledged (null while it is still pending). Kept for each contract's latest change and
+ * for older ones until every importer has answered.
+ */
+export interface ChangeAcks {
+  readonly id: string
+  readonly domain: string
+  readonly contract: string
+  readonly version: string
+  readonly from_repo: string
+  readonly change_type: "updated" | "breaking" | "new"
+  readonly created_at: string
+  readonly importers: Readonly<Record<string, string | null>>
+}
+
 /** The folded realm. `position` is the position of the last event folded in (0 before any). */
 export interface RealmState {
   readonly realm: RealmFile | undefined
@@ -37,13 +53,22 @@ export interface RealmState {
   readonly domains: Readonly<Record<string, DomainState>>
   /** unacknowledged notifications, keyed `<id>:<repo>` */
   readonly pending: Readonly<Record<string, PendingNotification>>
+  /** contract changes with their acknowledgements, keyed by id */
+  readonly changes: Readonly<Record<string, ChangeAcks>>
 }
 
 /** Bump when RealmState changes shape: older snapshots are ignored and rebuilt from the log. */
 export const SNAPSHOT_FORMAT = 3
 
 /** The state before the first event. */
-export const initialState: RealmState = { realm: undefined, position: 0, repos: {}, domains: {}, pending: {} }
+export const initialState: RealmState = {
+  realm: undefined,
+  position: 0,
+  repos: {},
+  domains: {},
+  pending: {},
+  changes: {}
+}
 
 /** The key of a pending notification. */
 export const pendingKey = (id: string, repo: string) => `${id}:${repo}`
@@ -61,6 +86,7 @@ export interface Draft {
   repos: Record<string, RepoFile>
   domains: Record<string, DraftDomain>
   pending: Record<string, PendingNotification>
+  changes: Record<string, ChangeAcks>
 }
 
 /** Copies the containers of `state` so that `apply` can mutate them without touching `state`. */
@@ -75,7 +101,8 @@ export const draftOf = (state: RealmState): Draft => {
     position: state.position,
     repos: { ...state.repos },
     domains,
-    pending: { ...(state.pending ?? {}) }
+    pending: { ...(state.pending ?? {}) },
+    changes: { ...(state.changes ?? {}) }
   }
 }
 
@@ -101,9 +128,11 @@ const notify = (
     : "updated" as const
   if (changeType === undefined) return
   const changes = event.contract.evolution.at(-1)?.changes ?? []
+  const id = String(position)
+  const importers: Record<string, string | null> = {}
   for (const b of Object.values(domain.bindings)) {
     if (!(b.imports ?? []).some((i) => i.contract === event.contract.name)) continue
-    const id = String(position)
+    importers[b.repo] = null
     draft.pending[pendingKey(id, b.repo)] = {
       id,
       repo: b.repo,
@@ -115,6 +144,25 @@ const notify = (
       changes,
       created_at: time
     }
+  }
+  if (Object.keys(importers).length === 0) return
+  // Older changes of this contract that every importer has answered make way for this one.
+  for (const key of Object.keys(draft.changes)) {
+    const c = draft.changes[key]!
+    if (
+      c.domain === event.domain && c.contract === event.contract.name &&
+      Object.values(c.importers).every((t) => t !== null)
+    ) delete draft.changes[key]
+  }
+  draft.changes[id] = {
+    id,
+    domain: event.domain,
+    contract: event.contract.name,
+    version: event.contract.version,
+    from_repo: actor ?? event.contract.owner,
+    change_type: changeType,
+    created_at: time,
+    importers
   }
 }
 
@@ -162,6 +210,13 @@ export const apply = (
       for (const key of Object.keys(draft.pending)) {
         if (draft.pending[key]!.repo === event.repo) delete draft.pending[key]
       }
+      for (const key of Object.keys(draft.changes)) {
+        const change = draft.changes[key]!
+        if (event.repo in change.importers) {
+          const { [event.repo]: _gone, ...rest } = change.importers
+          draft.changes[key] = { ...change, importers: rest }
+        }
+      }
       for (const name in draft.domains) {
         const domain = draft.domains[name]!
         if (domain.file.members.includes(event.repo)) {
@@ -183,9 +238,14 @@ export const apply = (
       for (const b of restatedBindings(domain.bindings, event.contract)) domain.bindings[b.repo] = b
       return
     }
-    case "NotificationAcknowledged":
+    case "NotificationAcknowledged": {
       delete draft.pending[pendingKey(event.id, event.repo)]
+      const change = draft.changes[event.id]
+      if (change !== undefined && change.importers[event.repo] === null) {
+        draft.changes[event.id] = { ...change, importers: { ...change.importers, [event.repo]: meta.time } }
+      }
       return
+    }
     case "BindingDeclared": {
       const domain = draft.domains[event.domain]
       if (domain === undefined) return

@@ -5,13 +5,22 @@
 import { Effect, Schema } from "effect"
 import { makeRepoCache } from "../adapters/cache.js"
 import { nudgeDaemon } from "../adapters/daemonClient.js"
+import { isAlive } from "../adapters/daemonPresence.js"
 import { PathProblem } from "../adapters/errors.js"
+import { Sessions } from "../adapters/sessions.js"
 import { realmGraph, renderGraph } from "../domain/graph.js"
 import { cachedPerFile, localExports } from "../engine/detect.js"
 import { Realms } from "../engine/Realms.js"
 import { type LocalExport, renderStatus, statusView } from "../projections/status.js"
 import { operation, optionalBoolean } from "./operation.js"
 import { here, hereAsMember } from "./where.js"
+
+/** This machine's sessions in `realm` whose process is alive (none when daemon.db cannot tell). */
+const liveSessions = (realm: string) =>
+  Effect.flatMap(Sessions, (sessions) => sessions.active(realm)).pipe(
+    Effect.map((all) => all.filter((x) => x.pid === null || isAlive(x.pid))),
+    Effect.orElseSucceed(() => [])
+  )
 
 /** `blue_realm_status`: the realm, this repo's domains and roles, contracts, local changes, stale imports. */
 export const realmStatus = operation({
@@ -32,7 +41,15 @@ export const realmStatus = operation({
         const cache = yield* makeRepoCache(h.member.root, { bypass: args.no_cache ?? false })
         local = yield* localExports(h.member, realm.state, cachedPerFile(cache, h.member))
       }
-      return statusView(realm.state, { path: realm.dir, head: realm.head }, h.member?.config.repo, local)
+      const live = h.member === undefined ? [] : yield* liveSessions(realm.name)
+      return statusView(
+        realm.state,
+        { path: realm.dir, head: realm.head },
+        h.member?.config.repo,
+        local,
+        live,
+        process.pid
+      )
     })),
   summary: renderStatus
 })

@@ -1,0 +1,184 @@
+/**
+ * What `status` promises (issue #9), through the real `blue` binary and a real daemon on a free port: the realm's
+ * live sessions (who works where, the active RFC, "(you)" for this repo's), and for the owner the acknowledgements
+ * its changes received and the ones still pending — the same on the start-up fast path and in the full engine,
+ * with ISO times in `--json` and "… ago" in the human text.
+ */
+import { spawnSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as net from "node:net"
+import * as path from "node:path"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { APERTURE, FUNGAL, ML, ok, S3, seedStory } from "./support/seed.js"
+import { BLUE_BIN, makeWorkspace, type Run, type Workspace } from "./support/workspace.js"
+
+const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/
+
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const s = net.createServer()
+    s.on("error", reject)
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as net.AddressInfo).port
+      s.close(() => resolve(port))
+    })
+  })
+
+describe("status: sessions and acknowledgements", () => {
+  let ws: Workspace
+  let env: NodeJS.ProcessEnv
+  let port: number
+  const run = (cwd: string, ...args: Array<string>): Run => {
+    const r = spawnSync(process.execPath, [BLUE_BIN, ...args], { cwd: ws.path(cwd), env, encoding: "utf8" })
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr, json: () => JSON.parse(r.stdout) }
+  }
+  const api = async (method: string, route: string, body?: unknown) => {
+    const token = fs.readFileSync(path.join(ws.home, "daemon.token"), "utf8").trim()
+    const r = await fetch(`http://127.0.0.1:${port}${route}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) })
+    })
+    return { status: r.status, json: await r.json() as any }
+  }
+
+  beforeAll(async () => {
+    ws = makeWorkspace("blue-status")
+    seedStory(ws)
+    fs.mkdirSync(ws.path("xdg"), { mode: 0o700 })
+    port = await freePort()
+    // A daemon that already runs (auto-start stays off: this suite is about what status shows).
+    env = { ...ws.env, BLUE_DAEMON_PORT: String(port), XDG_RUNTIME_DIR: ws.path("xdg"), BLUE_DAEMON: "off" }
+    ok(run(".", "daemon", "start"), "daemon start")
+  })
+  afterAll(() => {
+    run(".", "daemon", "stop")
+    ws.cleanup()
+  })
+
+  it("lists the live sessions with their RFC, marks this repo's as (you), and leaves dead ones out", async () => {
+    // Two long-lived clients (this test process stands in for them, so their pid is alive) and one whose process
+    // is gone.
+    const agent = await api("POST", "/sessions", {
+      repo: APERTURE,
+      realm: "letemcook",
+      client_id: "mcp",
+      pid: process.pid,
+      active_rfc: "training-metrics-v2"
+    })
+    expect(agent.status).toBe(201)
+    expect(
+      (await api("POST", "/sessions", { repo: FUNGAL, realm: "letemcook", client_id: "cli", pid: process.pid }))
+        .status
+    ).toBe(201)
+    const gone = spawnSync(process.execPath, ["-e", "0"]).pid
+    expect((await api("POST", "/sessions", { repo: ML, realm: "letemcook", client_id: "cli", pid: gone })).status)
+      .toBe(201)
+
+    const fast = run(APERTURE, "status")
+    expect(fast.code).toBe(0)
+    const full = run(APERTURE, "realm", "status", "--no-cache")
+    expect(full.code).toBe(0)
+    for (const out of [fast.stdout, full.stdout]) {
+      const block = out.slice(out.indexOf("Active sessions:")).split("\n").slice(0, 3)
+      expect(block).toEqual([
+        "Active sessions:",
+        `  • aperture (you) - working on training-metrics-v2 (mcp, pid ${process.pid}, since just now)`,
+        `  • fungal-image-analysis - idle (cli, pid ${process.pid}, since just now)`
+      ])
+      expect(out).not.toContain("ml-infra -")
+    }
+
+    const doc = run(FUNGAL, "status", "--json").json()
+    expect(doc.sessions).toEqual([
+      {
+        repo: FUNGAL,
+        client_id: "cli",
+        pid: process.pid,
+        started_at: expect.stringMatching(ISO),
+        last_activity: expect.stringMatching(ISO),
+        active_rfc: null,
+        you: true
+      },
+      {
+        repo: APERTURE,
+        client_id: "mcp",
+        pid: process.pid,
+        started_at: expect.stringMatching(ISO),
+        last_activity: expect.stringMatching(ISO),
+        active_rfc: "training-metrics-v2",
+        you: false
+      }
+    ])
+    expect(run(FUNGAL, "realm", "status", "--json", "--no-cache").json().sessions).toEqual(doc.sessions)
+
+    await api("DELETE", `/sessions/${agent.json.id}`)
+    expect(run(APERTURE, "status", "--json").json().sessions.map((x: any) => x.repo)).toEqual([FUNGAL])
+  })
+
+  it("the owner sees which importers acknowledged which change and which are still pending", () => {
+    ok(run(APERTURE, "realm", "export", "--name", S3, "--value", `{"read":["jobs/*"]}`), "first value")
+    ok(run(APERTURE, "realm", "export", "--name", S3, "--value", `{"read":["jobs/*","runs/*"]}`), "1.1.0")
+    const mine = run(FUNGAL, "status", "--json").json().notifications.map((n: any) => [n.id, n.version])
+    expect(mine.map((n: Array<string>) => n[1])).toEqual(["1.0.0", "1.1.0"])
+
+    const pending = run(APERTURE, "status", "--json").json().acknowledgements
+    expect(pending).toEqual([
+      {
+        id: mine[0][0],
+        domain: "s3-access",
+        contract: S3,
+        version: "1.0.0",
+        change_type: "new",
+        created_at: expect.stringMatching(ISO),
+        acknowledged: [],
+        pending: [FUNGAL]
+      },
+      {
+        id: mine[1][0],
+        domain: "s3-access",
+        contract: S3,
+        version: "1.1.0",
+        change_type: "updated",
+        created_at: expect.stringMatching(ISO),
+        acknowledged: [],
+        pending: [FUNGAL]
+      }
+    ])
+
+    ok(run(FUNGAL, "realm", "ack", mine[0][0]), "ack the first")
+    const after = run(APERTURE, "status", "--json").json().acknowledgements
+    expect(after.map((a: any) => [a.version, a.acknowledged, a.pending])).toEqual([
+      ["1.0.0", [{ repo: FUNGAL, at: expect.stringMatching(ISO) }], []],
+      ["1.1.0", [], [FUNGAL]]
+    ])
+    const human = run(APERTURE, "status").stdout
+    const block = human.slice(human.lastIndexOf("Notifications:")).split("\n").slice(0, 3)
+    expect(block).toEqual([
+      "Notifications:",
+      `  ✓ just now: ${FUNGAL} acknowledged ${S3} 1.0.0`,
+      `  ⏳ ${FUNGAL} has not acknowledged ${S3} 1.1.0 yet (sent just now)`
+    ])
+    // The full engine says the same.
+    expect(run(APERTURE, "realm", "status", "--json", "--no-cache").json().acknowledgements).toEqual(after)
+    // The importer sees its own notification with a relative time, and not the owner's view.
+    const fungal = run(FUNGAL, "status")
+    expect(fungal.stdout).toContain(`🔔 Notification #${mine[1][0]} from ${APERTURE} (just now): contract '${S3}'`)
+    expect(run(FUNGAL, "status", "--json").json().acknowledgements).toEqual([])
+  })
+
+  it("re-importing answers the change too; a later change replaces fully answered ones", () => {
+    ok(run(FUNGAL, "realm", "import", "--contract", S3, "--domain", "s3-access", "--version", "^1.0.0"), "import")
+    const answered = run(APERTURE, "status", "--json").json().acknowledgements
+    expect(answered.map((a: any) => [a.version, a.acknowledged.map((k: any) => k.repo), a.pending])).toEqual([
+      ["1.0.0", [FUNGAL], []],
+      ["1.1.0", [FUNGAL], []]
+    ])
+    ok(run(APERTURE, "realm", "export", "--name", S3, "--value", `{"read":["jobs/*","runs/*","x/*"]}`), "1.2.0")
+    const latest = run(APERTURE, "status", "--json").json().acknowledgements
+    expect(latest.map((a: any) => [a.version, a.acknowledged, a.pending])).toEqual([["1.2.0", [], [FUNGAL]]])
+    expect(ok(run(APERTURE, "realm", "replay", "--verify", "--json"), "replay").json()).toMatchObject({
+      verified: true
+    })
+  })
+})
