@@ -23,7 +23,7 @@ import {
   type JsonSchema,
   requiredBump
 } from "../domain/compatibility.js"
-import { breakingSince, standingOf } from "../domain/contracts.js"
+import { breakingSince, importStanding, standingOf } from "../domain/contracts.js"
 import { FileInvalid } from "../domain/errors.js"
 import type { RealmEvent } from "../domain/events.js"
 import { type ContractFile, ContractFile as ContractFileSchema, type RealmFile } from "../domain/files.js"
@@ -535,7 +535,8 @@ export const checkImporter = (
             code: "import-broken",
             contract: c.name,
             domain,
-            message: breakingSince(i, c) === undefined
+            message: importStanding(i.version, i.resolved_version, c.version) === "broken" ||
+                breakingSince(i, c) === undefined
               ? `${c.name}: the contract is at ${c.version}, outside your range ${i.version}`
               : `${c.name}: ${
                 breakingSince(i, c)
