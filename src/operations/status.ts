@@ -48,7 +48,8 @@ export const realmStatus = operation({
         h.member?.config.repo,
         local,
         live,
-        process.pid
+        // A CLI status is itself a session for a moment: leave that one out. The MCP server's session is the agent's.
+        at.flags === true ? process.pid : undefined
       )
     })),
   summary: renderStatus
