@@ -92,6 +92,18 @@ describe("daemon auto-start", () => {
     expect(daemonStatus().code).toBe(0)
   })
 
+  it("CI=1 keeps it off too; a daemon that cannot start costs one sentence on stderr, not the command", () => {
+    expect(run(FUNGAL, ["realm", "graph"], { CI: "1" }).code).toBe(0)
+    expect(daemonStatus().code).toBe(3)
+    const r = run(FUNGAL, ["realm", "graph", "--json"], { BLUE_DAEMON_PORT: "abc" })
+    expect(r.code).toBe(0)
+    expect(r.json()).toMatchObject({ realm: "letemcook" })
+    expect(r.stderr).toBe(
+      `Note: the Blue daemon could not be started (BLUE_DAEMON_PORT="abc" is not a port: expected a whole number from 1 to 65535 (unset it to use 7865)), so this command carries on without it; set BLUE_DAEMON=off to stop trying.\n`
+    )
+    expect(daemonStatus().code).toBe(3)
+  })
+
   it("outside a member repo (the realm repo itself) nothing is started", () => {
     ok(run(REALM, ["realm", "status"]), "status in the realm")
     expect(daemonStatus().code).toBe(3)

@@ -110,7 +110,9 @@ const daemonForCommand: Effect.Effect<Connection | undefined> = Effect.suspend((
     Effect.catchAll((e) =>
       Effect.sync(() => {
         process.stderr.write(
-          `Note: the Blue daemon could not be started (${e.detail}), so this command carries on without it; set BLUE_DAEMON=off to stop trying.\n`
+          `Note: the Blue daemon could not be started (${
+            e.detail.replace(/\.\s*$/, "")
+          }), so this command carries on without it; set BLUE_DAEMON=off to stop trying.\n`
         )
         return undefined
       })
