@@ -28,13 +28,18 @@ describe("status: sessions and acknowledgements", () => {
   let ws: Workspace
   let env: NodeJS.ProcessEnv
   let port: number
-  const run = (cwd: string, ...args: Array<string>): Run => {
-    const r = spawnSync(process.execPath, [BLUE_BIN, ...args], { cwd: ws.path(cwd), env, encoding: "utf8" })
+  const runIn = (extra: NodeJS.ProcessEnv, cwd: string, ...args: Array<string>): Run => {
+    const r = spawnSync(process.execPath, [BLUE_BIN, ...args], {
+      cwd: ws.path(cwd),
+      env: { ...env, ...extra },
+      encoding: "utf8"
+    })
     return { code: r.status, stdout: r.stdout, stderr: r.stderr, json: () => JSON.parse(r.stdout) }
   }
-  const api = async (method: string, route: string, body?: unknown) => {
-    const token = fs.readFileSync(path.join(ws.home, "daemon.token"), "utf8").trim()
-    const r = await fetch(`http://127.0.0.1:${port}${route}`, {
+  const run = (cwd: string, ...args: Array<string>): Run => runIn({}, cwd, ...args)
+  const api = async (method: string, route: string, body?: unknown, home = ws.home, at = port) => {
+    const token = fs.readFileSync(path.join(home, "daemon.token"), "utf8").trim()
+    const r = await fetch(`http://127.0.0.1:${at}${route}`, {
       method,
       headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
       ...(body === undefined ? {} : { body: JSON.stringify(body) })
@@ -98,6 +103,7 @@ describe("status: sessions and acknowledgements", () => {
         started_at: expect.stringMatching(ISO),
         last_activity: expect.stringMatching(ISO),
         active_rfc: null,
+        machine: null,
         you: true
       },
       {
@@ -107,6 +113,7 @@ describe("status: sessions and acknowledgements", () => {
         started_at: expect.stringMatching(ISO),
         last_activity: expect.stringMatching(ISO),
         active_rfc: "training-metrics-v2",
+        machine: null,
         you: false
       }
     ])
@@ -114,6 +121,47 @@ describe("status: sessions and acknowledgements", () => {
 
     await api("DELETE", `/sessions/${agent.json.id}`)
     expect(run(APERTURE, "status", "--json").json().sessions.map((x: any) => x.repo)).toEqual([FUNGAL])
+  })
+
+  it("sessions another machine published on the realm's blue/sessions branch show too, with that machine", async () => {
+    // A second BLUE_HOME on this host is another "machine" (its name carries a hash of the home).
+    const home2 = ws.path("home2")
+    const port2 = await freePort()
+    const other = { BLUE_HOME: home2, BLUE_DAEMON_PORT: String(port2) }
+    ok(runIn(other, ML, "realm", "status"), "status from the other home")
+    ok(runIn(other, ".", "daemon", "start"), "the other machine's daemon")
+    try {
+      const started = await api(
+        "POST",
+        "/sessions",
+        { repo: ML, realm: "letemcook", client_id: "mcp", pid: process.pid, active_rfc: "job-schema-v2" },
+        home2,
+        port2
+      )
+      expect(started.status).toBe(201)
+      let doc: any
+      for (let i = 0; i < 100; i++) {
+        doc = run(APERTURE, "status", "--json").json()
+        if (doc.sessions.some((x: any) => x.repo === ML)) break
+        await new Promise((r) => setTimeout(r, 100))
+      }
+      const mine = doc.sessions.find((x: any) => x.repo === ML)
+      expect(mine).toEqual({
+        repo: ML,
+        client_id: "mcp",
+        pid: process.pid,
+        started_at: expect.stringMatching(ISO),
+        last_activity: expect.stringMatching(ISO),
+        active_rfc: "job-schema-v2",
+        machine: expect.stringMatching(/^[a-z0-9-]+-[0-9a-f]{8}$/),
+        you: false
+      })
+      expect(run(APERTURE, "status").stdout).toContain(
+        `  • ml-infra - working on job-schema-v2 (mcp, pid ${process.pid}, since just now, on ${mine.machine})`
+      )
+    } finally {
+      runIn(other, ".", "daemon", "stop")
+    }
   })
 
   it("the owner sees which importers acknowledged which change and which are still pending", () => {

@@ -54,6 +54,41 @@ export const pidFilePath = (home: string, env: NodeJS.ProcessEnv = process.env):
   return nodePath.join(dir, name)
 }
 
+/**
+ * This machine's name on `blue/sessions/<machine>` branches: the host name in kebab-case, plus a hash of the
+ * BLUE_HOME when it is not the default one (several homes on one host are several "machines").
+ */
+export const machineName = (home: string): string => {
+  const host = os.hostname().toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "") || "host"
+  return isDefaultHome(home)
+    ? host
+    : `${host}-${createHash("sha256").update(realpathOr(home)).digest("hex").slice(0, 8)}`
+}
+
+/**
+ * The machines other than `machine` that published sessions on the realm's `blue/sessions/*` branches (read from
+ * the refs alone: loose files and packed-refs).
+ */
+export const otherSessionMachines = (realmDir: string, machine: string): ReadonlyArray<string> => {
+  const gitDir = nodePath.join(realmDir, ".git")
+  const names = new Set<string>()
+  try {
+    for (const f of fs.readdirSync(nodePath.join(gitDir, "refs", "heads", "blue", "sessions"))) names.add(f)
+  } catch {
+    // no loose session branches
+  }
+  try {
+    for (const line of fs.readFileSync(nodePath.join(gitDir, "packed-refs"), "utf8").split("\n")) {
+      const at = line.indexOf(" refs/heads/blue/sessions/")
+      if (at === 40) names.add(line.slice(at + " refs/heads/blue/sessions/".length))
+    }
+  } catch {
+    // no packed refs
+  }
+  names.delete(machine)
+  return [...names]
+}
+
 const isZombie = (pid: number): boolean => {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8")

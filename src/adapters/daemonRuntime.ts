@@ -6,14 +6,14 @@
 import { Effect, Schema } from "effect"
 import type { Scope } from "effect"
 import { spawn } from "node:child_process"
-import { createHash, randomBytes } from "node:crypto"
+import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as http from "node:http"
 import * as os from "node:os"
 import * as nodePath from "node:path"
-import { isAlive, isDefaultHome, pidFilePath, realpathOr } from "./daemonPresence.js"
+import { isAlive, isDefaultHome, pidFilePath } from "./daemonPresence.js"
 
-export { isAlive, isDefaultHome, pidFilePath } from "./daemonPresence.js"
+export { isAlive, isDefaultHome, machineName, pidFilePath } from "./daemonPresence.js"
 
 /** The port the daemon listens on when BLUE_DAEMON_PORT is not set. */
 export const DEFAULT_DAEMON_PORT = 7865
@@ -722,14 +722,3 @@ export const installUnit = (
     })
     return { ...unit, written }
   })
-
-/**
- * This machine's name on `blue/sessions/<machine>` branches: the host name in kebab-case, plus a hash of the
- * BLUE_HOME when it is not the default one (several homes on one host are several "machines").
- */
-export const machineName = (home: string): string => {
-  const host = os.hostname().toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "") || "host"
-  return isDefaultHome(home)
-    ? host
-    : `${host}-${createHash("sha256").update(realpathOr(home)).digest("hex").slice(0, 8)}`
-}

@@ -8,7 +8,13 @@ import Database from "better-sqlite3"
 import * as fs from "node:fs"
 import * as nodePath from "node:path"
 import * as YAML from "yaml"
-import { autoStartEnabled, isAlive, runningDaemon } from "../adapters/daemonPresence.js"
+import {
+  autoStartEnabled,
+  isAlive,
+  machineName,
+  otherSessionMachines,
+  runningDaemon
+} from "../adapters/daemonPresence.js"
 import { blueHome, daemonDbPath } from "../adapters/home.js"
 import { CONFIG_FILE, findMemberRoot, findRealmRoot, readBranch } from "../adapters/paths.js"
 import { nameProblem } from "../domain/nameRules.js"
@@ -55,6 +61,8 @@ export const tryFastStatus = (args: ReadonlyArray<string>, cwd: string = process
       if (autoStartEnabled() && runningDaemon(blueHome()) === undefined) return false
       realmDir = nodePath.resolve(memberRoot, config.realm.path)
       repo = config.repo
+      // Other machines' sessions are read from git objects: that is the full engine's job too.
+      if (otherSessionMachines(realmDir, machineName(blueHome())).length > 0) return false
     } else {
       const root = findRealmRoot(cwd)
       if (root === undefined) return false

@@ -89,6 +89,8 @@ export interface SessionView {
   readonly started_at: string
   readonly last_activity: string
   readonly active_rfc: string | null
+  /** the other machine it runs on, as published on the realm's `blue/sessions/<machine>` branch (null: this one) */
+  readonly machine: string | null
   /** a session in this repo (the status command's own is not listed) */
   readonly you: boolean
 }
@@ -101,6 +103,7 @@ export interface SessionInput {
   readonly started_at: string
   readonly last_activity: string
   readonly active_rfc: string | null
+  readonly machine?: string
 }
 
 /** One change of a contract this repo owns and how its importers answered it. */
@@ -221,6 +224,7 @@ export const statusView = (
         started_at: x.started_at,
         last_activity: x.last_activity,
         active_rfc: x.active_rfc,
+        machine: x.machine ?? null,
         you: x.repo === repo
       }))
       .sort((a, b) => Number(b.you) - Number(a.you) || a.started_at.localeCompare(b.started_at)),
@@ -341,7 +345,9 @@ export const renderStatus = (v: StatusView, now: number = Date.now()): string =>
       lines.push(
         `  • ${x.repo}${x.you ? " (you)" : ""} - ${
           x.active_rfc === null ? "idle" : `working on ${x.active_rfc}`
-        } (${x.client_id}${x.pid === null ? "" : `, pid ${x.pid}`}, since ${ago(x.started_at, now)})`
+        } (${x.client_id}${x.pid === null ? "" : `, pid ${x.pid}`}, since ${ago(x.started_at, now)}${
+          x.machine === null ? "" : `, on ${x.machine}`
+        })`
       )
     }
   }
