@@ -4,13 +4,13 @@
  * its changes received and the ones still pending — the same on the start-up fast path and in the full engine,
  * with ISO times in `--json` and "… ago" in the human text.
  */
-import { spawnSync } from "node:child_process"
+import { spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as net from "node:net"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { APERTURE, FUNGAL, ML, ok, S3, seedStory } from "./support/seed.js"
-import { BLUE_BIN, makeWorkspace, type Run, type Workspace } from "./support/workspace.js"
+import { BLUE_BIN, git, makeWorkspace, type Run, type Workspace } from "./support/workspace.js"
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/
 
@@ -121,6 +121,31 @@ describe("status: sessions and acknowledgements", () => {
 
     await api("DELETE", `/sessions/${agent.json.id}`)
     expect(run(APERTURE, "status", "--json").json().sessions.map((x: any) => x.repo)).toEqual([FUNGAL])
+  })
+
+  it("a session's RFC is known from the worktree branch feat/<rfc>: 'working on' it", async () => {
+    git(ws.path(APERTURE), "checkout", "-q", "-b", "feat/training-metrics-v2")
+    const watcher = spawn(process.execPath, [BLUE_BIN, "realm", "sessions", "--watch", "--json"], {
+      cwd: ws.path(APERTURE),
+      env
+    })
+    try {
+      let line: string | undefined
+      for (let i = 0; i < 100 && line === undefined; i++) {
+        await new Promise((r) => setTimeout(r, 100))
+        const out = run(FUNGAL, "status").stdout
+        line = out.split("\n").find((l) => l.startsWith("  • aperture - working on"))
+      }
+      expect(line).toBe(`  • aperture - working on training-metrics-v2 (watch, pid ${watcher.pid}, since just now)`)
+      const doc = run(APERTURE, "status", "--json").json()
+      expect(doc.sessions).toContainEqual(
+        expect.objectContaining({ repo: APERTURE, client_id: "watch", active_rfc: "training-metrics-v2", you: true })
+      )
+    } finally {
+      watcher.kill("SIGTERM")
+      await new Promise((r) => watcher.once("exit", r))
+      git(ws.path(APERTURE), "checkout", "-q", "main")
+    }
   })
 
   it("sessions another machine published on the realm's blue/sessions branch show too, with that machine", async () => {

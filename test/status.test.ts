@@ -2,7 +2,11 @@
  * The status projection's human text for sessions and acknowledgements, with a fixed clock: times read as the
  * seeds write them ("5 min ago"), the `--json` view keeps ISO times.
  */
-import { describe, expect, it } from "vitest"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { afterAll, describe, expect, it } from "vitest"
+import { activeRfc } from "../src/adapters/daemonClient.js"
 import { initialState, type RealmState } from "../src/domain/state.js"
 import { ago, renderStatus, statusView } from "../src/projections/status.js"
 
@@ -100,5 +104,27 @@ describe("renderStatus: sessions and the owner's acknowledgements", () => {
 
   it("an importer's status does not show the owner's acknowledgements", () => {
     expect(statusView(state, { path: "/r", head: "abcdef0123" }, "fungal").acknowledgements).toEqual([])
+  })
+})
+
+describe("activeRfc", () => {
+  const made: Array<string> = []
+  afterAll(() => made.forEach((d) => fs.rmSync(d, { recursive: true, force: true })))
+  const repo = (head: string, linked = false) => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "blue-rfc-"))
+    made.push(root)
+    const gitDir = linked ? path.join(root, "elsewhere", "worktrees", "wt") : path.join(root, ".git")
+    fs.mkdirSync(gitDir, { recursive: true })
+    fs.writeFileSync(path.join(gitDir, "HEAD"), head)
+    if (linked) fs.writeFileSync(path.join(root, ".git"), `gitdir: ${gitDir}\n`)
+    return root
+  }
+  it("is BLUE_RFC, else the feat/<rfc> branch of the repo (also in a linked worktree), else unknown", () => {
+    const feat = repo("ref: refs/heads/feat/training-metrics-v2\n")
+    expect(activeRfc(feat, {})).toBe("training-metrics-v2")
+    expect(activeRfc(feat, { BLUE_RFC: "other" })).toBe("other")
+    expect(activeRfc(repo("ref: refs/heads/feat/x\n", true), {})).toBe("x")
+    expect(activeRfc(repo("ref: refs/heads/main\n"), {})).toBeUndefined()
+    expect(activeRfc(repo("0123456789abcdef0123456789abcdef01234567\n"), {})).toBeUndefined()
   })
 })

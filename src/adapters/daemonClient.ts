@@ -98,6 +98,28 @@ export const memberHere = (
 }
 
 /**
+ * The RFC a session in the member repo at or above `dir` works on, when it is known: `BLUE_RFC`, else the branch `blue realm worktree --rfc T`
+ * names `feat/T` (the accepted RFC's convention), read from the repo's HEAD (a linked worktree's too).
+ */
+export const activeRfc = (dir: string, env: NodeJS.ProcessEnv = process.env): string | undefined => {
+  const given = env["BLUE_RFC"]
+  if (given !== undefined && given !== "") return given
+  const root = findMemberRoot(dir) ?? dir
+  try {
+    let gitDir = nodePath.join(root, ".git")
+    if (fs.statSync(gitDir).isFile()) {
+      const pointer = /^gitdir: (.+)$/m.exec(fs.readFileSync(gitDir, "utf8"))?.[1]?.trim()
+      if (pointer === undefined) return undefined
+      gitDir = nodePath.resolve(root, pointer)
+    }
+    const head = /^ref: refs\/heads\/feat\/(.+)$/m.exec(fs.readFileSync(nodePath.join(gitDir, "HEAD"), "utf8"))
+    return head?.[1]?.trim() || undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
  * The daemon a command in a member repo registers with: the running one, or — when auto-start is on (see
  * `autoStartEnabled`) — one started now, as the accepted RFC promises. A daemon that cannot be started costs the
  * command one sentence on stderr, never its result.
@@ -130,11 +152,17 @@ export const withSession = <A, E, R>(
 ): Effect.Effect<A, E, R> => {
   const member = memberHere()
   if (member === undefined) return effect
+  const rfc = activeRfc(process.cwd())
   return Effect.acquireUseRelease(
     Effect.flatMap(daemonForCommand, (conn) =>
       conn === undefined
         ? Effect.succeed(undefined)
-        : callDaemon(conn, "POST", "/sessions", { ...member, client_id: clientId, pid: process.pid }, 300).pipe(
+        : callDaemon(conn, "POST", "/sessions", {
+          ...member,
+          client_id: clientId,
+          pid: process.pid,
+          ...(rfc === undefined ? {} : { active_rfc: rfc })
+        }, 300).pipe(
           Effect.map((r) =>
             r.status === 201 && typeof r.json?.id === "string" ? { conn, id: r.json.id as string } : undefined
           ),

@@ -6,7 +6,14 @@
 import { Command, Options } from "@effect/cli"
 import { Effect } from "effect"
 import { WebSocket } from "ws"
-import { callDaemon, type Connection, DaemonUnavailable, ensureDaemon, memberHere } from "../adapters/daemonClient.js"
+import {
+  activeRfc,
+  callDaemon,
+  type Connection,
+  DaemonUnavailable,
+  ensureDaemon,
+  memberHere
+} from "../adapters/daemonClient.js"
 import type { Session } from "../adapters/sessions.js"
 import { listSessions, renderSessions, sessions } from "../operations/sessions.js"
 import { present, presentOperation } from "./output.js"
@@ -20,7 +27,8 @@ const watch = (conn: Connection, json: boolean) =>
       repo: me?.repo ?? "(none)",
       realm: me?.realm ?? "(none)",
       client_id: "watch",
-      pid: process.pid
+      pid: process.pid,
+      ...(activeRfc(process.cwd()) === undefined ? {} : { active_rfc: activeRfc(process.cwd()) })
     }).pipe(Effect.map((r) => r.json as Session))
     const show = (line: unknown) => process.stdout.write(`${json ? JSON.stringify(line) : String(line)}\n`)
     if (!json) show(renderSessions(yield* list(conn, me?.realm), me?.repo))
