@@ -49,7 +49,7 @@ describe("renderStatus: sessions and the owner's acknowledgements", () => {
       }
     },
     changes: {
-      "7": {
+      "s3-access/s3-permissions": [{
         id: "7",
         domain: "s3-access",
         contract: "s3-permissions",
@@ -58,7 +58,7 @@ describe("renderStatus: sessions and the owner's acknowledgements", () => {
         change_type: "updated",
         created_at: T0,
         importers: { fungal: "2026-01-24T10:05:00.000Z", "ml-infra": null }
-      }
+      }]
     }
   }
   const session = (repo: string, active_rfc: string | null, pid: number) => ({

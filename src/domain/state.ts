@@ -53,8 +53,8 @@ export interface RealmState {
   readonly domains: Readonly<Record<string, DomainState>>
   /** unacknowledged notifications, keyed `<id>:<repo>` */
   readonly pending: Readonly<Record<string, PendingNotification>>
-  /** contract changes with their acknowledgements, keyed by id */
-  readonly changes: Readonly<Record<string, ChangeAcks>>
+  /** contract changes with their acknowledgements, per contract (keyed `<domain>/<contract>`), oldest first */
+  readonly changes: Readonly<Record<string, ReadonlyArray<ChangeAcks>>>
 }
 
 /** Bump when RealmState changes shape: older snapshots are ignored and rebuilt from the log. */
@@ -86,7 +86,7 @@ export interface Draft {
   repos: Record<string, RepoFile>
   domains: Record<string, DraftDomain>
   pending: Record<string, PendingNotification>
-  changes: Record<string, ChangeAcks>
+  changes: Record<string, ReadonlyArray<ChangeAcks>>
 }
 
 /** Copies the containers of `state` so that `apply` can mutate them without touching `state`. */
@@ -146,15 +146,10 @@ const notify = (
     }
   }
   if (Object.keys(importers).length === 0) return
+  const key = `${event.domain}/${event.contract.name}`
   // Older changes of this contract that every importer has answered make way for this one.
-  for (const key of Object.keys(draft.changes)) {
-    const c = draft.changes[key]!
-    if (
-      c.domain === event.domain && c.contract === event.contract.name &&
-      Object.values(c.importers).every((t) => t !== null)
-    ) delete draft.changes[key]
-  }
-  draft.changes[id] = {
+  const waiting = (draft.changes[key] ?? []).filter((c) => Object.values(c.importers).some((t) => t === null))
+  draft.changes[key] = [...waiting, {
     id,
     domain: event.domain,
     contract: event.contract.name,
@@ -163,7 +158,7 @@ const notify = (
     change_type: changeType,
     created_at: time,
     importers
-  }
+  }]
 }
 
 /**
@@ -211,11 +206,11 @@ export const apply = (
         if (draft.pending[key]!.repo === event.repo) delete draft.pending[key]
       }
       for (const key of Object.keys(draft.changes)) {
-        const change = draft.changes[key]!
-        if (event.repo in change.importers) {
+        draft.changes[key] = draft.changes[key]!.map((change) => {
+          if (!(event.repo in change.importers)) return change
           const { [event.repo]: _gone, ...rest } = change.importers
-          draft.changes[key] = { ...change, importers: rest }
-        }
+          return { ...change, importers: rest }
+        })
       }
       for (const name in draft.domains) {
         const domain = draft.domains[name]!
@@ -239,11 +234,16 @@ export const apply = (
       return
     }
     case "NotificationAcknowledged": {
+      const pending = draft.pending[pendingKey(event.id, event.repo)]
       delete draft.pending[pendingKey(event.id, event.repo)]
-      const change = draft.changes[event.id]
-      if (change !== undefined && change.importers[event.repo] === null) {
-        draft.changes[event.id] = { ...change, importers: { ...change.importers, [event.repo]: meta.time } }
-      }
+      const key = `${pending?.domain}/${event.contract}`
+      const list = draft.changes[key]
+      if (pending === undefined || list === undefined) return
+      draft.changes[key] = list.map((c) =>
+        c.id === event.id && c.importers[event.repo] === null
+          ? { ...c, importers: { ...c.importers, [event.repo]: meta.time } }
+          : c
+      )
       return
     }
     case "BindingDeclared": {

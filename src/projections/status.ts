@@ -229,6 +229,7 @@ export const statusView = (
       }))
       .sort((a, b) => Number(b.you) - Number(a.you) || a.started_at.localeCompare(b.started_at)),
     acknowledgements: repo === undefined ? [] : Object.values(state.changes ?? {})
+      .flat()
       .filter((c) => state.domains[c.domain]?.contracts[c.contract]?.owner === repo)
       .sort((a, b) => Number(a.id) - Number(b.id))
       .map((c): AckView => {
