@@ -26,8 +26,24 @@ export type ImportStanding = "current" | "stale" | "broken"
 
 /** The standing of an import with `range`, resolved at `resolved`, when the contract is at `current` (ranges only). */
 export const importStanding = (range: string, resolved: string | undefined, current: string): ImportStanding => {
-  if (!semver.satisfies(current, normalizeRange(range))) return "broken"
+  if (!satisfies(current, range)) return "broken"
   return resolved === current ? "current" : "stale"
+}
+
+// Folding a realm asks this for every importer of every contract change: parse each range once.
+const ranges = new Map<string, semver.Range | null>()
+const satisfies = (version: string, range: string): boolean => {
+  let parsed = ranges.get(range)
+  if (parsed === undefined) {
+    try {
+      parsed = new semver.Range(normalizeRange(range))
+    } catch {
+      parsed = null
+    }
+    if (ranges.size > 10_000) ranges.clear()
+    ranges.set(range, parsed)
+  }
+  return parsed !== null && parsed.test(version)
 }
 
 /** A contract's history, as far as import standing needs it. */
@@ -45,9 +61,9 @@ export const breakingSince = (
   contract: Versions
 ): string | undefined => {
   const resolved = imp.resolved_version
-  if (resolved === undefined || semver.valid(resolved) === null || semver.valid(contract.version) === null) {
-    return undefined
-  }
+  // Most histories have no incompatible step at all: look before parsing any version.
+  if (resolved === undefined || contract.evolution.every((e) => e.compatible)) return undefined
+  if (semver.valid(resolved) === null || semver.valid(contract.version) === null) return undefined
   return contract.evolution.find((e) =>
     !e.compatible && semver.valid(e.version) !== null && semver.gt(e.version, resolved) &&
     semver.lte(e.version, contract.version)

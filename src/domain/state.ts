@@ -32,7 +32,7 @@ export interface PendingNotification {
 /**
  * One contract change and how its importers answered it, for the owner's status: `importers` maps each importing
  * repo to the time it acknowledged (null while it is still pending). Kept for each contract's latest change and
- * for older ones until every importer has answered.
+ * for older ones until every importer has answered (at most `KEPT_CHANGES` per contract).
  */
 export interface ChangeAcks {
   readonly id: string
@@ -44,6 +44,9 @@ export interface ChangeAcks {
   readonly created_at: string
   readonly importers: Readonly<Record<string, string | null>>
 }
+
+/** How many changes of one contract the owner's acknowledgement view keeps (the latest and those still waiting). */
+export const KEPT_CHANGES = 10
 
 /** The folded realm. `position` is the position of the last event folded in (0 before any). */
 export interface RealmState {
@@ -147,8 +150,11 @@ const notify = (
   }
   if (Object.keys(importers).length === 0) return
   const key = `${event.domain}/${event.contract.name}`
-  // Older changes of this contract that every importer has answered make way for this one.
-  const waiting = (draft.changes[key] ?? []).filter((c) => Object.values(c.importers).some((t) => t === null))
+  // Older changes of this contract that every importer has answered make way for this one; of those still waiting,
+  // the last few stay in the owner's view (each importer keeps all of its own as pending notifications).
+  const waiting = (draft.changes[key] ?? []).slice(-(KEPT_CHANGES - 1)).filter((c) =>
+    Object.values(c.importers).some((t) => t === null)
+  )
   draft.changes[key] = [...waiting, {
     id,
     domain: event.domain,
