@@ -6,10 +6,18 @@
 import { Either } from "effect"
 import { describe, expect, it } from "vitest"
 import { decide } from "../src/domain/decide.js"
-import { type BindingDeclared, type RealmEvent, RealmInitialized, RepoJoined } from "../src/domain/events.js"
+import {
+  type BindingDeclared,
+  ContractBumped,
+  NotificationAcknowledged,
+  type RealmEvent,
+  RealmInitialized,
+  RepoJoined
+} from "../src/domain/events.js"
 import { type BindingFile, type ContractFile, defaultRealmFile } from "../src/domain/files.js"
 import { breakingSince, standingOf } from "../src/domain/placeholder.js"
-import { evolve, initialState, type RealmState, restatedBindings } from "../src/domain/state.js"
+import { evolve, initialState, KEPT_CHANGES, type RealmState, restatedBindings } from "../src/domain/state.js"
+import { foldEnvelopes } from "../src/projections/fold.js"
 
 const history = (...steps: ReadonlyArray<readonly [string, boolean]>) => ({
   version: steps.at(-1)![0],
@@ -107,5 +115,60 @@ describe("DeclareImport keeps the recorded binding", () => {
     for (const e of declare(s, "cdk/stack.py")) s = { ...evolve(s, e), position: s.position + 1 }
     expect(importOf(declare(s))).toMatchObject({ version: ">=1.0.0", binding: "cdk/stack.py", status: "current" })
     expect(importOf(declare(s, "cdk/other.py")).binding).toBe("cdk/other.py")
+  })
+})
+
+describe("the owner's acknowledgement view in the fold", () => {
+  const T = "2026-01-24T10:00:00.000Z"
+  const fold = (s: RealmState, events: ReadonlyArray<RealmEvent>) =>
+    foldEnvelopes(
+      s,
+      events.map((event, i) => ({ id: `e${s.position + i + 1}`, position: s.position + i + 1, time: T, event }))
+    )
+  const setup = () => {
+    let s = fold(initialState, [
+      new RealmInitialized({ realm: defaultRealmFile("letemcook", T, "open") }),
+      new RepoJoined({ repo: { name: "aperture", maintainers: [], joined_at: T } }),
+      new RepoJoined({ repo: { name: "fungal", maintainers: [], joined_at: T } })
+    ])
+    s = fold(
+      s,
+      Either.getOrThrow(
+        decide({ _tag: "CreateDomain", domain: "s3", repos: ["aperture", "fungal"], contract: "c" }, s, {
+          time: T,
+          actor: { repo: "aperture", user: "eric@example.com" }
+        })
+      )
+    )
+    return s
+  }
+  const bump = (s: RealmState, minor: number) => {
+    const c = s.domains["s3"]!.contracts["c"]!
+    const version = `1.${minor}.0`
+    return new ContractBumped({
+      domain: "s3",
+      from: c.version,
+      bump: "minor",
+      contract: { ...c, version, evolution: [...c.evolution, { version, changes: [], compatible: true }] }
+    })
+  }
+
+  it("keeps the latest change and at most KEPT_CHANGES still waiting; an ack records its time; answered ones give way", () => {
+    let s = setup()
+    for (let m = 1; m <= 12; m++) s = fold(s, [bump(s, m)])
+    const kept = s.changes["s3/c"]!
+    expect(kept).toHaveLength(KEPT_CHANGES)
+    expect(kept.map((c) => c.version)).toEqual(Array.from({ length: 10 }, (_, i) => `1.${i + 3}.0`))
+    expect(kept.every((c) => c.importers["fungal"] === null)).toBe(true)
+    // the importer's own pending notifications are all still there
+    expect(Object.values(s.pending).filter((n) => n.repo === "fungal")).toHaveLength(12)
+
+    const last = kept.at(-1)!
+    s = fold(s, [new NotificationAcknowledged({ id: last.id, repo: "fungal", contract: "c", version: last.version })])
+    expect(s.changes["s3/c"]!.at(-1)!.importers).toEqual({ fungal: T })
+    // a new change drops the fully answered one, and keeps those still waiting
+    s = fold(s, [bump(s, 13)])
+    expect(s.changes["s3/c"]!.map((c) => c.version)).not.toContain("1.12.0")
+    expect(s.changes["s3/c"]!.at(-1)!.version).toBe("1.13.0")
   })
 })
