@@ -76,6 +76,13 @@ describe("daemon auto-start", () => {
     expect(daemonStatus().code).toBe(0)
   })
 
+  it("asking for help or the version starts nothing", () => {
+    expect(run(FUNGAL, ["--help"]).code).toBe(0)
+    expect(run(FUNGAL, ["realm", "status", "--help"]).code).toBe(0)
+    expect(run(FUNGAL, ["--version"]).code).toBe(0)
+    expect(daemonStatus().code).toBe(3)
+  })
+
   it("BLUE_DAEMON=off keeps it off, for status and for other commands", () => {
     expect(run(FUNGAL, ["realm", "status"], { BLUE_DAEMON: "off" }).code).toBe(0)
     expect(run(FUNGAL, ["realm", "graph"], { BLUE_DAEMON: "off" }).code).toBe(0)
