@@ -56,7 +56,10 @@ describe("status: sessions and acknowledgements", () => {
     env = { ...ws.env, BLUE_DAEMON_PORT: String(port), XDG_RUNTIME_DIR: ws.path("xdg"), BLUE_DAEMON: "off" }
     ok(run(".", "daemon", "start"), "daemon start")
   })
+  /** daemons this suite started for other homes, stopped before the workspace goes even if a test timed out */
+  const others: Array<NodeJS.ProcessEnv> = []
   afterAll(() => {
+    for (const other of others) runIn(other, ".", "daemon", "stop")
     run(".", "daemon", "stop")
     ws.cleanup()
   })
@@ -153,6 +156,7 @@ describe("status: sessions and acknowledgements", () => {
     const home2 = ws.path("home2")
     const port2 = await freePort()
     const other = { BLUE_HOME: home2, BLUE_DAEMON_PORT: String(port2) }
+    others.push(other)
     ok(runIn(other, ML, "realm", "status"), "status from the other home")
     ok(runIn(other, ".", "daemon", "start"), "the other machine's daemon")
     try {
