@@ -379,7 +379,9 @@ describe("blue realm status", () => {
         peers: [{ repo: FUNGAL, role: "consumer", joined: true }]
       }],
       repos,
-      notifications: []
+      notifications: [],
+      sessions: [],
+      acknowledgements: []
     })
 
     const f = ok(ws.blue(FUNGAL, "realm", "status", "--json"), "status fungal").json()
@@ -436,7 +438,9 @@ describe("blue realm status", () => {
         }
       ],
       repos,
-      notifications: []
+      notifications: [],
+      sessions: [],
+      acknowledgements: []
     })
 
     // `blue status` is `blue realm status`, in both renderings, also from a subdirectory of the repo

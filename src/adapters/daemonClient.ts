@@ -6,6 +6,7 @@ import { Effect, Schema } from "effect"
 import * as fs from "node:fs"
 import * as nodePath from "node:path"
 import * as YAML from "yaml"
+import { autoStartEnabled, runningDaemon } from "./daemonPresence.js"
 import { daemonPort, pidFilePath, startDetached, tokenPath } from "./daemonRuntime.js"
 import { blueHome } from "./home.js"
 import { CONFIG_FILE, findMemberRoot } from "./paths.js"
@@ -97,24 +98,79 @@ export const memberHere = (
 }
 
 /**
- * Runs `effect` as a registered session when a daemon is running and we are in a member repo: registered on
- * start, deregistered on exit. Never starts a daemon and never fails the command (a dead daemon costs ≤ 300 ms).
+ * The RFC a session in the member repo at or above `dir` works on, when it is known: `BLUE_RFC`, else the branch `blue realm worktree --rfc T`
+ * names `feat/T` (the accepted RFC's convention), read from the repo's HEAD (a linked worktree's too).
+ */
+export const activeRfc = (dir: string, env: NodeJS.ProcessEnv = process.env): string | undefined => {
+  const given = env["BLUE_RFC"]
+  if (given !== undefined && given !== "") return given
+  const root = findMemberRoot(dir) ?? dir
+  try {
+    let gitDir = nodePath.join(root, ".git")
+    if (fs.statSync(gitDir).isFile()) {
+      const pointer = /^gitdir: (.+)$/m.exec(fs.readFileSync(gitDir, "utf8"))?.[1]?.trim()
+      if (pointer === undefined) return undefined
+      gitDir = nodePath.resolve(root, pointer)
+    }
+    const head = /^ref: refs\/heads\/feat\/(.+)$/m.exec(fs.readFileSync(nodePath.join(gitDir, "HEAD"), "utf8"))
+    return head?.[1]?.trim() || undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * The daemon a command in a member repo registers with: the running one, or — when auto-start is on (see
+ * `autoStartEnabled`) — one started now, as the accepted RFC promises. A daemon that cannot be started costs the
+ * command one sentence on stderr, never its result.
+ */
+const daemonForCommand: Effect.Effect<Connection | undefined> = Effect.suspend(() => {
+  const found = findDaemon()
+  if (!autoStartEnabled()) return Effect.succeed(found)
+  if (found !== undefined && runningDaemon(blueHome()) !== undefined) return Effect.succeed(found)
+  return ensureDaemon.pipe(
+    Effect.catchAll((e) =>
+      Effect.sync(() => {
+        process.stderr.write(
+          `Note: the Blue daemon could not be started (${
+            e.detail.replace(/\.\s*$/, "")
+          }), so this command carries on without it; set BLUE_DAEMON=off to stop trying.\n`
+        )
+        return undefined
+      })
+    )
+  )
+})
+
+/**
+ * Runs `effect` as a registered session when we are in a member repo: registered on start (starting the daemon
+ * first when auto-start is on), deregistered on exit. Never fails the command (a dead daemon costs ≤ 300 ms).
  */
 export const withSession = <A, E, R>(
   effect: Effect.Effect<A, E, R>,
   clientId = "cli"
 ): Effect.Effect<A, E, R> => {
-  const conn = findDaemon()
   const member = memberHere()
-  if (conn === undefined || member === undefined) return effect
+  if (member === undefined) return effect
+  const rfc = activeRfc(process.cwd())
   return Effect.acquireUseRelease(
-    callDaemon(conn, "POST", "/sessions", { ...member, client_id: clientId, pid: process.pid }, 300).pipe(
-      Effect.map((r) => (r.status === 201 && typeof r.json?.id === "string" ? r.json.id as string : undefined)),
-      Effect.orElseSucceed(() => undefined)
-    ),
+    Effect.flatMap(daemonForCommand, (conn) =>
+      conn === undefined
+        ? Effect.succeed(undefined)
+        : callDaemon(conn, "POST", "/sessions", {
+          ...member,
+          client_id: clientId,
+          pid: process.pid,
+          ...(rfc === undefined ? {} : { active_rfc: rfc })
+        }, 300).pipe(
+          Effect.map((r) =>
+            r.status === 201 && typeof r.json?.id === "string" ? { conn, id: r.json.id as string } : undefined
+          ),
+          Effect.orElseSucceed(() => undefined)
+        )),
     () => effect,
-    (id) =>
-      id === undefined ? Effect.void : Effect.ignore(callDaemon(conn, "DELETE", `/sessions/${id}`, undefined, 300))
+    (s) =>
+      s === undefined ? Effect.void : Effect.ignore(callDaemon(s.conn, "DELETE", `/sessions/${s.id}`, undefined, 300))
   )
 }
 

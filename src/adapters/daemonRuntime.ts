@@ -6,11 +6,14 @@
 import { Effect, Schema } from "effect"
 import type { Scope } from "effect"
 import { spawn } from "node:child_process"
-import { createHash, randomBytes } from "node:crypto"
+import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as http from "node:http"
 import * as os from "node:os"
 import * as nodePath from "node:path"
+import { isAlive, isDefaultHome, pidFilePath } from "./daemonPresence.js"
+
+export { isAlive, isDefaultHome, machineName, pidFilePath } from "./daemonPresence.js"
 
 /** The port the daemon listens on when BLUE_DAEMON_PORT is not set. */
 export const DEFAULT_DAEMON_PORT = 7865
@@ -104,50 +107,6 @@ export interface PidRecord {
   readonly started_at: string
 }
 
-const realpathOr = (p: string) => {
-  try {
-    return fs.realpathSync(p)
-  } catch {
-    return nodePath.resolve(p)
-  }
-}
-
-/** True when `home` is the default BLUE_HOME, `~/.blue`. */
-export const isDefaultHome = (home: string): boolean =>
-  realpathOr(home) === realpathOr(nodePath.join(os.homedir(), ".blue"))
-
-const writableOrCreatable = (dir: string): boolean => {
-  try {
-    if (fs.existsSync(dir)) {
-      if (!fs.statSync(dir).isDirectory()) return false
-      fs.accessSync(dir, fs.constants.W_OK | fs.constants.X_OK)
-      return true
-    }
-    const parent = nodePath.dirname(dir)
-    return parent !== dir && writableOrCreatable(parent)
-  } catch {
-    return false
-  }
-}
-
-/**
- * Where the PID file of the daemon for `home` lives: `$XDG_RUNTIME_DIR/blue/`, else `/var/run/blue/` when usable,
- * else `home` itself. The default home's file is `blue.pid`; any other home's is `blue-<12 hex of sha256 of its
- * real path>.pid`, so several homes on one machine never share one.
- */
-export const pidFilePath = (home: string, env: NodeJS.ProcessEnv = process.env): string => {
-  const xdg = env["XDG_RUNTIME_DIR"]
-  const dir = xdg !== undefined && xdg !== "" && writableOrCreatable(xdg)
-    ? nodePath.join(xdg, "blue")
-    : writableOrCreatable("/var/run/blue")
-    ? "/var/run/blue"
-    : home
-  const name = isDefaultHome(home)
-    ? "blue.pid"
-    : `blue-${createHash("sha256").update(realpathOr(home)).digest("hex").slice(0, 12)}.pid`
-  return nodePath.join(dir, name)
-}
-
 type PidFileState =
   | { readonly _tag: "Missing" }
   | { readonly _tag: "Unparsable"; readonly raw: string }
@@ -182,26 +141,6 @@ const removeIfUnchanged = (file: string, raw: string) => {
   } catch {
     // already gone
   }
-}
-
-const isZombie = (pid: number): boolean => {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8")
-    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3)
-    return state === "Z" || state === "X"
-  } catch {
-    return false
-  }
-}
-
-/** True when process `pid` exists and has not exited (EPERM counts as alive; a zombie does not). */
-export const isAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0)
-  } catch (e) {
-    if (errnoOf(e) !== "EPERM") return false
-  }
-  return !isZombie(pid)
 }
 
 /**
@@ -789,14 +728,3 @@ export const installUnit = (
     })
     return { ...unit, written }
   })
-
-/**
- * This machine's name on `blue/sessions/<machine>` branches: the host name in kebab-case, plus a hash of the
- * BLUE_HOME when it is not the default one (several homes on one host are several "machines").
- */
-export const machineName = (home: string): string => {
-  const host = os.hostname().toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "") || "host"
-  return isDefaultHome(home)
-    ? host
-    : `${host}-${createHash("sha256").update(realpathOr(home)).digest("hex").slice(0, 8)}`
-}

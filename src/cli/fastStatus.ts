@@ -8,7 +8,14 @@ import Database from "better-sqlite3"
 import * as fs from "node:fs"
 import * as nodePath from "node:path"
 import * as YAML from "yaml"
-import { daemonDbPath } from "../adapters/home.js"
+import {
+  autoStartEnabled,
+  isAlive,
+  machineName,
+  otherSessionMachines,
+  runningDaemon
+} from "../adapters/daemonPresence.js"
+import { blueHome, daemonDbPath } from "../adapters/home.js"
 import { CONFIG_FILE, findMemberRoot, findRealmRoot, readBranch } from "../adapters/paths.js"
 import { nameProblem } from "../domain/nameRules.js"
 import type { RealmState } from "../domain/state.js"
@@ -16,7 +23,7 @@ import { initialState, SNAPSHOT_FORMAT } from "../domain/state.js"
 import { escapeControls, jsonText } from "../domain/text.js"
 import type { Envelope } from "../events/envelope.js"
 import { foldEnvelopes } from "../projections/fold.js"
-import { renderStatus, statusView } from "../projections/status.js"
+import { renderStatus, type SessionInput, statusView } from "../projections/status.js"
 
 const statusArgs = (args: ReadonlyArray<string>): { json: boolean } | undefined => {
   const rest = args[0] === "realm" ? args.slice(1) : args
@@ -25,6 +32,14 @@ const statusArgs = (args: ReadonlyArray<string>): { json: boolean } | undefined 
   if (flags.some((f) => f !== "--json")) return undefined
   return { json: flags.includes("--json") }
 }
+
+/** This machine's sessions in `realm` whose process is alive, as the full engine reads them. */
+const liveSessions = (db: Database.Database, realm: string): Array<SessionInput> =>
+  (db.prepare(
+    "SELECT repo, client_id, pid, started_at, last_activity, active_rfc FROM sessions WHERE ended_at IS NULL AND realm = ? ORDER BY started_at"
+  ).all(realm) as Array<Omit<SessionInput, "client_id"> & { client_id: string | null }>)
+    .filter((x) => x.pid === null || isAlive(x.pid))
+    .map((x) => ({ ...x, client_id: x.client_id ?? "cli" }))
 
 /** Prints status and returns true, or returns false to let the full CLI handle the command. */
 export const tryFastStatus = (args: ReadonlyArray<string>, cwd: string = process.cwd()): boolean => {
@@ -43,8 +58,12 @@ export const tryFastStatus = (args: ReadonlyArray<string>, cwd: string = process
         typeof config?.realm?.name !== "string" || nameProblem(config.repo) !== undefined ||
         nameProblem(config.realm.name) !== undefined || config.exports !== undefined
       ) return false
+      // A member repo's command starts the daemon when it is not running: that is the full CLI's job.
+      if (autoStartEnabled() && runningDaemon(blueHome()) === undefined) return false
       realmDir = nodePath.resolve(memberRoot, config.realm.path)
       repo = config.repo
+      // Other machines' sessions are read from git objects: that is the full engine's job too.
+      if (otherSessionMachines(realmDir, machineName(blueHome())).length > 0) return false
     } else {
       const root = findRealmRoot(cwd)
       if (root === undefined) return false
@@ -85,7 +104,8 @@ export const tryFastStatus = (args: ReadonlyArray<string>, cwd: string = process
         }) as Envelope
       )
       const state = foldEnvelopes(base, envelopes)
-      const view = statusView(state, { path: realmDir, head }, repo)
+      const sessions = repo === undefined ? [] : liveSessions(db, row.name)
+      const view = statusView(state, { path: realmDir, head }, repo, new Map(), sessions, process.pid)
       process.stdout.write(
         parsed.json ? jsonText(view, 2) + "\n" : escapeControls(renderStatus(view)) + "\n"
       )

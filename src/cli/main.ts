@@ -58,8 +58,11 @@ const isUsageError = (cause: Cause.Cause<unknown>) =>
 
 // Every command is a session while a daemon runs — except the daemon itself, the watcher and the MCP server
 // (they register their own).
+// Nor does asking for help or the version (nothing to register, and no reason to start a daemon for it).
 const words = process.argv.slice(2).filter((a) => !a.startsWith("-"))
-const registers = !(words[0] === "daemon" || words[0] === "mcp" || (words[0] === "realm" && words[1] === "sessions"))
+const asksForHelp = process.argv.slice(2).some((a) => a === "--help" || a === "-h" || a === "--version")
+const registers = words.length > 0 && !asksForHelp &&
+  !(words[0] === "daemon" || words[0] === "mcp" || (words[0] === "realm" && words[1] === "sessions"))
 
 // Ctrl-C and SIGTERM interrupt the command (runMain's handlers); the exit code says which signal ended it, as a
 // shell expects (130 / 143), instead of the 0 of a plain interruption. Interrupting waits for an append's critical

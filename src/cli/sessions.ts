@@ -6,7 +6,14 @@
 import { Command, Options } from "@effect/cli"
 import { Effect } from "effect"
 import { WebSocket } from "ws"
-import { callDaemon, type Connection, DaemonUnavailable, ensureDaemon, memberHere } from "../adapters/daemonClient.js"
+import {
+  activeRfc,
+  callDaemon,
+  type Connection,
+  DaemonUnavailable,
+  ensureDaemon,
+  memberHere
+} from "../adapters/daemonClient.js"
 import type { Session } from "../adapters/sessions.js"
 import { jsonText } from "../domain/text.js"
 import { listSessions, renderSessions, sessions } from "../operations/sessions.js"
@@ -21,7 +28,8 @@ const watch = (conn: Connection, json: boolean) =>
       repo: me?.repo ?? "(none)",
       realm: me?.realm ?? "(none)",
       client_id: "watch",
-      pid: process.pid
+      pid: process.pid,
+      ...(activeRfc(process.cwd()) === undefined ? {} : { active_rfc: activeRfc(process.cwd()) })
     }).pipe(Effect.map((r) => r.json as Session))
     const show = (line: unknown) =>
       json ? process.stdout.write(`${jsonText(line)}\n`) : writeHuman(process.stdout, String(line))

@@ -7,9 +7,9 @@ import * as semver from "semver"
 import { type Bump, compareSchemas, type JsonSchema, nextVersion, requiredBump } from "./compatibility.js"
 import { BumpTooSmall, ContractNotFound, ContractValueInvalid } from "./errors.js"
 import { type ContractFile, Validation } from "./files.js"
-import { type ImportStanding, importStanding, isPlaceholder } from "./placeholder.js"
+import { type ImportStanding, isPlaceholder, standingOf } from "./placeholder.js"
 
-export { type ImportStanding, importStanding } from "./placeholder.js"
+export { breakingSince, type ImportStanding, importStanding, standingOf } from "./placeholder.js"
 import type { RealmState } from "./state.js"
 import { validateContract } from "./validate.js"
 import { canonicalJson, diffValues, formatValueChange, type ValueChange } from "./valueDiff.js"
@@ -67,13 +67,13 @@ export const impactOn = (
 ): ReadonlyArray<ImporterImpact> => {
   const removed = valueChanges.filter((c) => c.kind !== "added").map((c) => formatValueChange(c))
   return importersOfContract(state, domain, before.name).map(({ import: i, repo }) => {
-    const standingAfter = importStanding(i.version, i.resolved_version, after.version)
+    const standingAfter = standingOf(i, after)
     return {
       repo,
       domain,
       range: i.version,
       resolved_version: i.resolved_version,
-      before: importStanding(i.version, i.resolved_version, before.version),
+      before: standingOf(i, before),
       // A value element an importer relied on disappearing breaks it even when its range still matches.
       after: removed.length > 0 && standingAfter !== "broken" && after.version !== before.version
         ? "broken"

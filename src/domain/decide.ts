@@ -262,14 +262,16 @@ export const decide = (
           }
         }
         const satisfied = semver.satisfies(contract.version, range)
+        const imports = existing?.imports ?? []
+        // Re-importing without a binding keeps the one recorded: only --binding changes it.
+        const binding = command.binding ?? imports.find((i) => i.contract === contract.name)?.binding
         const entry = {
           contract: contract.name,
           version: command.version,
-          ...(command.binding === undefined ? {} : { binding: command.binding }),
+          ...(binding === undefined ? {} : { binding }),
           status: satisfied ? "current" as const : "broken" as const,
           ...(satisfied ? { resolved_version: contract.version, resolved_at: meta.time } : {})
         }
-        const imports = existing?.imports ?? []
         // Resolving to the current version answers the notifications about this contract.
         const answered = satisfied
           ? Object.values(state.pending).filter((n) =>

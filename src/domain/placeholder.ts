@@ -24,8 +24,61 @@ export const isPlaceholder = (c: {
 /** Where an import stands: current, stale (a newer version its range accepts exists) or broken. */
 export type ImportStanding = "current" | "stale" | "broken"
 
-/** The standing of an import with `range`, resolved at `resolved`, when the contract is at `current`. */
+/** The standing of an import with `range`, resolved at `resolved`, when the contract is at `current` (ranges only). */
 export const importStanding = (range: string, resolved: string | undefined, current: string): ImportStanding => {
-  if (!semver.satisfies(current, normalizeRange(range))) return "broken"
+  if (!satisfies(current, range)) return "broken"
   return resolved === current ? "current" : "stale"
+}
+
+// Folding a realm asks this for every importer of every contract change: parse each range once.
+const ranges = new Map<string, semver.Range | null>()
+const satisfies = (version: string, range: string): boolean => {
+  let parsed = ranges.get(range)
+  if (parsed === undefined) {
+    try {
+      parsed = new semver.Range(normalizeRange(range))
+    } catch {
+      parsed = null
+    }
+    if (ranges.size > 10_000) ranges.clear()
+    ranges.set(range, parsed)
+  }
+  return parsed !== null && parsed.test(version)
+}
+
+/** A contract's history, as far as import standing needs it. */
+interface Versions {
+  readonly version: string
+  readonly evolution: ReadonlyArray<{ readonly version: string; readonly compatible: boolean }>
+}
+
+/**
+ * The first incompatible version after the one an import resolved (up to the contract's current version), e.g. a
+ * removed value element or field it may rely on; undefined when there is none or nothing was resolved.
+ */
+export const breakingSince = (
+  imp: { readonly resolved_version?: string | undefined },
+  contract: Versions
+): string | undefined => {
+  const resolved = imp.resolved_version
+  // Most histories have no incompatible step at all: look before parsing any version.
+  if (resolved === undefined || contract.evolution.every((e) => e.compatible)) return undefined
+  if (semver.valid(resolved) === null || semver.valid(contract.version) === null) return undefined
+  return contract.evolution.find((e) =>
+    !e.compatible && semver.valid(e.version) !== null && semver.gt(e.version, resolved) &&
+    semver.lte(e.version, contract.version)
+  )?.version
+}
+
+/**
+ * Where an import stands against a contract, the one verdict status, check, export and the realm's binding files
+ * give: broken outside its range, and also broken when a version after the one it resolved was an incompatible
+ * change (`breakingSince`), even if its range still matches.
+ */
+export const standingOf = (
+  imp: { readonly version: string; readonly resolved_version?: string | undefined },
+  contract: Versions
+): ImportStanding => {
+  const standing = importStanding(imp.version, imp.resolved_version, contract.version)
+  return standing === "stale" && breakingSince(imp, contract) !== undefined ? "broken" : standing
 }

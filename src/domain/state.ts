@@ -4,6 +4,7 @@
  */
 import type { ContractBumped, ContractPublished, RealmEvent } from "./events.js"
 import type { BindingFile, ContractFile, DomainFile, RealmFile, RepoFile } from "./files.js"
+import { standingOf } from "./placeholder.js"
 
 /** One domain with its contracts and bindings. */
 export interface DomainState {
@@ -28,6 +29,25 @@ export interface PendingNotification {
   readonly created_at: string
 }
 
+/**
+ * One contract change and how its importers answered it, for the owner's status: `importers` maps each importing
+ * repo to the time it acknowledged (null while it is still pending). Kept for each contract's latest change and
+ * for older ones until every importer has answered (at most `KEPT_CHANGES` per contract).
+ */
+export interface ChangeAcks {
+  readonly id: string
+  readonly domain: string
+  readonly contract: string
+  readonly version: string
+  readonly from_repo: string
+  readonly change_type: "updated" | "breaking" | "new"
+  readonly created_at: string
+  readonly importers: Readonly<Record<string, string | null>>
+}
+
+/** How many changes of one contract the owner's acknowledgement view keeps (the latest and those still waiting). */
+export const KEPT_CHANGES = 10
+
 /** The folded realm. `position` is the position of the last event folded in (0 before any). */
 export interface RealmState {
   readonly realm: RealmFile | undefined
@@ -36,13 +56,22 @@ export interface RealmState {
   readonly domains: Readonly<Record<string, DomainState>>
   /** unacknowledged notifications, keyed `<id>:<repo>` */
   readonly pending: Readonly<Record<string, PendingNotification>>
+  /** contract changes with their acknowledgements, per contract (keyed `<domain>/<contract>`), oldest first */
+  readonly changes: Readonly<Record<string, ReadonlyArray<ChangeAcks>>>
 }
 
 /** Bump when RealmState changes shape: older snapshots are ignored and rebuilt from the log. */
-export const SNAPSHOT_FORMAT = 2
+export const SNAPSHOT_FORMAT = 3
 
 /** The state before the first event. */
-export const initialState: RealmState = { realm: undefined, position: 0, repos: {}, domains: {}, pending: {} }
+export const initialState: RealmState = {
+  realm: undefined,
+  position: 0,
+  repos: {},
+  domains: {},
+  pending: {},
+  changes: {}
+}
 
 /** The key of a pending notification. */
 export const pendingKey = (id: string, repo: string) => `${id}:${repo}`
@@ -60,6 +89,7 @@ export interface Draft {
   repos: Record<string, RepoFile>
   domains: Record<string, DraftDomain>
   pending: Record<string, PendingNotification>
+  changes: Record<string, ReadonlyArray<ChangeAcks>>
 }
 
 /** Copies the containers of `state` so that `apply` can mutate them without touching `state`. */
@@ -74,7 +104,8 @@ export const draftOf = (state: RealmState): Draft => {
     position: state.position,
     repos: { ...state.repos },
     domains,
-    pending: { ...(state.pending ?? {}) }
+    pending: { ...(state.pending ?? {}) },
+    changes: { ...(state.changes ?? {}) }
   }
 }
 
@@ -100,9 +131,11 @@ const notify = (
     : "updated" as const
   if (changeType === undefined) return
   const changes = event.contract.evolution.at(-1)?.changes ?? []
+  const id = String(position)
+  const importers: Record<string, string | null> = {}
   for (const b of Object.values(domain.bindings)) {
     if (!(b.imports ?? []).some((i) => i.contract === event.contract.name)) continue
-    const id = String(position)
+    importers[b.repo] = null
     draft.pending[pendingKey(id, b.repo)] = {
       id,
       repo: b.repo,
@@ -115,7 +148,44 @@ const notify = (
       created_at: time
     }
   }
+  if (Object.keys(importers).length === 0) return
+  const key = `${event.domain}/${event.contract.name}`
+  // Older changes of this contract that every importer has answered make way for this one; of those still waiting,
+  // the last few stay in the owner's view (each importer keeps all of its own as pending notifications).
+  const waiting = (draft.changes[key] ?? []).slice(-(KEPT_CHANGES - 1)).filter((c) =>
+    Object.values(c.importers).some((t) => t === null)
+  )
+  draft.changes[key] = [...waiting, {
+    id,
+    domain: event.domain,
+    contract: event.contract.name,
+    version: event.contract.version,
+    from_repo: actor ?? event.contract.owner,
+    change_type: changeType,
+    created_at: time,
+    importers
+  }]
 }
+
+/**
+ * The importers' bindings whose recorded `status` no longer matches `contract` (new records; the others are left
+ * alone), so the realm's binding files stay true when the contract moves on.
+ */
+export const restatedBindings = (
+  bindings: Readonly<Record<string, BindingFile>>,
+  contract: ContractFile
+): ReadonlyArray<BindingFile> =>
+  Object.values(bindings).flatMap((b) => {
+    let changed = false
+    const imports = (b.imports ?? []).map((i) => {
+      if (i.contract !== contract.name) return i
+      const status = standingOf(i, contract)
+      if (status === i.status) return i
+      changed = true
+      return { ...i, status }
+    })
+    return changed ? [{ ...b, imports }] : []
+  })
 
 /**
  * Applies one event to a draft in place. Records taken from events (repo, domain, contract, binding files) are
@@ -141,6 +211,13 @@ export const apply = (
       for (const key of Object.keys(draft.pending)) {
         if (draft.pending[key]!.repo === event.repo) delete draft.pending[key]
       }
+      for (const key of Object.keys(draft.changes)) {
+        draft.changes[key] = draft.changes[key]!.map((change) => {
+          if (!(event.repo in change.importers)) return change
+          const { [event.repo]: _gone, ...rest } = change.importers
+          return { ...change, importers: rest }
+        })
+      }
       for (const name in draft.domains) {
         const domain = draft.domains[name]!
         if (domain.file.members.includes(event.repo)) {
@@ -157,12 +234,24 @@ export const apply = (
     case "ContractBumped": {
       notify(draft, event, meta.position, meta.time, meta.actor)
       const domain = draft.domains[event.domain]
-      if (domain !== undefined) domain.contracts[event.contract.name] = event.contract
+      if (domain === undefined) return
+      domain.contracts[event.contract.name] = event.contract
+      for (const b of restatedBindings(domain.bindings, event.contract)) domain.bindings[b.repo] = b
       return
     }
-    case "NotificationAcknowledged":
+    case "NotificationAcknowledged": {
+      const pending = draft.pending[pendingKey(event.id, event.repo)]
       delete draft.pending[pendingKey(event.id, event.repo)]
+      const key = `${pending?.domain}/${event.contract}`
+      const list = draft.changes[key]
+      if (pending === undefined || list === undefined) return
+      draft.changes[key] = list.map((c) =>
+        c.id === event.id && c.importers[event.repo] === null
+          ? { ...c, importers: { ...c.importers, [event.repo]: meta.time } }
+          : c
+      )
       return
+    }
     case "BindingDeclared": {
       const domain = draft.domains[event.domain]
       if (domain === undefined) return

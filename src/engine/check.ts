@@ -23,7 +23,7 @@ import {
   type JsonSchema,
   requiredBump
 } from "../domain/compatibility.js"
-import { importStanding } from "../domain/contracts.js"
+import { breakingSince, importStanding, standingOf } from "../domain/contracts.js"
 import { FileInvalid } from "../domain/errors.js"
 import type { RealmEvent } from "../domain/events.js"
 import { type ContractFile, ContractFile as ContractFileSchema, type RealmFile } from "../domain/files.js"
@@ -573,7 +573,7 @@ export const checkImporter = (
         })
         continue
       }
-      const standing = importStanding(i.version, i.resolved_version, c.version)
+      const standing = standingOf(i, c)
       const at = i.resolved_version ?? "unresolved"
       findings.push(
         standing === "current"
@@ -597,7 +597,12 @@ export const checkImporter = (
             code: "import-broken",
             contract: c.name,
             domain,
-            message: `${c.name}: the contract is at ${c.version}, outside your range ${i.version}`
+            message: importStanding(i.version, i.resolved_version, c.version) === "broken" ||
+                breakingSince(i, c) === undefined
+              ? `${c.name}: the contract is at ${c.version}, outside your range ${i.version}`
+              : `${c.name}: ${
+                breakingSince(i, c)
+              } changed the contract incompatibly since your binding at ${at} (your range ${i.version} still matches, but what you rely on may be gone); update the binding and re-run 'blue realm import'`
           }
       )
       if (i.binding !== undefined && !fs.existsSync(nodePath.join(member.root, i.binding))) {

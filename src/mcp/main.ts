@@ -8,6 +8,7 @@ import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Effect, Layer } from "effect"
 import * as fs from "node:fs"
 import * as nodePath from "node:path"
+import { autoStartEnabled } from "../adapters/daemonPresence.js"
 import { findGitRoot } from "../adapters/files.js"
 import { escapeControls } from "../domain/text.js"
 import { BlueLive } from "../operations/layer.js"
@@ -40,7 +41,7 @@ const parseRepo = (argv: ReadonlyArray<string>): string => {
 }
 
 const repo = parseRepo(process.argv)
-const autoStart = process.env["BLUE_DAEMON"] !== "off" && process.env["CI"] !== "true"
+const autoStart = autoStartEnabled()
 
 // The client ends the session by closing stdin: once everything it asked is answered, stop (SIGTERM interrupts the
 // main fiber, so the session is deregistered on the way out).

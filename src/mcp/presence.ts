@@ -6,7 +6,14 @@
  */
 import { Effect } from "effect"
 import { WebSocket } from "ws"
-import { callDaemon, type Connection, ensureDaemon, findDaemon, memberHere } from "../adapters/daemonClient.js"
+import {
+  activeRfc,
+  callDaemon,
+  type Connection,
+  ensureDaemon,
+  findDaemon,
+  memberHere
+} from "../adapters/daemonClient.js"
 import type { Session } from "../adapters/sessions.js"
 import type { PendingNotification } from "../domain/state.js"
 
@@ -80,11 +87,13 @@ export class Presence {
     }
     const conn = this.conn
     if (this.session === undefined) {
+      const rfc = activeRfc(this.root)
       const r = await Effect.runPromise(Effect.either(callDaemon(conn, "POST", "/sessions", {
         repo: this.member.repo,
         realm: this.member.realm,
         client_id: "mcp",
-        pid: process.pid
+        pid: process.pid,
+        ...(rfc === undefined ? {} : { active_rfc: rfc })
       })))
       if (r._tag === "Left" || r.right.status !== 201 || typeof r.right.json?.id !== "string") {
         this.conn = undefined

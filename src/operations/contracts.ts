@@ -10,7 +10,7 @@ import { makeRepoCache } from "../adapters/cache.js"
 import { nudgeDaemon } from "../adapters/daemonClient.js"
 import { PathProblem } from "../adapters/errors.js"
 import { detect, ExtractError } from "../adapters/extract.js"
-import { importStanding } from "../domain/contracts.js"
+import { standingOf } from "../domain/contracts.js"
 import { cachedPerFile, sourceFilesOf } from "../engine/detect.js"
 import { Realms } from "../engine/Realms.js"
 import { argLabel, type At, operation, optionalBoolean, optionalString, resolveArgPath } from "./operation.js"
@@ -129,10 +129,7 @@ export const exportContract = operation({
             (b.imports ?? []).filter((i) => i.contract === o.name).map((i) => ({
               repo: b.repo,
               range: i.version,
-              standing: entry?.compatible === false &&
-                  importStanding(i.version, i.resolved_version, after.version) !== "broken"
-                ? "broken"
-                : importStanding(i.version, i.resolved_version, after.version)
+              standing: standingOf(i, after)
             }))
           ),
         commit: published === undefined ? null : out.commit

@@ -5,13 +5,52 @@
 import { Effect, Schema } from "effect"
 import { makeRepoCache } from "../adapters/cache.js"
 import { nudgeDaemon } from "../adapters/daemonClient.js"
+import { isAlive, machineName } from "../adapters/daemonPresence.js"
 import { PathProblem } from "../adapters/errors.js"
+import { blueHome } from "../adapters/home.js"
+import { Sessions } from "../adapters/sessions.js"
 import { realmGraph, renderGraph } from "../domain/graph.js"
 import { cachedPerFile, localExports } from "../engine/detect.js"
 import { Realms } from "../engine/Realms.js"
-import { type LocalExport, renderStatus, statusView } from "../projections/status.js"
+import { type LocalExport, renderStatus, type SessionInput, statusView } from "../projections/status.js"
 import { operation, optionalBoolean } from "./operation.js"
 import { here, hereAsMember } from "./where.js"
+
+/** This machine's sessions in `realm` whose process is alive (none when daemon.db cannot tell). */
+const liveSessions = (realm: string) =>
+  Effect.flatMap(Sessions, (sessions) => sessions.active(realm)).pipe(
+    Effect.map((all): ReadonlyArray<SessionInput> => all.filter((x) => x.pid === null || isAlive(x.pid))),
+    Effect.orElseSucceed((): ReadonlyArray<SessionInput> => [])
+  )
+
+const text = (v: unknown): string | null => (typeof v === "string" ? v : null)
+
+/** The sessions other machines published on the realm's `blue/sessions/<machine>` branches. */
+const otherMachines = (realms: Realms, dir: string) =>
+  realms.machineSessions(dir).pipe(
+    Effect.map((published) =>
+      published
+        .filter((m) => m.machine !== machineName(blueHome()))
+        .flatMap((m): Array<SessionInput> => {
+          const listed = (m.snapshot as { sessions?: unknown } | null)?.sessions
+          return (Array.isArray(listed) ? listed : []).flatMap((x: Record<string, unknown> | null) => {
+            const repo = text(x?.["repo"])
+            const started = text(x?.["started_at"])
+            if (repo === null || started === null || text(x?.["ended_at"]) !== null) return []
+            return [{
+              repo,
+              client_id: text(x?.["client_id"]) ?? "cli",
+              pid: typeof x?.["pid"] === "number" ? x["pid"] : null,
+              started_at: started,
+              last_activity: text(x?.["last_activity"]) ?? started,
+              active_rfc: text(x?.["active_rfc"]),
+              machine: m.machine
+            }]
+          })
+        })
+    ),
+    Effect.orElseSucceed((): ReadonlyArray<SessionInput> => [])
+  )
 
 /** `blue_realm_status`: the realm, this repo's domains and roles, contracts, local changes, stale imports. */
 export const realmStatus = operation({
@@ -32,7 +71,18 @@ export const realmStatus = operation({
         const cache = yield* makeRepoCache(h.member.root, { bypass: args.no_cache ?? false })
         local = yield* localExports(h.member, realm.state, cachedPerFile(cache, h.member))
       }
-      return statusView(realm.state, { path: realm.dir, head: realm.head }, h.member?.config.repo, local)
+      const live = h.member === undefined
+        ? []
+        : [...yield* liveSessions(realm.name), ...yield* otherMachines(realms, realm.dir)]
+      return statusView(
+        realm.state,
+        { path: realm.dir, head: realm.head },
+        h.member?.config.repo,
+        local,
+        live,
+        // A CLI status is itself a session for a moment: leave that one out. The MCP server's session is the agent's.
+        at.flags === true ? process.pid : undefined
+      )
     })),
   summary: renderStatus
 })

@@ -7,7 +7,7 @@ import { Schema } from "effect"
 import * as YAML from "yaml"
 import type { RealmEvent } from "../domain/events.js"
 import { BindingFile, ContractFile, DomainFile, RealmFile, RepoFile } from "../domain/files.js"
-import type { RealmState } from "../domain/state.js"
+import { type RealmState, restatedBindings } from "../domain/state.js"
 
 /** Placeholder files that keep the empty top-level directories in git. */
 export const keepFiles = ["repos/.gitkeep", "domains/.gitkeep"] as const
@@ -95,7 +95,13 @@ export const touchedPaths = (before: RealmState, event: RealmEvent): ReadonlyArr
       return [`domains/${event.domain.name}/domain.yaml`]
     case "ContractPublished":
     case "ContractBumped":
-      return [`domains/${event.domain}/contracts/${event.contract.name}.yaml`]
+      // Only the importers of this contract whose binding status the new version changes are re-rendered.
+      return [
+        `domains/${event.domain}/contracts/${event.contract.name}.yaml`,
+        ...restatedBindings(before.domains[event.domain]?.bindings ?? {}, event.contract).map((b) =>
+          `domains/${event.domain}/bindings/${b.repo}.yaml`
+        )
+      ]
     case "NotificationAcknowledged":
       return []
     case "BindingDeclared":

@@ -4,7 +4,7 @@
 import * as semver from "semver"
 import { type Bump, nextVersion, requiredBump } from "../domain/compatibility.js"
 import type { ContractFile, Role } from "../domain/files.js"
-import { importStanding, isPlaceholder } from "../domain/placeholder.js"
+import { breakingSince, importStanding, isPlaceholder, standingOf } from "../domain/placeholder.js"
 import type { PendingNotification, RealmState } from "../domain/state.js"
 import { plural } from "../domain/text.js"
 import { diffValues, formatValueChange } from "../domain/valueDiff.js"
@@ -32,6 +32,8 @@ export interface ContractView {
     readonly standing: "current" | "stale" | "broken"
     readonly resolved_version?: string
     readonly binding?: string
+    /** the incompatible version since the resolved one that broke it although its range still matches */
+    readonly breaking_version?: string
     /** what changed since the resolved version */
     readonly changes: ReadonlyArray<string>
   }
@@ -80,6 +82,43 @@ export interface DomainView {
   readonly peers: ReadonlyArray<{ readonly repo: string; readonly role: Role | "member"; readonly joined: boolean }>
 }
 
+/** A live session in the realm, as status shows it (this machine's, from daemon.db). */
+export interface SessionView {
+  readonly repo: string
+  readonly client_id: string
+  readonly pid: number | null
+  readonly started_at: string
+  readonly last_activity: string
+  readonly active_rfc: string | null
+  /** the other machine it runs on, as published on the realm's `blue/sessions/<machine>` branch (null: this one) */
+  readonly machine: string | null
+  /** a session in this repo (the status command's own is not listed) */
+  readonly you: boolean
+}
+
+/** A session as the daemon records it (the fields status reads). */
+export interface SessionInput {
+  readonly repo: string
+  readonly client_id: string
+  readonly pid: number | null
+  readonly started_at: string
+  readonly last_activity: string
+  readonly active_rfc: string | null
+  readonly machine?: string
+}
+
+/** One change of a contract this repo owns and how its importers answered it. */
+export interface AckView {
+  readonly id: string
+  readonly domain: string
+  readonly contract: string
+  readonly version: string
+  readonly change_type: "updated" | "breaking" | "new"
+  readonly created_at: string
+  readonly acknowledged: ReadonlyArray<{ readonly repo: string; readonly at: string }>
+  readonly pending: ReadonlyArray<string>
+}
+
 /** The status document (also the `--json` output). */
 export interface StatusView {
   readonly realm: {
@@ -96,6 +135,10 @@ export interface StatusView {
   readonly repos: ReadonlyArray<{ readonly name: string; readonly path?: string; readonly joined_at: string }>
   /** contract changes this repo has not acknowledged yet (`blue realm ack`) */
   readonly notifications: ReadonlyArray<PendingNotification>
+  /** live sessions in the realm: who works where */
+  readonly sessions: ReadonlyArray<SessionView>
+  /** for an owner: the latest changes of its contracts and which importers acknowledged them */
+  readonly acknowledgements: ReadonlyArray<AckView>
 }
 
 const roleIn = (state: RealmState, domain: string, repo: string): Role | "member" =>
@@ -114,7 +157,9 @@ export const statusView = (
   state: RealmState,
   realm: { readonly path: string; readonly head: string },
   repo: string | undefined,
-  local: ReadonlyMap<string, LocalExport> = new Map()
+  local: ReadonlyMap<string, LocalExport> = new Map(),
+  sessions: ReadonlyArray<SessionInput> = [],
+  self?: number
 ): StatusView => {
   const domains = Object.entries(state.domains)
     .filter(([, d]) => repo === undefined || d.file.members.includes(repo) || repo in d.bindings)
@@ -128,7 +173,7 @@ export const statusView = (
           const imp = imports.find((i) => i.contract === c.name)
           const detected = c.owner === repo ? local.get(c.name) : undefined
           const localChange = detected === undefined ? undefined : localView(state, name, c, detected)
-          const live = imp === undefined ? undefined : importStanding(imp.version, imp.resolved_version, c.version)
+          const live = imp === undefined ? undefined : standingOf(imp, c)
           return {
             name: c.name,
             version: c.version,
@@ -140,6 +185,10 @@ export const statusView = (
                 standing: live,
                 ...(imp.resolved_version === undefined ? {} : { resolved_version: imp.resolved_version }),
                 ...(imp.binding === undefined ? {} : { binding: imp.binding }),
+                ...(live === "broken" && importStanding(imp.version, imp.resolved_version, c.version) !== "broken" &&
+                    breakingSince(imp, c) !== undefined
+                  ? { breaking_version: breakingSince(imp, c)! }
+                  : {}),
                 changes: live === "current" ? [] : changesSince(c, imp.resolved_version)
               }
             }),
@@ -166,14 +215,57 @@ export const statusView = (
     notifications: Object.values(state.pending ?? {})
       .filter((n) => repo !== undefined && n.repo === repo)
       .sort((a, b) => Number(a.id) - Number(b.id)),
+    // The status command's own momentary registration is left out: "you" are the sessions in this repo.
+    sessions: sessions
+      .filter((x) => self === undefined || x.pid !== self)
+      .map((x): SessionView => ({
+        repo: x.repo,
+        client_id: x.client_id,
+        pid: x.pid,
+        started_at: x.started_at,
+        last_activity: x.last_activity,
+        active_rfc: x.active_rfc,
+        machine: x.machine ?? null,
+        you: x.repo === repo
+      }))
+      .sort((a, b) => Number(b.you) - Number(a.you) || a.started_at.localeCompare(b.started_at)),
+    acknowledgements: repo === undefined ? [] : Object.values(state.changes ?? {})
+      .flat()
+      .filter((c) => state.domains[c.domain]?.contracts[c.contract]?.owner === repo)
+      .sort((a, b) => Number(a.id) - Number(b.id))
+      .map((c): AckView => {
+        const answers = Object.entries(c.importers).sort(([a], [b]) => a.localeCompare(b))
+        return {
+          id: c.id,
+          domain: c.domain,
+          contract: c.contract,
+          version: c.version,
+          change_type: c.change_type,
+          created_at: c.created_at,
+          acknowledged: answers.flatMap(([r, at]) => (at === null ? [] : [{ repo: r, at }])),
+          pending: answers.flatMap(([r, at]) => (at === null ? [r] : []))
+        }
+      }),
     repos: Object.values(state.repos)
       .map((r) => ({ name: r.name, ...(r.path === undefined ? {} : { path: r.path }), joined_at: r.joined_at }))
       .sort((a, b) => a.name.localeCompare(b.name))
   }
 }
 
-/** Human rendering of the status view, modelled on the seeds' examples. */
-export const renderStatus = (v: StatusView): string => {
+/** How long ago `iso` was, as the seeds write it: "just now", "5 min ago", "3 h ago", "2 days ago". */
+export const ago = (iso: string, now: number = Date.now()): string => {
+  const t = Date.parse(iso)
+  if (Number.isNaN(t)) return iso
+  const s = Math.max(0, Math.floor((now - t) / 1000))
+  if (s < 60) return "just now"
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`
+  if (s < 86400) return `${Math.floor(s / 3600)} h ago`
+  const days = Math.floor(s / 86400)
+  return days === 1 ? "1 day ago" : `${days} days ago`
+}
+
+/** Human rendering of the status view, modelled on the seeds' examples (times relative to `now`). */
+export const renderStatus = (v: StatusView, now: number = Date.now()): string => {
   const lines: Array<string> = []
   lines.push(
     v.repo === null ? `📊 realm ${v.realm.name} (admin view)` : `📊 ${v.repo.name} (in realm: ${v.realm.name})`
@@ -204,7 +296,9 @@ export const renderStatus = (v: StatusView): string => {
   }
   for (const n of v.notifications) {
     lines.push(
-      `🔔 Notification #${n.id} from ${n.from_repo} (${n.created_at}): contract '${n.contract}' ${describeChange(n)}`
+      `🔔 Notification #${n.id} from ${n.from_repo} (${ago(n.created_at, now)}): contract '${n.contract}' ${
+        describeChange(n)
+      }`
     )
     for (const ch of n.changes) lines.push(`    ${ch}`)
     lines.push(
@@ -220,6 +314,8 @@ export const renderStatus = (v: StatusView): string => {
           ? `🔔 Stale import in domain '${d.name}': ${c.name} ${
             imp.resolved_version ?? "?"
           } → ${c.version} available (your range ${imp.version} still matches)`
+          : imp.breaking_version !== undefined
+          ? `❌ Broken import in domain '${d.name}': ${c.name} ${imp.breaking_version} changed incompatibly since your binding at ${imp.resolved_version} (your range ${imp.version} still matches; it is at ${c.version})`
           : `❌ Broken import in domain '${d.name}': ${c.name} is at ${c.version}, outside your range ${imp.version}`
       )
       if (imp.binding !== undefined) lines.push(`    Binding: ${imp.binding}`)
@@ -242,6 +338,29 @@ export const renderStatus = (v: StatusView): string => {
       lines.push(
         `    Peers: ${d.peers.map((p) => `${p.repo} (${p.role}${p.joined ? "" : ", not joined yet"})`).join(", ")}`
       )
+    }
+  }
+  if (v.repo !== null) {
+    if (v.sessions.length === 0) lines.push("Active sessions: none")
+    else lines.push("Active sessions:")
+    for (const x of v.sessions) {
+      lines.push(
+        `  • ${x.repo}${x.you ? " (you)" : ""} - ${
+          x.active_rfc === null ? "idle" : `working on ${x.active_rfc}`
+        } (${x.client_id}${x.pid === null ? "" : `, pid ${x.pid}`}, since ${ago(x.started_at, now)}${
+          x.machine === null ? "" : `, on ${x.machine}`
+        })`
+      )
+    }
+  }
+  // The owner's side of its notifications, in the seed's words: "5 min ago: fungal acknowledged s3-permissions 1.4.0".
+  if (v.acknowledgements.length > 0) lines.push("Notifications:")
+  for (const a of v.acknowledgements) {
+    for (const k of a.acknowledged) {
+      lines.push(`  ✓ ${ago(k.at, now)}: ${k.repo} acknowledged ${a.contract} ${a.version}`)
+    }
+    for (const r of a.pending) {
+      lines.push(`  ⏳ ${r} has not acknowledged ${a.contract} ${a.version} yet (sent ${ago(a.created_at, now)})`)
     }
   }
   lines.push(

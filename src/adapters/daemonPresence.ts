@@ -1,0 +1,133 @@
+/**
+ * Whether this BLUE_HOME's daemon runs, answered from files and process ids alone (no Effect, no network), so the
+ * start-up fast path of `blue status` can ask it too: where the PID file lives, whether its process is alive, and
+ * whether commands may start the daemon themselves (`BLUE_DAEMON=off`, or `CI=true` without `BLUE_DAEMON=auto`,
+ * keep it off).
+ */
+import { createHash } from "node:crypto"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as nodePath from "node:path"
+
+/** The real path of `p`, or its absolute path when it does not exist. */
+export const realpathOr = (p: string) => {
+  try {
+    return fs.realpathSync(p)
+  } catch {
+    return nodePath.resolve(p)
+  }
+}
+
+/** True when `home` is the default BLUE_HOME, `~/.blue`. */
+export const isDefaultHome = (home: string): boolean =>
+  realpathOr(home) === realpathOr(nodePath.join(os.homedir(), ".blue"))
+
+const writableOrCreatable = (dir: string): boolean => {
+  try {
+    if (fs.existsSync(dir)) {
+      if (!fs.statSync(dir).isDirectory()) return false
+      fs.accessSync(dir, fs.constants.W_OK | fs.constants.X_OK)
+      return true
+    }
+    const parent = nodePath.dirname(dir)
+    return parent !== dir && writableOrCreatable(parent)
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Where the PID file of the daemon for `home` lives: `$XDG_RUNTIME_DIR/blue/`, else `/var/run/blue/` when usable,
+ * else `home` itself. The default home's file is `blue.pid`; any other home's is `blue-<12 hex of sha256 of its
+ * real path>.pid`, so several homes on one machine never share one.
+ */
+export const pidFilePath = (home: string, env: NodeJS.ProcessEnv = process.env): string => {
+  const xdg = env["XDG_RUNTIME_DIR"]
+  const dir = xdg !== undefined && xdg !== "" && writableOrCreatable(xdg)
+    ? nodePath.join(xdg, "blue")
+    : writableOrCreatable("/var/run/blue")
+    ? "/var/run/blue"
+    : home
+  const name = isDefaultHome(home)
+    ? "blue.pid"
+    : `blue-${createHash("sha256").update(realpathOr(home)).digest("hex").slice(0, 12)}.pid`
+  return nodePath.join(dir, name)
+}
+
+/**
+ * This machine's name on `blue/sessions/<machine>` branches: the host name in kebab-case, plus a hash of the
+ * BLUE_HOME when it is not the default one (several homes on one host are several "machines").
+ */
+export const machineName = (home: string): string => {
+  const host = os.hostname().toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "") || "host"
+  return isDefaultHome(home)
+    ? host
+    : `${host}-${createHash("sha256").update(realpathOr(home)).digest("hex").slice(0, 8)}`
+}
+
+/**
+ * The machines other than `machine` that published sessions on the realm's `blue/sessions/*` branches (read from
+ * the refs alone: loose files and packed-refs).
+ */
+export const otherSessionMachines = (realmDir: string, machine: string): ReadonlyArray<string> => {
+  const gitDir = nodePath.join(realmDir, ".git")
+  const names = new Set<string>()
+  try {
+    for (const f of fs.readdirSync(nodePath.join(gitDir, "refs", "heads", "blue", "sessions"))) names.add(f)
+  } catch {
+    // no loose session branches
+  }
+  try {
+    for (const line of fs.readFileSync(nodePath.join(gitDir, "packed-refs"), "utf8").split("\n")) {
+      const at = line.indexOf(" refs/heads/blue/sessions/")
+      if (at === 40) names.add(line.slice(at + " refs/heads/blue/sessions/".length))
+    }
+  } catch {
+    // no packed refs
+  }
+  names.delete(machine)
+  return [...names]
+}
+
+const isZombie = (pid: number): boolean => {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8")
+    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3)
+    return state === "Z" || state === "X"
+  } catch {
+    return false
+  }
+}
+
+/** True when process `pid` exists and has not exited (EPERM counts as alive; a zombie does not). */
+export const isAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0)
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException | undefined)?.code !== "EPERM") return false
+  }
+  return !isZombie(pid)
+}
+
+/** The daemon's pid and port from its PID file when that process is alive; undefined otherwise. */
+export const runningDaemon = (home: string): { readonly pid: number; readonly port: number } | undefined => {
+  try {
+    const record = JSON.parse(fs.readFileSync(pidFilePath(home), "utf8")) as { pid?: unknown; port?: unknown }
+    if (typeof record.pid !== "number" || typeof record.port !== "number" || !isAlive(record.pid)) return undefined
+    return { pid: record.pid, port: record.port }
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * True when a command run in a member repo may start the daemon (the accepted RFC's "auto-starts on first CLI
+ * invocation"): not with `BLUE_DAEMON=off`, and not in CI (`CI=true` or `CI=1`) unless `BLUE_DAEMON=auto`, so
+ * pipelines leave no daemon behind.
+ */
+export const autoStartEnabled = (env: NodeJS.ProcessEnv = process.env): boolean => {
+  const setting = env["BLUE_DAEMON"]
+  if (setting === "off") return false
+  const ci = env["CI"]
+  return setting === "auto" || !(ci === "true" || ci === "1")
+}
