@@ -262,6 +262,24 @@ describe("git's own lock files", () => {
     expect(r.stderr).toMatch(heldMessage(index))
     expect(fs.existsSync(index)).toBe(true)
   })
+
+  it("sweeps a git lock a Blue writer was killed with before it could record it (found by the crash suite)", () => {
+    const { realm, ws } = setup(["aperture"])
+    ws.repo("fungal")
+    // Killed right after creating main.lock and before writing blue-git-locks.json: only the lock's content
+    // (Blue's marker) tells it apart from git's.
+    const ref = path.join(realm, ".git", "refs", "heads", "main.lock")
+    fs.writeFileSync(ref, "blue-realms lock, pid 999999\n")
+    ok(ws.blue("fungal", "realm", "admin", "join", `../${REALM}`), "join after a writer killed mid-lock")
+    expect(lockFiles(realm)).toEqual([])
+    // git's own lock (a ref value, or empty while git writes it) is still honoured.
+    fs.writeFileSync(ref, "")
+    ws.repo("third")
+    const r = blueWith(ws, { BLUE_LOCK_TIMEOUT_MS: "200" }, "third", "realm", "admin", "join", `../${REALM}`)
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(heldMessage(ref))
+    expect(fs.existsSync(ref)).toBe(true)
+  })
 })
 
 describe("a rewritten realm history", () => {

@@ -139,6 +139,20 @@ const sweepStaleLocks = (dir: string) => {
   writeRecord(dir, live)
 }
 
+/** What a git lock file Blue creates holds until Blue writes the ref's new value into it. */
+const LOCK_MARKER = "blue-realms lock, pid "
+
+/** Removes `file` if it still carries Blue's marker; true if it did. */
+const removeIfOurs = (file: string): boolean => {
+  try {
+    if (!fs.readFileSync(file, "utf8").startsWith(LOCK_MARKER)) return false
+    fs.rmSync(file, { force: true })
+    return true
+  } catch {
+    return false
+  }
+}
+
 /** Forgets a lock file that is gone (released, or renamed over its ref). */
 const released = (dir: string, file: string) => {
   held.delete(file)
@@ -165,9 +179,18 @@ const takeGitLock = (dir: string, file: string, absent?: string): Effect.Effect<
         const taken = yield* Effect.try({
           try: () => {
             fs.mkdirSync(nodePath.dirname(file), { recursive: true })
-            const fd = fs.openSync(file, "wx")
-            const ino = fs.fstatSync(fd).ino
-            fs.closeSync(fd)
+            // Created by link(2), exclusive like git's O_EXCL open, and born carrying our marker: a writer killed
+            // before it recorded the lock still leaves a file the next Blue writer recognises as its own.
+            const tmpDir = repoTmpDir(dir)
+            fs.mkdirSync(tmpDir, { recursive: true })
+            const tmp = nodePath.join(tmpDir, `gitlock-${process.pid}-${Date.now()}`)
+            fs.writeFileSync(tmp, `${LOCK_MARKER}${process.pid}\n`)
+            try {
+              fs.linkSync(tmp, file)
+            } finally {
+              fs.rmSync(tmp, { force: true })
+            }
+            const ino = fs.statSync(file).ino
             held.add(file)
             writeRecord(dir, [...readRecord(dir).filter((t) => t.path !== file), { path: file, ino, pid: process.pid }])
             return true
@@ -179,6 +202,9 @@ const takeGitLock = (dir: string, file: string, absent?: string): Effect.Effect<
           )
         )
         if (taken) return
+        // A lock born with our marker that this process does not hold was left by a Blue writer killed before it
+        // recorded it (we hold the realm's write lock, so no live Blue writer holds it): remove it and try again.
+        if (!held.has(file) && (yield* Effect.sync(() => removeIfOurs(file)))) continue
       }
       const waited = Date.now() - started
       if (waited >= bound) return yield* new GitLockHeld({ path: blocker ?? file, waitedMs: waited })
