@@ -92,7 +92,8 @@ describe("sessions and live notifications", () => {
       true
     )
     w.child.kill("SIGINT")
-    await new Promise((r) => w.child.on("close", r))
+    // Ended by Ctrl-C: it closes its feed and session, and exits as an interrupted command does (130).
+    expect(await new Promise((r) => w.child.on("close", (code) => r(code)))).toBe(130)
     expect(sessions(path.join(s.ws.root, FUNGAL)).some((x) => x.client_id === "watch")).toBe(false)
   })
 

@@ -104,7 +104,7 @@ else {
       disablePrettyLogger: true,
       teardown: (exit, onExit) =>
         onExit(
-          received !== undefined && registers
+          received !== undefined && words[0] !== "daemon"
             ? signalExit(received)
             : Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause)
             ? 1
@@ -114,8 +114,9 @@ else {
   )
 }
 
-// The daemon and the session watcher stop gracefully on a signal and exit 0 (their own handlers; a second Ctrl-C
-// falls back to node's default): they keep runMain's listeners only.
-if (!registers || front._tag !== "Run") {
+// The daemon stops gracefully on a signal and exits 0, as a service should (its own handlers; a second Ctrl-C falls
+// back to node's default): it keeps runMain's listeners only. The session watcher also stops gracefully (it closes
+// its feed and ends its session) but, like any command a signal ended, exits 130 / 143.
+if (words[0] === "daemon" || front._tag !== "Run") {
   for (const s of ["SIGINT", "SIGTERM"] as const) process.removeListener(s, record[s])
 }
