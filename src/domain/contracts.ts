@@ -2,17 +2,64 @@
  * Contracts over time: finding one, planning a new version from a changed schema and value (semver bump from the
  * compatibility engine and the value diff), and where each import stands against the current version.
  */
-import { Either, ParseResult, Schema } from "effect"
+import { Either, Schema } from "effect"
 import * as semver from "semver"
 import { type Bump, compareSchemas, type JsonSchema, nextVersion, requiredBump } from "./compatibility.js"
-import { BumpTooSmall, ContractNotFound, ContractValueInvalid } from "./errors.js"
+import { BumpTooSmall, ContractNotFound, ContractTooLarge, ContractValueInvalid, InvalidVersion } from "./errors.js"
 import { type ContractFile, Validation } from "./files.js"
+import {
+  formatLimit,
+  formatSize,
+  MAX_DEPTH,
+  MAX_SCHEMA_BYTES,
+  MAX_VALUE_BYTES,
+  nestedTooDeep,
+  nonFiniteAt
+} from "./limits.js"
+import { hookPathProblem } from "./nameRules.js"
 import { type ImportStanding, importStanding, isPlaceholder } from "./placeholder.js"
 
 export { type ImportStanding, importStanding } from "./placeholder.js"
 import type { RealmState } from "./state.js"
 import { validateContract } from "./validate.js"
 import { canonicalJson, diffValues, formatValueChange, type ValueChange } from "./valueDiff.js"
+
+const kindOf = (v: unknown) =>
+  v === null ? "null" : Array.isArray(v) ? "a list" : typeof v === "object" ? "an object" : `a ${typeof v}`
+
+/**
+ * Why `raw` is not a contract's validation hooks {exporter, importer, ci_only}, or undefined: each names a script
+ * inside the repo (checked here, at publish, not only when a hook runs).
+ */
+export const validationProblem = (raw: unknown): string | undefined => {
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
+    return `validation must be an object {exporter, importer, ci_only}, not ${kindOf(raw)}`
+  }
+  const scriptProblem = (field: string, path: string) => {
+    const reason = hookPathProblem(path)
+    return reason === undefined
+      ? undefined
+      : `${field} ${JSON.stringify(path)} ${reason}; name a script inside the repo, relative to its root`
+  }
+  for (const [key, v] of Object.entries(raw)) {
+    if (key === "exporter" || key === "importer") {
+      if (typeof v !== "string") return `validation.${key} must be a script path, not ${kindOf(v)}`
+      const problem = scriptProblem(`validation.${key}`, v)
+      if (problem !== undefined) return problem
+    } else if (key === "ci_only") {
+      if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) {
+        return "validation.ci_only must be a list of script paths"
+      }
+      for (const x of v as ReadonlyArray<string>) {
+        const problem = scriptProblem("validation.ci_only", x)
+        if (problem !== undefined) return problem
+      }
+    } else {
+      return `validation.${key} is not a validation field (use exporter, importer or ci_only)`
+    }
+  }
+  return undefined
+}
 
 /** A contract located in the realm. */
 export interface Located {
@@ -109,24 +156,60 @@ export const planPublish = (
     readonly validation?: unknown
     readonly version?: string
   }
-): Either.Either<PublishPlan, BumpTooSmall | ContractValueInvalid> =>
+): Either.Either<PublishPlan, BumpTooSmall | ContractValueInvalid | ContractTooLarge | InvalidVersion> =>
   Either.gen(function*() {
+    if (input.version !== undefined && semver.valid(input.version) !== input.version) {
+      return yield* Either.left(new InvalidVersion({ contract: current.name, value: input.version }))
+    }
+    for (
+      const [part, given, limit] of [["value", input.value, MAX_VALUE_BYTES], [
+        "schema",
+        input.schema,
+        MAX_SCHEMA_BYTES
+      ]] as const
+    ) {
+      if (given === undefined) continue
+      if (nestedTooDeep(given)) {
+        return yield* Either.left(
+          new ContractValueInvalid({
+            contract: current.name,
+            problems: [`the ${part} is nested deeper than ${MAX_DEPTH} levels of objects and lists`]
+          })
+        )
+      }
+      const infinite = nonFiniteAt(given)
+      if (infinite !== undefined) {
+        return yield* Either.left(
+          new ContractValueInvalid({
+            contract: current.name,
+            problems: [`${part} ${infinite} is a number too large for JSON (such as 1e999, read as Infinity)`]
+          })
+        )
+      }
+      const size = new TextEncoder().encode(canonicalJson(given)).length
+      if (size > limit) {
+        return yield* Either.left(
+          new ContractTooLarge({ contract: current.name, part, size: formatSize(size), limit: formatLimit(limit) })
+        )
+      }
+    }
+    if (
+      input.schema !== undefined &&
+      (input.schema === null || typeof input.schema !== "object" || Array.isArray(input.schema))
+    ) {
+      return yield* Either.left(
+        new ContractValueInvalid({ contract: current.name, problems: ["schema: a JSON Schema must be a JSON object"] })
+      )
+    }
     const schema = (input.schema ?? current.schema) as Record<string, unknown>
     const value = input.value === undefined ? current.value : input.value
     let validation = current.validation
     if (input.validation !== undefined) {
-      const decoded = Schema.decodeUnknownEither(Validation)(input.validation)
-      if (Either.isLeft(decoded)) {
-        return yield* Either.left(
-          new ContractValueInvalid({
-            contract: current.name,
-            problems: [
-              `validation: ${ParseResult.TreeFormatter.formatErrorSync(decoded.left).split("\n").at(-1)?.trim()}`
-            ]
-          })
-        )
+      const problem = validationProblem(input.validation)
+      if (problem !== undefined) {
+        return yield* Either.left(new ContractValueInvalid({ contract: current.name, problems: [problem] }))
       }
-      validation = decoded.right
+      validation = Schema.decodeUnknownSync(Validation)(input.validation)
     }
     const validationChanged = canonicalJson(validation ?? null) !== canonicalJson(current.validation ?? null)
     const validity = validateContract(schema, value)

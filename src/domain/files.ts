@@ -6,7 +6,7 @@
 import { Schema } from "effect"
 import * as semver from "semver"
 import { Name } from "./names.js"
-import { normalizeRange } from "./placeholder.js"
+import { isValidRange } from "./placeholder.js"
 
 export { normalizeRange } from "./placeholder.js"
 
@@ -26,9 +26,7 @@ export const SemverVersion = Schema.String.pipe(
 
 /** A semver range such as ^1.0.0 or ">=1.0.0, <2.0.0" (the seed's comma form is accepted). */
 export const SemverRange = Schema.String.pipe(
-  Schema.filter((s) =>
-    semver.validRange(normalizeRange(s)) !== null ? true : `${JSON.stringify(s)} is not a semver range (e.g. ^1.0.0)`
-  )
+  Schema.filter((s) => isValidRange(s) ? true : `${JSON.stringify(s)} is not a semver range (e.g. ^1.0.0)`)
 )
 
 /** How new repos get in. */
