@@ -18,6 +18,29 @@ export { CONFIG_FILE, findGitRoot, findMemberRoot, findRealmRoot, findUp } from 
 const formatPath = (path: ReadonlyArray<PropertyKey>) =>
   path.map((k, i) => (typeof k === "number" ? `[${k}]` : i === 0 ? String(k) : `.${String(k)}`)).join("")
 
+/**
+ * What a schema expected, in words ("an object", "a string", "\"open\" or \"approval\"") rather than the
+ * schema's own notation.
+ */
+const plainExpected = (expected: ReadonlyArray<string>): string => {
+  const words = expected.flatMap((x) =>
+    x.startsWith("{") ? ["an object"] : x.split(" | ").map((p) =>
+      p === "undefined"
+        ? ""
+        : p.startsWith("ReadonlyArray<") || p.startsWith("readonly [")
+        ? "a list"
+        : p === "string" || p.startsWith("{ string") || p === "NonEmptyString"
+        ? "a string"
+        : p === "number" || p === "Int"
+        ? "a number"
+        : p === "boolean"
+        ? "true or false"
+        : p
+    )
+  ).filter((w) => w !== "")
+  return [...new Set(words)].join(" or ") || "something else"
+}
+
 /** Parses YAML text and decodes it with `schema`; `file` is how the file is named in errors. */
 export const decodeYaml = <A, I>(
   schema: Schema.Schema<A, I>,
@@ -38,6 +61,9 @@ export const decodeYaml = <A, I>(
       })
     )
   }
+  if (raw === null || raw === undefined) {
+    return Either.left(new FileInvalid({ file, path: "", detail: "is empty; it must hold a YAML mapping" }))
+  }
   return Either.mapLeft(Schema.decodeUnknownEither(schema, { errors: "all" })(raw), (error) => {
     const issues = ParseResult.ArrayFormatter.formatErrorSync(error)
     const first = issues[0]
@@ -47,8 +73,8 @@ export const decodeYaml = <A, I>(
     const alternatives = issues
       .filter((i) => formatPath(i.path) === path)
       .map((i) => /^Expected (.+), actual (.+)$/s.exec(i.message))
-    const detail = alternatives.length > 1 && alternatives.every((m) => m !== null)
-      ? `Expected ${alternatives.map((m) => m![1]).join(" | ")}, actual ${alternatives[0]![2]}`
+    const detail = alternatives.every((m) => m !== null)
+      ? `must be ${plainExpected(alternatives.map((m) => m![1]))}, not ${alternatives[0]![2]}`
       : first.message
     return new FileInvalid({ file, path, detail })
   })
@@ -141,6 +167,15 @@ export const readMember = (root: string): Effect.Effect<Member, FileInvalid | Pa
         detail: `${JSON.stringify(config.realm.path)} does not point at a realm repository (${realmDir} ${
           fs.existsSync(realmDir) ? "is not a git repository" : "does not exist"
         }); fix the path or run 'blue realm admin join <realm-path>' again`
+      })
+    }
+    if (!fs.existsSync(nodePath.join(realmDir, "realm.yaml")) && !fs.existsSync(nodePath.join(realmDir, "events"))) {
+      return yield* new FileInvalid({
+        file,
+        path: "realm.path",
+        detail: `${
+          JSON.stringify(config.realm.path)
+        } does not point at a Blue realm (${realmDir} has no realm.yaml); fix the path or run 'blue realm admin join <realm-path>' again`
       })
     }
     const realmName = realmNameAt(realmDir)

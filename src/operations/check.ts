@@ -15,7 +15,9 @@ import {
   checkHistory,
   checkImporter,
   checkRealmCommits,
-  type CheckReport
+  checkRealmFiles,
+  type CheckReport,
+  withFindings
 } from "../engine/check.js"
 import { cachedPerFile } from "../engine/detect.js"
 import { Realms } from "../engine/Realms.js"
@@ -127,8 +129,12 @@ export const check = operation({
           }
           case "contract": {
             const events = yield* realms.foldItems(realm.dir)
-            if (h.member === undefined) {
-              reports.push(checkContracts(realm.dir, realm.state, events))
+            const files = checkRealmFiles(realm.dir, realm.state)
+            // The cache is used only for a checkout that is exactly what the log records: a check that finds a
+            // hand edit leaves .blue/cache.db as it was.
+            if (h.member === undefined || !files.clean) {
+              const report = checkContracts(realm.dir, realm.state, events)
+              reports.push(withFindings(report, files.findings))
               break
             }
             const cache = yield* makeRepoCache(h.member.root, { bypass: o.no_cache ?? false })
