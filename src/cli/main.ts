@@ -22,9 +22,17 @@ const wantsJson = process.argv.includes("--json")
 const usageFailure = (cause: Cause.Cause<unknown>) =>
   Effect.sync(() => {
     const e = Cause.failureOption(cause)
-    if (wantsJson && Option.isSome(e) && ValidationError.isValidationError(e.value)) {
-      const message = HelpDoc.toAnsiText(e.value.error).replace(/\x1b\[[0-9;]*m/g, "").trim()
-      process.stdout.write(JSON.stringify({ error: { _tag: "UsageError", message } }, null, 2) + "\n")
+    if (Option.isSome(e) && ValidationError.isValidationError(e.value)) {
+      let message = HelpDoc.toAnsiText(e.value.error).replace(/\x1b\[[0-9;]*m/g, "").trim()
+      if (message === "") {
+        // @effect/cli says nothing about a single-dash word it cannot place (`domain create -lead`): name it.
+        const odd = process.argv.slice(2).find((a) => /^-[^-]/.test(a) && a !== "-h")
+        message = odd === undefined
+          ? "The arguments could not be read; see 'blue --help'."
+          : `Unknown option ${JSON.stringify(odd)}: names cannot start with '-'; see the command's --help.`
+        if (!wantsJson) process.stderr.write(`Error: ${message}\n`)
+      }
+      if (wantsJson) process.stdout.write(JSON.stringify({ error: { _tag: "UsageError", message } }, null, 2) + "\n")
     }
     process.exitCode = 1
   })

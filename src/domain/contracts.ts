@@ -61,6 +61,42 @@ export const validationProblem = (raw: unknown): string | undefined => {
   return undefined
 }
 
+const DATA_KEYS = new Set(["enum", "const", "default", "examples"])
+const EMPTY_MEANS_ABSENT = new Set([
+  "required",
+  "properties",
+  "patternProperties",
+  "definitions",
+  "$defs",
+  "dependencies"
+])
+
+/**
+ * A JSON Schema in one spelling, for telling an equivalent schema from a changed one: a one-type list becomes
+ * the type, `required` and `type` lists are sorted and deduplicated, `enum` is sorted, empty `required`,
+ * `properties`, `patternProperties`, `definitions`, `$defs` and `dependencies` are dropped. Key order is
+ * canonicalJson's business.
+ */
+export const normalizeSchema = (schema: unknown): unknown => {
+  if (Array.isArray(schema)) return schema.map(normalizeSchema)
+  if (schema === null || typeof schema !== "object") return schema
+  const out: Record<string, unknown> = {}
+  for (const [key, v] of Object.entries(schema)) {
+    if (EMPTY_MEANS_ABSENT.has(key) && v !== null && typeof v === "object" && Object.keys(v).length === 0) continue
+    if (key === "type" && Array.isArray(v)) {
+      const types = [...new Set(v.map(String))].sort()
+      out[key] = types.length === 1 ? types[0] : types
+    } else if (key === "required" && Array.isArray(v)) {
+      out[key] = [...new Set(v.map(String))].sort()
+    } else if (key === "enum" && Array.isArray(v)) {
+      out[key] = [...v].sort((a, b) => canonicalJson(a).localeCompare(canonicalJson(b)))
+    } else {
+      out[key] = DATA_KEYS.has(key) ? v : normalizeSchema(v)
+    }
+  }
+  return out
+}
+
 /** A contract located in the realm. */
 export interface Located {
   readonly domain: string
@@ -201,7 +237,11 @@ export const planPublish = (
         new ContractValueInvalid({ contract: current.name, problems: ["schema: a JSON Schema must be a JSON object"] })
       )
     }
-    const schema = (input.schema ?? current.schema) as Record<string, unknown>
+    // An equivalent schema (same meaning, another spelling or key order) is no change: the recorded one stays.
+    const schema = (input.schema === undefined ||
+        canonicalJson(normalizeSchema(input.schema)) === canonicalJson(normalizeSchema(current.schema))
+      ? current.schema
+      : input.schema) as Record<string, unknown>
     const value = input.value === undefined ? current.value : input.value
     let validation = current.validation
     if (input.validation !== undefined) {

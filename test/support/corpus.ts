@@ -49,6 +49,11 @@ export interface Case {
   /** output checks instead of the one-line Error (check's reports); the message is the whole output */
   readonly report?: true
   /**
+   * a usage error reported by @effect/cli (its wording and layout are the CLI's, checked in cli.e2e): non-zero exit,
+   * the option named, no stack trace, nothing changed
+   */
+  readonly usage?: true
+  /**
    * daemon.db may change: the case committed to the realm by hand, and any command catches daemon.db up with the
    * realm's new commits (as the daemon's poll would); the realm, the repos and cache.db must still be untouched
    */
@@ -202,13 +207,14 @@ export const runCase = async (
       expect(run.code, `${label}: accepted\n${output}`).toBe(0)
     } else {
       const says = typeof k.refused === "function" ? k.refused(c) : k.refused
-      expect.soft(run.code, `${label}: exit code\n${output}`).toBe(k.code ?? 1)
-      const message = k.report === true ? `${run.stdout}${run.stderr}` : run.stderr
-      if (k.report !== true) {
+      if (k.usage !== true) expect.soft(run.code, `${label}: exit code\n${output}`).toBe(k.code ?? 1)
+      const message = k.report === true || k.usage === true ? `${run.stdout}${run.stderr}` : run.stderr
+      if (k.usage === true) expect.soft(run.code, `${label}: exit code\n${output}`).not.toBe(0)
+      if (k.report !== true && k.usage !== true) {
         expect.soft(run.stdout, `${label}: stdout\n${output}`).toBe("")
         expect.soft(run.stderr, `${label}: one "Error: " line\n${output}`).toMatch(/^Error: [^\n]+\n$/)
       }
-      for (const re of INTERNALS) expect.soft(message, `${label}: Effect internals\n${output}`).not.toMatch(re)
+      for (const re of k.usage === true ? INTERNALS.slice(1) : INTERNALS) expect.soft(message, `${label}: Effect internals\n${output}`).not.toMatch(re)
       for (const s of says) expect.soft(message, `${label}: names ${JSON.stringify(s)}\n${output}`).toContain(s)
       const after = snapshot(c)
       if (k.realmCommitted === true) {
