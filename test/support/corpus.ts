@@ -214,7 +214,9 @@ export const runCase = async (
         expect.soft(run.stdout, `${label}: stdout\n${output}`).toBe("")
         expect.soft(run.stderr, `${label}: one "Error: " line\n${output}`).toMatch(/^Error: [^\n]+\n$/)
       }
-      for (const re of k.usage === true ? INTERNALS.slice(1) : INTERNALS) expect.soft(message, `${label}: Effect internals\n${output}`).not.toMatch(re)
+      for (const re of k.usage === true ? INTERNALS.slice(1) : INTERNALS) {
+        expect.soft(message, `${label}: Effect internals\n${output}`).not.toMatch(re)
+      }
       for (const s of says) expect.soft(message, `${label}: names ${JSON.stringify(s)}\n${output}`).toContain(s)
       const after = snapshot(c)
       if (k.realmCommitted === true) {
