@@ -462,7 +462,9 @@ describe("planPublish", () => {
       const e = planError(planPublish(contract(), { value: { read: ["jobs/*", "b"] }, version }))
       expect(e).toMatchObject({ _tag: "InvalidVersion", value: version })
       expect(e.message).toBe(
-        `--version ${JSON.stringify(version)} is not a valid semver version for contract '${contract().name}'; give MAJOR.MINOR.PATCH, e.g. 1.4.0.`
+        `--version ${
+          JSON.stringify(version)
+        } is not a valid semver version for contract '${contract().name}'; give MAJOR.MINOR.PATCH, e.g. 1.4.0.`
       )
     }
   })
