@@ -469,6 +469,45 @@ const sources: Array<Case> = [
   { name: "export --source-files src/**/*.ts accepted", args: [...EXPORT, ...VALUE, "--source-files", "src/**/*.ts"] }
 ]
 
+const compat = ["realm", "check", "--mode", "compatibility", "--old"]
+const checkFiles: Array<Case> = [
+  {
+    name: "check --old a FIFO",
+    prepare: (x) => {
+      mkfifo(x.path(APERTURE, "old.json"))
+      x.write(`${APERTURE}/new.json`, "{}")
+    },
+    args: [...compat, "old.json", "--new", "new.json"],
+    refused: (x) => [x.path(APERTURE, "old.json"), "(--old) is a FIFO"]
+  },
+  {
+    name: "check --new a directory",
+    prepare: (x) => {
+      x.write(`${APERTURE}/old.json`, "{}")
+      fs.mkdirSync(x.path(APERTURE, "new.json"))
+    },
+    args: [...compat, "old.json", "--new", "new.json"],
+    refused: (x) => [x.path(APERTURE, "new.json"), "not a regular file"]
+  },
+  {
+    name: "check --old over the size limit",
+    prepare: (x) => {
+      x.write(`${APERTURE}/old.json`, JSON.stringify({ description: "x".repeat(5 * 1024 * 1024) }))
+      x.write(`${APERTURE}/new.json`, "{}")
+    },
+    args: [...compat, "old.json", "--new", "new.json"],
+    refused: (x) => [x.path(APERTURE, "old.json"), "over the 4 MiB limit"]
+  },
+  {
+    name: "check --old/--new schemas accepted",
+    prepare: (x) => {
+      x.write(`${APERTURE}/old.json`, JSON.stringify({ type: "object" }))
+      x.write(`${APERTURE}/new.json`, JSON.stringify({ type: "object", properties: { a: { type: "string" } } }))
+    },
+    args: [...compat, "old.json", "--new", "new.json"]
+  }
+]
+
 const flags: Array<Case> = [
   {
     name: "export --value and --file",
@@ -503,6 +542,7 @@ const groups: Record<string, Array<Case>> = {
   validation,
   bindings,
   "source files": sources,
+  "check files": checkFiles,
   flags
 }
 

@@ -6,6 +6,7 @@ import { Effect, Schema } from "effect"
 import * as fs from "node:fs"
 import { makeRepoCache } from "../adapters/cache.js"
 import { PathProblem } from "../adapters/errors.js"
+import { readTextFileSync } from "../adapters/files.js"
 import {
   cachedContractFiles,
   cachedValidity,
@@ -88,8 +89,11 @@ export const check = operation({
         }
         const oldFile = yield* resolveArgPath(at, "old", o.old)
         const newFile = yield* resolveArgPath(at, "new", o.new)
-        for (const f of [oldFile, newFile]) {
+        for (const [f, arg] of [[oldFile, "old"], [newFile, "new"]] as const) {
           if (!fs.existsSync(f)) return yield* new PathProblem({ path: f, detail: "does not exist" })
+          // A FIFO, a device or an oversized file is refused here, before anything waits on it.
+          const read = readTextFileSync(f, `(${argLabel(at, arg)}) `)
+          if ("problem" in read) return yield* new PathProblem({ path: f, detail: read.problem })
         }
         return yield* Effect.try({
           try: () => checkFiles(oldFile, newFile),
