@@ -466,7 +466,22 @@ const sources: Array<Case> = [
     args: [...EXPORT, ...VALUE, "--source-files", g!],
     refused: [says!]
   })),
-  { name: "export --source-files src/**/*.ts accepted", args: [...EXPORT, ...VALUE, "--source-files", "src/**/*.ts"] }
+  { name: "export --source-files src/**/*.ts accepted", args: [...EXPORT, ...VALUE, "--source-files", "src/**/*.ts"] },
+  ...(["FIFO", "file"] as const).map((kind): Case => ({
+    name: kind === "FIFO"
+      ? "export --detect with a FIFO among the source files (not matched, never opened) accepted"
+      : "export --detect accepted",
+    prepare: (x) => {
+      x.write(
+        `${APERTURE}/.blue/config.yaml`,
+        `realm:\n  name: letemcook\n  path: ../${REALM}\nrepo: aperture\nexports:\n  s3-permissions:\n    pattern:\n      files: ["src/**/*.py"]\n      fields:\n        paths: 'read_path\\("([^"]+)"\\)'\n`
+      )
+      x.write(`${APERTURE}/src/a.py`, "read_path(\"b\")\n")
+      if (kind === "FIFO") mkfifo(x.path(APERTURE, "src", "pipe.py"))
+    },
+    args: [...EXPORT, "--detect", "--json"],
+    after: (_, run, expect) => expect(run.json().version).toBe("2.0.0")
+  }))
 ]
 
 const compat = ["realm", "check", "--mode", "compatibility", "--old"]
