@@ -107,9 +107,10 @@ export const makeTemplate = () => {
 let counter = 0
 
 /** A fresh copy of the template (daemon.db's realm paths moved along). */
-export const copyOf = (template: { readonly root: string; readonly env: NodeJS.ProcessEnv }): Ctx => {
+export const copyOf = async (template: { readonly root: string; readonly env: NodeJS.ProcessEnv }): Promise<Ctx> => {
   const root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), `blue-case-${counter++}-`)))
-  fs.cpSync(template.root, root, { recursive: true, verbatimSymlinks: true })
+  // Asynchronously, so concurrent cases do not hold the test worker's event loop (vitest's RPC times out).
+  await fs.promises.cp(template.root, root, { recursive: true, verbatimSymlinks: true })
   const home = path.join(root, ".blue-home")
   const dbFile = path.join(home, "daemon.db")
   if (fs.existsSync(dbFile)) {
@@ -191,7 +192,7 @@ export const runCase = async (
   /** the test's own expect (soft failures of concurrent tests are reported against the right one) */
   expect: ExpectStatic
 ) => {
-  const c = copyOf(template)
+  const c = await copyOf(template)
   try {
     k.prepare?.(c)
     const args = typeof k.args === "function" ? k.args(c) : k.args
@@ -225,7 +226,7 @@ export const runCase = async (
     }
     k.after?.(c, run, expect)
   } finally {
-    fs.rmSync(c.root, { recursive: true, force: true })
+    await fs.promises.rm(c.root, { recursive: true, force: true })
   }
 }
 
