@@ -241,6 +241,8 @@ describe("init", () => {
       ["json"]
     )
 
+    // (--path must exist: init never creates missing parents, #9)
+    fs.mkdirSync(ws.path("elsewhere"))
     expectRefused(
       ws,
       ".",
@@ -252,7 +254,7 @@ describe("init", () => {
       watched,
       ["json"]
     )
-    expect(fs.existsSync(ws.path("elsewhere"))).toBe(false)
+    expect(fs.readdirSync(ws.path("elsewhere"))).toEqual([])
   })
 })
 

@@ -173,6 +173,8 @@ describe("blue realm admin init", () => {
     const status = ok(ws.blue("realm-guarded", "realm", "status", "--json"), "status").json()
     expect(status.realm).toMatchObject({ name: "guarded", admission: "approval", repos: 0, domains: 0, position: 1 })
 
+    // --path names an existing directory (init never creates missing ones, #9)
+    fs.mkdirSync(ws.path("nested"))
     ok(ws.blue(".", "realm", "admin", "init", "--name", "other", "--path", ws.path("nested"), "--json"), "init")
     expect(fs.existsSync(ws.path("nested", "realm-other", "realm.yaml"))).toBe(true)
   })

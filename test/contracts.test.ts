@@ -457,9 +457,16 @@ describe("planPublish", () => {
       _tag: "BumpTooSmall",
       required: "minor"
     })
-    expect(planError(planPublish(contract(), { value: { read: ["jobs/*", "b"] }, version: "banana" }))._tag).toBe(
-      "BumpTooSmall"
-    )
+    // Not semver at all is its own refusal (#9: "--version 1" is not a valid version, not "needs a major bump").
+    for (const version of ["banana", "1", "v2.0.0", " 2.0.0"]) {
+      const e = planError(planPublish(contract(), { value: { read: ["jobs/*", "b"] }, version }))
+      expect(e).toMatchObject({ _tag: "InvalidVersion", value: version })
+      expect(e.message).toBe(
+        `--version ${
+          JSON.stringify(version)
+        } is not a valid semver version for contract '${contract().name}'; give MAJOR.MINOR.PATCH, e.g. 1.4.0.`
+      )
+    }
   })
 })
 

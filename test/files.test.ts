@@ -34,7 +34,7 @@ describe("file schemas", () => {
   })
 
   it("reports a number where a version string belongs", () => {
-    expect(problem(ContractFile, contract("1.4"))).toBe("f.yaml: version: Expected string, actual 1.4")
+    expect(problem(ContractFile, contract("1.4"))).toBe("f.yaml: version: must be a string, not 1.4")
   })
 
   it("reports malformed YAML with line and column", () => {
@@ -45,7 +45,7 @@ describe("file schemas", () => {
 
   it("reports wrong types, bad enums, missing keys and bad names with their paths", () => {
     expect(problem(LocalConfig, "realm: { name: letemcook, path: ../r }\nrepo: 42\n")).toBe(
-      "f.yaml: repo: Expected string, actual 42"
+      "f.yaml: repo: must be a string, not 42"
     )
     expect(problem(LocalConfig, "realm: { name: Lets Cook, path: ../r }\nrepo: a\n")).toContain(
       "f.yaml: realm.name: \"Lets Cook\" contains whitespace"
@@ -56,7 +56,7 @@ describe("file schemas", () => {
       "admission: opne"
     )
     expect(problem(RealmFile, realm, "realm.yaml")).toBe(
-      "realm.yaml: governance.admission: Expected \"open\" | \"approval\" | \"invite-only\", actual \"opne\""
+      "realm.yaml: governance.admission: must be \"open\" or \"approval\" or \"invite-only\", not \"opne\""
     )
     expect(problem(RepoFile, "name: a\nmaintainers: []\njoined_at: yesterday\n")).toContain(
       "joined_at: \"yesterday\" is not an ISO-8601 UTC timestamp"

@@ -342,7 +342,7 @@ describe("blue mcp: refusals and protocol errors", () => {
         ws.path(APERTURE, ".git"),
         "(path) is inside Blue's home or a .git directory; create the realm beside your repos"
       ],
-      [ws.path("not", "there"), "(path) is not an existing directory"]
+      [ws.path("not", "there"), "(path) is not an existing directory; create it first or name another"]
     ]
     for (const [where, detail] of refusedInit) {
       const r = await aperture.call("blue_realm_init", { name: "elsewhere", path: where })

@@ -8,6 +8,7 @@ import * as nodePath from "node:path"
 import * as YAML from "yaml"
 import { autoStartEnabled, runningDaemon } from "./daemonPresence.js"
 import { daemonPort, pidFilePath, startDetached, tokenPath } from "./daemonRuntime.js"
+import { readTextFileSync } from "./files.js"
 import { blueHome } from "./home.js"
 import { CONFIG_FILE, findMemberRoot } from "./paths.js"
 
@@ -88,7 +89,9 @@ export const memberHere = (
   const root = findMemberRoot(cwd)
   if (root === undefined) return undefined
   try {
-    const config = YAML.parse(fs.readFileSync(nodePath.join(root, CONFIG_FILE), "utf8"))
+    const read = readTextFileSync(nodePath.join(root, CONFIG_FILE))
+    if (!("text" in read)) return undefined
+    const config = YAML.parse(read.text)
     return typeof config?.repo === "string" && typeof config?.realm?.name === "string"
       ? { repo: config.repo, realm: config.realm.name }
       : undefined

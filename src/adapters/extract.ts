@@ -11,6 +11,7 @@ import { globSync } from "tinyglobby"
 import * as YAML from "yaml"
 import type { Extractor } from "../domain/files.js"
 import { sourceGlobProblem } from "../domain/nameRules.js"
+import { readTextFileSync } from "./files.js"
 import { PASSED_ENV } from "./hooks.js"
 import { isWithin } from "./paths.js"
 
@@ -134,6 +135,13 @@ export const detect = (options: {
     // A symlink inside the repo may still point out of it: only files whose real path is inside are read.
     const outside = files.find((f) => !isWithin(root, nodePath.join(root, f)))
     if (outside !== undefined) return Effect.fail(fail(`${outside} leads outside the repo`))
+    // A FIFO or a device matched by a glob would block the read: only regular files are source files.
+    const special = files.find((f) =>
+      fs.statSync(nodePath.join(root, f), { throwIfNoEntry: false })?.isFile() === false
+    )
+    if (special !== undefined) {
+      return Effect.fail(fail(`${special} is not a regular file (a FIFO, socket or device); narrow the source globs`))
+    }
     const perFile = options.perFile ?? readCompute(root)
     return Effect.forEach(files, (f) => perFile(f, (content) => matchPattern(content, extractor.pattern.fields))).pipe(
       Effect.map((results) => mergeCaptures(Object.keys(extractor.pattern.fields), results)),
@@ -153,7 +161,11 @@ export const detect = (options: {
     return Effect.fail(fail(`${extractor.file} is outside the repo`))
   }
   return Effect.try({
-    try: () => YAML.parse(fs.readFileSync(file, "utf8")) as unknown,
+    try: () => {
+      const read = readTextFileSync(file)
+      if ("problem" in read) throw new Error(read.problem)
+      return YAML.parse(read.text) as unknown
+    },
     catch: (e) => fail(`${extractor.file}: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`)
   }).pipe(
     Effect.flatMap((doc) => {

@@ -8,6 +8,7 @@ import * as nodePath from "node:path"
 import * as YAML from "yaml"
 import { FileInvalid } from "../domain/errors.js"
 import { LocalConfig } from "../domain/files.js"
+import { formatLimit, formatSize, MAX_FILE_BYTES } from "../domain/limits.js"
 import { writeFileAtomic } from "./atomicFs.js"
 import { PathProblem } from "./errors.js"
 import { CONFIG_FILE } from "./paths.js"
@@ -16,6 +17,29 @@ export { CONFIG_FILE, findGitRoot, findMemberRoot, findRealmRoot, findUp } from 
 
 const formatPath = (path: ReadonlyArray<PropertyKey>) =>
   path.map((k, i) => (typeof k === "number" ? `[${k}]` : i === 0 ? String(k) : `.${String(k)}`)).join("")
+
+/**
+ * What a schema expected, in words ("an object", "a string", "\"open\" or \"approval\"") rather than the
+ * schema's own notation.
+ */
+const plainExpected = (expected: ReadonlyArray<string>): string => {
+  const words = expected.flatMap((x) =>
+    x.startsWith("{") ? ["an object"] : x.split(" | ").map((p) =>
+      p === "undefined"
+        ? ""
+        : p.startsWith("ReadonlyArray<") || p.startsWith("readonly [")
+        ? "a list"
+        : p === "string" || p.startsWith("{ string") || p === "NonEmptyString"
+        ? "a string"
+        : p === "number" || p === "Int"
+        ? "a number"
+        : p === "boolean"
+        ? "true or false"
+        : p
+    )
+  ).filter((w) => w !== "")
+  return [...new Set(words)].join(" or ") || "something else"
+}
 
 /** Parses YAML text and decodes it with `schema`; `file` is how the file is named in errors. */
 export const decodeYaml = <A, I>(
@@ -37,6 +61,9 @@ export const decodeYaml = <A, I>(
       })
     )
   }
+  if (raw === null || raw === undefined) {
+    return Either.left(new FileInvalid({ file, path: "", detail: "is empty; it must hold a YAML mapping" }))
+  }
   return Either.mapLeft(Schema.decodeUnknownEither(schema, { errors: "all" })(raw), (error) => {
     const issues = ParseResult.ArrayFormatter.formatErrorSync(error)
     const first = issues[0]
@@ -46,12 +73,71 @@ export const decodeYaml = <A, I>(
     const alternatives = issues
       .filter((i) => formatPath(i.path) === path)
       .map((i) => /^Expected (.+), actual (.+)$/s.exec(i.message))
-    const detail = alternatives.length > 1 && alternatives.every((m) => m !== null)
-      ? `Expected ${alternatives.map((m) => m![1]).join(" | ")}, actual ${alternatives[0]![2]}`
+    const detail = alternatives.every((m) => m !== null)
+      ? `must be ${plainExpected(alternatives.map((m) => m![1]))}, not ${alternatives[0]![2]}`
       : first.message
     return new FileInvalid({ file, path, detail })
   })
 }
+
+const kindOf = (st: fs.Stats) =>
+  st.isDirectory()
+    ? "a directory"
+    : st.isFIFO()
+    ? "a FIFO"
+    : st.isCharacterDevice() || st.isBlockDevice()
+    ? "a device"
+    : st.isSocket()
+    ? "a socket"
+    : "not a file"
+
+/**
+ * Why the text of `file` cannot be read, or its text: it must be a regular file (opened without blocking, so a FIFO
+ * or a device is refused rather than waited on), at most MAX_FILE_BYTES, and UTF-8 text. `what` prefixes the
+ * detail (e.g. "(--file) ").
+ */
+export const readTextFileSync = (file: string, what = ""): { readonly text: string } | { readonly problem: string } => {
+  let fd: number
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK)
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code
+    return {
+      problem: `${what}${
+        code === "ENOENT"
+          ? "does not exist"
+          : code === "EISDIR"
+          ? "is a directory, not a regular file"
+          : `cannot be read (${code})`
+      }`
+    }
+  }
+  try {
+    const st = fs.fstatSync(fd)
+    if (!st.isFile()) return { problem: `${what}is ${kindOf(st)}, not a regular file; name a regular file` }
+    if (st.size > MAX_FILE_BYTES) {
+      return {
+        problem: `${what}is ${formatSize(st.size)}, over the ${formatLimit(MAX_FILE_BYTES)} limit for files Blue reads`
+      }
+    }
+    const bytes = fs.readFileSync(fd)
+    if (bytes.includes(0)) return { problem: `${what}is binary (it contains NUL bytes), not JSON or YAML text` }
+    try {
+      return { text: new TextDecoder("utf-8", { fatal: true }).decode(bytes) }
+    } catch {
+      return { problem: `${what}is not UTF-8 text` }
+    }
+  } finally {
+    fs.closeSync(fd)
+  }
+}
+
+/** readTextFileSync as an Effect failing with PathProblem naming the file. */
+export const readTextFile = (file: string, what = ""): Effect.Effect<string, PathProblem> =>
+  Effect.suspend(() => {
+    const r = readTextFileSync(file, what)
+    return "text" in r ? Effect.succeed(r.text) : Effect.fail(new PathProblem({ path: file, detail: r.problem }))
+  })
 
 /** A member repo: its root, its config and the realm directory the config points at. */
 export interface Member {
@@ -64,10 +150,7 @@ export interface Member {
 export const readMember = (root: string): Effect.Effect<Member, FileInvalid | PathProblem> =>
   Effect.gen(function*() {
     const file = nodePath.join(root, CONFIG_FILE)
-    const text = yield* Effect.try({
-      try: () => fs.readFileSync(file, "utf8"),
-      catch: () => new PathProblem({ path: file, detail: "cannot be read" })
-    })
+    const text = yield* readTextFile(file)
     const config = yield* decodeYaml(LocalConfig, text, file)
     if (config.realm.path === undefined) {
       return yield* new FileInvalid({
@@ -86,8 +169,39 @@ export const readMember = (root: string): Effect.Effect<Member, FileInvalid | Pa
         }); fix the path or run 'blue realm admin join <realm-path>' again`
       })
     }
+    if (!fs.existsSync(nodePath.join(realmDir, "realm.yaml")) && !fs.existsSync(nodePath.join(realmDir, "events"))) {
+      return yield* new FileInvalid({
+        file,
+        path: "realm.path",
+        detail: `${
+          JSON.stringify(config.realm.path)
+        } does not point at a Blue realm (${realmDir} has no realm.yaml); fix the path or run 'blue realm admin join <realm-path>' again`
+      })
+    }
+    const realmName = realmNameAt(realmDir)
+    if (realmName !== undefined && realmName !== config.realm.name) {
+      return yield* new FileInvalid({
+        file,
+        path: "realm.name",
+        detail: `is ${JSON.stringify(config.realm.name)} but the realm at ${
+          JSON.stringify(config.realm.path)
+        } is '${realmName}'; fix realm.name or realm.path (or run 'blue realm admin join <realm-path>' again)`
+      })
+    }
     return { root, config, realmDir }
   })
+
+/** The name in a realm's realm.yaml, or undefined when it cannot be read (other checks report that). */
+const realmNameAt = (realmDir: string): string | undefined => {
+  const r = readTextFileSync(nodePath.join(realmDir, "realm.yaml"))
+  if (!("text" in r)) return undefined
+  try {
+    const name = (YAML.parse(r.text) as { name?: unknown } | null)?.name
+    return typeof name === "string" ? name : undefined
+  } catch {
+    return undefined
+  }
+}
 
 /** Writes a member's config, keeping comments and keys Blue does not own; ignores cache.db in the repo's git. */
 export const writeMemberConfig = (root: string, config: LocalConfig): Effect.Effect<void, PathProblem> =>

@@ -8,6 +8,7 @@ import Database from "better-sqlite3"
 import { Context, Duration, Effect, Layer } from "effect"
 import type { Scope } from "effect"
 import { LockTimeout } from "./errors.js"
+import { DEFAULT_LOCK_TIMEOUT_MS, lockTimeoutFromEnv } from "./home.js"
 
 /** The write-lock port. */
 export class RealmLock extends Context.Tag("blue/RealmLock")<RealmLock, {
@@ -20,8 +21,8 @@ const isBusy = (e: unknown) => {
   return code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED")
 }
 
-/** Default wait before giving up: BLUE_LOCK_TIMEOUT_MS or 30 s. */
-export const defaultLockTimeout = () => Number(process.env["BLUE_LOCK_TIMEOUT_MS"] ?? 30_000)
+/** Default wait before giving up: BLUE_LOCK_TIMEOUT_MS (empty: 0) or 30 s; the CLI refuses an invalid value first. */
+export const defaultLockTimeout = () => lockTimeoutFromEnv() ?? DEFAULT_LOCK_TIMEOUT_MS
 
 /**
  * SQLite-backed lock files. The connection is the resource (closing it drops the lock); the wait happens outside

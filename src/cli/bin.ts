@@ -3,10 +3,26 @@
  * loads the MCP server's bundle.
  */
 import { fileURLToPath } from "node:url"
+import { environmentProblem } from "../adapters/home.js"
 import { tryFastStatus } from "./fastStatus.js"
 import { codeCacheDir, loadWithCodeCache } from "./loader.js"
 
 const args = process.argv.slice(2)
+// BLUE_HOME and BLUE_LOCK_TIMEOUT_MS are checked before anything uses them (the code cache lives in BLUE_HOME).
+const envProblem = environmentProblem()
+if (envProblem !== undefined) {
+  if (args.includes("--json")) {
+    process.stdout.write(
+      JSON.stringify(
+        { error: { _tag: "EnvironmentInvalid", variable: envProblem.variable, message: envProblem.message } },
+        null,
+        2
+      ) +
+        "\n"
+    )
+  } else process.stderr.write(`Error: ${envProblem.message}\n`)
+  process.exit(1)
+}
 // `blue mcp` is its own bundle (the MCP server and its RPC code stay out of every other command's start-up).
 const mcp = args[0] === "mcp" && !args.includes("--help") && !args.includes("-h")
 if (!mcp) {

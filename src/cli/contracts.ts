@@ -14,7 +14,15 @@ const json = Options.boolean("json").pipe(Options.withDescription("print one JSO
 const parseValue = (text: Option.Option<string>): Effect.Effect<unknown, PathProblem> =>
   Option.isNone(text) ? Effect.succeed(undefined) : Effect.try({
     try: () => JSON.parse(text.value) as unknown,
-    catch: (e) => new PathProblem({ path: "--value", detail: `is not JSON: ${(e as Error).message}` })
+    catch: (e) => {
+      const reason = (e as Error).message
+      return new PathProblem({
+        path: "--value",
+        detail: text.value.trim() === ""
+          ? "is empty; give the new value as a JSON object, e.g. --value '{\"paths\": []}'"
+          : `is not JSON (${reason.charAt(0).toLowerCase()}${reason.slice(1)})`
+      })
+    }
   })
 
 // blue realm export

@@ -17,6 +17,7 @@ import {
 } from "../adapters/daemonPresence.js"
 import { blueHome, daemonDbPath } from "../adapters/home.js"
 import { CONFIG_FILE, findMemberRoot, findRealmRoot, readBranch } from "../adapters/paths.js"
+import { MAX_FILE_BYTES } from "../domain/limits.js"
 import { nameProblem } from "../domain/nameRules.js"
 import type { RealmState } from "../domain/state.js"
 import { initialState, SNAPSHOT_FORMAT } from "../domain/state.js"
@@ -47,10 +48,15 @@ export const tryFastStatus = (args: ReadonlyArray<string>, cwd: string = process
   if (parsed === undefined) return false
   let realmDir: string
   let repo: string | undefined
+  let configRealm: string | undefined
   const memberRoot = findMemberRoot(cwd)
   try {
     if (memberRoot !== undefined) {
-      const config = YAML.parse(fs.readFileSync(nodePath.join(memberRoot, CONFIG_FILE), "utf8"))
+      // A FIFO, a device or a huge file is left to the full engine, which refuses it in one sentence.
+      const file = nodePath.join(memberRoot, CONFIG_FILE)
+      const st = fs.statSync(file)
+      if (!st.isFile() || st.size > MAX_FILE_BYTES) return false
+      const config = YAML.parse(fs.readFileSync(file, "utf8"))
       // Anything the full engine would refuse (bad names, missing fields) is left to it, with its messages; so is
       // detecting exports from code.
       if (
@@ -64,6 +70,7 @@ export const tryFastStatus = (args: ReadonlyArray<string>, cwd: string = process
       repo = config.repo
       // Other machines' sessions are read from git objects: that is the full engine's job too.
       if (otherSessionMachines(realmDir, machineName(blueHome())).length > 0) return false
+      configRealm = config.realm.name
     } else {
       const root = findRealmRoot(cwd)
       if (root === undefined) return false
@@ -83,6 +90,8 @@ export const tryFastStatus = (args: ReadonlyArray<string>, cwd: string = process
         | { name: string; head_commit: string | null }
         | undefined
       if (row === undefined || row.head_commit !== head) return false
+      // A config naming another realm than the one at its path is the full engine's to refuse.
+      if (configRealm !== undefined && configRealm !== row.name) return false
       const snap = db.prepare("SELECT position, state, format FROM snapshots WHERE realm = ? AND name = 'realm'")
         .get(row.name) as { position: number; state: string; format: number } | undefined
       const base: RealmState = snap !== undefined && snap.format === SNAPSHOT_FORMAT

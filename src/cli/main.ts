@@ -37,9 +37,16 @@ const reportUsage = (message: string, hint: string) => {
 const usageFailure = (path: ReadonlyArray<string>) => (cause: Cause.Cause<unknown>) =>
   Effect.sync(() => {
     const e = Cause.failureOption(cause)
-    const raw = Option.isSome(e) && ValidationError.isValidationError(e.value)
+    let raw = Option.isSome(e) && ValidationError.isValidationError(e.value)
       ? HelpDoc.toAnsiText(e.value.error).replace(/\x1b\[[0-9;]*m/g, "").trim()
       : "invalid command line"
+    if (raw === "") {
+      // @effect/cli says nothing about a single-dash word it cannot place (`domain create -lead`): name it.
+      const odd = process.argv.slice(2).find((a) => /^-[^-]/.test(a) && a !== "-h" && a !== "-v")
+      raw = odd === undefined
+        ? "the arguments could not be read"
+        : `unknown option ${JSON.stringify(odd)}: names cannot start with '-'`
+    }
     const message = raw
       .replace(/^Received unknown argument: '(.*)'$/s, "unexpected argument '$1'")
       .replace(/^Expected to find option: '(.*)'$/s, "missing option '$1'")

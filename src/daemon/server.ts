@@ -15,6 +15,7 @@ import { EventLog } from "../adapters/eventLog.js"
 import { currentUser } from "../adapters/identity.js"
 import { readBranch } from "../adapters/paths.js"
 import { NewSession, type Session, Sessions } from "../adapters/sessions.js"
+import { nameProblem } from "../domain/nameRules.js"
 import { Realms } from "../engine/Realms.js"
 import { eventDocument } from "../events/codec.js"
 import type { Recorded } from "../events/envelope.js"
@@ -34,6 +35,43 @@ export class DaemonServeError extends Schema.TaggedError<DaemonServeError>()("Da
 
 /** An event as the API and the feed send it. */
 export const eventJson = eventDocument
+
+/** The largest request body the API reads (sessions and acknowledgements are a few hundred bytes). */
+export const MAX_BODY_BYTES = 64 * 1024
+
+/** At most this many names in a session's lists, each a name; client_id and active_rfc at most this long. */
+const MAX_SESSION_LIST = 256
+const MAX_SESSION_TEXT = 200
+
+/** Why a session registration cannot be recorded (one sentence naming the field), or undefined. */
+export const sessionProblem = (s: NewSession): string | undefined => {
+  for (const field of ["repo", "realm"] as const) {
+    const reason = nameProblem(s[field])
+    if (reason !== undefined) {
+      return `${field} ${JSON.stringify(s[field].slice(0, 80))} ${reason}; send the repo's and realm's names.`
+    }
+  }
+  for (const field of ["client_id", "active_rfc"] as const) {
+    const v = s[field]
+    if (v !== undefined && (v.length > MAX_SESSION_TEXT || /[\u0000-\u001f\u007f]/.test(v))) {
+      return `${field} must be at most ${MAX_SESSION_TEXT} characters without control characters.`
+    }
+  }
+  for (const field of ["active_domains", "imports_watching", "exports_modified"] as const) {
+    const list = s[field]
+    if (list.length > MAX_SESSION_LIST) {
+      return `${field} has ${list.length} entries; at most ${MAX_SESSION_LIST} are allowed.`
+    }
+    for (const name of list) {
+      const reason = nameProblem(name)
+      if (reason !== undefined) {
+        return `${field} entry ${JSON.stringify(name.slice(0, 80))} ${reason}; send domain and contract names.`
+      }
+    }
+  }
+  if (s.pid !== undefined && (s.pid < 1 || s.pid > 4_194_304)) return `pid ${s.pid} is not a process id.`
+  return undefined
+}
 
 const errorResponse = (status: number, tag: string, message: string) =>
   HttpServerResponse.unsafeJson({ error: { _tag: tag, message } }, { status })
@@ -297,6 +335,8 @@ export const serve = (options: { readonly home: string; readonly port: number; r
               })
             )
           )
+          const problem = sessionProblem(input)
+          if (problem !== undefined) return yield* new ApiError({ tag: "RequestInvalid", text: problem })
           // What the session's repo takes part in, from the realm, unless the client said it.
           const row = (yield* log.realms).find((r) => r.name === input.realm)
           const state = row === undefined
@@ -442,7 +482,32 @@ export const serve = (options: { readonly home: string; readonly port: number; r
     )
 
     const handler = yield* NodeHttpServer.makeHandler(app)
-    const server = http.createServer(handler)
+    const refusal = (_tag: string, message: string) => JSON.stringify({ error: { _tag, message } })
+    const server = http.createServer((req, res) => {
+      // Bodies are bounded before anything reads them: a body must declare its length (every client does), and one
+      // over the limit is answered at once; the rest of it is read and dropped so the client gets the answer.
+      const refuse = (status: number, body: string) => {
+        res.writeHead(status, { "content-type": "application/json" })
+        res.end(body)
+        req.resume()
+      }
+      if (req.headers["transfer-encoding"] !== undefined) {
+        return refuse(
+          411,
+          refusal("LengthRequired", "Send the request body with a Content-Length header (not chunked).")
+        )
+      }
+      if (Number(req.headers["content-length"] ?? 0) > MAX_BODY_BYTES) {
+        return refuse(
+          413,
+          refusal(
+            "PayloadTooLarge",
+            `The request body is over the ${MAX_BODY_BYTES / 1024} KiB limit of the Blue daemon's API.`
+          )
+        )
+      }
+      handler(req, res)
+    })
     const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 })
 
     const replay = (s: Subscriber, realm: string, after: number) =>

@@ -2,17 +2,100 @@
  * Contracts over time: finding one, planning a new version from a changed schema and value (semver bump from the
  * compatibility engine and the value diff), and where each import stands against the current version.
  */
-import { Either, ParseResult, Schema } from "effect"
+import { Either, Schema } from "effect"
 import * as semver from "semver"
 import { type Bump, compareSchemas, type JsonSchema, nextVersion, requiredBump } from "./compatibility.js"
-import { BumpTooSmall, ContractNotFound, ContractValueInvalid } from "./errors.js"
+import { BumpTooSmall, ContractNotFound, ContractTooLarge, ContractValueInvalid, InvalidVersion } from "./errors.js"
 import { type ContractFile, Validation } from "./files.js"
+import {
+  formatLimit,
+  formatSize,
+  MAX_DEPTH,
+  MAX_SCHEMA_BYTES,
+  MAX_VALUE_BYTES,
+  nestedTooDeep,
+  nonFiniteAt
+} from "./limits.js"
+import { hookPathProblem } from "./nameRules.js"
 import { type ImportStanding, isPlaceholder, standingOf } from "./placeholder.js"
 
 export { breakingSince, type ImportStanding, importStanding, standingOf } from "./placeholder.js"
 import type { RealmState } from "./state.js"
 import { validateContract } from "./validate.js"
 import { canonicalJson, diffValues, formatValueChange, type ValueChange } from "./valueDiff.js"
+
+const kindOf = (v: unknown) =>
+  v === null ? "null" : Array.isArray(v) ? "a list" : typeof v === "object" ? "an object" : `a ${typeof v}`
+
+/**
+ * Why `raw` is not a contract's validation hooks {exporter, importer, ci_only}, or undefined: each names a script
+ * inside the repo (checked here, at publish, not only when a hook runs).
+ */
+export const validationProblem = (raw: unknown): string | undefined => {
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
+    return `validation must be an object {exporter, importer, ci_only}, not ${kindOf(raw)}`
+  }
+  const scriptProblem = (field: string, path: string) => {
+    const reason = hookPathProblem(path)
+    return reason === undefined
+      ? undefined
+      : `${field} ${JSON.stringify(path)} ${reason}; name a script inside the repo, relative to its root`
+  }
+  for (const [key, v] of Object.entries(raw)) {
+    if (key === "exporter" || key === "importer") {
+      if (typeof v !== "string") return `validation.${key} must be a script path, not ${kindOf(v)}`
+      const problem = scriptProblem(`validation.${key}`, v)
+      if (problem !== undefined) return problem
+    } else if (key === "ci_only") {
+      if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) {
+        return "validation.ci_only must be a list of script paths"
+      }
+      for (const x of v as ReadonlyArray<string>) {
+        const problem = scriptProblem("validation.ci_only", x)
+        if (problem !== undefined) return problem
+      }
+    } else {
+      return `validation.${key} is not a validation field (use exporter, importer or ci_only)`
+    }
+  }
+  return undefined
+}
+
+const DATA_KEYS = new Set(["enum", "const", "default", "examples"])
+const EMPTY_MEANS_ABSENT = new Set([
+  "required",
+  "properties",
+  "patternProperties",
+  "definitions",
+  "$defs",
+  "dependencies"
+])
+
+/**
+ * A JSON Schema in one spelling, for telling an equivalent schema from a changed one: a one-type list becomes
+ * the type, `required` and `type` lists are sorted and deduplicated, `enum` is sorted, empty `required`,
+ * `properties`, `patternProperties`, `definitions`, `$defs` and `dependencies` are dropped. Key order is
+ * canonicalJson's business.
+ */
+export const normalizeSchema = (schema: unknown): unknown => {
+  if (Array.isArray(schema)) return schema.map(normalizeSchema)
+  if (schema === null || typeof schema !== "object") return schema
+  const out: Record<string, unknown> = {}
+  for (const [key, v] of Object.entries(schema)) {
+    if (EMPTY_MEANS_ABSENT.has(key) && v !== null && typeof v === "object" && Object.keys(v).length === 0) continue
+    if (key === "type" && Array.isArray(v)) {
+      const types = [...new Set(v.map(String))].sort()
+      out[key] = types.length === 1 ? types[0] : types
+    } else if (key === "required" && Array.isArray(v)) {
+      out[key] = [...new Set(v.map(String))].sort()
+    } else if (key === "enum" && Array.isArray(v)) {
+      out[key] = [...v].sort((a, b) => canonicalJson(a).localeCompare(canonicalJson(b)))
+    } else {
+      out[key] = DATA_KEYS.has(key) ? v : normalizeSchema(v)
+    }
+  }
+  return out
+}
 
 /** A contract located in the realm. */
 export interface Located {
@@ -109,24 +192,64 @@ export const planPublish = (
     readonly validation?: unknown
     readonly version?: string
   }
-): Either.Either<PublishPlan, BumpTooSmall | ContractValueInvalid> =>
+): Either.Either<PublishPlan, BumpTooSmall | ContractValueInvalid | ContractTooLarge | InvalidVersion> =>
   Either.gen(function*() {
-    const schema = (input.schema ?? current.schema) as Record<string, unknown>
-    const value = input.value === undefined ? current.value : input.value
-    let validation = current.validation
-    if (input.validation !== undefined) {
-      const decoded = Schema.decodeUnknownEither(Validation)(input.validation)
-      if (Either.isLeft(decoded)) {
+    if (input.version !== undefined && semver.valid(input.version) !== input.version) {
+      return yield* Either.left(new InvalidVersion({ contract: current.name, value: input.version }))
+    }
+    for (
+      const [part, given, limit] of [["value", input.value, MAX_VALUE_BYTES], [
+        "schema",
+        input.schema,
+        MAX_SCHEMA_BYTES
+      ]] as const
+    ) {
+      if (given === undefined) continue
+      if (nestedTooDeep(given)) {
         return yield* Either.left(
           new ContractValueInvalid({
             contract: current.name,
-            problems: [
-              `validation: ${ParseResult.TreeFormatter.formatErrorSync(decoded.left).split("\n").at(-1)?.trim()}`
-            ]
+            problems: [`the ${part} is nested deeper than ${MAX_DEPTH} levels of objects and lists`]
           })
         )
       }
-      validation = decoded.right
+      const infinite = nonFiniteAt(given)
+      if (infinite !== undefined) {
+        return yield* Either.left(
+          new ContractValueInvalid({
+            contract: current.name,
+            problems: [`${part} ${infinite} is a number too large for JSON (such as 1e999, read as Infinity)`]
+          })
+        )
+      }
+      const size = new TextEncoder().encode(canonicalJson(given)).length
+      if (size > limit) {
+        return yield* Either.left(
+          new ContractTooLarge({ contract: current.name, part, size: formatSize(size), limit: formatLimit(limit) })
+        )
+      }
+    }
+    if (
+      input.schema !== undefined &&
+      (input.schema === null || typeof input.schema !== "object" || Array.isArray(input.schema))
+    ) {
+      return yield* Either.left(
+        new ContractValueInvalid({ contract: current.name, problems: ["schema: a JSON Schema must be a JSON object"] })
+      )
+    }
+    // An equivalent schema (same meaning, another spelling or key order) is no change: the recorded one stays.
+    const schema = (input.schema === undefined ||
+        canonicalJson(normalizeSchema(input.schema)) === canonicalJson(normalizeSchema(current.schema))
+      ? current.schema
+      : input.schema) as Record<string, unknown>
+    const value = input.value === undefined ? current.value : input.value
+    let validation = current.validation
+    if (input.validation !== undefined) {
+      const problem = validationProblem(input.validation)
+      if (problem !== undefined) {
+        return yield* Either.left(new ContractValueInvalid({ contract: current.name, problems: [problem] }))
+      }
+      validation = Schema.decodeUnknownSync(Validation)(input.validation)
     }
     const validationChanged = canonicalJson(validation ?? null) !== canonicalJson(current.validation ?? null)
     const validity = validateContract(schema, value)

@@ -39,7 +39,7 @@ import { defaultRealmFile, type RealmFile } from "./files.js"
 import { cycleClosedBy, domainEdges, realmGraph } from "./graph.js"
 import { sourceGlobProblem } from "./nameRules.js"
 import { type Name, type NameKind, nameProblem } from "./names.js"
-import { normalizeRange, PLACEHOLDER_SCHEMA } from "./placeholder.js"
+import { isValidRange, normalizeRange, PLACEHOLDER_SCHEMA } from "./placeholder.js"
 import { pendingKey, type RealmState } from "./state.js"
 
 /** Checks a name before anything is touched. */
@@ -181,6 +181,8 @@ export const decide = (
       case "PublishContract": {
         const realm = yield* requireRealm(state, "")
         const actor = yield* requireMember(state, realm.name, meta.actor.repo)
+        yield* validateName("contract", command.contract)
+        if (command.domain !== undefined) yield* validateName("domain", command.domain)
         const { contract, domain } = yield* findContract(state, command.contract, command.domain)
         if (contract.owner !== actor) {
           return yield* Either.left(new NotContractOwner({ contract: contract.name, owner: contract.owner, actor }))
@@ -234,9 +236,10 @@ export const decide = (
         const realm = yield* requireRealm(state, "")
         const actor = yield* requireMember(state, realm.name, meta.actor.repo)
         const domain = yield* validateName("domain", command.domain)
+        yield* validateName("contract", command.contract)
         const { contract } = yield* findContract(state, command.contract, domain)
         const range = normalizeRange(command.version)
-        if (semver.validRange(range) === null) return yield* Either.left(new InvalidRange({ value: command.version }))
+        if (!isValidRange(command.version)) return yield* Either.left(new InvalidRange({ value: command.version }))
         if (contract.owner === actor) {
           return yield* Either.left(new RoleConflict({ domain, repo: actor, detail: `it owns '${contract.name}'` }))
         }

@@ -152,6 +152,8 @@ export type DomainError =
   | BumpTooSmall
   | ContractValueInvalid
   | InvalidRange
+  | InvalidVersion
+  | ContractTooLarge
   | InvalidSourceFiles
   | RoleConflict
   | NotificationNotFound
@@ -229,6 +231,30 @@ export class InvalidRange extends Schema.TaggedError<InvalidRange>()("InvalidRan
 }) {
   override get message() {
     return `--version ${JSON.stringify(this.value)} is not a semver range (e.g. ^1.0.0 or ">=1.0.0, <2.0.0").`
+  }
+}
+
+/** A version given by hand that is not semver. */
+export class InvalidVersion extends Schema.TaggedError<InvalidVersion>()("InvalidVersion", {
+  contract: Schema.String,
+  value: Schema.String
+}) {
+  override get message() {
+    return `--version ${
+      JSON.stringify(this.value)
+    } is not a valid semver version for contract '${this.contract}'; give MAJOR.MINOR.PATCH, e.g. 1.4.0.`
+  }
+}
+
+/** A contract value or schema over its size limit (as canonical JSON). */
+export class ContractTooLarge extends Schema.TaggedError<ContractTooLarge>()("ContractTooLarge", {
+  contract: Schema.String,
+  part: Schema.Literal("value", "schema"),
+  size: Schema.String,
+  limit: Schema.String
+}) {
+  override get message() {
+    return `The new ${this.part} of contract '${this.contract}' is ${this.size} as JSON, over the ${this.limit} limit for a contract's ${this.part}; publish a smaller one.`
   }
 }
 

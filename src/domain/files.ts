@@ -24,7 +24,11 @@ export const SemverVersion = Schema.String.pipe(
   Schema.filter((s) => semver.valid(s) === s ? true : `${JSON.stringify(s)} is not a semver version (e.g. 1.4.0)`)
 )
 
-/** A semver range such as ^1.0.0 or ">=1.0.0, <2.0.0" (the seed's comma form is accepted). */
+/**
+ * A semver range such as ^1.0.0 or ">=1.0.0, <2.0.0" (the seed's comma form is accepted). Recorded files and
+ * events keep node-semver's lenient reading, so realms written before #9 still load; new imports are held to
+ * isValidRange by the decider.
+ */
 export const SemverRange = Schema.String.pipe(
   Schema.filter((s) =>
     semver.validRange(normalizeRange(s)) !== null ? true : `${JSON.stringify(s)} is not a semver range (e.g. ^1.0.0)`

@@ -55,3 +55,16 @@ export const identityProblem = (value: string): string | undefined => {
   }
   return undefined
 }
+
+/**
+ * Why `path` may not name a validation hook script, or `undefined` when it may: hooks are relative to the repo and
+ * stay inside it (they are recorded in the realm and run in every importer's checkout).
+ */
+export const hookPathProblem = (path: string): string | undefined => {
+  if (path.trim() === "") return "is empty"
+  if (path.includes("\0")) return "contains a NUL byte"
+  if (path.startsWith("/") || path.startsWith("\\") || /^[A-Za-z]:/.test(path)) return "is absolute"
+  if (path.startsWith("~")) return "starts with '~'"
+  if (path.split(/[\\/]/).includes("..")) return "leaves the repo with '..'"
+  return undefined
+}

@@ -8,6 +8,23 @@ import { canonicalJson } from "./valueDiff.js"
 /** The seed writes ranges as ">=1.0.0, <2.0.0"; node-semver wants spaces between comparators. */
 export const normalizeRange = (range: string): string => range.replace(/,\s*/g, " ").trim()
 
+/** The longest import range Blue records. */
+export const MAX_RANGE_LENGTH = 256
+
+/**
+ * True when `range` is a semver range Blue records: node-semver reads `''`, `'||'` or `'>=1.0.0,,'` as "any
+ * version", so every `||` alternative and every comma-separated comparator must be there, without control
+ * characters, in at most MAX_RANGE_LENGTH characters.
+ */
+export const isValidRange = (range: string): boolean =>
+  range.length <= MAX_RANGE_LENGTH &&
+  !/[\u0000-\u001f\u007f]/.test(range) &&
+  range.split("||").every((alternative) =>
+    alternative.trim() !== "" &&
+    alternative.split(",").every((comparator) => comparator.trim() !== "") &&
+    semver.validRange(normalizeRange(alternative)) !== null
+  )
+
 /** The schema of the placeholder contract: an empty open object. */
 export const PLACEHOLDER_SCHEMA = { type: "object", properties: {} } as const
 

@@ -49,8 +49,12 @@ export const validateContract = (schema: unknown, value: unknown): ContractValid
     compiled.set(key, validate)
   }
   if (validate(value)) return { _tag: "Valid" }
-  const errors = (validate.errors ?? []).map((e: { instancePath: string; message?: string }) =>
-    `${e.instancePath === "" ? "value" : `value${e.instancePath.replace(/\//g, ".")}`} ${e.message ?? "is invalid"}`
+  const errors = (validate.errors ?? []).map((
+    e: { instancePath: string; message?: string; params?: { additionalProperty?: string } }
+  ) =>
+    `${e.instancePath === "" ? "value" : `value${e.instancePath.replace(/\//g, ".")}`} ${e.message ?? "is invalid"}${
+      e.params?.additionalProperty === undefined ? "" : ` ('${e.params.additionalProperty}')`
+    }`
   )
   return { _tag: "ValueInvalid", errors }
 }

@@ -33,7 +33,7 @@ import { canonicalJson, diffValues, formatValueChange, isBreakingValueChange } f
 import type { Recorded } from "../events/envelope.js"
 import { eventFilePath } from "../events/envelope.js"
 import { foldEnvelopes } from "../projections/fold.js"
-import { touchedPaths } from "../projections/realmFiles.js"
+import { isManagedPath, renderAll, touchedPaths } from "../projections/realmFiles.js"
 import { sourceFilesOf } from "./detect.js"
 
 /** How bad a finding is. */
@@ -741,6 +741,65 @@ export const checkContracts = (
     })
   }
   return report("contract", findings)
+}
+
+/** `r` with `extra` findings first (and its verdict recomputed). */
+export const withFindings = (r: CheckReport, extra: ReadonlyArray<Finding>): CheckReport =>
+  extra.length === 0 ? r : report(r.mode, [...extra, ...r.findings], r.compatibility, r.hooks)
+
+/** The realm files in a checkout (relative paths, realm.yaml, repos/ and domains/ only; never opens non-files). */
+const checkoutFiles = (realmDir: string): ReadonlyArray<string> => {
+  const out: Array<string> = []
+  const walk = (rel: string) => {
+    let entries: Array<fs.Dirent>
+    try {
+      entries = fs.readdirSync(nodePath.join(realmDir, rel), { withFileTypes: true })
+    } catch {
+      return
+    }
+    for (const e of entries) {
+      const p = rel === "" ? e.name : `${rel}/${e.name}`
+      if (e.isDirectory()) walk(p)
+      else out.push(p)
+    }
+  }
+  if (fs.existsSync(nodePath.join(realmDir, "realm.yaml"))) out.push("realm.yaml")
+  walk("repos")
+  walk("domains")
+  return out
+}
+
+/**
+ * The realm files other than contracts (realm.yaml, repos/*, domain.yaml, bindings) against what the realm's log
+ * records: only blue commands write them, so a hand edit, a deleted or an added file (committed or not) is an
+ * error naming the file. Contract files are checkContracts' (a pending contract edit may be legitimate). `clean`
+ * says whether the whole checkout, contracts included, is exactly what the log records.
+ */
+export const checkRealmFiles = (
+  realmDir: string,
+  state: RealmState
+): { readonly findings: ReadonlyArray<Finding>; readonly clean: boolean } => {
+  const expected = renderAll(state)
+  const present = new Set(checkoutFiles(realmDir).filter(isManagedPath))
+  const findings: Array<Finding> = []
+  let clean = true
+  const fix = "blue commands write it; restore it with 'git checkout' in the realm, or see 'blue realm replay --verify'"
+  for (const file of [...new Set([...expected.keys(), ...present])].sort()) {
+    const want = expected.get(file)
+    const full = nodePath.join(realmDir, file)
+    const st = fs.statSync(full, { throwIfNoEntry: false })
+    const have = st?.isFile() === true ? fs.readFileSync(full, "utf8") : undefined
+    if (have === want) continue
+    clean = false
+    if (file.includes("/contracts/")) continue
+    const message = want === undefined
+      ? `${file}: no Blue event created this file; ${fix}`
+      : have === undefined
+      ? `${file}: missing from the realm checkout although the realm log records it; ${fix}`
+      : `${file}: differs from what the realm log records (edited by hand?); ${fix}`
+    findings.push({ level: "error", code: "file-differs", file, message })
+  }
+  return { findings, clean }
 }
 
 /** Reads a contract document or a bare JSON Schema from a file (for --old/--new). */

@@ -16,7 +16,7 @@ import { validateName } from "../domain/decide.js"
 import { Admission } from "../domain/files.js"
 import { suggestName } from "../domain/names.js"
 import { Realms } from "../engine/Realms.js"
-import { type At, operation, optionalBoolean, optionalString } from "./operation.js"
+import { argLabel, type At, operation, optionalBoolean, optionalString } from "./operation.js"
 import { here, hereAsMember } from "./where.js"
 
 const created = (files: ReadonlyArray<string>, note: (f: string) => string = () => "") =>
@@ -39,13 +39,17 @@ export const initRealm = operation({
       const realms = yield* Realms
       const admission = args.admission ?? "open"
       const parent = nodePath.resolve(at.cwd, args.path ?? ".")
+      // The realm goes into an existing directory: init creates realm-<name>, never missing parents.
+      yield* validateName("realm", args.name)
+      if (!fs.existsSync(parent) || !fs.statSync(parent).isDirectory()) {
+        return yield* new PathProblem({
+          path: parent,
+          detail: `(${argLabel(at, "path")}) is not an existing directory; create it first or name another`
+        })
+      }
       if (at.confine !== undefined) {
         // A new realm is the one thing written outside the repo: only as a fresh realm-<name> directory in an
         // existing directory that is neither Blue's home nor inside a git directory.
-        yield* validateName("realm", args.name)
-        if (!fs.existsSync(parent) || !fs.statSync(parent).isDirectory()) {
-          return yield* new PathProblem({ path: parent, detail: "(path) is not an existing directory" })
-        }
         if (isWithin(blueHome(), parent) || realPathOf(parent).split(nodePath.sep).includes(".git")) {
           return yield* new PathProblem({
             path: parent,

@@ -6,7 +6,7 @@ import { Effect, Schema } from "effect"
 import * as fs from "node:fs"
 import { makeRepoCache } from "../adapters/cache.js"
 import { PathProblem } from "../adapters/errors.js"
-import { findGitRoot } from "../adapters/files.js"
+import { findGitRoot, readTextFileSync } from "../adapters/files.js"
 import {
   cachedContractFiles,
   cachedValidity,
@@ -16,8 +16,10 @@ import {
   checkHistory,
   checkImporter,
   checkRealmCommits,
+  checkRealmFiles,
   type CheckReport,
-  locateFindings
+  locateFindings,
+  withFindings
 } from "../engine/check.js"
 import { cachedPerFile } from "../engine/detect.js"
 import { Realms } from "../engine/Realms.js"
@@ -88,8 +90,11 @@ export const check = operation({
         }
         const oldFile = yield* resolveArgPath(at, "old", o.old)
         const newFile = yield* resolveArgPath(at, "new", o.new)
-        for (const f of [oldFile, newFile]) {
+        for (const [f, arg] of [[oldFile, "old"], [newFile, "new"]] as const) {
           if (!fs.existsSync(f)) return yield* new PathProblem({ path: f, detail: "does not exist" })
+          // A FIFO, a device or an oversized file is refused here, before anything waits on it.
+          const read = readTextFileSync(f, `(${argLabel(at, arg)}) `)
+          if ("problem" in read) return yield* new PathProblem({ path: f, detail: read.problem })
         }
         return yield* Effect.try({
           try: () => checkFiles(oldFile, newFile),
@@ -136,8 +141,12 @@ export const check = operation({
           }
           case "contract": {
             const events = yield* realms.foldItems(realm.dir)
-            if (h.member === undefined) {
-              reports.push(located(checkContracts(realm.dir, realm.state, events), realm.dir))
+            const files = checkRealmFiles(realm.dir, realm.state)
+            // The cache is used only for a checkout that is exactly what the log records: a check that finds a
+            // hand edit leaves .blue/cache.db as it was.
+            if (h.member === undefined || !files.clean) {
+              const report = checkContracts(realm.dir, realm.state, events)
+              reports.push(located(withFindings(report, files.findings), realm.dir))
               break
             }
             const cache = yield* makeRepoCache(h.member.root, { bypass: o.no_cache ?? false })

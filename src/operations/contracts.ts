@@ -10,7 +10,9 @@ import { makeRepoCache } from "../adapters/cache.js"
 import { nudgeDaemon } from "../adapters/daemonClient.js"
 import { PathProblem } from "../adapters/errors.js"
 import { detect, ExtractError } from "../adapters/extract.js"
+import { readTextFile } from "../adapters/files.js"
 import { standingOf } from "../domain/contracts.js"
+import { MAX_DEPTH, nestedTooDeep, nonFiniteAt } from "../domain/limits.js"
 import { cachedPerFile, sourceFilesOf } from "../engine/detect.js"
 import { Realms } from "../engine/Realms.js"
 import { argLabel, type At, operation, optionalBoolean, optionalString, resolveArgPath } from "./operation.js"
@@ -19,21 +21,41 @@ import { hereAsMember } from "./where.js"
 /** The first line of a parser message without the YAML library's trailing location. */
 const firstLine = (message: string) => message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "").trim()
 
-/** Reads a JSON or YAML document from a file named by an argument. */
+/** What a parsed document is, for messages. */
+const kindOfJson = (raw: unknown) =>
+  raw === null ? "null" : Array.isArray(raw) ? "an array" : typeof raw === "object" ? "an object" : `a ${typeof raw}`
+
+/**
+ * Reads the JSON or YAML object in a file named by an argument: a regular UTF-8 file of at most MAX_FILE_BYTES
+ * (a FIFO or a device is refused, not waited on), holding one object; every refusal names the file and argument.
+ */
 const readDocument = (at: At, file: string, argument: string) =>
-  Effect.flatMap(resolveArgPath(at, argument, file), (path) =>
-    Effect.try({
-      try: () => YAML.parse(fs.readFileSync(path, "utf8")) as unknown,
-      catch: (e) =>
-        new PathProblem({
-          path,
-          detail: `(${argLabel(at, argument)}) ${
-            (e as NodeJS.ErrnoException).code === "ENOENT"
-              ? "does not exist"
-              : `is not JSON or YAML: ${firstLine((e as Error).message)}`
-          }`
-        })
-    }))
+  Effect.gen(function*() {
+    const path = yield* resolveArgPath(at, argument, file)
+    const label = `(${argLabel(at, argument)}) `
+    const text = yield* readTextFile(path, label)
+    if (text.trim() === "") {
+      return yield* new PathProblem({ path, detail: `${label}is empty; write a JSON or YAML object in it` })
+    }
+    const raw = yield* Effect.try({
+      try: () => YAML.parse(text) as unknown,
+      catch: (e) => new PathProblem({ path, detail: `${label}is not JSON or YAML: ${firstLine((e as Error).message)}` })
+    })
+    if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
+      return yield* new PathProblem({ path, detail: `${label}holds ${kindOfJson(raw)}, not a JSON or YAML object` })
+    }
+    if (nestedTooDeep(raw)) {
+      return yield* new PathProblem({ path, detail: `${label}is nested deeper than ${MAX_DEPTH} levels` })
+    }
+    const infinite = nonFiniteAt(raw)
+    if (infinite !== undefined) {
+      return yield* new PathProblem({
+        path,
+        detail: `${label}has a number too large for JSON at ${infinite} (such as 1e999, read as Infinity)`
+      })
+    }
+    return raw
+  })
 
 /** `blue_realm_export`: publish a contract this repo owns. */
 export const exportContract = operation({
@@ -68,8 +90,16 @@ export const exportContract = operation({
           detail: "give only one source for the value"
         })
       }
+      if (o.value !== undefined && (o.value === null || typeof o.value !== "object" || Array.isArray(o.value))) {
+        return yield* new PathProblem({
+          path: argLabel(at, "value"),
+          detail: `is ${kindOfJson(o.value)}; a contract's value is a JSON object`
+        })
+      }
+      // Files named by arguments are read inside this repo only, as the MCP server's are.
+      const inRepo: At = { ...at, confine: at.confine ?? h.member.root }
       let value: unknown = o.value
-      if (o.file !== undefined) value = yield* readDocument(at, o.file, "file")
+      if (o.file !== undefined) value = yield* readDocument(inRepo, o.file, "file")
       const open = yield* realms.open(h.realmDir)
       if (o.detect === true) {
         const extractor = h.member.config.exports?.[o.name]
@@ -88,8 +118,10 @@ export const exportContract = operation({
           perFile: cachedPerFile(cache, h.member)(o.name)
         })
       }
-      const schema = o.schema === undefined ? undefined : yield* readDocument(at, o.schema, "schema")
-      const validation = o.validation === undefined ? undefined : yield* readDocument(at, o.validation, "validation")
+      const schema = o.schema === undefined ? undefined : yield* readDocument(inRepo, o.schema, "schema")
+      const validation = o.validation === undefined
+        ? undefined
+        : yield* readDocument(inRepo, o.validation, "validation")
       const out = yield* realms.execute(h.realmDir, {
         _tag: "PublishContract",
         contract: o.name,
@@ -171,9 +203,21 @@ export const importContract = operation({
       if (o.binding !== undefined) {
         // A binding names a file of this repo (relative to its root), wherever the command runs.
         const inRepo = { ...at, cwd: h.member.root, confine: h.member.root }
+        if (o.binding.trim() === "") {
+          return yield* new PathProblem({
+            path: argLabel(at, "binding"),
+            detail: "is empty; name the file of this repo that uses the import"
+          })
+        }
         const path = yield* resolveArgPath(inRepo, "binding", o.binding)
         if (!fs.existsSync(path)) {
           return yield* new PathProblem({ path, detail: `(${argLabel(at, "binding")}) does not exist in this repo` })
+        }
+        if (!fs.statSync(path).isFile()) {
+          return yield* new PathProblem({
+            path,
+            detail: `(${argLabel(at, "binding")}) is not a regular file; name the file that uses the import`
+          })
         }
       }
       const out = yield* realms.execute(h.realmDir, {
