@@ -98,8 +98,8 @@ const names: Array<Case> = [
   {
     name: "domain create -lead (a name that looks like a flag)",
     args: ["realm", "admin", "domain", "create", "-lead", "--repos", `${APERTURE},${FUNGAL}`],
-    refused: ["Unknown option \"-lead\""],
-    // @effect/cli reports it (after an empty line of its own): a usage error
+    refused: ["unknown option '-lead' for 'blue realm admin domain create'"],
+    // the front door reports it: a usage error (exit 64)
     usage: true
   },
   ...["z", "a1-b2", "x".repeat(64)].map((v): Case => ({
@@ -175,7 +175,7 @@ const semverCases: Array<Case> = [
   ...["0.9.0", "1.0.0"].map((v): Case => ({
     name: `export --version ${v} (lower than the change needs)`,
     args: [...EXPORT, ...VALUE, "--version", v],
-    refused: [`Version ${show(v)} is not enough`]
+    refused: v === "0.9.0" ? ["version 0.9.0 is lower than"] : ["the change needs a", "version stays 1.0.0"]
   })),
   ...["10.0.0", "3.1.4"].map((v): Case => ({
     name: `export --version ${v} accepted`,

@@ -49,8 +49,8 @@ export interface Case {
   /** output checks instead of the one-line Error (check's reports); the message is the whole output */
   readonly report?: true
   /**
-   * a usage error reported by @effect/cli (its wording and layout are the CLI's, checked in cli.e2e): non-zero exit,
-   * the option named, no stack trace, nothing changed
+   * a usage error: exit 64, `Error: …` naming the option and a hint to --help on stderr, no internals, nothing
+   * changed
    */
   readonly usage?: true
   /**
@@ -210,12 +210,19 @@ export const runCase = async (
       const says = typeof k.refused === "function" ? k.refused(c) : k.refused
       if (k.usage !== true) expect.soft(run.code, `${label}: exit code\n${output}`).toBe(k.code ?? 1)
       const message = k.report === true || k.usage === true ? `${run.stdout}${run.stderr}` : run.stderr
-      if (k.usage === true) expect.soft(run.code, `${label}: exit code\n${output}`).not.toBe(0)
+      if (k.usage === true) {
+        // EX_USAGE, and the front door's two lines: the problem, then where to read the usage.
+        expect.soft(run.code, `${label}: exit code\n${output}`).toBe(64)
+        expect.soft(run.stdout, `${label}: stdout\n${output}`).toBe("")
+        expect.soft(run.stderr, `${label}: Error + hint\n${output}`).toMatch(
+          /^Error: [^\n]+\nRun 'blue [a-z ]+ --help' for usage\.\n$/
+        )
+      }
       if (k.report !== true && k.usage !== true) {
         expect.soft(run.stdout, `${label}: stdout\n${output}`).toBe("")
         expect.soft(run.stderr, `${label}: one "Error: " line\n${output}`).toMatch(/^Error: [^\n]+\n$/)
       }
-      for (const re of k.usage === true ? INTERNALS.slice(1) : INTERNALS) {
+      for (const re of INTERNALS) {
         expect.soft(message, `${label}: Effect internals\n${output}`).not.toMatch(re)
       }
       for (const s of says) expect.soft(message, `${label}: names ${JSON.stringify(s)}\n${output}`).toContain(s)
