@@ -74,6 +74,14 @@ describe("the daemon and a rewritten history", () => {
     await until(() => messages.some((m) => m.type === "subscribed"), "subscribed")
 
     git(ws.path(REALM), "reset", "-q", "--hard", "HEAD~1")
+    // Until reindex, the API names the rewritten history as a conflict (409), not a server failure.
+    const sync = await fetch(`http://127.0.0.1:${port}/realms/letemcook/sync`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}` }
+    })
+    const refused = (await sync.json()) as { error: { _tag: string; message: string } }
+    expect([sync.status, refused.error._tag]).toEqual([409, "HistoryRewritten"])
+    expect(refused.error.message).toContain("run 'blue realm admin reindex'")
     cli("aperture", "realm", "admin", "reindex")
     ws.repo("third")
     cli("third", "realm", "admin", "join", `../${REALM}`)

@@ -83,8 +83,12 @@ const statusOf = (tag: string) =>
     ? 400
     : tag === "RequestInvalid"
     ? 400
-    : tag === "LockTimeout"
+    : tag === "LockTimeout" || tag === "GitLockHeld"
     ? 503
+    : tag === "HistoryRewritten" || tag === "UncommittedChanges" || tag === "ConcurrentUpdate"
+    ? 409
+    : tag === "InvalidIdentity"
+    ? 400
     : 500
 
 /** A request the API refuses for its own reasons (unknown realm, bad parameters). */
