@@ -6,6 +6,7 @@ import { Effect, Either } from "effect"
 import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as nodePath from "node:path"
+import { globSync } from "tinyglobby"
 import * as YAML from "yaml"
 import type { RepoCacheService } from "../adapters/cache.js"
 import type { ExtractError } from "../adapters/extract.js"
@@ -13,6 +14,7 @@ import { detect, type PerFile } from "../adapters/extract.js"
 import type { Member } from "../adapters/files.js"
 import { decodeYaml } from "../adapters/files.js"
 import { type HookResult, type HookRole, resolveHookPath, runHook, type TrustDecision } from "../adapters/hooks.js"
+import { isWithin } from "../adapters/paths.js"
 import { TrustStore } from "../adapters/trust.js"
 import {
   type Bump,
@@ -26,10 +28,21 @@ import {
 import { breakingSince, importStanding, standingOf } from "../domain/contracts.js"
 import { FileInvalid } from "../domain/errors.js"
 import type { RealmEvent } from "../domain/events.js"
-import { type ContractFile, ContractFile as ContractFileSchema, type RealmFile } from "../domain/files.js"
+import {
+  type ContractFile,
+  ContractFile as ContractFileSchema,
+  type Extractor,
+  type RealmFile
+} from "../domain/files.js"
 import { initialState, type RealmState } from "../domain/state.js"
 import { type ContractValidity, validateContract } from "../domain/validate.js"
-import { canonicalJson, diffValues, formatValueChange, isBreakingValueChange } from "../domain/valueDiff.js"
+import {
+  canonicalJson,
+  diffValues,
+  formatValueChange,
+  isBreakingValueChange,
+  type ValueChange
+} from "../domain/valueDiff.js"
 import type { Recorded } from "../events/envelope.js"
 import { eventFilePath } from "../events/envelope.js"
 import { foldEnvelopes } from "../projections/fold.js"
@@ -99,7 +112,10 @@ export const locateFindings = (
     const abs = nodePath.resolve(base, f.file)
     const rel = nodePath.relative(checkoutRoot, abs)
     if (rel === "" || rel.startsWith("..") || nodePath.isAbsolute(rel) || !fs.existsSync(abs)) return f
-    const at = f.key !== undefined && /\.ya?ml$/.test(abs)
+    // A position the check already knows (a pattern match) stands; otherwise the key's, in a YAML or JSON file.
+    const at = f.line !== undefined
+      ? { line: f.line, col: f.col ?? 1 }
+      : f.key !== undefined && /\.(ya?ml|json)$/.test(abs)
       ? yamlPosition(fs.readFileSync(abs, "utf8"), f.key)
       : undefined
     return { ...f, path: rel.split(nodePath.sep).join("/"), ...(at === undefined ? {} : at) }
@@ -472,6 +488,56 @@ const runHooks = (
     return { findings, results }
   })
 
+/** The 1-based line and column of character `index` in `text`. */
+const positionOf = (text: string, index: number): { line: number; col: number } => {
+  const before = text.slice(0, index)
+  return { line: before.split("\n").length, col: index - before.lastIndexOf("\n") }
+}
+
+/**
+ * Where an exporter drift comes from, for CI annotations: for a pattern, the first match that captures a value the
+ * contract does not have (file, line, col); for a file and key, that file at the key (down to the changed field);
+ * otherwise (a value only removed, a command extractor) the export's entry in `.blue/config.yaml`.
+ */
+export const driftLocation = (
+  root: string,
+  contract: string,
+  extractor: Extractor,
+  changes: ReadonlyArray<ValueChange>,
+  sourceFiles: ReadonlyArray<string>
+): Pick<Finding, "file" | "key" | "line" | "col"> => {
+  const fallback = { file: ".blue/config.yaml", key: `exports.${contract}` }
+  if ("file" in extractor) {
+    const sub = changes[0]?.path ?? ""
+    const key = [extractor.key ?? "", sub].filter((k) => k !== "").join(".")
+    return key === "" ? { file: extractor.file } : { file: extractor.file, key }
+  }
+  if (!("pattern" in extractor)) return fallback
+  const added = changes.filter((ch) =>
+    ch.kind !== "removed" && typeof ch.value === "string" && Object.hasOwn(extractor.pattern.fields, ch.path)
+  )
+  if (added.length === 0) return fallback
+  try {
+    const files = globSync([...(extractor.pattern.files ?? sourceFiles)], {
+      cwd: root,
+      ignore: [".git/**", "node_modules/**", ".blue/**"]
+    }).sort()
+    for (const file of files) {
+      const abs = nodePath.join(root, file)
+      if (!isWithin(root, abs) || fs.statSync(abs, { throwIfNoEntry: false })?.isFile() !== true) continue
+      const content = fs.readFileSync(abs, "utf8")
+      for (const ch of added) {
+        for (const m of content.matchAll(new RegExp(extractor.pattern.fields[ch.path]!, "gm"))) {
+          if ((m.groups?.["value"] ?? m[1] ?? m[0]) === ch.value) return { file, ...positionOf(content, m.index) }
+        }
+      }
+    }
+  } catch {
+    // the location is a courtesy: the finding stands without it
+  }
+  return fallback
+}
+
 /** --mode exporter: the value detected from code equals the contract's; exporter hooks pass. */
 export const checkExporter = (
   member: Member,
@@ -532,6 +598,7 @@ export const checkExporter = (
               code: "exporter-drift",
               contract: c.name,
               domain,
+              ...driftLocation(member.root, c.name, extractor, changes, sourceFilesOf(state, repo, c.name)),
               message: `${c.name}: code differs from contract v${c.version} (${
                 changes.map((ch) => formatValueChange(ch, { withPath: true })).join("; ")
               }); publish it with 'blue realm export --name ${c.name} --detect' (a ${bump} bump)`
