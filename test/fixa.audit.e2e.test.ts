@@ -71,7 +71,7 @@ describe("an event file Blue cannot read in the realm's history", () => {
     const s = seeded()
     const { file, sha } = commitBadEvent(s.realm)
     const sentence =
-      `${file} in commit ${sha}: event.binding.imports[0].version: "^1.0.0 \\u001b[2J" is not a semver range (e.g. ^1.0.0); the realm's history holds an event Blue cannot read — fix or revert that commit (git revert ${sha}) and run 'blue realm admin reindex'`
+      `${file} in commit ${sha}: event.binding.imports[0].version: "^1.0.0 \\u001b[2J" is not a semver range (e.g. ^1.0.0); the realm's history holds an event Blue cannot read — remove or repair that commit (git reset --hard ${sha}~1 when it is the last, else an interactive rebase; a revert leaves it in the history) and run 'blue realm admin reindex'`
     for (
       const args of [
         ["status"],
@@ -86,6 +86,11 @@ describe("an event file Blue cannot read in the realm's history", () => {
       expect(said(r)).not.toMatch(/└─|Encoded side|Expected |\u001b/)
       expect(said(r).trim().split("\n").length, `${args.join(" ")}: ${said(r)}`).toBeLessThanOrEqual(2)
     }
+    // The advice works: without the commit and after a reindex, every command reads the realm again.
+    git(s.realm, "reset", "-q", "--hard", `${sha}~1`)
+    ok(s.ws.blue(FUNGAL, "realm", "admin", "reindex"), "reindex")
+    ok(s.ws.blue(FUNGAL, "status"), "status after the repair")
+    ok(s.ws.blue(FUNGAL, "realm", "replay", "--verify"), "replay --verify after the repair")
   })
 
   it("replay --verify lists it as a difference and exits 1", () => {

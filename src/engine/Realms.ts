@@ -160,9 +160,9 @@ export class Realms extends Effect.Service<Realms>()("blue/Realms", {
                 realm,
                 `${escapeControls(path)} in commit ${
                   c.oid.slice(0, 8)
-                }: ${env.left}; the realm's history holds an event Blue cannot read — fix or revert that commit (git revert ${
+                }: ${env.left}; the realm's history holds an event Blue cannot read — remove or repair that commit (git reset --hard ${
                   c.oid.slice(0, 8)
-                }) and run 'blue realm admin reindex'`
+                }~1 when it is the last, else an interactive rebase; a revert leaves it in the history) and run 'blue realm admin reindex'`
               )
             )
             : Effect.succeed(env.right)
