@@ -9,37 +9,12 @@ import * as YAML from "yaml"
 import { FileInvalid } from "../domain/errors.js"
 import { LocalConfig } from "../domain/files.js"
 import { formatLimit, formatSize, MAX_FILE_BYTES } from "../domain/limits.js"
+import { formatPath, plainExpected } from "../domain/parseIssues.js"
 import { writeFileAtomic } from "./atomicFs.js"
 import { PathProblem } from "./errors.js"
 import { CONFIG_FILE } from "./paths.js"
 
 export { CONFIG_FILE, findGitRoot, findMemberRoot, findRealmRoot, findUp } from "./paths.js"
-
-const formatPath = (path: ReadonlyArray<PropertyKey>) =>
-  path.map((k, i) => (typeof k === "number" ? `[${k}]` : i === 0 ? String(k) : `.${String(k)}`)).join("")
-
-/**
- * What a schema expected, in words ("an object", "a string", "\"open\" or \"approval\"") rather than the
- * schema's own notation.
- */
-const plainExpected = (expected: ReadonlyArray<string>): string => {
-  const words = expected.flatMap((x) =>
-    x.startsWith("{") ? ["an object"] : x.split(" | ").map((p) =>
-      p === "undefined"
-        ? ""
-        : p.startsWith("ReadonlyArray<") || p.startsWith("readonly [")
-        ? "a list"
-        : p === "string" || p.startsWith("{ string") || p === "NonEmptyString"
-        ? "a string"
-        : p === "number" || p === "Int"
-        ? "a number"
-        : p === "boolean"
-        ? "true or false"
-        : p
-    )
-  ).filter((w) => w !== "")
-  return [...new Set(words)].join(" or ") || "something else"
-}
 
 /** Parses YAML text and decodes it with `schema`; `file` is how the file is named in errors. */
 export const decodeYaml = <A, I>(

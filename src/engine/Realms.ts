@@ -36,6 +36,7 @@ import {
 import type { RealmEvent } from "../domain/events.js"
 import { type Admission, schemaForRealmPath } from "../domain/files.js"
 import { identityProblem } from "../domain/nameRules.js"
+import { escapeControls } from "../domain/parseIssues.js"
 import { initialState, type RealmState } from "../domain/state.js"
 import { plural } from "../domain/text.js"
 import { envelopeFromJson, envelopeToJson } from "../events/codec.js"
@@ -154,7 +155,16 @@ export class Realms extends Effect.Service<Realms>()("blue/Realms", {
           if (text === undefined) return Effect.fail(corrupt(realm, `commit ${c.oid} names ${path}, which it lacks`))
           const env = envelopeFromJson(text)
           return Either.isLeft(env)
-            ? Effect.fail(corrupt(realm, `${path} in commit ${c.oid.slice(0, 8)}: ${env.left}`))
+            ? Effect.fail(
+              corrupt(
+                realm,
+                `${escapeControls(path)} in commit ${
+                  c.oid.slice(0, 8)
+                }: ${env.left}; the realm's history holds an event Blue cannot read — remove or repair that commit (git reset --hard ${
+                  c.oid.slice(0, 8)
+                }~1 when it is the last, else an interactive rebase; a revert leaves it in the history) and run 'blue realm admin reindex'`
+              )
+            )
             : Effect.succeed(env.right)
         }))
 
@@ -587,14 +597,34 @@ export class Realms extends Effect.Service<Realms>()("blue/Realms", {
     /** Rebuilds every projection from git alone and from daemon.db alone and lists every difference. */
     const verify = (dir: string) =>
       Effect.gen(function*() {
-        const view = yield* readView(dir)
+        const differences: Array<string> = []
+        const difference = (text: string) => {
+          if (!differences.includes(text)) differences.push(text)
+        }
+        // An event git holds that Blue cannot read is a difference to report, not a reason to stop the audit.
+        const view = yield* readView(dir).pipe(
+          Effect.catchTag("LogCorrupt", (e) =>
+            Effect.gen(function*() {
+              difference(e.detail)
+              const { name } = yield* rowFor(dir)
+              const head = yield* git.head(dir)
+              if (head === undefined) return yield* new RealmNotInitialized({ path: dir })
+              return { name, head, rewritten: undefined }
+            }))
+        )
         const row = { name: view.name }
         const head = view.head
-        const differences: Array<string> = view.rewritten === undefined ? [] : [view.rewritten.message]
+        if (view.rewritten !== undefined) difference(view.rewritten.message)
         const commits = yield* git.history(dir, undefined)
         const fromGit: Array<Recorded> = []
         for (const c of commits) {
-          for (const envelope of yield* eventsOfCommit(dir, row.name, c)) fromGit.push({ envelope, commit: c.oid })
+          const read = yield* Effect.either(eventsOfCommit(dir, row.name, c))
+          if (Either.isLeft(read)) {
+            if (read.left._tag !== "LogCorrupt") return yield* Effect.fail(read.left)
+            difference(read.left.detail)
+            continue
+          }
+          for (const envelope of read.right) fromGit.push({ envelope, commit: c.oid })
         }
         const fromDb = yield* log.read(row.name, 0)
         const fold = (label: string, list: ReadonlyArray<Recorded>) => {

@@ -6,6 +6,7 @@ import { Effect, Either } from "effect"
 import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as nodePath from "node:path"
+import semver from "semver"
 import { globSync } from "tinyglobby"
 import * as YAML from "yaml"
 import type { RepoCacheService } from "../adapters/cache.js"
@@ -228,10 +229,22 @@ export const compareVersions = (
   }
 }
 
+/** True when `v` is a semver version. */
+const semverValid = (v: string) => semver.valid(v) !== null
+
 /** "a minor bump", "no bump": a bump as a phrase. */
 const bumpPhrase = (b: Bump) => (b === "none" ? "no bump" : `a ${b} bump`)
 
 const compatibilityFinding = (c: Compatibility): Finding => {
+  if (c.made === null && c.from !== "old" && c.to !== "new" && semverValid(c.from) && semverValid(c.to)) {
+    // bumpBetween found no bump: the version went backwards.
+    return {
+      level: "error",
+      code: "version-backwards",
+      contract: c.contract,
+      message: `${c.contract}: version ${c.to} is lower than ${c.from}; versions only move forward`
+    }
+  }
   const verdict = c.bump === "major" ? "BREAKING" : "COMPATIBLE"
   if (c.sufficient) {
     return {
@@ -252,10 +265,12 @@ const compatibilityFinding = (c: Compatibility): Finding => {
     code: "bump-too-small",
     contract: c.contract,
     message: c.made === null
-      ? `${c.contract}: the new schema breaks what the contract promises (${
-        [!c.backwards ? "not backwards compatible" : "", !c.forwards ? "not forwards compatible" : ""].filter(
-          (s) => s !== ""
-        ).join(", ")
+      ? `${c.contract}: the new version breaks what the contract promises (${
+        [
+          !c.backwards ? "not backwards compatible" : "",
+          !c.forwards ? "not forwards compatible" : "",
+          ...c.changes.filter((x) => x.breaking && x.kind.startsWith("value-")).map((x) => x.detail)
+        ].filter((s) => s !== "").join(", ") || `needs ${bumpPhrase(c.bump)}`
       })`
       : `${c.contract} ${c.from} → ${c.to}: ${verdict} change needs ${bumpPhrase(c.bump)}, but the versions make ${
         c.made === "none" ? "none" : `only ${bumpPhrase(c.made)}`
@@ -778,6 +793,19 @@ export const checkContracts = (
         file,
         message:
           `${c.name}: owner is ${c.owner} in ${file} but ${recorded.owner} in the realm log; only the owner may change it`
+      })
+      continue
+    }
+    if (bumpBetween(recorded.version, c.version) === undefined && semverValid(c.version)) {
+      findings.push({
+        level: "error",
+        code: "version-backwards",
+        contract: c.name,
+        domain,
+        file,
+        key: "version",
+        message:
+          `${c.name}: version ${c.version} in ${file} is lower than ${recorded.version}, the version the realm log records; versions only move forward (set it back to ${recorded.version}, or publish a higher one with 'blue realm export')`
       })
       continue
     }

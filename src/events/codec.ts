@@ -2,8 +2,9 @@
  * Encoding of envelopes to JSON (event files, daemon.db rows) and decoding with upcasting: an old payload is
  * brought to the current shape by the upcasters before it is decoded, never edited in place.
  */
-import { Either, ParseResult, Schema } from "effect"
+import { Either, type ParseResult, Schema } from "effect"
 import { RealmEvent } from "../domain/events.js"
+import { escapeControls, plainIssue } from "../domain/parseIssues.js"
 import { Envelope, type Recorded, schemaVersions } from "./envelope.js"
 
 type Upcaster = (payload: Record<string, unknown>) => Record<string, unknown>
@@ -24,8 +25,16 @@ export const upcast = (type: string, version: number, payload: Record<string, un
 }
 
 const encodeEnvelope = Schema.encodeSync(Envelope)
-const decodeEvent = Schema.decodeUnknownEither(RealmEvent)
-const decodeEnvelope = Schema.decodeUnknownEither(Envelope)
+const decodeEvent = Schema.decodeUnknownEither(RealmEvent, { errors: "all" })
+const decodeEnvelope = Schema.decodeUnknownEither(Envelope, { errors: "all" })
+
+/** A parse error as one plain clause naming the field: `event.domain is missing`, `time: "x" is not …`. */
+const plainError = (e: ParseResult.ParseError, prefix = ""): string => {
+  const { detail, path } = plainIssue(e)
+  const where = prefix === "" ? path : path === "" ? prefix : `${prefix}.${path}`
+  if (where === "") return detail
+  return /^(must|is) /.test(detail) ? `${where} ${detail}` : `${where}: ${detail}`
+}
 
 /** The JSON document of an event file (pretty, stable key order). */
 export const envelopeToJson = (envelope: Envelope): string => JSON.stringify(encodeEnvelope(envelope), null, 2) + "\n"
@@ -57,7 +66,7 @@ export const envelopeFromJson = (text: string): Either.Either<Envelope, string> 
   try {
     raw = JSON.parse(text)
   } catch (e) {
-    return Either.left(`not JSON (${(e as Error).message})`)
+    return Either.left(`not JSON (${escapeControls((e as Error).message)})`)
   }
   if (raw === null || typeof raw !== "object" || typeof raw.event !== "object" || raw.event === null) {
     return Either.left("not an event envelope")
@@ -66,14 +75,14 @@ export const envelopeFromJson = (text: string): Either.Either<Envelope, string> 
     raw.event = upcast(String(raw.type), Number(raw.schemaVersion), raw.event)
     raw.schemaVersion = (schemaVersions as Record<string, number>)[raw.type] ?? raw.schemaVersion
   } catch (e) {
-    return Either.left((e as Error).message)
+    return Either.left(escapeControls((e as Error).message))
   }
-  return Either.mapLeft(decodeEnvelope(raw), (e) => ParseResult.TreeFormatter.formatErrorSync(e))
+  return Either.mapLeft(decodeEnvelope(raw), (e) => plainError(e))
 }
 
 /** Decodes a stored payload of `type`/`version` (daemon.db rows). */
 export const decodePayload = (type: string, version: number, payload: unknown): Either.Either<RealmEvent, string> =>
   Either.mapLeft(
     decodeEvent(upcast(type, version, payload as Record<string, unknown>)),
-    (e) => ParseResult.TreeFormatter.formatErrorSync(e)
+    (e) => plainError(e, "event")
   )
