@@ -38,7 +38,7 @@ describe("notifications", () => {
     expect(unknown.code).toBe(1)
     expect(unknown.json().error).toMatchObject({ _tag: "NotificationNotFound", id: "999", repo: FUNGAL })
     const bare = s.ws.blue(FUNGAL, "realm", "ack")
-    expect(bare.code).toBe(1)
+    expect(bare.code).toBe(64)
     expect(bare.stderr).toContain("pass --all")
     expect(fingerprint(s.realm)).toEqual(realm)
     expect(dbFingerprint(s.ws.home)).toBe(db)

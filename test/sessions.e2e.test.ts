@@ -114,8 +114,16 @@ describe("the daemon starts on demand and cleans up after a restart", () => {
     const fungal = path.join(s.ws.root, FUNGAL)
     expect(blue(s.ws.root, "daemon", "stop").status).toBe(0)
     expect(blue(s.ws.root, "daemon", "status").status).toBe(3)
-    // Auto-start: the command needs the daemon, starts it and answers.
-    const listed = blue(fungal, "realm", "sessions", "--json")
+    // Auto-start: the command needs the daemon, starts it and answers (auto-start on: the workspace's
+    // BLUE_DAEMON=off and the runner's CI=true are left out of this child's environment).
+    const autoEnv = { ...env }
+    delete autoEnv["BLUE_DAEMON"]
+    delete autoEnv["CI"]
+    const listed = spawnSync(process.execPath, [BLUE_BIN, "realm", "sessions", "--json"], {
+      cwd: fungal,
+      env: autoEnv,
+      encoding: "utf8"
+    })
     expect(listed.status, listed.stderr).toBe(0)
     expect(blue(s.ws.root, "daemon", "status").status).toBe(0)
     // A watcher registers (with the domains and imports the daemon knows for its repo), then the daemon stops

@@ -82,6 +82,34 @@ export const ensureDaemon: Effect.Effect<Connection, DaemonUnavailable> = Effect
   return started
 })
 
+/** A command needs the daemon, none is running, and the auto-start rule (`autoStartEnabled`) keeps it from starting. */
+export class DaemonNotStarted extends Schema.TaggedError<DaemonNotStarted>()("DaemonNotStarted", {
+  reason: Schema.String
+}) {
+  override get message() {
+    return `No daemon is running and ${this.reason} keeps it from starting; run 'blue daemon start' first.`
+  }
+}
+
+/**
+ * The daemon a command that cannot do without it talks to (`realm sessions`): the running one, or one started now
+ * when auto-start is on; with BLUE_DAEMON=off or in CI it is never started, and the command is refused instead.
+ */
+export const daemonNeeded: Effect.Effect<Connection, DaemonUnavailable | DaemonNotStarted> = Effect.suspend(
+  (): Effect.Effect<Connection, DaemonUnavailable | DaemonNotStarted> => {
+    if (autoStartEnabled()) return ensureDaemon
+    const found = findDaemon()
+    const reason = process.env["BLUE_DAEMON"] === "off" ? "BLUE_DAEMON=off" : `CI=${process.env["CI"] ?? "true"}`
+    if (found === undefined || runningDaemon(blueHome()) === undefined) {
+      return Effect.fail(new DaemonNotStarted({ reason }))
+    }
+    return callDaemon(found, "GET", "/health", undefined, 1000).pipe(
+      Effect.orElseSucceed(() => ({ status: 0, json: null })),
+      Effect.flatMap((h) => h.status === 200 ? Effect.succeed(found) : Effect.fail(new DaemonNotStarted({ reason })))
+    )
+  }
+)
+
 /** The member repo of the current directory and its realm, from `.blue/config.yaml` (undefined outside one). */
 export const memberHere = (
   cwd: string = process.cwd()

@@ -139,7 +139,13 @@ const ack = Command.make(
     all: Options.boolean("all").pipe(Options.withDescription("acknowledge every notification for this repo")),
     json
   },
-  (o) => presentOperation(acknowledge, o.json, { ids: o.ids, all: o.all })
+  (o) =>
+    // Neither ids nor --all is a command line that says nothing: a usage error (exit 64), not a refusal.
+    o.ids.length === 0 && !o.all
+      ? Effect.fail(
+        usage("name the notifications to acknowledge (their ids, as 'blue realm status' shows them), or pass --all")
+      )
+      : presentOperation(acknowledge, o.json, { ids: o.ids, all: o.all })
 ).pipe(Command.withDescription("Acknowledge contract-change notifications for this repo"))
 
 // blue realm graph

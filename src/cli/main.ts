@@ -47,11 +47,44 @@ const usageFailure = (path: ReadonlyArray<string>) => (cause: Cause.Cause<unknow
         ? "the arguments could not be read"
         : `unknown option ${JSON.stringify(odd)}: names cannot start with '-'`
     }
-    const message = raw
-      .replace(/^Received unknown argument: '(.*)'$/s, "unexpected argument '$1'")
-      .replace(/^Expected to find option: '(.*)'$/s, "missing option '$1'")
-    reportUsage(message, `Run '${path.join(" ")} --help' for usage.`)
+    reportUsage(plainUsage(raw), `Run '${path.join(" ")} --help' for usage.`)
   })
+
+/** The option a value was given to on the command line (`--limit abc` or `--limit=abc`), if it can be found. */
+const optionOf = (value: string): string | undefined => {
+  const argv = process.argv.slice(2)
+  for (let k = 0; k < argv.length; k++) {
+    const w = argv[k]!
+    if (w.startsWith("--") && w.endsWith(`=${value}`)) return w.slice(0, w.indexOf("="))
+    if (argv[k + 1] === value && w.startsWith("--") && !w.includes("=")) return w
+  }
+  return undefined
+}
+
+/** @effect/cli's wording of a parse problem, made one plain line (several missing options become one list). */
+const plainUsage = (raw: string): string => {
+  const missing = [...raw.matchAll(/Expected to find option: '([^']*)'/g)].map((m) => `'${m[1]}'`)
+  if (missing.length > 1) {
+    return `missing options ${missing.slice(0, -1).join(", ")} and ${missing.at(-1)}`
+  }
+  const typed = /^'(.*)' is not a (\w+)$/s.exec(raw) ??
+    /^Unable to recognize '(.*)' as a valid (boolean)$/s.exec(raw)
+  if (typed !== null) {
+    const [, value, type] = typed as unknown as [string, string, string]
+    const what = type === "integer" ? "an integer" : type === "float" ? "a number" : type === "boolean"
+      ? "true or false"
+      : `a ${type}`
+    const option = optionOf(value)
+    return option === undefined
+      ? `'${value}' is not ${what}`
+      : `${option} ${JSON.stringify(value)} is not ${what}`
+  }
+  const message = raw
+    .replace(/^Received unknown argument: '(.*)'$/s, "unexpected argument '$1'")
+    .replace(/^Expected to find option: '(.*)'$/s, "missing option '$1'")
+    .replace(/^Expected one of the following cases: (.*)$/s, "expected one of $1")
+  return message.split(/\n+/).map((l) => l.trim()).filter((l) => l !== "").join("; ")
+}
 
 // @effect/cli prints parse problems with Console.error before failing; they are reported once, by usageFailure.
 const quiet = <A, E, R>(effect: Effect.Effect<A, E, R>) =>

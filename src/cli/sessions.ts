@@ -10,8 +10,8 @@ import {
   activeRfc,
   callDaemon,
   type Connection,
+  daemonNeeded,
   DaemonUnavailable,
-  ensureDaemon,
   memberHere
 } from "../adapters/daemonClient.js"
 import type { Session } from "../adapters/sessions.js"
@@ -84,7 +84,7 @@ export const sessionsCommand = Command.make(
   },
   ({ json, watch: live }) =>
     live
-      ? Effect.flatMap(ensureDaemon, (conn) => watch(conn, json)).pipe(
+      ? Effect.flatMap(daemonNeeded, (conn) => watch(conn, json)).pipe(
         Effect.catchAll((e) => present(json, Effect.fail(e), () => "")),
         Effect.asVoid
       )

@@ -284,7 +284,14 @@ export const preflight = (
     const name = w.includes("=") ? w.slice(0, w.indexOf("=")) : w
     const spec = known.find((o) => optionWord(o) === name || o.aliases.includes(name))
     if (spec === undefined) return usageError(unknownOption(name, node, known), node.path)
-    if (spec.takesValue && !w.includes("=")) j++
+    if (spec.takesValue && !w.includes("=")) {
+      // @effect/cli would call the option itself an unexpected argument, or take the next option as the value.
+      const next = argv[j + 1]
+      if (next === undefined || known.some((o) => optionWord(o) === next.split("=")[0])) {
+        return usageError(`option '${name}' needs a value`, node.path)
+      }
+      j++
+    }
   }
   return { _tag: "Run", argv, path: node.path }
 }

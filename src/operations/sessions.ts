@@ -3,7 +3,7 @@
  * live (`watch`) is the shell's part: the CLI streams the feed, the MCP server forwards it as notifications.
  */
 import { Effect, Schema } from "effect"
-import { callDaemon, type Connection, DaemonUnavailable, ensureDaemon, memberHere } from "../adapters/daemonClient.js"
+import { callDaemon, type Connection, daemonNeeded, DaemonUnavailable, memberHere } from "../adapters/daemonClient.js"
 import type { Session } from "../adapters/sessions.js"
 import { operation, optionalBoolean } from "./operation.js"
 
@@ -48,7 +48,7 @@ export const sessions = operation({
   }),
   run: (args, at) =>
     Effect.gen(function*() {
-      const conn = yield* ensureDaemon
+      const conn = yield* daemonNeeded
       const me = memberHere(at.cwd)
       return {
         realm: me?.realm ?? null,
