@@ -18,17 +18,9 @@ import { RealmGitLive } from "../src/adapters/realmGit.js"
 import { Sessions, SessionsLive } from "../src/adapters/sessions.js"
 import { IdsLive } from "../src/engine/ids.js"
 import { Realms } from "../src/engine/Realms.js"
-import { BLUE_BIN } from "./support/workspace.js"
+import { BLUE_BIN, freePort } from "./support/workspace.js"
 
 let TOKEN = ""
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port
-      s.close(() => resolve(port))
-    })
-  })
-
 const body = (r: Response): Promise<any> => r.json()
 const tmp = () => fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), "blue-daemon-")))
 const home = tmp()

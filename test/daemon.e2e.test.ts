@@ -9,12 +9,11 @@ import { spawn, spawnSync } from "node:child_process"
 import type { ChildProcess } from "node:child_process"
 import { createHash } from "node:crypto"
 import * as fs from "node:fs"
-import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import { installUnit } from "../src/adapters/daemonRuntime.js"
-import { BLUE_BIN } from "./support/workspace.js"
+import { BLUE_BIN, freePort } from "./support/workspace.js"
 
 /** One isolated machine-for-a-test: BLUE_HOME, XDG_RUNTIME_DIR and HOME in a temp dir, and a free port. */
 interface Box {
@@ -39,16 +38,6 @@ const boxes: Array<Box> = []
 /** pids of every daemon a test started or learned of, killed in afterEach */
 const pids = new Set<number>()
 const children: Array<ChildProcess> = []
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const s = net.createServer()
-    s.on("error", reject)
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port
-      s.close(() => resolve(port))
-    })
-  })
 
 const makeBox = async (label = "blue-daemon"): Promise<Box> => {
   const root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), `${label}-`)))

@@ -6,23 +6,14 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as http from "node:http"
-import * as net from "node:net"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { BLUE_BIN, makeWorkspace, type Workspace } from "./support/workspace.js"
+import { BLUE_BIN, freePort, makeWorkspace, type Workspace } from "./support/workspace.js"
 
 let ws: Workspace
 let daemon: ChildProcess
 let port = 0
 let token = ""
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => {
-      const p = (s.address() as net.AddressInfo).port
-      s.close(() => resolve(p))
-    })
-  })
 
 /** POST /sessions with `body` (a string, sent chunked when `chunked`); resolves with the status and JSON body. */
 const post = (body: string, chunked = false) =>

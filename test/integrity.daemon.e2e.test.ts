@@ -4,11 +4,10 @@
  */
 import { spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
-import * as net from "node:net"
 import * as path from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import { WebSocket } from "ws"
-import { BLUE_BIN, git, makeWorkspace, type Workspace } from "./support/workspace.js"
+import { BLUE_BIN, freePort, git, makeWorkspace, type Workspace } from "./support/workspace.js"
 
 const workspaces: Array<Workspace> = []
 const cleanups: Array<() => Promise<void>> = []
@@ -18,14 +17,6 @@ afterEach(async () => {
 })
 
 const REALM = "realm-letemcook"
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port
-      s.close(() => resolve(port))
-    })
-  })
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 

@@ -16,19 +16,10 @@ import {
 import { JSONSchema } from "effect"
 import { spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
-import * as net from "node:net"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { realmOperations } from "../src/operations/index.js"
 import { APERTURE, FUNGAL, ML, ok, readYaml, REALM, S3, setExports } from "./support/seed.js"
-import { BLUE_BIN, dbFingerprint, git, makeWorkspace, type Workspace } from "./support/workspace.js"
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port
-      s.close(() => resolve(port))
-    })
-  })
+import { BLUE_BIN, dbFingerprint, freePort, git, makeWorkspace, type Workspace } from "./support/workspace.js"
 
 const waitFor = async <A>(what: string, probe: () => A | undefined | Promise<A | undefined>, ms = 10_000) => {
   const deadline = Date.now() + ms

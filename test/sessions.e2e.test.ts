@@ -3,21 +3,13 @@
  * arrive within a second, commands show up as sessions, and a client killed with SIGKILL is cleaned up.
  */
 import { spawn, spawnSync } from "node:child_process"
-import * as net from "node:net"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { APERTURE, FUNGAL, ok, S3, type Seeded, seedStory } from "./support/seed.js"
-import { BLUE_BIN, makeWorkspace } from "./support/workspace.js"
+import { BLUE_BIN, freePort, makeWorkspace } from "./support/workspace.js"
 
 let s: Seeded
 let env: NodeJS.ProcessEnv
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const srv = net.createServer().listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as net.AddressInfo).port
-      srv.close(() => resolve(port))
-    })
-  })
 const blue = (cwd: string, ...args: Array<string>) =>
   spawnSync(process.execPath, [BLUE_BIN, ...args], { cwd, env, encoding: "utf8" })
 

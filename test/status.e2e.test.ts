@@ -6,23 +6,12 @@
  */
 import { spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
-import * as net from "node:net"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { APERTURE, FUNGAL, ML, ok, S3, seedStory } from "./support/seed.js"
-import { BLUE_BIN, git, makeWorkspace, type Run, type Workspace } from "./support/workspace.js"
+import { BLUE_BIN, freePort, git, makeWorkspace, type Run, type Workspace } from "./support/workspace.js"
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const s = net.createServer()
-    s.on("error", reject)
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port
-      s.close(() => resolve(port))
-    })
-  })
 
 describe("status: sessions and acknowledgements", () => {
   let ws: Workspace
