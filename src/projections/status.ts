@@ -82,20 +82,6 @@ export interface DomainView {
   readonly peers: ReadonlyArray<{ readonly repo: string; readonly role: Role | "member"; readonly joined: boolean }>
 }
 
-/** A live session in the realm, as status shows it (this machine's, from daemon.db). */
-export interface SessionView {
-  readonly repo: string
-  readonly client_id: string
-  readonly pid: number | null
-  readonly started_at: string
-  readonly last_activity: string
-  readonly active_rfc: string | null
-  /** the other machine it runs on, as published on the realm's `blue/sessions/<machine>` branch (null: this one) */
-  readonly machine: string | null
-  /** a session in this repo (the status command's own is not listed) */
-  readonly you: boolean
-}
-
 /** A session as the daemon records it (the fields status reads). */
 export interface SessionInput {
   readonly repo: string
@@ -105,6 +91,14 @@ export interface SessionInput {
   readonly last_activity: string
   readonly active_rfc: string | null
   readonly machine?: string
+}
+
+/** A live session in the realm, as status shows it (this machine's, from daemon.db). */
+export interface SessionView extends Omit<SessionInput, "machine"> {
+  /** the other machine it runs on, as published on the realm's `blue/sessions/<machine>` branch (null: this one) */
+  readonly machine: string | null
+  /** a session in this repo (the status command's own is not listed) */
+  readonly you: boolean
 }
 
 /** One change of a contract this repo owns and how its importers answered it. */
