@@ -60,20 +60,50 @@ export const atomicFs = {
 /** Writes a file atomically (same technique, for our own files outside git repos). */
 export const writeFileAtomic = writeFile
 
-/** Writes a small file atomically and synchronously; `tmpDir` must be on the same file system as `file`. */
-export const writeFileAtomicSync = (
-  file: string,
-  data: string | Uint8Array,
-  tmpDir: string = tmpDirFor(file)
-): void => {
+/** Where and how a synchronous atomic write makes its temporary file. */
+export interface AtomicSyncOptions {
+  /** must be on the same file system as the target; by default `tmpDirFor(file)` */
+  readonly tmpDir?: string
+  /** the file's mode; by default node's 0o666 less the umask */
+  readonly mode?: number
+}
+
+/** Writes `data` to a fresh temporary file for `file` and returns its path (removed again if the write fails). */
+const writeTmpSync = (file: string, data: string | Uint8Array, options: AtomicSyncOptions): string => {
+  const tmpDir = options.tmpDir ?? tmpDirFor(file)
   fs.mkdirSync(tmpDir, { recursive: true })
   const tmp = tmpName(file, tmpDir)
   try {
-    fs.writeFileSync(tmp, data)
+    fs.writeFileSync(tmp, data, options.mode === undefined ? undefined : { mode: options.mode })
+  } catch (e) {
+    fs.rmSync(tmp, { force: true })
+    throw e
+  }
+  return tmp
+}
+
+/** Writes a small file atomically and synchronously (Effect-free, so the start-up path may use it too). */
+export const writeFileAtomicSync = (file: string, data: string | Uint8Array, options: AtomicSyncOptions = {}): void => {
+  const tmp = writeTmpSync(file, data, options)
+  try {
     fs.renameSync(tmp, file)
   } catch (e) {
     fs.rmSync(tmp, { force: true })
     throw e
+  }
+}
+
+/**
+ * Creates `file` holding `data` only if it does not exist, complete from its first moment: a hard link publishes
+ * the temporary file and, unlike a rename, refuses to replace an existing one. Throws EEXIST when `file` exists,
+ * and whatever link(2) throws on a file system without hard links (the caller decides what to fall back to).
+ */
+export const linkNewFileSync = (file: string, data: string | Uint8Array, options: AtomicSyncOptions = {}): void => {
+  const tmp = writeTmpSync(file, data, options)
+  try {
+    fs.linkSync(tmp, file)
+  } finally {
+    fs.rmSync(tmp, { force: true })
   }
 }
 

@@ -11,6 +11,7 @@ import * as fs from "node:fs"
 import * as http from "node:http"
 import * as os from "node:os"
 import * as nodePath from "node:path"
+import { linkNewFileSync, writeFileAtomicSync } from "./atomicFs.js"
 import { isAlive, isDefaultHome, pidFilePath } from "./daemonPresence.js"
 
 export { isAlive, isDefaultHome, machineName, pidFilePath } from "./daemonPresence.js"
@@ -161,11 +162,8 @@ const isDaemonProcess = (pid: number): boolean => {
 
 /** Creates `file` with `data` (mode 0600) atomically and only if it does not exist; false if it already does. */
 const createExclusive = (file: string, data: string): boolean => {
-  const tmp = `${file}.${process.pid}-${randomBytes(4).toString("hex")}.tmp`
-  fs.writeFileSync(tmp, data, { mode: 0o600 })
   try {
-    // A hard link publishes the complete content in one step and refuses to replace an existing file.
-    fs.linkSync(tmp, file)
+    linkNewFileSync(file, data, { mode: 0o600 })
     return true
   } catch (e) {
     if (errnoOf(e) === "EEXIST") return false
@@ -183,8 +181,6 @@ const createExclusive = (file: string, data: string): boolean => {
       fs.closeSync(fd)
     }
     return true
-  } finally {
-    fs.rmSync(tmp, { force: true })
   }
 }
 
@@ -714,14 +710,7 @@ export const installUnit = (
       try: () => {
         if (fs.existsSync(file) && fs.readFileSync(file, "utf8") === unit.content) return false
         fs.mkdirSync(nodePath.dirname(file), { recursive: true })
-        const tmp = `${file}.${process.pid}-${randomBytes(4).toString("hex")}.tmp`
-        try {
-          fs.writeFileSync(tmp, unit.content, { mode: 0o644 })
-          fs.renameSync(tmp, file)
-        } catch (e) {
-          fs.rmSync(tmp, { force: true })
-          throw e
-        }
+        writeFileAtomicSync(file, unit.content, { mode: 0o644 })
         return true
       },
       catch: (e) => new DaemonRuntimeError({ op: "install", path: file, detail: describe(e) })

@@ -7,7 +7,7 @@ import type { Scope } from "effect"
 import * as git from "isomorphic-git"
 import * as fs from "node:fs"
 import * as nodePath from "node:path"
-import { atomicFs, repoTmpDir, writeFileAtomicSync } from "./atomicFs.js"
+import { atomicFs, linkNewFileSync, repoTmpDir, writeFileAtomicSync } from "./atomicFs.js"
 import { ConcurrentUpdate, GitError, GitLockHeld } from "./errors.js"
 import { encodeCommit, encodeTree, makeObject, type TreeEntry } from "./gitObjects.js"
 import { defaultLockTimeout } from "./lock.js"
@@ -117,7 +117,7 @@ const readRecord = (dir: string): Array<Taken> => {
 
 const writeRecord = (dir: string, list: ReadonlyArray<Taken>) => {
   if (list.length === 0) fs.rmSync(recordPath(dir), { force: true })
-  else writeFileAtomicSync(recordPath(dir), JSON.stringify(list), repoTmpDir(dir))
+  else writeFileAtomicSync(recordPath(dir), JSON.stringify(list), { tmpDir: repoTmpDir(dir) })
 }
 
 /**
@@ -181,15 +181,7 @@ const takeGitLock = (dir: string, file: string, absent?: string): Effect.Effect<
             fs.mkdirSync(nodePath.dirname(file), { recursive: true })
             // Created by link(2), exclusive like git's O_EXCL open, and born carrying our marker: a writer killed
             // before it recorded the lock still leaves a file the next Blue writer recognises as its own.
-            const tmpDir = repoTmpDir(dir)
-            fs.mkdirSync(tmpDir, { recursive: true })
-            const tmp = nodePath.join(tmpDir, `gitlock-${process.pid}-${Date.now()}`)
-            fs.writeFileSync(tmp, `${LOCK_MARKER}${process.pid}\n`)
-            try {
-              fs.linkSync(tmp, file)
-            } finally {
-              fs.rmSync(tmp, { force: true })
-            }
+            linkNewFileSync(file, `${LOCK_MARKER}${process.pid}\n`, { tmpDir: repoTmpDir(dir) })
             const ino = fs.statSync(file).ino
             held.add(file)
             writeRecord(dir, [...readRecord(dir).filter((t) => t.path !== file), { path: file, ino, pid: process.pid }])
@@ -258,7 +250,7 @@ const store = async (dir: string, type: "blob" | "tree" | "commit", content: Uin
   const file = nodePath.join(dir, ".git", "objects", oid.slice(0, 2), oid.slice(2))
   if (!fs.existsSync(file)) {
     fs.mkdirSync(nodePath.dirname(file), { recursive: true })
-    writeFileAtomicSync(file, deflated, repoTmpDir(dir))
+    writeFileAtomicSync(file, deflated, { tmpDir: repoTmpDir(dir) })
   }
   return oid
 }
@@ -372,7 +364,7 @@ const materializeNow = (dir: string, files: ReadonlyArray<string> | ReadonlyMap<
         await git.updateIndex({ fs: atomicFs, dir, filepath: path, remove: true, force: true, cache })
       } else {
         fs.mkdirSync(nodePath.dirname(file), { recursive: true })
-        writeFileAtomicSync(file, content, repoTmpDir(dir))
+        writeFileAtomicSync(file, content, { tmpDir: repoTmpDir(dir) })
         present.push(path)
       }
     }

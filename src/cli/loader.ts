@@ -10,6 +10,7 @@ import Module, { createRequire } from "node:module"
 import * as os from "node:os"
 import * as nodePath from "node:path"
 import * as vm from "node:vm"
+import { writeFileAtomicSync } from "../adapters/atomicFs.js"
 
 /** Runs the CommonJS bundle at `file` with a code cache under `cacheDir`. */
 export const loadWithCodeCache = (file: string, cacheDir: string): void => {
@@ -36,9 +37,7 @@ export const loadWithCodeCache = (file: string, cacheDir: string): void => {
             fs.rmSync(nodePath.join(cacheDir, old), { force: true })
           }
         }
-        const tmp = `${cacheFile}.${process.pid}.tmp`
-        fs.writeFileSync(tmp, script.createCachedData())
-        fs.renameSync(tmp, cacheFile)
+        writeFileAtomicSync(cacheFile, script.createCachedData())
       } catch {
         // A cache we cannot write only costs speed.
       }

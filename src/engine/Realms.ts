@@ -429,7 +429,7 @@ export class Realms extends Effect.Service<Realms>()("blue/Realms", {
           })
           const paths = [...writes.keys()]
           yield* Effect.sync(() =>
-            writeFileAtomicSync(intentPath(dir), JSON.stringify({ commit, paths }), repoTmpDir(dir))
+            writeFileAtomicSync(intentPath(dir), JSON.stringify({ commit, paths }), { tmpDir: repoTmpDir(dir) })
           )
           yield* git.advance(dir, head0, commit)
           if (head0 === undefined) yield* log.register(realmName, dir)
