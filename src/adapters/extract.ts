@@ -4,7 +4,6 @@
  * Per-file pattern results can be cached by the caller (`perFile`), so unchanged files are not read again.
  */
 import { Effect, Schema } from "effect"
-import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as nodePath from "node:path"
 import { globSync } from "tinyglobby"
@@ -12,8 +11,8 @@ import * as YAML from "yaml"
 import type { Extractor } from "../domain/files.js"
 import { sourceGlobProblem } from "../domain/nameRules.js"
 import { readTextFileSync } from "./files.js"
-import { PASSED_ENV } from "./hooks.js"
 import { isWithin } from "./paths.js"
+import { runProcess, scrubbedEnv } from "./process.js"
 
 /** Detection failed: the extractor is misconfigured, a file is missing, or the command failed. */
 export class ExtractError extends Schema.TaggedError<ExtractError>()("ExtractError", {
@@ -72,34 +71,21 @@ const keyPath = (value: unknown, key: string | undefined): unknown =>
     ? value
     : key.split(".").reduce<unknown>((v, k) => (v !== null && typeof v === "object" ? (v as any)[k] : undefined), value)
 
-const runCommand = (root: string, command: string | ReadonlyArray<string>, timeoutMs: number) =>
-  Effect.async<string, string>((resume) => {
-    const [file, ...args] = typeof command === "string" ? ["/bin/sh", "-c", command] : command
-    // Like a hook, the extractor gets a scrubbed environment: no tokens or keys from Blue's own.
-    const env: Record<string, string> = { BLUE_REPO_ROOT: root }
-    for (const name of PASSED_ENV) if (process.env[name] !== undefined) env[name] = process.env[name]!
-    const child = spawn(file!, args, { cwd: root, env, stdio: ["ignore", "pipe", "pipe"], detached: true })
-    let out = ""
-    let err = ""
-    const timer = setTimeout(() => {
-      try {
-        process.kill(-child.pid!, "SIGKILL")
-      } catch {
-        // already gone
-      }
-      resume(Effect.fail(`timed out after ${timeoutMs} ms`))
-    }, timeoutMs)
-    child.stdout.on("data", (d) => (out += d))
-    child.stderr.on("data", (d) => (err += d))
-    child.on("error", (e) => {
-      clearTimeout(timer)
-      resume(Effect.fail(e.message))
-    })
-    child.on("close", (code) => {
-      clearTimeout(timer)
-      resume(code === 0 ? Effect.succeed(out) : Effect.fail(`exited with ${code}: ${err.trim().split("\n")[0] ?? ""}`))
-    })
-  })
+const runCommand = (root: string, command: string | ReadonlyArray<string>, timeoutMs: number) => {
+  const [file, ...args] = typeof command === "string" ? ["/bin/sh", "-c", command] : command
+  // Like a hook, the extractor gets a scrubbed environment: no tokens or keys from Blue's own.
+  return runProcess({ command: file!, args, cwd: root, env: scrubbedEnv({ BLUE_REPO_ROOT: root }), timeoutMs }).pipe(
+    Effect.flatMap((r) =>
+      r.spawnError !== undefined
+        ? Effect.fail(r.spawnError.message)
+        : r.timedOut
+        ? Effect.fail(`timed out after ${timeoutMs} ms`)
+        : r.code === 0
+        ? Effect.succeed(r.stdout)
+        : Effect.fail(`exited with ${r.code}: ${r.stderr.trim().split("\n")[0] ?? ""}`)
+    )
+  )
+}
 
 /** Detects the current value of `contract` in the repo at `root`. */
 export const detect = (options: {

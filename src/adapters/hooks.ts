@@ -5,9 +5,9 @@
  * in its own process group that is killed on timeout.
  */
 import { Effect, Schema } from "effect"
-import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { PASSED_ENV, runProcess, scrubbedEnv } from "./process.js"
 import { TrustStore, type TrustStoreError } from "./trust.js"
 
 /** Which validation slot of the contract names the script. */
@@ -85,19 +85,15 @@ export const DEFAULT_GRACE_MS = 2_000
 /** Most output kept per hook (64 KiB). */
 export const OUTPUT_LIMIT = 64 * 1024
 
-/** Variables passed through from Blue's own environment; everything else (tokens, keys…) is dropped. */
-export const PASSED_ENV: ReadonlyArray<string> = ["PATH", "HOME", "LANG", "LC_ALL", "TERM", "TMPDIR"]
+/** Variables passed through from Blue's own environment (the runner's list; kept here for the hook's API). */
+export { PASSED_ENV }
 
 /** The environment a hook runs with. */
 export const hookEnv = (
   options: Pick<HookOptions, "repoRoot" | "role" | "contract">,
   from: NodeJS.ProcessEnv = process.env
 ): Record<string, string> => {
-  const env: Record<string, string> = {}
-  for (const name of PASSED_ENV) {
-    const value = from[name]
-    if (value !== undefined) env[name] = value
-  }
+  const env = scrubbedEnv({}, from)
   env["BLUE_HOOK_ROLE"] = options.role
   env["BLUE_REPO_ROOT"] = options.repoRoot
   if (options.contract !== undefined) {
@@ -144,30 +140,6 @@ const isExecutable = (file: string) => {
   }
 }
 
-/**
- * Whether a process group still has a member that is not a zombie. Orphans are reaped by PID 1, which in some
- * containers does so slowly, and a zombie still counts for kill(-pgid, 0); only Linux's /proc tells them apart.
- */
-const groupHasLiveMember = (pgid: number): boolean => {
-  let pids: Array<string>
-  try {
-    pids = fs.readdirSync("/proc")
-  } catch {
-    return true
-  }
-  for (const pid of pids) {
-    if (!/^\d+$/.test(pid)) continue
-    try {
-      const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8")
-      const [state, , group] = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
-      if (Number(group) === pgid && state !== "Z") return true
-    } catch {
-      // gone while we looked
-    }
-  }
-  return false
-}
-
 const outcomeOf = (code: number | null): HookOutcome =>
   code === 0 ? "valid" : code === 1 ? "invalid" : code === 2 ? "warning" : "error"
 
@@ -179,121 +151,25 @@ const execute = (
   stdin: string,
   timeoutMs: number,
   graceMs: number
-): Effect.Effect<Omit<HookResult, "script">> =>
-  Effect.async<Omit<HookResult, "script">>((resume) => {
-    const started = performance.now()
-    const [command, args] = isExecutable(file) ? [file, []] : ["/bin/sh", [file]]
-    // detached: the child leads a new process group, so one signal reaches everything it started.
-    const child = spawn(command, args, { cwd, env, detached: true, stdio: ["pipe", "pipe", "pipe"] })
-    const chunks: Array<Buffer> = []
-    let kept = 0
-    let dropped = 0
-    let timedOut = false
-    let exit: { code: number | null } | undefined
-    let spawnError: Error | undefined
-    let finished = false
-    const timers: Array<NodeJS.Timeout> = []
-
-    const signalGroup = (signal: NodeJS.Signals | 0) => {
-      if (child.pid === undefined) return false
-      try {
-        process.kill(-child.pid, signal)
-        return true
-      } catch {
-        return false
-      }
-    }
-    const groupAlive = () => signalGroup(0) && child.pid !== undefined && groupHasLiveMember(child.pid)
-
-    const collect = (chunk: Buffer) => {
-      const room = OUTPUT_LIMIT - kept
-      if (room > 0) {
-        chunks.push(chunk.length > room ? chunk.subarray(0, room) : chunk)
-        kept += Math.min(room, chunk.length)
-      }
-      dropped += Math.max(0, chunk.length - Math.max(0, room))
-    }
-    child.stdout.on("data", collect)
-    child.stderr.on("data", collect)
-    // A script that never reads its input closes the pipe early; that is not an error.
-    child.stdin.on("error", () => undefined)
-    child.stdin.end(stdin)
-
-    const finish = () => {
-      if (finished) return
-      finished = true
-      for (const t of timers) clearTimeout(t)
-      child.stdout.destroy()
-      child.stderr.destroy()
-      let output = Buffer.concat(chunks).toString("utf8")
-      if (dropped > 0) output += `\n[output truncated: ${dropped} more bytes]`
-      const durationMs = Math.round(performance.now() - started)
-      if (spawnError !== undefined && exit === undefined) {
-        resume(
-          Effect.succeed({
-            outcome: "error",
-            exit_code: null,
-            output: `${output}could not start ${file}: ${spawnError.message}`,
-            duration_ms: durationMs
-          })
-        )
-      } else if (timedOut) {
-        resume(Effect.succeed({ outcome: "timeout", exit_code: null, output, duration_ms: durationMs }))
-      } else {
-        const code = exit?.code ?? null
-        resume(Effect.succeed({ outcome: outcomeOf(code), exit_code: code, output, duration_ms: durationMs }))
-      }
-    }
-
-    // After the script exits (or is told to stop), whatever it left in its group gets SIGTERM, then SIGKILL once
-    // the grace period is over; we report only when the group is gone and its output is read.
-    let reaping = false
-    let closed = false
-    const reap = () => {
-      if (reaping) return
-      reaping = true
-      signalGroup("SIGTERM")
-      const deadline = performance.now() + graceMs
-      const poll = () => {
-        if (!groupAlive()) {
-          if (closed) finish()
-          else timers.push(setTimeout(finish, 200))
-        } else if (performance.now() >= deadline) {
-          signalGroup("SIGKILL")
-          timers.push(setTimeout(finish, 100))
-        } else {
-          timers.push(setTimeout(poll, 20))
+): Effect.Effect<Omit<HookResult, "script">> => {
+  const [command, args] = isExecutable(file) ? [file, []] : ["/bin/sh", [file]]
+  return runProcess({ command, args, cwd, env, stdin, timeoutMs, graceMs, outputLimit: OUTPUT_LIMIT }).pipe(
+    Effect.map((r) => {
+      let output = r.output
+      if (r.dropped > 0) output += `\n[output truncated: ${r.dropped} more bytes]`
+      if (r.spawnError !== undefined) {
+        return {
+          outcome: "error" as const,
+          exit_code: null,
+          output: `${output}could not start ${file}: ${r.spawnError.message}`,
+          duration_ms: r.durationMs
         }
       }
-      poll()
-    }
-
-    timers.push(setTimeout(() => {
-      // A script that exited in time is judged by its exit code, even while its leftovers are being stopped.
-      if (exit !== undefined) return
-      timedOut = true
-      reap()
-    }, timeoutMs))
-    child.on("exit", (code) => {
-      exit = { code }
-      reap()
+      if (r.timedOut) return { outcome: "timeout" as const, exit_code: null, output, duration_ms: r.durationMs }
+      return { outcome: outcomeOf(r.code), exit_code: r.code, output, duration_ms: r.durationMs }
     })
-    child.on("close", () => {
-      closed = true
-      if (!groupAlive()) finish()
-    })
-    child.on("error", (e) => {
-      spawnError = e
-      if (child.pid === undefined) finish()
-    })
-
-    return Effect.sync(() => {
-      if (finished) return
-      finished = true
-      for (const t of timers) clearTimeout(t)
-      signalGroup("SIGKILL")
-    })
-  })
+  )
+}
 
 /**
  * Runs one validation hook of a contract from the repo's checkout. Untrusted or changed scripts are reported and

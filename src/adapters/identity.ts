@@ -3,13 +3,13 @@
  * checked before any write, because a newline in it would add lines to a commit message.
  */
 import { Effect } from "effect"
-import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { InvalidIdentity } from "../domain/errors.js"
 import { identityProblem } from "../domain/nameRules.js"
 import { findUp } from "./paths.js"
+import { readOutputSync } from "./process.js"
 
 /** The `user.*` keys of git config files, for machines without a `git` executable (no includes). */
 const parseUserKeys = (file: string, into: Map<string, string>) => {
@@ -47,14 +47,10 @@ const configs = new Map<string, Map<string, string>>()
 
 const readGitUserConfig = (cwd: string): Map<string, string> => {
   const out = new Map<string, string>()
-  const r = spawnSync("git", ["config", "--get-regexp", "^user\\.(email|name)$"], {
-    cwd,
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "ignore"]
-  })
-  if (r.error === undefined) {
+  const stdout = readOutputSync("git", ["config", "--get-regexp", "^user\\.(email|name)$"], cwd)
+  if (stdout !== undefined) {
     // Later lines come from narrower scopes (system, global, repo), so the last one wins, as in git.
-    for (const line of (r.stdout ?? "").split("\n")) {
+    for (const line of stdout.split("\n")) {
       const space = line.indexOf(" ")
       if (space > 0) out.set(line.slice(0, space).toLowerCase(), line.slice(space + 1))
     }
