@@ -17,6 +17,7 @@ import {
 import type { Session } from "../adapters/sessions.js"
 import { jsonText } from "../domain/text.js"
 import { listSessions, renderSessions, sessions } from "../operations/sessions.js"
+import { notificationSummary } from "../projections/notifications.js"
 import { present, presentOperation, writeHuman } from "./output.js"
 
 const list = listSessions
@@ -62,9 +63,7 @@ const watch = (conn: Connection, json: boolean) =>
           show(
             json
               ? { type: "notification", notification: n }
-              : `🔔 #${n.id} ${n.from_repo}: ${n.contract} ${n.change_type} → ${n.version}${
-                n.changes.length > 0 ? `\n    ${n.changes.join("\n    ")}` : ""
-              }`
+              : notificationSummary(n)
           )
         } else if (m.type === "event" && json) show({ type: "event", event: m.event })
       })

@@ -4,10 +4,10 @@
  */
 import { Either } from "effect"
 import * as semver from "semver"
+import { isMember, requireContractOwner, requireMember, requireOpenAdmission } from "./authorization.js"
 import type { Command, CommandMeta } from "./commands.js"
 import { findContract, planPublish } from "./contracts.js"
 import {
-  AdmissionRequired,
   AlreadyMember,
   CycleDetected,
   type DomainError,
@@ -16,7 +16,6 @@ import {
   InvalidName,
   InvalidRange,
   InvalidSourceFiles,
-  NotContractOwner,
   NotificationNotFound,
   RealmAlreadyInitialized,
   RealmNotInitialized,
@@ -47,15 +46,6 @@ export const validateName = (kind: NameKind, value: string): Either.Either<Name,
   const reason = nameProblem(value)
   return reason === undefined ? Either.right(value as Name) : Either.left(new InvalidName({ kind, value, reason }))
 }
-
-const requireMember = (
-  state: RealmState,
-  realm: string,
-  repo: string | undefined
-): Either.Either<string, RepoNotInRealm> =>
-  repo !== undefined && repo in state.repos
-    ? Either.right(repo)
-    : Either.left(new RepoNotInRealm({ realm, repo: repo ?? "(no repo: run this inside a member repo)" }))
 
 const requireRealm = (state: RealmState, path: string): Either.Either<RealmFile, RealmNotInitialized> =>
   state.realm === undefined ? Either.left(new RealmNotInitialized({ path })) : Either.right(state.realm)
@@ -90,12 +80,8 @@ export const decide = (
       case "JoinRealm": {
         const name = yield* validateName("repo", command.repo)
         const realm = yield* requireRealm(state, "")
-        if (name in state.repos) return yield* Either.left(new AlreadyMember({ realm: realm.name, repo: name }))
-        if (realm.governance.admission !== "open") {
-          return yield* Either.left(
-            new AdmissionRequired({ realm: realm.name, repo: name, admission: realm.governance.admission })
-          )
-        }
+        if (isMember(state, name)) return yield* Either.left(new AlreadyMember({ realm: realm.name, repo: name }))
+        yield* requireOpenAdmission(realm, name)
         return [
           new RepoJoined({
             repo: {
@@ -116,7 +102,7 @@ export const decide = (
         for (const r of command.repos) repos.push(yield* validateName("repo", r))
         const realm = yield* requireRealm(state, "")
         const actor = meta.actor.repo
-        if (actor !== undefined && !(actor in state.repos)) {
+        if (actor !== undefined && !isMember(state, actor)) {
           return yield* Either.left(new RepoNotInRealm({ realm: realm.name, repo: actor }))
         }
         if (domain in state.domains) return yield* Either.left(new DomainExists({ realm: realm.name, domain }))
@@ -184,9 +170,7 @@ export const decide = (
         yield* validateName("contract", command.contract)
         if (command.domain !== undefined) yield* validateName("domain", command.domain)
         const { contract, domain } = yield* findContract(state, command.contract, command.domain)
-        if (contract.owner !== actor) {
-          return yield* Either.left(new NotContractOwner({ contract: contract.name, owner: contract.owner, actor }))
-        }
+        yield* requireContractOwner(contract, actor)
         for (const glob of command.sourceFiles ?? []) {
           const reason = sourceGlobProblem(glob)
           if (reason !== undefined) {
@@ -314,7 +298,7 @@ export const decide = (
       case "LeaveRealm": {
         const repo = yield* validateName("repo", command.repo)
         const realm = yield* requireRealm(state, "")
-        if (!(repo in state.repos)) return yield* Either.left(new RepoNotInRealm({ realm: realm.name, repo }))
+        if (!isMember(state, repo)) return yield* Either.left(new RepoNotInRealm({ realm: realm.name, repo }))
         const importers = importersOf(state, repo)
         if (importers.length > 0 && !command.force) {
           return yield* Either.left(new StillImported({ repo, importers }))

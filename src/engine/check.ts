@@ -17,6 +17,7 @@ import { decodeYaml } from "../adapters/files.js"
 import { type HookResult, type HookRole, resolveHookPath, runHook, type TrustDecision } from "../adapters/hooks.js"
 import { isWithin } from "../adapters/paths.js"
 import { TrustStore } from "../adapters/trust.js"
+import { eventProblem, mayAuthorFor, mayTouchPath } from "../domain/authorization.js"
 import {
   type Bump,
   bumpBetween,
@@ -29,12 +30,7 @@ import {
 import { breakingSince, importStanding, standingOf } from "../domain/contracts.js"
 import { FileInvalid } from "../domain/errors.js"
 import type { RealmEvent } from "../domain/events.js"
-import {
-  type ContractFile,
-  ContractFile as ContractFileSchema,
-  type Extractor,
-  type RealmFile
-} from "../domain/files.js"
+import { type ContractFile, ContractFile as ContractFileSchema, type Extractor } from "../domain/files.js"
 import { initialState, type RealmState } from "../domain/state.js"
 import { type ContractValidity, validateContract } from "../domain/validate.js"
 import {
@@ -988,67 +984,6 @@ const actorRepo = (message: string): string | undefined => {
   return m?.[1]
 }
 
-const maintainersOf = (state: RealmState, repo: string) => state.repos[repo]?.maintainers ?? []
-
-/** Who may write a realm path by hand (commits without Blue events), following trust.permissions' roles. */
-const mayTouch = (state: RealmState, realm: RealmFile | undefined, path: string, email: string): boolean => {
-  const approvers = realm?.governance.approvers ?? []
-  if (approvers.includes(email)) return true
-  let m = /^repos\/([^/]+)\.yaml$/.exec(path)
-  if (m !== null) return maintainersOf(state, m[1]!).includes(email)
-  m = /^domains\/([^/]+)\/contracts\/([^/]+)\.yaml$/.exec(path)
-  if (m !== null) {
-    const owner = state.domains[m[1]!]?.contracts[m[2]!]?.owner
-    return owner !== undefined && maintainersOf(state, owner).includes(email)
-  }
-  m = /^domains\/([^/]+)\/bindings\/([^/]+)\.yaml$/.exec(path)
-  if (m !== null) return maintainersOf(state, m[2]!).includes(email)
-  m = /^domains\/([^/]+)\/(domain|governance)\.yaml$/.exec(path)
-  if (m !== null) return (state.domains[m[1]!]?.file.members ?? []).some((r) => maintainersOf(state, r).includes(email))
-  return false
-}
-
-/** Whether the actor of a Blue commit may emit `event`, given the state before it and the commit's other events. */
-const eventAllowed = (
-  state: RealmState,
-  event: RealmEvent,
-  actor: string | undefined,
-  siblings: ReadonlyArray<RealmEvent>
-) => {
-  const createsDomain = (d: string) => siblings.some((e) => e._tag === "DomainCreated" && e.domain.name === d)
-  switch (event._tag) {
-    case "RealmInitialized":
-      return state.realm === undefined ? undefined : "initialises a realm that exists"
-    case "RepoJoined":
-      return actor === event.repo.name
-        ? undefined
-        : `registers ${event.repo.name} but was made by ${actor ?? "no repo"}`
-    case "RepoLeft":
-      return actor === event.repo ? undefined : `removes ${event.repo} but was made by ${actor ?? "no repo"}`
-    case "DomainCreated":
-      return actor === undefined || actor in state.repos ? undefined : `creates a domain from ${actor}, not a member`
-    case "ContractPublished":
-    case "ContractBumped": {
-      const before = state.domains[event.domain]?.contracts[event.contract.name]
-      if (before !== undefined && before.owner !== event.contract.owner) {
-        return `changes the owner of ${event.contract.name} from ${before.owner} to ${event.contract.owner}`
-      }
-      if (createsDomain(event.domain)) return undefined
-      return actor === event.contract.owner
-        ? undefined
-        : `changes contract ${event.contract.name} owned by ${event.contract.owner} but was made by ${
-          actor ?? "no repo"
-        }`
-    }
-    case "NotificationAcknowledged":
-      return actor === event.repo ? undefined : `acknowledges for ${event.repo} but was made by ${actor ?? "no repo"}`
-    case "BindingDeclared":
-      return actor === event.binding.repo || createsDomain(event.domain)
-        ? undefined
-        : `changes the binding of ${event.binding.repo} but was made by ${actor ?? "no repo"}`
-  }
-}
-
 /**
  * --mode realm: every commit only touches what its author may touch — Blue commits by their events (contracts
  * only by their owner, bindings only by their repo, and no file their events do not explain), hand-made commits by
@@ -1071,7 +1006,7 @@ export const checkRealmCommits = (
     const events = c.events.map((r) => r.envelope.event)
     if (events.length === 0) {
       for (const path of c.changed) {
-        if (!mayTouch(state, state.realm, path, c.author.email)) {
+        if (!mayTouchPath(state, path, c.author.email)) {
           findings.push({
             level: "error",
             code: "permission-denied",
@@ -1085,13 +1020,7 @@ export const checkRealmCommits = (
     }
     const actor = actorRepo(c.message)
     // The Blue-Actor line is only a claim: the commit's author must be one of that repo's maintainers.
-    const joining = events.flatMap((e) => (e._tag === "RepoJoined" ? [e.repo] : []))
-    const allowed = actor === undefined
-      ? [
-        ...(state.realm?.governance.approvers ?? []),
-        ...Object.values(state.repos).flatMap((r) => r.maintainers)
-      ]
-      : [...maintainersOf(state, actor), ...joining.filter((r) => r.name === actor).flatMap((r) => r.maintainers)]
+    const allowed = mayAuthorFor(state, actor, events)
     const founding = events.some((e) => e._tag === "RealmInitialized") && state.realm === undefined
     if (!founding && !allowed.includes(c.author.email)) {
       findings.push({
@@ -1106,7 +1035,7 @@ export const checkRealmCommits = (
     const explained = new Set<string>()
     let s = state
     for (const r of c.events) {
-      const problem = eventAllowed(s, r.envelope.event, actor, events)
+      const problem = eventProblem(s, r.envelope.event, actor, events)
       if (problem !== undefined) {
         findings.push({
           level: "error",

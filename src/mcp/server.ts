@@ -17,7 +17,7 @@ import { realmOperations } from "../operations/index.js"
 import { type AnyOperation, type At, decodeArgs, errorDocument } from "../operations/operation.js"
 import { sessions as sessionsOperation } from "../operations/sessions.js"
 import { realmStatus } from "../operations/status.js"
-import { describeChange } from "../projections/status.js"
+import { notificationSummary } from "../projections/notifications.js"
 import { type FeedMessage, Presence } from "./presence.js"
 
 /** What the server serves. */
@@ -82,8 +82,7 @@ const summarise = (m: FeedMessage): string => {
   if (m.type === "session") return `${m.change === "started" ? "+" : "-"} ${m.session.repo} (${m.session.client_id})`
   const n = m.notification
   return [
-    `🔔 Notification #${n.id} from ${n.from_repo}: contract '${n.contract}' ${describeChange(n)}`,
-    ...n.changes.map((c) => `    ${c}`),
+    notificationSummary(n),
     `    Acknowledge with blue_realm_ack {"ids": ["${n.id}"]} once this repo handles it`
   ].join("\n")
 }

@@ -5,6 +5,29 @@
 import type { RealmEvent } from "../domain/events.js"
 import { apply, draftOf, initialState, type PendingNotification } from "../domain/state.js"
 
+/** What a notification's change did to its contract, e.g. "updated to 1.4.0". */
+export const describeChange = (n: Pick<PendingNotification, "change_type" | "version">): string =>
+  n.change_type === "breaking"
+    ? `changed incompatibly to ${n.version}`
+    : n.change_type === "new"
+    ? `published at ${n.version}`
+    : `updated to ${n.version}`
+
+/**
+ * The one wording of a notification (status, `sessions --watch`, MCP): its headline and its changes, one per
+ * indented line; `age` (e.g. "2 minutes ago") is shown where the reader has a clock to compare with.
+ */
+export const notificationSummary = (
+  n: Pick<PendingNotification, "id" | "from_repo" | "contract" | "change_type" | "version" | "changes">,
+  age?: string
+): string =>
+  [
+    `🔔 Notification #${n.id} from ${n.from_repo}${age === undefined ? "" : ` (${age})`}: contract '${n.contract}' ${
+      describeChange(n)
+    }`,
+    ...n.changes.map((c) => `    ${c}`)
+  ].join("\n")
+
 /** A notification with its acknowledgements. */
 export interface NotificationRecord extends PendingNotification {
   readonly realm: string

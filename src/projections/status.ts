@@ -8,6 +8,7 @@ import { breakingSince, importStanding, isPlaceholder, standingOf } from "../dom
 import type { PendingNotification, RealmState } from "../domain/state.js"
 import { plural } from "../domain/text.js"
 import { diffValues, formatValueChange } from "../domain/valueDiff.js"
+import { notificationSummary } from "./notifications.js"
 
 /** What detection found in the repo for one of its exports. */
 export type LocalExport = { readonly value: unknown } | { readonly error: string }
@@ -137,14 +138,6 @@ export interface StatusView {
 
 const roleIn = (state: RealmState, domain: string, repo: string): Role | "member" =>
   state.domains[domain]?.bindings[repo]?.role ?? "member"
-
-/** What a notification's change did to its contract, e.g. "updated to 1.4.0". */
-export const describeChange = (n: Pick<PendingNotification, "change_type" | "version">): string =>
-  n.change_type === "breaking"
-    ? `changed incompatibly to ${n.version}`
-    : n.change_type === "new"
-    ? `published at ${n.version}`
-    : `updated to ${n.version}`
 
 /** Builds the status view of `repo` (or of the whole realm when `repo` is undefined). */
 export const statusView = (
@@ -289,12 +282,7 @@ export const renderStatus = (v: StatusView, now: number = Date.now()): string =>
     }
   }
   for (const n of v.notifications) {
-    lines.push(
-      `🔔 Notification #${n.id} from ${n.from_repo} (${ago(n.created_at, now)}): contract '${n.contract}' ${
-        describeChange(n)
-      }`
-    )
-    for (const ch of n.changes) lines.push(`    ${ch}`)
+    lines.push(notificationSummary(n, ago(n.created_at, now)))
     lines.push(
       `    Acknowledge with 'blue realm ack ${n.id}' (or re-run 'blue realm import' once your binding handles it)`
     )

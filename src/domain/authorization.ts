@@ -1,0 +1,132 @@
+/**
+ * Who may do what in a realm, in one place: the decider refuses a command with these rules, and
+ * `check --mode realm` judges recorded commits (Blue commits by their events, hand-made ones by the files they
+ * touch under trust.permissions) with the same ones. Pure: no IO.
+ */
+import { Either } from "effect"
+import { AdmissionRequired, NotContractOwner, RepoNotInRealm } from "./errors.js"
+import type { RealmEvent } from "./events.js"
+import type { RealmFile } from "./files.js"
+import type { RealmState } from "./state.js"
+
+/** The maintainers (emails) recorded for a member repo; none for a repo that is not a member. */
+export const maintainersOf = (state: RealmState, repo: string): ReadonlyArray<string> =>
+  state.repos[repo]?.maintainers ?? []
+
+/** Whether `repo` is a member of the realm. */
+export const isMember = (state: RealmState, repo: string): boolean => repo in state.repos
+
+/** The acting repo when it is a member, or why it may not act (no repo, or not a member). */
+export const requireMember = (
+  state: RealmState,
+  realm: string,
+  repo: string | undefined
+): Either.Either<string, RepoNotInRealm> =>
+  repo !== undefined && isMember(state, repo)
+    ? Either.right(repo)
+    : Either.left(new RepoNotInRealm({ realm, repo: repo ?? "(no repo: run this inside a member repo)" }))
+
+/** Whether a repo may join by itself: only under open admission (otherwise an approver admits it). */
+export const requireOpenAdmission = (realm: RealmFile, repo: string): Either.Either<void, AdmissionRequired> =>
+  realm.governance.admission === "open"
+    ? Either.void
+    : Either.left(new AdmissionRequired({ realm: realm.name, repo, admission: realm.governance.admission }))
+
+/** Whether `actor` may publish or bump a contract: only its owner may. */
+export const mayChangeContract = (owner: string, actor: string | undefined): boolean => actor === owner
+
+/** The owner-only rule of export as the decider's refusal. */
+export const requireContractOwner = (
+  contract: { readonly name: string; readonly owner: string },
+  actor: string
+): Either.Either<void, NotContractOwner> =>
+  mayChangeContract(contract.owner, actor)
+    ? Either.void
+    : Either.left(new NotContractOwner({ contract: contract.name, owner: contract.owner, actor }))
+
+/** Whether `actor` may act for `repo` (join or leave it, change its binding, acknowledge its notifications). */
+export const mayActFor = (actor: string | undefined, repo: string): boolean => actor === repo
+
+/** Who may write a realm path by hand (commits without Blue events), following trust.permissions' roles. */
+export const mayTouchPath = (state: RealmState, path: string, email: string): boolean => {
+  const approvers = state.realm?.governance.approvers ?? []
+  if (approvers.includes(email)) return true
+  let m = /^repos\/([^/]+)\.yaml$/.exec(path)
+  if (m !== null) return maintainersOf(state, m[1]!).includes(email)
+  m = /^domains\/([^/]+)\/contracts\/([^/]+)\.yaml$/.exec(path)
+  if (m !== null) {
+    const owner = state.domains[m[1]!]?.contracts[m[2]!]?.owner
+    return owner !== undefined && maintainersOf(state, owner).includes(email)
+  }
+  m = /^domains\/([^/]+)\/bindings\/([^/]+)\.yaml$/.exec(path)
+  if (m !== null) return maintainersOf(state, m[2]!).includes(email)
+  m = /^domains\/([^/]+)\/(domain|governance)\.yaml$/.exec(path)
+  if (m !== null) return (state.domains[m[1]!]?.file.members ?? []).some((r) => maintainersOf(state, r).includes(email))
+  return false
+}
+
+/**
+ * The emails that may author a Blue commit claiming to act for `actor`: that repo's maintainers (including those
+ * a joining repo brings in the same commit), or, with no actor, the approvers and every member's maintainers.
+ */
+export const mayAuthorFor = (
+  state: RealmState,
+  actor: string | undefined,
+  events: ReadonlyArray<RealmEvent>
+): ReadonlyArray<string> => {
+  if (actor === undefined) {
+    return [
+      ...(state.realm?.governance.approvers ?? []),
+      ...Object.values(state.repos).flatMap((r) => r.maintainers)
+    ]
+  }
+  const joining = events.flatMap((e) => (e._tag === "RepoJoined" ? [e.repo] : []))
+  return [...maintainersOf(state, actor), ...joining.filter((r) => r.name === actor).flatMap((r) => r.maintainers)]
+}
+
+/**
+ * Why the actor of a Blue commit may not emit `event`, given the state before it and the commit's other events
+ * (`siblings`), or undefined when it may.
+ */
+export const eventProblem = (
+  state: RealmState,
+  event: RealmEvent,
+  actor: string | undefined,
+  siblings: ReadonlyArray<RealmEvent>
+): string | undefined => {
+  // Creating a domain declares its first contract and bindings for repos other than the actor.
+  const createsDomain = (d: string) => siblings.some((e) => e._tag === "DomainCreated" && e.domain.name === d)
+  switch (event._tag) {
+    case "RealmInitialized":
+      return state.realm === undefined ? undefined : "initialises a realm that exists"
+    case "RepoJoined":
+      return mayActFor(actor, event.repo.name)
+        ? undefined
+        : `registers ${event.repo.name} but was made by ${actor ?? "no repo"}`
+    case "RepoLeft":
+      return mayActFor(actor, event.repo) ? undefined : `removes ${event.repo} but was made by ${actor ?? "no repo"}`
+    case "DomainCreated":
+      return actor === undefined || isMember(state, actor) ? undefined : `creates a domain from ${actor}, not a member`
+    case "ContractPublished":
+    case "ContractBumped": {
+      const before = state.domains[event.domain]?.contracts[event.contract.name]
+      if (before !== undefined && before.owner !== event.contract.owner) {
+        return `changes the owner of ${event.contract.name} from ${before.owner} to ${event.contract.owner}`
+      }
+      if (createsDomain(event.domain)) return undefined
+      return mayChangeContract(event.contract.owner, actor)
+        ? undefined
+        : `changes contract ${event.contract.name} owned by ${event.contract.owner} but was made by ${
+          actor ?? "no repo"
+        }`
+    }
+    case "NotificationAcknowledged":
+      return mayActFor(actor, event.repo)
+        ? undefined
+        : `acknowledges for ${event.repo} but was made by ${actor ?? "no repo"}`
+    case "BindingDeclared":
+      return mayActFor(actor, event.binding.repo) || createsDomain(event.domain)
+        ? undefined
+        : `changes the binding of ${event.binding.repo} but was made by ${actor ?? "no repo"}`
+  }
+}
