@@ -7,7 +7,6 @@
 import Database from "better-sqlite3"
 import * as fs from "node:fs"
 import * as nodePath from "node:path"
-import * as YAML from "yaml"
 import {
   autoStartEnabled,
   isAlive,
@@ -16,8 +15,8 @@ import {
   runningDaemon
 } from "../adapters/daemonPresence.js"
 import { blueHome, daemonDbPath } from "../adapters/home.js"
-import { CONFIG_FILE, findMemberRoot, findRealmRoot, readBranch } from "../adapters/paths.js"
-import { MAX_FILE_BYTES } from "../domain/limits.js"
+import { findMemberRoot, peekMemberConfig } from "../adapters/memberConfig.js"
+import { findRealmRoot, readBranch } from "../adapters/paths.js"
 import { nameProblem } from "../domain/nameRules.js"
 import type { RealmState } from "../domain/state.js"
 import { initialState, SNAPSHOT_FORMAT } from "../domain/state.js"
@@ -52,25 +51,20 @@ export const tryFastStatus = (args: ReadonlyArray<string>, cwd: string = process
   const memberRoot = findMemberRoot(cwd)
   try {
     if (memberRoot !== undefined) {
-      // A FIFO, a device or a huge file is left to the full engine, which refuses it in one sentence.
-      const file = nodePath.join(memberRoot, CONFIG_FILE)
-      const st = fs.statSync(file)
-      if (!st.isFile() || st.size > MAX_FILE_BYTES) return false
-      const config = YAML.parse(fs.readFileSync(file, "utf8"))
-      // Anything the full engine would refuse (bad names, missing fields) is left to it, with its messages; so is
-      // detecting exports from code.
+      // A config the full engine would refuse (unreadable, bad names, missing fields) is left to it, with its
+      // messages; so is detecting exports from code.
+      const config = peekMemberConfig(memberRoot)
       if (
-        typeof config?.repo !== "string" || typeof config?.realm?.path !== "string" ||
-        typeof config?.realm?.name !== "string" || nameProblem(config.repo) !== undefined ||
-        nameProblem(config.realm.name) !== undefined || config.exports !== undefined
+        config === undefined || config.realmPath === undefined || nameProblem(config.repo) !== undefined ||
+        nameProblem(config.realmName) !== undefined || config.hasExports
       ) return false
       // A member repo's command starts the daemon when it is not running: that is the full CLI's job.
       if (autoStartEnabled() && runningDaemon(blueHome()) === undefined) return false
-      realmDir = nodePath.resolve(memberRoot, config.realm.path)
+      realmDir = nodePath.resolve(memberRoot, config.realmPath)
       repo = config.repo
       // Other machines' sessions are read from git objects: that is the full engine's job too.
       if (otherSessionMachines(realmDir, machineName(blueHome())).length > 0) return false
-      configRealm = config.realm.name
+      configRealm = config.realmName
     } else {
       const root = findRealmRoot(cwd)
       if (root === undefined) return false
