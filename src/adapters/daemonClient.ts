@@ -5,12 +5,10 @@
 import { Effect, Schema } from "effect"
 import * as fs from "node:fs"
 import * as nodePath from "node:path"
-import * as YAML from "yaml"
 import { autoStartEnabled, runningDaemon } from "./daemonPresence.js"
 import { daemonPort, pidFilePath, startDetached, tokenPath } from "./daemonRuntime.js"
-import { readTextFileSync } from "./files.js"
 import { blueHome } from "./home.js"
-import { CONFIG_FILE, findMemberRoot } from "./paths.js"
+import { findMemberRoot, peekMemberConfig } from "./memberConfig.js"
 
 /** How to reach the running daemon. */
 export interface Connection {
@@ -115,17 +113,8 @@ export const memberHere = (
   cwd: string = process.cwd()
 ): { readonly repo: string; readonly realm: string } | undefined => {
   const root = findMemberRoot(cwd)
-  if (root === undefined) return undefined
-  try {
-    const read = readTextFileSync(nodePath.join(root, CONFIG_FILE))
-    if (!("text" in read)) return undefined
-    const config = YAML.parse(read.text)
-    return typeof config?.repo === "string" && typeof config?.realm?.name === "string"
-      ? { repo: config.repo, realm: config.realm.name }
-      : undefined
-  } catch {
-    return undefined
-  }
+  const config = root === undefined ? undefined : peekMemberConfig(root)
+  return config === undefined ? undefined : { repo: config.repo, realm: config.realmName }
 }
 
 /**

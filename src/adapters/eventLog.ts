@@ -6,36 +6,24 @@
 import { SqlClient } from "@effect/sql"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import { Context, Effect, Either, Layer } from "effect"
-import type { RealmEvent } from "../domain/events.js"
-import { type RealmState, SNAPSHOT_FORMAT } from "../domain/state.js"
+import { SNAPSHOT_FORMAT } from "../domain/state.js"
 import { decodePayload, encodeEvent, upcast } from "../events/codec.js"
 import type { Envelope, Recorded } from "../events/envelope.js"
+import {
+  type FoldDbRow,
+  type FoldItem,
+  foldItemOfRow,
+  readSql,
+  type RealmDbRow,
+  realmOfRow,
+  type RealmRow,
+  type Snapshot,
+  type SnapshotDbRow,
+  snapshotOfRow
+} from "./daemonDb.js"
 import { StoreError } from "./errors.js"
 
-/** A realm this machine tracks. */
-export interface RealmRow {
-  readonly name: string
-  readonly localPath: string
-  readonly url: string | undefined
-  /** last realm commit whose events are recorded here */
-  readonly headCommit: string | undefined
-  readonly headPosition: number
-}
-
-/** What a fold needs of an event. */
-export interface FoldItem {
-  readonly id: string
-  readonly position: number
-  readonly time: string
-  readonly actor: { readonly repo?: string | undefined; readonly user: string }
-  readonly event: RealmEvent
-}
-
-/** A saved projection state. */
-export interface Snapshot {
-  readonly position: number
-  readonly state: RealmState
-}
+export type { FoldItem, RealmRow, Snapshot } from "./daemonDb.js"
 
 /** The event index port. */
 export class EventLog extends Context.Tag("blue/EventLog")<EventLog, {
@@ -194,18 +182,8 @@ export const makeSqliteEventLog = Effect.gen(function*() {
   yield* migrate.pipe(Effect.mapError(storeError("migrate")))
 
   const log: Context.Tag.Service<EventLog> = {
-    realms: sql<
-      { name: string; local_path: string; url: string | null; head_commit: string | null; head_position: number }
-    >`SELECT name, local_path, url, head_commit, head_position FROM realms ORDER BY name`.pipe(
-      Effect.map((rows) =>
-        rows.map((r) => ({
-          name: r.name,
-          localPath: r.local_path,
-          url: r.url ?? undefined,
-          headCommit: r.head_commit ?? undefined,
-          headPosition: r.head_position
-        }))
-      ),
+    realms: sql.unsafe<RealmDbRow>(readSql.realms).pipe(
+      Effect.map((rows) => rows.map(realmOfRow)),
       Effect.mapError(storeError("read realms"))
     ),
     register: (name, localPath, url) =>
@@ -237,28 +215,13 @@ export const makeSqliteEventLog = Effect.gen(function*() {
           Effect.mapError(storeError("read events"))
         ),
     readForFold: (realm, afterPosition) =>
-      sql<Pick<EventRow, "id" | "position" | "type" | "schema_version" | "payload" | "time" | "actor">>`SELECT id,
-          position, type, schema_version, time, actor, payload FROM events WHERE realm = ${realm}
-          AND position > ${afterPosition} ORDER BY position`.pipe(
-        Effect.map((rows) =>
-          rows.map((r) => ({
-            id: r.id,
-            position: r.position,
-            time: r.time,
-            actor: JSON.parse(r.actor),
-            event: upcast(r.type, r.schema_version, JSON.parse(r.payload)) as unknown as RealmEvent
-          }))
-        ),
+      sql.unsafe<FoldDbRow>(readSql.eventsForFold, [realm, afterPosition]).pipe(
+        Effect.map((rows) => rows.map((r) => foldItemOfRow(r, upcast))),
         Effect.mapError(storeError("read events"))
       ),
     snapshot: (realm) =>
-      sql<{ position: number; state: string; format: number }>`SELECT position, state, format FROM snapshots
-          WHERE realm = ${realm} AND name = 'realm'`.pipe(
-        Effect.map(([row]) =>
-          row === undefined || row.format !== SNAPSHOT_FORMAT
-            ? undefined
-            : { position: row.position, state: JSON.parse(row.state) as RealmState }
-        ),
+      sql.unsafe<SnapshotDbRow>(readSql.snapshot, [realm]).pipe(
+        Effect.map(([row]) => snapshotOfRow(row)),
         Effect.mapError(storeError("read snapshot"))
       ),
     saveSnapshot: (realm, s) =>

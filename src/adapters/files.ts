@@ -8,13 +8,15 @@ import * as nodePath from "node:path"
 import * as YAML from "yaml"
 import { FileInvalid } from "../domain/errors.js"
 import { LocalConfig } from "../domain/files.js"
-import { formatLimit, formatSize, MAX_FILE_BYTES } from "../domain/limits.js"
 import { formatPath, plainExpected } from "../domain/parseIssues.js"
 import { writeFileAtomic } from "./atomicFs.js"
 import { PathProblem } from "./errors.js"
-import { CONFIG_FILE } from "./paths.js"
+import { CONFIG_FILE, memberConfigPath, readMemberConfigText } from "./memberConfig.js"
+import { readTextFileSync } from "./textFile.js"
 
-export { CONFIG_FILE, findGitRoot, findMemberRoot, findRealmRoot, findUp } from "./paths.js"
+export { CONFIG_FILE, findMemberRoot } from "./memberConfig.js"
+export { findGitRoot, findRealmRoot, findUp } from "./paths.js"
+export { readTextFileSync } from "./textFile.js"
 
 /** Parses YAML text and decodes it with `schema`; `file` is how the file is named in errors. */
 export const decodeYaml = <A, I>(
@@ -55,58 +57,6 @@ export const decodeYaml = <A, I>(
   })
 }
 
-const kindOf = (st: fs.Stats) =>
-  st.isDirectory()
-    ? "a directory"
-    : st.isFIFO()
-    ? "a FIFO"
-    : st.isCharacterDevice() || st.isBlockDevice()
-    ? "a device"
-    : st.isSocket()
-    ? "a socket"
-    : "not a file"
-
-/**
- * Why the text of `file` cannot be read, or its text: it must be a regular file (opened without blocking, so a FIFO
- * or a device is refused rather than waited on), at most MAX_FILE_BYTES, and UTF-8 text. `what` prefixes the
- * detail (e.g. "(--file) ").
- */
-export const readTextFileSync = (file: string, what = ""): { readonly text: string } | { readonly problem: string } => {
-  let fd: number
-  try {
-    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK)
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code
-    return {
-      problem: `${what}${
-        code === "ENOENT"
-          ? "does not exist"
-          : code === "EISDIR"
-          ? "is a directory, not a regular file"
-          : `cannot be read (${code})`
-      }`
-    }
-  }
-  try {
-    const st = fs.fstatSync(fd)
-    if (!st.isFile()) return { problem: `${what}is ${kindOf(st)}, not a regular file; name a regular file` }
-    if (st.size > MAX_FILE_BYTES) {
-      return {
-        problem: `${what}is ${formatSize(st.size)}, over the ${formatLimit(MAX_FILE_BYTES)} limit for files Blue reads`
-      }
-    }
-    const bytes = fs.readFileSync(fd)
-    if (bytes.includes(0)) return { problem: `${what}is binary (it contains NUL bytes), not JSON or YAML text` }
-    try {
-      return { text: new TextDecoder("utf-8", { fatal: true }).decode(bytes) }
-    } catch {
-      return { problem: `${what}is not UTF-8 text` }
-    }
-  } finally {
-    fs.closeSync(fd)
-  }
-}
-
 /** readTextFileSync as an Effect failing with PathProblem naming the file. */
 export const readTextFile = (file: string, what = ""): Effect.Effect<string, PathProblem> =>
   Effect.suspend(() => {
@@ -124,8 +74,10 @@ export interface Member {
 /** Reads `<root>/.blue/config.yaml`. */
 export const readMember = (root: string): Effect.Effect<Member, FileInvalid | PathProblem> =>
   Effect.gen(function*() {
-    const file = nodePath.join(root, CONFIG_FILE)
-    const text = yield* readTextFile(file)
+    const file = memberConfigPath(root)
+    const read = readMemberConfigText(root)
+    if (!("text" in read)) return yield* new PathProblem({ path: file, detail: read.problem })
+    const text = read.text
     const config = yield* decodeYaml(LocalConfig, text, file)
     if (config.realm.path === undefined) {
       return yield* new FileInvalid({

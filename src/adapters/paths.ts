@@ -37,16 +37,9 @@ export const isWithin = (root: string, p: string): boolean => {
   return rel !== ".." && !rel.startsWith(`..${nodePath.sep}`) && !nodePath.isAbsolute(rel)
 }
 
-/** Relative path of a member's config file. */
-export const CONFIG_FILE = ".blue/config.yaml"
-
 /** The root of the git work tree containing `cwd`. */
 export const findGitRoot = (cwd: string): string | undefined =>
   findUp(cwd, (d) => fs.existsSync(nodePath.join(d, ".git")))
-
-/** The member repo containing `cwd` (nearest `.blue/config.yaml` upward), or undefined. */
-export const findMemberRoot = (cwd: string): string | undefined =>
-  findUp(cwd, (d) => fs.existsSync(nodePath.join(d, CONFIG_FILE)))
 
 /** The realm repo containing `cwd` (nearest directory with realm.yaml and .git), or undefined. */
 export const findRealmRoot = (cwd: string): string | undefined =>

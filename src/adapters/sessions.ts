@@ -5,6 +5,7 @@
 import { SqlClient } from "@effect/sql"
 import { Context, Effect, Layer, Schema } from "effect"
 import { monotonicFactory } from "ulid"
+import { readSql, type SessionDbRow, sessionOfRow } from "./daemonDb.js"
 import { StoreError } from "./errors.js"
 import { EventLog } from "./eventLog.js"
 
@@ -51,38 +52,6 @@ export class Sessions extends Context.Tag("blue/Sessions")<Sessions, {
   readonly active: (realm?: string) => Effect.Effect<ReadonlyArray<Session>, StoreError>
 }>() {}
 
-type Row = {
-  id: string
-  repo: string
-  realm: string
-  client_id: string | null
-  pid: number | null
-  started_at: string
-  last_activity: string
-  active_rfc: string | null
-  active_domains: string
-  imports_watching: string
-  exports_modified: string
-  ended_at: string | null
-  end_reason: string | null
-}
-
-const fromRow = (r: Row): Session => ({
-  id: r.id,
-  repo: r.repo,
-  realm: r.realm,
-  client_id: r.client_id ?? "cli",
-  pid: r.pid,
-  started_at: r.started_at,
-  last_activity: r.last_activity,
-  active_rfc: r.active_rfc,
-  active_domains: JSON.parse(r.active_domains),
-  imports_watching: JSON.parse(r.imports_watching),
-  exports_modified: JSON.parse(r.exports_modified),
-  ended_at: r.ended_at,
-  end_reason: r.end_reason
-})
-
 const fail = (op: string) => (e: unknown) =>
   new StoreError({ op, detail: e instanceof Error ? e.message : String((e as { cause?: unknown }).cause ?? e) })
 
@@ -96,8 +65,8 @@ export const SessionsLive = Layer.effect(
     const ulid = monotonicFactory()
     const byId = (id: string) =>
       Effect.map(
-        sql<Row>`SELECT * FROM sessions WHERE id = ${id}`,
-        (rows) => rows[0] === undefined ? undefined : fromRow(rows[0])
+        sql<SessionDbRow>`SELECT * FROM sessions WHERE id = ${id}`,
+        (rows) => rows[0] === undefined ? undefined : sessionOfRow(rows[0])
       )
     const localEvent = (type: string, time: string, payload: unknown) =>
       sql`INSERT INTO local_events (id, type, time, payload)
@@ -132,9 +101,9 @@ export const SessionsLive = Layer.effect(
         }).pipe(sql.withTransaction, Effect.mapError(fail("end session"))),
       active: (realm) =>
         (realm === undefined
-          ? sql<Row>`SELECT * FROM sessions WHERE ended_at IS NULL ORDER BY started_at`
-          : sql<Row>`SELECT * FROM sessions WHERE ended_at IS NULL AND realm = ${realm} ORDER BY started_at`).pipe(
-            Effect.map((rows) => rows.map(fromRow)),
+          ? sql.unsafe<SessionDbRow>(readSql.activeSessions)
+          : sql.unsafe<SessionDbRow>(readSql.activeSessionsOf, [realm])).pipe(
+            Effect.map((rows): Array<Session> => rows.map(sessionOfRow)),
             Effect.mapError(fail("list sessions"))
           )
     }

@@ -6,7 +6,7 @@ import { Effect } from "effect"
 import type { CacheName, CacheTableStats, RepoCacheService } from "../adapters/cache.js"
 import { makeRepoCache } from "../adapters/cache.js"
 import { PathProblem } from "../adapters/errors.js"
-import { findMemberRoot } from "../adapters/paths.js"
+import { findMemberRoot } from "../adapters/memberConfig.js"
 import { present } from "./output.js"
 
 const json = Options.boolean("json").pipe(Options.withDescription("print one JSON document on stdout"))

@@ -5,7 +5,8 @@
 import { Effect, Schema } from "effect"
 import { makeRepoCache } from "../adapters/cache.js"
 import { nudgeDaemon } from "../adapters/daemonClient.js"
-import { isAlive, machineName } from "../adapters/daemonPresence.js"
+import { liveOnly } from "../adapters/daemonDb.js"
+import { machineName } from "../adapters/daemonPresence.js"
 import { PathProblem } from "../adapters/errors.js"
 import { blueHome } from "../adapters/home.js"
 import { Sessions } from "../adapters/sessions.js"
@@ -19,7 +20,7 @@ import { here, hereAsMember } from "./where.js"
 /** This machine's sessions in `realm` whose process is alive (none when daemon.db cannot tell). */
 const liveSessions = (realm: string) =>
   Effect.flatMap(Sessions, (sessions) => sessions.active(realm)).pipe(
-    Effect.map((all): ReadonlyArray<SessionInput> => all.filter((x) => x.pid === null || isAlive(x.pid))),
+    Effect.map((all): ReadonlyArray<SessionInput> => liveOnly(all)),
     Effect.orElseSucceed((): ReadonlyArray<SessionInput> => [])
   )
 
