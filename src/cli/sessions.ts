@@ -35,6 +35,8 @@ const watch = (conn: Connection, json: boolean) =>
     const show = (line: unknown) =>
       json ? process.stdout.write(`${jsonText(line)}\n`) : writeHuman(process.stdout, String(line))
     if (!json) show(renderSessions(yield* list(conn, me?.realm), me?.repo))
+    // The session ends however the watch does — its feed closing, or a signal interrupting this fiber (runMain's
+    // handlers): a finalizer, so an interrupt cannot skip it.
     yield* Effect.async<void, DaemonUnavailable>((resume) => {
       const ws = new WebSocket(`ws://127.0.0.1:${conn.port}/feed`, {
         headers: { authorization: `Bearer ${conn.token}` }
@@ -69,8 +71,9 @@ const watch = (conn: Connection, json: boolean) =>
       })
       ws.on("close", () => resume(Effect.void))
       ws.on("error", (e) => resume(Effect.fail(new DaemonUnavailable({ detail: e.message }))))
-    })
-    yield* Effect.ignore(callDaemon(conn, "DELETE", `/sessions/${session.id}`))
+      // Interrupted (Ctrl-C, SIGTERM): close the feed too.
+      return Effect.sync(stop)
+    }).pipe(Effect.ensuring(Effect.ignore(callDaemon(conn, "DELETE", `/sessions/${session.id}`))))
     return { watched: true }
   })
 
