@@ -7,6 +7,7 @@ export { EventLog, MemoryEventLogLive, SqliteEventLogLive } from "./adapters/eve
 export type { RealmRow, Snapshot } from "./adapters/eventLog.js"
 export { blueHome, daemonDbPath } from "./adapters/home.js"
 export { RealmLock, RealmLockLive } from "./adapters/lock.js"
+export { publish, Published } from "./adapters/published.js"
 export { RealmGit, RealmGitLive } from "./adapters/realmGit.js"
 export { Sessions, SessionsLive } from "./adapters/sessions.js"
 export type { NewSession, Session } from "./adapters/sessions.js"

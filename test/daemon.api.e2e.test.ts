@@ -199,7 +199,7 @@ describe("daemon feed", () => {
     client.ws.close()
   })
 
-  it("picks up a commit made by another process without a nudge (poll)", async () => {
+  it("picks up a commit made by another process without being told (poll)", async () => {
     const client = feed()
     await client.opened
     client.ws.send(JSON.stringify({ type: "subscribe" }))

@@ -10,6 +10,7 @@ import * as path from "node:path"
 import type { EventLog } from "../src/adapters/eventLog.js"
 import { MemoryEventLogLive, SqliteEventLogLive } from "../src/adapters/eventLog.js"
 import { RealmLockLive } from "../src/adapters/lock.js"
+import { Published } from "../src/adapters/published.js"
 import { RealmGitLive } from "../src/adapters/realmGit.js"
 import { IdsCounter } from "../src/engine/ids.js"
 import { Realms } from "../src/engine/Realms.js"
@@ -177,6 +178,27 @@ describe("Realms engine", () => {
       expect(git(dir, "rev-parse", "HEAD")).toBe(head)
       expect(git(dir, "status", "--porcelain")).toBe("")
       expect((yield* realms.events(dir)).length).toBe(12)
+    }).pipe(Effect.provide(sqlite(tmp()))))
+
+  it.effect("publishing is the append's last step: once per append that recorded events, never for a refusal", () =>
+    Effect.gen(function*() {
+      const told: Array<string> = []
+      const publisher = { published: (realm: string) => Effect.sync(() => void told.push(realm)) }
+      const root = tmp()
+      const { dir } = yield* Effect.provideService(seedStory(root), Published, publisher)
+      // init, three joins, two domain creates: six appends, six publications, all after their commit.
+      expect(told).toEqual(Array(6).fill("letemcook"))
+      const realms = yield* Realms
+      const refused = realms.execute(dir, {
+        _tag: "CreateDomain",
+        domain: "feedback-loop",
+        repos: ["ml-infra", "aperture"]
+      }, actor("ml-infra"))
+      expect((yield* Effect.flip(Effect.provideService(refused, Published, publisher)))._tag).toBe("CycleDetected")
+      expect(told.length).toBe(6)
+      // Without a Published service (a library user) the append publishes to nobody and still succeeds.
+      yield* realms.execute(dir, { _tag: "JoinRealm", repo: "late", path: "/src/late", maintainers: [] }, actor("late"))
+      expect(told.length).toBe(6)
     }).pipe(Effect.provide(sqlite(tmp()))))
 
   it.effect("history rewritten under daemon.db is named; reads show git, writes refuse until reindex", () =>

@@ -25,7 +25,7 @@ describe("the daemon and a rewritten history", () => {
     const ws = makeWorkspace("blue-integrity-daemon")
     workspaces.push(ws)
     const port = await freePort()
-    // Commands find the running daemon (and nudge it after each write) through these.
+    // Commands find the running daemon (and tell it of each append) through these.
     const env = { ...ws.env, BLUE_DAEMON_PORT: String(port), XDG_RUNTIME_DIR: ws.path("run") }
     const cli = (cwd: string, ...args: Array<string>) => {
       const r = spawnSync(process.execPath, [BLUE_BIN, ...args], { cwd: ws.path(cwd), env, encoding: "utf8" })

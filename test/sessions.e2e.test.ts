@@ -77,7 +77,7 @@ describe("sessions and live notifications", () => {
       change_type: "updated",
       from_repo: APERTURE
     })
-    // The exporting command nudges the daemon right after its commit: the watcher has it within a second.
+    // The export publishes as its append's last step (the engine tells the daemon): the watcher has it within a second.
     expect(w.arrived[i]! - exportReturned).toBeLessThan(1000)
     // The export ran as a session while the daemon was up.
     expect(w.lines.some((l) => l.type === "session" && l.session.repo === APERTURE && l.change === "started")).toBe(

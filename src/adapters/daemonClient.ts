@@ -1,14 +1,16 @@
 /**
  * A client's side of the daemon (the CLI's commands and the MCP server): find it (PID file + token), start it when
- * a command needs it, call its API with a bounded timeout, nudge it after a write, and register sessions.
+ * a command needs it, call its API with a bounded timeout, be the `Published` port that tells it of an append, and
+ * register sessions.
  */
-import { Effect, Schema } from "effect"
+import { Effect, Layer, Schema } from "effect"
 import * as fs from "node:fs"
 import * as nodePath from "node:path"
 import { autoStartEnabled, runningDaemon } from "./daemonPresence.js"
 import { daemonPort, pidFilePath, startDetached, tokenPath } from "./daemonRuntime.js"
 import { blueHome } from "./home.js"
 import { findMemberRoot, peekMemberConfig } from "./memberConfig.js"
+import { Published } from "./published.js"
 
 /** How to reach the running daemon. */
 export interface Connection {
@@ -195,12 +197,15 @@ export const withSession = <A, E, R>(
 }
 
 /**
- * After a write, tell a running daemon to ingest and publish it now (its poll would find it within 250 ms anyway).
- * Best effort and bounded: no daemon, a stale PID file or a slow answer cost at most half a second, never an error.
+ * The `Published` port for a process that is not the daemon (the CLI, the MCP server): after an append, tell a
+ * running daemon to ingest and publish it now (its poll would find it within 250 ms anyway). Best effort and
+ * bounded: no daemon, a stale PID file or a slow answer cost at most half a second, never an error.
  */
-export const nudgeDaemon = (realm: string): Effect.Effect<void> => {
-  const conn = findDaemon()
-  return conn === undefined
-    ? Effect.void
-    : Effect.ignore(callDaemon(conn, "POST", `/realms/${encodeURIComponent(realm)}/sync`, undefined, 500))
-}
+export const DaemonPublishedLive = Layer.succeed(Published, {
+  published: (realm) => {
+    const conn = findDaemon()
+    return conn === undefined
+      ? Effect.void
+      : Effect.ignore(callDaemon(conn, "POST", `/realms/${encodeURIComponent(realm)}/sync`, undefined, 500))
+  }
+})

@@ -1,6 +1,7 @@
 /**
  * The per-user daemon: a JSON HTTP API and a WebSocket feed on loopback. It ingests realm commits as they land
- * (every command nudges it with POST /realms/{name}/sync; a short poll of the realm heads catches the rest) and
+ * (the engine's last append step, `Published`, tells it through POST /realms/{name}/sync from a command and in-process
+ * for its own writes; a short poll of the realm heads catches the rest) and
  * streams every new event to the feed's subscribers, who can resume from the last position they saw.
  */
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
@@ -14,6 +15,7 @@ import { isAlive, machineName } from "../adapters/daemonRuntime.js"
 import { EventLog } from "../adapters/eventLog.js"
 import { currentUser } from "../adapters/identity.js"
 import { readBranch } from "../adapters/paths.js"
+import { Published } from "../adapters/published.js"
 import { NewSession, type Session, Sessions } from "../adapters/sessions.js"
 import { nameProblem } from "../domain/nameRules.js"
 import { Realms } from "../engine/Realms.js"
@@ -413,12 +415,12 @@ export const serve = (options: { readonly home: string; readonly port: number; r
           }
           const row = yield* rowByName(realm)
           const user = typeof (body as any).user === "string" ? (body as any).user as string : currentUser()
+          // The daemon's own write publishes in-process, straight into its feed.
           const out = yield* realms.execute(
             row.localPath,
             { _tag: "AcknowledgeNotifications", ids: [id ?? ""], all: false },
             { repo, user }
-          )
-          yield* sync(row.name, row.localPath)
+          ).pipe(Effect.provideService(Published, { published: () => Effect.ignore(sync(row.name, row.localPath)) }))
           return HttpServerResponse.unsafeJson({
             realm: row.name,
             repo,

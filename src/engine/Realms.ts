@@ -23,6 +23,7 @@ import { EventLog, type FoldItem, type RealmRow } from "../adapters/eventLog.js"
 import { decodeYaml } from "../adapters/files.js"
 import { identity } from "../adapters/identity.js"
 import { RealmLock } from "../adapters/lock.js"
+import { publish } from "../adapters/published.js"
 import { type RealmCommit, RealmGit } from "../adapters/realmGit.js"
 import type { Actor, Command } from "../domain/commands.js"
 import { decide, validateName } from "../domain/decide.js"
@@ -467,6 +468,9 @@ export class Realms extends Effect.Service<Realms>()("blue/Realms", {
           yield* locks.acquire(lockPath(dir))
           return yield* appendLocked(dir, command, actor, options)
         })
+      ).pipe(
+        // Publishing is the append's last step, once the lock is released (the daemon's ingest reads the realm).
+        Effect.tap((out) => (out.events.length > 0 ? publish(out.realm) : Effect.void))
       )
 
     /**
@@ -490,7 +494,7 @@ export class Realms extends Effect.Service<Realms>()("blue/Realms", {
           state: yield* stateOf(row.name),
           files: files.filter((f) => !f.startsWith("events/")).sort()
         } satisfies Appended
-      }))
+      })).pipe(Effect.tap((out) => publish(out.realm)))
 
     /**
      * Re-indexes this machine's daemon.db for the realm in `dir` from git alone: drops its events, snapshots and
@@ -517,7 +521,7 @@ export class Realms extends Effect.Service<Realms>()("blue/Realms", {
             ? undefined
             : { commit: before.headCommit, position: before.headPosition }
         }
-      }))
+      })).pipe(Effect.tap((out) => publish(out.realm)))
 
     /** Creates `parent/realm-<name>` and its first event. */
     const init = (parent: string, name: string, admission: Admission, actor: Actor) =>

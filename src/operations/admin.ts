@@ -5,7 +5,6 @@
 import { Effect, Schema } from "effect"
 import * as fs from "node:fs"
 import * as nodePath from "node:path"
-import { nudgeDaemon } from "../adapters/daemonClient.js"
 import { PathProblem } from "../adapters/errors.js"
 import { EventLog } from "../adapters/eventLog.js"
 import { CONFIG_FILE, findGitRoot, findRealmRoot, writeMemberConfig } from "../adapters/files.js"
@@ -64,7 +63,6 @@ export const initRealm = operation({
         }
       }
       const out = yield* realms.init(parent, args.name, admission, { user: yield* actingUser(at.cwd) })
-      yield* nudgeDaemon(out.realm)
       return {
         realm: out.realm,
         path: nodePath.resolve(parent, `realm-${args.name}`),
@@ -146,7 +144,6 @@ export const joinRealm = operation({
               ? Effect.succeed({ state: o.state, realm: o.name, commit: undefined, rejoined: true })
               : Effect.fail(e)))
       )
-      yield* nudgeDaemon(joined.realm)
       yield* writeMemberConfig(root, {
         realm: { name: joined.realm, path: nodePath.relative(root, realmDir) || "." },
         repo: repoName
@@ -209,7 +206,6 @@ export const createDomain = operation({
         ...(args.contract === undefined ? {} : { contract: args.contract }),
         ...(args.description === undefined ? {} : { description: args.description })
       }, h.actor)
-      yield* nudgeDaemon(out.realm)
       const d = out.state.domains[args.name]!
       return {
         realm: out.realm,
@@ -243,7 +239,6 @@ export const leaveRealm = operation({
       const repo = h.member.config.repo
       const force = args.force ?? false
       const out = yield* realms.execute(h.realmDir, { _tag: "LeaveRealm", repo, force }, h.actor)
-      yield* nudgeDaemon(out.realm)
       fs.rmSync(nodePath.join(h.member.root, CONFIG_FILE), { force: true })
       return { realm: out.realm, repo, commit: out.commit, forced: force, files: out.files }
     }),
@@ -267,7 +262,6 @@ export const reindexRealm = operation({
       const realms = yield* Realms
       const h = yield* here(at.cwd)
       const out = yield* realms.reindex(h.realmDir)
-      yield* nudgeDaemon(out.realm)
       return {
         realm: out.realm,
         path: h.realmDir,

@@ -7,7 +7,6 @@ import { Effect, Schema } from "effect"
 import * as fs from "node:fs"
 import * as YAML from "yaml"
 import { makeRepoCache } from "../adapters/cache.js"
-import { nudgeDaemon } from "../adapters/daemonClient.js"
 import { PathProblem } from "../adapters/errors.js"
 import { detect, ExtractError } from "../adapters/extract.js"
 import { readTextFile } from "../adapters/files.js"
@@ -132,7 +131,6 @@ export const exportContract = operation({
         ...(o.version === undefined ? {} : { version: o.version }),
         ...(o.source_files === undefined ? {} : { sourceFiles: o.source_files })
       }, h.actor)
-      yield* nudgeDaemon(out.realm)
       const published = out.events.find((e) => e.type === "ContractBumped" || e.type === "ContractPublished")
       const domain = published === undefined
         ? Object.entries(out.state.domains).find(([d, s]) =>
@@ -227,7 +225,6 @@ export const importContract = operation({
         version: o.version,
         ...(o.binding === undefined ? {} : { binding: o.binding })
       }, h.actor)
-      yield* nudgeDaemon(out.realm)
       const b = out.state.domains[o.domain]!.bindings[h.member.config.repo]!
       const entry = b.imports!.find((i) => i.contract === o.contract)!
       const current = out.state.domains[o.domain]!.contracts[o.contract]!.version

@@ -1,8 +1,9 @@
 /**
- * The services every shell runs operations with: the engine over daemon.db, the realm's git, the write lock, ids
- * and the trust store.
+ * The services every shell runs operations with: the engine over daemon.db, the realm's git, the write lock, ids,
+ * the trust store, and publishing to the machine's daemon.
  */
 import { Layer } from "effect"
+import { DaemonPublishedLive } from "../adapters/daemonClient.js"
 import { SqliteEventLogLive } from "../adapters/eventLog.js"
 import { daemonDbPath } from "../adapters/home.js"
 import { RealmLockLive } from "../adapters/lock.js"
@@ -17,7 +18,8 @@ const ports = Layer.mergeAll(
   RealmGitLive,
   RealmLockLive,
   IdsLive,
-  TrustStoreLive
+  TrustStoreLive,
+  DaemonPublishedLive
 )
 
 /** The engine and its ports, as the CLI and the MCP server use them. */

@@ -4,7 +4,6 @@
  */
 import { Effect, Schema } from "effect"
 import { makeRepoCache } from "../adapters/cache.js"
-import { nudgeDaemon } from "../adapters/daemonClient.js"
 import { liveOnly } from "../adapters/daemonDb.js"
 import { machineName } from "../adapters/daemonPresence.js"
 import { PathProblem } from "../adapters/errors.js"
@@ -109,7 +108,6 @@ export const acknowledge = operation({
         return yield* new PathProblem({ path: "ack", detail: "name the notifications to acknowledge, or pass --all" })
       }
       const out = yield* realms.execute(h.realmDir, { _tag: "AcknowledgeNotifications", ids, all }, h.actor)
-      yield* nudgeDaemon(out.realm)
       return {
         realm: out.realm,
         repo: h.member.config.repo,
