@@ -1,19 +1,25 @@
 /**
- * Entry point of the MCP bundle (`dist/mcp.cjs`), loaded by `blue mcp`: the server on stdin/stdout until the
- * client closes stdin. Nothing but protocol messages goes to stdout; diagnostics go to stderr.
+ * Entry point of the MCP bundle (`dist/mcp.cjs`), loaded by `blue mcp`: the server on stdin/stdout (the MCP SDK's
+ * stdio transport) until the client closes stdin. Nothing but protocol messages goes to stdout; diagnostics go to
+ * stderr. The operations run on one runtime built from the operations layer, once, for the server's life.
  */
-import { McpServer } from "@effect/ai"
 import * as NodeContext from "@effect/platform-node/NodeContext"
-import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import { Effect, Layer } from "effect"
+import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js"
+import {
+  isJSONRPCErrorResponse,
+  isJSONRPCRequest,
+  isJSONRPCResultResponse,
+  type JSONRPCMessage
+} from "@modelcontextprotocol/sdk/types.js"
+import { Layer, ManagedRuntime } from "effect"
 import * as fs from "node:fs"
 import * as nodePath from "node:path"
 import { autoStartEnabled } from "../adapters/daemonPresence.js"
 import { findGitRoot } from "../adapters/files.js"
 import { escapeControls } from "../domain/text.js"
 import { BlueLive } from "../operations/layer.js"
-import { layerBlueMcp, RESOURCES } from "./server.js"
-import { makeStdio } from "./stdio.js"
+import { Presence } from "./presence.js"
+import { makeBlueMcp } from "./server.js"
 
 declare const BLUE_VERSION: string
 const version = typeof BLUE_VERSION === "string" ? BLUE_VERSION : "dev"
@@ -40,24 +46,72 @@ const parseRepo = (argv: ReadonlyArray<string>): string => {
   return fs.realpathSync(repo)
 }
 
+const diagnose = (what: string, e: unknown) =>
+  process.stderr.write(`blue mcp: ${what}: ${escapeControls(e instanceof Error ? e.message : String(e))}\n`)
+
 const repo = parseRepo(process.argv)
-const autoStart = autoStartEnabled()
-
-// The client ends the session by closing stdin: once everything it asked is answered, stop (SIGTERM interrupts the
-// main fiber, so the session is deregistered on the way out).
-const { open, stdin, stdout } = makeStdio({
-  onClosed: () => process.kill(process.pid, "SIGTERM"),
-  resources: RESOURCES
+const runtime = ManagedRuntime.make(Layer.provideMerge(BlueLive, NodeContext.layer))
+const presence = new Presence(repo, (m) => blue.notify(m), autoStartEnabled())
+const blue = makeBlueMcp({
+  repo,
+  confine: findGitRoot(repo) ?? repo,
+  version,
+  run: (effect) => runtime.runPromiseExit(effect),
+  // Re-check the session after a write (a join or leave) without making the caller wait.
+  afterWrite: () => void presence.refresh(),
+  onWatchSessions: () => {
+    presence.watchSessions = true
+  }
 })
-const Main = layerBlueMcp({ repo, confine: findGitRoot(repo) ?? repo, autoStart, version, onReady: open }).pipe(
-  Layer.provide(McpServer.layerStdio({ name: "blue", version, stdin, stdout })),
-  Layer.provide(BlueLive),
-  Layer.provide(NodeContext.layer)
-)
+// Lines answered as not JSON-RPC (below) are the client's business; anything else is worth a line on stderr.
+const answered = new WeakSet<Error>()
+blue.server.onerror = (e) => answered.has(e) || diagnose("protocol", e)
 
-Layer.launch(Main).pipe(
-  Effect.tapErrorCause((cause) =>
-    Effect.sync(() => process.stderr.write(`blue mcp: ${escapeControls(String(cause))}\n`))
-  ),
-  NodeRuntime.runMain({ disableErrorReporting: true, disablePrettyLogger: true })
+let stopping = false
+/** Deregisters the session, releases the operations' services and exits. */
+const stop = (code: number) => {
+  if (stopping) return
+  stopping = true
+  void Promise.allSettled([presence.close(), blue.server.close(), runtime.dispose()]).then(() => process.exit(code))
+}
+process.once("SIGINT", () => stop(130))
+process.once("SIGTERM", () => stop(143))
+
+const transport = new StdioServerTransport()
+// A line that is not a JSON-RPC message gets the answer JSON-RPC prescribes (the SDK's transport only reports it).
+transport.onerror = (e) => {
+  answered.add(e)
+  const code = e instanceof SyntaxError ? -32700 : -32600
+  const message = code === -32700 ? "Parse error: a line that is not JSON" : "Invalid request: not a JSON-RPC message"
+  void transport.send({ jsonrpc: "2.0", id: null, error: { code, message } } as unknown as JSONRPCMessage)
+}
+// The client ends the session by closing stdin: stop once every request it sent has been answered.
+let inFlight = 0
+let ended = false
+const settle = () => {
+  if (ended && inFlight === 0) stop(0)
+}
+transport.onmessage = (m) => {
+  if (isJSONRPCRequest(m)) inFlight++
+}
+const send = transport.send.bind(transport)
+transport.send = async (m) => {
+  await send(m)
+  if (isJSONRPCResultResponse(m) || isJSONRPCErrorResponse(m)) {
+    if (m.id !== undefined && m.id !== null) inFlight--
+    settle()
+  }
+}
+process.stdin.once("end", () => {
+  ended = true
+  settle()
+})
+
+blue.server.connect(transport).then(
+  // Registering with the daemon may take a moment (or start it): not before the client can talk to us.
+  () => void presence.refresh(),
+  (e) => {
+    diagnose("cannot start", e)
+    stop(1)
+  }
 )
