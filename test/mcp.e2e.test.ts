@@ -490,6 +490,67 @@ describe("blue mcp: raw JSON-RPC over stdio", () => {
   })
 })
 
+/** Runs `blue mcp` in `repo`, writes `lines` to its stdin and closes it; the replies by id, and the exit code. */
+const rawSession = async (repo: string, lines: ReadonlyArray<unknown>) => {
+  const child = spawn(process.execPath, [BLUE_BIN, "mcp"], { cwd: ws.path(repo), env })
+  let out = ""
+  let err = ""
+  child.stdout.on("data", (d) => (out += d))
+  child.stderr.on("data", (d) => (err += d))
+  const exited = new Promise<number | null>((resolve) => child.on("close", resolve))
+  child.stdin.end(lines.map((l) => typeof l === "string" ? l : JSON.stringify(l)).join("\n") + "\n")
+  const code = await exited
+  const replies = out.trim().split("\n").map((l) => JSON.parse(l))
+  return { code, err, replies, by: new Map(replies.map((r) => [r.id, r])) }
+}
+
+describe("blue mcp: the protocol edge the SDK's defaults leave loose", () => {
+  it("subscriptions, logging levels, prompts and templates, non-JSON-RPC lines; a slow last request still answered", async () => {
+    const init = {
+      jsonrpc: "2.0",
+      id: 0,
+      method: "initialize",
+      params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "1" } }
+    }
+    const { by, code, err, replies } = await rawSession(ML, [
+      init,
+      { jsonrpc: "2.0", method: "notifications/initialized" },
+      { jsonrpc: "2.0", id: "sub", method: "resources/subscribe", params: { uri: "blue://notifications" } },
+      { jsonrpc: "2.0", id: "unsub", method: "resources/unsubscribe", params: { uri: "blue://notifications" } },
+      { jsonrpc: "2.0", id: "sub-unknown", method: "resources/subscribe", params: { uri: "blue://nothing" } },
+      { jsonrpc: "2.0", id: "sub-no-uri", method: "resources/subscribe", params: {} },
+      { jsonrpc: "2.0", id: "level", method: "logging/setLevel", params: { level: "error" } },
+      { jsonrpc: "2.0", id: "prompts", method: "prompts/list" },
+      { jsonrpc: "2.0", id: "prompt", method: "prompts/get", params: { name: "nope" } },
+      { jsonrpc: "2.0", id: "templates", method: "resources/templates/list" },
+      { jsonrpc: "2.0", id: "resources", method: "resources/list" },
+      [1, 2],
+      // Sent last, answered after stdin has closed: the server waits for it before it exits.
+      { jsonrpc: "2.0", id: "last", method: "tools/call", params: { name: "blue_realm_check" } }
+    ])
+    expect(code, err).toBe(0)
+    for (const r of replies) expect(r.jsonrpc).toBe("2.0")
+    expect(by.get(0).result.serverInfo.name).toBe("blue")
+    expect(by.get("sub").result).toEqual({})
+    expect(by.get("unsub").result).toEqual({})
+    expect(by.get("sub-unknown").error).toEqual({ code: -32002, message: "Resource not found: blue://nothing" })
+    expect(by.get("sub-no-uri").error.code).toBe(-32602)
+    expect(by.get("sub-no-uri").error.message).toContain("uri")
+    expect(by.get("level").result).toEqual({})
+    expect(by.get("prompts").result).toEqual({ prompts: [] })
+    expect(by.get("prompt").error).toEqual({ code: -32602, message: "Prompt 'nope' not found" })
+    expect(by.get("templates").result).toEqual({ resourceTemplates: [] })
+    expect(by.get("resources").result.resources.map((r: any) => r.uri)).toEqual([
+      "blue://status",
+      "blue://notifications",
+      "blue://sessions"
+    ])
+    expect(by.get(null).error.code).toBe(-32600)
+    expect(by.get("last").result.structuredContent.mode).toBeDefined()
+    expect(replies.length).toBe(12)
+  })
+})
+
 describe("blue mcp: session and notifications", () => {
   it("keeps a session registered with the daemon while it runs, and drops it when the client goes", async () => {
     const listed = () => ok(blue(APERTURE, "realm", "sessions", "--json"), "sessions").json().sessions as Array<any>
@@ -585,5 +646,39 @@ describe("blue mcp: session and notifications", () => {
     await fungal.ok("blue_realm_ack", { all: true })
     const resource = await fungal.client.readResource({ uri: "blue://notifications" })
     expect(JSON.parse((resource.contents[0] as any).text).notifications).toEqual([])
+  })
+
+  it("after unsubscribing, messages still arrive (at the level asked for) but resource updates stop", async () => {
+    await fungal.client.unsubscribeResource({ uri: "blue://notifications" })
+    await fungal.client.setLoggingLevel("debug")
+    fungal.messages.length = 0
+    fungal.updated.length = 0
+    const r = await aperture.ok("blue_realm_export", { name: S3, value: { read: ["a/*", "z/*"] } })
+    expect(r.version).toBe("2.1.0")
+    const message = await waitFor(
+      "the notice",
+      () => fungal.messages.find((m) => m.data?.type === "notification") ?? undefined
+    )
+    expect(message).toMatchObject({ level: "notice", data: { notification: { version: "2.1.0" } } })
+    // The update would have been sent just before the message.
+    await new Promise((r) => setTimeout(r, 200))
+    expect(fungal.updated).toEqual([])
+    await fungal.ok("blue_realm_ack", { all: true })
+  })
+
+  it("a signal ends the server like a closed stdin: exit 0 and its session deregistered", async () => {
+    const listed = () =>
+      (ok(blue(ML, "realm", "sessions", "--json"), "sessions").json().sessions as Array<any>).filter((s) =>
+        s.client_id === "mcp" && s.repo === ML
+      )
+    const before = listed().length
+    const child = spawn(process.execPath, [BLUE_BIN, "mcp"], { cwd: ws.path(ML), env })
+    let err = ""
+    child.stderr.on("data", (d) => (err += d))
+    const exited = new Promise<number | null>((resolve) => child.on("close", resolve))
+    await waitFor("its session", () => listed().length === before + 1 || undefined)
+    child.kill("SIGTERM")
+    expect(await exited, err).toBe(0)
+    expect(listed().length).toBe(before)
   })
 })

@@ -74,8 +74,9 @@ const stop = (code: number) => {
   stopping = true
   void Promise.allSettled([presence.close(), blue.server.close(), runtime.dispose()]).then(() => process.exit(code))
 }
-process.once("SIGINT", () => stop(130))
-process.once("SIGTERM", () => stop(143))
+// A signal ends the session as closing stdin does (and exits 0, as before).
+process.once("SIGINT", () => stop(0))
+process.once("SIGTERM", () => stop(0))
 
 const transport = new StdioServerTransport()
 // A line that is not a JSON-RPC message gets the answer JSON-RPC prescribes (the SDK's transport only reports it).
