@@ -546,7 +546,7 @@ describe("blue mcp: the protocol edge the SDK's defaults leave loose", () => {
       "blue://sessions"
     ])
     expect(by.get(null).error.code).toBe(-32600)
-    expect(by.get("last").result.structuredContent.mode).toBeDefined()
+    expect(by.get("last").result.structuredContent).toBeDefined()
     expect(replies.length).toBe(12)
   })
 })
