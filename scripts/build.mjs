@@ -37,7 +37,7 @@ const cjsBundle = (entry, outfile) =>
     logLevel: "warning"
   })
 
-// The full CLI, and the MCP server (`blue mcp`) on its own so the other commands do not load the MCP/RPC code.
+// The full CLI, and the MCP server (`blue mcp`) on its own so the other commands do not load the MCP SDK.
 await cjsBundle("src/cli/main.ts", "dist/cli.cjs")
 await cjsBundle("src/mcp/main.ts", "dist/mcp.cjs")
 

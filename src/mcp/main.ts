@@ -11,7 +11,7 @@ import {
   isJSONRPCResultResponse,
   type JSONRPCMessage
 } from "@modelcontextprotocol/sdk/types.js"
-import { Layer, ManagedRuntime } from "effect"
+import { Layer, Logger, ManagedRuntime } from "effect"
 import * as fs from "node:fs"
 import * as nodePath from "node:path"
 import { autoStartEnabled } from "../adapters/daemonPresence.js"
@@ -50,7 +50,12 @@ const diagnose = (what: string, e: unknown) =>
   process.stderr.write(`blue mcp: ${what}: ${escapeControls(e instanceof Error ? e.message : String(e))}\n`)
 
 const repo = parseRepo(process.argv)
-const runtime = ManagedRuntime.make(Layer.provideMerge(BlueLive, NodeContext.layer))
+// stdout carries protocol messages only: Effect's default logger (console.log) writes to stderr here.
+const runtime = ManagedRuntime.make(
+  Layer.provideMerge(BlueLive, NodeContext.layer).pipe(
+    Layer.provide(Logger.replace(Logger.defaultLogger, Logger.withConsoleError(Logger.stringLogger)))
+  )
+)
 const presence = new Presence(repo, (m) => blue.notify(m), autoStartEnabled())
 const blue = makeBlueMcp({
   repo,
