@@ -525,6 +525,9 @@ describe("blue mcp: the protocol edge the SDK's defaults leave loose", () => {
       { jsonrpc: "2.0", id: "templates", method: "resources/templates/list" },
       { jsonrpc: "2.0", id: "resources", method: "resources/list" },
       [1, 2],
+      // A cancelled request gets no answer (the SDK drops it); the server must not wait for one before it exits.
+      { jsonrpc: "2.0", id: "gone", method: "tools/call", params: { name: "blue_realm_status" } },
+      { jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: "gone", reason: "changed my mind" } },
       // Sent last, answered after stdin has closed: the server waits for it before it exits.
       { jsonrpc: "2.0", id: "last", method: "tools/call", params: { name: "blue_realm_check" } }
     ])
@@ -547,6 +550,7 @@ describe("blue mcp: the protocol edge the SDK's defaults leave loose", () => {
     ])
     expect(by.get(null).error.code).toBe(-32600)
     expect(by.get("last").result.structuredContent).toBeDefined()
+    expect(by.has("gone")).toBe(false)
     expect(replies.length).toBe(12)
   })
 })

@@ -7,6 +7,7 @@ import * as NodeContext from "@effect/platform-node/NodeContext"
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js"
 import {
   isJSONRPCErrorResponse,
+  isJSONRPCNotification,
   isJSONRPCRequest,
   isJSONRPCResultResponse,
   type JSONRPCMessage
@@ -86,25 +87,33 @@ process.once("SIGTERM", () => stop(0))
 const transport = new StdioServerTransport()
 // A line that is not a JSON-RPC message gets the answer JSON-RPC prescribes (the SDK's transport only reports it).
 transport.onerror = (e) => {
+  // JSON.parse's error, or the SDK's schema of a JSON-RPC message refusing the value (a zod error has `issues`)
+  const code = e instanceof SyntaxError ? -32700 : "issues" in e ? -32600 : undefined
+  if (code === undefined) return
   answered.add(e)
-  const code = e instanceof SyntaxError ? -32700 : -32600
   const message = code === -32700 ? "Parse error: a line that is not JSON" : "Invalid request: not a JSON-RPC message"
   void transport.send({ jsonrpc: "2.0", id: null, error: { code, message } } as unknown as JSONRPCMessage)
 }
-// The client ends the session by closing stdin: stop once every request it sent has been answered.
-let inFlight = 0
+// The client ends the session by closing stdin: stop once every request it sent has been answered (or cancelled:
+// the SDK sends nothing for a cancelled request).
+const unanswered = new Set<string | number>()
 let ended = false
 const settle = () => {
-  if (ended && inFlight === 0) stop(0)
+  if (ended && unanswered.size === 0) stop(0)
 }
 transport.onmessage = (m) => {
-  if (isJSONRPCRequest(m)) inFlight++
+  if (isJSONRPCRequest(m)) unanswered.add(m.id)
+  else if (isJSONRPCNotification(m) && m.method === "notifications/cancelled") {
+    const id = (m.params as { requestId?: unknown } | undefined)?.requestId
+    if (typeof id === "string" || typeof id === "number") unanswered.delete(id)
+    settle()
+  }
 }
 const send = transport.send.bind(transport)
 transport.send = async (m) => {
   await send(m)
   if (isJSONRPCResultResponse(m) || isJSONRPCErrorResponse(m)) {
-    if (m.id !== undefined && m.id !== null) inFlight--
+    if (m.id !== undefined) unanswered.delete(m.id)
     settle()
   }
 }
