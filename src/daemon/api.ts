@@ -317,3 +317,7 @@ export const toApiError = (e: unknown): ApiError => {
   }
   return new DaemonError({ tag, message })
 }
+
+/** Whether `u` is one of the API's errors (as a client decoded it or a handler raised it). */
+export const isApiError = (u: unknown): u is ApiError =>
+  u instanceof DaemonError || Object.values(ApiErrors).some((error) => u instanceof error)

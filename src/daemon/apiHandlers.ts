@@ -93,23 +93,26 @@ const expected = (method: string, path: string): string | undefined =>
     : undefined
 
 /** Maps what the router and the decoders fail with to the API's errors (they encode it with its status). */
-const refusals = HttpApiBuilder.middleware(DaemonApi, (app) =>
-  Effect.catchAllCause(app, (cause) =>
-    Effect.gen(function*() {
-      if (Cause.isInterruptedOnly(cause)) return yield* Effect.failCause(cause)
-      const e = Cause.squash(cause) as { readonly _tag?: string; readonly reason?: string; readonly message?: string }
-      const req = yield* HttpServerRequest.HttpServerRequest
-      const path = new URL(req.url, "http://daemon").pathname
-      if (e?._tag === "RouteNotFound") return yield* new RouteNotFound({ message: "No such endpoint." })
-      // A body that does not decode (HttpApiDecodeError), or is not JSON at all (the request's own decode error).
-      if (e?._tag === "HttpApiDecodeError" || (e?._tag === "RequestError" && e.reason === "Decode")) {
-        return yield* new RequestInvalid({
-          message: expected(req.method, path) ?? (e.message || "The request does not have the expected shape.")
-        })
-      }
-      if (Cause.isFailure(cause)) return yield* Effect.fail(toApiError(Cause.squash(cause)))
-      return yield* new DaemonError({ tag: "InternalError", message: Cause.pretty(cause).split("\n")[0] ?? "" })
-    })))
+const refusals = HttpApiBuilder.middleware(
+  DaemonApi,
+  (app) =>
+    Effect.catchAllCause(app, (cause) =>
+      Effect.gen(function*() {
+        if (Cause.isInterruptedOnly(cause)) return yield* Effect.failCause(cause)
+        const e = Cause.squash(cause) as { readonly _tag?: string; readonly reason?: string; readonly message?: string }
+        const req = yield* HttpServerRequest.HttpServerRequest
+        const path = new URL(req.url, "http://daemon").pathname
+        if (e?._tag === "RouteNotFound") return yield* new RouteNotFound({ message: "No such endpoint." })
+        // A body that does not decode (HttpApiDecodeError), or is not JSON at all (the request's own decode error).
+        if (e?._tag === "HttpApiDecodeError" || (e?._tag === "RequestError" && e.reason === "Decode")) {
+          return yield* new RequestInvalid({
+            message: expected(req.method, path) ?? (e.message || "The request does not have the expected shape.")
+          })
+        }
+        if (Cause.isFailure(cause)) return yield* Effect.fail(toApiError(Cause.squash(cause)))
+        return yield* new DaemonError({ tag: "InternalError", message: Cause.pretty(cause).split("\n")[0] ?? "" })
+      }))
+)
 
 /** The handlers of every endpoint; the daemon's own writes publish in-process, straight into its feed. */
 const handlers = (ctx: ApiContext) => {
