@@ -170,3 +170,25 @@ describe("the daemon's HTTP API definition", () => {
     expect(doc.json.paths["/realms/{name}"].get.responses["404"]).toBeDefined()
   })
 })
+
+describe("docs/daemon.md's HTTP API section", () => {
+  const doc = fs.readFileSync(new URL("../docs/daemon.md", import.meta.url), "utf8")
+  const section = doc.slice(doc.indexOf("## HTTP API"), doc.indexOf("\n## ", doc.indexOf("## HTTP API") + 1))
+
+  it("lists exactly the routes of the definition", () => {
+    const listed = [...section.matchAll(/^\| `(GET|POST|PUT|PATCH|DELETE) ([^`]+)` \|/gm)].map((m) => `${m[1]} ${m[2]}`)
+    const declared = Object.values(DaemonApi.groups).flatMap((group) =>
+      Object.values(group.endpoints).map((endpoint) => `${endpoint.method} ${endpoint.path}`)
+    )
+    expect(listed.sort()).toEqual(declared.sort())
+  })
+
+  it("gives every error tag the status of the definition", () => {
+    // (the 500 row names no tag of its own: it keeps the failing error's)
+    const rows = [...section.matchAll(/^\| (\d{3}) \| (.+) \|$/gm)].filter(([, status]) => status !== "500")
+    const documented = Object.fromEntries(
+      rows.flatMap(([, status, tags]) => [...tags!.matchAll(/`(\w+)`/g)].map((t) => [t[1]!, Number(status)]))
+    )
+    expect(documented).toEqual(ERROR_STATUS)
+  })
+})
