@@ -171,6 +171,23 @@ describe("the daemon's HTTP API definition", () => {
   })
 })
 
+describe("the CLI on the derived client", () => {
+  it("`realm sessions --watch` outside a member repo follows the feed without registering a session", async () => {
+    const env = { ...ws.env, BLUE_DAEMON_PORT: String(conn.port), XDG_RUNTIME_DIR: ws.path("run") }
+    const child = spawn(process.execPath, [BLUE_BIN, "realm", "sessions", "--watch", "--json"], { cwd: ws.root, env })
+    let stderr = ""
+    child.stderr.on("data", (d) => (stderr += String(d)))
+    const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)))
+    await new Promise((r) => setTimeout(r, 2_000))
+    // Before the typed client the refused registration went unnoticed; it must not end the watch now either.
+    expect(child.exitCode, stderr).toBe(null)
+    child.kill("SIGTERM")
+    await exited
+    const listed = await run(callApi(conn, (c) => c.sessions.list({ urlParams: {} })))
+    expect(Either.isRight(listed) && listed.right.sessions.some((x) => x.client_id === "watch")).toBe(false)
+  })
+})
+
 describe("docs/daemon.md's HTTP API section", () => {
   const doc = fs.readFileSync(new URL("../docs/daemon.md", import.meta.url), "utf8")
   const section = doc.slice(doc.indexOf("## HTTP API"), doc.indexOf("\n## ", doc.indexOf("## HTTP API") + 1))
