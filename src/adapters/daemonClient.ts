@@ -6,11 +6,14 @@
 import { Effect, Layer, Schema } from "effect"
 import * as fs from "node:fs"
 import * as nodePath from "node:path"
+import { type ApiError, isApiError } from "../daemon/api.js"
+import { type DaemonApiClient, daemonApiClient } from "./daemonApi.js"
 import { autoStartEnabled, runningDaemon } from "./daemonPresence.js"
 import { daemonPort, pidFilePath, startDetached, tokenPath } from "./daemonRuntime.js"
 import { blueHome } from "./home.js"
 import { findMemberRoot, peekMemberConfig } from "./memberConfig.js"
 import { Published } from "./published.js"
+import type { NewSession } from "./sessions.js"
 
 /** How to reach the running daemon. */
 export interface Connection {
@@ -41,36 +44,62 @@ export const findDaemon = (): Connection | undefined => {
   }
 }
 
-/** Calls the daemon; fails with DaemonUnavailable on no answer or a transport error. */
-export const callDaemon = (
+/**
+ * Calls the daemon through its derived client (`daemonApi.ts`) within `timeoutMs`: a refusal keeps its tag
+ * (`RealmUnknown`, `GitLockHeld`, …); no answer in time, a transport error or an answer that does not decode is
+ * DaemonUnavailable.
+ */
+export const callApi = <A, E, R>(
   conn: Connection,
-  method: string,
-  path: string,
-  body?: unknown,
+  call: (client: DaemonApiClient) => Effect.Effect<A, E, R>,
   timeoutMs = 2000
-): Effect.Effect<{ readonly status: number; readonly json: any }, DaemonUnavailable> =>
-  Effect.tryPromise({
-    try: async () => {
-      const r = await fetch(`http://127.0.0.1:${conn.port}${path}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${conn.token}`,
-          ...(body === undefined ? {} : { "content-type": "application/json" })
-        },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        signal: AbortSignal.timeout(timeoutMs)
-      })
-      return { status: r.status, json: await r.json().catch(() => null) }
-    },
-    catch: (e) => new DaemonUnavailable({ detail: e instanceof Error ? e.message : String(e) })
-  })
+): Effect.Effect<A, ApiError | DaemonUnavailable, R> =>
+  Effect.flatMap(daemonApiClient(conn.port, conn.token), call).pipe(
+    Effect.timeoutFail({
+      duration: timeoutMs,
+      onTimeout: () => new DaemonUnavailable({ detail: `no answer within ${timeoutMs} ms` })
+    }),
+    Effect.catchAll((e): Effect.Effect<never, ApiError | DaemonUnavailable> =>
+      Effect.fail(
+        isApiError(e) || e instanceof DaemonUnavailable
+          ? e
+          : new DaemonUnavailable({
+            detail: (e as { readonly _tag?: unknown })?._tag === "ParseError"
+              ? "its answer did not have the expected shape"
+              : e instanceof Error
+              ? e.message
+              : String(e)
+          })
+      )
+    )
+  )
+
+/** Whether the daemon at `conn` answers `GET /health` within `timeoutMs`. */
+export const daemonAnswers = (conn: Connection, timeoutMs = 1000): Effect.Effect<boolean> =>
+  callApi(conn, (client) => client.meta.health(), timeoutMs).pipe(
+    Effect.as(true),
+    Effect.orElseSucceed(() => false)
+  )
+
+/** What a client says of itself when it registers a session (the rest has defaults). */
+export type SessionStart = Pick<NewSession, "repo" | "realm"> & Partial<Omit<NewSession, "repo" | "realm">>
+
+/** Registers a session with the daemon (`POST /sessions`). */
+export const startSession = (conn: Connection, session: SessionStart, timeoutMs = 2000) =>
+  callApi(conn, (client) =>
+    client.sessions.start({
+      payload: { client_id: "cli", active_domains: [], imports_watching: [], exports_modified: [], ...session }
+    }), timeoutMs)
+
+/** Ends a session (`DELETE /sessions/{id}`). */
+export const endSession = (conn: Connection, id: string, timeoutMs = 2000) =>
+  callApi(conn, (client) => client.sessions.end({ path: { id } }), timeoutMs)
 
 /** The running daemon, started in the background first if it is not running (a command that needs it). */
 export const ensureDaemon: Effect.Effect<Connection, DaemonUnavailable> = Effect.gen(function*() {
   const found = findDaemon()
   if (found !== undefined) {
-    const health = yield* Effect.either(callDaemon(found, "GET", "/health", undefined, 1000))
-    if (health._tag === "Right" && health.right.status === 200) return found
+    if (yield* daemonAnswers(found)) return found
   }
   const home = blueHome()
   const port = yield* daemonPort().pipe(Effect.mapError((e) => new DaemonUnavailable({ detail: e.message })))
@@ -103,9 +132,9 @@ export const daemonNeeded: Effect.Effect<Connection, DaemonUnavailable | DaemonN
     if (found === undefined || runningDaemon(blueHome()) === undefined) {
       return Effect.fail(new DaemonNotStarted({ reason }))
     }
-    return callDaemon(found, "GET", "/health", undefined, 1000).pipe(
-      Effect.orElseSucceed(() => ({ status: 0, json: null })),
-      Effect.flatMap((h) => h.status === 200 ? Effect.succeed(found) : Effect.fail(new DaemonNotStarted({ reason })))
+    return Effect.flatMap(
+      daemonAnswers(found),
+      (up) => up ? Effect.succeed(found) : Effect.fail(new DaemonNotStarted({ reason }))
     )
   }
 )
@@ -179,20 +208,17 @@ export const withSession = <A, E, R>(
     Effect.flatMap(daemonForCommand, (conn) =>
       conn === undefined
         ? Effect.succeed(undefined)
-        : callDaemon(conn, "POST", "/sessions", {
+        : startSession(conn, {
           ...member,
           client_id: clientId,
           pid: process.pid,
           ...(rfc === undefined ? {} : { active_rfc: rfc })
         }, 300).pipe(
-          Effect.map((r) =>
-            r.status === 201 && typeof r.json?.id === "string" ? { conn, id: r.json.id as string } : undefined
-          ),
+          Effect.map((session) => ({ conn, id: session.id })),
           Effect.orElseSucceed(() => undefined)
         )),
     () => effect,
-    (s) =>
-      s === undefined ? Effect.void : Effect.ignore(callDaemon(s.conn, "DELETE", `/sessions/${s.id}`, undefined, 300))
+    (s) => s === undefined ? Effect.void : Effect.ignore(endSession(s.conn, s.id, 300))
   )
 }
 
@@ -206,6 +232,6 @@ export const DaemonPublishedLive = Layer.succeed(Published, {
     const conn = findDaemon()
     return conn === undefined
       ? Effect.void
-      : Effect.ignore(callDaemon(conn, "POST", `/realms/${encodeURIComponent(realm)}/sync`, undefined, 500))
+      : Effect.ignore(callApi(conn, (client) => client.realms.sync({ path: { name: realm } }), 500))
   }
 })

@@ -8,13 +8,13 @@ import { Effect } from "effect"
 import { WebSocket } from "ws"
 import {
   activeRfc,
-  callDaemon,
   type Connection,
   daemonNeeded,
   DaemonUnavailable,
-  memberHere
+  endSession,
+  memberHere,
+  startSession
 } from "../adapters/daemonClient.js"
-import type { Session } from "../adapters/sessions.js"
 import { jsonText } from "../domain/text.js"
 import { listSessions, renderSessions, sessions } from "../operations/sessions.js"
 import { notificationSummary } from "../projections/notifications.js"
@@ -25,13 +25,13 @@ const list = listSessions
 const watch = (conn: Connection, json: boolean) =>
   Effect.gen(function*() {
     const me = memberHere()
-    const session = yield* callDaemon(conn, "POST", "/sessions", {
-      repo: me?.repo ?? "(none)",
-      realm: me?.realm ?? "(none)",
+    // Outside a member repo there is nothing to register; a refused registration does not stop the watch.
+    const session = me === undefined ? undefined : yield* startSession(conn, {
+      ...me,
       client_id: "watch",
       pid: process.pid,
       ...(activeRfc(process.cwd()) === undefined ? {} : { active_rfc: activeRfc(process.cwd()) })
-    }).pipe(Effect.map((r) => r.json as Session))
+    }).pipe(Effect.catchIf((e) => e._tag !== "DaemonUnavailable", () => Effect.succeed(undefined)))
     const show = (line: unknown) =>
       json ? process.stdout.write(`${jsonText(line)}\n`) : writeHuman(process.stdout, String(line))
     if (!json) show(renderSessions(yield* list(conn, me?.realm), me?.repo))
@@ -73,7 +73,7 @@ const watch = (conn: Connection, json: boolean) =>
       ws.on("error", (e) => resume(Effect.fail(new DaemonUnavailable({ detail: e.message }))))
       // Interrupted (Ctrl-C, SIGTERM): close the feed too.
       return Effect.sync(stop)
-    }).pipe(Effect.ensuring(Effect.ignore(callDaemon(conn, "DELETE", `/sessions/${session.id}`))))
+    }).pipe(Effect.ensuring(session === undefined ? Effect.void : Effect.ignore(endSession(conn, session.id))))
     return { watched: true }
   })
 

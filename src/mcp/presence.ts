@@ -8,11 +8,13 @@ import { Effect } from "effect"
 import { WebSocket } from "ws"
 import {
   activeRfc,
-  callDaemon,
   type Connection,
+  daemonAnswers,
+  endSession,
   ensureDaemon,
   findDaemon,
-  memberHere
+  memberHere,
+  startSession
 } from "../adapters/daemonClient.js"
 import type { Session } from "../adapters/sessions.js"
 import type { PendingNotification } from "../domain/state.js"
@@ -88,18 +90,18 @@ export class Presence {
     const conn = this.conn
     if (this.session === undefined) {
       const rfc = activeRfc(this.root)
-      const r = await Effect.runPromise(Effect.either(callDaemon(conn, "POST", "/sessions", {
+      const r = await Effect.runPromise(Effect.either(startSession(conn, {
         repo: this.member.repo,
         realm: this.member.realm,
         client_id: "mcp",
         pid: process.pid,
         ...(rfc === undefined ? {} : { active_rfc: rfc })
       })))
-      if (r._tag === "Left" || r.right.status !== 201 || typeof r.right.json?.id !== "string") {
+      if (r._tag === "Left") {
         this.conn = undefined
         return
       }
-      this.session = r.right.json.id as string
+      this.session = r.right.id
     }
     if (this.socket === undefined) this.openFeed(conn, this.member)
   }
@@ -107,8 +109,7 @@ export class Presence {
   private async connect(): Promise<Connection | undefined> {
     const found = findDaemon()
     if (found !== undefined) {
-      const health = await Effect.runPromise(Effect.either(callDaemon(found, "GET", "/health", undefined, 1000)))
-      if (health._tag === "Right" && health.right.status === 200) return found
+      if (await Effect.runPromise(daemonAnswers(found))) return found
     }
     if (!this.mayStart) return undefined
     const started = await Effect.runPromise(Effect.either(ensureDaemon))
@@ -143,7 +144,7 @@ export class Presence {
       // The daemon went away (or restarted and forgot us): start over on the next refresh.
       const [conn, session] = [this.conn, this.session]
       if (conn !== undefined && session !== undefined) {
-        Effect.runFork(Effect.ignore(callDaemon(conn, "DELETE", `/sessions/${session}`, undefined, 500)))
+        Effect.runFork(Effect.ignore(endSession(conn, session, 500)))
       }
       this.socket = undefined
       this.session = undefined
@@ -162,7 +163,7 @@ export class Presence {
     if (ws !== undefined) ws.close(1000, "bye")
     if (this.session !== undefined && this.conn !== undefined) {
       await Effect.runPromise(
-        Effect.ignore(callDaemon(this.conn, "DELETE", `/sessions/${this.session}`, undefined, 500))
+        Effect.ignore(endSession(this.conn, this.session, 500))
       )
     }
     this.session = undefined

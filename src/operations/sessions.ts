@@ -3,7 +3,7 @@
  * live (`watch`) is the shell's part: the CLI streams the feed, the MCP server forwards it as notifications.
  */
 import { Effect, Schema } from "effect"
-import { callDaemon, type Connection, daemonNeeded, DaemonUnavailable, memberHere } from "../adapters/daemonClient.js"
+import { callApi, type Connection, daemonNeeded, DaemonUnavailable, memberHere } from "../adapters/daemonClient.js"
 import type { Session } from "../adapters/sessions.js"
 import { operation, optionalBoolean } from "./operation.js"
 
@@ -29,12 +29,12 @@ export const renderSessions = (sessions: ReadonlyArray<Session>, me?: string): s
 
 /** The sessions the daemon knows, in one realm or all. */
 export const listSessions = (conn: Connection, realm: string | undefined) =>
-  Effect.flatMap(
-    callDaemon(conn, "GET", realm === undefined ? "/sessions" : `/sessions?realm=${encodeURIComponent(realm)}`),
-    (r) =>
-      r.status === 200
-        ? Effect.succeed(r.json.sessions as ReadonlyArray<Session>)
-        : Effect.fail(new DaemonUnavailable({ detail: `GET /sessions answered ${r.status}` }))
+  callApi(conn, (client) => client.sessions.list({ urlParams: realm === undefined ? {} : { realm } })).pipe(
+    Effect.map((r): ReadonlyArray<Session> => r.sessions),
+    Effect.catchIf(
+      (e) => e._tag !== "DaemonUnavailable",
+      (e) => Effect.fail(new DaemonUnavailable({ detail: `GET /sessions answered ${e._tag}: ${e.message}` }))
+    )
   )
 
 /** `blue_realm_sessions`. */
