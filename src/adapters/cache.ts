@@ -656,9 +656,10 @@ export class RepoCaches extends Context.Tag("blue/RepoCaches")<RepoCaches, {
   readonly open: (repoRoot: string, options?: RepoCacheOptions) => Effect.Effect<RepoCacheService, never, Scope.Scope>
 }>() {}
 
-const openWith = (layer: (repoRoot: string, options: RepoCacheOptions) => Layer.Layer<RepoCache>) =>
-(repoRoot: string, options: RepoCacheOptions = {}) =>
-  Effect.map(Layer.build(layer(repoRoot, options)), Context.get(RepoCache))
+const openWith =
+  (layer: (repoRoot: string, options: RepoCacheOptions) => Layer.Layer<RepoCache>) =>
+  (repoRoot: string, options: RepoCacheOptions = {}) =>
+    Effect.map(Layer.build(layer(repoRoot, options)), Context.get(RepoCache))
 
 /** Each repo's cache in its `.blue/cache.db` (`RepoCacheLive`). */
 export const RepoCachesLive = Layer.succeed(RepoCaches, { open: openWith(RepoCacheLive) })

@@ -24,18 +24,21 @@ export const localExports = (
   state: RealmState,
   perFile?: (contract: string) => PerFile
 ): Effect.Effect<ReadonlyMap<string, LocalExport>, never, Extractors> =>
-  Effect.flatMap(Extractors, (extractors) =>
-    Effect.forEach(Object.entries(member.config.exports ?? {}), ([contract, extractor]) =>
-      extractors.detect({
-      root: member.root,
-      contract,
-      extractor,
-      sourceFiles: sourceFilesOf(state, member.config.repo, contract),
-      ...(perFile === undefined ? {} : { perFile: perFile(contract) })
-      }).pipe(
-        Effect.map((value): [string, LocalExport] => [contract, { value }]),
-        Effect.catchAll((e) => Effect.succeed<[string, LocalExport]>([contract, { error: e.detail }]))
-      ))).pipe(Effect.map((entries) => new Map(entries)))
+  Effect.flatMap(
+    Extractors,
+    (extractors) =>
+      Effect.forEach(Object.entries(member.config.exports ?? {}), ([contract, extractor]) =>
+        extractors.detect({
+          root: member.root,
+          contract,
+          extractor,
+          sourceFiles: sourceFilesOf(state, member.config.repo, contract),
+          ...(perFile === undefined ? {} : { perFile: perFile(contract) })
+        }).pipe(
+          Effect.map((value): [string, LocalExport] => [contract, { value }]),
+          Effect.catchAll((e) => Effect.succeed<[string, LocalExport]>([contract, { error: e.detail }]))
+        ))
+  ).pipe(Effect.map((entries) => new Map(entries)))
 
 /** Per-file pattern results through the repo's cache.db: unchanged files are not read or matched again. */
 export const cachedPerFile = (cache: RepoCacheService, member: Member) => (contract: string): PerFile => {

@@ -2,6 +2,8 @@
  * The typed errors operations and shells may meet, in one module above the adapters: each class is the adapter's
  * own (re-exported, so there is one class per error and `catchTag` and `instanceof` keep working).
  */
+export { CacheError } from "../adapters/cache.js"
+export { DaemonNotStarted, DaemonUnavailable } from "../adapters/daemonClient.js"
 export {
   ConcurrentUpdate,
   GitError,
@@ -12,8 +14,6 @@ export {
   PathProblem,
   StoreError
 } from "../adapters/errors.js"
-export { CacheError } from "../adapters/cache.js"
-export { DaemonNotStarted, DaemonUnavailable } from "../adapters/daemonClient.js"
 export { ExtractError } from "../adapters/extract.js"
 export { HookNotFound, HookPathOutsideRepo } from "../adapters/hooks.js"
 export { NotAScript, TrustStoreError } from "../adapters/trust.js"

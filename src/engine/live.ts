@@ -6,6 +6,7 @@
 import { Layer } from "effect"
 import { RepoCachesLive } from "../adapters/cache.js"
 import { DaemonPublishedLive } from "../adapters/daemonClient.js"
+import { DaemonControlLive } from "../adapters/daemonControl.js"
 import { SqliteEventLogLive } from "../adapters/eventLog.js"
 import { ExtractorsLive } from "../adapters/extract.js"
 import { MemberConfigLive } from "../adapters/files.js"
@@ -31,6 +32,7 @@ export const PortsLive = Layer.mergeAll(
   IdentityLive,
   ExtractorsLive,
   RepoCachesLive,
+  DaemonControlLive,
   Layer.provideMerge(HookRunnerLive, TrustStoreLive)
 )
 

@@ -13,23 +13,33 @@
  * | `HookRunner` | run a validation hook | `HookRunnerLive` (hooks.ts, over `TrustStore`) |
  * | `RepoCaches` | a member repo's `.blue/cache.db` | `RepoCachesLive` (cache.ts, over `RepoCacheLive`) |
  * | `Presence` | sessions from the daemon and daemon.db | `PresenceLive` (presence.ts, over `Sessions`) |
+ * | `DaemonControl` | the daemon's PID file, token, start, stop, status, unit | `DaemonControlLive` (daemonControl.ts) |
  * | `TrustStore` | which hook scripts the user trusts | `TrustStoreLive` (trust.ts) |
  * | `EventLog`, `Sessions` | daemon.db | `SqliteEventLogLive`, `SessionsLive` |
  */
 export {
-  type CacheName,
   CACHE_NAMES,
+  type CacheName,
   type CacheTableStats,
   type RepoCacheOptions,
   RepoCaches,
   type RepoCacheService
 } from "../adapters/cache.js"
+export { DaemonControl } from "../adapters/daemonControl.js"
+export type { DaemonStatus } from "../adapters/daemonRuntime.js"
 export { EventLog } from "../adapters/eventLog.js"
 export { type DetectOptions, Extractors, type PerFile } from "../adapters/extract.js"
 export { CONFIG_FILE, type Member, MemberConfig } from "../adapters/files.js"
-export { type HookError, type HookOptions, type HookResult, type HookRole, HookRunner, type TrustDecision } from "../adapters/hooks.js"
+export {
+  type HookError,
+  type HookOptions,
+  type HookResult,
+  type HookRole,
+  HookRunner,
+  type TrustDecision
+} from "../adapters/hooks.js"
 export { Identity } from "../adapters/identity.js"
 export { listSessions, Presence } from "../adapters/presence.js"
 export { type Session, Sessions } from "../adapters/sessions.js"
-export { TrustStore, type TrustStatus } from "../adapters/trust.js"
+export { type TrustStatus, TrustStore } from "../adapters/trust.js"
 export { Home, type PathKind, Workspace } from "../adapters/workspace.js"

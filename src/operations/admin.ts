@@ -61,7 +61,9 @@ export const initRealm = operation({
           })
         }
       }
-      const out = yield* realms.init(parent, args.name, admission, { user: yield* Effect.flatMap(Identity, (i) => i.acting(at.cwd)) })
+      const out = yield* realms.init(parent, args.name, admission, {
+        user: yield* Effect.flatMap(Identity, (i) => i.acting(at.cwd))
+      })
       return {
         realm: out.realm,
         path: nodePath.resolve(parent, `realm-${args.name}`),
@@ -144,10 +146,11 @@ export const joinRealm = operation({
               ? Effect.succeed({ state: o.state, realm: o.name, commit: undefined, rejoined: true })
               : Effect.fail(e)))
       )
-      yield* Effect.flatMap(MemberConfig, (c) => c.write(root, {
-        realm: { name: joined.realm, path: nodePath.relative(root, realmDir) || "." },
-        repo: repoName
-      }))
+      yield* Effect.flatMap(MemberConfig, (c) =>
+        c.write(root, {
+          realm: { name: joined.realm, path: nodePath.relative(root, realmDir) || "." },
+          repo: repoName
+        }))
       const detected = args.detect_exports === false ? [] : Object.entries(joined.state.domains).flatMap(
         ([domain, d]) => {
           const b = d.bindings[repoName]

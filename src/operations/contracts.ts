@@ -108,10 +108,10 @@ export const exportContract = operation({
         const cache = yield* Effect.flatMap(RepoCaches, (c) => c.open(h.member.root, { bypass: o.no_cache ?? false }))
         value = yield* Effect.flatMap(Extractors, (x) =>
           x.detect({
-          root: h.member.root,
-          contract: o.name,
-          extractor,
-          sourceFiles: o.source_files ?? sourceFilesOf(open.state, h.member.config.repo, o.name),
+            root: h.member.root,
+            contract: o.name,
+            extractor,
+            sourceFiles: o.source_files ?? sourceFilesOf(open.state, h.member.config.repo, o.name),
             perFile: cachedPerFile(cache, h.member)(o.name)
           }))
       }
