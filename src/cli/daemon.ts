@@ -139,6 +139,9 @@ const renderStatus = (logPath: (home: string) => string) => (s: DaemonStatus) =>
     }); 'blue daemon start' replaces it`
     : `Blue daemon not running (no PID file at ${s.pid_file})`
 
+const statusExit = (s: DaemonStatus) =>
+  s.running ? (s.healthy === true ? STATUS_EXIT.running : STATUS_EXIT.notAnswering) : STATUS_EXIT.notRunning
+
 // blue daemon status
 const status = Command.make("status", { json }, ({ json }) =>
   Effect.flatMap(DaemonControl, (daemon) =>
@@ -146,9 +149,7 @@ const status = Command.make("status", { json }, ({ json }) =>
       json,
       Effect.flatMap(daemon.home, daemon.status),
       renderStatus(daemon.logPath),
-      (
-        s
-      ) => (s.running ? (s.healthy === true ? STATUS_EXIT.running : STATUS_EXIT.notAnswering) : STATUS_EXIT.notRunning)
+      statusExit
     ))).pipe(
     Command.withDescription("Is the daemon running? Exit 0 running, 3 not running, 4 alive but not answering")
   )
