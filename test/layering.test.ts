@@ -70,3 +70,37 @@ describe("layering", () => {
     expect(stale).toEqual([])
   })
 })
+
+/** The values the engine's checks and detection take from adapters: ports, error classes and pure helpers. */
+const ENGINE_VALUES: Readonly<Record<string, string>> = {
+  Extractors: "port",
+  HookRunner: "port",
+  TrustStore: "port",
+  ExtractError: "error class",
+  extractorKey: "pure: a cache key of an extractor's configuration",
+  decodeYaml: "pure: parses text already read",
+  isWithin: "for now: the synchronous checks of the realm checkout (locateFindings, driftLocation)"
+}
+
+/** The names a file imports as values (not `import type`, not `type X`) from adapter modules. */
+const adapterValueImports = (file: string): Array<string> => {
+  const source = ts.createSourceFile(file, fs.readFileSync(path.join(root, file), "utf8"), ts.ScriptTarget.Latest)
+  return source.statements.flatMap((s) => {
+    if (!ts.isImportDeclaration(s) || !ts.isStringLiteral(s.moduleSpecifier)) return []
+    if (!s.moduleSpecifier.text.includes("/adapters/")) return []
+    const clause = s.importClause
+    if (clause === undefined || clause.isTypeOnly) return []
+    const named = clause.namedBindings
+    if (named === undefined || !ts.isNamedImports(named)) return [clause.name?.text ?? "*"]
+    return named.elements.filter((e) => !e.isTypeOnly).map((e) => e.name.text)
+  })
+}
+
+describe("layering: the engine's checks and detection", () => {
+  it("reach extractors, hooks and caches through ports, not adapter functions", () => {
+    const files = ["src/engine/check.ts", "src/engine/detect.ts"]
+    const used = files.flatMap((f) => adapterValueImports(f).map((name) => ({ f, name })))
+    expect(used.map((u) => u.name)).toContain("Extractors")
+    expect(used.filter((u) => ENGINE_VALUES[u.name] === undefined).map((u) => `${u.f} imports ${u.name}`)).toEqual([])
+  })
+})
