@@ -76,6 +76,7 @@ const ENGINE_VALUES: Readonly<Record<string, string>> = {
   Extractors: "port",
   HookRunner: "port",
   TrustStore: "port",
+  Workspace: "port",
   ExtractError: "error class",
   extractorKey: "pure: a cache key of an extractor's configuration",
   decodeYaml: "pure: parses text already read",

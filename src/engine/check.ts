@@ -17,6 +17,7 @@ import { decodeYaml } from "../adapters/files.js"
 import { type HookResult, type HookRole, HookRunner, type TrustDecision } from "../adapters/hooks.js"
 import { isWithin } from "../adapters/paths.js"
 import { TrustStore } from "../adapters/trust.js"
+import { Workspace } from "../adapters/workspace.js"
 import { eventProblem, mayAuthorFor, mayTouchPath } from "../domain/authorization.js"
 import {
   type Bump,
@@ -630,8 +631,9 @@ export const checkImporter = (
   member: Member,
   state: RealmState,
   options: CheckOptions
-): Effect.Effect<CheckReport, never, TrustStore | HookRunner | Extractors> =>
+): Effect.Effect<CheckReport, never, TrustStore | HookRunner | Workspace> =>
   Effect.gen(function*() {
+    const workspace = yield* Workspace
     const repo = member.config.repo
     const findings: Array<Finding> = []
     const hooks: Array<HookResult> = []
@@ -684,7 +686,7 @@ export const checkImporter = (
               } changed the contract incompatibly since your binding at ${at} (your range ${i.version} still matches, but what you rely on may be gone); update the binding and re-run 'blue realm import'`
           }
       )
-      if (i.binding !== undefined && !fs.existsSync(nodePath.join(member.root, i.binding))) {
+      if (i.binding !== undefined && (yield* workspace.kind(nodePath.join(member.root, i.binding))) === "missing") {
         findings.push({
           level: "warning",
           code: "binding-file-missing",
