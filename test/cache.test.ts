@@ -8,7 +8,7 @@ import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it, vi } from "@effect/vitest"
 import Database from "better-sqlite3"
 import type { Scope } from "effect"
-import { Effect, Exit } from "effect"
+import { Effect, Exit, Layer } from "effect"
 import { build } from "esbuild"
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
@@ -17,7 +17,8 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import type { RepoCacheOptions, RepoCacheService, ValidationResult } from "../src/adapters/cache.js"
-import { cacheDbPath, makeMemoryRepoCache, makeRepoCache, migrations } from "../src/adapters/cache.js"
+import { cacheDbPath, makeMemoryRepoCache, makeRepoCache, migrations, RepoCachesLive } from "../src/adapters/cache.js"
+import { MemberConfigLive } from "../src/adapters/files.js"
 import { cacheCommand } from "../src/cli/cache.js"
 
 const tmpRepo = () => {
@@ -373,7 +374,7 @@ const cli = (cwd: string, ...args: Array<string>) =>
     process.chdir(cwd)
     process.exitCode = 0
     yield* Command.run(cacheCommand, { name: "cache", version: "test" })(["node", "cache", ...args]).pipe(
-      Effect.provide(NodeContext.layer),
+      Effect.provide(Layer.mergeAll(NodeContext.layer, MemberConfigLive, RepoCachesLive)),
       Effect.ensuring(Effect.sync(() => {
         process.chdir(before)
         stdout.mockRestore()

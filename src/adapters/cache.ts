@@ -646,3 +646,23 @@ export const makeMemoryRepoCache = (repoRoot: string, options: RepoCacheOptions 
 /** The in-memory repo cache of `repoRoot`. */
 export const MemoryRepoCacheLive = (repoRoot: string, options: RepoCacheOptions = {}) =>
   Layer.sync(RepoCache, () => makeMemoryRepoCache(repoRoot, options))
+
+// ---------------------------------------------------------------------------------------------------------------
+// The port operations use: a repo's cache by its root, decided at run time.
+
+/** Opens the cache of a member repo for the length of the caller's scope. */
+export class RepoCaches extends Context.Tag("blue/RepoCaches")<RepoCaches, {
+  /** The cache of the repo at `repoRoot`, closed with the scope. */
+  readonly open: (repoRoot: string, options?: RepoCacheOptions) => Effect.Effect<RepoCacheService, never, Scope.Scope>
+}>() {}
+
+const openWith =
+  (layer: (repoRoot: string, options: RepoCacheOptions) => Layer.Layer<RepoCache>) =>
+  (repoRoot: string, options: RepoCacheOptions = {}) =>
+    Effect.map(Layer.build(layer(repoRoot, options)), Context.get(RepoCache))
+
+/** Each repo's cache in its `.blue/cache.db` (`RepoCacheLive`). */
+export const RepoCachesLive = Layer.succeed(RepoCaches, { open: openWith(RepoCacheLive) })
+
+/** Each repo's cache in memory (`MemoryRepoCacheLive`): nothing persisted. */
+export const MemoryRepoCachesLive = Layer.succeed(RepoCaches, { open: openWith(MemoryRepoCacheLive) })

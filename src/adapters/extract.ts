@@ -3,7 +3,7 @@
  * declares: a pattern (regexes over source files), a command (prints JSON/YAML), or a structured file and key.
  * Per-file pattern results can be cached by the caller (`perFile`), so unchanged files are not read again.
  */
-import { Effect, Schema } from "effect"
+import { Context, Effect, Layer, Schema } from "effect"
 import * as fs from "node:fs"
 import * as nodePath from "node:path"
 import { globSync } from "tinyglobby"
@@ -87,15 +87,18 @@ const runCommand = (root: string, command: string | ReadonlyArray<string>, timeo
   )
 }
 
-/** Detects the current value of `contract` in the repo at `root`. */
-export const detect = (options: {
+/** What detecting one contract's value needs. */
+export interface DetectOptions {
   readonly root: string
   readonly contract: string
   readonly extractor: Extractor
   /** the export binding's source_files, the default file set of a pattern */
   readonly sourceFiles: ReadonlyArray<string>
   readonly perFile?: PerFile
-}): Effect.Effect<unknown, ExtractError> => {
+}
+
+/** Detects the current value of `contract` in the repo at `root`. */
+export const detect = (options: DetectOptions): Effect.Effect<unknown, ExtractError> => {
   const { contract, extractor, root } = options
   const fail = (detail: string) => new ExtractError({ contract, detail })
   if ("pattern" in extractor) {
@@ -160,3 +163,12 @@ export const detect = (options: {
     })
   )
 }
+
+/** The extractor port: detects a contract's current value from a repo's code (pattern, command or file). */
+export class Extractors extends Context.Tag("blue/Extractors")<Extractors, {
+  /** The value the extractor finds now, or why it cannot. */
+  readonly detect: (options: DetectOptions) => Effect.Effect<unknown, ExtractError>
+}>() {}
+
+/** Extractors over the real files and processes of the repo. */
+export const ExtractorsLive = Layer.succeed(Extractors, { detect })

@@ -2,7 +2,7 @@
  * Reading and writing YAML files against their schemas. A bad file fails with FileInvalid naming the file, the
  * field path and what was expected; a write of a member's config keeps the user's comments and other keys.
  */
-import { Effect, Either, ParseResult, Schema } from "effect"
+import { Context, Effect, Either, Layer, ParseResult, Schema } from "effect"
 import * as fs from "node:fs"
 import * as nodePath from "node:path"
 import * as YAML from "yaml"
@@ -11,7 +11,7 @@ import { LocalConfig } from "../domain/files.js"
 import { formatPath, plainExpected } from "../domain/parseIssues.js"
 import { writeFileAtomic } from "./atomicFs.js"
 import { PathProblem } from "./errors.js"
-import { CONFIG_FILE, memberConfigPath, readMemberConfigText } from "./memberConfig.js"
+import { CONFIG_FILE, findMemberRoot, memberConfigPath, readMemberConfigText } from "./memberConfig.js"
 import { readTextFileSync } from "./textFile.js"
 
 export { CONFIG_FILE, findMemberRoot } from "./memberConfig.js"
@@ -149,3 +149,27 @@ export const writeMemberConfig = (root: string, config: LocalConfig): Effect.Eff
     },
     catch: (e) => new PathProblem({ path: nodePath.join(root, CONFIG_FILE), detail: `cannot be written: ${e}` })
   })
+
+/** The member-config port: finding, reading, writing and removing a member repo's `.blue/config.yaml`. */
+export class MemberConfig extends Context.Tag("blue/MemberConfig")<MemberConfig, {
+  /** The member repo containing `cwd` (nearest `.blue/config.yaml` upward), or undefined. */
+  readonly find: (cwd: string) => Effect.Effect<string | undefined>
+  /** The member at `root`: its config decoded and its realm directory checked. */
+  readonly read: (root: string) => Effect.Effect<Member, FileInvalid | PathProblem>
+  /** Writes the member's config, keeping the user's comments and other keys. */
+  readonly write: (root: string, config: LocalConfig) => Effect.Effect<void, PathProblem>
+  /** Removes the member's config (leaving a realm). */
+  readonly remove: (root: string) => Effect.Effect<void, PathProblem>
+}>() {}
+
+/** Member configs on disk. */
+export const MemberConfigLive = Layer.succeed(MemberConfig, {
+  find: (cwd: string) => Effect.sync(() => findMemberRoot(cwd)),
+  read: readMember,
+  write: writeMemberConfig,
+  remove: (root: string) =>
+    Effect.try({
+      try: () => fs.rmSync(memberConfigPath(root), { force: true }),
+      catch: (e) => new PathProblem({ path: memberConfigPath(root), detail: `cannot be removed: ${e}` })
+    })
+})

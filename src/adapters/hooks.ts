@@ -4,7 +4,7 @@
  * the repo and must be trusted (see trust.ts) before it runs; it runs without a shell, in a scrubbed environment,
  * in its own process group that is killed on timeout.
  */
-import { Effect, Schema } from "effect"
+import { Context, Effect, Layer, Schema } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { PASSED_ENV, runProcess, scrubbedEnv } from "./process.js"
@@ -200,3 +200,26 @@ export const runHook = (options: HookOptions): Effect.Effect<HookResult, HookErr
     )
     return { script: options.script, ...result }
   })
+
+/**
+ * The hook-runner port: what the engine's checks call to run a contract's validation hook. The live one runs the
+ * script in a child process against the trust store it was built with; a test may answer from a table.
+ */
+export class HookRunner extends Context.Tag("blue/HookRunner")<HookRunner, {
+  /** Runs one hook (see `runHook`); untrusted scripts are reported, not run. */
+  readonly run: (options: HookOptions) => Effect.Effect<HookResult, HookError>
+  /** The script's real path inside the repo, or why it is refused. */
+  readonly resolve: (
+    repoRoot: string,
+    script: string
+  ) => Effect.Effect<{ readonly root: string; readonly real: string }, HookPathOutsideRepo | HookNotFound>
+}>() {}
+
+/** Hooks run as child processes, trusted through the `TrustStore` this layer is built with. */
+export const HookRunnerLive = Layer.effect(
+  HookRunner,
+  Effect.map(TrustStore, (store) => ({
+    run: (options: HookOptions) => Effect.provideService(runHook(options), TrustStore, store),
+    resolve: resolveHookPath
+  }))
+)

@@ -2,7 +2,7 @@
  * Who is acting: the identity recorded in realm commits (author, trailers) and in every event's actor. It is
  * checked before any write, because a newline in it would add lines to a commit message.
  */
-import { Effect } from "effect"
+import { Context, Effect, Layer } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -66,7 +66,7 @@ const readGitUserConfig = (cwd: string): Map<string, string> => {
 }
 
 /** The acting identity and where it came from. */
-export interface Identity {
+export interface ActingIdentity {
   readonly value: string
   readonly source: string
 }
@@ -75,7 +75,7 @@ export interface Identity {
  * Who is acting: BLUE_USER, then git's author (GIT_AUTHOR_EMAIL, `git config user.email`, `user.name` — the
  * repo's config, then the global one), then EMAIL, then user@host.
  */
-export const identity = (cwd: string = process.cwd()): Identity => {
+export const identity = (cwd: string = process.cwd()): ActingIdentity => {
   const env = (name: string) => {
     const v = process.env[name]
     return v === undefined || v === "" ? undefined : { value: v, source: name }
@@ -102,3 +102,17 @@ export const actingUser = (cwd: string = process.cwd()): Effect.Effect<string, I
 
 /** The person acting, unchecked (for display and defaults; writes go through `actingUser`). */
 export const currentUser = (cwd: string = process.cwd()): string => identity(cwd).value
+
+/** The identity port: who acts in a directory. */
+export class Identity extends Context.Tag("blue/Identity")<Identity, {
+  /** The person acting, refused when it could forge lines of a realm commit (for writes). */
+  readonly acting: (cwd: string) => Effect.Effect<string, InvalidIdentity>
+  /** The person acting, unchecked (for display and defaults). */
+  readonly current: (cwd: string) => Effect.Effect<string>
+}>() {}
+
+/** The identity from the environment and git's config (`identity`). */
+export const IdentityLive = Layer.succeed(Identity, {
+  acting: actingUser,
+  current: (cwd: string) => Effect.sync(() => currentUser(cwd))
+})

@@ -3,10 +3,14 @@
  */
 import { Command, Options } from "@effect/cli"
 import { Effect } from "effect"
-import type { CacheName, CacheTableStats, RepoCacheService } from "../adapters/cache.js"
-import { makeRepoCache } from "../adapters/cache.js"
-import { PathProblem } from "../adapters/errors.js"
-import { findMemberRoot } from "../adapters/memberConfig.js"
+import { PathProblem } from "../engine/errors.js"
+import {
+  type CacheName,
+  type CacheTableStats,
+  MemberConfig,
+  RepoCaches,
+  type RepoCacheService
+} from "../engine/ports.js"
 import { present } from "./output.js"
 
 const json = Options.boolean("json").pipe(Options.withDescription("print one JSON document on stdout"))
@@ -17,7 +21,7 @@ const LABELS: Record<CacheName, string> = { export: "exports", contract: "contra
 const withRepoCache = <A extends object, E>(f: (cache: RepoCacheService) => Effect.Effect<A, E>) =>
   Effect.gen(function*() {
     const cwd = process.cwd()
-    const root = findMemberRoot(cwd)
+    const root = yield* Effect.flatMap(MemberConfig, (c) => c.find(cwd))
     if (root === undefined) {
       return yield* new PathProblem({
         path: cwd,
@@ -25,7 +29,7 @@ const withRepoCache = <A extends object, E>(f: (cache: RepoCacheService) => Effe
           "is not inside a repo that joined a realm (no .blue/config.yaml); run the cache commands inside a member repo"
       })
     }
-    const cache = yield* makeRepoCache(root)
+    const cache = yield* Effect.flatMap(RepoCaches, (c) => c.open(root))
     return { repo: root, file: cache.file ?? "", ...(yield* f(cache)) }
   }).pipe(Effect.scoped)
 

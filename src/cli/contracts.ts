@@ -4,7 +4,7 @@
  */
 import { Command, Options } from "@effect/cli"
 import { Effect, Option } from "effect"
-import { PathProblem } from "../adapters/errors.js"
+import { PathProblem } from "../engine/errors.js"
 import { exportContract, importContract } from "../operations/contracts.js"
 import { given, present, presentOperation } from "./output.js"
 

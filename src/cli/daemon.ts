@@ -6,21 +6,9 @@
 import { Command, Options } from "@effect/cli"
 import { Deferred, Effect, Exit } from "effect"
 import * as nodePath from "node:path"
-import {
-  acquirePidFile,
-  daemonLogPath,
-  daemonPort,
-  daemonStatus,
-  ensureToken,
-  installUnit,
-  releasePidFileSync,
-  startDetached,
-  stopDaemon
-} from "../adapters/daemonRuntime.js"
-import type { DaemonStatus } from "../adapters/daemonRuntime.js"
-import { blueHome } from "../adapters/home.js"
 import { serve } from "../daemon/server.js"
 import { jsonText } from "../domain/text.js"
+import { DaemonControl, type DaemonStatus } from "../engine/ports.js"
 import { present } from "./output.js"
 
 const json = Options.boolean("json").pipe(Options.withDescription("print one JSON document on stdout"))
@@ -70,11 +58,12 @@ const run = Command.make("run", { json }, ({ json }) =>
     present(
       json,
       Effect.scoped(Effect.gen(function*() {
+        const daemon = yield* DaemonControl
         const stop = yield* stopSignal
-        const port = yield* daemonPort()
-        const home = blueHome()
-        const token = yield* ensureToken(home)
-        const record = yield* acquirePidFile(home, port)
+        const port = yield* daemon.port
+        const home = yield* daemon.home
+        const token = yield* daemon.ensureToken(home)
+        const record = yield* daemon.acquirePidFile(home, port)
         const early = yield* Deferred.poll(stop)
         const served = early._tag === "Some" ? undefined : yield* Effect.exit(restore(serve({ home, port, token })))
         if (served !== undefined && Exit.isFailure(served)) return yield* Exit.failCause(served.cause)
@@ -90,7 +79,7 @@ const run = Command.make("run", { json }, ({ json }) =>
         // Should closing hang (a stuck client, a finalizer that never returns), leave anyway, without a PID file.
         setTimeout(() => {
           process.stderr.write(`Blue daemon did not stop within ${STOP_WATCHDOG_MS / 1000} s of ${signal}; exiting.\n`)
-          releasePidFileSync(home)
+          daemon.releasePidFileSync(home)
           process.exit(1)
         }, STOP_WATCHDOG_MS).unref()
         return { status: "stopped", pid: record.pid, port, home, signal }
@@ -107,9 +96,10 @@ const start = Command.make("start", { json }, ({ json }) =>
   present(
     json,
     Effect.gen(function*() {
-      const port = yield* daemonPort()
-      const home = blueHome()
-      return yield* startDetached(home, port, blueScript())
+      const daemon = yield* DaemonControl
+      const port = yield* daemon.port
+      const home = yield* daemon.home
+      return yield* daemon.start(home, port, blueScript())
     }),
     (r) =>
       r.started
@@ -121,7 +111,7 @@ const start = Command.make("start", { json }, ({ json }) =>
 const stop = Command.make("stop", { json }, ({ json }) =>
   present(
     json,
-    Effect.suspend(() => stopDaemon(blueHome())),
+    Effect.flatMap(DaemonControl, (daemon) => Effect.flatMap(daemon.home, daemon.stop)),
     (r) =>
       r.stopped
         ? r.forced === true
@@ -134,14 +124,14 @@ const stop = Command.make("stop", { json }, ({ json }) =>
         : "Blue daemon is not running"
   )).pipe(Command.withDescription("Stop the daemon gracefully (SIGTERM; SIGKILL after 5 s)"))
 
-const renderStatus = (s: DaemonStatus) =>
+const renderStatus = (logPath: (home: string) => string) => (s: DaemonStatus) =>
   s.running
     ? s.healthy === true
       ? `Blue daemon running: pid ${s.pid}, 127.0.0.1:${s.port}, /health ok${
         s.started_at === undefined ? "" : `, since ${s.started_at}`
       } (PID file ${s.pid_file})`
       : `Blue daemon process ${s.pid} is alive but /health on 127.0.0.1:${s.port} does not answer; see ${
-        daemonLogPath(s.home)
+        logPath(s.home)
       } or restart it with 'blue daemon stop' and 'blue daemon start'`
     : s.stale === true
     ? `Blue daemon not running (stale PID file ${s.pid_file}${
@@ -149,14 +139,18 @@ const renderStatus = (s: DaemonStatus) =>
     }); 'blue daemon start' replaces it`
     : `Blue daemon not running (no PID file at ${s.pid_file})`
 
+const statusExit = (s: DaemonStatus) =>
+  s.running ? (s.healthy === true ? STATUS_EXIT.running : STATUS_EXIT.notAnswering) : STATUS_EXIT.notRunning
+
 // blue daemon status
 const status = Command.make("status", { json }, ({ json }) =>
-  present(
-    json,
-    Effect.suspend(() => daemonStatus(blueHome())),
-    renderStatus,
-    (s) => (s.running ? (s.healthy === true ? STATUS_EXIT.running : STATUS_EXIT.notAnswering) : STATUS_EXIT.notRunning)
-  )).pipe(
+  Effect.flatMap(DaemonControl, (daemon) =>
+    present(
+      json,
+      Effect.flatMap(daemon.home, daemon.status),
+      renderStatus(daemon.logPath),
+      statusExit
+    ))).pipe(
     Command.withDescription("Is the daemon running? Exit 0 running, 3 not running, 4 alive but not answering")
   )
 
@@ -171,9 +165,10 @@ const install = Command.make(
     present(
       json,
       Effect.gen(function*() {
-        const home = blueHome()
-        const port = yield* daemonPort()
-        const unit = yield* installUnit({ platform: process.platform, print, bin: blueScript(), home, port })
+        const daemon = yield* DaemonControl
+        const home = yield* daemon.home
+        const port = yield* daemon.port
+        const unit = yield* daemon.installUnit({ platform: process.platform, print, bin: blueScript(), home, port })
         if (print && !json) {
           // stdout carries only the file, so that it can be redirected; where it goes and how to enable it on stderr.
           process.stderr.write(`# ${unit.path} (not written)\n# enable with: ${unit.commands.join(" ; ")}\n`)

@@ -11,12 +11,13 @@ import { globSync } from "tinyglobby"
 import * as YAML from "yaml"
 import type { RepoCacheService } from "../adapters/cache.js"
 import type { ExtractError } from "../adapters/extract.js"
-import { detect, type PerFile } from "../adapters/extract.js"
+import { Extractors, type PerFile } from "../adapters/extract.js"
 import type { Member } from "../adapters/files.js"
 import { decodeYaml } from "../adapters/files.js"
-import { type HookResult, type HookRole, resolveHookPath, runHook, type TrustDecision } from "../adapters/hooks.js"
+import { type HookResult, type HookRole, HookRunner, type TrustDecision } from "../adapters/hooks.js"
 import { isWithin } from "../adapters/paths.js"
 import { TrustStore } from "../adapters/trust.js"
+import { Workspace } from "../adapters/workspace.js"
 import { eventProblem, mayAuthorFor, mayTouchPath } from "../domain/authorization.js"
 import {
   type Bump,
@@ -412,19 +413,20 @@ const cachedHook = (
 ) =>
   Effect.gen(function*() {
     const store = yield* TrustStore
-    const run = runHook({
+    const hooks = yield* HookRunner
+    const run = hooks.run({
       repoRoot: member.root,
       script,
       role,
       input: contract,
       contract: { name: contract.name, version: contract.version },
       trust: options.trust
-    }).pipe(Effect.provideService(TrustStore, store))
+    })
     const cache = options.cache
     if (cache === undefined) return yield* run
     // Trust is decided before any cached result is used: an untrusted script is reported, whatever ran before.
     if (options.trust === "store") {
-      const { real } = yield* resolveHookPath(member.root, script)
+      const { real } = yield* hooks.resolve(member.root, script)
       const status = yield* store.status(real)
       if (status !== "trusted") return yield* run
     }
@@ -555,7 +557,7 @@ export const checkExporter = (
   state: RealmState,
   options: CheckOptions,
   perFile?: (contract: string) => PerFile
-): Effect.Effect<CheckReport, never, TrustStore> =>
+): Effect.Effect<CheckReport, never, TrustStore | HookRunner | Extractors> =>
   Effect.gen(function*() {
     const repo = member.config.repo
     const findings: Array<Finding> = []
@@ -577,7 +579,7 @@ export const checkExporter = (
           message: `${c.name}: no extractor under exports.${c.name} in .blue/config.yaml, so code cannot be compared`
         })
       } else {
-        const detected = yield* detect({
+        const detected = yield* (yield* Extractors).detect({
           root: member.root,
           contract: c.name,
           extractor,
@@ -629,8 +631,9 @@ export const checkImporter = (
   member: Member,
   state: RealmState,
   options: CheckOptions
-): Effect.Effect<CheckReport, never, TrustStore> =>
+): Effect.Effect<CheckReport, never, TrustStore | HookRunner | Workspace> =>
   Effect.gen(function*() {
+    const workspace = yield* Workspace
     const repo = member.config.repo
     const findings: Array<Finding> = []
     const hooks: Array<HookResult> = []
@@ -683,7 +686,7 @@ export const checkImporter = (
               } changed the contract incompatibly since your binding at ${at} (your range ${i.version} still matches, but what you rely on may be gone); update the binding and re-run 'blue realm import'`
           }
       )
-      if (i.binding !== undefined && !fs.existsSync(nodePath.join(member.root, i.binding))) {
+      if (i.binding !== undefined && (yield* workspace.kind(nodePath.join(member.root, i.binding))) === "missing") {
         findings.push({
           level: "warning",
           code: "binding-file-missing",

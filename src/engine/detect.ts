@@ -4,7 +4,7 @@
  */
 import { Effect } from "effect"
 import type { RepoCacheService } from "../adapters/cache.js"
-import { detect, ExtractError, extractorKey, type PerFile } from "../adapters/extract.js"
+import { ExtractError, extractorKey, Extractors, type PerFile } from "../adapters/extract.js"
 import type { Member } from "../adapters/files.js"
 import type { RealmState } from "../domain/state.js"
 import type { LocalExport } from "../projections/status.js"
@@ -23,18 +23,22 @@ export const localExports = (
   member: Member,
   state: RealmState,
   perFile?: (contract: string) => PerFile
-): Effect.Effect<ReadonlyMap<string, LocalExport>> =>
-  Effect.forEach(Object.entries(member.config.exports ?? {}), ([contract, extractor]) =>
-    detect({
-      root: member.root,
-      contract,
-      extractor,
-      sourceFiles: sourceFilesOf(state, member.config.repo, contract),
-      ...(perFile === undefined ? {} : { perFile: perFile(contract) })
-    }).pipe(
-      Effect.map((value): [string, LocalExport] => [contract, { value }]),
-      Effect.catchAll((e) => Effect.succeed<[string, LocalExport]>([contract, { error: e.detail }]))
-    )).pipe(Effect.map((entries) => new Map(entries)))
+): Effect.Effect<ReadonlyMap<string, LocalExport>, never, Extractors> =>
+  Effect.flatMap(
+    Extractors,
+    (extractors) =>
+      Effect.forEach(Object.entries(member.config.exports ?? {}), ([contract, extractor]) =>
+        extractors.detect({
+          root: member.root,
+          contract,
+          extractor,
+          sourceFiles: sourceFilesOf(state, member.config.repo, contract),
+          ...(perFile === undefined ? {} : { perFile: perFile(contract) })
+        }).pipe(
+          Effect.map((value): [string, LocalExport] => [contract, { value }]),
+          Effect.catchAll((e) => Effect.succeed<[string, LocalExport]>([contract, { error: e.detail }]))
+        ))
+  ).pipe(Effect.map((entries) => new Map(entries)))
 
 /** Per-file pattern results through the repo's cache.db: unchanged files are not read or matched again. */
 export const cachedPerFile = (cache: RepoCacheService, member: Member) => (contract: string): PerFile => {

@@ -3,17 +3,12 @@
  * `blue_realm_init`, `blue_realm_join`, `blue_realm_domain` and `blue_realm_leave`.
  */
 import { Effect, Schema } from "effect"
-import * as fs from "node:fs"
 import * as nodePath from "node:path"
-import { PathProblem } from "../adapters/errors.js"
-import { EventLog } from "../adapters/eventLog.js"
-import { CONFIG_FILE, findGitRoot, findRealmRoot, writeMemberConfig } from "../adapters/files.js"
-import { blueHome } from "../adapters/home.js"
-import { actingUser } from "../adapters/identity.js"
-import { isWithin, realPathOf } from "../adapters/paths.js"
 import { validateName } from "../domain/decide.js"
 import { Admission } from "../domain/files.js"
 import { suggestName } from "../domain/names.js"
+import { PathProblem } from "../engine/errors.js"
+import { CONFIG_FILE, EventLog, Home, Identity, MemberConfig, Workspace } from "../engine/ports.js"
 import { Realms } from "../engine/Realms.js"
 import { argLabel, type At, operation, optionalBoolean, optionalString } from "./operation.js"
 import { here, hereAsMember } from "./where.js"
@@ -36,11 +31,12 @@ export const initRealm = operation({
   run: (args, at) =>
     Effect.gen(function*() {
       const realms = yield* Realms
+      const workspace = yield* Workspace
       const admission = args.admission ?? "open"
       const parent = nodePath.resolve(at.cwd, args.path ?? ".")
       // The realm goes into an existing directory: init creates realm-<name>, never missing parents.
       yield* validateName("realm", args.name)
-      if (!fs.existsSync(parent) || !fs.statSync(parent).isDirectory()) {
+      if ((yield* workspace.kind(parent)) !== "directory") {
         return yield* new PathProblem({
           path: parent,
           detail: `(${argLabel(at, "path")}) is not an existing directory; create it first or name another`
@@ -49,20 +45,25 @@ export const initRealm = operation({
       if (at.confine !== undefined) {
         // A new realm is the one thing written outside the repo: only as a fresh realm-<name> directory in an
         // existing directory that is neither Blue's home nor inside a git directory.
-        if (isWithin(blueHome(), parent) || realPathOf(parent).split(nodePath.sep).includes(".git")) {
+        if (
+          (yield* workspace.isWithin(yield* Effect.flatMap(Home, (h) => h.dir), parent)) ||
+          (yield* workspace.realPath(parent)).split(nodePath.sep).includes(".git")
+        ) {
           return yield* new PathProblem({
             path: parent,
             detail: "(path) is inside Blue's home or a .git directory; create the realm beside your repos"
           })
         }
-        if (fs.existsSync(nodePath.join(parent, `realm-${args.name}`))) {
+        if ((yield* workspace.kind(nodePath.join(parent, `realm-${args.name}`))) !== "missing") {
           return yield* new PathProblem({
             path: nodePath.join(parent, `realm-${args.name}`),
             detail: "(path) already exists; choose another name or path"
           })
         }
       }
-      const out = yield* realms.init(parent, args.name, admission, { user: yield* actingUser(at.cwd) })
+      const out = yield* realms.init(parent, args.name, admission, {
+        user: yield* Effect.flatMap(Identity, (i) => i.acting(at.cwd))
+      })
       return {
         realm: out.realm,
         path: nodePath.resolve(parent, `realm-${args.name}`),
@@ -84,7 +85,7 @@ export const initRealm = operation({
 const resolveRealmArg = (at: At, arg: string) =>
   Effect.gen(function*() {
     const asPath = nodePath.resolve(at.cwd, arg)
-    if (fs.existsSync(asPath)) return asPath
+    if ((yield* Effect.flatMap(Workspace, (w) => w.kind(asPath))) !== "missing") return asPath
     const rows = yield* (yield* EventLog).realms
     const byName = rows.find((r) => r.name === arg)
     if (byName !== undefined) return byName.localPath
@@ -109,7 +110,8 @@ export const joinRealm = operation({
   run: (args, at) =>
     Effect.gen(function*() {
       const realms = yield* Realms
-      const root = findGitRoot(at.cwd)
+      const workspace = yield* Workspace
+      const root = yield* workspace.gitRoot(at.cwd)
       if (root === undefined) {
         return yield* new PathProblem({
           path: at.cwd,
@@ -119,13 +121,13 @@ export const joinRealm = operation({
       const repoName = args.name ?? suggestName(nodePath.basename(root)) ?? nodePath.basename(root)
       yield* validateName("repo", repoName)
       const realmDir = yield* resolveRealmArg(at, args.realm_path)
-      if (realmDir === root || findRealmRoot(root) === root) {
+      if (realmDir === root || (yield* workspace.realmRoot(root)) === root) {
         return yield* new PathProblem({
           path: root,
           detail: "is a realm repository; run join inside the code repo that should become a member"
         })
       }
-      const actor = { repo: repoName, user: yield* actingUser(root) }
+      const actor = { repo: repoName, user: yield* Effect.flatMap(Identity, (i) => i.acting(root)) }
       const joined = yield* realms.execute(
         realmDir,
         { _tag: "JoinRealm", repo: repoName, path: root, maintainers: [actor.user] },
@@ -144,10 +146,11 @@ export const joinRealm = operation({
               ? Effect.succeed({ state: o.state, realm: o.name, commit: undefined, rejoined: true })
               : Effect.fail(e)))
       )
-      yield* writeMemberConfig(root, {
-        realm: { name: joined.realm, path: nodePath.relative(root, realmDir) || "." },
-        repo: repoName
-      })
+      yield* Effect.flatMap(MemberConfig, (c) =>
+        c.write(root, {
+          realm: { name: joined.realm, path: nodePath.relative(root, realmDir) || "." },
+          repo: repoName
+        }))
       const detected = args.detect_exports === false ? [] : Object.entries(joined.state.domains).flatMap(
         ([domain, d]) => {
           const b = d.bindings[repoName]
@@ -239,7 +242,7 @@ export const leaveRealm = operation({
       const repo = h.member.config.repo
       const force = args.force ?? false
       const out = yield* realms.execute(h.realmDir, { _tag: "LeaveRealm", repo, force }, h.actor)
-      fs.rmSync(nodePath.join(h.member.root, CONFIG_FILE), { force: true })
+      yield* Effect.flatMap(MemberConfig, (c) => c.remove(h.member.root))
       return { realm: out.realm, repo, commit: out.commit, forced: force, files: out.files }
     }),
   summary: (r) =>

@@ -3,10 +3,6 @@
  * exporter and importer checks; `mode` reaches the others (contract, compatibility, realm).
  */
 import { Effect, Schema } from "effect"
-import * as fs from "node:fs"
-import { makeRepoCache } from "../adapters/cache.js"
-import { PathProblem } from "../adapters/errors.js"
-import { findGitRoot, readTextFileSync } from "../adapters/files.js"
 import {
   cachedContractFiles,
   cachedValidity,
@@ -22,6 +18,8 @@ import {
   withFindings
 } from "../engine/check.js"
 import { cachedPerFile } from "../engine/detect.js"
+import { PathProblem } from "../engine/errors.js"
+import { RepoCaches, Workspace } from "../engine/ports.js"
 import { Realms } from "../engine/Realms.js"
 import { argLabel, operation, optionalBoolean, optionalString, resolveArgPath } from "./operation.js"
 import { here } from "./where.js"
@@ -90,11 +88,13 @@ export const check = operation({
         }
         const oldFile = yield* resolveArgPath(at, "old", o.old)
         const newFile = yield* resolveArgPath(at, "new", o.new)
+        const workspace = yield* Workspace
         for (const [f, arg] of [[oldFile, "old"], [newFile, "new"]] as const) {
-          if (!fs.existsSync(f)) return yield* new PathProblem({ path: f, detail: "does not exist" })
+          if ((yield* workspace.kind(f)) === "missing") {
+            return yield* new PathProblem({ path: f, detail: "does not exist" })
+          }
           // A FIFO, a device or an oversized file is refused here, before anything waits on it.
-          const read = readTextFileSync(f, `(${argLabel(at, arg)}) `)
-          if ("problem" in read) return yield* new PathProblem({ path: f, detail: read.problem })
+          yield* workspace.readText(f, `(${argLabel(at, arg)}) `)
         }
         return yield* Effect.try({
           try: () => checkFiles(oldFile, newFile),
@@ -103,9 +103,10 @@ export const check = operation({
         })
       }
       const realms = yield* Realms
+      const caches = yield* RepoCaches
       const h = yield* here(at.cwd)
       // Findings name files relative to the repo or the realm; CI annotations need them relative to this checkout.
-      const checkout = findGitRoot(at.cwd)
+      const checkout = yield* Effect.flatMap(Workspace, (w) => w.gitRoot(at.cwd))
       const located = (r: CheckReport, base: string): CheckReport => ({
         ...r,
         findings: locateFindings(r.findings, base, checkout)
@@ -130,7 +131,7 @@ export const check = operation({
                 detail: `${argLabel(at, "mode")} ${mode} runs inside a member repo`
               })
             }
-            const cache = yield* makeRepoCache(h.member.root, { bypass: o.no_cache ?? false })
+            const cache = yield* caches.open(h.member.root, { bypass: o.no_cache ?? false })
             reports.push(located(
               mode === "importer"
                 ? yield* checkImporter(h.member, realm.state, { ...options, cache })
@@ -149,7 +150,7 @@ export const check = operation({
               reports.push(located(withFindings(report, files.findings), realm.dir))
               break
             }
-            const cache = yield* makeRepoCache(h.member.root, { bypass: o.no_cache ?? false })
+            const cache = yield* caches.open(h.member.root, { bypass: o.no_cache ?? false })
             reports.push(located(
               checkContracts(
                 realm.dir,

@@ -4,15 +4,12 @@
  * and `blue_realm_import`.
  */
 import { Effect, Schema } from "effect"
-import * as fs from "node:fs"
 import * as YAML from "yaml"
-import { makeRepoCache } from "../adapters/cache.js"
-import { PathProblem } from "../adapters/errors.js"
-import { detect, ExtractError } from "../adapters/extract.js"
-import { readTextFile } from "../adapters/files.js"
 import { standingOf } from "../domain/contracts.js"
 import { MAX_DEPTH, nestedTooDeep, nonFiniteAt } from "../domain/limits.js"
 import { cachedPerFile, sourceFilesOf } from "../engine/detect.js"
+import { ExtractError, PathProblem } from "../engine/errors.js"
+import { Extractors, RepoCaches, Workspace } from "../engine/ports.js"
 import { Realms } from "../engine/Realms.js"
 import { argLabel, type At, operation, optionalBoolean, optionalString, resolveArgPath } from "./operation.js"
 import { hereAsMember } from "./where.js"
@@ -32,7 +29,7 @@ const readDocument = (at: At, file: string, argument: string) =>
   Effect.gen(function*() {
     const path = yield* resolveArgPath(at, argument, file)
     const label = `(${argLabel(at, argument)}) `
-    const text = yield* readTextFile(path, label)
+    const text = yield* Effect.flatMap(Workspace, (w) => w.readText(path, label))
     if (text.trim() === "") {
       return yield* new PathProblem({ path, detail: `${label}is empty; write a JSON or YAML object in it` })
     }
@@ -108,14 +105,15 @@ export const exportContract = operation({
             detail: `${h.member.root}/.blue/config.yaml declares no extractor under exports.${o.name}`
           })
         }
-        const cache = yield* makeRepoCache(h.member.root, { bypass: o.no_cache ?? false })
-        value = yield* detect({
-          root: h.member.root,
-          contract: o.name,
-          extractor,
-          sourceFiles: o.source_files ?? sourceFilesOf(open.state, h.member.config.repo, o.name),
-          perFile: cachedPerFile(cache, h.member)(o.name)
-        })
+        const cache = yield* Effect.flatMap(RepoCaches, (c) => c.open(h.member.root, { bypass: o.no_cache ?? false }))
+        value = yield* Effect.flatMap(Extractors, (x) =>
+          x.detect({
+            root: h.member.root,
+            contract: o.name,
+            extractor,
+            sourceFiles: o.source_files ?? sourceFilesOf(open.state, h.member.config.repo, o.name),
+            perFile: cachedPerFile(cache, h.member)(o.name)
+          }))
       }
       const schema = o.schema === undefined ? undefined : yield* readDocument(inRepo, o.schema, "schema")
       const validation = o.validation === undefined
@@ -208,10 +206,11 @@ export const importContract = operation({
           })
         }
         const path = yield* resolveArgPath(inRepo, "binding", o.binding)
-        if (!fs.existsSync(path)) {
+        const kind = yield* Effect.flatMap(Workspace, (w) => w.kind(path))
+        if (kind === "missing") {
           return yield* new PathProblem({ path, detail: `(${argLabel(at, "binding")}) does not exist in this repo` })
         }
-        if (!fs.statSync(path).isFile()) {
+        if (kind !== "file") {
           return yield* new PathProblem({
             path,
             detail: `(${argLabel(at, "binding")}) is not a regular file; name the file that uses the import`

@@ -5,8 +5,8 @@
  */
 import { Effect, ParseResult, Schema } from "effect"
 import * as nodePath from "node:path"
-import { PathProblem } from "../adapters/errors.js"
-import { isWithin } from "../adapters/paths.js"
+import { PathProblem } from "../engine/errors.js"
+import { Workspace } from "../engine/ports.js"
 
 /** Where an operation runs, and how far the paths it is given may reach. */
 export interface At {
@@ -127,7 +127,8 @@ export const runOperation = <Args, Result, E, R>(op: Operation<Args, Result, E, 
 export const resolveArgPath = (at: At, argument: string, path: string) =>
   Effect.gen(function*() {
     const resolved = nodePath.resolve(at.cwd, path)
-    if (at.confine !== undefined && !isWithin(at.confine, resolved)) {
+    const confine = at.confine
+    if (confine !== undefined && !(yield* Effect.flatMap(Workspace, (w) => w.isWithin(confine, resolved)))) {
       return yield* new PathProblem({
         path: resolved,
         detail: `(${argLabel(at, argument)}) is outside ${at.confine}; name a file inside the repo`

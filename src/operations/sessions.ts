@@ -3,8 +3,7 @@
  * live (`watch`) is the shell's part: the CLI streams the feed, the MCP server forwards it as notifications.
  */
 import { Effect, Schema } from "effect"
-import { callApi, type Connection, daemonNeeded, DaemonUnavailable, memberHere } from "../adapters/daemonClient.js"
-import type { Session } from "../adapters/sessions.js"
+import { Presence, type Session } from "../engine/ports.js"
 import { operation, optionalBoolean } from "./operation.js"
 
 const ago = (iso: string) => {
@@ -27,15 +26,8 @@ export const renderSessions = (sessions: ReadonlyArray<Session>, me?: string): s
   return [head, ...rows].map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n")
 }
 
-/** The sessions the daemon knows, in one realm or all. */
-export const listSessions = (conn: Connection, realm: string | undefined) =>
-  callApi(conn, (client) => client.sessions.list({ urlParams: realm === undefined ? {} : { realm } })).pipe(
-    Effect.map((r): ReadonlyArray<Session> => r.sessions),
-    Effect.catchIf(
-      (e) => e._tag !== "DaemonUnavailable",
-      (e) => Effect.fail(new DaemonUnavailable({ detail: `GET /sessions answered ${e._tag}: ${e.message}` }))
-    )
-  )
+/** The sessions the daemon knows, in one realm or all (for the shells that hold a connection). */
+export { listSessions } from "../engine/ports.js"
 
 /** `blue_realm_sessions`. */
 export const sessions = operation({
@@ -48,11 +40,11 @@ export const sessions = operation({
   }),
   run: (args, at) =>
     Effect.gen(function*() {
-      const conn = yield* daemonNeeded
-      const me = memberHere(at.cwd)
+      const presence = yield* Presence
+      const me = yield* presence.memberAt(at.cwd)
       return {
         realm: me?.realm ?? null,
-        sessions: yield* listSessions(conn, me?.realm),
+        sessions: yield* presence.daemonSessions(me?.realm),
         me: me?.repo,
         ...(args.watch === true ? { watching: true } : {})
       }

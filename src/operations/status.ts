@@ -3,34 +3,27 @@
  * follow the draft RFC's `blue_realm_graph`; `blue_realm_status` and `blue_realm_ack` mirror the CLI.
  */
 import { Effect, Schema } from "effect"
-import { makeRepoCache } from "../adapters/cache.js"
-import { liveOnly } from "../adapters/daemonDb.js"
-import { machineName } from "../adapters/daemonPresence.js"
-import { PathProblem } from "../adapters/errors.js"
-import { blueHome } from "../adapters/home.js"
-import { Sessions } from "../adapters/sessions.js"
 import { realmGraph, renderGraph } from "../domain/graph.js"
 import { cachedPerFile, localExports } from "../engine/detect.js"
+import { PathProblem } from "../engine/errors.js"
+import { Home, Presence, RepoCaches } from "../engine/ports.js"
 import { Realms } from "../engine/Realms.js"
 import { type LocalExport, renderStatus, type SessionInput, statusView } from "../projections/status.js"
 import { operation, optionalBoolean } from "./operation.js"
 import { here, hereAsMember } from "./where.js"
 
 /** This machine's sessions in `realm` whose process is alive (none when daemon.db cannot tell). */
-const liveSessions = (realm: string) =>
-  Effect.flatMap(Sessions, (sessions) => sessions.active(realm)).pipe(
-    Effect.map((all): ReadonlyArray<SessionInput> => liveOnly(all)),
-    Effect.orElseSucceed((): ReadonlyArray<SessionInput> => [])
-  )
+const liveSessions = (realm: string): Effect.Effect<ReadonlyArray<SessionInput>, never, Presence> =>
+  Effect.flatMap(Presence, (presence) => presence.localSessions(realm))
 
 const text = (v: unknown): string | null => (typeof v === "string" ? v : null)
 
 /** The sessions other machines published on the realm's `blue/sessions/<machine>` branches. */
 const otherMachines = (realms: Realms, dir: string) =>
-  realms.machineSessions(dir).pipe(
-    Effect.map((published) =>
+  Effect.zip(realms.machineSessions(dir), Effect.flatMap(Home, (home) => home.machine)).pipe(
+    Effect.map(([published, machine]) =>
       published
-        .filter((m) => m.machine !== machineName(blueHome()))
+        .filter((m) => m.machine !== machine)
         .flatMap((m): Array<SessionInput> => {
           const listed = (m.snapshot as { sessions?: unknown } | null)?.sessions
           return (Array.isArray(listed) ? listed : []).flatMap((x: Record<string, unknown> | null) => {
@@ -67,9 +60,10 @@ export const realmStatus = operation({
       const h = yield* here(at.cwd)
       const realm = yield* realms.open(h.realmDir)
       let local: ReadonlyMap<string, LocalExport> = new Map()
-      if (h.member?.config.exports !== undefined) {
-        const cache = yield* makeRepoCache(h.member.root, { bypass: args.no_cache ?? false })
-        local = yield* localExports(h.member, realm.state, cachedPerFile(cache, h.member))
+      const member = h.member
+      if (member?.config.exports !== undefined) {
+        const cache = yield* Effect.flatMap(RepoCaches, (c) => c.open(member.root, { bypass: args.no_cache ?? false }))
+        local = yield* localExports(member, realm.state, cachedPerFile(cache, member))
       }
       const live = h.member === undefined
         ? []

@@ -2,10 +2,9 @@
  * Where a command runs: in a member repo (found by `.blue/config.yaml` upward) or in a realm repo itself.
  */
 import { Effect } from "effect"
-import { PathProblem } from "../adapters/errors.js"
-import { findMemberRoot, findRealmRoot, type Member, readMember } from "../adapters/files.js"
-import { currentUser } from "../adapters/identity.js"
 import type { Actor } from "../domain/commands.js"
+import { PathProblem } from "../engine/errors.js"
+import { Identity, type Member, MemberConfig, Workspace } from "../engine/ports.js"
 
 /** The realm a command talks to, and who is acting. */
 export interface Here {
@@ -20,18 +19,20 @@ export interface Here {
  */
 export const here = (cwd: string = process.cwd()) =>
   Effect.gen(function*() {
-    const memberRoot = findMemberRoot(cwd)
+    const configs = yield* MemberConfig
+    const identity = yield* Identity
+    const memberRoot = yield* configs.find(cwd)
     if (memberRoot !== undefined) {
-      const member = yield* readMember(memberRoot)
+      const member = yield* configs.read(memberRoot)
       return {
         realmDir: member.realmDir,
         member,
-        actor: { repo: member.config.repo, user: currentUser(cwd) }
+        actor: { repo: member.config.repo, user: yield* identity.current(cwd) }
       } satisfies Here
     }
-    const realmRoot = findRealmRoot(cwd)
+    const realmRoot = yield* Effect.flatMap(Workspace, (w) => w.realmRoot(cwd))
     if (realmRoot !== undefined) {
-      return { realmDir: realmRoot, member: undefined, actor: { user: currentUser(cwd) } } satisfies Here
+      return { realmDir: realmRoot, member: undefined, actor: { user: yield* identity.current(cwd) } } satisfies Here
     }
     return yield* new PathProblem({
       path: cwd,

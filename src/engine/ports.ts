@@ -1,0 +1,45 @@
+/**
+ * The ports operations and shells reach IO through: each a `Context.Tag` with a small shape, declared beside its
+ * Live layer in the adapter that implements it (the floor below) and re-exported here, so code above the engine
+ * imports services, never adapter functions. `live.ts` composes the Live layers; a test provides its own.
+ *
+ * | port | does | Live layer |
+ * |---|---|---|
+ * | `MemberConfig` | find, read, write, remove `.blue/config.yaml` | `MemberConfigLive` (files.ts) |
+ * | `Workspace` | git/realm roots, path kinds, confinement, text reads | `WorkspaceLive` (workspace.ts) |
+ * | `Home` | BLUE_HOME and this machine's name | `HomeLive` (workspace.ts) |
+ * | `Identity` | who acts in a directory | `IdentityLive` (identity.ts) |
+ * | `Extractors` | detect a contract's value from code | `ExtractorsLive` (extract.ts) |
+ * | `HookRunner` | run a validation hook | `HookRunnerLive` (hooks.ts, over `TrustStore`) |
+ * | `RepoCaches` | a member repo's `.blue/cache.db` | `RepoCachesLive` (cache.ts, over `RepoCacheLive`) |
+ * | `Presence` | sessions from the daemon and daemon.db | `PresenceLive` (presence.ts, over `Sessions`) |
+ * | `DaemonControl` | the daemon's PID file, token, start, stop, status, unit | `DaemonControlLive` (daemonControl.ts) |
+ * | `TrustStore` | which hook scripts the user trusts | `TrustStoreLive` (trust.ts) |
+ * | `EventLog`, `Sessions` | daemon.db | `SqliteEventLogLive`, `SessionsLive` |
+ */
+export {
+  CACHE_NAMES,
+  type CacheName,
+  type CacheTableStats,
+  type RepoCacheOptions,
+  RepoCaches,
+  type RepoCacheService
+} from "../adapters/cache.js"
+export { DaemonControl } from "../adapters/daemonControl.js"
+export type { DaemonStatus } from "../adapters/daemonRuntime.js"
+export { EventLog } from "../adapters/eventLog.js"
+export { type DetectOptions, Extractors, type PerFile } from "../adapters/extract.js"
+export { CONFIG_FILE, type Member, MemberConfig } from "../adapters/files.js"
+export {
+  type HookError,
+  type HookOptions,
+  type HookResult,
+  type HookRole,
+  HookRunner,
+  type TrustDecision
+} from "../adapters/hooks.js"
+export { Identity } from "../adapters/identity.js"
+export { listSessions, Presence } from "../adapters/presence.js"
+export { type Session, Sessions } from "../adapters/sessions.js"
+export { type TrustStatus, TrustStore } from "../adapters/trust.js"
+export { Home, type PathKind, Workspace } from "../adapters/workspace.js"
