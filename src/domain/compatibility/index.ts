@@ -6,7 +6,7 @@
  * writer-valid value is reader-valid, and answers "incompatible" when it cannot (regex inclusion, unknown keywords,
  * unresolvable `$ref`s …). See docs/compatibility.md for the rules, the modules and the conformance status.
  */
-export { bumpBetween, bumpProblem, isBumpSufficient, nextVersion, requiredBump } from "./bump.js"
+export { requiredBump } from "./bump.js"
 export { checkReadable, compareSchemas } from "./compare.js"
 export { invertChangeKind } from "./findings.js"
 export type {
@@ -18,3 +18,4 @@ export type {
   SchemaComparison,
   SchemaComparisonChange
 } from "./types.js"
+export { bumpBetween, bumpProblem, isBumpSufficient, nextVersion, valueBump } from "./versions.js"

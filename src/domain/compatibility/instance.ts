@@ -1,231 +1,288 @@
 /**
- * Concrete values against a schema (enum members, defaults, property names) and the finite value sets of schemas.
+ * Concrete values against a schema (enum members, defaults, property names), validated by ajv.
+ *
+ * The engine needs a three-valued answer where ajv gives two: `strict` is the reader's view (whatever cannot be
+ * decided — an unknown keyword or format, an unresolvable `$ref`, a pattern that is not a regex — counts as
+ * invalid), the lenient (writer's) view counts it as valid; both are sound. `lower` turns a subschema into a plain
+ * 2020-12 schema that means exactly that view (undecidable parts become `false` or are dropped, flipping under `not`,
+ * and `oneOf`/`if` spelled out where the two views differ), with local `$ref`s resolved by the engine's own rules
+ * into `$defs`; ajv then validates. Compiled validators are cached by the lowered schema's canonical JSON.
  */
+import addFormats from "ajv-formats"
+import { fullFormats } from "ajv-formats/dist/formats.js"
+import Ajv2020 from "ajv/dist/2020.js"
 import { canonicalJson } from "../valueDiff.js"
 import {
-  BOOL,
   dependentRequiredOf,
   dependentSchemasOf,
-  type Expanded,
   has,
   isAnnotation,
   isLegacyDialect,
-  isMultiple,
   isObj,
-  kindsOf,
-  maskOfValue,
   type Node,
-  NULL,
   num,
   type Obj,
-  patternMatches,
   resolveRef,
-  sameValue,
+  toRegex,
   tupleOf,
-  typeMask,
+  TYPE_BITS,
   UNDERSTOOD
 } from "./schema.js"
 
-// ---------------------------------------------------------------------------------------------------------------
-// A small validator for concrete values (enum members, defaults, property names). `strict` is the reader's view:
-// whatever it cannot decide counts as invalid; the lenient (writer's) view counts it as valid. Both are sound.
-
+/** Keywords evaluated on values (a superset of UNDERSTOOD: conditionals are exact on concrete values). */
 export const VALIDATED = new Set([...UNDERSTOOD, "if", "then", "else"])
 
-export const FORMATS: Readonly<Record<string, RegExp>> = {
-  "date-time": /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/,
-  date: /^\d{4}-\d{2}-\d{2}$/,
-  time: /^\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})?$/,
-  email: /^[^\s@]+@[^\s@]+$/,
-  uuid: /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/,
-  ipv4: /^((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/,
-  uri: /^[A-Za-z][A-Za-z0-9+.-]*:[^\s]*$/,
-  hostname: /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/
+const FORMATS = new Set(Object.keys(fullFormats))
+
+/** The lowering of one node: `$defs` for the `$ref` targets met, named per target and view. */
+interface Lowering {
+  readonly defs: Map<string, unknown>
+  readonly names: Array<Map<unknown, string>>
 }
 
-export const typeMatches = (v: unknown, type: unknown): boolean => {
-  const vm = maskOfValue(v)
-  return (typeMask(type) & vm) !== 0
-}
+const NOT_STRING = { not: { type: "string" } }
+const NO_PROPERTIES = { anyOf: [{ not: { type: "object" } }, { maxProperties: 0 }] }
 
-export const validate = (v: unknown, n: Node, strict: boolean, depth: number): boolean => {
-  if (depth > 64) return !strict
-  const s = n.s
+const allOf = (parts: ReadonlyArray<unknown>): unknown =>
+  parts.some((p) => p === false) ? false : ((xs) => xs.length === 0 ? true : xs.length === 1 ? xs[0] : { allOf: xs })(
+    parts.filter((p) => p !== true)
+  )
+
+const not = (s: unknown): unknown => s === true ? false : s === false ? true : { not: s }
+
+/** The plain schema meaning `s` in the strict (reader's) or lenient (writer's) view. */
+const lower = (s: unknown, root: unknown, strict: boolean, depth: number, lw: Lowering): unknown => {
   if (s === true || s === undefined) return true
   if (s === false) return false
-  if (!isObj(s)) return !strict
-  const root = n.root
-  const check = (schema: unknown, value: unknown, mode = strict): boolean =>
-    validate(value, { s: schema, root }, mode, depth + 1)
+  if (!isObj(s) || depth > 64) return !strict
+  const sub = (x: unknown, view = strict): unknown => lower(x, root, view, depth + 1, lw)
+  const out: Record<string, unknown> = {}
+  const parts: Array<unknown> = []
   if (typeof s.$ref === "string") {
     const target = resolveRef(root, s.$ref)
-    if (target === undefined ? strict : !check(target, v)) return false
-    if (isLegacyDialect(root)) return true
+    if (target === undefined && strict) return false
+    if (target !== undefined) parts.push(refTo(target, root, strict, depth, lw))
+    if (isLegacyDialect(root)) return allOf(parts)
   }
   if (strict && Object.keys(s).some((k) => !VALIDATED.has(k) && !isAnnotation(k) && s[k] !== undefined)) return false
-  if (s.type !== undefined && !typeMatches(v, s.type)) return false
-  if (Array.isArray(s.enum) && !s.enum.some((e) => sameValue(e, v))) return false
-  if (has(s, "const") && !sameValue(s.const, v)) return false
-  if (Array.isArray(s.allOf) && !s.allOf.every((b) => check(b, v))) return false
-  if (Array.isArray(s.anyOf) && !s.anyOf.some((b) => check(b, v))) return false
-  if (Array.isArray(s.oneOf)) {
-    const sure = s.oneOf.filter((b) => check(b, v, true)).length
-    const maybe = s.oneOf.filter((b) => check(b, v, false)).length
-    if (strict ? !(sure === 1 && maybe === 1) : !(maybe >= 1 && sure <= 1)) return false
-  }
-  if (s.not !== undefined && check(s.not, v, !strict)) return false
-  if (s.if !== undefined) {
-    const thenOk = s.then === undefined || check(s.then, v)
-    const elseOk = s.else === undefined || check(s.else, v)
-    const surely = check(s.if, v, true)
-    const possibly = check(s.if, v, false)
-    const ok = surely ? thenOk : !possibly ? elseOk : strict ? thenOk && elseOk : thenOk || elseOk
-    if (!ok) return false
-  }
-  if (typeof v === "string" && !validateString(v, s, strict)) return false
-  if (typeof v === "number" && !validateNumber(v, s)) return false
-  if (Array.isArray(v) && !validateArray(v, s, strict, check)) return false
-  if (isObj(v) && !validateObject(v, s, strict, check)) return false
-  return true
-}
 
-export const validateString = (v: string, s: Obj, strict: boolean): boolean => {
-  const length = [...v].length
-  const min = num(s.minLength)
-  const max = num(s.maxLength)
-  if (min !== undefined && length < min) return false
-  if (max !== undefined && length > max) return false
+  if (typeof s.type === "string") {
+    if (TYPE_BITS[s.type] === undefined) return false
+    out.type = s.type
+  } else if (Array.isArray(s.type)) {
+    const known = [...new Set(s.type.filter((t): t is string => typeof t === "string" && TYPE_BITS[t] !== undefined))]
+    if (known.length === 0) return false
+    out.type = known
+  }
+  if (Array.isArray(s.enum)) {
+    if (s.enum.length === 0) return false
+    out.enum = s.enum
+  }
+  if (has(s, "const")) out.const = s.const
+  if (Array.isArray(s.allOf)) parts.push(...s.allOf.map((b) => sub(b)))
+  if (Array.isArray(s.anyOf)) parts.push(s.anyOf.length === 0 ? false : { anyOf: s.anyOf.map((b) => sub(b)) })
+  if (Array.isArray(s.oneOf)) parts.push(oneOf(s.oneOf, strict, sub))
+  if (s.not !== undefined) parts.push(not(sub(s.not, !strict)))
+  if (s.if !== undefined) parts.push(conditional(s, strict, sub))
+
+  for (const key of ["minLength", "maxLength", "minItems", "maxItems", "minProperties", "maxProperties"]) {
+    const n = num(s[key])
+    if (n !== undefined) out[key] = n
+  }
   if (typeof s.pattern === "string") {
-    const matched = patternMatches(s.pattern, v)
-    if (matched === undefined ? strict : !matched) return false
+    if (toRegex(s.pattern) !== null) out.pattern = s.pattern
+    else if (strict) parts.push(NOT_STRING)
   }
   if (typeof s.format === "string") {
-    const re = FORMATS[s.format]
-    if (re === undefined ? strict : !re.test(v)) return false
+    if (FORMATS.has(s.format)) out.format = s.format
+    else if (strict) parts.push(NOT_STRING)
   }
-  return true
-}
 
-export const validateNumber = (v: number, s: Obj): boolean => {
   const min = num(s.minimum)
   const max = num(s.maximum)
-  if (min !== undefined && (s.exclusiveMinimum === true ? v <= min : v < min)) return false
-  if (max !== undefined && (s.exclusiveMaximum === true ? v >= max : v > max)) return false
+  // Draft-04's boolean exclusiveMinimum/-Maximum qualify minimum/maximum.
+  if (min !== undefined) out[s.exclusiveMinimum === true ? "exclusiveMinimum" : "minimum"] = min
+  if (max !== undefined) out[s.exclusiveMaximum === true ? "exclusiveMaximum" : "maximum"] = max
   const exMin = num(s.exclusiveMinimum)
   const exMax = num(s.exclusiveMaximum)
-  if (exMin !== undefined && v <= exMin) return false
-  if (exMax !== undefined && v >= exMax) return false
-  const m = num(s.multipleOf)
-  if (m !== undefined && m > 0 && !isMultiple(v, m)) return false
-  return true
-}
+  if (exMin !== undefined) out.exclusiveMinimum = exMin
+  if (exMax !== undefined) out.exclusiveMaximum = exMax
+  const multiple = num(s.multipleOf)
+  if (multiple !== undefined && multiple > 0) out.multipleOf = multiple
 
-export type Check = (schema: unknown, value: unknown, mode?: boolean) => boolean
-
-export const validateArray = (v: ReadonlyArray<unknown>, s: Obj, strict: boolean, check: Check): boolean => {
+  // Tuples of every draft as 2020-12 prefixItems/items; the reader's unevaluatedItems applies as the rest schema.
   const { rest, tuple } = tupleOf(s)
-  for (let i = 0; i < v.length; i++) if (!check(i < tuple.length ? tuple[i] : rest, v[i])) return false
+  if (tuple.length > 0) out.prefixItems = tuple.map((x) => sub(x))
+  if (rest !== true) out.items = sub(rest)
   if (strict && s.unevaluatedItems !== undefined && s.unevaluatedItems !== true && s.items === undefined) {
-    for (let i = tuple.length; i < v.length; i++) if (!check(s.unevaluatedItems, v[i])) return false
-  }
-  const min = num(s.minItems)
-  const max = num(s.maxItems)
-  if (min !== undefined && v.length < min) return false
-  if (max !== undefined && v.length > max) return false
-  if (s.uniqueItems === true && new Set(v.map(canonicalJson)).size !== v.length) return false
-  if (s.contains !== undefined) {
-    const count = v.filter((x) => check(s.contains, x)).length
-    if (count < (num(s.minContains) ?? 1)) return false
-    const maxContains = num(s.maxContains)
-    if (maxContains !== undefined && count > maxContains) return false
-  }
-  return true
-}
-
-export const validateObject = (v: Obj, s: Obj, strict: boolean, check: Check): boolean => {
-  const keys = Object.keys(v).filter((k) => v[k] !== undefined)
-  const properties = isObj(s.properties) ? s.properties : {}
-  const patterns = isObj(s.patternProperties) ? s.patternProperties : {}
-  for (const key of keys) {
-    let evaluated = false
-    if (has(properties, key)) {
-      evaluated = true
-      if (!check(properties[key], v[key])) return false
-    }
-    for (const [p, schema] of Object.entries(patterns)) {
-      const matched = patternMatches(p, key)
-      if (matched === undefined && strict) return false
-      if (matched === true) {
-        evaluated = true
-        if (!check(schema, v[key])) return false
+    parts.push(
+      tuple.length === 0 ? { items: sub(s.unevaluatedItems) } : {
+        prefixItems: tuple.map(() => true),
+        items: sub(s.unevaluatedItems)
       }
-    }
-    if (!evaluated && s.additionalProperties !== undefined && !check(s.additionalProperties, v[key])) return false
-    if (!evaluated && strict && s.unevaluatedProperties !== undefined && s.additionalProperties === undefined) {
-      if (!check(s.unevaluatedProperties, v[key])) return false
-    }
-    if (s.propertyNames !== undefined && !check(s.propertyNames, key)) return false
+    )
   }
-  if (Array.isArray(s.required) && !s.required.every((r) => typeof r !== "string" || keys.includes(r))) return false
-  const min = num(s.minProperties)
-  const max = num(s.maxProperties)
-  if (min !== undefined && keys.length < min) return false
-  if (max !== undefined && keys.length > max) return false
-  for (const [k, needed] of dependentRequiredOf(s)) {
-    if (keys.includes(k) && !needed.every((d) => keys.includes(d))) return false
+  if (s.uniqueItems === true) out.uniqueItems = true
+  if (s.contains !== undefined) {
+    out.contains = sub(s.contains)
+    out.minContains = num(s.minContains) ?? 1
+    const maxContains = num(s.maxContains)
+    if (maxContains !== undefined) out.maxContains = maxContains
   }
-  for (const [k, schema] of dependentSchemasOf(s)) if (keys.includes(k) && !check(schema, v)) return false
-  return true
+
+  if (isObj(s.properties)) {
+    out.properties = Object.fromEntries(
+      Object.entries(s.properties).filter(([, x]) => x !== undefined).map(([k, x]) => [k, sub(x)])
+    )
+  }
+  if (isObj(s.patternProperties)) {
+    const patterns: Record<string, unknown> = {}
+    for (const [p, x] of Object.entries(s.patternProperties)) {
+      if (toRegex(p) !== null) patterns[p] = sub(x)
+      else if (strict) parts.push(NO_PROPERTIES)
+    }
+    out.patternProperties = patterns
+  }
+  if (s.additionalProperties !== undefined) out.additionalProperties = sub(s.additionalProperties)
+  else if (strict && s.unevaluatedProperties !== undefined) out.additionalProperties = sub(s.unevaluatedProperties)
+  if (s.propertyNames !== undefined) out.propertyNames = sub(s.propertyNames)
+  if (Array.isArray(s.required)) out.required = [...new Set(s.required.filter((r) => typeof r === "string"))]
+  const dependentRequired = dependentRequiredOf(s)
+  if (dependentRequired.size > 0) out.dependentRequired = Object.fromEntries(dependentRequired)
+  const dependentSchemas = dependentSchemasOf(s)
+  if (dependentSchemas.size > 0) {
+    out.dependentSchemas = Object.fromEntries([...dependentSchemas].map(([k, x]) => [k, sub(x)]))
+  }
+  return allOf([...(Object.keys(out).length === 0 ? [] : [out]), ...parts])
 }
 
-export const validateAll = (v: unknown, conj: ReadonlyArray<Node>, strict: boolean): boolean =>
-  conj.every((n) => validate(v, n, strict, 0))
+const refTo = (target: unknown, root: unknown, strict: boolean, depth: number, lw: Lowering): unknown => {
+  const names = lw.names[strict ? 1 : 0]
+  let name = names.get(target)
+  if (name === undefined) {
+    name = `d${lw.defs.size}`
+    names.set(target, name)
+    lw.defs.set(name, true)
+    lw.defs.set(name, lower(target, root, strict, depth + 1, lw))
+  }
+  return { $ref: `#/$defs/${name}` }
+}
 
-// ---------------------------------------------------------------------------------------------------------------
-// Finite schemas: when the writer admits finitely many values, inclusion is decided exactly by validating them.
+/** oneOf: the strict view needs exactly one branch surely and no other possibly; the lenient view the converse. */
+const oneOf = (branches: ReadonlyArray<unknown>, strict: boolean, sub: (x: unknown, view?: boolean) => unknown) => {
+  if (branches.length === 0) return false
+  const sure = branches.map((b) => sub(b, true))
+  const maybe = branches.map((b) => sub(b, false))
+  if (sure.every((x, i) => canonicalJson(x) === canonicalJson(maybe[i]))) return { oneOf: sure }
+  if (strict) {
+    return { anyOf: sure.map((x, i) => allOf([x, ...maybe.filter((_, j) => j !== i).map(not)])) }
+  }
+  const pairs = sure.flatMap((x, i) => sure.slice(i + 1).map((y) => allOf([x, y])))
+  return allOf([{ anyOf: maybe }, not(pairs.length === 0 ? false : { anyOf: pairs })])
+}
 
-export const finiteOf = (n: Node, depth: number): ReadonlyArray<unknown> | undefined => {
+/** if/then/else: exact when the condition is decidable; otherwise both outcomes are weighed by the view. */
+const conditional = (s: Obj, strict: boolean, sub: (x: unknown, view?: boolean) => unknown): unknown => {
+  const thenS = sub(s.then)
+  const elseS = sub(s.else)
+  const surely = sub(s.if, true)
+  const possibly = sub(s.if, false)
+  if (canonicalJson(surely) === canonicalJson(possibly)) {
+    return surely === true ? thenS : surely === false ? elseS : { if: surely, then: thenS, else: elseS }
+  }
+  const unsure = allOf([possibly, not(surely)])
+  return {
+    anyOf: [
+      allOf([surely, thenS]),
+      allOf([not(possibly), elseS]),
+      allOf([unsure, strict ? allOf([thenS, elseS]) : { anyOf: [thenS, elseS] }])
+    ]
+  }
+}
+
+type Check = (value: unknown) => boolean
+
+interface AjvLike {
+  compile: (schema: object) => Check
+  removeSchema: (schema: object) => unknown
+}
+
+let ajv: AjvLike | undefined
+
+const ajvInstance = () => {
+  if (ajv !== undefined) return ajv
+  // Patterns compile as the engine reads them: with the u flag, else without it (lowering drops invalid ones).
+  const regExp = Object.assign((pattern: string) => toRegex(pattern)!, { code: "new RegExp" })
+  const instance = new (Ajv2020 as any)({
+    strict: false,
+    validateSchema: false,
+    logger: false,
+    multipleOfPrecision: 9,
+    code: { regExp }
+  })
+  ;(addFormats as any)(instance)
+  return ajv = instance as AjvLike
+}
+
+const MAX_COMPILED = 2000
+
+// Compiled validators by lowered schema: the same subschemas recur across comparisons, contracts and versions.
+const compiled = new Map<string, Check>()
+// One lowering per schema object, root and view, so repeated checks against a node skip lowering too.
+const byNode = new WeakMap<object, Map<unknown, [Check?, Check?]>>()
+
+const always: Check = () => true
+const never: Check = () => false
+
+/** The validator for one lowered schema, compiled once. */
+export const compileLowered = (lowered: unknown, defs: ReadonlyMap<string, unknown>): Check => {
+  if (lowered === true) return always
+  if (lowered === false) return never
+  const schema = { ...(isObj(lowered) ? lowered : { allOf: [lowered] }), $defs: Object.fromEntries(defs) }
+  const key = canonicalJson(schema)
+  let check = compiled.get(key)
+  if (check === undefined) {
+    const instance = ajvInstance()
+    const validate = instance.compile(schema)
+    // ajv keeps every compiled schema object; the validator outlives it, so a long-lived daemon does not grow.
+    instance.removeSchema(schema)
+    check = (value) => validate(value) === true
+    if (compiled.size >= MAX_COMPILED) compiled.clear()
+    compiled.set(key, check)
+  }
+  return check
+}
+
+/** How many compiled validators the cache holds (tests and benchmarks watch it). */
+export const compiledValidators = (): number => compiled.size
+
+const checkerFor = (n: Node, strict: boolean): Check => {
   const s = n.s
-  if (s === false) return []
-  if (!isObj(s) || depth > 16) return undefined
-  if (has(s, "const")) return [s.const]
-  if (Array.isArray(s.enum)) return s.enum
-  if (s.type !== undefined) {
-    const mask = typeMask(s.type)
-    if ((mask & ~(BOOL | NULL)) === 0) {
-      return [...(mask & BOOL ? [true, false] : []), ...(mask & NULL ? [null] : [])]
-    }
+  if (s === true || s === undefined) return always
+  if (s === false) return never
+  if (!isObj(s)) return strict ? never : always
+  let perRoot = byNode.get(s)
+  if (perRoot === undefined) byNode.set(s, perRoot = new Map())
+  let entry = perRoot.get(n.root)
+  if (entry === undefined) perRoot.set(n.root, entry = [])
+  const slot = strict ? 1 : 0
+  const cached = entry[slot]
+  if (cached !== undefined) return cached
+  const lw: Lowering = { defs: new Map(), names: [new Map(), new Map()] }
+  let check: Check
+  try {
+    check = compileLowered(lower(s, n.root, strict, 0, lw), lw.defs)
+  } catch {
+    // ajv refused the lowered schema (it should not): undecided, so the view's default answer.
+    check = strict ? never : always
   }
-  if (typeof s.$ref === "string") {
-    const target = resolveRef(n.root, s.$ref)
-    const viaRef = target === undefined ? undefined : finiteOf({ s: target, root: n.root }, depth + 1)
-    if (viaRef !== undefined) return viaRef
-  }
-  if (Array.isArray(s.allOf)) {
-    for (const member of s.allOf) {
-      const found = finiteOf({ s: member, root: n.root }, depth + 1)
-      if (found !== undefined) return found
-    }
-  }
-  for (const key of ["anyOf", "oneOf"] as const) {
-    const branches = s[key]
-    if (!Array.isArray(branches)) continue
-    const parts = branches.map((b) => finiteOf({ s: b, root: n.root }, depth + 1))
-    if (parts.every((p) => p !== undefined)) return parts.flatMap((p) => p ?? [])
-  }
-  return undefined
+  entry[slot] = check
+  return check
 }
 
-/** The values a conjunction admits when that set is finite (a superset filtered by lenient validation). */
-export const finiteValues = (conj: ReadonlyArray<Node>): ReadonlyArray<unknown> | undefined => {
-  for (const n of conj) {
-    const candidates = finiteOf(n, 0)
-    if (candidates === undefined) continue
-    const unique = new Map(candidates.map((v) => [canonicalJson(v), v] as const))
-    return [...unique.values()].filter((v) => validateAll(v, conj, false))
-  }
-  return undefined
-}
+/** Whether `value` is valid under the node: surely (`strict`, the reader's view) or possibly (the writer's). */
+export const accepts = (value: unknown, n: Node, strict: boolean): boolean => checkerFor(n, strict)(value)
 
-export const unsatisfiable = (w: Expanded): boolean =>
-  w.empty || kindsOf(w.conj) === 0 || finiteValues(w.conj)?.length === 0
+/** Whether `value` is valid under every node of a conjunction. */
+export const acceptsAll = (value: unknown, conj: ReadonlyArray<Node>, strict: boolean): boolean =>
+  conj.every((n) => accepts(value, n, strict))

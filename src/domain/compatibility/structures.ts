@@ -1,7 +1,8 @@
 /** Arrays (tuples, items, contains) and objects (properties, patterns, additional properties, dependencies). */
 import { childPath } from "../valueDiff.js"
 import { hasBreaking, type Raw, raw, show } from "./findings.js"
-import { unsatisfiable, validate } from "./instance.js"
+import { unsatisfiable } from "./finite.js"
+import { accepts } from "./instance.js"
 import { lowerLimit, maxOf, minOf, upperLimit } from "./keywords.js"
 import {
   conjunction,
@@ -202,7 +203,7 @@ export const objects = (wc: ReadonlyArray<Node>, r: Node, path: string, out: Arr
     const declared = properties[name]
     const fallback = isObj(declared) && has(declared, "default") ? declared.default : undefined
     const covered = fallback !== undefined &&
-      validate(fallback, conjunction(schemasForName(rs, name, true), r.root), true, 0)
+      accepts(fallback, conjunction(schemasForName(rs, name, true), r.root), true)
     const detail = covered ? `${name} (default ${show(fallback)})` : name
     out.push(raw(path, "required-added", !covered, "required", undefined, detail, name))
   }
@@ -296,7 +297,7 @@ export const propertyNamesCheck = (wc: ReadonlyArray<Node>, r: Node, path: strin
     const s = n.s as Obj
     return s.additionalProperties === false && patternsOf(s).length === 0
   })
-  if (closed !== undefined && propertyNamesOf(closed.s as Obj).every((k) => validate(k, target, true, 0))) return
+  if (closed !== undefined && propertyNamesOf(closed.s as Obj).every((k) => accepts(k, target, true))) return
   const kind = wNamed.length === 0 ? "property-names-added" : "property-names-changed"
   out.push(raw(path, kind, true, "propertyNames", undefined, show(rs.propertyNames)))
 }

@@ -5,7 +5,8 @@
  */
 import { canonicalJson } from "../valueDiff.js"
 import { dedupe, hasBreaking, type Raw, raw, show } from "./findings.js"
-import { finiteValues, unsatisfiable, validate, validateAll } from "./instance.js"
+import { finiteValues, unsatisfiable } from "./finite.js"
+import { accepts, acceptsAll } from "./instance.js"
 import { numbers, opaque, strings } from "./keywords.js"
 import {
   ARRAY,
@@ -115,7 +116,7 @@ export const finiteCheck = (
   const out: Array<Raw> = []
   const readerValues = finiteValues([r])
   for (const v of values) {
-    if (validate(v, r, true, 0)) continue
+    if (accepts(v, r, true)) continue
     const kind = readerValues === undefined ? "value-forbidden" : "enum-value-removed"
     out.push(raw(path, kind, true, "value", show(v), undefined, canonicalJson(v)))
   }
@@ -204,9 +205,9 @@ export const disjoint = (as: ReadonlyArray<Node>, bs: ReadonlyArray<Node>, ctx: 
   if (a.empty || b.empty) return true
   if ((kindsOf(a.conj) & kindsOf(b.conj)) === 0) return true
   const av = finiteValues(a.conj)
-  if (av !== undefined && av.every((v) => !validateAll(v, b.conj, false))) return true
+  if (av !== undefined && av.every((v) => !acceptsAll(v, b.conj, false))) return true
   const bv = finiteValues(b.conj)
-  if (bv !== undefined && bv.every((v) => !validateAll(v, a.conj, false))) return true
+  if (bv !== undefined && bv.every((v) => !acceptsAll(v, a.conj, false))) return true
   for (const [x, y] of [[a, b], [b, a]] as const) {
     for (const n of x.conj) {
       const s = n.s as Obj
