@@ -5,7 +5,7 @@ import { isObj } from "./schema.js"
 import type { Bump, CompatibilityPromise, JsonSchema } from "./types.js"
 import { maxBump, valueBump } from "./versions.js"
 
-export const SUBSCHEMA = [
+const SUBSCHEMA = [
   "additionalProperties",
   "additionalItems",
   "contains",
@@ -15,9 +15,9 @@ export const SUBSCHEMA = [
   "else",
   "propertyNames"
 ]
-export const SUBSCHEMA_MORE = ["unevaluatedProperties", "unevaluatedItems", "contentSchema"]
-export const SUBSCHEMA_LISTS = ["allOf", "anyOf", "oneOf", "prefixItems"]
-export const SUBSCHEMA_MAPS = [
+const SUBSCHEMA_MORE = ["unevaluatedProperties", "unevaluatedItems", "contentSchema"]
+const SUBSCHEMA_LISTS = ["allOf", "anyOf", "oneOf", "prefixItems"]
+const SUBSCHEMA_MAPS = [
   "properties",
   "patternProperties",
   "definitions",
@@ -25,7 +25,7 @@ export const SUBSCHEMA_MAPS = [
   "dependentSchemas",
   "dependencies"
 ]
-export const METADATA = new Set([
+const METADATA = new Set([
   "title",
   "description",
   "examples",
@@ -37,7 +37,7 @@ export const METADATA = new Set([
 ])
 
 /** The schema without documentation keywords, walking only schema positions (a property named `title` stays). */
-export const stripMetadata = (schema: unknown, depth = 0): unknown => {
+const stripMetadata = (schema: unknown, depth = 0): unknown => {
   if (!isObj(schema) || depth > 64) return schema
   const out: Record<string, unknown> = {}
   for (const [k, v] of Object.entries(schema)) {

@@ -45,7 +45,7 @@ export const render = (r: Raw): string => {
   return r.subject
 }
 
-export const INVERSE: ReadonlyArray<readonly [string, string]> = [
+const INVERSE: ReadonlyArray<readonly [string, string]> = [
   ["-added", "-removed"],
   ["-increased", "-decreased"],
   ["-narrowed", "-widened"],

@@ -6,7 +6,7 @@ import { canonicalJson } from "../valueDiff.js"
 import { acceptsAll } from "./instance.js"
 import { BOOL, type Expanded, has, isObj, kindsOf, type Node, NULL, resolveRef, typeMask } from "./schema.js"
 
-export const finiteOf = (n: Node, depth: number): ReadonlyArray<unknown> | undefined => {
+const finiteOf = (n: Node, depth: number): ReadonlyArray<unknown> | undefined => {
   const s = n.s
   if (s === false) return []
   if (!isObj(s) || depth > 16) return undefined

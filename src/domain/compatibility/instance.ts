@@ -30,7 +30,7 @@ import {
 } from "./schema.js"
 
 /** Keywords evaluated on values (a superset of UNDERSTOOD: conditionals are exact on concrete values). */
-export const VALIDATED = new Set([...UNDERSTOOD, "if", "then", "else"])
+const VALIDATED = new Set([...UNDERSTOOD, "if", "then", "else"])
 
 const FORMATS = new Set(Object.keys(fullFormats))
 
@@ -235,7 +235,7 @@ const always: Check = () => true
 const never: Check = () => false
 
 /** The validator for one lowered schema, compiled once. */
-export const compileLowered = (lowered: unknown, defs: ReadonlyMap<string, unknown>): Check => {
+const compileLowered = (lowered: unknown, defs: ReadonlyMap<string, unknown>): Check => {
   if (lowered === true) return always
   if (lowered === false) return never
   const schema = { ...(isObj(lowered) ? lowered : { allOf: [lowered] }), $defs: Object.fromEntries(defs) }

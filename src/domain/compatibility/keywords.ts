@@ -50,10 +50,10 @@ export const upperLimit = (
   }
 }
 
-export const fmt = (n: number | undefined): string | undefined => n === undefined ? undefined : String(n)
+const fmt = (n: number | undefined): string | undefined => n === undefined ? undefined : String(n)
 
 /** Keywords compared by equality only (a different pattern or format may reject values; regex inclusion is undecided). */
-export const equalityKeyword = (
+const equalityKeyword = (
   wc: ReadonlyArray<Node>,
   rs: Obj,
   keyword: string,
@@ -79,12 +79,12 @@ export const strings = (wc: ReadonlyArray<Node>, rs: Obj, path: string, out: Arr
   equalityKeyword(wc, rs, "format", "format", path, out)
 }
 
-export interface Bound {
+interface Bound {
   readonly v: number
   readonly exclusive: boolean
 }
 
-export const boundOf = (s: Obj, side: "min" | "max"): Bound | undefined => {
+const boundOf = (s: Obj, side: "min" | "max"): Bound | undefined => {
   const inclusiveKey = side === "min" ? "minimum" : "maximum"
   const exclusiveKey = side === "min" ? "exclusiveMinimum" : "exclusiveMaximum"
   const candidates: Array<Bound> = []
@@ -95,26 +95,26 @@ export const boundOf = (s: Obj, side: "min" | "max"): Bound | undefined => {
   return tightest(candidates, side)
 }
 
-export const tightest = (bounds: ReadonlyArray<Bound>, side: "min" | "max"): Bound | undefined =>
+const tightest = (bounds: ReadonlyArray<Bound>, side: "min" | "max"): Bound | undefined =>
   bounds.reduce<Bound | undefined>(
     (acc, b) => acc === undefined || compareBounds(b, acc, side) > 0 ? b : acc,
     undefined
   )
 
 /** Positive when `a` is stricter than `b`. */
-export const compareBounds = (a: Bound, b: Bound, side: "min" | "max"): number => {
+const compareBounds = (a: Bound, b: Bound, side: "min" | "max"): number => {
   if (a.v !== b.v) return side === "min" ? a.v - b.v : b.v - a.v
   return Number(a.exclusive) - Number(b.exclusive)
 }
 
 /** Over the integers an exclusive bound is an inclusive one: `> 0` is `>= 1`. */
-export const toIntegerBound = (b: Bound | undefined, side: "min" | "max"): Bound | undefined => {
+const toIntegerBound = (b: Bound | undefined, side: "min" | "max"): Bound | undefined => {
   if (b === undefined) return undefined
   if (side === "min") return { v: b.exclusive ? Math.floor(b.v) + 1 : Math.ceil(b.v), exclusive: false }
   return { v: b.exclusive ? Math.ceil(b.v) - 1 : Math.floor(b.v), exclusive: false }
 }
 
-export const showBound = (b: Bound | undefined, side: "min" | "max"): string | undefined =>
+const showBound = (b: Bound | undefined, side: "min" | "max"): string | undefined =>
   b === undefined ? undefined : `${side === "min" ? ">" : "<"}${b.exclusive ? "" : "="} ${b.v}`
 
 export const numbers = (

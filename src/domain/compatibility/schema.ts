@@ -12,7 +12,7 @@ export interface Node {
 }
 
 /** Annotation keywords: they never change which values are valid. `x-*` vendor keywords are annotations too. */
-export const ANNOTATIONS = new Set([
+const ANNOTATIONS = new Set([
   "title",
   "description",
   "examples",
@@ -94,10 +94,10 @@ export const BOOL = 2
 export const OBJECT = 4
 export const ARRAY = 8
 export const STRING = 16
-export const INT = 32
+const INT = 32
 export const FRAC = 64
 export const NUMBER = INT | FRAC
-export const ALL = 127
+const ALL = 127
 
 export const TYPE_BITS: Readonly<Record<string, number>> = {
   null: NULL,
@@ -115,7 +115,7 @@ export const typeMask = (type: unknown): number => {
   return ALL
 }
 
-export const maskOfValue = (v: unknown): number => {
+const maskOfValue = (v: unknown): number => {
   if (v === null) return NULL
   if (typeof v === "boolean") return BOOL
   if (typeof v === "string") return STRING
@@ -165,7 +165,7 @@ export const kindsOf = (conj: ReadonlyArray<Node>): number =>
 export const isLegacyDialect = (root: unknown): boolean =>
   isObj(root) && typeof root.$schema === "string" && /draft-0[3-7]/.test(root.$schema)
 
-export const findAnchor = (node: unknown, name: string, depth: number): unknown => {
+const findAnchor = (node: unknown, name: string, depth: number): unknown => {
   if (depth > 32 || (!isObj(node) && !Array.isArray(node))) return undefined
   if (isObj(node) && (node.$anchor === name || node.$id === `#${name}` || node.id === `#${name}`)) return node
   for (const child of Array.isArray(node) ? node : Object.values(node)) {
@@ -199,7 +199,7 @@ export const resolveRef = (root: unknown, ref: string): unknown => {
 }
 
 // Stripped copies are cached so that a schema object keeps one identity across the recursion (cycle detection).
-export const strippedCache = new WeakMap<object, Map<string, Obj>>()
+const strippedCache = new WeakMap<object, Map<string, Obj>>()
 
 export const without = (s: Obj, keys: ReadonlyArray<string>): Obj => {
   const cacheKey = keys.join(",")
@@ -266,7 +266,7 @@ export const expand = (nodes: ReadonlyArray<Node>): Expanded => {
   return { conj, empty, unresolved, malformed }
 }
 
-export const regexCache = new Map<string, RegExp | null>()
+const regexCache = new Map<string, RegExp | null>()
 
 export const toRegex = (pattern: string): RegExp | null => {
   const cached = regexCache.get(pattern)

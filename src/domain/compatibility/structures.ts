@@ -25,7 +25,7 @@ import type { Ctx } from "./subsumption.js"
 /** Holds when every value of the writer conjunction is accepted by `r`. */
 export const isHolds = (ws: ReadonlyArray<Node>, r: Node, ctx: Ctx): boolean => !hasBreaking(ctx.sub(ws, r, "", ctx))
 
-export const readerRest = (rs: Obj, rest: unknown): unknown => {
+const readerRest = (rs: Obj, rest: unknown): unknown => {
   // unevaluatedItems is applied as if it were the rest schema: stricter than the truth, so still sound.
   const u = rs.unevaluatedItems
   if (u === undefined || u === true || rs.items !== undefined) return rest
@@ -84,7 +84,7 @@ export const arrays = (wc: ReadonlyArray<Node>, r: Node, path: string, out: Arra
   containsCheck(wc, wt, wMin, wMax, r, path, out, ctx)
 }
 
-export const containsCheck = (
+const containsCheck = (
   wc: ReadonlyArray<Node>,
   wt: ReadonlyArray<Tuple>,
   wMin: number | undefined,
@@ -134,7 +134,7 @@ export const containsCheck = (
 }
 
 /** Schemas that apply to property `name` in one schema object: its property, matching patterns, else additional. */
-export const schemasForName = (s: Obj, name: string, reader: boolean): Array<unknown> => {
+const schemasForName = (s: Obj, name: string, reader: boolean): Array<unknown> => {
   const found: Array<unknown> = []
   const properties = isObj(s.properties) ? s.properties : undefined
   if (properties !== undefined && has(properties, name)) found.push(properties[name])
@@ -148,14 +148,14 @@ export const schemasForName = (s: Obj, name: string, reader: boolean): Array<unk
 }
 
 /** The schema for names outside properties/patterns; a reader's unevaluatedProperties is applied here (stricter). */
-export const additionalOf = (s: Obj, reader: boolean): unknown => {
+const additionalOf = (s: Obj, reader: boolean): unknown => {
   const additional = s.additionalProperties ?? true
   const u = s.unevaluatedProperties
   if (!reader || u === undefined || u === true || s.additionalProperties !== undefined) return additional
   return u === false ? false : { allOf: [additional, u] }
 }
 
-export const literalPrefix = (pattern: string): string | undefined => {
+const literalPrefix = (pattern: string): string | undefined => {
   const m = /^\^([A-Za-z0-9_\-/:.@ ]*)/.exec(pattern.replace(/\\\./g, "."))
   if (m === null) return undefined
   const literal = m[1] ?? ""
@@ -164,7 +164,7 @@ export const literalPrefix = (pattern: string): string | undefined => {
 }
 
 /** Whether some name may match both patterns; only anchored literal prefixes are told apart. */
-export const mayOverlap = (p: string, q: string): boolean => {
+const mayOverlap = (p: string, q: string): boolean => {
   if (p === q) return true
   const a = literalPrefix(p)
   const b = literalPrefix(q)
@@ -172,11 +172,11 @@ export const mayOverlap = (p: string, q: string): boolean => {
   return a.startsWith(b) || b.startsWith(a)
 }
 
-export const propertyNamesOf = (s: Obj): Array<string> => isObj(s.properties) ? Object.keys(s.properties) : []
+const propertyNamesOf = (s: Obj): Array<string> => isObj(s.properties) ? Object.keys(s.properties) : []
 
-export const patternsOf = (s: Obj): Array<string> => isObj(s.patternProperties) ? Object.keys(s.patternProperties) : []
+const patternsOf = (s: Obj): Array<string> => isObj(s.patternProperties) ? Object.keys(s.patternProperties) : []
 
-export const requiredOf = (s: Obj): Array<string> =>
+const requiredOf = (s: Obj): Array<string> =>
   Array.isArray(s.required) ? s.required.filter((x): x is string => typeof x === "string") : []
 
 export const objects = (wc: ReadonlyArray<Node>, r: Node, path: string, out: Array<Raw>, ctx: Ctx): void => {
@@ -284,7 +284,7 @@ export const objects = (wc: ReadonlyArray<Node>, r: Node, path: string, out: Arr
   dependenciesCheck(wc, r, requiredW, cannotHave, path, out, ctx)
 }
 
-export const propertyNamesCheck = (wc: ReadonlyArray<Node>, r: Node, path: string, out: Array<Raw>, ctx: Ctx): void => {
+const propertyNamesCheck = (wc: ReadonlyArray<Node>, r: Node, path: string, out: Array<Raw>, ctx: Ctx): void => {
   const rs = r.s as Obj
   const wNamed = wc.filter((n) => (n.s as Obj).propertyNames !== undefined)
   if (rs.propertyNames === undefined || rs.propertyNames === true) {
@@ -302,7 +302,7 @@ export const propertyNamesCheck = (wc: ReadonlyArray<Node>, r: Node, path: strin
   out.push(raw(path, kind, true, "propertyNames", undefined, show(rs.propertyNames)))
 }
 
-export const dependenciesCheck = (
+const dependenciesCheck = (
   wc: ReadonlyArray<Node>,
   r: Node,
   requiredW: ReadonlySet<string>,

@@ -43,9 +43,9 @@ export interface Ctx {
   readonly sub: typeof sub
 }
 
-export const STEP_LIMIT = 20_000
+const STEP_LIMIT = 20_000
 
-export const idOf = (ctx: Ctx, n: Node): string => {
+const idOf = (ctx: Ctx, n: Node): string => {
   if (!isObj(n.s)) return String(n.s)
   let id = ctx.ids.get(n.s)
   if (id === undefined) {
@@ -97,7 +97,7 @@ export const sub = (ws: ReadonlyArray<Node>, r: Node, path: string, ctx: Ctx): A
   return dedupe(out)
 }
 
-export const subSimpleReader = (wc: ReadonlyArray<Node>, r: Node, path: string, ctx: Ctx): Array<Raw> => {
+const subSimpleReader = (wc: ReadonlyArray<Node>, r: Node, path: string, ctx: Ctx): Array<Raw> => {
   const rs = r.s as Obj
   const values = finiteValues(wc)
   if (values !== undefined) return finiteCheck(wc, values, r, path)
@@ -107,7 +107,7 @@ export const subSimpleReader = (wc: ReadonlyArray<Node>, r: Node, path: string, 
   return simple(wc, r, path, ctx)
 }
 
-export const finiteCheck = (
+const finiteCheck = (
   wc: ReadonlyArray<Node>,
   values: ReadonlyArray<unknown>,
   r: Node,
@@ -133,11 +133,11 @@ export const finiteCheck = (
   return out
 }
 
-export const GROUPS = [NULL, BOOL, OBJECT, ARRAY, STRING, NUMBER] as const
+const GROUPS = [NULL, BOOL, OBJECT, ARRAY, STRING, NUMBER] as const
 
-export const groupSchema = (group: number): Obj => ({ type: typeName(group) === "number" ? "number" : typeName(group) })
+const groupSchema = (group: number): Obj => ({ type: typeName(group) === "number" ? "number" : typeName(group) })
 
-export const combinatorReader = (wc: ReadonlyArray<Node>, r: Node, path: string, ctx: Ctx): Array<Raw> => {
+const combinatorReader = (wc: ReadonlyArray<Node>, r: Node, path: string, ctx: Ctx): Array<Raw> => {
   const rs = r.s as Obj
   const kinds = kindsOf(wc)
   const groups = GROUPS.filter((g) => (kinds & g) !== 0)
@@ -154,7 +154,7 @@ export const combinatorReader = (wc: ReadonlyArray<Node>, r: Node, path: string,
   return out
 }
 
-export const pickBranch = (
+const pickBranch = (
   wc: ReadonlyArray<Node>,
   branches: ReadonlyArray<unknown>,
   root: unknown,
@@ -178,7 +178,7 @@ export const pickBranch = (
   return best.raws
 }
 
-export const notCheck = (wc: ReadonlyArray<Node>, excluded: Node, path: string, ctx: Ctx): Array<Raw> => {
+const notCheck = (wc: ReadonlyArray<Node>, excluded: Node, path: string, ctx: Ctx): Array<Raw> => {
   if (disjoint(wc, [excluded], ctx, 0)) return []
   // ¬A ⊆ ¬B exactly when B ⊆ A.
   for (const n of wc) {
@@ -198,7 +198,7 @@ export const notCheck = (wc: ReadonlyArray<Node>, excluded: Node, path: string, 
 }
 
 /** True only when no value can satisfy both conjunctions (sound: false when unsure). */
-export const disjoint = (as: ReadonlyArray<Node>, bs: ReadonlyArray<Node>, ctx: Ctx, depth: number): boolean => {
+const disjoint = (as: ReadonlyArray<Node>, bs: ReadonlyArray<Node>, ctx: Ctx, depth: number): boolean => {
   if (depth > 8 || ++ctx.steps > STEP_LIMIT) return false
   const a = expand(as)
   const b = expand(bs)

@@ -8,7 +8,7 @@ import type { Bump } from "./types.js"
 
 export type { Bump } from "./types.js"
 
-export const RANK: Readonly<Record<Bump, number>> = { none: 0, patch: 1, minor: 2, major: 3 }
+const RANK: Readonly<Record<Bump, number>> = { none: 0, patch: 1, minor: 2, major: 3 }
 
 export const maxBump = (a: Bump, b: Bump): Bump => (RANK[a] >= RANK[b] ? a : b)
 
