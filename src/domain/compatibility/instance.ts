@@ -43,10 +43,12 @@ interface Lowering {
 const NOT_STRING = { not: { type: "string" } }
 const NO_PROPERTIES = { anyOf: [{ not: { type: "object" } }, { maxProperties: 0 }] }
 
-const allOf = (parts: ReadonlyArray<unknown>): unknown =>
-  parts.some((p) => p === false) ? false : ((xs) => xs.length === 0 ? true : xs.length === 1 ? xs[0] : { allOf: xs })(
-    parts.filter((p) => p !== true)
-  )
+/** A conjunction of lowered schemas, simplified: `false` absorbs it, `true` drops out. */
+const allOf = (parts: ReadonlyArray<unknown>): unknown => {
+  if (parts.some((p) => p === false)) return false
+  const rest = parts.filter((p) => p !== true)
+  return rest.length === 0 ? true : rest.length === 1 ? rest[0] : { allOf: rest }
+}
 
 const not = (s: unknown): unknown => s === true ? false : s === false ? true : { not: s }
 
