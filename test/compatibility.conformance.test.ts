@@ -4,7 +4,7 @@
  * `compareSchemas(original, update).forwards`.
  */
 import { readdirSync, readFileSync } from "node:fs"
-import { fileURLToPath } from "node:url"
+import { fileURLToPath, pathToFileURL } from "node:url"
 import { describe, expect, it } from "vitest"
 import type { JsonSchema } from "../src/domain/compatibility.js"
 import { compareSchemas } from "../src/domain/compatibility.js"
@@ -67,7 +67,10 @@ interface ConformanceCase {
   readonly compatible: boolean
 }
 
-const directory = new URL("../../shared/data/conformance/", import.meta.url)
+// BLUE_CONFORMANCE_DIR points elsewhere when the checkout is not next to shared/ (a git worktree).
+const directory = process.env.BLUE_CONFORMANCE_DIR === undefined
+  ? new URL("../../shared/data/conformance/", import.meta.url)
+  : pathToFileURL(`${process.env.BLUE_CONFORMANCE_DIR.replace(/\/$/, "")}/`)
 
 const parseSchema = (schema: unknown): JsonSchema =>
   (typeof schema === "string" ? JSON.parse(schema) : schema) as JsonSchema

@@ -2,7 +2,7 @@
  * The status view: what `blue realm status` shows a member repo (or an admin in the realm repo).
  */
 import * as semver from "semver"
-import { type Bump, nextVersion, requiredBump } from "../domain/compatibility.js"
+import { type Bump, nextVersion, valueBump } from "../domain/compatibility/versions.js"
 import type { ContractFile, Role } from "../domain/files.js"
 import { breakingSince, importStanding, isPlaceholder, standingOf } from "../domain/placeholder.js"
 import type { PendingNotification, RealmState } from "../domain/state.js"
@@ -59,7 +59,7 @@ const localView = (state: RealmState, domain: string, c: ContractFile, local: Lo
   const changes = diffValues(c.value, local.value)
   if (changes.length === 0) return undefined
   const initial = isPlaceholder(c)
-  const bump = initial ? "none" : requiredBump(c.schema, c.schema, c.value, local.value, c.compatibility)
+  const bump = initial ? "none" : valueBump(c.value, local.value)
   const next = initial ? c.version : nextVersion(c.version, bump === "none" ? "patch" : bump) ?? c.version
   const removes = changes.some((ch) => ch.kind !== "added")
   const affected = Object.values(state.domains[domain]?.bindings ?? {}).flatMap((b) =>
