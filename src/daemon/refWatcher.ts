@@ -29,8 +29,8 @@ export const RefWatcherLive = Layer.scopedDiscard(Effect.gen(function*() {
     old?.close()
     const gitDir = nodePath.join(row.localPath, ".git")
     let timer: NodeJS.Timeout | undefined
-    const changed = (file: string | null) => {
-      if (file !== null && file.endsWith(".lock")) return
+    // Any change counts, lock files included: a rename of `main.lock` over `main` may be reported under either name.
+    const changed = () => {
       clearTimeout(timer)
       timer = setTimeout(() => run(Effect.ignore(ingest.realm(row))), Duration.toMillis(REF_DEBOUNCE))
     }
@@ -38,8 +38,7 @@ export const RefWatcherLive = Layer.scopedDiscard(Effect.gen(function*() {
     const add = (path: string, options: fs.WatchOptions, filter: (file: string | null) => boolean) => {
       try {
         const w = fs.watch(path, options, (_event, file) => {
-          const name = file === null ? null : String(file)
-          if (filter(name)) changed(name)
+          if (filter(file === null ? null : String(file))) changed()
         })
         w.on("error", () => w.close())
         watchers.push(w)
