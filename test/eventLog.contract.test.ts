@@ -101,7 +101,9 @@ describe.each(implementations)("EventLog (%s)", (_, make) => {
           if (c._tag !== "Recorded") continue
           seen.push(c.recorded.envelope.position)
           expect(c.realm).toBe("letemcook")
-          readable.push((yield* log.read("letemcook", c.recorded.envelope.position - 1))[0]?.envelope.id === c.recorded.envelope.id)
+          readable.push(
+            (yield* log.read("letemcook", c.recorded.envelope.position - 1))[0]?.envelope.id === c.recorded.envelope.id
+          )
         }
       })
       yield* log.append("letemcook", [rec(1), rec(2)], { commit: "c2", position: 2 })
