@@ -88,8 +88,8 @@ describe.each(implementations)("EventLog (%s)", (_, make) => {
       expect((yield* log.read("letemcook", 0)).map((r) => r.envelope.id)).toEqual([id(1), id(2)])
     })))
 
-  it.scoped("publishes each recorded event on the change stream exactly once, after it is committed", () =>
-    run(Effect.gen(function*() {
+  it.effect("publishes each recorded event on the change stream exactly once, after it is committed", () =>
+    run(Effect.scoped(Effect.gen(function*() {
       const log = yield* EventLog
       const changes = yield* PubSub.subscribe(log.changes)
       yield* log.register("letemcook", "/r")
@@ -124,7 +124,7 @@ describe.each(implementations)("EventLog (%s)", (_, make) => {
       yield* log.append("letemcook", [rec(1, "e1"), rec(2, "e2")], { commit: "e2", position: 2 })
       yield* drain
       expect(seen).toEqual([1, 2, 3, 1, 2])
-    })))
+    }))))
 
   it.effect("keeps the newest snapshot and ignores an older one", () =>
     run(Effect.gen(function*() {
