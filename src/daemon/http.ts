@@ -82,6 +82,12 @@ class ApiError extends Schema.TaggedError<ApiError>()("ApiError", {
   text: Schema.String
 }) {}
 
+/** A string field of a JSON body, or undefined. */
+const textField = (body: unknown, key: string): string | undefined => {
+  const v = typeof body === "object" && body !== null ? (body as Record<string, unknown>)[key] : undefined
+  return typeof v === "string" ? v : undefined
+}
+
 /** The API as one HTTP app; needs the engine, the event log, the sessions, the daemon's settings and Ingest. */
 export const makeHttpApp = Effect.gen(function*() {
   const realms = yield* Realms
@@ -261,8 +267,8 @@ export const makeHttpApp = Effect.gen(function*() {
         const { id } = yield* HttpRouter.params
         const req = yield* HttpServerRequest.HttpServerRequest
         const body = yield* Effect.orElseSucceed(req.json, () => ({}))
-        const realm = typeof (body as any).realm === "string" ? (body as any).realm as string : undefined
-        const repo = typeof (body as any).repo === "string" ? (body as any).repo as string : undefined
+        const realm = textField(body, "realm")
+        const repo = textField(body, "repo")
         if (realm === undefined || repo === undefined) {
           return yield* new ApiError({
             tag: "RequestInvalid",
@@ -270,7 +276,7 @@ export const makeHttpApp = Effect.gen(function*() {
           })
         }
         const row = yield* rowByName(realm)
-        const user = typeof (body as any).user === "string" ? (body as any).user as string : currentUser()
+        const user = textField(body, "user") ?? currentUser()
         // The daemon's own write: its append publishes on the change stream, straight into the feed.
         const out = yield* realms.execute(
           row.localPath,
