@@ -8,6 +8,7 @@ import { Effect, Schema } from "effect"
 import { EventLog } from "../adapters/eventLog.js"
 import { currentUser } from "../adapters/identity.js"
 import { readBranch } from "../adapters/paths.js"
+import { Published } from "../adapters/published.js"
 import { NewSession, Sessions } from "../adapters/sessions.js"
 import { nameProblem } from "../domain/nameRules.js"
 import { Realms } from "../engine/Realms.js"
@@ -277,12 +278,13 @@ export const makeHttpApp = Effect.gen(function*() {
         }
         const row = yield* rowByName(realm)
         const user = textField(body, "user") ?? currentUser()
-        // The daemon's own write: its append publishes on the change stream, straight into the feed.
+        // The daemon's own write: its append publishes on the change stream, straight into the feed, so there is
+        // nobody to tell (the process's own Published port would call this very daemon back).
         const out = yield* realms.execute(
           row.localPath,
           { _tag: "AcknowledgeNotifications", ids: [id ?? ""], all: false },
           { repo, user }
-        )
+        ).pipe(Effect.provideService(Published, { published: () => Effect.void }))
         return HttpServerResponse.unsafeJson({
           realm: row.name,
           repo,
