@@ -1,7 +1,8 @@
 /**
  * The machine's index of realm events (daemon.db): realms it tracks, every realm event with the commit that
- * carries it, and projection snapshots. One port, two implementations (SQLite and memory) that pass the same
- * contract suite.
+ * carries it, and projection snapshots; and its change stream (`changes`), on which every recorded event is published
+ * once its transaction has committed. One port, two implementations (SQLite and memory) that pass the same contract
+ * suite.
  */
 import { SqlClient } from "@effect/sql"
 import { SqliteClient } from "@effect/sql-sqlite-node"
