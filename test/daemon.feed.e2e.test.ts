@@ -149,3 +149,27 @@ describe("the feed client", () => {
     }
   }, 90_000)
 })
+
+describe("the daemon's Layers", () => {
+  it("a port already in use fails the launch: one sentence, exit 1, no PID file left", async () => {
+    const net = await import("node:net")
+    const busy = net.createServer()
+    const taken = await freePort()
+    await new Promise<void>((r) => busy.listen(taken, "127.0.0.1", () => r()))
+    try {
+      const runDir = ws.path("run-busy")
+      const r = spawnSync(process.execPath, [BLUE_BIN, "daemon", "run"], {
+        env: { ...env, BLUE_HOME: ws.path(".home-busy"), BLUE_DAEMON_PORT: String(taken), XDG_RUNTIME_DIR: runDir },
+        encoding: "utf8",
+        timeout: 30_000
+      })
+      expect(r.status).toBe(1)
+      expect(r.stderr.trim()).toBe(
+        `Error: The Blue daemon cannot serve: 127.0.0.1:${taken}: listen EADDRINUSE: address already in use 127.0.0.1:${taken}`
+      )
+      expect(fs.existsSync(path.join(runDir, "blue")) ? fs.readdirSync(path.join(runDir, "blue")) : []).toEqual([])
+    } finally {
+      busy.close()
+    }
+  }, 40_000)
+})

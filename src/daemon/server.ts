@@ -2,11 +2,11 @@
  * The per-user daemon: a JSON HTTP API and a WebSocket feed on loopback, as Layers — the HTTP server (http.ts's
  * app, and the feed's upgrades), the feed (feed.ts, driven by the event log's change stream), the ref watcher
  * (refWatcher.ts: commits made outside the daemon), the session mirror and the orphan reaper — composed into
- * `DaemonLive` and run until its scope closes (`serve` builds it into the caller's scope; `launch` runs it forever).
+ * `DaemonLive` and run with `Layer.launch` (`serve` does so on a fiber of the caller's scope, returning once it listens).
  * Closing the scope is the graceful shutdown: listeners close, feeds get a close frame, fibers stop.
  */
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import { Effect, Layer, Schema } from "effect"
+import { Deferred, Effect, Fiber, Layer, Schema } from "effect"
 import type { Scope } from "effect"
 import * as http from "node:http"
 import type { Duplex } from "node:stream"
@@ -141,14 +141,22 @@ export const DaemonLive = (options: DaemonOptions) =>
     Layer.provideMerge(DaemonConfigLive(options))
   )
 
-/** Serves the API and the feed on 127.0.0.1:`port` until the scope closes. */
+/**
+ * Serves the API and the feed on 127.0.0.1:`port` until the scope closes: the daemon's Layers run with
+ * `Layer.launch` on a fiber of that scope, and this returns once the HTTP server listens (or fails as it failed).
+ * Closing the scope interrupts the fiber, which closes the Layers' scope: the graceful shutdown.
+ */
 export const serve = (
   options: DaemonOptions
 ): Effect.Effect<{ readonly port: number }, unknown, Scope.Scope | Realms | EventLog | Sessions> =>
-  Effect.flatMap(
-    Effect.scope,
-    (scope) => Effect.as(Layer.buildWithScope(DaemonLive(options), scope), { port: options.port })
-  )
-
-/** Runs the daemon until interrupted (`Layer.launch`); interrupting it closes its scope: a graceful stop. */
-export const launch = (options: DaemonOptions) => Layer.launch(DaemonLive(options))
+  Effect.gen(function*() {
+    const listening = yield* Deferred.make<void>()
+    const running = yield* Effect.forkScoped(
+      Layer.launch(Layer.effectDiscard(Deferred.succeed(listening, undefined)).pipe(Layer.provide(DaemonLive(options))))
+    )
+    yield* Effect.raceFirst(
+      Deferred.await(listening),
+      Effect.flatMap(Fiber.join(running), () => Effect.dieMessage("the daemon stopped before it listened"))
+    )
+    return { port: options.port }
+  })
