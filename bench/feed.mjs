@@ -1,6 +1,8 @@
-// The daemon in one run: (1) a contract bump reaching 100 WebSocket watchers — latency from the moment the bump's
-// commit is in the realm (the engine returned) to each watcher's receipt, p50/p99; (2) GET /realms/{name}
-// throughput against a bare node:http server answering the same JSON, same client, same concurrency.
+// The daemon in one run: (1) a contract bump reaching N WebSocket watchers — latency from the moment the bump's
+// commit is in the realm (the mtime of the realm's refs/heads/main, which the engine moves by a rename) to each
+// watcher's receipt, p50/p99; (2) GET /realms/{name} throughput against a bare node:http server answering the same
+// JSON, same client, same concurrency.
+// Usage: node bench/feed.mjs [watchers=100] [bumps=20] [seconds of (2)=3]
 import { Effect, Exit, Layer, Scope } from "effect"
 import * as fs from "node:fs"
 import * as http from "node:http"
@@ -67,7 +69,9 @@ const clients = await Promise.all(
       ws.on("message", (d) => {
         const m = JSON.parse(d.toString())
         if (m.type === "subscribed") resolve(c)
-        if (m.type === "event" && m.event.type === "ContractBumped" && c.waiting) c.waiting(performance.now())
+        if (m.type === "event" && m.event.type === "ContractBumped" && c.waiting) {
+          c.waiting(performance.timeOrigin + performance.now())
+        }
       })
       ws.on("open", () => ws.send(JSON.stringify({ type: "subscribe", realm: "bench" })))
       ws.on("error", reject)
@@ -79,8 +83,9 @@ for (let i = 1; i <= BUMPS; i++) {
   const received = clients.map((c) => new Promise((resolve) => (c.waiting = resolve)))
   const value = { read: Array.from({ length: i + 1 }, (_, k) => `p${k}`) }
   await exec("aperture", { _tag: "PublishContract", contract: "s3", value })
-  const committed = performance.now()
-  // What every CLI write does next: nudge the daemon.
+  // The wall-clock moment the commit landed: git moved the branch by renaming main.lock over main.
+  const committed = fs.statSync(path.join(realmDir, ".git", "refs", "heads", "main")).mtimeMs
+  // What every CLI write does next (its Published port); a write in the daemon's process has published already.
   await fetch(`http://127.0.0.1:${port}/realms/bench/sync`, {
     method: "POST",
     headers: { authorization: `Bearer ${TOKEN}` }

@@ -2,8 +2,7 @@
  * The event-index contract, run against every implementation of the EventLog port (daemon.db and memory).
  */
 import { describe, expect, it } from "@effect/vitest"
-import type { Layer } from "effect"
-import { Effect } from "effect"
+import { Context, Effect, Layer, PubSub, Queue } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -89,6 +88,44 @@ describe.each(implementations)("EventLog (%s)", (_, make) => {
       expect((yield* log.read("letemcook", 0)).map((r) => r.envelope.id)).toEqual([id(1), id(2)])
     })))
 
+  it.effect("publishes each recorded event on the change stream exactly once, after it is committed", () =>
+    run(Effect.scoped(Effect.gen(function*() {
+      const log = yield* EventLog
+      const changes = yield* PubSub.subscribe(log.changes)
+      yield* log.register("letemcook", "/r")
+      // What a subscriber sees, it can read back: the transaction has committed when the change is published.
+      const seen: Array<number> = []
+      const readable: Array<boolean> = []
+      const drain = Effect.gen(function*() {
+        for (const c of yield* Queue.takeAll(changes)) {
+          if (c._tag !== "Recorded") continue
+          seen.push(c.recorded.envelope.position)
+          expect(c.realm).toBe("letemcook")
+          readable.push(
+            (yield* log.read("letemcook", c.recorded.envelope.position - 1))[0]?.envelope.id === c.recorded.envelope.id
+          )
+        }
+      })
+      yield* log.append("letemcook", [rec(1), rec(2)], { commit: "c2", position: 2 })
+      yield* drain
+      expect(seen).toEqual([1, 2])
+      // Appending again what is recorded publishes only the new event; a refused append publishes nothing.
+      yield* log.append("letemcook", [rec(1), rec(2), rec(3)], { commit: "c3", position: 3 })
+      yield* Effect.flip(log.append("letemcook", [rec(3, "x", 77)], { commit: "x", position: 3 }))
+      yield* log.append("letemcook", [], { commit: "c3", position: 3 })
+      yield* drain
+      expect(seen).toEqual([1, 2, 3])
+      expect(readable).toEqual([true, true, true])
+      expect(yield* log.announce("letemcook")).toBe(0)
+      // A re-index rewinds the stream; the re-recorded events are published again, once each.
+      yield* log.forget("letemcook")
+      const rewound = yield* Queue.takeAll(changes)
+      expect([...rewound]).toEqual([{ _tag: "Rewound", realm: "letemcook", position: 0 }])
+      yield* log.append("letemcook", [rec(1, "e1"), rec(2, "e2")], { commit: "e2", position: 2 })
+      yield* drain
+      expect(seen).toEqual([1, 2, 3, 1, 2])
+    }))))
+
   it.effect("keeps the newest snapshot and ignores an older one", () =>
     run(Effect.gen(function*() {
       const log = yield* EventLog
@@ -156,5 +193,31 @@ describe("EventLog (sqlite) persistence", () => {
         return (yield* log.read("letemcook", 0)).length
       })
       expect(yield* Effect.provide(second, SqliteEventLogLive(file))).toBe(2)
+    }))
+})
+
+describe("EventLog (sqlite) with another writer", () => {
+  it.scoped("announces what another connection recorded, once, in order", () =>
+    Effect.gen(function*() {
+      const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "blue-log-")), "daemon.db")
+      const open = Effect.map(Layer.build(SqliteEventLogLive(file)), (ctx) => Context.get(ctx, EventLog))
+      const other = yield* open
+      const log = yield* open
+      const changes = yield* PubSub.subscribe(log.changes)
+      const positions = Effect.map(
+        Queue.takeAll(changes),
+        (cs) => [...cs].flatMap((c) => (c._tag === "Recorded" ? [c.recorded.envelope.position] : []))
+      )
+      yield* other.register("letemcook", "/r")
+      yield* other.append("letemcook", [rec(1), rec(2)], { commit: "c2", position: 2 })
+      expect(yield* positions).toEqual([])
+      expect(yield* log.announce("letemcook")).toBe(2)
+      expect(yield* log.announce("letemcook")).toBe(0)
+      expect(yield* positions).toEqual([1, 2])
+      // Position 3 by the other writer, 4 by this one: this append publishes 3 first, then 4.
+      yield* other.append("letemcook", [rec(3)], { commit: "c3", position: 3 })
+      yield* log.append("letemcook", [rec(4)], { commit: "c4", position: 4 })
+      expect(yield* positions).toEqual([3, 4])
+      expect(yield* log.announce("letemcook")).toBe(0)
     }))
 })

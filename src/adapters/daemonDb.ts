@@ -7,6 +7,7 @@
 import Database from "better-sqlite3"
 import type { RealmEvent } from "../domain/events.js"
 import { type RealmState, SNAPSHOT_FORMAT } from "../domain/state.js"
+import type { Session } from "../events/session.js"
 import { isAlive } from "./daemonPresence.js"
 
 /** A realm this machine tracks. */
@@ -34,22 +35,8 @@ export interface Snapshot {
   readonly state: RealmState
 }
 
-/** A session as daemon.db holds it, its lists decoded. */
-export interface SessionRecord {
-  readonly id: string
-  readonly repo: string
-  readonly realm: string
-  readonly client_id: string
-  readonly pid: number | null
-  readonly started_at: string
-  readonly last_activity: string
-  readonly active_rfc: string | null
-  readonly active_domains: ReadonlyArray<string>
-  readonly imports_watching: ReadonlyArray<string>
-  readonly exports_modified: ReadonlyArray<string>
-  readonly ended_at: string | null
-  readonly end_reason: string | null
-}
+/** A session as daemon.db holds it, its lists decoded: the `Session` of the feed and the API (src/events/session.ts). */
+export type SessionRecord = Session
 
 /** A row of `realms`. */
 export interface RealmDbRow {

@@ -1,14 +1,16 @@
 /**
  * The machine's index of realm events (daemon.db): realms it tracks, every realm event with the commit that
- * carries it, and projection snapshots. One port, two implementations (SQLite and memory) that pass the same
- * contract suite.
+ * carries it, and projection snapshots; and its change stream (`changes`), on which every recorded event is published
+ * once its transaction has committed. One port, two implementations (SQLite and memory) that pass the same contract
+ * suite.
  */
 import { SqlClient } from "@effect/sql"
 import { SqliteClient } from "@effect/sql-sqlite-node"
-import { Context, Effect, Either, Layer } from "effect"
+import { Context, Effect, Either, Layer, PubSub } from "effect"
 import { SNAPSHOT_FORMAT } from "../domain/state.js"
 import { decodePayload, encodeEvent, upcast } from "../events/codec.js"
 import type { Envelope, Recorded } from "../events/envelope.js"
+import type { SessionEvent } from "../events/session.js"
 import {
   type FoldDbRow,
   type FoldItem,
@@ -25,8 +27,30 @@ import { StoreError } from "./errors.js"
 
 export type { FoldItem, RealmRow, Snapshot } from "./daemonDb.js"
 
+/**
+ * What the log's change stream carries, in commit order:
+ * - `Recorded`: an event, once the transaction that recorded it committed (exactly once per event in this process);
+ * - `Rewound`: the realm's log went back to `position` (a re-index): what comes next starts after it;
+ * - `Session`: a session of this machine started or ended (recorded in daemon.db's local events).
+ */
+export type Change =
+  | { readonly _tag: "Recorded"; readonly realm: string; readonly recorded: Recorded }
+  | { readonly _tag: "Rewound"; readonly realm: string; readonly position: number }
+  | { readonly _tag: "Session"; readonly event: SessionEvent }
+
 /** The event index port. */
 export class EventLog extends Context.Tag("blue/EventLog")<EventLog, {
+  /**
+   * The change stream, like `EventJournal`'s `changes`: every event is published here right after the transaction
+   * that recorded it commits (by `append` in this process, by `announce` for what other processes committed).
+   * Subscribe with `PubSub.subscribe` (scoped).
+   */
+  readonly changes: PubSub.PubSub<Change>
+  /**
+   * Publishes the realm's events that other processes committed to the log since this log last published (and a
+   * `Rewound` first when the realm's log now ends before that). Returns how many events it published.
+   */
+  readonly announce: (realm: string) => Effect.Effect<number, StoreError>
   /** Every tracked realm. */
   readonly realms: Effect.Effect<ReadonlyArray<RealmRow>, StoreError>
   /** Tracks a realm (or moves it to a new path). */
@@ -180,8 +204,54 @@ export const makeSqliteEventLog = Effect.gen(function*() {
   yield* sql.unsafe("PRAGMA busy_timeout = 10000")
   yield* sql.unsafe("PRAGMA synchronous = NORMAL")
   yield* migrate.pipe(Effect.mapError(storeError("migrate")))
+  const changes = yield* PubSub.unbounded<Change>()
+  const publishing = yield* Effect.makeSemaphore(1)
+  /** The last position published per realm: what this log has seen committed (history is not replayed). */
+  const published = new Map<string, number>()
+  for (
+    const r of yield* sql<{ realm: string; p: number }>`SELECT realm, MAX(position) AS p FROM events GROUP BY realm`
+      .pipe(Effect.mapError(storeError("read events")))
+  ) published.set(r.realm, r.p)
+
+  const readRecorded = (realm: string, afterPosition: number) =>
+    sql<EventRow>`SELECT id, position, type, schema_version, time, actor, causation_id, correlation_id, payload,
+                  commit_id FROM events WHERE realm = ${realm} AND position > ${afterPosition} ORDER BY position`
+      .pipe(
+        Effect.flatMap((rows) => Effect.try(() => rows.map((r) => rowToRecorded(realm, r)))),
+        Effect.mapError(storeError("read events"))
+      )
+
+  /** Publishes `events` (sorted) and moves the mark; what lies between the mark and them is read back first. */
+  const publishFrom = (realm: string, fresh: ReadonlyArray<Recorded>) =>
+    Effect.gen(function*() {
+      const mark = published.get(realm) ?? 0
+      const after = fresh.filter((r) => r.envelope.position > mark)
+      if (after.length === 0) return 0
+      // Another process committed positions in between: publish them in order, from the log itself.
+      const contiguous = after.every((r, i) => r.envelope.position === mark + 1 + i)
+      const list = contiguous ? after : yield* readRecorded(realm, mark)
+      if (list.length === 0) return 0
+      published.set(realm, list.at(-1)!.envelope.position)
+      yield* PubSub.publishAll(changes, list.map((recorded) => ({ _tag: "Recorded" as const, realm, recorded })))
+      return list.length
+    })
 
   const log: Context.Tag.Service<EventLog> = {
+    changes,
+    announce: (realm) =>
+      publishing.withPermits(1)(Effect.gen(function*() {
+        const mark = published.get(realm)
+        const [top] = yield* sql<{ p: number | null }>`SELECT MAX(position) AS p FROM events WHERE realm = ${realm}`
+          .pipe(Effect.mapError(storeError("read events")))
+        const head = top?.p ?? 0
+        if (mark !== undefined && head < mark) {
+          published.set(realm, head)
+          yield* PubSub.publish(changes, { _tag: "Rewound", realm, position: head })
+          return 0
+        }
+        if (head === (mark ?? 0)) return 0
+        return yield* publishFrom(realm, yield* readRecorded(realm, mark ?? 0))
+      })),
     realms: sql.unsafe<RealmDbRow>(readSql.realms).pipe(
       Effect.map((rows) => rows.map(realmOfRow)),
       Effect.mapError(storeError("read realms"))
@@ -193,27 +263,29 @@ export const makeSqliteEventLog = Effect.gen(function*() {
         Effect.mapError(storeError("register realm"))
       ),
     append: (realm, recorded, head) =>
-      Effect.gen(function*() {
-        // Write-first transaction: the first statement takes the write lock, so SQLite's busy timeout applies.
-        // Never move the checkpoint back: a slower catch-up must not undo a faster one.
-        yield* sql`UPDATE realms SET head_commit = ${head.commit}, head_position = ${head.position},
+      publishing.withPermits(1)(Effect.gen(function*() {
+        const fresh: Array<Recorded> = []
+        yield* Effect.gen(function*() {
+          // Write-first transaction: the first statement takes the write lock, so SQLite's busy timeout applies.
+          // Never move the checkpoint back: a slower catch-up must not undo a faster one.
+          yield* sql`UPDATE realms SET head_commit = ${head.commit}, head_position = ${head.position},
                    last_sync = ${new Date().toISOString()} WHERE name = ${realm} AND head_position <= ${head.position}`
-        for (const { commit, envelope: e } of recorded) {
-          yield* sql`INSERT INTO events (id, realm, position, type, schema_version, time, actor, causation_id,
-                     correlation_id, payload, commit_id)
+          for (const r of recorded) {
+            const e = r.envelope
+            const inserted = yield* sql<{ id: string }>`INSERT INTO events (id, realm, position, type, schema_version,
+                     time, actor, causation_id, correlation_id, payload, commit_id)
                      VALUES (${e.id}, ${realm}, ${e.position}, ${e.type}, ${e.schemaVersion}, ${e.time},
                      ${JSON.stringify(e.actor)}, ${e.causationId ?? null}, ${e.correlationId},
-                     ${JSON.stringify(encodeEvent(e.event))}, ${commit})
-                     ON CONFLICT(id) DO NOTHING`
-        }
-      }).pipe(sql.withTransaction, Effect.mapError(storeError("append"))),
-    read: (realm, afterPosition) =>
-      sql<EventRow>`SELECT id, position, type, schema_version, time, actor, causation_id, correlation_id, payload,
-                    commit_id FROM events WHERE realm = ${realm} AND position > ${afterPosition} ORDER BY position`
-        .pipe(
-          Effect.flatMap((rows) => Effect.try(() => rows.map((r) => rowToRecorded(realm, r)))),
-          Effect.mapError(storeError("read events"))
-        ),
+                     ${JSON.stringify(encodeEvent(e.event))}, ${r.commit})
+                     ON CONFLICT(id) DO NOTHING RETURNING id`
+            if (inserted.length > 0) fresh.push(r)
+          }
+        }).pipe(sql.withTransaction, Effect.mapError(storeError("append")))
+        // Committed: publish what this append recorded (and what others committed before it), once.
+        fresh.sort((a, b) => a.envelope.position - b.envelope.position)
+        yield* publishFrom(realm, fresh)
+      })),
+    read: readRecorded,
     readForFold: (realm, afterPosition) =>
       sql.unsafe<FoldDbRow>(readSql.eventsForFold, [realm, afterPosition]).pipe(
         Effect.map((rows) => rows.map((r) => foldItemOfRow(r, upcast))),
@@ -233,11 +305,15 @@ export const makeSqliteEventLog = Effect.gen(function*() {
         Effect.mapError(storeError("save snapshot"))
       ),
     forget: (realm) =>
-      Effect.gen(function*() {
-        yield* sql`UPDATE realms SET head_commit = NULL, head_position = 0 WHERE name = ${realm}`
-        yield* sql`DELETE FROM events WHERE realm = ${realm}`
-        yield* sql`DELETE FROM snapshots WHERE realm = ${realm}`
-      }).pipe(sql.withTransaction, Effect.mapError(storeError("forget")))
+      publishing.withPermits(1)(Effect.gen(function*() {
+        yield* Effect.gen(function*() {
+          yield* sql`UPDATE realms SET head_commit = NULL, head_position = 0 WHERE name = ${realm}`
+          yield* sql`DELETE FROM events WHERE realm = ${realm}`
+          yield* sql`DELETE FROM snapshots WHERE realm = ${realm}`
+        }).pipe(sql.withTransaction, Effect.mapError(storeError("forget")))
+        published.set(realm, 0)
+        yield* PubSub.publish(changes, { _tag: "Rewound", realm, position: 0 })
+      }))
   }
   return log
 })
@@ -251,12 +327,28 @@ export const SqliteEventLogLive = (filename: string) =>
   )
 
 /** An honest in-memory event index (same contract, nothing persisted). */
-export const makeMemoryEventLog = (): Context.Tag.Service<EventLog> => {
+export const makeMemoryEventLog: Effect.Effect<Context.Tag.Service<EventLog>> = Effect.gen(function*() {
   const realms = new Map<string, RealmRow>()
   const events = new Map<string, Array<Recorded>>()
   const ids = new Set<string>()
   const snapshots = new Map<string, Snapshot>()
+  const changes = yield* PubSub.unbounded<Change>()
+  const published = new Map<string, number>()
+  /** Publishes the realm's events after the last published position, in order. */
+  const publishNew = (realm: string) => {
+    const mark = published.get(realm) ?? 0
+    const list = (events.get(realm) ?? []).filter((r) => r.envelope.position > mark)
+    if (list.length === 0) return Effect.succeed(0)
+    published.set(realm, list.at(-1)!.envelope.position)
+    return Effect.as(
+      PubSub.publishAll(changes, list.map((recorded) => ({ _tag: "Recorded" as const, realm, recorded }))),
+      list.length
+    )
+  }
   return {
+    changes,
+    // Nobody else writes this log: there is never anything to announce.
+    announce: () => Effect.succeed(0),
     realms: Effect.sync(() => [...realms.values()].sort((a, b) => a.name.localeCompare(b.name))),
     register: (name, localPath, url) =>
       Effect.sync(() => {
@@ -290,7 +382,7 @@ export const makeMemoryEventLog = (): Context.Tag.Service<EventLog> => {
         if (row !== undefined && row.headPosition <= head.position) {
           realms.set(realm, { ...row, headCommit: head.commit, headPosition: head.position })
         }
-        return Effect.void
+        return Effect.asVoid(publishNew(realm))
       }),
     read: (realm, after) => Effect.sync(() => (events.get(realm) ?? []).filter((r) => r.envelope.position > after)),
     readForFold: (realm, after) =>
@@ -310,15 +402,17 @@ export const makeMemoryEventLog = (): Context.Tag.Service<EventLog> => {
         if (old === undefined || s.position >= old.position) snapshots.set(realm, s)
       }),
     forget: (realm) =>
-      Effect.sync(() => {
+      Effect.suspend(() => {
         for (const r of events.get(realm) ?? []) ids.delete(r.envelope.id)
         events.delete(realm)
         snapshots.delete(realm)
         const row = realms.get(realm)
         if (row !== undefined) realms.set(realm, { ...row, headCommit: undefined, headPosition: 0 })
+        published.set(realm, 0)
+        return PubSub.publish(changes, { _tag: "Rewound", realm, position: 0 })
       })
   }
-}
+})
 
 /** The in-memory event index. */
-export const MemoryEventLogLive = Layer.sync(EventLog, makeMemoryEventLog)
+export const MemoryEventLogLive = Layer.effect(EventLog, makeMemoryEventLog)

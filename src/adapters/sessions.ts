@@ -1,32 +1,32 @@
 /**
  * Live sessions of this machine in daemon.db: who works where (repo, realm, client, pid, domains, what they
- * watch). Starting and ending a session are local events, recorded with the session change in one transaction.
+ * watch). Starting and ending a session are typed local events (src/events/session.ts), recorded with the session
+ * change in one transaction and published on the event log's change stream once it commits.
  */
 import { SqlClient } from "@effect/sql"
-import { Context, Effect, Layer, Schema } from "effect"
+import { Context, Effect, Either, Layer, PubSub, Schema } from "effect"
 import { monotonicFactory } from "ulid"
+import type { Session } from "../events/session.js"
+import {
+  decodeSessionEvent,
+  encodeSessionEvent,
+  SessionEnded,
+  type SessionEvent,
+  sessionSchemaVersions,
+  SessionStarted
+} from "../events/session.js"
 import { readSql, type SessionDbRow, sessionOfRow } from "./daemonDb.js"
 import { StoreError } from "./errors.js"
 import { EventLog } from "./eventLog.js"
 
-/** A session as the API shows it. */
-export const Session = Schema.Struct({
-  id: Schema.String,
-  repo: Schema.String,
-  realm: Schema.String,
-  client_id: Schema.String,
-  pid: Schema.NullOr(Schema.Number),
-  started_at: Schema.String,
-  last_activity: Schema.String,
-  active_rfc: Schema.NullOr(Schema.String),
-  active_domains: Schema.Array(Schema.String),
-  imports_watching: Schema.Array(Schema.String),
-  exports_modified: Schema.Array(Schema.String),
-  ended_at: Schema.NullOr(Schema.String),
-  end_reason: Schema.NullOr(Schema.String)
-})
-/** A session. */
-export type Session = typeof Session.Type
+export { Session } from "../events/session.js"
+
+/** A session fact recorded in daemon.db, decoded (older untyped rows included). */
+export interface LocalEvent {
+  readonly id: string
+  readonly time: string
+  readonly event: SessionEvent
+}
 
 /** What a client registers. */
 export const NewSession = Schema.Struct({
@@ -50,6 +50,8 @@ export class Sessions extends Context.Tag("blue/Sessions")<Sessions, {
   readonly end: (id: string, reason: string, time: string) => Effect.Effect<Session | undefined, StoreError>
   /** Active sessions, optionally of one realm. */
   readonly active: (realm?: string) => Effect.Effect<ReadonlyArray<Session>, StoreError>
+  /** The recorded session facts after `afterId` (a ULID), oldest first. */
+  readonly history: (afterId?: string) => Effect.Effect<ReadonlyArray<LocalEvent>, StoreError>
 }>() {}
 
 const fail = (op: string) => (e: unknown) =>
@@ -60,7 +62,7 @@ export const SessionsLive = Layer.effect(
   Sessions,
   Effect.gen(function*() {
     // The event log applies daemon.db's migrations, the sessions table included.
-    yield* EventLog
+    const log = yield* EventLog
     const sql = yield* SqlClient.SqlClient
     const ulid = monotonicFactory()
     const byId = (id: string) =>
@@ -68,9 +70,13 @@ export const SessionsLive = Layer.effect(
         sql<SessionDbRow>`SELECT * FROM sessions WHERE id = ${id}`,
         (rows) => rows[0] === undefined ? undefined : sessionOfRow(rows[0])
       )
-    const localEvent = (type: string, time: string, payload: unknown) =>
+    const localEvent = (event: SessionEvent, time: string) =>
       sql`INSERT INTO local_events (id, type, time, payload)
-          VALUES (${ulid(Date.parse(time))}, ${type}, ${time}, ${JSON.stringify(payload)})`
+          VALUES (${ulid(Date.parse(time))}, ${event._tag}, ${time}, ${
+        JSON.stringify({ schemaVersion: sessionSchemaVersions[event._tag], ...(encodeSessionEvent(event) as object) })
+      })`
+    /** After the commit: the change stream carries the fact. */
+    const published = (event: SessionEvent) => PubSub.publish(log.changes, { _tag: "Session", event })
     return {
       start: (s, time) =>
         Effect.gen(function*() {
@@ -82,30 +88,46 @@ export const SessionsLive = Layer.effect(
             JSON.stringify(s.imports_watching)
           },
                      ${JSON.stringify(s.exports_modified)})`
-          yield* localEvent("SessionStarted", time, {
-            session: id,
-            repo: s.repo,
-            realm: s.realm,
-            client_id: s.client_id
-          })
-          return (yield* byId(id))!
-        }).pipe(sql.withTransaction, Effect.mapError(fail("start session"))),
+          const session = (yield* byId(id))!
+          yield* localEvent(new SessionStarted({ session }), time)
+          return session
+        }).pipe(
+          sql.withTransaction,
+          Effect.mapError(fail("start session")),
+          Effect.tap((session) => published(new SessionStarted({ session })))
+        ),
       end: (id, reason, time) =>
         Effect.gen(function*() {
           yield* sql`UPDATE sessions SET ended_at = ${time}, end_reason = ${reason}, last_activity = ${time}
                      WHERE id = ${id} AND ended_at IS NULL`
           const s = yield* byId(id)
           if (s === undefined || s.ended_at !== time) return undefined
-          yield* localEvent("SessionEnded", time, { session: id, repo: s.repo, realm: s.realm, reason })
+          yield* localEvent(new SessionEnded({ session: s, reason }), time)
           return s
-        }).pipe(sql.withTransaction, Effect.mapError(fail("end session"))),
+        }).pipe(
+          sql.withTransaction,
+          Effect.mapError(fail("end session")),
+          Effect.tap((s) => s === undefined ? Effect.void : published(new SessionEnded({ session: s, reason })))
+        ),
       active: (realm) =>
         (realm === undefined
           ? sql.unsafe<SessionDbRow>(readSql.activeSessions)
           : sql.unsafe<SessionDbRow>(readSql.activeSessionsOf, [realm])).pipe(
             Effect.map((rows): Array<Session> => rows.map(sessionOfRow)),
             Effect.mapError(fail("list sessions"))
+          ),
+      history: (afterId) =>
+        sql<{ id: string; type: string; time: string; payload: string }>`SELECT id, type, time, payload
+            FROM local_events WHERE id > ${afterId ?? ""} ORDER BY id`.pipe(
+          Effect.mapError(fail("read session events")),
+          Effect.flatMap((rows) =>
+            Effect.forEach(rows, (r) =>
+              Either.match(decodeSessionEvent(r.type, r.time, JSON.parse(r.payload)), {
+                onLeft: (detail) => Effect.fail(new StoreError({ op: "read session events", detail })),
+                onRight: (event) => Effect.succeed({ id: r.id, time: r.time, event })
+              }))
           )
+        )
     }
   })
 )

@@ -4,23 +4,28 @@
  * repo — as a compact table in a terminal or one JSON document per line with --json, until interrupted.
  */
 import { Command, Options } from "@effect/cli"
-import { Effect } from "effect"
-import { WebSocket } from "ws"
+import { Effect, Schema, Stream } from "effect"
 import {
   activeRfc,
   type Connection,
   daemonNeeded,
   DaemonUnavailable,
   endSession,
+  findDaemon,
   memberHere,
   startSession
 } from "../adapters/daemonClient.js"
+import { feedStream } from "../adapters/feedClient.js"
 import { jsonText } from "../domain/text.js"
+import { ServerMessage } from "../events/feed.js"
 import { listSessions, renderSessions, sessions } from "../operations/sessions.js"
 import { notificationSummary } from "../projections/notifications.js"
 import { present, presentOperation, writeHuman } from "./output.js"
 
 const list = listSessions
+
+/** A feed message as `--watch --json` prints it: the wire's own JSON. */
+const encodeMessage = Schema.encodeSync(ServerMessage)
 
 const watch = (conn: Connection, json: boolean) =>
   Effect.gen(function*() {
@@ -35,45 +40,31 @@ const watch = (conn: Connection, json: boolean) =>
     const show = (line: unknown) =>
       json ? process.stdout.write(`${jsonText(line)}\n`) : writeHuman(process.stdout, String(line))
     if (!json) show(renderSessions(yield* list(conn, me?.realm), me?.repo))
-    // The session ends however the watch does — its feed closing, or a signal interrupting this fiber (runMain's
-    // handlers): a finalizer, so an interrupt cannot skip it.
-    yield* Effect.async<void, DaemonUnavailable>((resume) => {
-      const ws = new WebSocket(`ws://127.0.0.1:${conn.port}/feed`, {
-        headers: { authorization: `Bearer ${conn.token}` }
-      })
-      const stop = () => ws.close(1000, "bye")
-      process.once("SIGINT", stop)
-      process.once("SIGTERM", stop)
-      ws.on("open", () => ws.send(JSON.stringify({ type: "subscribe", ...(me === undefined ? {} : me) })))
-      ws.on("message", (data) => {
-        const m = JSON.parse(data.toString())
+    // The feed client reconnects (and resumes) by itself; the watch ends when interrupted (Ctrl-C, SIGTERM: runMain's
+    // handlers). The session ends however the watch does: a finalizer, so an interrupt cannot skip it.
+    yield* feedStream({ connect: Effect.sync(() => findDaemon() ?? conn), realm: me?.realm, repo: me?.repo }).pipe(
+      Stream.runForEach((m) => {
         if (m.type === "session") {
-          if (json) show({ type: "session", change: m.change, session: m.session })
-          else {
-            Effect.runPromise(list(conn, me?.realm)).then(
-              (all) =>
-                show(
-                  `\n${m.change === "started" ? "+" : "-"} ${m.session.repo} (${m.session.client_id})\n${
-                    renderSessions(all, me?.repo)
-                  }`
-                ),
-              () => undefined
-            )
-          }
-        } else if (m.type === "notification") {
-          const n = m.notification
-          show(
-            json
-              ? { type: "notification", notification: n }
-              : notificationSummary(n)
+          if (json) return Effect.sync(() => show(encodeMessage(m)))
+          return Effect.map(
+            Effect.orElseSucceed(list(conn, me?.realm), () => undefined),
+            (all) =>
+              all === undefined ? undefined : show(
+                `\n${m.change === "started" ? "+" : "-"} ${m.session.repo} (${m.session.client_id})\n${
+                  renderSessions(all, me?.repo)
+                }`
+              )
           )
-        } else if (m.type === "event" && json) show({ type: "event", event: m.event })
-      })
-      ws.on("close", () => resume(Effect.void))
-      ws.on("error", (e) => resume(Effect.fail(new DaemonUnavailable({ detail: e.message }))))
-      // Interrupted (Ctrl-C, SIGTERM): close the feed too.
-      return Effect.sync(stop)
-    }).pipe(Effect.ensuring(session === undefined ? Effect.void : Effect.ignore(endSession(conn, session.id))))
+        }
+        if (m.type === "notification") {
+          return Effect.sync(() => show(json ? encodeMessage(m) : notificationSummary(m.notification)))
+        }
+        if (m.type === "event" && json) return Effect.sync(() => show(encodeMessage(m)))
+        return Effect.void
+      }),
+      Effect.mapError((e) => new DaemonUnavailable({ detail: e.message })),
+      Effect.ensuring(session === undefined ? Effect.void : Effect.ignore(endSession(conn, session.id)))
+    )
     return { watched: true }
   })
 

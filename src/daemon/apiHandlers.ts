@@ -13,7 +13,7 @@ import { EventLog } from "../adapters/eventLog.js"
 import { currentUser } from "../adapters/identity.js"
 import { readBranch } from "../adapters/paths.js"
 import { Published } from "../adapters/published.js"
-import { type NewSession, type Session, Sessions } from "../adapters/sessions.js"
+import { type NewSession, Sessions } from "../adapters/sessions.js"
 import { nameProblem } from "../domain/nameRules.js"
 import { Realms } from "../engine/Realms.js"
 import { eventDocument } from "../events/codec.js"
@@ -40,10 +40,8 @@ export interface ApiContext {
   readonly machine: string
   /** GET /realms/{name} documents by realm, with the head they were built at */
   readonly realmDocuments: Map<string, { readonly head: string; readonly body: string }>
-  /** ingests a realm's new commits and publishes their events to the feed; how many were new */
+  /** ingests a realm's new commits (their events reach the feed on the log's change stream); how many were new */
   readonly sync: (name: string, localPath: string) => Effect.Effect<number, unknown>
-  /** tells the feed and the session mirror of a started or ended session */
-  readonly broadcastSession: (change: "started" | "ended", session: Session) => void
 }
 
 /** At most this many names in a session's lists, each a name; client_id and active_rfc at most this long. */
@@ -256,7 +254,6 @@ const handlers = (ctx: ApiContext) => {
             active_domains: input.active_domains.length > 0 ? input.active_domains : domains,
             imports_watching: input.imports_watching.length > 0 ? input.imports_watching : watching
           }, new Date().toISOString())
-          ctx.broadcastSession("started", session)
           return session
         }).pipe(Effect.mapError(toApiError)))
       .handle("end", ({ path }) =>
@@ -265,7 +262,6 @@ const handlers = (ctx: ApiContext) => {
           if (ended === undefined) {
             return yield* new SessionUnknown({ message: `No active session ${JSON.stringify(path.id)}.` })
           }
-          ctx.broadcastSession("ended", ended)
           return ended
         }).pipe(Effect.mapError(toApiError))))
 
@@ -298,7 +294,9 @@ const handlers = (ctx: ApiContext) => {
             { _tag: "AcknowledgeNotifications", ids: [path.id], all: false },
             { repo: payload.repo, user: payload.user ?? currentUser() }
           ).pipe(
-            Effect.provideService(Published, { published: () => Effect.ignore(ctx.sync(row.name, row.localPath)) })
+            // The daemon's own write: its append publishes on the change stream, straight into the feed, so there is
+            // nobody to tell (the process's own Published port would call this very daemon back).
+            Effect.provideService(Published, { published: () => Effect.void })
           )
           return {
             realm: row.name,

@@ -4,18 +4,19 @@
  * server to forward to the client. It follows the repo: a join makes it register, a leave deregisters, a daemon
  * restart re-registers.
  */
-import { Effect } from "effect"
-import { WebSocket } from "ws"
+import { Effect, Fiber, Stream } from "effect"
 import {
   activeRfc,
   type Connection,
   daemonAnswers,
+  DaemonUnavailable,
   endSession,
   ensureDaemon,
   findDaemon,
   memberHere,
   startSession
 } from "../adapters/daemonClient.js"
+import { feedStream } from "../adapters/feedClient.js"
 import type { Session } from "../adapters/sessions.js"
 import type { PendingNotification } from "../domain/state.js"
 
@@ -34,12 +35,11 @@ export interface PresenceState {
 /** Keeps a session and a feed for the repo at `root`; `deliver` receives what the feed brings. */
 export class Presence {
   private member: { readonly repo: string; readonly realm: string } | undefined
-  private conn: Connection | undefined
   private session: string | undefined
-  private socket: WebSocket | undefined
+  private open = false
+  private feed: Fiber.RuntimeFiber<void, unknown> | undefined
   private chain: Promise<void> = Promise.resolve()
   private closed = false
-  private failures = 0
   /** start a daemon only until the first connection: one the user stopped afterwards stays stopped */
   private mayStart: boolean
   private readonly timer: NodeJS.Timeout
@@ -58,10 +58,10 @@ export class Presence {
 
   /** Where things stand. */
   get state(): PresenceState {
-    return { member: this.member, session: this.session, feed: this.socket?.readyState === WebSocket.OPEN }
+    return { member: this.member, session: this.session, feed: this.open }
   }
 
-  /** Re-reads the repo's membership and (re)registers the session and the feed as needed. Never fails. */
+  /** Re-reads the repo's membership and (re)starts the feed for it as needed. Never fails. */
   refresh(): Promise<void> {
     this.chain = this.chain.then(() => this.step()).catch(() => undefined)
     return this.chain
@@ -82,91 +82,83 @@ export class Presence {
       await this.teardown()
       this.member = now
     }
-    if (this.member === undefined) return
-    if (this.conn === undefined || this.socket === undefined) {
-      this.conn = await this.connect()
-      if (this.conn === undefined) return
-    }
-    const conn = this.conn
-    if (this.session === undefined) {
+    if (this.member === undefined || this.feed !== undefined) return
+    const member = this.member
+    // The one feed client: it connects (starting the daemon the first time if allowed), registers the session on
+    // each connection, deregisters it when the connection is lost, and reconnects on its schedule.
+    this.feed = Effect.runFork(
+      feedStream({
+        connect: this.connect(),
+        realm: member.realm,
+        repo: member.repo,
+        onOpen: (conn) => this.register(conn, member),
+        onLost: (conn) => this.deregister(conn)
+      }).pipe(
+        Stream.runForEach((m) =>
+          Effect.sync(() => {
+            if (m.type === "notification" && m.notification.repo === member.repo) {
+              this.deliver({ type: "notification", notification: m.notification })
+            } else if (m.type === "session" && this.watchSessions) {
+              this.deliver({ type: "session", change: m.change, session: m.session })
+            }
+          })
+        ),
+        Effect.ignore
+      )
+    )
+  }
+
+  /** The running daemon (asking /health), or one started now while that is allowed; fails to retry later. */
+  private connect(): Effect.Effect<Connection, DaemonUnavailable> {
+    return Effect.suspend(() => {
+      const found = findDaemon()
+      const healthy = found === undefined
+        ? Effect.fail(new DaemonUnavailable({ detail: "no daemon is running" }))
+        : daemonAnswers(found).pipe(
+          Effect.filterOrFail(
+            (answers) => answers,
+            () => new DaemonUnavailable({ detail: "/health does not answer" })
+          ),
+          Effect.as(found)
+        )
+      return Effect.orElse(
+        healthy,
+        () => this.mayStart ? ensureDaemon : Effect.fail(new DaemonUnavailable({ detail: "no daemon is running" }))
+      )
+    })
+  }
+
+  private register(conn: Connection, member: { readonly repo: string; readonly realm: string }): Effect.Effect<void> {
+    return Effect.gen(this, function*() {
+      this.mayStart = false
+      this.open = true
       const rfc = activeRfc(this.root)
-      const r = await Effect.runPromise(Effect.either(startSession(conn, {
-        repo: this.member.repo,
-        realm: this.member.realm,
+      const r = yield* Effect.either(startSession(conn, {
+        repo: member.repo,
+        realm: member.realm,
         client_id: "mcp",
         pid: process.pid,
         ...(rfc === undefined ? {} : { active_rfc: rfc })
-      })))
-      if (r._tag === "Left") {
-        this.conn = undefined
-        return
-      }
-      this.session = r.right.id
-    }
-    if (this.socket === undefined) this.openFeed(conn, this.member)
+      }))
+      if (r._tag === "Right") this.session = r.right.id
+    })
   }
 
-  private async connect(): Promise<Connection | undefined> {
-    const found = findDaemon()
-    if (found !== undefined) {
-      if (await Effect.runPromise(daemonAnswers(found))) return found
-    }
-    if (!this.mayStart) return undefined
-    const started = await Effect.runPromise(Effect.either(ensureDaemon))
-    return started._tag === "Right" ? started.right : undefined
-  }
-
-  private openFeed(conn: Connection, member: { readonly repo: string; readonly realm: string }) {
-    const ws = new WebSocket(`ws://127.0.0.1:${conn.port}/feed`, {
-      headers: { authorization: `Bearer ${conn.token}` }
-    })
-    this.socket = ws
-    ws.on("open", () => {
-      this.failures = 0
-      this.mayStart = false
-      ws.send(JSON.stringify({ type: "subscribe", realm: member.realm, repo: member.repo }))
-    })
-    ws.on("message", (data) => {
-      let m: any
-      try {
-        m = JSON.parse(data.toString())
-      } catch {
-        return
-      }
-      if (m?.type === "notification" && m.notification?.repo === member.repo) {
-        this.deliver({ type: "notification", notification: m.notification })
-      } else if (m?.type === "session" && this.watchSessions) {
-        this.deliver({ type: "session", change: m.change, session: m.session })
-      }
-    })
-    const lost = () => {
-      if (this.socket !== ws) return
-      // The daemon went away (or restarted and forgot us): start over on the next refresh.
-      const [conn, session] = [this.conn, this.session]
-      if (conn !== undefined && session !== undefined) {
-        Effect.runFork(Effect.ignore(endSession(conn, session, 500)))
-      }
-      this.socket = undefined
+  private deregister(conn: Connection): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      const session = this.session
+      this.open = false
       this.session = undefined
-      this.conn = undefined
-      // Back off (1 s, 2 s, 4 s … 30 s) so a flapping daemon does not churn sessions.
-      this.failures++
-      if (!this.closed) setTimeout(() => this.refresh(), Math.min(30_000, 1_000 * 2 ** (this.failures - 1))).unref()
-    }
-    ws.on("close", lost)
-    ws.on("error", lost)
+      return session === undefined
+        ? Effect.void
+        : Effect.ignore(endSession(conn, session, 500))
+    })
   }
 
   private async teardown(): Promise<void> {
-    const ws = this.socket
-    this.socket = undefined
-    if (ws !== undefined) ws.close(1000, "bye")
-    if (this.session !== undefined && this.conn !== undefined) {
-      await Effect.runPromise(
-        Effect.ignore(endSession(this.conn, this.session, 500))
-      )
-    }
-    this.session = undefined
-    this.conn = undefined
+    const feed = this.feed
+    this.feed = undefined
+    // Interrupting the feed closes its socket and, in its finalizer, deregisters the session.
+    if (feed !== undefined) await Effect.runPromise(Fiber.interrupt(feed))
   }
 }

@@ -1,0 +1,75 @@
+/**
+ * What every part of the running daemon shares: where it lives, the port and token it serves with, this machine's
+ * name and when it started; and `Ingest`, the one way a realm's new commits get into the event log (whose append
+ * then publishes them on the change stream).
+ */
+import { Context, Effect, Layer } from "effect"
+import { machineName } from "../adapters/daemonRuntime.js"
+import { EventLog, type RealmRow } from "../adapters/eventLog.js"
+import { Realms } from "../engine/Realms.js"
+
+/** How the daemon was started. */
+export interface DaemonOptions {
+  readonly home: string
+  readonly port: number
+  readonly token: string
+}
+
+/** The daemon's settings, as its Layers read them. */
+export class DaemonConfig extends Context.Tag("blue/daemon/DaemonConfig")<DaemonConfig, {
+  readonly home: string
+  readonly port: number
+  readonly token: string
+  readonly machine: string
+  readonly startedAt: string
+}>() {}
+
+/** The settings for `options`, stamped with the start time. */
+export const DaemonConfigLive = (options: DaemonOptions) =>
+  Layer.sync(DaemonConfig, () => ({
+    ...options,
+    machine: machineName(options.home),
+    startedAt: new Date().toISOString()
+  }))
+
+/** Gets realm commits into the event log: a catch-up (git → daemon.db) and an announce of what others recorded. */
+export class Ingest extends Context.Tag("blue/daemon/Ingest")<Ingest, {
+  /**
+   * Catches the realm up and publishes every event that is new to this daemon (those its catch-up appended, and
+   * those another process appended to daemon.db); returns how many it published.
+   */
+  readonly realm: (row: RealmRow) => Effect.Effect<number, unknown>
+  /** Every tracked realm, each on its own (one failing does not stop the others). */
+  readonly all: Effect.Effect<void>
+}>() {}
+
+/** Ingest through the engine's catch-up and the log's announce. */
+export const IngestLive = Layer.effect(
+  Ingest,
+  Effect.gen(function*() {
+    const realms = yield* Realms
+    const log = yield* EventLog
+    // One ingest per realm at a time: the ref watcher, the poll and POST …/sync may all ask at once.
+    const locks = new Map<string, Effect.Semaphore>()
+    const lockOf = (name: string) => {
+      let lock = locks.get(name)
+      if (lock === undefined) locks.set(name, lock = Effect.unsafeMakeSemaphore(1))
+      return lock
+    }
+    const realm = (row: RealmRow) =>
+      lockOf(row.name).withPermits(1)(Effect.gen(function*() {
+        const before = (yield* log.realms).find((r) => r.name === row.name)?.headPosition ?? 0
+        const { row: after } = yield* realms.catchUp(row.localPath)
+        // What catch-up appended was published by the append; the rest another process appended.
+        const announced = yield* log.announce(row.name)
+        return Math.max(0, after.headPosition - before) + announced
+      }))
+    return {
+      realm,
+      all: Effect.flatMap(
+        Effect.orElseSucceed(log.realms, () => []),
+        (rows) => Effect.forEach(rows, (r) => Effect.ignore(realm(r)), { discard: true })
+      )
+    }
+  })
+)
