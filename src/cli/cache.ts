@@ -7,6 +7,7 @@ import type { CacheName, CacheTableStats, RepoCacheService } from "../adapters/c
 import { makeRepoCache } from "../adapters/cache.js"
 import { PathProblem } from "../adapters/errors.js"
 import { findMemberRoot } from "../adapters/memberConfig.js"
+import { Invocation } from "../engine/invocation.js"
 import { present } from "./output.js"
 
 const json = Options.boolean("json").pipe(Options.withDescription("print one JSON document on stdout"))
@@ -16,7 +17,7 @@ const LABELS: Record<CacheName, string> = { export: "exports", contract: "contra
 /** Runs `f` on the cache of the member repo around the current directory. */
 const withRepoCache = <A extends object, E>(f: (cache: RepoCacheService) => Effect.Effect<A, E>) =>
   Effect.gen(function*() {
-    const cwd = process.cwd()
+    const cwd = (yield* Invocation).cwd
     const root = findMemberRoot(cwd)
     if (root === undefined) {
       return yield* new PathProblem({

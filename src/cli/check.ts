@@ -3,6 +3,7 @@
  * 1 invalid, 2 warnings only.
  */
 import { Command, Options } from "@effect/cli"
+import { Effect } from "effect"
 import { plural } from "../domain/text.js"
 import type { CheckReport, Finding } from "../engine/check.js"
 import { check, CHECK_MODES, renderCheckText } from "../operations/check.js"
@@ -104,7 +105,8 @@ export const checkCommand = Command.make(
     const format = o.json ? "json" : o.format
     return present(
       format === "json",
-      runOperation(check, {
+      Effect.flatMap(cliAt, (at) =>
+        runOperation(check, {
         mode: o.mode,
         name: given(o.name),
         from: given(o.from),
@@ -115,8 +117,8 @@ export const checkCommand = Command.make(
         since: given(o.since),
         no_cache: o.noCache,
         ci: o.ci,
-        trust: o.trust
-      }, cliAt()),
+          trust: o.trust
+        }, at)),
       (r) => (format === "junit" ? renderJunit(r) : format === "github" ? renderGithub(r) : renderCheckText(r)),
       (r) => r.exit_code
     )

@@ -22,6 +22,8 @@ import { Realms } from "../engine/Realms.js"
 import { eventDocument } from "../events/codec.js"
 import type { Recorded } from "../events/envelope.js"
 import { notificationHistory } from "../projections/notifications.js"
+import { CommandProgram, runCommand } from "./run.js"
+import { RunRequest } from "./runProtocol.js"
 import { checkRequest, tokenMatches } from "./security.js"
 
 declare const BLUE_VERSION: string
@@ -296,6 +298,20 @@ export const serve = (options: { readonly home: string; readonly port: number; r
           })
           realmDocuments.set(row.name, { head: open.head, body })
           return HttpServerResponse.text(body, { contentType: "application/json" })
+        })
+      ),
+      // One writer: a command a CLI handed over, run here (src/daemon/run.ts); its writes publish in-process.
+      HttpRouter.post(
+        "/run",
+        Effect.gen(function*() {
+          const req = yield* HttpServerRequest.HttpServerRequest
+          const request = yield* Effect.flatMap(req.json, Schema.decodeUnknown(RunRequest)).pipe(
+            Effect.mapError(() => new ApiError({ tag: "RequestInvalid", text: "Send a RunRequest as the body." }))
+          )
+          const published = (realm: string) =>
+            Effect.ignore(Effect.flatMap(rowByName(realm), (row) => sync(row.name, row.localPath)))
+          const out = yield* runCommand(request).pipe(Effect.provideService(Published, { published }))
+          return HttpServerResponse.unsafeJson(out)
         })
       ),
       HttpRouter.post(
@@ -665,4 +681,8 @@ export const serve = (options: { readonly home: string; readonly port: number; r
     )
     yield* Effect.addFinalizer(() => Fiber.interrupt(poller))
     return { port: options.port }
-  }) satisfies Effect.Effect<{ readonly port: number }, unknown, Scope.Scope | Realms | EventLog | Sessions>
+  }) satisfies Effect.Effect<
+    { readonly port: number },
+    unknown,
+    Scope.Scope | Realms | EventLog | Sessions | CommandProgram
+  >

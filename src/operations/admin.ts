@@ -14,6 +14,7 @@ import { isWithin, realPathOf } from "../adapters/paths.js"
 import { validateName } from "../domain/decide.js"
 import { Admission } from "../domain/files.js"
 import { suggestName } from "../domain/names.js"
+import { Invocation } from "../engine/invocation.js"
 import { Realms } from "../engine/Realms.js"
 import { argLabel, type At, operation, optionalBoolean, optionalString } from "./operation.js"
 import { here, hereAsMember } from "./where.js"
@@ -62,7 +63,7 @@ export const initRealm = operation({
           })
         }
       }
-      const out = yield* realms.init(parent, args.name, admission, { user: yield* actingUser(at.cwd) })
+      const out = yield* realms.init(parent, args.name, admission, { user: yield* actingUser(at.cwd, (yield* Invocation).env) })
       return {
         realm: out.realm,
         path: nodePath.resolve(parent, `realm-${args.name}`),
@@ -125,7 +126,7 @@ export const joinRealm = operation({
           detail: "is a realm repository; run join inside the code repo that should become a member"
         })
       }
-      const actor = { repo: repoName, user: yield* actingUser(root) }
+      const actor = { repo: repoName, user: yield* actingUser(root, (yield* Invocation).env) }
       const joined = yield* realms.execute(
         realmDir,
         { _tag: "JoinRealm", repo: repoName, path: root, maintainers: [actor.user] },

@@ -22,6 +22,7 @@ import {
   withFindings
 } from "../engine/check.js"
 import { cachedPerFile } from "../engine/detect.js"
+import { Invocation } from "../engine/invocation.js"
 import { Realms } from "../engine/Realms.js"
 import { argLabel, operation, optionalBoolean, optionalString, resolveArgPath } from "./operation.js"
 import { here } from "./where.js"
@@ -79,7 +80,7 @@ export const check = operation({
     Effect.scoped(Effect.gen(function*() {
       const options = {
         trust: o.trust === true ? "ci" as const : "store" as const,
-        ci: o.ci === true || process.env["CI"] === "true"
+        ci: o.ci === true || (yield* Invocation).env["CI"] === "true"
       }
       if (o.mode === "compatibility" && (o.old !== undefined || o.new !== undefined)) {
         if (o.old === undefined || o.new === undefined) {

@@ -4,8 +4,9 @@
 import { Effect } from "effect"
 import { PathProblem } from "../adapters/errors.js"
 import { findMemberRoot, findRealmRoot, type Member, readMember } from "../adapters/files.js"
-import { currentUser } from "../adapters/identity.js"
+import { currentUser as identityOf } from "../adapters/identity.js"
 import type { Actor } from "../domain/commands.js"
+import { Invocation } from "../engine/invocation.js"
 
 /** The realm a command talks to, and who is acting. */
 export interface Here {
@@ -18,8 +19,11 @@ export interface Here {
  * Resolves the realm and actor for the current directory. The actor is not checked here (read-only commands do not
  * record it); the engine refuses a write by an identity that could forge commit lines.
  */
-export const here = (cwd: string = process.cwd()) =>
+export const here = (dir?: string) =>
   Effect.gen(function*() {
+    const invocation = yield* Invocation
+    const cwd = dir ?? invocation.cwd
+    const currentUser = (cwd: string) => identityOf(cwd, invocation.env)
     const memberRoot = findMemberRoot(cwd)
     if (memberRoot !== undefined) {
       const member = yield* readMember(memberRoot)
@@ -42,10 +46,10 @@ export const here = (cwd: string = process.cwd()) =>
 
 /** Like `here`, but the command must run inside a member repo; `detail` says why, naming the command. */
 export const hereAsMember = (
-  cwd: string = process.cwd(),
+  dir?: string,
   detail = "run this inside a member repo (it has .blue/config.yaml)"
 ) =>
-  Effect.flatMap(here(cwd), (h) =>
+  Effect.flatMap(Effect.zip(here(dir), Invocation), ([h, invocation]) =>
     h.member === undefined
-      ? Effect.fail(new PathProblem({ path: cwd, detail }))
+      ? Effect.fail(new PathProblem({ path: dir ?? invocation.cwd, detail }))
       : Effect.succeed({ ...h, member: h.member }))
