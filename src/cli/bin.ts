@@ -1,11 +1,12 @@
 /**
- * The `blue` executable: try the start-up fast path, else load the full CLI bundle (through a code cache); `blue mcp`
- * loads the MCP server's bundle.
+ * The `blue` executable: try the start-up fast paths (status from daemon.db; a write command handed to the running
+ * daemon), else load the full CLI bundle (through a code cache); `blue mcp` loads the MCP server's bundle.
  */
 import { fileURLToPath } from "node:url"
 import { environmentProblem } from "../adapters/home.js"
 import { tryFastStatus } from "./fastStatus.js"
 import { codeCacheDir, loadWithCodeCache } from "./loader.js"
+import { tryThinWrite } from "./thinWrite.js"
 
 const args = process.argv.slice(2)
 // BLUE_HOME and BLUE_LOCK_TIMEOUT_MS are checked before anything uses them (the code cache lives in BLUE_HOME).
@@ -34,4 +35,6 @@ if (!mcp) {
   process.on("SIGTERM", early)
 }
 if (mcp) loadWithCodeCache(fileURLToPath(new URL("./mcp.cjs", import.meta.url)), codeCacheDir())
-else if (!tryFastStatus(args)) loadWithCodeCache(fileURLToPath(new URL("./cli.cjs", import.meta.url)), codeCacheDir())
+else if (!tryFastStatus(args) && !(await tryThinWrite(args))) {
+  loadWithCodeCache(fileURLToPath(new URL("./cli.cjs", import.meta.url)), codeCacheDir())
+}

@@ -122,7 +122,8 @@ export const trustCommand = Command.make(
     list: Options.boolean("list").pipe(Options.withDescription("show the trusted scripts")),
     json: Options.boolean("json").pipe(Options.withDescription("print one JSON document on stdout"))
   },
-  ({ json, list, revoke, scripts }) => present(
+  ({ json, list, revoke, scripts }) =>
+    present(
       json,
       Effect.flatMap(Invocation, (i) => trustScripts({ scripts, revoke, list }, i.cwd)),
       renderTrustReport

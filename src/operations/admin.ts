@@ -63,7 +63,9 @@ export const initRealm = operation({
           })
         }
       }
-      const out = yield* realms.init(parent, args.name, admission, { user: yield* actingUser(at.cwd, (yield* Invocation).env) })
+      const out = yield* realms.init(parent, args.name, admission, {
+        user: yield* actingUser(at.cwd, (yield* Invocation).env)
+      })
       return {
         realm: out.realm,
         path: nodePath.resolve(parent, `realm-${args.name}`),
