@@ -1,0 +1,224 @@
+/**
+ * One writer (README "The daemon runs the writes"): with this BLUE_HOME's daemon running, a write command hands
+ * itself to the daemon (`POST /run`) and the CLI process loads no engine; the daemon runs the same command program,
+ * so what it prints, its exit code and what it writes are those of the command run in-process. Concurrent writers
+ * through the daemon all land exactly once, and a daemon SIGKILLed in the middle of a batch of writes loses and
+ * duplicates nothing. Real `blue` binary, real daemon on a free port, real git, temp BLUE_HOMEs.
+ */
+import { spawn, spawnSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { APERTURE, FUNGAL, ML, REALM, S3 } from "./support/seed.js"
+import { BLUE_BIN, freePort, makeWorkspace, type Run, type Workspace } from "./support/workspace.js"
+
+const DEBUG_LINE = /^blue: path=.*\n/gm
+
+/** A workspace whose commands may use a daemon (`BLUE_DAEMON=auto`, no CI), on its own port and runtime dir. */
+const daemonWorkspace = async (label: string, daemon: boolean) => {
+  const ws = makeWorkspace(label)
+  fs.mkdirSync(ws.path("xdg"), { mode: 0o700 })
+  const env: NodeJS.ProcessEnv = {
+    ...ws.env,
+    BLUE_DAEMON_PORT: String(await freePort()),
+    XDG_RUNTIME_DIR: ws.path("xdg"),
+    BLUE_DEBUG_PATH: "1",
+    BLUE_DAEMON: daemon ? "auto" : "off"
+  }
+  delete env["CI"]
+  const run = (cwd: string, args: ReadonlyArray<string>, extra: NodeJS.ProcessEnv = {}): Run => {
+    const r = spawnSync(process.execPath, [BLUE_BIN, ...args], {
+      cwd: ws.path(cwd),
+      env: { ...env, ...extra },
+      encoding: "utf8"
+    })
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr, json: () => JSON.parse(r.stdout) }
+  }
+  const spawnRun = (cwd: string, args: ReadonlyArray<string>): Promise<Run> =>
+    new Promise((resolve) => {
+      const child = spawn(process.execPath, [BLUE_BIN, ...args], { cwd: ws.path(cwd), env })
+      let stdout = ""
+      let stderr = ""
+      child.stdout.on("data", (d) => (stdout += d))
+      child.stderr.on("data", (d) => (stderr += d))
+      child.on("close", (code) => resolve({ code, stdout, stderr, json: () => JSON.parse(stdout) }))
+    })
+  const pidFile = () => {
+    const dir = ws.path("xdg", "blue")
+    const name = fs.readdirSync(dir).find((f) => f.endsWith(".pid"))
+    return name === undefined ? undefined : path.join(dir, name)
+  }
+  const daemonPid = (): number => JSON.parse(fs.readFileSync(pidFile()!, "utf8")).pid
+  return { ws, env, run, spawnRun, daemonPid }
+}
+
+/** The same text from two workspaces: their roots, commit hashes, times, ids and timings made alike. */
+const normalise = (ws: Workspace, text: string) =>
+  text.split(ws.root).join("<root>")
+    .replace(DEBUG_LINE, "")
+    .replace(/\b[0-9a-f]{40}\b/g, "<commit>")
+    .replace(/\b[0-9a-f]{8}\b/g, "<short>")
+    .replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z/g, "<time>")
+    .replace(/\b[0-9A-HJKMNP-TV-Z]{26}\b/g, "<id>")
+    .replace(/\(\d+ ms\)|"ms": \d+/g, "<ms>")
+    .replace(/pid \d+|"pid": \d+/g, "<pid>")
+
+/** The realm's files other than its event files (which carry ids and times), normalised. */
+const realmFiles = (ws: Workspace): Record<string, string> => {
+  const dir = ws.path(REALM)
+  const out: Record<string, string> = {}
+  const files = spawnSync("git", ["ls-files"], { cwd: dir, encoding: "utf8" }).stdout.split("\n").filter((f) =>
+    f !== "" && !f.startsWith("events/")
+  )
+  for (const f of files) out[f] = normalise(ws, fs.readFileSync(path.join(dir, f), "utf8"))
+  for (const repo of [APERTURE, FUNGAL, ML]) {
+    const config = ws.path(repo, ".blue", "config.yaml")
+    out[`${repo}/.blue/config.yaml`] = fs.existsSync(config) ? normalise(ws, fs.readFileSync(config, "utf8")) : ""
+  }
+  return out
+}
+
+/** The write commands both workspaces run, in order: successes, refusals, a usage error, --json. */
+const SCRIPT: ReadonlyArray<readonly [string, ReadonlyArray<string>]> = [
+  [".", ["realm", "admin", "init", "--name", "letemcook"]],
+  [APERTURE, ["realm", "admin", "join", `../${REALM}`]],
+  [APERTURE, ["realm", "admin", "domain", "create", "s3-access", "--repos", `${APERTURE},${FUNGAL}`, "--contract", S3]],
+  [FUNGAL, ["realm", "join", `../${REALM}`, "--json"]],
+  [ML, ["realm", "admin", "join", `../${REALM}`]],
+  [FUNGAL, ["realm", "domain", "create", "training-pipeline", "--repos", `${FUNGAL},${ML}`, "--contract", "job-schema"]],
+  [APERTURE, ["realm", "export", "--name", S3, "--value", "{\"paths\":[\"s3://a/\"]}"]],
+  [FUNGAL, ["realm", "import", "--contract", S3, "--domain", "s3-access", "--version", "^1.0.0"]],
+  [APERTURE, ["realm", "export", "--name", S3, "--value", "{\"paths\":[\"s3://b/\"]}", "--json"]],
+  [FUNGAL, ["realm", "ack", "--all", "--json"]],
+  [FUNGAL, ["realm", "ack", "--all"]],
+  // refusals (exit 1): not the owner, a cycle, still imported — and the same as --json
+  [FUNGAL, ["realm", "export", "--name", S3, "--value", "{}"]],
+  [FUNGAL, ["realm", "export", "--name", S3, "--value", "{}", "--json"]],
+  [ML, ["realm", "admin", "domain", "create", "loop", "--repos", `${ML},${APERTURE}`]],
+  [ML, ["realm", "admin", "domain", "create", "loop2", "--repos", `${ML},${FUNGAL}`, "--json"]],
+  [APERTURE, ["realm", "admin", "leave"]],
+  [APERTURE, ["realm", "export", "--name", S3, "--value", "{"]],
+  // usage errors (exit 64)
+  [APERTURE, ["realm", "export", "--nme", S3]],
+  [APERTURE, ["realm", "import", "--contract", S3, "--json"]],
+  [ML, ["realm", "ack"]],
+  // a realm path that does not exist
+  [ML, ["realm", "admin", "join", "../nowhere"]]
+]
+
+describe("one writer: write commands run by the daemon", () => {
+  let off: Awaited<ReturnType<typeof daemonWorkspace>>
+  let on: Awaited<ReturnType<typeof daemonWorkspace>>
+
+  beforeAll(async () => {
+    off = await daemonWorkspace("blue-writer-off", false)
+    on = await daemonWorkspace("blue-writer-on", true)
+    for (const w of [off, on]) for (const r of [APERTURE, FUNGAL, ML]) w.ws.repo(r)
+    const started = on.run(".", ["daemon", "start"])
+    expect(started.code, started.stderr).toBe(0)
+  })
+  afterAll(() => {
+    on?.run(".", ["daemon", "stop"])
+    off?.ws.cleanup()
+    on?.ws.cleanup()
+  })
+
+  it("prints the same, exits the same and writes the same as the command run in-process", () => {
+    for (const [cwd, args] of SCRIPT) {
+      const a = off.run(cwd, args)
+      const b = on.run(cwd, args)
+      const what = `blue ${args.join(" ")} (in ${cwd})`
+      // The daemon ran it (the CLI process took the thin path, so it never loaded the engine)…
+      expect(b.stderr, what).toMatch(/^blue: path=daemon \(pid \d+\)$/m)
+      expect(a.stderr, what).not.toMatch(DEBUG_LINE)
+      // …and it is the same command.
+      expect({ code: b.code, stdout: normalise(on.ws, b.stdout), stderr: normalise(on.ws, b.stderr) }, what)
+        .toEqual({ code: a.code, stdout: normalise(off.ws, a.stdout), stderr: normalise(off.ws, a.stderr) })
+    }
+    expect(realmFiles(on.ws)).toEqual(realmFiles(off.ws))
+    const types = (w: typeof on) =>
+      w.run(APERTURE, ["realm", "log", "--json"]).json().events.map((e: any) => `${e.type} ${e.actor.repo ?? ""}`)
+    expect(types(on)).toEqual(types(off))
+    expect(on.run(APERTURE, ["realm", "replay", "--verify"]).code).toBe(0)
+  }, 240_000)
+
+  it("help, read-only commands and BLUE_DAEMON=off run in-process", () => {
+    expect(on.run(APERTURE, ["realm", "export", "--help"]).stderr).not.toMatch(DEBUG_LINE)
+    expect(on.run(APERTURE, ["realm", "graph"]).stderr).not.toMatch(DEBUG_LINE)
+    const off = on.run(FUNGAL, ["realm", "ack", "--all"], { BLUE_DAEMON: "off" })
+    expect(off.code).toBe(0)
+    expect(off.stderr).not.toMatch(DEBUG_LINE)
+  }, 60_000)
+
+  it("concurrent writes from 4 processes through the daemon all land exactly once", async () => {
+    const repos = [APERTURE, FUNGAL, ML, APERTURE]
+    const runs = await Promise.all(repos.map(async (repo, p) => {
+      const out: Array<Run> = []
+      for (let k = 0; k < 3; k++) {
+        out.push(
+          await on.spawnRun(repo, ["realm", "admin", "domain", "create", `c-${p}-${k}`, "--repos", `${repo},${ML}x`])
+        )
+      }
+      return out
+    }))
+    for (const r of runs.flat()) {
+      expect(r.code, r.stderr).toBe(0)
+      expect(r.stderr).toMatch(/^blue: path=daemon/m)
+    }
+    const created = on.run(APERTURE, ["realm", "log", "--json"]).json().events
+      .filter((e: any) => e.type === "DomainCreated" && /^c-\d-\d$/.test(e.event?.domain?.name ?? ""))
+    const names = created.map((e: any) => e.event?.domain?.name).sort()
+    expect(names).toEqual(repos.flatMap((_, p) => [0, 1, 2].map((k) => `c-${p}-${k}`)).sort())
+    expect(on.run(APERTURE, ["realm", "replay", "--verify"]).code).toBe(0)
+  }, 240_000)
+
+  it("a daemon SIGKILLed in the middle of a batch of writes loses and duplicates nothing", async () => {
+    const batch = Array.from({ length: 12 }, (_, k) => `k-${k}`)
+    const pid = on.daemonPid()
+    const pending = batch.map((name, k) =>
+      // three writers at a time, so some are inside the daemon when it dies
+      new Promise<Run>((resolve) => setTimeout(resolve, Math.floor(k / 3) * 150)).then(() =>
+        on.spawnRun([APERTURE, FUNGAL, ML][k % 3]!, [
+          "realm",
+          "admin",
+          "domain",
+          "create",
+          name,
+          "--repos",
+          `${[APERTURE, FUNGAL, ML][k % 3]},${name}-consumer`
+        ])
+      )
+    )
+    await new Promise((r) => setTimeout(r, 300))
+    process.kill(pid, "SIGKILL")
+    const results = await Promise.all(pending)
+    const lost = batch.filter((_, k) => results[k]!.code !== 0)
+    for (const k of lost.map((n) => batch.indexOf(n))) {
+      expect(results[k]!.code, results[k]!.stderr).toBe(75)
+      expect(results[k]!.stderr).toContain("the daemon stopped while running the command")
+    }
+    // Restart it (a command may already have started it again) and re-run what was lost.
+    on.run(".", ["daemon", "start"])
+    for (const name of lost) {
+      const k = batch.indexOf(name)
+      const again = on.run([APERTURE, FUNGAL, ML][k % 3]!, [
+        "realm",
+        "admin",
+        "domain",
+        "create",
+        name,
+        "--repos",
+        `${[APERTURE, FUNGAL, ML][k % 3]},${name}-consumer`
+      ])
+      // recorded before the daemon died (refused as existing now), or recorded now
+      expect([0, 1], again.stderr).toContain(again.code)
+      if (again.code === 1) expect(again.stderr).toMatch(/already exists/)
+    }
+    const events = on.run(APERTURE, ["realm", "log", "--json"]).json().events
+    const names = events.filter((e: any) => e.type === "DomainCreated").map((e: any) => e.event?.domain?.name)
+      .filter((n: string) => /^k-\d+$/.test(n)).sort()
+    expect(names).toEqual([...batch].sort())
+    const verify = on.run(APERTURE, ["realm", "replay", "--verify"])
+    expect(verify.code, verify.stdout + verify.stderr).toBe(0)
+  }, 240_000)
+})
