@@ -5,12 +5,16 @@
  * through the daemon all land exactly once, and a daemon SIGKILLed in the middle of a batch of writes loses and
  * duplicates nothing. Real `blue` binary, real daemon on a free port, real git, temp BLUE_HOMEs.
  */
+import Database from "better-sqlite3"
 import { spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { APERTURE, FUNGAL, ML, REALM, S3 } from "./support/seed.js"
 import { BLUE_BIN, freePort, makeWorkspace, type Run, type Workspace } from "./support/workspace.js"
+
+/** The realm write lock file (src/engine/Realms.ts). */
+const LOCK_FILE = "blue-write.lock"
 
 const DEBUG_LINE = /^blue: path=.*\n/gm
 
@@ -85,7 +89,16 @@ const SCRIPT: ReadonlyArray<readonly [string, ReadonlyArray<string>]> = [
   [APERTURE, ["realm", "admin", "domain", "create", "s3-access", "--repos", `${APERTURE},${FUNGAL}`, "--contract", S3]],
   [FUNGAL, ["realm", "join", `../${REALM}`, "--json"]],
   [ML, ["realm", "admin", "join", `../${REALM}`]],
-  [FUNGAL, ["realm", "domain", "create", "training-pipeline", "--repos", `${FUNGAL},${ML}`, "--contract", "job-schema"]],
+  [FUNGAL, [
+    "realm",
+    "domain",
+    "create",
+    "training-pipeline",
+    "--repos",
+    `${FUNGAL},${ML}`,
+    "--contract",
+    "job-schema"
+  ]],
   [APERTURE, ["realm", "export", "--name", S3, "--value", "{\"paths\":[\"s3://a/\"]}"]],
   [FUNGAL, ["realm", "import", "--contract", S3, "--domain", "s3-access", "--version", "^1.0.0"]],
   [APERTURE, ["realm", "export", "--name", S3, "--value", "{\"paths\":[\"s3://b/\"]}", "--json"]],
@@ -173,43 +186,36 @@ describe("one writer: write commands run by the daemon", () => {
   }, 240_000)
 
   it("a daemon SIGKILLed in the middle of a batch of writes loses and duplicates nothing", async () => {
-    const batch = Array.from({ length: 12 }, (_, k) => `k-${k}`)
-    const pid = on.daemonPid()
-    const pending = batch.map((name, k) =>
-      // three writers at a time, so some are inside the daemon when it dies
-      new Promise<Run>((resolve) => setTimeout(resolve, Math.floor(k / 3) * 150)).then(() =>
-        on.spawnRun([APERTURE, FUNGAL, ML][k % 3]!, [
-          "realm",
-          "admin",
-          "domain",
-          "create",
-          name,
-          "--repos",
-          `${[APERTURE, FUNGAL, ML][k % 3]},${name}-consumer`
-        ])
-      )
-    )
-    await new Promise((r) => setTimeout(r, 300))
-    process.kill(pid, "SIGKILL")
-    const results = await Promise.all(pending)
+    const batch = Array.from({ length: 9 }, (_, k) => `k-${k}`)
+    const repoOf = (k: number) => [APERTURE, FUNGAL, ML][k % 3]!
+    const create = (
+      k: number
+    ) => ["realm", "admin", "domain", "create", batch[k]!, "--repos", `${repoOf(k)},${batch[k]}-x`]
+    const results: Array<Run> = []
+    // The first three land through the daemon.
+    for (const k of [0, 1, 2]) results.push(on.run(repoOf(k), create(k)))
+    // The rest reach the daemon while another writer holds the realm's lock, so they are inside the daemon,
+    // waiting for it, when the daemon is killed.
+    const holder = new Database(on.ws.path(REALM, ".git", LOCK_FILE), { timeout: 0 })
+    holder.exec("BEGIN EXCLUSIVE")
+    const pending = batch.slice(3).map((_, i) => on.spawnRun(repoOf(i + 3), create(i + 3)))
+    await new Promise((r) => setTimeout(r, 4000))
+    process.kill(on.daemonPid(), "SIGKILL")
+    holder.exec("ROLLBACK")
+    holder.close()
+    results.push(...(await Promise.all(pending)))
     const lost = batch.filter((_, k) => results[k]!.code !== 0)
     for (const k of lost.map((n) => batch.indexOf(n))) {
       expect(results[k]!.code, results[k]!.stderr).toBe(75)
-      expect(results[k]!.stderr).toContain("the daemon stopped while running the command")
+      expect(results[k]!.stderr).toContain("Error: the daemon stopped while running the command")
     }
+    expect(lost.length).toBeGreaterThan(0)
+    for (const k of [0, 1, 2]) expect(results[k]!.stderr).toMatch(/^blue: path=daemon/m)
     // Restart it (a command may already have started it again) and re-run what was lost.
     on.run(".", ["daemon", "start"])
     for (const name of lost) {
       const k = batch.indexOf(name)
-      const again = on.run([APERTURE, FUNGAL, ML][k % 3]!, [
-        "realm",
-        "admin",
-        "domain",
-        "create",
-        name,
-        "--repos",
-        `${[APERTURE, FUNGAL, ML][k % 3]},${name}-consumer`
-      ])
+      const again = on.run(repoOf(k), create(k))
       // recorded before the daemon died (refused as existing now), or recorded now
       expect([0, 1], again.stderr).toContain(again.code)
       if (again.code === 1) expect(again.stderr).toMatch(/already exists/)

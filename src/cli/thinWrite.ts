@@ -31,8 +31,11 @@ const WRITE_COMMANDS: ReadonlyArray<ReadonlyArray<string>> = [
   ["realm", "ack"]
 ]
 
-/** Words that ask the front door something (help, version, completions): answered in-process. */
-const FRONT_DOOR = new Set(["--help", "-h", "--version", "-v", "--completions", "--wizard"])
+/**
+ * Words that ask for help or completions: answered in-process. (`--version` is also an option of `export` and
+ * `import`; the daemon's front door answers it as this one would.)
+ */
+const FRONT_DOOR = new Set(["--help", "-h", "--completions", "--wizard"])
 
 /** EX_TEMPFAIL (sysexits.h): the daemon stopped while running the command. */
 export const EX_TEMPFAIL = 75
