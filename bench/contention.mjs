@@ -29,6 +29,9 @@ try {
   }
   out.loadavg = { before: loadBefore, after: load() }
   console.log(JSON.stringify(out))
+} catch (e) {
+  console.error(String(e))
+  process.exitCode = 1
 } finally {
   cleanup()
 }

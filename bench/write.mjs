@@ -37,6 +37,9 @@ try {
     beforeRatio: +(m.inProcess / m.node).toFixed(2),
     loadavg: { before: loadBefore, after: load() }
   }))
+} catch (e) {
+  console.error(String(e))
+  process.exitCode = 1
 } finally {
   cleanup()
 }

@@ -68,7 +68,11 @@ export const setup = async (label, repos) => {
   }
   const cleanup = () => {
     spawnSync(process.execPath, [BIN, "daemon", "stop"], { cwd: root, env })
-    fs.rmSync(root, { recursive: true, force: true })
+    try {
+      fs.rmSync(root, { recursive: true, force: true, maxRetries: 5 })
+    } catch {
+      // a daemon still writing as it stops: leave the temp dir
+    }
   }
   return { root, repos: names.map((n) => path.join(root, n)), blue, blueAsync, cleanup }
 }

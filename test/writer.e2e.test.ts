@@ -185,6 +185,49 @@ describe("one writer: write commands run by the daemon", () => {
     expect(on.run(APERTURE, ["realm", "replay", "--verify"]).code).toBe(0)
   }, 240_000)
 
+  it(
+    "Ctrl-C on a write waiting inside the daemon exits 130 at once; the daemon finishes the write as a whole",
+    async () => {
+      const holder = new Database(on.ws.path(REALM, ".git", LOCK_FILE), { timeout: 0 })
+      holder.exec("BEGIN EXCLUSIVE")
+      const child = spawn(process.execPath, [BLUE_BIN, ...[
+        "realm",
+        "admin",
+        "domain",
+        "create",
+        "int-1",
+        "--repos",
+        `${ML},int-x`
+      ]], {
+        cwd: on.ws.path(ML),
+        env: on.env
+      })
+      const exited = new Promise<{ code: number | null; ms: number }>((resolve) => {
+        let interruptedAt = 0
+        child.on("spawn", () =>
+          setTimeout(() => {
+            interruptedAt = Date.now()
+            child.kill("SIGINT")
+          }, 2500))
+        child.on("close", (code) => resolve({ code, ms: Date.now() - interruptedAt }))
+      })
+      const { code, ms } = await exited
+      expect(code).toBe(130)
+      expect(ms).toBeLessThan(1000)
+      holder.exec("ROLLBACK")
+      holder.close()
+      // The daemon got the command before the interrupt and records it once it has the lock.
+      let names: Array<string> = []
+      for (let i = 0; i < 50 && !names.includes("int-1"); i++) {
+        await new Promise((r) => setTimeout(r, 200))
+        names = on.run(ML, ["realm", "log", "--json"]).json().events
+          .filter((e: any) => e.type === "DomainCreated").map((e: any) => e.event?.domain?.name)
+      }
+      expect(names.filter((n) => n === "int-1")).toEqual(["int-1"])
+    },
+    60_000
+  )
+
   it("a daemon SIGKILLed in the middle of a batch of writes loses and duplicates nothing", async () => {
     const batch = Array.from({ length: 9 }, (_, k) => `k-${k}`)
     const repoOf = (k: number) => [APERTURE, FUNGAL, ML][k % 3]!

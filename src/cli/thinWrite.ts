@@ -107,11 +107,17 @@ export const tryThinWrite = async (args: ReadonlyArray<string>): Promise<boolean
   } catch {
     return false
   }
+  let cwd: string
+  try {
+    cwd = process.cwd()
+  } catch {
+    return false // a directory removed under us: the full CLI says so
+  }
   const passed: Record<string, string> = {}
   for (const name of RUN_ENV_VARIABLES) if (env[name] !== undefined) passed[name] = env[name]!
   const body = JSON.stringify({
     argv: args,
-    cwd: process.cwd(),
+    cwd,
     env: passed,
     stdout_tty: process.stdout.isTTY === true,
     stderr_tty: process.stderr.isTTY === true,
