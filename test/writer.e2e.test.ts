@@ -163,6 +163,33 @@ describe("one writer: write commands run by the daemon", () => {
     expect(off.stderr).not.toMatch(DEBUG_LINE)
   }, 60_000)
 
+  it("POST /run needs the token and runs no command that manages the daemon or streams", async () => {
+    const url = `http://127.0.0.1:${on.env["BLUE_DAEMON_PORT"]}/run`
+    const token = fs.readFileSync(path.join(on.ws.home, "daemon.token"), "utf8").trim()
+    const body = (argv: Array<string>) =>
+      JSON.stringify({ argv, cwd: on.ws.path(ML), env: {}, stdout_tty: false, stderr_tty: false })
+    const anonymous = await fetch(url, { method: "POST", body: body(["realm", "ack", "--all"]) })
+    expect(anonymous.status).toBe(401)
+    const stop = await fetch(url, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: body(["daemon", "stop"])
+    })
+    expect(stop.status).toBe(200)
+    expect(await stop.json()).toEqual({
+      exit_code: 64,
+      stdout: "",
+      stderr: "Error: 'blue daemon stop' runs in its own process, not in the daemon.\n"
+    })
+    const bad = await fetch(url, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({ argv: "realm ack" })
+    })
+    expect(bad.status).toBe(400)
+    expect(on.run(".", ["daemon", "status"]).code).toBe(0)
+  }, 60_000)
+
   it("concurrent writes from 4 processes through the daemon all land exactly once", async () => {
     const repos = [APERTURE, FUNGAL, ML, APERTURE]
     const runs = await Promise.all(repos.map(async (repo, p) => {

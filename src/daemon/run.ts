@@ -81,6 +81,15 @@ export const runCommand = (request: RunRequest): Effect.Effect<RunResponse, neve
         stderr: `Error: ${escapeControls(JSON.stringify(request.cwd))} is not a directory the daemon can run in.\n`
       }
     }
+    const words = request.argv.filter((a) => !a.startsWith("-"))
+    if (words[0] === "daemon" || words[0] === "mcp" || (words[0] === "realm" && words[1] === "sessions")) {
+      // They manage this process, serve stdio or stream until interrupted: they only run in a process of their own.
+      return {
+        exit_code: 64,
+        stdout: "",
+        stderr: `Error: 'blue ${words.slice(0, 2).join(" ")}' runs in its own process, not in the daemon.\n`
+      }
+    }
     const program = yield* CommandProgram
     const env = commandEnv(request.env)
     const { invocation, result } = capturedInvocation({
