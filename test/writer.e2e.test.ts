@@ -14,7 +14,7 @@ import { APERTURE, FUNGAL, ML, REALM, S3 } from "./support/seed.js"
 import { BLUE_BIN, freePort, makeWorkspace, type Run, type Workspace } from "./support/workspace.js"
 
 /** The realm write lock file (src/engine/Realms.ts). */
-const LOCK_FILE = "blue-write.lock"
+const LOCK_FILE = "blue-write.lock" // held by the tests with a busy timeout: the daemon may be mirroring sessions
 
 const DEBUG_LINE = /^blue: path=.*\n/gm
 
@@ -215,7 +215,7 @@ describe("one writer: write commands run by the daemon", () => {
   it(
     "Ctrl-C on a write waiting inside the daemon exits 130 at once and interrupts it there, as in-process",
     async () => {
-      const holder = new Database(on.ws.path(REALM, ".git", LOCK_FILE), { timeout: 0 })
+      const holder = new Database(on.ws.path(REALM, ".git", LOCK_FILE), { timeout: 30_000 })
       holder.exec("BEGIN EXCLUSIVE")
       const args = ["realm", "admin", "domain", "create", "int-1", "--repos", `${ML},int-x`]
       const child = spawn(process.execPath, [BLUE_BIN, ...args], { cwd: on.ws.path(ML), env: on.env, stdio: "ignore" })
@@ -256,7 +256,7 @@ describe("one writer: write commands run by the daemon", () => {
     for (const k of [0, 1, 2]) results.push(on.run(repoOf(k), create(k)))
     // The rest reach the daemon while another writer holds the realm's lock, so they are inside the daemon,
     // waiting for it, when the daemon is killed.
-    const holder = new Database(on.ws.path(REALM, ".git", LOCK_FILE), { timeout: 0 })
+    const holder = new Database(on.ws.path(REALM, ".git", LOCK_FILE), { timeout: 30_000 })
     holder.exec("BEGIN EXCLUSIVE")
     const pending = batch.slice(3).map((_, i) => on.spawnRun(repoOf(i + 3), create(i + 3)))
     await new Promise((r) => setTimeout(r, 4000))
