@@ -4,9 +4,7 @@
  */
 import { fileURLToPath } from "node:url"
 import { environmentProblem } from "../adapters/home.js"
-import { tryFastStatus } from "./fastStatus.js"
 import { codeCacheDir, loadWithCodeCache } from "./loader.js"
-import { tryThinWrite } from "./thinWrite.js"
 
 const args = process.argv.slice(2)
 // BLUE_HOME and BLUE_LOCK_TIMEOUT_MS are checked before anything uses them (the code cache lives in BLUE_HOME).
@@ -35,6 +33,11 @@ if (!mcp) {
   process.on("SIGTERM", early)
 }
 if (mcp) loadWithCodeCache(fileURLToPath(new URL("./mcp.cjs", import.meta.url)), codeCacheDir())
-else if (!tryFastStatus(args) && !(await tryThinWrite(args))) {
-  loadWithCodeCache(fileURLToPath(new URL("./cli.cjs", import.meta.url)), codeCacheDir())
+else {
+  // Each fast path is its own chunk, loaded only for the commands it may answer (the status path reads daemon.db
+  // and folds the realm; the write path is a small HTTP client): neither pays for the other's start-up.
+  const handled = args.includes("status")
+    ? (await import("./fastStatus.js")).tryFastStatus(args)
+    : await (await import("./thinWrite.js")).tryThinWrite(args)
+  if (!handled) loadWithCodeCache(fileURLToPath(new URL("./cli.cjs", import.meta.url)), codeCacheDir())
 }
