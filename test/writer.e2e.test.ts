@@ -201,10 +201,15 @@ describe("one writer: write commands run by the daemon", () => {
       }
       return out
     }))
-    for (const r of runs.flat()) {
-      expect(r.code, r.stderr).toBe(0)
-      expect(r.stderr).toMatch(/^blue: path=daemon/m)
-    }
+    runs.forEach((out, p) =>
+      out.forEach((r, k) => {
+        expect(r.code, r.stderr).toBe(0)
+        expect(r.stderr).toMatch(/^blue: path=daemon/m)
+        // Each caller got its own command's output, nobody else's (the daemon ran them side by side).
+        expect(r.stdout).toContain(`domains/c-${p}-${k}/domain.yaml`)
+        expect(r.stdout.match(/domains\/c-\d-\d\/domain\.yaml/g)).toEqual([`domains/c-${p}-${k}/domain.yaml`])
+      })
+    )
     const created = on.run(APERTURE, ["realm", "log", "--json"]).json().events
       .filter((e: any) => e.type === "DomainCreated" && /^c-\d-\d$/.test(e.event?.domain?.name ?? ""))
     const names = created.map((e: any) => e.event?.domain?.name).sort()
