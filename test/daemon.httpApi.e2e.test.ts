@@ -10,7 +10,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { callApi, type Connection, DaemonUnavailable } from "../src/adapters/daemonClient.js"
-import { DaemonApi, ERROR_STATUS, isApiError, RealmUnknown, RunNotAvailable, Unauthorized } from "../src/daemon/api.js"
+import { DaemonApi, ERROR_STATUS, isApiError, RealmUnknown, Unauthorized } from "../src/daemon/api.js"
 import { BLUE_BIN, freePort, makeWorkspace, type Workspace } from "./support/workspace.js"
 
 let ws: Workspace
@@ -136,9 +136,10 @@ describe("the daemon's HTTP API definition", () => {
     const wrongToken = await run(callApi({ ...conn, token: "wrong" }, (c) => c.realms.list()))
     expect(Either.isLeft(wrongToken) && wrongToken.left).toBeInstanceOf(Unauthorized)
 
-    // POST /run is declared; until the one-writer handler is wired in, it answers 501 RunNotAvailable.
-    const ran = await run(callApi(conn, calls["commands.run"]!))
-    expect(Either.isLeft(ran) && ran.left).toBeInstanceOf(RunNotAvailable)
+    // POST /run runs the command for the caller and answers with what it printed and its exit code.
+    const ran = await run(callApi(conn, (c) => c.commands.run({ payload: { argv: ["--version"], cwd: ws.path("aperture"), env: {}, stdout_tty: false, stderr_tty: false } })))
+    expect(Either.isRight(ran) && ran.right.exit_code).toBe(0)
+    expect(Either.isRight(ran) && ran.right.stdout).toMatch(/\d+\.\d+\.\d+/)
     expect((await raw("POST", "/run")).status).toBe(400)
   })
 

@@ -13,6 +13,13 @@ const MAX_LOCK_TIMEOUT_MS = 2_147_483_647
 
 /** BLUE_LOCK_TIMEOUT_MS in milliseconds: unset → the default, empty → 0 (do not wait); undefined when invalid. */
 export const lockTimeoutFromEnv = (raw: string | undefined = process.env["BLUE_LOCK_TIMEOUT_MS"]): number | undefined =>
+  parseLockTimeout(raw)
+
+/** BLUE_LOCK_TIMEOUT_MS of `env` (a command's environment, which may not be this process's), as above. */
+export const lockTimeoutIn = (env: Readonly<Record<string, string | undefined>>): number | undefined =>
+  parseLockTimeout(env["BLUE_LOCK_TIMEOUT_MS"])
+
+const parseLockTimeout = (raw: string | undefined): number | undefined =>
   raw === undefined
     ? DEFAULT_LOCK_TIMEOUT_MS
     : raw === ""

@@ -36,16 +36,16 @@ const parseUserKeys = (file: string, into: Map<string, string>) => {
 }
 
 /** git's `user.email` and `user.name` as seen from `cwd` (the repo's config over the global one). */
-const gitUserConfig = (cwd: string): Map<string, string> => {
+const gitUserConfig = (cwd: string, env: Environment): Map<string, string> => {
   // One `git config` per directory and process: a command asks for the actor more than once.
   let out = configs.get(cwd)
-  if (out === undefined) configs.set(cwd, out = readGitUserConfig(cwd))
+  if (out === undefined) configs.set(cwd, out = readGitUserConfig(cwd, env))
   return out
 }
 
 const configs = new Map<string, Map<string, string>>()
 
-const readGitUserConfig = (cwd: string): Map<string, string> => {
+const readGitUserConfig = (cwd: string, env: Environment): Map<string, string> => {
   const out = new Map<string, string>()
   const stdout = readOutputSync("git", ["config", "--get-regexp", "^user\\.(email|name)$"], cwd)
   if (stdout !== undefined) {
@@ -57,13 +57,16 @@ const readGitUserConfig = (cwd: string): Map<string, string> => {
     return out
   }
   const home = os.homedir()
-  const xdg = process.env["XDG_CONFIG_HOME"] ?? path.join(home, ".config")
+  const xdg = env["XDG_CONFIG_HOME"] ?? path.join(home, ".config")
   parseUserKeys(path.join(xdg, "git", "config"), out)
-  parseUserKeys(process.env["GIT_CONFIG_GLOBAL"] ?? path.join(home, ".gitconfig"), out)
+  parseUserKeys(env["GIT_CONFIG_GLOBAL"] ?? path.join(home, ".gitconfig"), out)
   const root = findUp(cwd, (d) => fs.existsSync(path.join(d, ".git")))
   if (root !== undefined) parseUserKeys(path.join(root, ".git", "config"), out)
   return out
 }
+
+/** The variables identity is read from (the process's, or those of a command the daemon runs for a caller). */
+export type Environment = Readonly<Record<string, string | undefined>>
 
 /** The acting identity and where it came from. */
 export interface ActingIdentity {
@@ -75,14 +78,14 @@ export interface ActingIdentity {
  * Who is acting: BLUE_USER, then git's author (GIT_AUTHOR_EMAIL, `git config user.email`, `user.name` — the
  * repo's config, then the global one), then EMAIL, then user@host.
  */
-export const identity = (cwd: string = process.cwd()): ActingIdentity => {
+export const identity = (cwd: string = process.cwd(), vars: Environment = process.env): ActingIdentity => {
   const env = (name: string) => {
-    const v = process.env[name]
+    const v = vars[name]
     return v === undefined || v === "" ? undefined : { value: v, source: name }
   }
   const fromEnv = env("BLUE_USER") ?? env("GIT_AUTHOR_EMAIL")
   if (fromEnv !== undefined) return fromEnv
-  const config = gitUserConfig(cwd)
+  const config = gitUserConfig(cwd, vars)
   for (const key of ["user.email", "user.name"]) {
     const v = config.get(key)
     if (v !== undefined && v !== "") return { value: v, source: `git config ${key}` }
@@ -91,9 +94,12 @@ export const identity = (cwd: string = process.cwd()): ActingIdentity => {
 }
 
 /** The person acting, refused when it could forge lines of a realm commit (a newline, control characters, <>). */
-export const actingUser = (cwd: string = process.cwd()): Effect.Effect<string, InvalidIdentity> =>
+export const actingUser = (
+  cwd: string = process.cwd(),
+  env: Environment = process.env
+): Effect.Effect<string, InvalidIdentity> =>
   Effect.suspend(() => {
-    const who = identity(cwd)
+    const who = identity(cwd, env)
     const reason = identityProblem(who.value)
     return reason === undefined
       ? Effect.succeed(who.value)
@@ -101,18 +107,19 @@ export const actingUser = (cwd: string = process.cwd()): Effect.Effect<string, I
   })
 
 /** The person acting, unchecked (for display and defaults; writes go through `actingUser`). */
-export const currentUser = (cwd: string = process.cwd()): string => identity(cwd).value
+export const currentUser = (cwd: string = process.cwd(), env: Environment = process.env): string =>
+  identity(cwd, env).value
 
-/** The identity port: who acts in a directory. */
+/** The identity port: who acts in a directory, for a caller's environment (the process's by default). */
 export class Identity extends Context.Tag("blue/Identity")<Identity, {
   /** The person acting, refused when it could forge lines of a realm commit (for writes). */
-  readonly acting: (cwd: string) => Effect.Effect<string, InvalidIdentity>
+  readonly acting: (cwd: string, env?: Environment) => Effect.Effect<string, InvalidIdentity>
   /** The person acting, unchecked (for display and defaults). */
-  readonly current: (cwd: string) => Effect.Effect<string>
+  readonly current: (cwd: string, env?: Environment) => Effect.Effect<string>
 }>() {}
 
 /** The identity from the environment and git's config (`identity`). */
 export const IdentityLive = Layer.succeed(Identity, {
-  acting: actingUser,
-  current: (cwd: string) => Effect.sync(() => currentUser(cwd))
+  acting: (cwd: string, env?: Environment) => actingUser(cwd, env),
+  current: (cwd: string, env?: Environment) => Effect.sync(() => currentUser(cwd, env))
 })

@@ -1,10 +1,9 @@
 /**
- * The `blue` executable: try the start-up fast path, else load the full CLI bundle (through a code cache); `blue mcp`
- * loads the MCP server's bundle.
+ * The `blue` executable: try the start-up fast paths (status from daemon.db; a write command handed to the running
+ * daemon), else load the full CLI bundle (through a code cache); `blue mcp` loads the MCP server's bundle.
  */
 import { fileURLToPath } from "node:url"
 import { environmentProblem } from "../adapters/home.js"
-import { tryFastStatus } from "./fastStatus.js"
 import { codeCacheDir, loadWithCodeCache } from "./loader.js"
 
 const args = process.argv.slice(2)
@@ -34,4 +33,11 @@ if (!mcp) {
   process.on("SIGTERM", early)
 }
 if (mcp) loadWithCodeCache(fileURLToPath(new URL("./mcp.cjs", import.meta.url)), codeCacheDir())
-else if (!tryFastStatus(args)) loadWithCodeCache(fileURLToPath(new URL("./cli.cjs", import.meta.url)), codeCacheDir())
+else {
+  // Each fast path is its own chunk, loaded only for the commands it may answer (the status path reads daemon.db
+  // and folds the realm; the write path is a small HTTP client): neither pays for the other's start-up.
+  const handled = args.includes("status")
+    ? (await import("./fastStatus.js")).tryFastStatus(args)
+    : await (await import("./thinWrite.js")).tryThinWrite(args)
+  if (!handled) loadWithCodeCache(fileURLToPath(new URL("./cli.cjs", import.meta.url)), codeCacheDir())
+}

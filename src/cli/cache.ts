@@ -11,6 +11,7 @@ import {
   RepoCaches,
   type RepoCacheService
 } from "../engine/ports.js"
+import { Invocation } from "../engine/invocation.js"
 import { present } from "./output.js"
 
 const json = Options.boolean("json").pipe(Options.withDescription("print one JSON document on stdout"))
@@ -20,7 +21,7 @@ const LABELS: Record<CacheName, string> = { export: "exports", contract: "contra
 /** Runs `f` on the cache of the member repo around the current directory. */
 const withRepoCache = <A extends object, E>(f: (cache: RepoCacheService) => Effect.Effect<A, E>) =>
   Effect.gen(function*() {
-    const cwd = process.cwd()
+    const cwd = (yield* Invocation).cwd
     const root = yield* Effect.flatMap(MemberConfig, (c) => c.find(cwd))
     if (root === undefined) {
       return yield* new PathProblem({

@@ -3,6 +3,7 @@
  * 1 invalid, 2 warnings only.
  */
 import { Command, Options } from "@effect/cli"
+import { Effect } from "effect"
 import { plural } from "../domain/text.js"
 import type { CheckReport, Finding } from "../engine/check.js"
 import { check, CHECK_MODES, renderCheckText } from "../operations/check.js"
@@ -104,19 +105,20 @@ export const checkCommand = Command.make(
     const format = o.json ? "json" : o.format
     return present(
       format === "json",
-      runOperation(check, {
-        mode: o.mode,
-        name: given(o.name),
-        from: given(o.from),
-        to: given(o.to),
-        old: given(o.old),
-        new: given(o.new),
-        transitive: o.transitive,
-        since: given(o.since),
-        no_cache: o.noCache,
-        ci: o.ci,
-        trust: o.trust
-      }, cliAt()),
+      Effect.flatMap(cliAt, (at) =>
+        runOperation(check, {
+          mode: o.mode,
+          name: given(o.name),
+          from: given(o.from),
+          to: given(o.to),
+          old: given(o.old),
+          new: given(o.new),
+          transitive: o.transitive,
+          since: given(o.since),
+          no_cache: o.noCache,
+          ci: o.ci,
+          trust: o.trust
+        }, at)),
       (r) => (format === "junit" ? renderJunit(r) : format === "github" ? renderGithub(r) : renderCheckText(r)),
       (r) => r.exit_code
     )

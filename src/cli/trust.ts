@@ -6,6 +6,7 @@ import { Args, Command, Options } from "@effect/cli"
 import { Effect, Schema } from "effect"
 import * as nodePath from "node:path"
 import { TrustStore } from "../engine/ports.js"
+import { Invocation } from "../engine/invocation.js"
 import { present } from "./output.js"
 
 /** A combination of arguments the command cannot act on. */
@@ -121,7 +122,12 @@ export const trustCommand = Command.make(
     list: Options.boolean("list").pipe(Options.withDescription("show the trusted scripts")),
     json: Options.boolean("json").pipe(Options.withDescription("print one JSON document on stdout"))
   },
-  ({ json, list, revoke, scripts }) => present(json, trustScripts({ scripts, revoke, list }), renderTrustReport)
+  ({ json, list, revoke, scripts }) =>
+    present(
+      json,
+      Effect.flatMap(Invocation, (i) => trustScripts({ scripts, revoke, list }, i.cwd)),
+      renderTrustReport
+    )
 ).pipe(
   Command.withDescription(
     "Allow validation scripts named by realm contracts to run (recorded by content hash in BLUE_HOME)"

@@ -47,7 +47,6 @@ export const ERROR_STATUS = {
   ConcurrentUpdate: 409,
   LengthRequired: 411,
   PayloadTooLarge: 413,
-  RunNotAvailable: 501,
   GitLockHeld: 503,
   LockTimeout: 503
 } as const
@@ -89,8 +88,6 @@ export class ConcurrentUpdate extends Schema.TaggedError<ConcurrentUpdate>()("Co
 export class LengthRequired extends Schema.TaggedError<LengthRequired>()("LengthRequired", fields) {}
 /** A body over the API's size limit. */
 export class PayloadTooLarge extends Schema.TaggedError<PayloadTooLarge>()("PayloadTooLarge", fields) {}
-/** This daemon cannot run commands (`POST /run`). */
-export class RunNotAvailable extends Schema.TaggedError<RunNotAvailable>()("RunNotAvailable", fields) {}
 /** Git's own lock on the realm is held by another process. */
 export class GitLockHeld extends Schema.TaggedError<GitLockHeld>()("GitLockHeld", fields) {}
 /** The realm's write lock could not be taken in time. */
@@ -130,7 +127,6 @@ export const ApiErrors = {
   ConcurrentUpdate,
   LengthRequired,
   PayloadTooLarge,
-  RunNotAvailable,
   GitLockHeld,
   LockTimeout
 } as const
@@ -298,7 +294,6 @@ export class DaemonApi extends HttpApi.make("blue-daemon")
   .addError(onTheWire("ConcurrentUpdate", ConcurrentUpdate, ERROR_STATUS.ConcurrentUpdate))
   .addError(onTheWire("LengthRequired", LengthRequired, ERROR_STATUS.LengthRequired))
   .addError(onTheWire("PayloadTooLarge", PayloadTooLarge, ERROR_STATUS.PayloadTooLarge))
-  .addError(onTheWire("RunNotAvailable", RunNotAvailable, ERROR_STATUS.RunNotAvailable))
   .addError(onTheWire("GitLockHeld", GitLockHeld, ERROR_STATUS.GitLockHeld))
   .addError(onTheWire("LockTimeout", LockTimeout, ERROR_STATUS.LockTimeout))
   .addError(DaemonErrorWire)

@@ -18,13 +18,13 @@ import { nameProblem } from "../domain/nameRules.js"
 import { Realms } from "../engine/Realms.js"
 import { eventDocument } from "../events/codec.js"
 import { notificationHistory } from "../projections/notifications.js"
+import { type CommandProgram, runCommand } from "./run.js"
 import {
   DaemonApi,
   DaemonError,
   RealmUnknown,
   RequestInvalid,
   RouteNotFound,
-  RunNotAvailable,
   SessionUnknown,
   toApiError
 } from "./api.js"
@@ -306,12 +306,11 @@ const handlers = (ctx: ApiContext) => {
           }
         }).pipe(Effect.mapError(toApiError))))
 
-  // The one-writer handler (`run.ts`) is wired in separately; until then this daemon says so.
+  // One writer: a command a CLI handed over, run here with the caller's directory and environment (run.ts). Its
+  // appends publish on the event log's change stream, so there is nobody else to tell.
   const commands = HttpApiBuilder.group(DaemonApi, "commands", (h) =>
-    h.handle("run", () =>
-      Effect.fail(
-        new RunNotAvailable({ message: "This Blue daemon does not run commands; run the command without it." })
-      )))
+    h.handle("run", ({ payload }) =>
+      runCommand(payload).pipe(Effect.provideService(Published, { published: () => Effect.void }))))
 
   return Layer.mergeAll(meta, realms, sessions, notifications, commands)
 }
@@ -327,4 +326,4 @@ export const apiApp = (ctx: ApiContext) =>
     const app = yield* Effect.provide(HttpApiBuilder.httpApp, context)
     // The router's default services (file responses, ETags): none of the routes uses them, Node's are provided.
     return Effect.provide(app, yield* Layer.build(NodeHttpServer.layerContext))
-  }) satisfies Effect.Effect<unknown, unknown, Scope.Scope | Realms | EventLog | Sessions>
+  }) satisfies Effect.Effect<unknown, unknown, Scope.Scope | Realms | EventLog | Sessions | CommandProgram>

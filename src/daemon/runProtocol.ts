@@ -9,23 +9,7 @@
 import { Schema } from "effect"
 
 /** The variables of the caller's environment a command may read, and so the only ones the client sends. */
-export const RUN_ENV_VARIABLES: ReadonlyArray<string> = [
-  "BLUE_HOME",
-  "BLUE_USER",
-  "BLUE_LOCK_TIMEOUT_MS",
-  "BLUE_DAEMON",
-  "GIT_AUTHOR_NAME",
-  "GIT_AUTHOR_EMAIL",
-  "GIT_COMMITTER_NAME",
-  "GIT_COMMITTER_EMAIL",
-  "EMAIL",
-  "HOME",
-  "NO_COLOR",
-  "FORCE_COLOR",
-  "TERM",
-  "CI",
-  "GITHUB_ACTIONS"
-]
+export { RUN_ENV_VARIABLES } from "./runEnv.js"
 
 /** A command to run: the arguments after `blue`, where and as whom. */
 export const RunRequest = Schema.Struct({

@@ -14,6 +14,7 @@ import { WebSocketServer } from "ws"
 import type { EventLog } from "../adapters/eventLog.js"
 import type { Sessions } from "../adapters/sessions.js"
 import type { Realms } from "../engine/Realms.js"
+import type { CommandProgram } from "./run.js"
 import { DaemonConfig, DaemonConfigLive, type DaemonOptions, Ingest, IngestLive } from "./context.js"
 import { Feed, FeedLive } from "./feed.js"
 import { makeHttpApp, MAX_BODY_BYTES } from "./http.js"
@@ -148,7 +149,7 @@ export const DaemonLive = (options: DaemonOptions) =>
  */
 export const serve = (
   options: DaemonOptions
-): Effect.Effect<{ readonly port: number }, unknown, Scope.Scope | Realms | EventLog | Sessions> =>
+): Effect.Effect<{ readonly port: number }, unknown, Scope.Scope | Realms | EventLog | Sessions | CommandProgram> =>
   Effect.gen(function*() {
     const listening = yield* Deferred.make<void>()
     const running = yield* Effect.forkScoped(

@@ -21,6 +21,7 @@ import {
 } from "../adapters/errors.js"
 import { EventLog, type FoldItem, type RealmRow } from "../adapters/eventLog.js"
 import { decodeYaml } from "../adapters/files.js"
+import { DEFAULT_LOCK_TIMEOUT_MS, lockTimeoutIn } from "../adapters/home.js"
 import { identity } from "../adapters/identity.js"
 import { RealmLock } from "../adapters/lock.js"
 import { publish } from "../adapters/published.js"
@@ -45,6 +46,13 @@ import { type Envelope, eventFilePath, type Recorded, schemaVersions } from "../
 import { foldEnvelopes, PositionGap } from "../projections/fold.js"
 import { isManagedPath, renderAll, renderPath, touchedPaths } from "../projections/realmFiles.js"
 import { Ids } from "./ids.js"
+import { Invocation } from "./invocation.js"
+
+/** How long this invocation waits for a realm's write lock (its BLUE_LOCK_TIMEOUT_MS). */
+const lockTimeout = Effect.map(
+  Invocation,
+  (i) => lockTimeoutIn(i.env) ?? DEFAULT_LOCK_TIMEOUT_MS
+)
 
 /** Everything a realm operation can fail with. */
 export type RealmError =
@@ -459,13 +467,14 @@ export class Realms extends Effect.Service<Realms>()("blue/Realms", {
           const badActor = identityProblem(actor.user)
           if (badActor !== undefined) {
             // Name where the identity came from when it is this process's own (BLUE_USER, git config, …).
-            const own = identity()
+            const invocation = yield* Invocation
+            const own = identity(invocation.cwd, invocation.env)
             const source = own.value === actor.user ? own.source : "the acting user"
             return yield* new InvalidIdentity({ source, value: actor.user, reason: badActor })
           }
           // Only a realm gets a lock file: a refused command on any other repo must leave it untouched.
           if (command._tag !== "InitRealm") yield* rowFor(dir)
-          yield* locks.acquire(lockPath(dir))
+          yield* locks.acquire(lockPath(dir), yield* lockTimeout)
           return yield* appendLocked(dir, command, actor, options)
         })
       ).pipe(
@@ -479,7 +488,7 @@ export class Realms extends Effect.Service<Realms>()("blue/Realms", {
      */
     const finishInit = (dir: string) =>
       Effect.scoped(Effect.gen(function*() {
-        yield* locks.acquire(lockPath(dir))
+        yield* locks.acquire(lockPath(dir), yield* lockTimeout)
         yield* git.lockForWrite(dir)
         yield* recover(dir)
         const head = (yield* git.head(dir))!
@@ -508,7 +517,7 @@ export class Realms extends Effect.Service<Realms>()("blue/Realms", {
         const rows = yield* log.realms
         const name = rows.find((r) => r.localPath === dir)?.name ?? (yield* realmNameAt(dir))
         const before = rows.find((r) => r.name === name)
-        yield* locks.acquire(lockPath(dir))
+        yield* locks.acquire(lockPath(dir), yield* lockTimeout)
         yield* git.lockForWrite(dir)
         yield* recover(dir)
         yield* Effect.uninterruptible(log.forget(name))
@@ -742,7 +751,7 @@ export class Realms extends Effect.Service<Realms>()("blue/Realms", {
       events: ReadonlyArray<{ readonly id: string; readonly time: string; readonly payload: unknown }>
     ) =>
       Effect.scoped(Effect.gen(function*() {
-        yield* locks.acquire(lockPath(dir))
+        yield* locks.acquire(lockPath(dir), yield* lockTimeout)
         const branch = `blue/sessions/${machine}`
         const parent = yield* git.head(dir, branch)
         const writes = new Map<string, string | undefined>([

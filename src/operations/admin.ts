@@ -9,6 +9,7 @@ import { Admission } from "../domain/files.js"
 import { suggestName } from "../domain/names.js"
 import { PathProblem } from "../engine/errors.js"
 import { CONFIG_FILE, EventLog, Home, Identity, MemberConfig, Workspace } from "../engine/ports.js"
+import { Invocation } from "../engine/invocation.js"
 import { Realms } from "../engine/Realms.js"
 import { argLabel, type At, operation, optionalBoolean, optionalString } from "./operation.js"
 import { here, hereAsMember } from "./where.js"
@@ -62,7 +63,7 @@ export const initRealm = operation({
         }
       }
       const out = yield* realms.init(parent, args.name, admission, {
-        user: yield* Effect.flatMap(Identity, (i) => i.acting(at.cwd))
+        user: yield* (yield* Identity).acting(at.cwd, (yield* Invocation).env)
       })
       return {
         realm: out.realm,
@@ -127,7 +128,7 @@ export const joinRealm = operation({
           detail: "is a realm repository; run join inside the code repo that should become a member"
         })
       }
-      const actor = { repo: repoName, user: yield* Effect.flatMap(Identity, (i) => i.acting(root)) }
+      const actor = { repo: repoName, user: yield* (yield* Identity).acting(root, (yield* Invocation).env) }
       const joined = yield* realms.execute(
         realmDir,
         { _tag: "JoinRealm", repo: repoName, path: root, maintainers: [actor.user] },

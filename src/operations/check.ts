@@ -20,6 +20,7 @@ import {
 import { cachedPerFile } from "../engine/detect.js"
 import { PathProblem } from "../engine/errors.js"
 import { RepoCaches, Workspace } from "../engine/ports.js"
+import { Invocation } from "../engine/invocation.js"
 import { Realms } from "../engine/Realms.js"
 import { argLabel, operation, optionalBoolean, optionalString, resolveArgPath } from "./operation.js"
 import { here } from "./where.js"
@@ -77,7 +78,7 @@ export const check = operation({
     Effect.scoped(Effect.gen(function*() {
       const options = {
         trust: o.trust === true ? "ci" as const : "store" as const,
-        ci: o.ci === true || process.env["CI"] === "true"
+        ci: o.ci === true || (yield* Invocation).env["CI"] === "true"
       }
       if (o.mode === "compatibility" && (o.old !== undefined || o.new !== undefined)) {
         if (o.old === undefined || o.new === undefined) {

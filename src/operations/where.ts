@@ -5,6 +5,7 @@ import { Effect } from "effect"
 import type { Actor } from "../domain/commands.js"
 import { PathProblem } from "../engine/errors.js"
 import { Identity, type Member, MemberConfig, Workspace } from "../engine/ports.js"
+import { Invocation } from "../engine/invocation.js"
 
 /** The realm a command talks to, and who is acting. */
 export interface Here {
@@ -17,8 +18,10 @@ export interface Here {
  * Resolves the realm and actor for the current directory. The actor is not checked here (read-only commands do not
  * record it); the engine refuses a write by an identity that could forge commit lines.
  */
-export const here = (cwd: string = process.cwd()) =>
+export const here = (dir?: string) =>
   Effect.gen(function*() {
+    const invocation = yield* Invocation
+    const cwd = dir ?? invocation.cwd
     const configs = yield* MemberConfig
     const identity = yield* Identity
     const memberRoot = yield* configs.find(cwd)
@@ -27,12 +30,12 @@ export const here = (cwd: string = process.cwd()) =>
       return {
         realmDir: member.realmDir,
         member,
-        actor: { repo: member.config.repo, user: yield* identity.current(cwd) }
+        actor: { repo: member.config.repo, user: yield* identity.current(cwd, invocation.env) }
       } satisfies Here
     }
     const realmRoot = yield* Effect.flatMap(Workspace, (w) => w.realmRoot(cwd))
     if (realmRoot !== undefined) {
-      return { realmDir: realmRoot, member: undefined, actor: { user: yield* identity.current(cwd) } } satisfies Here
+      return { realmDir: realmRoot, member: undefined, actor: { user: yield* identity.current(cwd, invocation.env) } } satisfies Here
     }
     return yield* new PathProblem({
       path: cwd,
@@ -43,10 +46,10 @@ export const here = (cwd: string = process.cwd()) =>
 
 /** Like `here`, but the command must run inside a member repo; `detail` says why, naming the command. */
 export const hereAsMember = (
-  cwd: string = process.cwd(),
+  dir?: string,
   detail = "run this inside a member repo (it has .blue/config.yaml)"
 ) =>
-  Effect.flatMap(here(cwd), (h) =>
+  Effect.flatMap(Effect.zip(here(dir), Invocation), ([h, invocation]) =>
     h.member === undefined
-      ? Effect.fail(new PathProblem({ path: cwd, detail }))
+      ? Effect.fail(new PathProblem({ path: dir ?? invocation.cwd, detail }))
       : Effect.succeed({ ...h, member: h.member }))
