@@ -137,7 +137,12 @@ describe("the daemon's HTTP API definition", () => {
     expect(Either.isLeft(wrongToken) && wrongToken.left).toBeInstanceOf(Unauthorized)
 
     // POST /run runs the command for the caller and answers with what it printed and its exit code.
-    const ran = await run(callApi(conn, (c) => c.commands.run({ payload: { argv: ["--version"], cwd: ws.path("aperture"), env: {}, stdout_tty: false, stderr_tty: false } })))
+    const ran = await run(
+      callApi(conn, (c) =>
+        c.commands.run({
+          payload: { argv: ["--version"], cwd: ws.path("aperture"), env: {}, stdout_tty: false, stderr_tty: false }
+        }))
+    )
     expect(Either.isRight(ran) && ran.right.exit_code).toBe(0)
     expect(Either.isRight(ran) && ran.right.stdout).toMatch(/\d+\.\d+\.\d+/)
     expect((await raw("POST", "/run")).status).toBe(400)

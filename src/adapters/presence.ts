@@ -3,7 +3,14 @@
  * machine's live sessions recorded in daemon.db, and the member repo around a directory as a session names it.
  */
 import { Context, Effect, Layer } from "effect"
-import { callApi, type Connection, daemonNeeded, type DaemonNotStarted, DaemonUnavailable, memberHere } from "./daemonClient.js"
+import {
+  callApi,
+  type Connection,
+  daemonNeeded,
+  type DaemonNotStarted,
+  DaemonUnavailable,
+  memberHere
+} from "./daemonClient.js"
 import { liveOnly } from "./daemonDb.js"
 import { type Session, Sessions } from "./sessions.js"
 

@@ -4,6 +4,7 @@
 import { Command, Options } from "@effect/cli"
 import { Effect } from "effect"
 import { PathProblem } from "../engine/errors.js"
+import { Invocation } from "../engine/invocation.js"
 import {
   type CacheName,
   type CacheTableStats,
@@ -11,7 +12,6 @@ import {
   RepoCaches,
   type RepoCacheService
 } from "../engine/ports.js"
-import { Invocation } from "../engine/invocation.js"
 import { present } from "./output.js"
 
 const json = Options.boolean("json").pipe(Options.withDescription("print one JSON document on stdout"))

@@ -5,8 +5,8 @@
 import { Args, Command, Options } from "@effect/cli"
 import { Effect, Schema } from "effect"
 import * as nodePath from "node:path"
-import { TrustStore } from "../engine/ports.js"
 import { Invocation } from "../engine/invocation.js"
+import { TrustStore } from "../engine/ports.js"
 import { present } from "./output.js"
 
 /** A combination of arguments the command cannot act on. */

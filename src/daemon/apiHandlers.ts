@@ -18,7 +18,6 @@ import { nameProblem } from "../domain/nameRules.js"
 import { Realms } from "../engine/Realms.js"
 import { eventDocument } from "../events/codec.js"
 import { notificationHistory } from "../projections/notifications.js"
-import { type CommandProgram, runCommand } from "./run.js"
 import {
   DaemonApi,
   DaemonError,
@@ -28,6 +27,7 @@ import {
   SessionUnknown,
   toApiError
 } from "./api.js"
+import { type CommandProgram, runCommand } from "./run.js"
 
 declare const BLUE_VERSION: string
 
@@ -308,9 +308,15 @@ const handlers = (ctx: ApiContext) => {
 
   // One writer: a command a CLI handed over, run here with the caller's directory and environment (run.ts). Its
   // appends publish on the event log's change stream, so there is nobody else to tell.
-  const commands = HttpApiBuilder.group(DaemonApi, "commands", (h) =>
-    h.handle("run", ({ payload }) =>
-      runCommand(payload).pipe(Effect.provideService(Published, { published: () => Effect.void }))))
+  const commands = HttpApiBuilder.group(
+    DaemonApi,
+    "commands",
+    (h) =>
+      h.handle(
+        "run",
+        ({ payload }) => runCommand(payload).pipe(Effect.provideService(Published, { published: () => Effect.void }))
+      )
+  )
 
   return Layer.mergeAll(meta, realms, sessions, notifications, commands)
 }

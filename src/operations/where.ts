@@ -4,8 +4,8 @@
 import { Effect } from "effect"
 import type { Actor } from "../domain/commands.js"
 import { PathProblem } from "../engine/errors.js"
-import { Identity, type Member, MemberConfig, Workspace } from "../engine/ports.js"
 import { Invocation } from "../engine/invocation.js"
+import { Identity, type Member, MemberConfig, Workspace } from "../engine/ports.js"
 
 /** The realm a command talks to, and who is acting. */
 export interface Here {
@@ -35,7 +35,11 @@ export const here = (dir?: string) =>
     }
     const realmRoot = yield* Effect.flatMap(Workspace, (w) => w.realmRoot(cwd))
     if (realmRoot !== undefined) {
-      return { realmDir: realmRoot, member: undefined, actor: { user: yield* identity.current(cwd, invocation.env) } } satisfies Here
+      return {
+        realmDir: realmRoot,
+        member: undefined,
+        actor: { user: yield* identity.current(cwd, invocation.env) }
+      } satisfies Here
     }
     return yield* new PathProblem({
       path: cwd,
