@@ -103,7 +103,7 @@ const program = Effect.gen(function*() {
 })
 
 const r = await Effect.runPromise(Effect.provide(program, layer))
-fs.rmSync(dir, { recursive: true, force: true })
+if (!process.env.KEEP) fs.rmSync(dir, { recursive: true, force: true }); else console.error(dir)
 const seconds = (r.readMs + r.foldMs) / 1000
 const perSecond = Math.round(r.events / seconds)
 console.log(

@@ -189,6 +189,9 @@ export const makeWrites = ({ git, ids, locks, log }: Ports, { catchUp, realmName
         yield* Effect.sync(() => fs.rmSync(intentPath(dir), { force: true }))
         return commit
       }))
+      // Still under the lock, once the write is whole: keep .git packed. A failure here loses nothing and is not the
+      // command's (nor is it reported on stdout, which is the MCP server's protocol); the next write tries again.
+      yield* Effect.ignore(git.maintain(dir))
       return {
         realm: realmName,
         commit,
