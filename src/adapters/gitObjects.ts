@@ -29,6 +29,10 @@ export const makeObject = (type: "blob" | "tree" | "commit", content: Uint8Array
   return { oid: createHash("sha1").update(full).digest("hex"), deflated: deflateSync(full) }
 }
 
+/** The id git gives `content` stored as an object of `type` (hashed only, not deflated). */
+export const objectId = (type: "blob" | "tree" | "commit", content: Uint8Array): string =>
+  createHash("sha1").update(`${type} ${content.length}\0`).update(content).digest("hex")
+
 const sortKey = (e: TreeEntry) => Buffer.from(e.type === "tree" ? `${e.path}/` : e.path)
 
 /** The content of a tree object: entries in git's order (a subtree sorts as if its name ended in "/"). */

@@ -9,7 +9,8 @@ import * as fs from "node:fs"
 import * as nodePath from "node:path"
 import { atomicFs, linkNewFileSync, repoTmpDir, writeFileAtomicSync } from "./atomicFs.js"
 import { ConcurrentUpdate, GitError, GitLockHeld } from "./errors.js"
-import { encodeCommit, encodeTree, makeObject, type TreeEntry } from "./gitObjects.js"
+import { type IndexChange, updateIndexFile } from "./gitIndex.js"
+import { encodeCommit, encodeTree, makeObject, objectId, type TreeEntry } from "./gitObjects.js"
 import { defaultLockTimeout } from "./lock.js"
 import { readBranch } from "./paths.js"
 import { runProcess, scrubbedEnv } from "./process.js"
@@ -372,18 +373,33 @@ const materializeNow = (dir: string, files: ReadonlyArray<string> | ReadonlyMap<
       contents = read
     } else contents = files as ReadonlyMap<string, string | undefined>
     const present: Array<string> = []
+    const changes = new Map<string, IndexChange>()
     for (const [path, content] of contents) {
       const file = nodePath.join(dir, path)
       if (content === undefined) {
         fs.rmSync(file, { force: true })
-        await git.updateIndex({ fs: atomicFs, dir, filepath: path, remove: true, force: true, cache })
+        changes.set(path, undefined)
       } else {
         fs.mkdirSync(nodePath.dirname(file), { recursive: true })
         writeFileAtomicSync(file, content, { tmpDir: repoTmpDir(dir) })
         present.push(path)
+        changes.set(path, { stat: fs.statSync(file, { bigint: true }), oid: objectId("blob", encoder.encode(content)) })
       }
     }
-    // One index rewrite for all files: the index of a large realm is megabytes, rewriting it per file dominated.
+    if (changes.size === 0) return
+    // The index of a large realm is megabytes: patch the changed entries in place (one copy and one hash of the
+    // file, as git add does); isomorphic-git, which re-encodes every entry, only for an index that patch declines.
+    const patched = updateIndexFile(
+      dir,
+      changes,
+      (file, bytes) => writeFileAtomicSync(file, bytes, { tmpDir: repoTmpDir(dir) })
+    )
+    if (patched) return
+    for (const [path, change] of changes) {
+      if (change === undefined) {
+        await git.updateIndex({ fs: atomicFs, dir, filepath: path, remove: true, force: true, cache })
+      }
+    }
     if (present.length > 0) await git.add({ fs: atomicFs, dir, filepath: present, cache })
   })
 
