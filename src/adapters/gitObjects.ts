@@ -33,15 +33,21 @@ export const makeObject = (type: "blob" | "tree" | "commit", content: Uint8Array
 export const objectId = (type: "blob" | "tree" | "commit", content: Uint8Array): string =>
   createHash("sha1").update(`${type} ${content.length}\0`).update(content).digest("hex")
 
-const sortKey = (e: TreeEntry) => Buffer.from(e.type === "tree" ? `${e.path}/` : e.path)
+const sortKey = (e: TreeEntry) => (e.type === "tree" ? `${e.path}/` : e.path)
+
+const ASCII = /^[\u0000-\u007f]*$/
 
 /** The content of a tree object: entries in git's order (a subtree sorts as if its name ended in "/"). */
 export const encodeTree = (entries: ReadonlyArray<TreeEntry>): Uint8Array => {
-  const sorted = [...entries].sort((a, b) => Buffer.compare(sortKey(a), sortKey(b)))
-  return Buffer.concat(sorted.flatMap((e) => [
-    Buffer.from(`${e.mode.replace(/^0+/, "")} ${e.path}\0`),
-    Buffer.from(e.oid, "hex")
-  ]))
+  // Keys computed once per entry; ASCII names (all of Blue's) compare as strings in byte order, others as bytes.
+  const keyed = entries.map((e) => ({ e, k: sortKey(e) }))
+  if (keyed.every((x) => ASCII.test(x.k))) keyed.sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0))
+  else keyed.sort((a, b) => Buffer.compare(Buffer.from(a.k), Buffer.from(b.k)))
+  const parts: Array<Buffer> = []
+  for (const { e } of keyed) {
+    parts.push(Buffer.from(`${e.mode.replace(/^0+/, "")} ${e.path}\0`), Buffer.from(e.oid, "hex"))
+  }
+  return Buffer.concat(parts)
 }
 
 /** Who and when, as a commit records it (UTC). */

@@ -271,15 +271,46 @@ const store = async (dir: string, type: "blob" | "tree" | "commit", content: Uin
   return oid
 }
 
+/**
+ * Trees this process has read or written, by repo and id (objects never change): an append rewrites the trees along
+ * its paths, and reading them again each time (the realm's `domains/`, `repos/` and event directories hold
+ * thousands of entries) made its cost grow with the realm. Bounded; cleared when full.
+ */
+const trees = new Map<string, Map<string, ReadonlyArray<TreeEntry>>>()
+const TREES_KEPT = 2_048
+
+const treeEntries = async (dir: string, cache: object, oid: string): Promise<ReadonlyArray<TreeEntry>> => {
+  let known = trees.get(dir)
+  if (known === undefined) trees.set(dir, known = new Map())
+  const hit = known.get(oid)
+  if (hit !== undefined) return hit
+  const entries = (await git.readTree({ fs: atomicFs, dir, oid, cache })).tree.map((e) => ({
+    mode: e.mode,
+    path: e.path,
+    oid: e.oid,
+    type: e.type
+  }))
+  rememberTree(dir, oid, entries)
+  return entries
+}
+
+const rememberTree = (dir: string, oid: string, entries: ReadonlyArray<TreeEntry>) => {
+  let known = trees.get(dir)
+  if (known === undefined) trees.set(dir, known = new Map())
+  if (known.size >= TREES_KEPT) known.clear()
+  known.set(oid, entries)
+}
+
+/** Writes the trees along the changed paths (only those) and returns the new root tree's id. */
 const updateTree = async (
   dir: string,
   cache: object,
   treeOid: string | undefined,
   changes: ReadonlyMap<string, string | undefined>
 ): Promise<string | undefined> => {
-  const entries: Array<TreeEntry> = treeOid === undefined
-    ? []
-    : (await git.readTree({ fs: atomicFs, dir, oid: treeOid, cache })).tree.map((e) => ({ ...e }))
+  const byName = new Map<string, TreeEntry>(
+    treeOid === undefined ? [] : (await treeEntries(dir, cache, treeOid)).map((e) => [e.path, e])
+  )
   const files = new Map<string, string | undefined>()
   const subdirs = new Map<string, Map<string, string | undefined>>()
   for (const [path, content] of changes) {
@@ -293,11 +324,8 @@ const updateTree = async (
     }
   }
   const set = (entry: TreeEntry | undefined, name: string) => {
-    const i = entries.findIndex((e) => e.path === name)
-    if (entry === undefined) {
-      if (i !== -1) entries.splice(i, 1)
-    } else if (i === -1) entries.push(entry)
-    else entries[i] = entry
+    if (entry === undefined) byName.delete(name)
+    else byName.set(name, entry)
   }
   for (const [name, content] of files) {
     if (content === undefined) set(undefined, name)
@@ -307,12 +335,15 @@ const updateTree = async (
     }
   }
   for (const [name, sub] of subdirs) {
-    const existing = entries.find((e) => e.path === name && e.type === "tree")
-    const oid = await updateTree(dir, cache, existing?.oid, sub)
+    const existing = byName.get(name)
+    const oid = await updateTree(dir, cache, existing?.type === "tree" ? existing.oid : undefined, sub)
     set(oid === undefined ? undefined : { mode: "040000", path: name, oid, type: "tree" }, name)
   }
-  if (entries.length === 0 && treeOid !== undefined) return undefined
-  return store(dir, "tree", encodeTree(entries))
+  if (byName.size === 0 && treeOid !== undefined) return undefined
+  const entries = [...byName.values()]
+  const oid = await store(dir, "tree", encodeTree(entries))
+  rememberTree(dir, oid, entries)
+  return oid
 }
 
 const resolveHead = async (dir: string): Promise<string | undefined> => readBranch(dir, REALM_BRANCH)

@@ -6,11 +6,11 @@ import { Effect, Either } from "effect"
 import * as fs from "node:fs"
 import * as nodePath from "node:path"
 import { type GitError, HistoryRewritten, LogCorrupt, PathProblem } from "../../adapters/errors.js"
-import type { RealmRow } from "../../adapters/eventLog.js"
+import type { FoldItem, RealmRow } from "../../adapters/eventLog.js"
 import type { RealmCommit } from "../../adapters/realmGit.js"
 import { RealmNotInitialized } from "../../domain/errors.js"
 import { escapeControls } from "../../domain/parseIssues.js"
-import { initialState } from "../../domain/state.js"
+import { initialState, type RealmState } from "../../domain/state.js"
 import { envelopeFromJson } from "../../events/codec.js"
 import type { Recorded } from "../../events/envelope.js"
 import { foldEnvelopes, PositionGap } from "../../projections/fold.js"
@@ -167,23 +167,65 @@ export const makeHistory = ({ git, log }: Ports) => {
         }))
     )
 
-  /** The folded state of a tracked realm from its snapshot and the events after it. */
+  /**
+   * The last state folded or appended in this process, by realm, with the id of the event at its position: a
+   * long-lived process (the daemon, the MCP server) folds only the events after it instead of parsing the whole
+   * snapshot again, which made every append cost more as the realm grew. The id is checked against daemon.db
+   * before use, so a re-index or another writer is noticed and the state is rebuilt from the snapshot.
+   */
+  const lastState = new Map<
+    string,
+    { readonly state: RealmState; readonly lastId: string | undefined; readonly snapshotAt: number }
+  >()
+
+  /** Records the state just appended (its last event's id) as the one to fold on from. */
+  const remember = (realm: string, state: RealmState, lastId: string) => {
+    const before = lastState.get(realm)
+    lastState.set(realm, { state, lastId, snapshotAt: before?.snapshotAt ?? 0 })
+  }
+
+  const fold = (realm: string, base: RealmState, rest: ReadonlyArray<FoldItem>) =>
+    rest.length === 0 ? Effect.succeed(base) : Effect.try({
+      try: () => foldEnvelopes(base, rest),
+      catch: (e) => corrupt(realm, e instanceof PositionGap ? `daemon.db: ${e.message}` : String(e))
+    })
+
+  /** The folded state of a tracked realm from its snapshot (or this process's last state) and the events after it. */
   const stateOf = (realm: string) =>
     Effect.gen(function*() {
+      const known = lastState.get(realm)
+      if (known !== undefined && known.state.position > 0) {
+        // The event at the known position comes first: it must still be the one the state was folded with.
+        const rows = yield* log.readForFold(realm, known.state.position - 1)
+        if (rows[0]?.id === known.lastId && rows[0]?.position === known.state.position) {
+          const rest = rows.slice(1)
+          const state = yield* fold(realm, known.state, rest)
+          let snapshotAt = known.snapshotAt
+          if (state.position - snapshotAt >= SNAPSHOT_EVERY) {
+            yield* log.saveSnapshot(realm, { position: state.position, state })
+            snapshotAt = state.position
+          }
+          lastState.set(realm, { state, lastId: rest.at(-1)?.id ?? known.lastId, snapshotAt })
+          return state
+        }
+        lastState.delete(realm)
+      }
       const snap = yield* log.snapshot(realm)
       const base = snap?.state ?? initialState
-      const rest = yield* log.readForFold(realm, base.position)
-      const state = yield* Effect.try({
-        try: () => foldEnvelopes(base, rest),
-        catch: (e) => corrupt(realm, e instanceof PositionGap ? `daemon.db: ${e.message}` : String(e))
-      })
+      const rows = yield* log.readForFold(realm, Math.max(0, base.position - 1))
+      const rest = base.position === 0 ? rows : rows.slice(1)
+      const state = yield* fold(realm, base, rest)
+      let snapshotAt = base.position
       if (state.position - base.position >= SNAPSHOT_EVERY) {
         yield* log.saveSnapshot(realm, { position: state.position, state })
+        snapshotAt = state.position
       }
+      const lastId = rest.at(-1)?.id ?? (base.position === 0 ? undefined : rows[0]?.id)
+      if (lastId !== undefined) lastState.set(realm, { state, lastId, snapshotAt })
       return state
     })
 
-  return { corrupt, eventsOfCommit, realmNameAt, rowFor, catchUp, recordedInGit, readView, stateOf } as const
+  return { corrupt, eventsOfCommit, remember, realmNameAt, rowFor, catchUp, recordedInGit, readView, stateOf } as const
 }
 
 /** The log reads, as built by makeHistory. */

@@ -57,7 +57,10 @@ const summarize = (command: Command, events: ReadonlyArray<RealmEvent>, actor: A
 }
 
 /** The engine's writes. */
-export const makeWrites = ({ git, ids, locks, log }: Ports, { catchUp, realmNameAt, rowFor, stateOf }: History) => {
+export const makeWrites = (
+  { git, ids, locks, log }: Ports,
+  { catchUp, realmNameAt, remember, rowFor, stateOf }: History
+) => {
   /** Finishes a write that was committed but not yet shown in the working tree (call with the lock held). */
   const recover = (dir: string) =>
     Effect.gen(function*() {
@@ -189,6 +192,7 @@ export const makeWrites = ({ git, ids, locks, log }: Ports, { catchUp, realmName
         yield* Effect.sync(() => fs.rmSync(intentPath(dir), { force: true }))
         return commit
       }))
+      remember(realmName, next, envelopes.at(-1)!.id)
       // Still under the lock, once the write is whole: keep .git packed. A failure here loses nothing and is not the
       // command's (nor is it reported on stdout, which is the MCP server's protocol); the next write tries again.
       yield* Effect.ignore(git.maintain(dir))
