@@ -439,8 +439,8 @@ const materializeNow = (dir: string, files: ReadonlyArray<string> | ReadonlyMap<
  * this packs every ~100–200 appends and keeps a realm's loose objects (4 KiB of disk each, at least) under ~10 MB.
  */
 export const LOOSE_OBJECT_LIMIT = 1_536
-/** Packs above which `maintain` packs everything into one (git's gc.autoPackLimit is 50). */
-export const PACK_LIMIT = 24
+/** Packs above which `maintain` packs everything into one (git's gc.autoPackLimit). */
+export const PACK_LIMIT = 50
 
 /**
  * The loose objects of a repo, estimated as git's `gc --auto` does but from 16 fan-out directories (`objects/10` …
