@@ -1,7 +1,8 @@
 // Replay throughput from daemon.db: read every event row for folding (EventLog.readForFold) and fold it into the
 // realm projection; also the validating read (every payload decoded against the event schemas, as replay --verify
 // does). Median of RUNS passes over the same database, with the load average. Prints events/s.
-// Usage: node bench/replay.mjs [events] [runs]; BLUE_BENCH_DIST=<dir> measures another build (A/B on one machine).
+// Usage: node bench/replay.mjs [events] [runs]; BLUE_BENCH_DIST=<dir> measures another build (A/B on one machine);
+// BLUE_BENCH_KEEP=1 keeps the database (its dir is printed on stderr).
 import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -125,7 +126,8 @@ const program = Effect.gen(function*() {
 })
 
 const r = await Effect.runPromise(Effect.provide(program, layer))
-fs.rmSync(dir, { recursive: true, force: true })
+if (process.env.BLUE_BENCH_KEEP) process.stderr.write(`[replay] keeping ${dir} (BLUE_BENCH_KEEP)\n`)
+else fs.rmSync(dir, { recursive: true, force: true })
 const perSecond = Math.round(r.events / (r.totalMs / 1000))
 console.log(
   JSON.stringify({

@@ -138,37 +138,6 @@ export const foldItemOfRow = (r: FoldDbRow, upcast?: Upcast): FoldItem => {
   }
 }
 
-/**
- * Many `events` rows for folding, as `foldItemOfRow` maps each, with less work per row: the payloads are parsed in
- * one JSON.parse of the batch (a row that does not parse is then found and reported as before), and the actor, which
- * repeats across a realm's events, is parsed once per distinct text.
- */
-export const foldItemsOfRows = (rows: ReadonlyArray<FoldDbRow>, upcast?: Upcast): Array<FoldItem> => {
-  let payloads: Array<Record<string, unknown>>
-  try {
-    payloads = JSON.parse(`[${rows.map((r) => r.payload).join(",")}]`)
-    if (payloads.length !== rows.length) throw new Error("payload count")
-  } catch {
-    return rows.map((r) => foldItemOfRow(r, upcast))
-  }
-  const actors = new Map<string, FoldItem["actor"]>()
-  const out = new Array<FoldItem>(rows.length)
-  for (let i = 0; i < rows.length; i++) {
-    const r = rows[i]!
-    let actor = actors.get(r.actor)
-    if (actor === undefined) actors.set(r.actor, actor = JSON.parse(r.actor) as FoldItem["actor"])
-    const payload = payloads[i]!
-    out[i] = {
-      id: r.id,
-      position: r.position,
-      time: r.time,
-      actor,
-      event: (upcast === undefined ? payload : upcast(r.type, r.schema_version, payload)) as unknown as RealmEvent
-    }
-  }
-  return out
-}
-
 /** A `sessions` row as a SessionRecord (a session registered without a client id is the CLI's). */
 export const sessionOfRow = (r: SessionDbRow): SessionRecord => ({
   id: r.id,
@@ -213,7 +182,7 @@ export const openDaemonDbReader = (file: string): DaemonDbReader => {
     },
     snapshot: (realm) => snapshotOfRow(db.prepare(readSql.snapshot).get(realm) as SnapshotDbRow | undefined),
     readForFold: (realm, afterPosition) =>
-      foldItemsOfRows(db.prepare(readSql.eventsForFold).all(realm, afterPosition) as Array<FoldDbRow>),
+      (db.prepare(readSql.eventsForFold).all(realm, afterPosition) as Array<FoldDbRow>).map((r) => foldItemOfRow(r)),
     activeSessions: (realm) =>
       (db.prepare(readSql.activeSessionsOf).all(realm) as Array<SessionDbRow>).map(sessionOfRow),
     close: () => db.close()

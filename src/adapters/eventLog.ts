@@ -12,7 +12,7 @@ import type { Envelope, Recorded } from "../events/envelope.js"
 import {
   type FoldDbRow,
   type FoldItem,
-  foldItemsOfRows,
+  foldItemOfRow,
   readSql,
   type RealmDbRow,
   realmOfRow,
@@ -216,7 +216,7 @@ export const makeSqliteEventLog = Effect.gen(function*() {
         ),
     readForFold: (realm, afterPosition) =>
       sql.unsafe<FoldDbRow>(readSql.eventsForFold, [realm, afterPosition]).pipe(
-        Effect.map((rows) => foldItemsOfRows(rows, upcast)),
+        Effect.map((rows) => rows.map((r) => foldItemOfRow(r, upcast))),
         Effect.mapError(storeError("read events"))
       ),
     snapshot: (realm) =>
