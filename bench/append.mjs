@@ -1,11 +1,18 @@
 // One append (decide + git commit + daemon.db insert + working tree update, in-process as the daemon does it)
-// vs a native `git add && git commit` of the same files. Prints medians and the ratio measured in this run.
+// vs a native `git add && git commit` of the same files. Prints medians, the ratio measured in this run and the load
+// average. BLUE_BENCH_DIST=<dir> measures another build (e.g. the previous commit's dist/).
 import { Effect, Layer, ManagedRuntime } from "effect"
 import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { eventFilePath, IdsLive, RealmGitLive, RealmLockLive, Realms, SqliteEventLogLive } from "../dist/index.js"
+import { pathToFileURL } from "node:url"
+
+const dist = process.env.BLUE_BENCH_DIST ?? new URL("../dist", import.meta.url).pathname
+const { eventFilePath, IdsLive, RealmGitLive, RealmLockLive, Realms, SqliteEventLogLive } = await import(
+  pathToFileURL(path.join(dist, "index.js")).href
+)
+const loadBefore = os.loadavg().map((x) => +x.toFixed(2))
 
 const N = Number(process.argv[2] ?? 40)
 const root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), "blue-bench-append-")))
@@ -52,10 +59,12 @@ const g = median(theirs)
 console.log(
   JSON.stringify({
     bench: "append",
+    dist,
     appends: N,
     blueAppendMedianMs: +a.toFixed(2),
     nativeGitCommitMedianMs: +g.toFixed(2),
     ratio: +(a / g).toFixed(2),
-    goal: "<= 1"
+    goal: "<= 1",
+    loadAverage: { before: loadBefore, after: os.loadavg().map((x) => +x.toFixed(2)) }
   })
 )

@@ -22,22 +22,36 @@ export interface StoredObject {
   readonly deflated: Uint8Array
 }
 
-/** Hashes and deflates `content` as a git object of `type`. */
+/**
+ * Hashes and deflates `content` as a git object of `type`. Deflated at zlib's fastest level: the object's id does
+ * not depend on it, any level reads back alike, and an append's largest objects (trees of directories with
+ * thousands of entries) cost several times less to write; `maintain` packs them compactly later.
+ */
 export const makeObject = (type: "blob" | "tree" | "commit", content: Uint8Array): StoredObject => {
   const header = Buffer.from(`${type} ${content.length}\0`)
   const full = Buffer.concat([header, content])
-  return { oid: createHash("sha1").update(full).digest("hex"), deflated: deflateSync(full) }
+  return { oid: createHash("sha1").update(full).digest("hex"), deflated: deflateSync(full, { level: 1 }) }
 }
 
-const sortKey = (e: TreeEntry) => Buffer.from(e.type === "tree" ? `${e.path}/` : e.path)
+/** The id git gives `content` stored as an object of `type` (hashed only, not deflated). */
+export const objectId = (type: "blob" | "tree" | "commit", content: Uint8Array): string =>
+  createHash("sha1").update(`${type} ${content.length}\0`).update(content).digest("hex")
+
+const sortKey = (e: TreeEntry) => (e.type === "tree" ? `${e.path}/` : e.path)
+
+const ASCII = /^[\u0000-\u007f]*$/
 
 /** The content of a tree object: entries in git's order (a subtree sorts as if its name ended in "/"). */
 export const encodeTree = (entries: ReadonlyArray<TreeEntry>): Uint8Array => {
-  const sorted = [...entries].sort((a, b) => Buffer.compare(sortKey(a), sortKey(b)))
-  return Buffer.concat(sorted.flatMap((e) => [
-    Buffer.from(`${e.mode.replace(/^0+/, "")} ${e.path}\0`),
-    Buffer.from(e.oid, "hex")
-  ]))
+  // Keys computed once per entry; ASCII names (all of Blue's) compare as strings in byte order, others as bytes.
+  const keyed = entries.map((e) => ({ e, k: sortKey(e) }))
+  if (keyed.every((x) => ASCII.test(x.k))) keyed.sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0))
+  else keyed.sort((a, b) => Buffer.compare(Buffer.from(a.k), Buffer.from(b.k)))
+  const parts: Array<Buffer> = []
+  for (const { e } of keyed) {
+    parts.push(Buffer.from(`${e.mode.replace(/^0+/, "")} ${e.path}\0`), Buffer.from(e.oid, "hex"))
+  }
+  return Buffer.concat(parts)
 }
 
 /** Who and when, as a commit records it (UTC). */

@@ -9,9 +9,11 @@ import * as fs from "node:fs"
 import * as nodePath from "node:path"
 import { atomicFs, linkNewFileSync, repoTmpDir, writeFileAtomicSync } from "./atomicFs.js"
 import { ConcurrentUpdate, GitError, GitLockHeld } from "./errors.js"
-import { encodeCommit, encodeTree, makeObject, type TreeEntry } from "./gitObjects.js"
+import { type IndexChange, updateIndexFile } from "./gitIndex.js"
+import { encodeCommit, encodeTree, makeObject, objectId, type TreeEntry } from "./gitObjects.js"
 import { defaultLockTimeout } from "./lock.js"
 import { readBranch } from "./paths.js"
+import { runProcess, scrubbedEnv } from "./process.js"
 
 /** The branch realm events live on. */
 export const REALM_BRANCH = "main"
@@ -84,7 +86,21 @@ export class RealmGit extends Context.Tag("blue/RealmGit")<RealmGit, {
   readonly readFile: (dir: string, commit: string, path: string) => Effect.Effect<string | undefined, GitError>
   /** Every file path in a commit's tree. */
   readonly listFiles: (dir: string, commit: string) => Effect.Effect<ReadonlyArray<string>, GitError>
+  /**
+   * Keeps the repo packed, as git's `gc --auto` would: when the loose objects are estimated above a threshold, packs
+   * them (with the `git` executable when present, else isomorphic-git) and removes the packed loose copies; when the
+   * packs grow too many, packs them into one. Call it holding the realm's write lock, after a write. Tells what it did.
+   */
+  readonly maintain: (dir: string) => Effect.Effect<Maintenance, GitError>
 }>() {}
+
+/** What `maintain` did. */
+export interface Maintenance {
+  /** the estimated loose objects that triggered the work (0 when nothing was due) */
+  readonly looseEstimate: number
+  readonly action: "none" | "packed-loose" | "repacked-all"
+  readonly tool: "git" | "isomorphic-git" | undefined
+}
 
 /** How long to wait for a git process's lock file: BLUE_LOCK_TIMEOUT_MS, at most 2 s (git itself does not wait). */
 const gitLockWait = () => Math.min(defaultLockTimeout(), 2_000)
@@ -255,15 +271,46 @@ const store = async (dir: string, type: "blob" | "tree" | "commit", content: Uin
   return oid
 }
 
+/**
+ * Trees this process has read or written, by repo and id (objects never change): an append rewrites the trees along
+ * its paths, and reading them again each time (the realm's `domains/`, `repos/` and event directories hold
+ * thousands of entries) made its cost grow with the realm. Bounded; cleared when full.
+ */
+const trees = new Map<string, Map<string, ReadonlyArray<TreeEntry>>>()
+const TREES_KEPT = 2_048
+
+const treeEntries = async (dir: string, cache: object, oid: string): Promise<ReadonlyArray<TreeEntry>> => {
+  let known = trees.get(dir)
+  if (known === undefined) trees.set(dir, known = new Map())
+  const hit = known.get(oid)
+  if (hit !== undefined) return hit
+  const entries = (await git.readTree({ fs: atomicFs, dir, oid, cache })).tree.map((e) => ({
+    mode: e.mode,
+    path: e.path,
+    oid: e.oid,
+    type: e.type
+  }))
+  rememberTree(dir, oid, entries)
+  return entries
+}
+
+const rememberTree = (dir: string, oid: string, entries: ReadonlyArray<TreeEntry>) => {
+  let known = trees.get(dir)
+  if (known === undefined) trees.set(dir, known = new Map())
+  if (known.size >= TREES_KEPT) known.clear()
+  known.set(oid, entries)
+}
+
+/** Writes the trees along the changed paths (only those) and returns the new root tree's id. */
 const updateTree = async (
   dir: string,
   cache: object,
   treeOid: string | undefined,
   changes: ReadonlyMap<string, string | undefined>
 ): Promise<string | undefined> => {
-  const entries: Array<TreeEntry> = treeOid === undefined
-    ? []
-    : (await git.readTree({ fs: atomicFs, dir, oid: treeOid, cache })).tree.map((e) => ({ ...e }))
+  const byName = new Map<string, TreeEntry>(
+    treeOid === undefined ? [] : (await treeEntries(dir, cache, treeOid)).map((e) => [e.path, e])
+  )
   const files = new Map<string, string | undefined>()
   const subdirs = new Map<string, Map<string, string | undefined>>()
   for (const [path, content] of changes) {
@@ -277,11 +324,8 @@ const updateTree = async (
     }
   }
   const set = (entry: TreeEntry | undefined, name: string) => {
-    const i = entries.findIndex((e) => e.path === name)
-    if (entry === undefined) {
-      if (i !== -1) entries.splice(i, 1)
-    } else if (i === -1) entries.push(entry)
-    else entries[i] = entry
+    if (entry === undefined) byName.delete(name)
+    else byName.set(name, entry)
   }
   for (const [name, content] of files) {
     if (content === undefined) set(undefined, name)
@@ -291,12 +335,15 @@ const updateTree = async (
     }
   }
   for (const [name, sub] of subdirs) {
-    const existing = entries.find((e) => e.path === name && e.type === "tree")
-    const oid = await updateTree(dir, cache, existing?.oid, sub)
+    const existing = byName.get(name)
+    const oid = await updateTree(dir, cache, existing?.type === "tree" ? existing.oid : undefined, sub)
     set(oid === undefined ? undefined : { mode: "040000", path: name, oid, type: "tree" }, name)
   }
-  if (entries.length === 0 && treeOid !== undefined) return undefined
-  return store(dir, "tree", encodeTree(entries))
+  if (byName.size === 0 && treeOid !== undefined) return undefined
+  const entries = [...byName.values()]
+  const oid = await store(dir, "tree", encodeTree(entries))
+  rememberTree(dir, oid, entries)
+  return oid
 }
 
 const resolveHead = async (dir: string): Promise<string | undefined> => readBranch(dir, REALM_BRANCH)
@@ -357,23 +404,153 @@ const materializeNow = (dir: string, files: ReadonlyArray<string> | ReadonlyMap<
       contents = read
     } else contents = files as ReadonlyMap<string, string | undefined>
     const present: Array<string> = []
+    const changes = new Map<string, IndexChange>()
     for (const [path, content] of contents) {
       const file = nodePath.join(dir, path)
       if (content === undefined) {
         fs.rmSync(file, { force: true })
-        await git.updateIndex({ fs: atomicFs, dir, filepath: path, remove: true, force: true, cache })
+        changes.set(path, undefined)
       } else {
         fs.mkdirSync(nodePath.dirname(file), { recursive: true })
         writeFileAtomicSync(file, content, { tmpDir: repoTmpDir(dir) })
         present.push(path)
+        changes.set(path, { stat: fs.statSync(file, { bigint: true }), oid: objectId("blob", encoder.encode(content)) })
       }
     }
-    // One index rewrite for all files: the index of a large realm is megabytes, rewriting it per file dominated.
+    if (changes.size === 0) return
+    // The index of a large realm is megabytes: patch the changed entries in place (one copy and one hash of the
+    // file, as git add does); isomorphic-git, which re-encodes every entry, only for an index that patch declines.
+    const patched = updateIndexFile(
+      dir,
+      changes,
+      (file, bytes) => writeFileAtomicSync(file, bytes, { tmpDir: repoTmpDir(dir) })
+    )
+    if (patched) return
+    for (const [path, change] of changes) {
+      if (change === undefined) {
+        await git.updateIndex({ fs: atomicFs, dir, filepath: path, remove: true, force: true, cache })
+      }
+    }
     if (present.length > 0) await git.add({ fs: atomicFs, dir, filepath: present, cache })
   })
 
+/**
+ * Loose objects above which `maintain` packs them. git's gc.auto is 6,700; an append writes about ten objects, so
+ * this packs every ~100–200 appends and keeps a realm's loose objects (4 KiB of disk each, at least) under ~10 MB.
+ */
+export const LOOSE_OBJECT_LIMIT = 1_536
+/** Packs above which `maintain` packs everything into one (git's gc.autoPackLimit). */
+export const PACK_LIMIT = 50
+
+/**
+ * The loose objects of a repo, estimated as git's `gc --auto` does but from 16 fan-out directories (`objects/10` …
+ * `objects/1f`) instead of one, times 16: a few small readdirs whatever the repo's size, and a sample large enough
+ * for small limits.
+ */
+export const estimateLooseObjects = (dir: string): number => {
+  let n = 0
+  for (let i = 0x10; i <= 0x1f; i++) {
+    try {
+      for (const f of fs.readdirSync(nodePath.join(dir, ".git", "objects", i.toString(16)))) {
+        if (/^[0-9a-f]{38}$/.test(f)) n++
+      }
+    } catch {
+      // no such fan-out directory yet
+    }
+  }
+  return n * 16
+}
+
+/** The pack files of a repo. */
+export const packFiles = (dir: string): Array<string> => {
+  try {
+    return fs.readdirSync(nodePath.join(dir, ".git", "objects", "pack")).filter((f) => /^pack-[0-9a-f]+\.pack$/.test(f))
+  } catch {
+    return []
+  }
+}
+
+/** Every loose object of a repo (ids). */
+const looseObjects = (dir: string): Array<string> => {
+  const out: Array<string> = []
+  const root = nodePath.join(dir, ".git", "objects")
+  for (const fan of fs.readdirSync(root)) {
+    if (!/^[0-9a-f]{2}$/.test(fan)) continue
+    for (const f of fs.readdirSync(nodePath.join(root, fan))) if (/^[0-9a-f]{38}$/.test(f)) out.push(fan + f)
+  }
+  return out
+}
+
+/** How long one maintenance run of the `git` executable may take. */
+const MAINTAIN_TIMEOUT_MS = 60_000
+
+/** Runs the `git` executable in `dir`; undefined when there is none on the PATH. */
+const runGit = (dir: string, args: ReadonlyArray<string>) =>
+  Effect.flatMap(
+    runProcess({
+      command: "git",
+      args,
+      cwd: dir,
+      env: scrubbedEnv({ GIT_TERMINAL_PROMPT: "0" }),
+      timeoutMs: MAINTAIN_TIMEOUT_MS,
+      outputLimit: 64 * 1024
+    }),
+    (r) => {
+      if (r.spawnError !== undefined && (r.spawnError as { code?: string }).code === "ENOENT") {
+        return Effect.succeed(false)
+      }
+      if (r.code === 0) return Effect.succeed(true)
+      return Effect.fail(
+        new GitError({
+          op: args[0] ?? "git",
+          path: dir,
+          detail: r.spawnError?.message ?? (r.timedOut ? "timed out" : `exit ${r.code}: ${r.stderr.trim()}`)
+        })
+      )
+    }
+  )
+
+/**
+ * Packs the loose objects with isomorphic-git (no `git` executable): one pack with its index, then the loose copies
+ * go. Objects are only removed once the pack and its index are in place, so a reader always finds each object.
+ */
+const packLooseWithIsomorphicGit = (dir: string) =>
+  attempt("pack-objects", dir, async () => {
+    const oids = looseObjects(dir)
+    if (oids.length === 0) return
+    const { filename } = await git.packObjects({ fs: atomicFs, dir, oids, write: true })
+    if (filename === undefined) return
+    await git.indexPack({ fs: atomicFs, dir, filepath: nodePath.join(".git", "objects", "pack", filename) })
+    for (const oid of oids) {
+      fs.rmSync(nodePath.join(dir, ".git", "objects", oid.slice(0, 2), oid.slice(2)), { force: true })
+    }
+  })
+
+/** When `maintain` packs (tests lower the limits to exercise it on small repos). */
+export interface MaintainOptions {
+  readonly looseObjectLimit?: number
+  readonly packLimit?: number
+}
+
+const maintainRepo = (dir: string, options: MaintainOptions): Effect.Effect<Maintenance, GitError> =>
+  Effect.gen(function*() {
+    const looseLimit = options.looseObjectLimit ?? LOOSE_OBJECT_LIMIT
+    const packLimit = options.packLimit ?? PACK_LIMIT
+    const looseEstimate = estimateLooseObjects(dir)
+    const packs = packFiles(dir).length
+    if (looseEstimate <= looseLimit && packs <= packLimit) return { looseEstimate: 0, action: "none", tool: undefined }
+    const all = packs + 1 > packLimit
+    // -d drops the packs the new one makes redundant and the loose objects it holds (git prune-packed); without -a
+    // only the loose objects are packed (incremental, cheap). No pruning: unreachable objects stay, as with gc.
+    const args = all ? ["repack", "-a", "-d", "-q"] : ["repack", "-d", "-q"]
+    if (yield* runGit(dir, args)) return { looseEstimate, action: all ? "repacked-all" : "packed-loose", tool: "git" }
+    if (looseEstimate <= looseLimit) return { looseEstimate: 0, action: "none", tool: undefined }
+    yield* packLooseWithIsomorphicGit(dir)
+    return { looseEstimate, action: "packed-loose", tool: "isomorphic-git" }
+  })
+
 /** isomorphic-git implementation of the realm repo port. */
-export const makeRealmGit = (): Context.Tag.Service<RealmGit> => ({
+export const makeRealmGit = (options: MaintainOptions = {}): Context.Tag.Service<RealmGit> => ({
   init: (dir) =>
     attempt("init", dir, async () => {
       await fs.promises.mkdir(dir, { recursive: true })
@@ -485,8 +662,9 @@ export const makeRealmGit = (): Context.Tag.Service<RealmGit> => ({
       const out: Array<string> = []
       await listAll(dir, cache, c.tree, "", out)
       return out
-    })
+    }),
+  maintain: (dir) => maintainRepo(dir, options)
 })
 
 /** The realm repo port backed by isomorphic-git. */
-export const RealmGitLive = Layer.sync(RealmGit, makeRealmGit)
+export const RealmGitLive = Layer.sync(RealmGit, () => makeRealmGit())

@@ -92,21 +92,38 @@ export interface Draft {
   changes: Record<string, ReadonlyArray<ChangeAcks>>
 }
 
-/** Copies the containers of `state` so that `apply` can mutate them without touching `state`. */
+/** The domains a draft has copied for writing (the others are still shared with the state it came from). */
+const ownDomains = new WeakMap<Draft, Set<string>>()
+
+/**
+ * Copies the containers of `state` so that `apply` can mutate them without touching `state`. A domain's own
+ * containers are copied only when an event writes to that domain (`writableDomain`): copying all of them made every
+ * fold, and so every append, cost time in proportion to the realm.
+ */
 export const draftOf = (state: RealmState): Draft => {
-  const domains: Record<string, DraftDomain> = {}
-  for (const name in state.domains) {
-    const d = state.domains[name]!
-    domains[name] = { file: d.file, contracts: { ...d.contracts }, bindings: { ...d.bindings } }
-  }
-  return {
+  const draft: Draft = {
     realm: state.realm,
     position: state.position,
     repos: { ...state.repos },
-    domains,
+    domains: { ...state.domains } as Record<string, DraftDomain>,
     pending: { ...(state.pending ?? {}) },
     changes: { ...(state.changes ?? {}) }
   }
+  ownDomains.set(draft, new Set())
+  return draft
+}
+
+/** The domain `name` of `draft`, copied on its first write so that the state the draft came from stays untouched. */
+const writableDomain = (draft: Draft, name: string): DraftDomain | undefined => {
+  const domain = draft.domains[name]
+  if (domain === undefined) return undefined
+  let own = ownDomains.get(draft)
+  if (own === undefined) ownDomains.set(draft, own = new Set())
+  if (own.has(name)) return domain
+  const copy: DraftDomain = { file: domain.file, contracts: { ...domain.contracts }, bindings: { ...domain.bindings } }
+  draft.domains[name] = copy
+  own.add(name)
+  return copy
 }
 
 /**
@@ -219,7 +236,9 @@ export const apply = (
         })
       }
       for (const name in draft.domains) {
-        const domain = draft.domains[name]!
+        const seen = draft.domains[name]!
+        if (!seen.file.members.includes(event.repo) && !(event.repo in seen.bindings)) continue
+        const domain = writableDomain(draft, name)!
         if (domain.file.members.includes(event.repo)) {
           domain.file = { ...domain.file, members: domain.file.members.filter((m) => m !== event.repo) }
         }
@@ -229,11 +248,12 @@ export const apply = (
     }
     case "DomainCreated":
       draft.domains[event.domain.name] = { file: event.domain, contracts: {}, bindings: {} }
+      ownDomains.get(draft)?.add(event.domain.name)
       return
     case "ContractPublished":
     case "ContractBumped": {
       notify(draft, event, meta.position, meta.time, meta.actor)
-      const domain = draft.domains[event.domain]
+      const domain = writableDomain(draft, event.domain)
       if (domain === undefined) return
       domain.contracts[event.contract.name] = event.contract
       for (const b of restatedBindings(domain.bindings, event.contract)) domain.bindings[b.repo] = b
@@ -253,7 +273,7 @@ export const apply = (
       return
     }
     case "BindingDeclared": {
-      const domain = draft.domains[event.domain]
+      const domain = writableDomain(draft, event.domain)
       if (domain === undefined) return
       domain.bindings[event.binding.repo] = event.binding
       // Declaring a binding makes the repo a member of the domain.

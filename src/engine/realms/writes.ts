@@ -1,0 +1,317 @@
+/**
+ * The write path (SPEC §2.1): under the realm's lock, recover an interrupted write → catch up → decide → refuse to
+ * overwrite hand edits → one commit → compare-and-swap the branch → record in daemon.db → update the working tree;
+ * plus `init`, finishing a half-made `init`, and `reindex`.
+ */
+import { Effect } from "effect"
+import * as fs from "node:fs"
+import * as nodePath from "node:path"
+import { repoTmpDir, sweepTmp, writeFileAtomicSync } from "../../adapters/atomicFs.js"
+import { PathProblem } from "../../adapters/errors.js"
+import { identity } from "../../adapters/identity.js"
+import { publish } from "../../adapters/published.js"
+import type { Actor, Command } from "../../domain/commands.js"
+import { decide, validateName } from "../../domain/decide.js"
+import {
+  InvalidIdentity,
+  RealmAlreadyInitialized,
+  RealmNotInitialized,
+  UncommittedChanges
+} from "../../domain/errors.js"
+import type { RealmEvent } from "../../domain/events.js"
+import type { Admission } from "../../domain/files.js"
+import { identityProblem } from "../../domain/nameRules.js"
+import { initialState, type RealmState } from "../../domain/state.js"
+import { plural } from "../../domain/text.js"
+import { envelopeToJson } from "../../events/codec.js"
+import { type Envelope, eventFilePath, schemaVersions } from "../../events/envelope.js"
+import { foldEnvelopes } from "../../projections/fold.js"
+import { renderPath, touchedPaths } from "../../projections/realmFiles.js"
+import { Invocation } from "../invocation.js"
+import type { History } from "./history.js"
+import { type Appended, intentPath, lockPath, metaNow, oneLine, type Ports, TRAILER } from "./shared.js"
+import { lockTimeout } from "./shared.js"
+
+const summarize = (command: Command, events: ReadonlyArray<RealmEvent>, actor: Actor): string => {
+  switch (command._tag) {
+    case "InitRealm":
+      return `Initialize realm ${command.name}`
+    case "JoinRealm":
+      return `${command.repo} joins the realm`
+    case "CreateDomain": {
+      const [provider, ...consumers] = command.repos
+      return `Create domain ${command.domain} (${provider} → ${consumers.join(", ")})`
+    }
+    case "LeaveRealm":
+      return `${command.repo} leaves the realm${command.force ? " (forced)" : ""}`
+    case "PublishContract": {
+      const bump = events.find((e) => e._tag === "ContractBumped")
+      return bump?._tag === "ContractBumped"
+        ? `${actor.repo ?? actor.user}: ${command.contract} ${bump.from} → ${bump.contract.version} (${bump.bump})`
+        : `${actor.repo ?? actor.user}: publish ${command.contract}`
+    }
+    case "DeclareImport":
+      return `${actor.repo ?? actor.user} imports ${command.contract} ${command.version}`
+    case "AcknowledgeNotifications":
+      return `${actor.repo ?? actor.user} acknowledges ${plural(events.length, "notification")}`
+  }
+  return `${plural(events.length, "event")} by ${actor.repo ?? actor.user}`
+}
+
+/** The engine's writes. */
+export const makeWrites = (
+  { git, ids, locks, log }: Ports,
+  { catchUp, realmNameAt, remember, rowFor, stateOf }: History
+) => {
+  /** Finishes a write that was committed but not yet shown in the working tree (call with the lock held). */
+  const recover = (dir: string) =>
+    Effect.gen(function*() {
+      sweepTmp(dir)
+      const file = intentPath(dir)
+      if (!fs.existsSync(file)) return
+      let intent: { commit?: unknown; paths?: unknown } | undefined
+      try {
+        intent = JSON.parse(fs.readFileSync(file, "utf8"))
+      } catch {
+        intent = undefined
+      }
+      const head = yield* git.head(dir)
+      if (intent === undefined || typeof intent.commit !== "string" || !Array.isArray(intent.paths)) {
+        // An intent we cannot read: bring every file of the head back.
+        if (head !== undefined) yield* git.materialize(dir, yield* git.listFiles(dir, head))
+      } else if (head === intent.commit) {
+        yield* git.materialize(dir, intent.paths as Array<string>)
+      }
+      fs.rmSync(file, { force: true })
+    })
+
+  /**
+   * Refuses a write that would overwrite a file edited by hand and not committed: the working-tree content of
+   * each path the write touches must be the head's (or absent), or already what the write puts there.
+   */
+  const refuseHandEdits = (
+    dir: string,
+    realm: string,
+    head: string | undefined,
+    writes: ReadonlyMap<string, string | undefined>
+  ) =>
+    Effect.gen(function*() {
+      const edited: Array<string> = []
+      for (const [path, next] of writes) {
+        let actual: string
+        try {
+          actual = fs.readFileSync(nodePath.join(dir, path), "utf8")
+        } catch {
+          continue
+        }
+        if (actual === next) continue
+        const committed = head === undefined ? undefined : yield* git.readFile(dir, head, path)
+        if (actual !== committed) edited.push(`${nodePath.basename(dir)}/${path}`)
+      }
+      if (edited.length > 0) return yield* new UncommittedChanges({ realm, files: edited.sort() })
+    })
+
+  /** Runs one command under the realm lock; the state is decided at the branch head. */
+  const appendLocked = (
+    dir: string,
+    command: Command,
+    actor: Actor,
+    options: { readonly correlationId?: string } = {}
+  ) =>
+    Effect.gen(function*() {
+      // git's own locks first: a git process mid-commit must finish before we read, decide or write anything.
+      yield* git.lockForWrite(dir)
+      yield* recover(dir)
+      const head0 = yield* git.head(dir)
+      let realmName: string
+      let state: RealmState
+      if (head0 === undefined) {
+        if (command._tag !== "InitRealm") return yield* new RealmNotInitialized({ path: dir })
+        realmName = command.name
+        state = initialState
+      } else {
+        const { row } = yield* catchUp(dir)
+        realmName = row.name
+        state = yield* stateOf(row.name)
+      }
+      const { ms, time } = yield* metaNow(actor)
+      const events = yield* decide(command, state, { time, actor })
+      if (events.length === 0) {
+        return { realm: realmName, commit: head0 ?? "", events: [], state, files: [] } satisfies Appended
+      }
+      const commandId = yield* ids.next(ms)
+      const envelopes: Array<Envelope> = []
+      const touched = new Set<string>()
+      let next = state
+      for (const event of events) {
+        const envelope: Envelope = {
+          id: yield* ids.next(ms),
+          realm: realmName,
+          position: next.position + 1,
+          type: event._tag,
+          schemaVersion: schemaVersions[event._tag],
+          time,
+          actor,
+          causationId: commandId,
+          correlationId: options.correlationId ?? commandId,
+          event
+        }
+        for (const p of touchedPaths(next, event)) touched.add(p)
+        next = foldEnvelopes(next, [envelope])
+        envelopes.push(envelope)
+      }
+      const writes = new Map<string, string | undefined>()
+      for (const p of touched) writes.set(p, renderPath(next, p))
+      for (const e of envelopes) writes.set(eventFilePath(e), envelopeToJson(e))
+      const message = [
+        oneLine(summarize(command, events, actor)),
+        "",
+        `Blue-Realm: ${oneLine(realmName)}`,
+        `Blue-Actor: ${oneLine(actor.repo === undefined ? actor.user : `${actor.repo} (${actor.user})`)}`,
+        ...envelopes.map((e) => `${TRAILER}${eventFilePath(e)}`)
+      ].join("\n")
+      yield* refuseHandEdits(dir, realmName, head0, writes)
+      // From the commit on, an interrupt (Ctrl-C, SIGTERM) waits for the write to be whole.
+      const commit = yield* Effect.uninterruptible(Effect.gen(function*() {
+        const commit = yield* git.writeCommit(dir, {
+          parent: head0,
+          writes,
+          message,
+          author: { name: oneLine(actor.repo ?? actor.user), email: oneLine(actor.user) },
+          time: ms
+        })
+        const paths = [...writes.keys()]
+        yield* Effect.sync(() =>
+          writeFileAtomicSync(intentPath(dir), JSON.stringify({ commit, paths }), { tmpDir: repoTmpDir(dir) })
+        )
+        yield* git.advance(dir, head0, commit)
+        if (head0 === undefined) yield* log.register(realmName, dir)
+        yield* log.append(realmName, envelopes.map((envelope) => ({ envelope, commit })), {
+          commit,
+          position: next.position
+        })
+        yield* git.materialize(dir, writes)
+        yield* Effect.sync(() => fs.rmSync(intentPath(dir), { force: true }))
+        return commit
+      }))
+      remember(realmName, next, envelopes.at(-1)!.id)
+      // Still under the lock, once the write is whole: keep .git packed. A failure here loses nothing and is not the
+      // command's (nor is it reported on stdout, which is the MCP server's protocol); the next write tries again.
+      yield* Effect.ignore(git.maintain(dir))
+      return {
+        realm: realmName,
+        commit,
+        events: envelopes,
+        state: next,
+        files: [...touched].sort()
+      } satisfies Appended
+    })
+
+  /** Decides and appends one command to the realm in `dir`. */
+  const execute = (dir: string, command: Command, actor: Actor, options?: { readonly correlationId?: string }) =>
+    Effect.scoped(
+      Effect.gen(function*() {
+        if (!fs.existsSync(nodePath.join(dir, ".git"))) return yield* new RealmNotInitialized({ path: dir })
+        const badActor = identityProblem(actor.user)
+        if (badActor !== undefined) {
+          // Name where the identity came from when it is this process's own (BLUE_USER, git config, …).
+          const invocation = yield* Invocation
+          const own = identity(invocation.cwd, invocation.env)
+          const source = own.value === actor.user ? own.source : "the acting user"
+          return yield* new InvalidIdentity({ source, value: actor.user, reason: badActor })
+        }
+        // Only a realm gets a lock file: a refused command on any other repo must leave it untouched.
+        if (command._tag !== "InitRealm") yield* rowFor(dir)
+        yield* locks.acquire(lockPath(dir), yield* lockTimeout)
+        return yield* appendLocked(dir, command, actor, options)
+      })
+    ).pipe(
+      // Publishing is the append's last step, once the lock is released (the daemon's ingest reads the realm).
+      Effect.tap((out) => (out.events.length > 0 ? publish(out.realm) : Effect.void))
+    )
+
+  /**
+   * Finishes a realm whose `init` committed but was killed before it showed the files or recorded the events:
+   * brings every file of the head into the working tree and catches daemon.db up.
+   */
+  const finishInit = (dir: string) =>
+    Effect.scoped(Effect.gen(function*() {
+      yield* locks.acquire(lockPath(dir), yield* lockTimeout)
+      yield* git.lockForWrite(dir)
+      yield* recover(dir)
+      const head = (yield* git.head(dir))!
+      const files = yield* git.listFiles(dir, head)
+      yield* Effect.uninterruptible(git.materialize(dir, files.filter((f) => !fs.existsSync(nodePath.join(dir, f)))))
+      const { row } = yield* catchUp(dir)
+      const events = (yield* log.read(row.name, 0)).map((r) => r.envelope)
+      return {
+        realm: row.name,
+        commit: head,
+        events,
+        state: yield* stateOf(row.name),
+        files: files.filter((f) => !f.startsWith("events/")).sort()
+      } satisfies Appended
+    })).pipe(Effect.tap((out) => publish(out.realm)))
+
+  /**
+   * Re-indexes this machine's daemon.db for the realm in `dir` from git alone: drops its events, snapshots and
+   * checkpoint, then records every event the branch carries (after a reset or force-push of the realm's main).
+   */
+  const reindex = (dir: string) =>
+    Effect.scoped(Effect.gen(function*() {
+      if (!fs.existsSync(nodePath.join(dir, ".git"))) {
+        return yield* new PathProblem({ path: dir, detail: "is not a realm repository (no .git directory)" })
+      }
+      const rows = yield* log.realms
+      const name = rows.find((r) => r.localPath === dir)?.name ?? (yield* realmNameAt(dir))
+      const before = rows.find((r) => r.name === name)
+      yield* locks.acquire(lockPath(dir), yield* lockTimeout)
+      yield* git.lockForWrite(dir)
+      yield* recover(dir)
+      yield* Effect.uninterruptible(log.forget(name))
+      const { head, row } = yield* catchUp(dir)
+      return {
+        realm: name,
+        head,
+        events: row.headPosition,
+        previous: before?.headCommit === undefined
+          ? undefined
+          : { commit: before.headCommit, position: before.headPosition }
+      }
+    })).pipe(Effect.tap((out) => publish(out.realm)))
+
+  /** Creates `parent/realm-<name>` and its first event. */
+  const init = (parent: string, name: string, admission: Admission, actor: Actor) =>
+    Effect.gen(function*() {
+      yield* validateName("realm", name)
+      const dir = nodePath.resolve(parent, `realm-${name}`)
+      if (fs.existsSync(dir)) {
+        const entries = fs.readdirSync(dir).filter((e) => e !== ".git")
+        const head = fs.existsSync(nodePath.join(dir, ".git")) ? yield* git.head(dir) : undefined
+        if (head !== undefined && fs.existsSync(nodePath.join(dir, "realm.yaml"))) {
+          return yield* new RealmAlreadyInitialized({ realm: name, path: dir })
+        }
+        // An init killed after its commit: the same realm, half made. Finish it instead of refusing.
+        const begun = head === undefined ? undefined : yield* Effect.option(realmNameAt(dir))
+        if (begun !== undefined && begun._tag === "Some" && begun.value === name) return yield* finishInit(dir)
+        if (entries.length > 0 || head !== undefined) {
+          return yield* new PathProblem({
+            path: dir,
+            detail: "exists and is not empty; choose another --path or --name"
+          })
+        }
+      }
+      const rows = yield* log.realms
+      const clash = rows.find((r) => r.name === name && r.localPath !== dir && fs.existsSync(r.localPath))
+      if (clash !== undefined) {
+        return yield* new PathProblem({
+          path: dir,
+          detail: `this machine already tracks a realm named '${name}' at ${clash.localPath}; pick another --name`
+        })
+      }
+      yield* git.init(dir)
+      return yield* execute(dir, { _tag: "InitRealm", name, admission, path: dir }, actor)
+    })
+
+  return { recover, execute, init, finishInit, reindex } as const
+}
