@@ -26,7 +26,7 @@ import {
   RouteNotFound,
   SessionUnknown,
   toApiError
-} from "./api.js"
+} from "../events/daemonApi.js"
 import { type CommandProgram, runCommand } from "./run.js"
 
 declare const BLUE_VERSION: string

@@ -1,5 +1,5 @@
 /**
- * One writer: the daemon runs a `blue` command a CLI process handed over (`POST /run`, src/daemon/runProtocol.ts)
+ * One writer: the daemon runs a `blue` command a CLI process handed over (`POST /run`, src/events/runProtocol.ts)
  * with the very command program the CLI would have run itself (src/cli/program.ts), in this warm process, for the
  * caller's directory and environment. Its output and exit code are captured per run (`Invocation`), so concurrent
  * runs share nothing but the engine. Writes to one realm are serialised here, in-process; the realm's file lock
@@ -14,7 +14,7 @@ import { findRealmRoot } from "../adapters/paths.js"
 import type { Published } from "../adapters/published.js"
 import { escapeControls } from "../domain/text.js"
 import { capturedInvocation, Invocation } from "../engine/invocation.js"
-import { RUN_ENV_VARIABLES, type RunRequest, type RunResponse } from "./runProtocol.js"
+import { RUN_ENV_VARIABLES, type RunRequest, type RunResponse } from "../events/runProtocol.js"
 
 /**
  * The `blue` command program, provided by the CLI that runs the daemon (`blue daemon run`): it runs one command
