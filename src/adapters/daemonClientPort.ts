@@ -24,7 +24,7 @@ import {
   withSession
 } from "./daemonClient.js"
 import { autoStartEnabled } from "./daemonPresence.js"
-import { feedStream, type FeedMessageInvalid, type FeedOptions } from "./feedClient.js"
+import { type FeedMessageInvalid, type FeedOptions, feedStream } from "./feedClient.js"
 
 /** A member repo and its realm. */
 export interface MemberHere {
@@ -51,7 +51,11 @@ export class DaemonClient extends Context.Tag("blue/DaemonClient")<DaemonClient,
     timeoutMs?: number
   ) => Effect.Effect<Session, ApiError | DaemonUnavailable>
   /** Ends a session (`DELETE /sessions/{id}`). */
-  readonly endSession: (conn: Connection, id: string, timeoutMs?: number) => Effect.Effect<Session, ApiError | DaemonUnavailable>
+  readonly endSession: (
+    conn: Connection,
+    id: string,
+    timeoutMs?: number
+  ) => Effect.Effect<Session, ApiError | DaemonUnavailable>
   /** The member repo at or above `cwd` and its realm (undefined outside one). */
   readonly memberHere: (cwd?: string) => Effect.Effect<MemberHere | undefined>
   /** The RFC a session in the member repo at or above `dir` works on, when it is known. */

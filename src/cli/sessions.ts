@@ -35,7 +35,8 @@ const watch = (conn: Connection, json: boolean) =>
     if (!json) show(renderSessions(yield* list(conn, me?.realm), me?.repo))
     // The feed client reconnects (and resumes) by itself; the watch ends when interrupted (Ctrl-C, SIGTERM: runMain's
     // handlers). The session ends however the watch does: a finalizer, so an interrupt cannot skip it.
-    yield* daemon.feed({ connect: Effect.map(daemon.find, (found) => found ?? conn), realm: me?.realm, repo: me?.repo }).pipe(
+    const connect = Effect.map(daemon.find, (found) => found ?? conn)
+    yield* daemon.feed({ connect, realm: me?.realm, repo: me?.repo }).pipe(
       Stream.runForEach((m) => {
         if (m.type === "session") {
           if (json) return Effect.sync(() => show(encodeMessage(m)))

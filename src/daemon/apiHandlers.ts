@@ -9,11 +9,10 @@ import { HttpApiBuilder, HttpServerRequest, HttpServerResponse, OpenApi } from "
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Cause, Effect, Layer } from "effect"
 import type { Scope } from "effect"
-import { DaemonHost, EventLog, Identity, type NewSession, Published, Sessions } from "../engine/ports.js"
 import { nameProblem } from "../domain/nameRules.js"
+import { DaemonHost, EventLog, Identity, type NewSession, Published, Sessions } from "../engine/ports.js"
 import { Realms } from "../engine/Realms.js"
 import { eventDocument } from "../events/codec.js"
-import { notificationHistory } from "../projections/notifications.js"
 import {
   DaemonApi,
   DaemonError,
@@ -23,6 +22,7 @@ import {
   SessionUnknown,
   toApiError
 } from "../events/daemonApi.js"
+import { notificationHistory } from "../projections/notifications.js"
 import { type CommandProgram, runCommand } from "./run.js"
 
 declare const BLUE_VERSION: string
@@ -328,4 +328,8 @@ export const apiApp = (ctx: ApiContext) =>
     const app = yield* Effect.provide(HttpApiBuilder.httpApp, context)
     // The router's default services (file responses, ETags): none of the routes uses them, Node's are provided.
     return Effect.provide(app, yield* Layer.build(NodeHttpServer.layerContext))
-  }) satisfies Effect.Effect<unknown, unknown, Scope.Scope | Realms | EventLog | Sessions | DaemonHost | Identity | CommandProgram>
+  }) satisfies Effect.Effect<
+    unknown,
+    unknown,
+    Scope.Scope | Realms | EventLog | Sessions | DaemonHost | Identity | CommandProgram
+  >

@@ -7,9 +7,9 @@
  */
 import { Cause, Context, Effect, Option } from "effect"
 import * as nodePath from "node:path"
-import { DaemonHost, DEFAULT_LOCK_TIMEOUT_MS, lockTimeoutIn, type Published } from "../engine/ports.js"
 import { escapeControls } from "../domain/text.js"
 import { capturedInvocation, Invocation } from "../engine/invocation.js"
+import { DaemonHost, DEFAULT_LOCK_TIMEOUT_MS, lockTimeoutIn, type Published } from "../engine/ports.js"
 import { RUN_ENV_VARIABLES, type RunRequest, type RunResponse } from "../events/runProtocol.js"
 
 /**
@@ -43,7 +43,9 @@ const commandEnv = (env: Readonly<Record<string, string>>): Record<string, strin
  * caller's `Published` (the daemon's in-process publishing) tells the feed of its writes. Never fails: a defect is
  * reported as the command's one-sentence error, exit 1.
  */
-export const runCommand = (request: RunRequest): Effect.Effect<RunResponse, never, CommandProgram | Published | DaemonHost> =>
+export const runCommand = (
+  request: RunRequest
+): Effect.Effect<RunResponse, never, CommandProgram | Published | DaemonHost> =>
   Effect.gen(function*() {
     const host = yield* DaemonHost
     if (!nodePath.isAbsolute(request.cwd) || !(yield* host.isDirectory(request.cwd))) {

@@ -148,7 +148,11 @@ export const DaemonLive = (options: DaemonOptions) =>
  */
 export const serve = (
   options: DaemonOptions
-): Effect.Effect<{ readonly port: number }, unknown, Scope.Scope | Realms | EventLog | Sessions | DaemonHost | Identity | CommandProgram> =>
+): Effect.Effect<
+  { readonly port: number },
+  unknown,
+  Scope.Scope | Realms | EventLog | Sessions | DaemonHost | Identity | CommandProgram
+> =>
   Effect.gen(function*() {
     const listening = yield* Deferred.make<void>()
     const running = yield* Effect.forkScoped(

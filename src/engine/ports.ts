@@ -38,6 +38,7 @@ export type { DaemonStatus } from "../adapters/daemonRuntime.js"
 export { type Change, EventLog, type RealmRow } from "../adapters/eventLog.js"
 export { type DetectOptions, Extractors, type PerFile } from "../adapters/extract.js"
 export { CONFIG_FILE, type Member, MemberConfig } from "../adapters/files.js"
+export { DEFAULT_LOCK_TIMEOUT_MS, lockTimeoutIn } from "../adapters/home.js"
 export {
   type HookError,
   type HookOptions,
@@ -46,7 +47,6 @@ export {
   HookRunner,
   type TrustDecision
 } from "../adapters/hooks.js"
-export { DEFAULT_LOCK_TIMEOUT_MS, lockTimeoutIn } from "../adapters/home.js"
 export { Identity } from "../adapters/identity.js"
 export { listSessions, Presence } from "../adapters/presence.js"
 export { Published } from "../adapters/published.js"

@@ -10,8 +10,8 @@
  */
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema } from "@effect/platform"
 import { Schema } from "effect"
-import { NewSession, Session } from "./session.js"
 import { RunRequest, RunResponse } from "./runProtocol.js"
+import { NewSession, Session } from "./session.js"
 
 /** `{"error": {"_tag": tag, "message"}}` on the wire, the tagged error `{_tag, message}` in the program. */
 const onTheWire = <Tag extends string, A, R>(
