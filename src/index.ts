@@ -2,10 +2,12 @@
  * Blue realms as an Effect library: the engine service and its ports with their Layers, the domain (schemas,
  * decider, graph), the event envelope and codec, and the projections.
  */
+export { DaemonHost, DaemonHostLive } from "./adapters/daemonHost.js"
 export * from "./adapters/errors.js"
 export { EventLog, MemoryEventLogLive, SqliteEventLogLive } from "./adapters/eventLog.js"
 export type { RealmRow, Snapshot } from "./adapters/eventLog.js"
 export { blueHome, daemonDbPath } from "./adapters/home.js"
+export { Identity, IdentityLive } from "./adapters/identity.js"
 export { RealmLock, RealmLockLive } from "./adapters/lock.js"
 export { publish, Published } from "./adapters/published.js"
 export { RealmGit, RealmGitLive } from "./adapters/realmGit.js"

@@ -1,5 +1,5 @@
 /**
- * The daemon's typed HTTP API (`src/daemon/api.ts`) against the real daemon (`blue daemon run` on a free loopback
+ * The daemon's typed HTTP API (`src/events/daemonApi.ts`) against the real daemon (`blue daemon run` on a free loopback
  * port), called through the client derived from the definition: every endpoint the definition declares is served,
  * an undeclared path or method is a 404 `RouteNotFound`, a refusal arrives as the same tagged error with the status
  * the definition gives it, and `/openapi.json` describes every route.
@@ -10,7 +10,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { callApi, type Connection, DaemonUnavailable } from "../src/adapters/daemonClient.js"
-import { DaemonApi, ERROR_STATUS, isApiError, RealmUnknown, Unauthorized } from "../src/daemon/api.js"
+import { DaemonApi, ERROR_STATUS, isApiError, RealmUnknown, Unauthorized } from "../src/events/daemonApi.js"
 import { BLUE_BIN, freePort, makeWorkspace, type Workspace } from "./support/workspace.js"
 
 let ws: Workspace

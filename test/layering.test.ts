@@ -1,7 +1,7 @@
 /**
- * The floors above the engine: operations and the CLI shell reach IO through the engine's ports (engine/ports.ts)
- * and its composition root (engine/live.ts), never by importing an adapter module. Every import, re-export and
- * dynamic import is read with TypeScript's own pre-processor.
+ * The floors above the engine: operations and the shells (the CLI, the daemon, the MCP server) reach IO through the
+ * engine's ports (engine/ports.ts) and its composition root (engine/live.ts), never by importing an adapter module.
+ * Every import, re-export and dynamic import is read with TypeScript's own pre-processor.
  */
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -12,16 +12,14 @@ import { describe, expect, it } from "vitest"
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
 
 /**
- * Files allowed to import adapters, each with why. Permanent: the start-up fast path, which must not load Effect
- * (it uses the tiny Effect-free adapters directly). For now: files other work streams are editing; shrink this
- * list as they move to the ports (an entry that no longer imports an adapter fails the test, so it gets removed).
+ * Files allowed to import adapters, each with why: the start-up fast path, which must not load Effect (it uses the
+ * tiny Effect-free adapters directly). An entry that no longer imports an adapter fails the test, so it gets removed.
  */
 const EXCEPTIONS: Readonly<Record<string, string>> = {
   "src/cli/bin.ts": "fast path (no Effect): checks the environment before anything loads",
   "src/cli/fastStatus.ts": "fast path (no Effect): status straight from daemon.db",
   "src/cli/loader.ts": "fast path (no Effect): the V8 code cache of dist/cli.cjs",
-  "src/cli/main.ts": "for now: withSession (the session registration is being reworked with the typed protocol)",
-  "src/cli/sessions.ts": "for now: the feed client (being reworked with the typed protocol)"
+  "src/cli/thinWrite.ts": "fast path (no Effect): hands a write command to the running daemon"
 }
 
 const sourcesUnder = (dir: string): Array<string> =>
@@ -42,11 +40,18 @@ const adapterImports = (file: string): Array<string> =>
   })
 
 describe("layering", () => {
-  const shellsAndOperations = [...sourcesUnder("src/operations"), ...sourcesUnder("src/cli")]
+  const shellsAndOperations = [
+    ...sourcesUnder("src/operations"),
+    ...sourcesUnder("src/cli"),
+    ...sourcesUnder("src/daemon"),
+    ...sourcesUnder("src/mcp")
+  ]
 
   it("finds the files it checks", () => {
     expect(shellsAndOperations).toContain("src/operations/admin.ts")
     expect(shellsAndOperations).toContain("src/cli/commands.ts")
+    expect(shellsAndOperations).toContain("src/daemon/apiHandlers.ts")
+    expect(shellsAndOperations).toContain("src/mcp/presence.ts")
     // The reader sees every form of import.
     const probe = ts.preProcessFile(
       "import a from \"../adapters/a.js\"\nexport { b } from \"../adapters/b.js\"\nconst c = await import(\"../adapters/c.js\")\nimport type { D } from \"../adapters/d.js\"",
@@ -56,11 +61,20 @@ describe("layering", () => {
     expect(probe).toEqual(["../adapters/a.js", "../adapters/b.js", "../adapters/c.js", "../adapters/d.js"])
   })
 
-  it("operations and the CLI import no adapter module (only the listed exceptions do)", () => {
+  it("operations, the CLI, the daemon and the MCP server import no adapter module (only the listed exceptions do)", () => {
     const offenders = shellsAndOperations
       .filter((f) => EXCEPTIONS[f] === undefined)
       .flatMap((f) => adapterImports(f).map((spec) => `${f} imports ${spec}`))
     expect(offenders).toEqual([])
+  })
+
+  it("the exceptions are exactly the start-up fast path", () => {
+    expect(Object.keys(EXCEPTIONS).sort()).toEqual([
+      "src/cli/bin.ts",
+      "src/cli/fastStatus.ts",
+      "src/cli/loader.ts",
+      "src/cli/thinWrite.ts"
+    ])
   })
 
   it("every exception still needs to be one", () => {
@@ -103,5 +117,36 @@ describe("layering: the engine's checks and detection", () => {
     const used = files.flatMap((f) => adapterValueImports(f).map((name) => ({ f, name })))
     expect(used.map((u) => u.name)).toContain("Extractors")
     expect(used.filter((u) => ENGINE_VALUES[u.name] === undefined).map((u) => `${u.f} imports ${u.name}`)).toEqual([])
+  })
+})
+
+/** The floors, lowest first: a module imports from its own floor or one below, never from one above. */
+const FLOORS: ReadonlyArray<ReadonlyArray<string>> = [
+  ["domain"],
+  ["events"],
+  ["projections"],
+  ["adapters"],
+  ["engine"],
+  ["operations"],
+  ["cli", "daemon", "mcp"]
+]
+
+const floorOf = (file: string): number => {
+  const [top, dir] = file.split(path.sep)
+  return top === "src" && dir !== undefined ? FLOORS.findIndex((f) => f.includes(dir)) : -1
+}
+
+describe("layering: the floors", () => {
+  it("no module imports from a floor above its own", () => {
+    const files = FLOORS.flat().flatMap((dir) => sourcesUnder(`src/${dir}`))
+    expect(files).toContain("src/adapters/daemonApi.ts")
+    const upward = files.flatMap((file) =>
+      importsOf(file).flatMap((spec) => {
+        if (!spec.startsWith(".")) return []
+        const target = path.relative(root, path.resolve(path.dirname(path.join(root, file)), spec))
+        return floorOf(target) > floorOf(file) ? [`${file} imports ${spec}`] : []
+      })
+    )
+    expect(upward).toEqual([])
   })
 })

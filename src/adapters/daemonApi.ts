@@ -1,12 +1,12 @@
 /**
- * The daemon's API client, derived from its definition (`daemon/api.ts`) with `HttpApiClient.make`: one typed
+ * The daemon's API client, derived from its definition (`events/daemonApi.ts`) with `HttpApiClient.make`: one typed
  * method per endpoint (`client.sessions.start({ payload })`), the bearer token on every request, over Node's
  * fetch. A refusal arrives as the same tagged error the daemon answered with (`RealmUnknown`, `GitLockHeld`, …).
  * The definition is a protocol module shared by server and clients (no server code), as `runProtocol.ts` is.
  */
 import { FetchHttpClient, HttpApiClient, HttpClient, HttpClientRequest } from "@effect/platform"
 import { Effect } from "effect"
-import { DaemonApi } from "../daemon/api.js"
+import { DaemonApi } from "../events/daemonApi.js"
 
 /** The derived client of the daemon's API. */
 export type DaemonApiClient = Effect.Effect.Success<ReturnType<typeof makeClient>>

@@ -6,7 +6,7 @@
 import { Effect, Layer, Schema } from "effect"
 import * as fs from "node:fs"
 import * as nodePath from "node:path"
-import { type ApiError, isApiError } from "../daemon/api.js"
+import { type ApiError, isApiError } from "../events/daemonApi.js"
 import { type DaemonApiClient, daemonApiClient } from "./daemonApi.js"
 import { autoStartEnabled, runningDaemon } from "./daemonPresence.js"
 import { daemonPort, pidFilePath, startDetached, tokenPath } from "./daemonRuntime.js"

@@ -4,9 +4,9 @@
  * change in one transaction and published on the event log's change stream once it commits.
  */
 import { SqlClient } from "@effect/sql"
-import { Context, Effect, Either, Layer, PubSub, Schema } from "effect"
+import { Context, Effect, Either, Layer, PubSub } from "effect"
 import { monotonicFactory } from "ulid"
-import type { Session } from "../events/session.js"
+import type { NewSession, Session } from "../events/session.js"
 import {
   decodeSessionEvent,
   encodeSessionEvent,
@@ -19,7 +19,7 @@ import { readSql, type SessionDbRow, sessionOfRow } from "./daemonDb.js"
 import { StoreError } from "./errors.js"
 import { EventLog } from "./eventLog.js"
 
-export { Session } from "../events/session.js"
+export { NewSession, Session } from "../events/session.js"
 
 /** A session fact recorded in daemon.db, decoded (older untyped rows included). */
 export interface LocalEvent {
@@ -27,20 +27,6 @@ export interface LocalEvent {
   readonly time: string
   readonly event: SessionEvent
 }
-
-/** What a client registers. */
-export const NewSession = Schema.Struct({
-  repo: Schema.String,
-  realm: Schema.String,
-  client_id: Schema.optionalWith(Schema.String, { default: () => "cli" }),
-  pid: Schema.optional(Schema.Int),
-  active_rfc: Schema.optional(Schema.String),
-  active_domains: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
-  imports_watching: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
-  exports_modified: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] })
-})
-/** What a client registers. */
-export type NewSession = typeof NewSession.Type
 
 /** The session store port. */
 export class Sessions extends Context.Tag("blue/Sessions")<Sessions, {

@@ -8,11 +8,10 @@ import { Command, HelpDoc, ValidationError } from "@effect/cli"
 import type * as NodeContext from "@effect/platform-node/NodeContext"
 import { Cause, Console, Context, Effect, Option } from "effect"
 import type { Layer } from "effect"
-import { withSession } from "../adapters/daemonClient.js"
-import { Published } from "../adapters/published.js"
 import { CommandProgram } from "../daemon/run.js"
 import { jsonText } from "../domain/text.js"
 import { Invocation, type InvocationShape } from "../engine/invocation.js"
+import { DaemonClient, Published } from "../engine/ports.js"
 import type { BlueLive } from "../operations/layer.js"
 import { blue } from "./commands.js"
 import { present, writeHuman } from "./output.js"
@@ -111,6 +110,10 @@ export const frontDoor = (argv: ReadonlyArray<string>, out: InvocationShape) => 
   return front
 }
 
+/** `effect`, registered as a session with the machine's daemon while it runs when `register` is set. */
+const asSession = <A, E, R>(effect: Effect.Effect<A, E, R>, register: boolean): Effect.Effect<A, E, R | DaemonClient> =>
+  register ? Effect.flatMap(DaemonClient, (daemon) => daemon.withSession(effect)) : effect
+
 /**
  * Runs one `blue` command line (the arguments after `blue`) for the current `Invocation`. `session`: register the
  * command as a session while it runs (the CLI's own process does; the daemon running a command for a CLI does not).
@@ -148,7 +151,7 @@ export const runBlue = (
         Effect.provide(runBlue(args, { session: false }), Context.omit(Published)(ctx))
     }))
     yield* cli(["node", "blue", ...front.argv]).pipe(
-      (effect) => (options.session && registersSession(argv) ? withSession(effect) : effect),
+      (effect) => asSession(effect, options.session && registersSession(argv)),
       Effect.provideServiceEffect(CommandProgram, self),
       Effect.catchAllCause((cause) =>
         // Usage problems get `Error: …`, a hint and exit 64; everything else one sentence.

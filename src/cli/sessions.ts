@@ -5,18 +5,9 @@
  */
 import { Command, Options } from "@effect/cli"
 import { Effect, Schema, Stream } from "effect"
-import {
-  activeRfc,
-  type Connection,
-  daemonNeeded,
-  DaemonUnavailable,
-  endSession,
-  findDaemon,
-  memberHere,
-  startSession
-} from "../adapters/daemonClient.js"
-import { feedStream } from "../adapters/feedClient.js"
 import { jsonText } from "../domain/text.js"
+import { DaemonUnavailable } from "../engine/errors.js"
+import { type Connection, DaemonClient, type Presence } from "../engine/ports.js"
 import { ServerMessage } from "../events/feed.js"
 import { listSessions, renderSessions, sessions } from "../operations/sessions.js"
 import { notificationSummary } from "../projections/notifications.js"
@@ -29,20 +20,23 @@ const encodeMessage = Schema.encodeSync(ServerMessage)
 
 const watch = (conn: Connection, json: boolean) =>
   Effect.gen(function*() {
-    const me = memberHere()
+    const daemon = yield* DaemonClient
+    const me = yield* daemon.memberHere()
+    const rfc = yield* daemon.activeRfc(process.cwd())
     // Outside a member repo there is nothing to register; a refused registration does not stop the watch.
-    const session = me === undefined ? undefined : yield* startSession(conn, {
+    const session = me === undefined ? undefined : yield* daemon.startSession(conn, {
       ...me,
       client_id: "watch",
       pid: process.pid,
-      ...(activeRfc(process.cwd()) === undefined ? {} : { active_rfc: activeRfc(process.cwd()) })
+      ...(rfc === undefined ? {} : { active_rfc: rfc })
     }).pipe(Effect.catchIf((e) => e._tag !== "DaemonUnavailable", () => Effect.succeed(undefined)))
     const show = (line: unknown) =>
       json ? process.stdout.write(`${jsonText(line)}\n`) : writeHuman(process.stdout, String(line))
     if (!json) show(renderSessions(yield* list(conn, me?.realm), me?.repo))
     // The feed client reconnects (and resumes) by itself; the watch ends when interrupted (Ctrl-C, SIGTERM: runMain's
     // handlers). The session ends however the watch does: a finalizer, so an interrupt cannot skip it.
-    yield* feedStream({ connect: Effect.sync(() => findDaemon() ?? conn), realm: me?.realm, repo: me?.repo }).pipe(
+    const connect = Effect.map(daemon.find, (found) => found ?? conn)
+    yield* daemon.feed({ connect, realm: me?.realm, repo: me?.repo }).pipe(
       Stream.runForEach((m) => {
         if (m.type === "session") {
           if (json) return Effect.sync(() => show(encodeMessage(m)))
@@ -63,7 +57,7 @@ const watch = (conn: Connection, json: boolean) =>
         return Effect.void
       }),
       Effect.mapError((e) => new DaemonUnavailable({ detail: e.message })),
-      Effect.ensuring(session === undefined ? Effect.void : Effect.ignore(endSession(conn, session.id)))
+      Effect.ensuring(session === undefined ? Effect.void : Effect.ignore(daemon.endSession(conn, session.id)))
     )
     return { watched: true }
   })
@@ -75,9 +69,9 @@ export const sessionsCommand = Command.make(
     watch: Options.boolean("watch").pipe(Options.withDescription("follow sessions and notifications live")),
     json: Options.boolean("json").pipe(Options.withDescription("JSON (one document per line with --watch)"))
   },
-  ({ json, watch: live }) =>
+  ({ json, watch: live }): Effect.Effect<void, never, DaemonClient | Presence> =>
     live
-      ? Effect.flatMap(daemonNeeded, (conn) => watch(conn, json)).pipe(
+      ? Effect.flatMap(DaemonClient, (daemon) => Effect.flatMap(daemon.needed, (conn) => watch(conn, json))).pipe(
         Effect.catchAll((e) => present(json, Effect.fail(e), () => "")),
         Effect.asVoid
       )

@@ -14,7 +14,7 @@ import * as http from "node:http"
 import * as os from "node:os"
 import * as nodePath from "node:path"
 import { autoStartEnabled, runningDaemon } from "../adapters/daemonPresence.js"
-import { RUN_ENV_VARIABLES } from "../daemon/runEnv.js"
+import { RUN_ENV_VARIABLES } from "../events/runEnv.js"
 
 /** The write commands (the words after `blue`), aliases included; everything else runs in-process. */
 const WRITE_COMMANDS: ReadonlyArray<ReadonlyArray<string>> = [

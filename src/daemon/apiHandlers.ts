@@ -9,15 +9,10 @@ import { HttpApiBuilder, HttpServerRequest, HttpServerResponse, OpenApi } from "
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Cause, Effect, Layer } from "effect"
 import type { Scope } from "effect"
-import { EventLog } from "../adapters/eventLog.js"
-import { currentUser } from "../adapters/identity.js"
-import { readBranch } from "../adapters/paths.js"
-import { Published } from "../adapters/published.js"
-import { type NewSession, Sessions } from "../adapters/sessions.js"
 import { nameProblem } from "../domain/nameRules.js"
+import { DaemonHost, EventLog, Identity, type NewSession, Published, Sessions } from "../engine/ports.js"
 import { Realms } from "../engine/Realms.js"
 import { eventDocument } from "../events/codec.js"
-import { notificationHistory } from "../projections/notifications.js"
 import {
   DaemonApi,
   DaemonError,
@@ -26,7 +21,8 @@ import {
   RouteNotFound,
   SessionUnknown,
   toApiError
-} from "./api.js"
+} from "../events/daemonApi.js"
+import { notificationHistory } from "../projections/notifications.js"
 import { type CommandProgram, runCommand } from "./run.js"
 
 declare const BLUE_VERSION: string
@@ -158,7 +154,7 @@ const handlers = (ctx: ApiContext) => {
         Effect.gen(function*() {
           const row = yield* rowByName(path.name)
           // The document only changes when the realm branch moves: serve it from memory until then.
-          const head = readBranch(row.localPath, "main")
+          const head = yield* (yield* DaemonHost).readBranch(row.localPath, "main")
           const cached = ctx.realmDocuments.get(row.name)
           if (cached !== undefined && head !== undefined && cached.head === head) {
             return HttpServerResponse.text(cached.body, { contentType: "application/json" })
@@ -292,7 +288,7 @@ const handlers = (ctx: ApiContext) => {
           const out = yield* (yield* Realms).execute(
             row.localPath,
             { _tag: "AcknowledgeNotifications", ids: [path.id], all: false },
-            { repo: payload.repo, user: payload.user ?? currentUser() }
+            { repo: payload.repo, user: payload.user ?? (yield* (yield* Identity).current(process.cwd())) }
           ).pipe(
             // The daemon's own write: its append publishes on the change stream, straight into the feed, so there is
             // nobody to tell (the process's own Published port would call this very daemon back).
@@ -332,4 +328,8 @@ export const apiApp = (ctx: ApiContext) =>
     const app = yield* Effect.provide(HttpApiBuilder.httpApp, context)
     // The router's default services (file responses, ETags): none of the routes uses them, Node's are provided.
     return Effect.provide(app, yield* Layer.build(NodeHttpServer.layerContext))
-  }) satisfies Effect.Effect<unknown, unknown, Scope.Scope | Realms | EventLog | Sessions | CommandProgram>
+  }) satisfies Effect.Effect<
+    unknown,
+    unknown,
+    Scope.Scope | Realms | EventLog | Sessions | DaemonHost | Identity | CommandProgram
+  >

@@ -4,8 +4,7 @@
  * then publishes them on the change stream).
  */
 import { Context, Effect, Layer } from "effect"
-import { machineName } from "../adapters/daemonRuntime.js"
-import { EventLog, type RealmRow } from "../adapters/eventLog.js"
+import { DaemonHost, EventLog, type RealmRow } from "../engine/ports.js"
 import { Realms } from "../engine/Realms.js"
 
 /** How the daemon was started. */
@@ -26,11 +25,14 @@ export class DaemonConfig extends Context.Tag("blue/daemon/DaemonConfig")<Daemon
 
 /** The settings for `options`, stamped with the start time. */
 export const DaemonConfigLive = (options: DaemonOptions) =>
-  Layer.sync(DaemonConfig, () => ({
-    ...options,
-    machine: machineName(options.home),
-    startedAt: new Date().toISOString()
-  }))
+  Layer.effect(
+    DaemonConfig,
+    Effect.map(Effect.flatMap(DaemonHost, (host) => host.machineName(options.home)), (machine) => ({
+      ...options,
+      machine,
+      startedAt: new Date().toISOString()
+    }))
+  )
 
 /** Gets realm commits into the event log: a catch-up (git → daemon.db) and an announce of what others recorded. */
 export class Ingest extends Context.Tag("blue/daemon/Ingest")<Ingest, {

@@ -6,7 +6,7 @@
  */
 import { Chunk, Context, Effect, Either, Layer, PubSub, Queue, Stream } from "effect"
 import { WebSocket } from "ws"
-import { type Change, EventLog } from "../adapters/eventLog.js"
+import { type Change, EventLog } from "../engine/ports.js"
 import { Realms } from "../engine/Realms.js"
 import {
   type ClientMessage,

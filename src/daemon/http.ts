@@ -5,7 +5,7 @@
  */
 import { HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Effect } from "effect"
-import { EventLog } from "../adapters/eventLog.js"
+import { EventLog } from "../engine/ports.js"
 import { eventDocument } from "../events/codec.js"
 import { apiApp } from "./apiHandlers.js"
 import { DaemonConfig, Ingest } from "./context.js"

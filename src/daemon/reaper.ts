@@ -3,8 +3,7 @@
  * every REAP_EVERY. Ending one records SessionEnded, which the change stream carries to the feed and the mirror.
  */
 import { Duration, Effect, Layer, Schedule } from "effect"
-import { isAlive } from "../adapters/daemonRuntime.js"
-import { Sessions } from "../adapters/sessions.js"
+import { DaemonHost, Sessions } from "../engine/ports.js"
 
 /** How often the sessions' processes are checked. */
 export const REAP_EVERY = Duration.millis(500)
@@ -12,9 +11,10 @@ export const REAP_EVERY = Duration.millis(500)
 /** Reaps orphaned sessions until the scope closes. */
 export const OrphanReaperLive = Layer.scopedDiscard(Effect.gen(function*() {
   const sessions = yield* Sessions
+  const host = yield* DaemonHost
   const reap = Effect.gen(function*() {
     for (const s of yield* sessions.active()) {
-      if (s.pid === null || isAlive(s.pid)) continue
+      if (s.pid === null || (yield* host.isAlive(s.pid))) continue
       yield* sessions.end(s.id, "orphaned", new Date().toISOString())
     }
   }).pipe(Effect.ignore)

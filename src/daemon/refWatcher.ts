@@ -7,7 +7,7 @@
 import { Duration, Effect, Layer, Runtime, Schedule } from "effect"
 import * as fs from "node:fs"
 import * as nodePath from "node:path"
-import { EventLog, type RealmRow } from "../adapters/eventLog.js"
+import { EventLog, type RealmRow } from "../engine/ports.js"
 import { Ingest } from "./context.js"
 
 /** How long refs must be quiet before the realm is ingested (a commit moves several files). */

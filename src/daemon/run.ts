@@ -1,20 +1,16 @@
 /**
- * One writer: the daemon runs a `blue` command a CLI process handed over (`POST /run`, src/daemon/runProtocol.ts)
+ * One writer: the daemon runs a `blue` command a CLI process handed over (`POST /run`, src/events/runProtocol.ts)
  * with the very command program the CLI would have run itself (src/cli/program.ts), in this warm process, for the
  * caller's directory and environment. Its output and exit code are captured per run (`Invocation`), so concurrent
  * runs share nothing but the engine. Writes to one realm are serialised here, in-process; the realm's file lock
  * stays, so a stray CLI process (the daemon off for it, an older `blue`) backs off as before.
  */
 import { Cause, Context, Effect, Option } from "effect"
-import * as fs from "node:fs"
 import * as nodePath from "node:path"
-import { DEFAULT_LOCK_TIMEOUT_MS, lockTimeoutIn } from "../adapters/home.js"
-import { findMemberRoot, peekMemberConfig } from "../adapters/memberConfig.js"
-import { findRealmRoot } from "../adapters/paths.js"
-import type { Published } from "../adapters/published.js"
 import { escapeControls } from "../domain/text.js"
 import { capturedInvocation, Invocation } from "../engine/invocation.js"
-import { RUN_ENV_VARIABLES, type RunRequest, type RunResponse } from "./runProtocol.js"
+import { DaemonHost, DEFAULT_LOCK_TIMEOUT_MS, lockTimeoutIn, type Published } from "../engine/ports.js"
+import { RUN_ENV_VARIABLES, type RunRequest, type RunResponse } from "../events/runProtocol.js"
 
 /**
  * The `blue` command program, provided by the CLI that runs the daemon (`blue daemon run`): it runs one command
@@ -35,23 +31,6 @@ const turnOf = (key: string): Effect.Semaphore => {
   return turn
 }
 
-/**
- * The realm a command run in `cwd` writes to: its member repo's realm, or the realm repo it runs in; "" when neither
- * is known yet (`init`, `join` from a repo that has not joined): those take one shared turn.
- */
-const realmOf = (cwd: string): string => {
-  try {
-    const member = findMemberRoot(cwd)
-    if (member !== undefined) {
-      const realmPath = peekMemberConfig(member)?.realmPath
-      if (realmPath !== undefined) return nodePath.resolve(member, realmPath)
-    }
-    return findRealmRoot(cwd) ?? ""
-  } catch {
-    return ""
-  }
-}
-
 /** The variables a command may read, and only those (the client sends no others; a stray one is dropped). */
 const commandEnv = (env: Readonly<Record<string, string>>): Record<string, string> => {
   const out: Record<string, string> = {}
@@ -59,22 +38,17 @@ const commandEnv = (env: Readonly<Record<string, string>>): Record<string, strin
   return out
 }
 
-const isDirectory = (p: string) => {
-  try {
-    return fs.statSync(p).isDirectory()
-  } catch {
-    return false
-  }
-}
-
 /**
  * Runs one command for a caller in another process and answers with what it printed and its exit code; the
  * caller's `Published` (the daemon's in-process publishing) tells the feed of its writes. Never fails: a defect is
  * reported as the command's one-sentence error, exit 1.
  */
-export const runCommand = (request: RunRequest): Effect.Effect<RunResponse, never, CommandProgram | Published> =>
+export const runCommand = (
+  request: RunRequest
+): Effect.Effect<RunResponse, never, CommandProgram | Published | DaemonHost> =>
   Effect.gen(function*() {
-    if (!nodePath.isAbsolute(request.cwd) || !isDirectory(request.cwd)) {
+    const host = yield* DaemonHost
+    if (!nodePath.isAbsolute(request.cwd) || !(yield* host.isDirectory(request.cwd))) {
       return {
         exit_code: 1,
         stdout: "",
@@ -111,7 +85,8 @@ export const runCommand = (request: RunRequest): Effect.Effect<RunResponse, neve
     )
     // Take the realm's turn, waiting at most the caller's BLUE_LOCK_TIMEOUT_MS; past that, run anyway and let the
     // realm's file lock refuse it with the usual LockTimeout.
-    const turn = turnOf(realmOf(request.cwd))
+    // The realm it writes to ("" when not known yet: `init`, `join` from a repo that has not joined): one shared turn.
+    const turn = turnOf(yield* host.realmOf(request.cwd))
     const waitMs = lockTimeoutIn(env) ?? DEFAULT_LOCK_TIMEOUT_MS
     const got = yield* Effect.timeoutOption(turn.take(1), waitMs)
     yield* Option.isSome(got) ? Effect.ensuring(command, turn.release(1)) : command

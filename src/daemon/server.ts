@@ -11,8 +11,7 @@ import type { Scope } from "effect"
 import * as http from "node:http"
 import type { Duplex } from "node:stream"
 import { WebSocketServer } from "ws"
-import type { EventLog } from "../adapters/eventLog.js"
-import type { Sessions } from "../adapters/sessions.js"
+import type { DaemonHost, EventLog, Identity, Sessions } from "../engine/ports.js"
 import type { Realms } from "../engine/Realms.js"
 import { DaemonConfig, DaemonConfigLive, type DaemonOptions, Ingest, IngestLive } from "./context.js"
 import { Feed, FeedLive } from "./feed.js"
@@ -149,7 +148,11 @@ export const DaemonLive = (options: DaemonOptions) =>
  */
 export const serve = (
   options: DaemonOptions
-): Effect.Effect<{ readonly port: number }, unknown, Scope.Scope | Realms | EventLog | Sessions | CommandProgram> =>
+): Effect.Effect<
+  { readonly port: number },
+  unknown,
+  Scope.Scope | Realms | EventLog | Sessions | DaemonHost | Identity | CommandProgram
+> =>
   Effect.gen(function*() {
     const listening = yield* Deferred.make<void>()
     const running = yield* Effect.forkScoped(

@@ -4,8 +4,7 @@
  * change stream; changes are batched per realm.
  */
 import { Effect, Layer, PubSub, Queue } from "effect"
-import { EventLog } from "../adapters/eventLog.js"
-import { Sessions } from "../adapters/sessions.js"
+import { EventLog, Sessions } from "../engine/ports.js"
 import { Realms } from "../engine/Realms.js"
 import { encodeSessionEvent, type SessionEvent, sessionSchemaVersions } from "../events/session.js"
 import { DaemonConfig } from "./context.js"

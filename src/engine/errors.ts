@@ -15,5 +15,6 @@ export {
   StoreError
 } from "../adapters/errors.js"
 export { ExtractError } from "../adapters/extract.js"
+export { FeedLost, FeedMessageInvalid } from "../adapters/feedClient.js"
 export { HookNotFound, HookPathOutsideRepo } from "../adapters/hooks.js"
 export { NotAScript, TrustStoreError } from "../adapters/trust.js"

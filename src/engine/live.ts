@@ -6,7 +6,9 @@
 import { Layer } from "effect"
 import { RepoCachesLive } from "../adapters/cache.js"
 import { DaemonPublishedLive } from "../adapters/daemonClient.js"
+import { DaemonClientLive } from "../adapters/daemonClientPort.js"
 import { DaemonControlLive } from "../adapters/daemonControl.js"
+import { DaemonHostLive } from "../adapters/daemonHost.js"
 import { SqliteEventLogLive } from "../adapters/eventLog.js"
 import { ExtractorsLive } from "../adapters/extract.js"
 import { MemberConfigLive } from "../adapters/files.js"
@@ -33,6 +35,8 @@ export const PortsLive = Layer.mergeAll(
   ExtractorsLive,
   RepoCachesLive,
   DaemonControlLive,
+  DaemonClientLive,
+  DaemonHostLive,
   Layer.provideMerge(HookRunnerLive, TrustStoreLive)
 )
 
@@ -44,6 +48,12 @@ const ports = Layer.mergeAll(
   DaemonPublishedLive,
   PortsLive
 )
+
+/**
+ * What the MCP server's presence needs before the engine is built (it runs outside the operations' runtime):
+ * the daemon client and the workspace, both without dependencies, so they build synchronously.
+ */
+export const ClientIoLive = Layer.merge(DaemonClientLive, WorkspaceLive)
 
 /** The engine and its ports, as the CLI and the MCP server use them. */
 export const BlueLive = Layer.provideMerge(Realms.Default, ports)

@@ -15,7 +15,12 @@
  * | `Presence` | sessions from the daemon and daemon.db | `PresenceLive` (presence.ts, over `Sessions`) |
  * | `DaemonControl` | the daemon's PID file, token, start, stop, status, unit | `DaemonControlLive` (daemonControl.ts) |
  * | `TrustStore` | which hook scripts the user trusts | `TrustStoreLive` (trust.ts) |
+ * | `DaemonClient` | find, start and call the daemon, sessions, its feed | `DaemonClientLive` (daemonClientPort.ts) |
+ * | `DaemonHost` | the running daemon's machine: its name, live processes, refs | `DaemonHostLive` (daemonHost.ts) |
  * | `EventLog`, `Sessions` | daemon.db | `SqliteEventLogLive`, `SessionsLive` |
+ * | `Published` | tell the realm's watchers of an append | `DaemonPublishedLive` (daemonClient.ts) |
+ *
+ * Beside them, two pure helpers that read no file: `lockTimeoutIn` and `DEFAULT_LOCK_TIMEOUT_MS` (home.ts).
  */
 export {
   CACHE_NAMES,
@@ -25,11 +30,15 @@ export {
   RepoCaches,
   type RepoCacheService
 } from "../adapters/cache.js"
+export type { Connection, SessionStart } from "../adapters/daemonClient.js"
+export { DaemonClient, type MemberHere } from "../adapters/daemonClientPort.js"
 export { DaemonControl } from "../adapters/daemonControl.js"
+export { DaemonHost } from "../adapters/daemonHost.js"
 export type { DaemonStatus } from "../adapters/daemonRuntime.js"
-export { EventLog } from "../adapters/eventLog.js"
+export { type Change, EventLog, type RealmRow } from "../adapters/eventLog.js"
 export { type DetectOptions, Extractors, type PerFile } from "../adapters/extract.js"
 export { CONFIG_FILE, type Member, MemberConfig } from "../adapters/files.js"
+export { DEFAULT_LOCK_TIMEOUT_MS, lockTimeoutIn } from "../adapters/home.js"
 export {
   type HookError,
   type HookOptions,
@@ -40,6 +49,7 @@ export {
 } from "../adapters/hooks.js"
 export { Identity } from "../adapters/identity.js"
 export { listSessions, Presence } from "../adapters/presence.js"
-export { type Session, Sessions } from "../adapters/sessions.js"
+export { Published } from "../adapters/published.js"
+export { type NewSession, type Session, Sessions } from "../adapters/sessions.js"
 export { type TrustStatus, TrustStore } from "../adapters/trust.js"
 export { Home, type PathKind, Workspace } from "../adapters/workspace.js"

@@ -25,6 +25,20 @@ export const Session = Schema.Struct({
 /** A session. */
 export type Session = typeof Session.Type
 
+/** What a client registers. */
+export const NewSession = Schema.Struct({
+  repo: Schema.String,
+  realm: Schema.String,
+  client_id: Schema.optionalWith(Schema.String, { default: () => "cli" }),
+  pid: Schema.optional(Schema.Int),
+  active_rfc: Schema.optional(Schema.String),
+  active_domains: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
+  imports_watching: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
+  exports_modified: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] })
+})
+/** What a client registers. */
+export type NewSession = typeof NewSession.Type
+
 /** A session was registered with the machine's daemon. */
 export class SessionStarted extends Schema.TaggedClass<SessionStarted>()("SessionStarted", {
   session: Session

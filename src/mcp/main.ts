@@ -12,12 +12,12 @@ import {
   isJSONRPCResultResponse,
   type JSONRPCMessage
 } from "@modelcontextprotocol/sdk/types.js"
-import { Layer, Logger, ManagedRuntime } from "effect"
+import { Effect, Layer, Logger, ManagedRuntime } from "effect"
 import * as fs from "node:fs"
 import * as nodePath from "node:path"
-import { autoStartEnabled } from "../adapters/daemonPresence.js"
-import { findGitRoot } from "../adapters/files.js"
 import { escapeControls } from "../domain/text.js"
+import { ClientIoLive } from "../engine/live.js"
+import { DaemonClient, Workspace } from "../engine/ports.js"
 import { BlueLive } from "../operations/layer.js"
 import { Presence } from "./presence.js"
 import { makeBlueMcp } from "./server.js"
@@ -57,10 +57,14 @@ const runtime = ManagedRuntime.make(
     Layer.provide(Logger.replace(Logger.defaultLogger, Logger.withConsoleError(Logger.stringLogger)))
   )
 )
-const presence = new Presence(repo, (m) => blue.notify(m), autoStartEnabled())
+// The presence runs beside the operations' runtime, on its own two dependency-free services (built synchronously).
+const io = Effect.runSync(
+  Effect.all({ daemon: DaemonClient, workspace: Workspace }).pipe(Effect.provide(ClientIoLive))
+)
+const presence = new Presence(repo, (m) => blue.notify(m), Effect.runSync(io.daemon.autoStart), io.daemon)
 const blue = makeBlueMcp({
   repo,
-  confine: findGitRoot(repo) ?? repo,
+  confine: Effect.runSync(io.workspace.gitRoot(repo)) ?? repo,
   version,
   run: (effect) => runtime.runPromiseExit(effect),
   // Re-check the session after a write (a join or leave) without making the caller wait.

@@ -4,21 +4,10 @@
  * server to forward to the client. It follows the repo: a join makes it register, a leave deregisters, a daemon
  * restart re-registers.
  */
-import { Effect, Fiber, Stream } from "effect"
-import {
-  activeRfc,
-  type Connection,
-  daemonAnswers,
-  DaemonUnavailable,
-  endSession,
-  ensureDaemon,
-  findDaemon,
-  memberHere,
-  startSession
-} from "../adapters/daemonClient.js"
-import { feedStream } from "../adapters/feedClient.js"
-import type { Session } from "../adapters/sessions.js"
+import { type Context, Effect, Fiber, Stream } from "effect"
 import type { PendingNotification } from "../domain/state.js"
+import { DaemonUnavailable } from "../engine/errors.js"
+import type { Connection, DaemonClient, Session } from "../engine/ports.js"
 
 /** What the feed brings that the client should hear about. */
 export type FeedMessage =
@@ -49,7 +38,9 @@ export class Presence {
   constructor(
     private readonly root: string,
     private readonly deliver: (message: FeedMessage) => void,
-    autoStart: boolean
+    autoStart: boolean,
+    /** the daemon client (the `DaemonClient` port's service) */
+    private readonly daemon: Context.Tag.Service<DaemonClient>
   ) {
     this.mayStart = autoStart
     this.timer = setInterval(() => this.refresh(), 5_000)
@@ -77,7 +68,7 @@ export class Presence {
 
   private async step(): Promise<void> {
     if (this.closed) return
-    const now = memberHere(this.root)
+    const now = Effect.runSync(this.daemon.memberHere(this.root))
     if (now?.repo !== this.member?.repo || now?.realm !== this.member?.realm) {
       await this.teardown()
       this.member = now
@@ -87,7 +78,7 @@ export class Presence {
     // The one feed client: it connects (starting the daemon the first time if allowed), registers the session on
     // each connection, deregisters it when the connection is lost, and reconnects on its schedule.
     this.feed = Effect.runFork(
-      feedStream({
+      this.daemon.feed({
         connect: this.connect(),
         realm: member.realm,
         repo: member.repo,
@@ -111,19 +102,20 @@ export class Presence {
   /** The running daemon (asking /health), or one started now while that is allowed; fails to retry later. */
   private connect(): Effect.Effect<Connection, DaemonUnavailable> {
     return Effect.suspend(() => {
-      const found = findDaemon()
-      const healthy = found === undefined
-        ? Effect.fail(new DaemonUnavailable({ detail: "no daemon is running" }))
-        : daemonAnswers(found).pipe(
-          Effect.filterOrFail(
-            (answers) => answers,
-            () => new DaemonUnavailable({ detail: "/health does not answer" })
-          ),
-          Effect.as(found)
-        )
+      const healthy = Effect.flatMap(this.daemon.find, (found) =>
+        found === undefined
+          ? Effect.fail(new DaemonUnavailable({ detail: "no daemon is running" }))
+          : this.daemon.answers(found).pipe(
+            Effect.filterOrFail(
+              (answers) => answers,
+              () => new DaemonUnavailable({ detail: "/health does not answer" })
+            ),
+            Effect.as(found)
+          ))
       return Effect.orElse(
         healthy,
-        () => this.mayStart ? ensureDaemon : Effect.fail(new DaemonUnavailable({ detail: "no daemon is running" }))
+        () =>
+          this.mayStart ? this.daemon.ensure : Effect.fail(new DaemonUnavailable({ detail: "no daemon is running" }))
       )
     })
   }
@@ -132,8 +124,8 @@ export class Presence {
     return Effect.gen(this, function*() {
       this.mayStart = false
       this.open = true
-      const rfc = activeRfc(this.root)
-      const r = yield* Effect.either(startSession(conn, {
+      const rfc = yield* this.daemon.activeRfc(this.root)
+      const r = yield* Effect.either(this.daemon.startSession(conn, {
         repo: member.repo,
         realm: member.realm,
         client_id: "mcp",
@@ -151,7 +143,7 @@ export class Presence {
       this.session = undefined
       return session === undefined
         ? Effect.void
-        : Effect.ignore(endSession(conn, session, 500))
+        : Effect.ignore(this.daemon.endSession(conn, session, 500))
     })
   }
 

@@ -1,6 +1,6 @@
 /**
  * The daemon's HTTP API as one schema'd definition: every route with its request and response schemas and the
- * errors it answers with, each error annotated with its HTTP status. The server (`apiHandlers.ts`) implements it
+ * errors it answers with, each error annotated with its HTTP status. The server (`daemon/apiHandlers.ts`) implements it
  * with `HttpApiBuilder`; clients derive theirs with `HttpApiClient.make(DaemonApi)` (`adapters/daemonApi.ts`), so a
  * request, an answer or a refusal has one shape on both ends. This module imports no server code.
  *
@@ -10,8 +10,8 @@
  */
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema } from "@effect/platform"
 import { Schema } from "effect"
-import { NewSession, Session } from "../adapters/sessions.js"
 import { RunRequest, RunResponse } from "./runProtocol.js"
+import { NewSession, Session } from "./session.js"
 
 /** `{"error": {"_tag": tag, "message"}}` on the wire, the tagged error `{_tag, message}` in the program. */
 const onTheWire = <Tag extends string, A, R>(
