@@ -202,7 +202,9 @@ describe("RemoteGit against a loopback git server", () => {
     expect(none.message).toContain("asks for credentials and none were found")
     // The native clone path classifies the same way.
     const native = left(
-      await run((r) => r.clone(realm.url, target()), { ...gitEnv(), BLUE_REALM_TOKEN: wrong }, { nativeClone: "always" })
+      await run((r) => r.clone(realm.url, target()), { ...gitEnv(), BLUE_REALM_TOKEN: wrong }, {
+        nativeClone: "always"
+      })
     )
     expect(native._tag).toBe("RemoteAuthFailed")
   })
@@ -263,7 +265,9 @@ describe("RemoteGit against a loopback git server", () => {
         server.setFault({ kind: "status", status }, { repo: realm.name })
         const e = left(await run((r) => r.fetch(b)))
         expect(e).toMatchObject({ _tag: "RemoteServerError", status })
-        expect(e.message).toBe(`The realm remote ${realm.url} failed with HTTP ${status}; nothing was changed, retry later.`)
+        expect(e.message).toBe(
+          `The realm remote ${realm.url} failed with HTTP ${status}; nothing was changed, retry later.`
+        )
       }
       server.setFault({ kind: "status", status: 500 }, { repo: realm.name, method: "POST" })
       await commitIn(b, "b1.txt")

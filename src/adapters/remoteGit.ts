@@ -197,7 +197,9 @@ export const timedHttpClient = (idleMs: number): git.HttpClient => {
                 const next = await it.next()
                 disarm()
                 if (next.done === true) {
-                  if (!res.complete) throw Object.assign(new Error("connection closed mid-response"), { code: "ECONNRESET" })
+                  if (!res.complete) {
+                    throw Object.assign(new Error("connection closed mid-response"), { code: "ECONNRESET" })
+                  }
                   return
                 }
                 yield next.value
@@ -400,7 +402,13 @@ export const makeRemoteGit = (config: RemoteGitConfig = {}) =>
       config.nativeClone === "never"
         ? Effect.succeed(false)
         : Effect.map(
-          runProcess({ command: "git", args: ["--version"], cwd: process.cwd(), env: helperEnv(env), timeoutMs: 10_000 }),
+          runProcess({
+            command: "git",
+            args: ["--version"],
+            cwd: process.cwd(),
+            env: helperEnv(env),
+            timeoutMs: 10_000
+          }),
           (r) => r.code === 0
         )
     )
@@ -428,8 +436,7 @@ export const makeRemoteGit = (config: RemoteGitConfig = {}) =>
             Buffer.from(`${known.username}:${Redacted.value(known.password)}`).toString("base64")
           }`
         }
-        const secrets = () =>
-          [state.offered, known].flatMap((c) => c === undefined ? [] : [Redacted.value(c.password)])
+        const secrets = () => [state.offered, known].flatMap((c) => c === undefined ? [] : [Redacted.value(c.password)])
         return Effect.tryPromise({
           try: () =>
             body({
@@ -448,8 +455,7 @@ export const makeRemoteGit = (config: RemoteGitConfig = {}) =>
                 await callbacks.onAuthSuccess(u)
               }
             }),
-          catch: (e) =>
-            mapError?.(e) ?? classify({ op, url, auth: state, secrets: secrets() }, e)
+          catch: (e) => mapError?.(e) ?? classify({ op, url, auth: state, secrets: secrets() }, e)
         }).pipe(
           Effect.tapError(() => Effect.sync(() => state.refused && accepted.delete(url))),
           Effect.withSpan(`RemoteGit.${op}`, { attributes: { url: displayUrl(url) } })
@@ -457,8 +463,8 @@ export const makeRemoteGit = (config: RemoteGitConfig = {}) =>
       })
 
     const listServerRefs = (url: string, prefix = "refs/heads/") =>
-      withAuth("ls-remote", url, (a) =>
-        git.listServerRefs({ http: client, url, prefix, protocolVersion: 1, ...a })).pipe(
+      withAuth("ls-remote", url, (a) => git.listServerRefs({ http: client, url, prefix, protocolVersion: 1, ...a }))
+        .pipe(
           Effect.map((refs) =>
             refs.filter((r) => r.ref.startsWith(prefix) && !r.ref.endsWith("^{}")).map((r) => ({
               ref: r.ref,
@@ -683,7 +689,10 @@ export const makeRemoteGit = (config: RemoteGitConfig = {}) =>
         const head = yield* trustedRef(dir, "refs/heads/main")
         if (head === undefined) return undefined
         const realm = yield* Effect.promise(() =>
-          git.readBlob({ fs, dir, oid: head, filepath: "realm.yaml", cache: cacheOf(dir) }).then(() => true, () => false)
+          git.readBlob({ fs, dir, oid: head, filepath: "realm.yaml", cache: cacheOf(dir) }).then(
+            () => true,
+            () => false
+          )
         )
         return realm ? head : undefined
       })
@@ -721,7 +730,9 @@ export const makeRemoteGit = (config: RemoteGitConfig = {}) =>
         const text = r.stderr
         const shown = displayUrl(url)
         const status = Number(text.match(/returned error: (\d{3})/)?.[1] ?? "0")
-        if (status === 401 || status === 403 || /Authentication failed|could not read (Username|Password)/i.test(text)) {
+        if (
+          status === 401 || status === 403 || /Authentication failed|could not read (Username|Password)/i.test(text)
+        ) {
           return yield* new RemoteAuthFailed({
             url: shown,
             op: "clone",
@@ -749,7 +760,10 @@ export const makeRemoteGit = (config: RemoteGitConfig = {}) =>
         return yield* new RemoteGitFailed({
           url: shown,
           op: "clone",
-          detail: scrub(text.trim() || `git exited with ${r.code}`, cred === undefined ? [] : [Redacted.value(cred.password)])
+          detail: scrub(
+            text.trim() || `git exited with ${r.code}`,
+            cred === undefined ? [] : [Redacted.value(cred.password)]
+          )
         })
       })
 

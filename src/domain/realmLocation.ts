@@ -85,7 +85,10 @@ export const parseRealmLocation = (raw: string): Either.Either<RealmLocation, Un
       if (!rest.startsWith("//")) throw new Error("no authority")
       u = new URL(input)
     } catch {
-      return refuse(input, `${JSON.stringify(displayUrl(input))} is not a valid URL; write it as ${scheme}://host/path.`)
+      return refuse(
+        input,
+        `${JSON.stringify(displayUrl(input))} is not a valid URL; write it as ${scheme}://host/path.`
+      )
     }
     if (u.hostname === "") {
       return refuse(input, `${JSON.stringify(displayUrl(input))} names no host; write it as ${scheme}://host/path.`)
@@ -93,7 +96,9 @@ export const parseRealmLocation = (raw: string): Either.Either<RealmLocation, Un
     if (u.password !== "") {
       return refuse(
         input,
-        `The URL ${displayUrl(input)} carries a password or token; remove it from the URL and set BLUE_REALM_TOKEN or a git credential helper instead.`
+        `The URL ${
+          displayUrl(input)
+        } carries a password or token; remove it from the URL and set BLUE_REALM_TOKEN or a git credential helper instead.`
       )
     }
     const url = input.replace(/\/+$/, "")
