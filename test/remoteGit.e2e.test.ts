@@ -123,6 +123,15 @@ describe("RemoteGit against a loopback git server", () => {
     await server.git(realm.name, "fsck", "--strict")
   })
 
+  it("clones with the git executable when present, and with isomorphic-git when it is not", async () => {
+    const realm = await seedRealm()
+    expect(right(await run((r) => r.clone(realm.url, target()), goodEnv(), { nativeClone: "auto" })).native).toBe(true)
+    const noGit = { ...goodEnv(), PATH: path.join(tmp, "no-such-bin") }
+    const c = right(await run((r) => r.clone(realm.url, target()), noGit, { nativeClone: "auto" }))
+    expect(c).toMatchObject({ native: false, head: realm.head })
+    await gitIn(c.dir, "fsck", "--no-dangling")
+  })
+
   it("pushes and fetches the sessions branches, and prunes the ones the server dropped", async () => {
     const realm = await seedRealm()
     const [a, b] = [target(), target()]
