@@ -371,7 +371,7 @@ describe("RemoteGit against a loopback git server", () => {
   })
 })
 
-describe("a clone killed mid-way", () => {
+describe("a clone, fetch or push killed mid-way", () => {
   let script: string
 
   beforeAll(async () => {
@@ -382,10 +382,11 @@ describe("a clone killed mid-way", () => {
       `import { Effect, Layer } from "effect"
 import { CredentialsLive } from ${JSON.stringify(path.resolve("src/adapters/credentials.ts"))}
 import { RemoteGit, RemoteGitLive } from ${JSON.stringify(path.resolve("src/adapters/remoteGit.ts"))}
-const [url, dir, nativeClone] = process.argv.slice(2)
-Effect.runPromise(Effect.flatMap(RemoteGit, (r) => r.clone(url, dir)).pipe(
-  Effect.provide(RemoteGitLive({ nativeClone: nativeClone as "never" | "always" }).pipe(Layer.provide(CredentialsLive)))
-)).then(() => console.log("cloned"), (e) => { console.error(String(e)); process.exit(1) })
+const [op, a, b, c] = process.argv.slice(2)
+const body = (r) => op === "clone" ? r.clone(a, b) : op === "fetch" ? r.fetch(a) : r.push(a, b, c)
+Effect.runPromise(Effect.flatMap(RemoteGit, body).pipe(
+  Effect.provide(RemoteGitLive({ nativeClone: op === "clone" ? c : "never" }).pipe(Layer.provide(CredentialsLive)))
+)).then(() => console.log("done"), (e) => { console.error(String(e)); process.exit(1) })
 `
     )
     script = path.join(tmp, "clone-child.mjs")
@@ -403,8 +404,8 @@ Effect.runPromise(Effect.flatMap(RemoteGit, (r) => r.clone(url, dir)).pipe(
     fs.symlinkSync(path.resolve("node_modules"), path.join(tmp, "node_modules"))
   })
 
-  const startChild = (url: string, dir: string, nativeClone: string) => {
-    const child = spawn(process.execPath, [script, url, dir, nativeClone], {
+  const startChild = (...args: Array<string>) => {
+    const child = spawn(process.execPath, [script, ...args], {
       env: { ...goodEnv() },
       stdio: ["ignore", "pipe", "pipe"]
     })
@@ -427,7 +428,7 @@ Effect.runPromise(Effect.flatMap(RemoteGit, (r) => r.clone(url, dir)).pipe(
       const dir = target()
       server.setFault({ kind: "hang", afterBytes: 60 }, { repo: realm.name, method: "POST" }, 1)
       const hung = server.hung()
-      const { child, done } = startChild(realm.url, dir, nativeClone)
+      const { child, done } = startChild("clone", realm.url, dir, nativeClone)
       await hung
       child.kill("SIGKILL")
       await done
@@ -453,7 +454,7 @@ Effect.runPromise(Effect.flatMap(RemoteGit, (r) => r.clone(url, dir)).pipe(
       const seen = new Set<string>()
       for (let i = 0; i < 6; i++) {
         const dir = target()
-        const { child, done } = startChild(realm.url, dir, i % 2 === 0 ? "never" : "always")
+        const { child, done } = startChild("clone", realm.url, dir, i % 2 === 0 ? "never" : "always")
         await new Promise((r) => setTimeout(r, 100 + Math.floor(Math.random() * 900)))
         child.kill("SIGKILL")
         await done
@@ -465,5 +466,57 @@ Effect.runPromise(Effect.flatMap(RemoteGit, (r) => r.clone(url, dir)).pipe(
     } finally {
       server.setFault(undefined)
     }
+  })
+
+  it("SIGKILL mid-fetch: the tracking ref is old or complete, and the next fetch converges", async () => {
+    const realm = await seedRealm()
+    const [a, b] = [target(), target()]
+    right(await run((r) => r.clone(realm.url, a)))
+    right(await run((r) => r.clone(realm.url, b)))
+    for (let i = 0; i < 20; i++) await commitIn(a, `a${i}.txt`)
+    const head = await gitIn(a, "rev-parse", "HEAD")
+    await gitIn(a, "push", "-q", realm.bare, "main")
+    server.setFault({ kind: "hang", afterBytes: 60 }, { repo: realm.name, method: "POST" }, 1)
+    const hung = server.hung()
+    const { child, done } = startChild("fetch", b)
+    await hung
+    child.kill("SIGKILL")
+    await done
+    server.setFault(undefined)
+    const tracking = await gitIn(b, "rev-parse", "refs/remotes/origin/main")
+    expect([realm.head, head]).toContain(tracking)
+    expect(right(await run((r) => r.fetch(b))).main).toBe(head)
+    expect(await gitIn(b, "rev-parse", "refs/remotes/origin/main")).toBe(head)
+    await gitIn(b, "fsck", "--no-dangling")
+  })
+
+  it("SIGKILL mid-push, before or after the server took it: re-running the same push converges", async () => {
+    const realm = await seedRealm()
+    const a = target()
+    right(await run((r) => r.clone(realm.url, a)))
+    const a1 = await commitIn(a, "a1.txt")
+
+    // Killed while the upload waits at the server: nothing lands.
+    const held = server.hold({ method: "POST", service: "git-receive-pack", repo: realm.name })
+    const first = startChild("push", a, "main", realm.head)
+    await held.arrived
+    first.child.kill("SIGKILL")
+    await first.done
+    held.release()
+    await new Promise((r) => setTimeout(r, 300))
+    expect((await server.refs(realm.name)).get("refs/heads/main")).toBe(realm.head)
+
+    // Killed after the server updated the branch, before the answer arrived: the re-run finds it there.
+    server.setFault({ kind: "hang", afterBytes: 0 }, { repo: realm.name, method: "POST" }, 1)
+    const hung = server.hung()
+    const second = startChild("push", a, "main", realm.head)
+    await hung
+    second.child.kill("SIGKILL")
+    await second.done
+    server.setFault(undefined)
+    expect((await server.refs(realm.name)).get("refs/heads/main")).toBe(a1)
+    expect(right(await run((r) => r.push(a, "main", realm.head)))).toBe(a1)
+    expect(await gitIn(a, "rev-parse", "refs/remotes/origin/main")).toBe(a1)
+    await server.git(realm.name, "fsck", "--strict")
   })
 })

@@ -288,7 +288,8 @@ export class RemoteGit extends Context.Tag("blue/RemoteGit")<RemoteGit, {
   ) => Effect.Effect<FetchResult, RemoteError>
   /**
    * Pushes local branch `ref` to the same branch on the server if, and only if, the server's branch is at
-   * `expectedRemoteOid` (undefined: absent); a lost race is `RemoteMoved`. Returns the pushed oid.
+   * `expectedRemoteOid` (undefined: absent); a lost race is `RemoteMoved`. A server already at the local commit (a
+   * re-run after a push whose answer was lost) is success. Returns the pushed oid.
    */
   readonly push: (
     dir: string,
@@ -596,6 +597,7 @@ export const makeRemoteGit = (config: RemoteGitConfig = {}) =>
         const fullRef = `refs/heads/${ref}`
         const expected = expectedRemoteOid ?? ZERO
         let refusedAt: string | undefined
+        let alreadyThere = false
         const local = yield* Effect.tryPromise({
           try: () => git.resolveRef({ fs, dir, ref: fullRef }),
           catch: failed(url, "push")
@@ -622,6 +624,11 @@ export const makeRemoteGit = (config: RemoteGitConfig = {}) =>
               ref: fullRef,
               remoteRef: fullRef,
               onPrePush: ({ remoteRef }) => {
+                if (remoteRef.oid === local) {
+                  // Already there: a re-run after a push whose answer was lost (a kill, a dropped connection).
+                  alreadyThere = true
+                  return false
+                }
                 if (remoteRef.oid === expected) return true
                 refusedAt = remoteRef.oid
                 return false
@@ -646,7 +653,15 @@ export const makeRemoteGit = (config: RemoteGitConfig = {}) =>
             }
             return undefined
           }
-        )
+        ).pipe(Effect.catchAll((e) =>
+          alreadyThere
+            ? Effect.promise(() =>
+              git.writeRef({ fs, dir, ref: `refs/remotes/${REMOTE}/${ref}`, value: local, force: true }).catch(() =>
+                undefined
+              )
+            )
+            : Effect.fail(e)
+        ))
         return local
       })
 
