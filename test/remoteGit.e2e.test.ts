@@ -5,12 +5,13 @@
 import { Effect, Either, Exit, Layer } from "effect"
 import { execFile, spawn } from "node:child_process"
 import * as fs from "node:fs"
+import * as http from "node:http"
 import * as os from "node:os"
 import * as path from "node:path"
 import { promisify } from "node:util"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { Credentials, makeCredentials } from "../src/adapters/credentials.js"
-import { RemoteGit, type RemoteGitConfig, RemoteGitLive } from "../src/adapters/remoteGit.js"
+import { RemoteGit, type RemoteGitConfig, RemoteGitLive, timedHttpClient } from "../src/adapters/remoteGit.js"
 import { type GitServer, startGitServer } from "./support/gitServer.js"
 
 const execFileAsync = promisify(execFile)
@@ -304,6 +305,9 @@ describe("RemoteGit against a loopback git server", () => {
     expect(e).toMatchObject({ _tag: "NotARealm" })
     expect(e.message).toBe(`${server.url(empty)} is not a Blue realm: the repo is empty.`)
     right(await run((r) => r.ensureEmpty(server.url(empty))))
+    expect(left(await run((r) => r.clone(server.url("no-such-repo"), target()))).message).toBe(
+      `git ls-remote with ${server.url("no-such-repo")} failed: no git repo answers at that URL (HTTP 404).`
+    )
 
     const plain = await seedRealm(false)
     for (const nativeClone of ["never", "always"] as const) {
@@ -368,6 +372,40 @@ describe("RemoteGit against a loopback git server", () => {
     )
     expect(Exit.isSuccess(out)).toBe(true)
     if (Exit.isSuccess(out)) expect(out.value.map((q) => q.status)).toEqual([200])
+  })
+})
+
+describe("the HTTP client handed to isomorphic-git", () => {
+  it("resends a read-only request once when a kept-alive connection was closed as it was reused", async () => {
+    // The race behind a real failure: the server closes an idle kept-alive connection just as the client reuses
+    // it. Played here deterministically: the second request on any connection is cut without an answer.
+    const seen = new Map<object, number>()
+    const srv = http.createServer((req, res) => {
+      const n = (seen.get(req.socket) ?? 0) + 1
+      seen.set(req.socket, n)
+      req.resume()
+      if (n === 2) return req.socket.destroy()
+      res.end("ok")
+    })
+    await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r))
+    const base = `http://127.0.0.1:${(srv.address() as { port: number }).port}`
+    try {
+      const client = timedHttpClient(2_000)
+      const read = async (url: string, method = "GET") => {
+        const res = await client.request({ url, method, body: [Buffer.from("x")] as any })
+        let text = ""
+        for await (const chunk of res.body!) text += Buffer.from(chunk).toString()
+        return text
+      }
+      expect(await read(`${base}/r.git/info/refs?service=git-upload-pack`)).toBe("ok")
+      expect(await read(`${base}/r.git/info/refs?service=git-upload-pack`)).toBe("ok")
+      expect(await read(`${base}/r.git/git-upload-pack`, "POST")).toBe("ok")
+      // A push is never sent twice: it fails, and the compare-and-swap of the next attempt decides.
+      await expect(read(`${base}/r.git/git-receive-pack`, "POST")).rejects.toMatchObject({ code: "ECONNRESET" })
+    } finally {
+      srv.closeAllConnections()
+      await new Promise<void>((r) => srv.close(() => r()))
+    }
   })
 })
 

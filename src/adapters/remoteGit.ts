@@ -118,7 +118,7 @@ export class RemoteGitFailed extends Schema.TaggedError<RemoteGitFailed>()("Remo
   detail: Schema.String
 }) {
   override get message() {
-    return `git ${this.op} with ${this.url} failed: ${this.detail}`
+    return `git ${this.op} with ${this.url} failed: ${this.detail.replace(/\.?$/, ".")}`
   }
 }
 
@@ -163,63 +163,73 @@ export const timedHttpClient = (idleMs: number): git.HttpClient => {
       const payload = await collectBody(body)
       const u = new URL(url)
       const lib = u.protocol === "https:" ? https : http
-      return new Promise<git.GitHttpResponse>((resolve, reject) => {
-        let timer: NodeJS.Timeout | undefined
-        const disarm = () => {
-          if (timer !== undefined) clearTimeout(timer)
-          timer = undefined
-        }
-        const arm = (onTimeout: () => void) => {
-          disarm()
-          timer = setTimeout(onTimeout, idleMs)
-        }
-        const req = lib.request(u, {
-          method,
-          agent: agents[u.protocol as "http:" | "https:"],
-          headers: payload === undefined ? headers : { ...headers, "content-length": String(payload.length) }
-        })
-        arm(() => req.destroy(new HttpTimeout(idleMs)))
-        req.on("error", (e) => {
-          disarm()
-          reject(e)
-        })
-        req.on("response", (res) => {
-          disarm()
-          const flat: Record<string, string> = {}
-          for (const [k, v] of Object.entries(res.headers)) {
-            if (v !== undefined) flat[k] = Array.isArray(v) ? v.join(", ") : v
+      // A kept-alive connection the server closed just as we reused it fails before any answer: a request that
+      // changes nothing (ref advertisement, upload-pack) is sent once more on a fresh one.
+      const retryable = method === "GET" || u.pathname.endsWith("/git-upload-pack")
+      const attempt = (retried: boolean): Promise<git.GitHttpResponse> =>
+        new Promise<git.GitHttpResponse>((resolve, reject) => {
+          let timer: NodeJS.Timeout | undefined
+          const disarm = () => {
+            if (timer !== undefined) clearTimeout(timer)
+            timer = undefined
           }
-          async function* iterate(): AsyncGenerator<Uint8Array> {
-            const it = res[Symbol.asyncIterator]() as AsyncIterator<Buffer>
-            try {
-              while (true) {
-                arm(() => res.destroy(new HttpTimeout(idleMs)))
-                const next = await it.next()
-                disarm()
-                if (next.done === true) {
-                  if (!res.complete) {
-                    throw Object.assign(new Error("connection closed mid-response"), { code: "ECONNRESET" })
-                  }
-                  return
-                }
-                yield next.value
-              }
-            } finally {
-              disarm()
-              if (!res.complete) res.destroy()
-            }
+          const arm = (onTimeout: () => void) => {
+            disarm()
+            timer = setTimeout(onTimeout, idleMs)
           }
-          resolve({
-            url,
+          const req = lib.request(u, {
             method,
-            statusCode: res.statusCode ?? 0,
-            statusMessage: res.statusMessage ?? "",
-            headers: flat,
-            body: iterate()
+            agent: agents[u.protocol as "http:" | "https:"],
+            headers: payload === undefined ? headers : { ...headers, "content-length": String(payload.length) }
           })
+          arm(() => req.destroy(new HttpTimeout(idleMs)))
+          req.on("error", (e) => {
+            disarm()
+            const code = (e as { code?: string }).code
+            if (!retried && retryable && req.reusedSocket && (code === "ECONNRESET" || code === "EPIPE")) {
+              resolve(attempt(true))
+            } else {
+              reject(e)
+            }
+          })
+          req.on("response", (res) => {
+            disarm()
+            const flat: Record<string, string> = {}
+            for (const [k, v] of Object.entries(res.headers)) {
+              if (v !== undefined) flat[k] = Array.isArray(v) ? v.join(", ") : v
+            }
+            async function* iterate(): AsyncGenerator<Uint8Array> {
+              const it = res[Symbol.asyncIterator]() as AsyncIterator<Buffer>
+              try {
+                while (true) {
+                  arm(() => res.destroy(new HttpTimeout(idleMs)))
+                  const next = await it.next()
+                  disarm()
+                  if (next.done === true) {
+                    if (!res.complete) {
+                      throw Object.assign(new Error("connection closed mid-response"), { code: "ECONNRESET" })
+                    }
+                    return
+                  }
+                  yield next.value
+                }
+              } finally {
+                disarm()
+                if (!res.complete) res.destroy()
+              }
+            }
+            resolve({
+              url,
+              method,
+              statusCode: res.statusCode ?? 0,
+              statusMessage: res.statusMessage ?? "",
+              headers: flat,
+              body: iterate()
+            })
+          })
+          req.end(payload)
         })
-        req.end(payload)
-      })
+      return attempt(false)
     }
   }
 }
@@ -355,7 +365,11 @@ const classify = (ctx: OpContext, e: unknown): RemoteError => {
       return new RemoteAuthFailed({ url, op: ctx.op, status, source: ctx.auth.offered?.source ?? null })
     }
     if (status >= 500) return new RemoteServerError({ url, op: ctx.op, status })
-    return new RemoteGitFailed({ url, op: ctx.op, detail: `the server answered HTTP ${status}` })
+    return new RemoteGitFailed({
+      url,
+      op: ctx.op,
+      detail: status === 404 ? "no git repo answers at that URL (HTTP 404)" : `the server answered HTTP ${status}`
+    })
   }
   if (err.code === "UserCanceledError" && ctx.auth.refused) {
     return new RemoteAuthFailed({ url, op: ctx.op, status: 401, source: ctx.auth.offered?.source ?? null })
