@@ -179,12 +179,18 @@ describe("RemoteGit against a loopback git server", () => {
     await gitIn(b, "reset", "-q", "--hard", a1)
     const b2 = await commitIn(b, "b2.txt")
     const held = server.hold({ method: "POST", service: "git-receive-pack", repo: realm.name })
-    const racing = run((r) => r.push(b, "main", a1))
+    // (a generous idle bound: the push waits at the server while the other writer commits and pushes)
+    const racing = run((r) => r.push(b, "main", a1), goodEnv(), { idleTimeoutMs: 30_000 })
     await held.arrived
     const a2 = await commitIn(a, "a2.txt")
     await gitIn(a, "push", "-q", realm.bare, "main")
     held.release()
-    expect(left(await racing)).toMatchObject({ _tag: "RemoteMoved", shape: "ref-update-failed" })
+    const lost = left(await racing)
+    expect({ tag: lost._tag, message: lost.message, shape: (lost as { shape?: string }).shape }).toEqual({
+      tag: "RemoteMoved",
+      message: `The branch main on ${realm.url} moved (expected ${a1.slice(0, 8)}) while we pushed; fetch and retry.`,
+      shape: "ref-update-failed"
+    })
     expect((await server.refs(realm.name)).get("refs/heads/main")).toBe(a2)
     expect(b1).not.toBe(b2)
 
@@ -534,14 +540,13 @@ Effect.runPromise(Effect.flatMap(RemoteGit, body).pipe(
     right(await run((r) => r.clone(realm.url, a)))
     const a1 = await commitIn(a, "a1.txt")
 
-    // Killed while the upload waits at the server: nothing lands.
+    // Killed before the server got the upload: nothing lands.
     const held = server.hold({ method: "POST", service: "git-receive-pack", repo: realm.name })
     const first = startChild("push", a, "main", realm.head)
     await held.arrived
     first.child.kill("SIGKILL")
     await first.done
-    held.release()
-    await new Promise((r) => setTimeout(r, 300))
+    held.release({ drop: true })
     expect((await server.refs(realm.name)).get("refs/heads/main")).toBe(realm.head)
 
     // Killed after the server updated the branch, before the answer arrived: the re-run finds it there.
@@ -552,6 +557,10 @@ Effect.runPromise(Effect.flatMap(RemoteGit, body).pipe(
     second.child.kill("SIGKILL")
     await second.done
     server.setFault(undefined)
+    // The server finishes the update it was sent although the client is gone.
+    for (let i = 0; i < 100 && (await server.refs(realm.name)).get("refs/heads/main") !== a1; i++) {
+      await new Promise((r) => setTimeout(r, 50))
+    }
     expect((await server.refs(realm.name)).get("refs/heads/main")).toBe(a1)
     expect(right(await run((r) => r.push(a, "main", realm.head)))).toBe(a1)
     expect(await gitIn(a, "rev-parse", "refs/remotes/origin/main")).toBe(a1)

@@ -53,9 +53,11 @@ export interface GitServer {
   readonly setFault: (fault: Fault | undefined, match?: RequestMatch, times?: number) => void
   /**
    * Holds the next matching request before it reaches git: `arrived` resolves when it comes in, `release` lets it
-   * through.
+   * through (or, with `drop`, cuts its connection: git never sees it).
    */
-  readonly hold: (match: RequestMatch) => { readonly arrived: Promise<void>; readonly release: () => void }
+  readonly hold: (
+    match: RequestMatch
+  ) => { readonly arrived: Promise<void>; readonly release: (options?: { readonly drop?: boolean }) => void }
   /** Resolves when a request hangs because of a `hang` fault. */
   readonly hung: () => Promise<void>
   /** Creates an empty bare repo `<name>.git` whose HEAD is main; returns its path. */
@@ -86,7 +88,7 @@ export const startGitServer = async (options: GitServerOptions = {}): Promise<Gi
   const gitHome = fs.mkdtempSync(path.join(os.tmpdir(), "blue-gitsrv-home-"))
   const requests: Array<RequestRecord> = []
   let fault: { fault: Fault; match: RequestMatch | undefined; left: number } | undefined
-  const holds: Array<{ match: RequestMatch; arrive: () => void; released: Promise<void> }> = []
+  const holds: Array<{ match: RequestMatch; arrive: () => void; released: Promise<boolean> }> = []
   const hangWaiters: Array<() => void> = []
   const children = new Set<ReturnType<typeof spawn>>()
 
@@ -132,7 +134,10 @@ export const startGitServer = async (options: GitServerOptions = {}): Promise<Gi
     if (hold >= 0) {
       const [h] = holds.splice(hold, 1)
       h.arrive()
-      await h.released
+      if (!(await h.released)) {
+        req.socket.destroy()
+        return
+      }
     }
 
     let active: Fault | undefined
@@ -264,15 +269,15 @@ export const startGitServer = async (options: GitServerOptions = {}): Promise<Gi
     },
     hold: (match) => {
       let arrive!: () => void
-      let release!: () => void
+      let pass!: (through: boolean) => void
       const arrived = new Promise<void>((r) => {
         arrive = r
       })
-      const released = new Promise<void>((r) => {
-        release = r
+      const released = new Promise<boolean>((r) => {
+        pass = r
       })
       holds.push({ match, arrive, released })
-      return { arrived, release }
+      return { arrived, release: (options) => pass(options?.drop !== true) }
     },
     hung: () => new Promise<void>((r) => hangWaiters.push(r)),
     createBareRepo: async (name) => {
