@@ -187,6 +187,10 @@ export const startGitServer = async (options: GitServerOptions = {}): Promise<Gi
     })
     child.stdin.on("error", () => undefined)
     req.pipe(child.stdin)
+    // A client that went away mid-upload leaves git waiting for the rest of the body: stop it.
+    req.on("close", () => {
+      if (!req.complete) child.kill("SIGKILL")
+    })
     child.stderr.resume()
 
     let head = Buffer.alloc(0)
