@@ -6,7 +6,8 @@
 import { Effect, Layer, Schema } from "effect"
 import * as fs from "node:fs"
 import * as nodePath from "node:path"
-import { type ApiError, isApiError } from "../events/daemonApi.js"
+import { type ApiError, ERROR_STATUS, isApiError } from "../events/daemonApi.js"
+import type { OperationRequest, OperationResponse } from "../events/operationProtocol.js"
 import { type DaemonApiClient, daemonApiClient } from "./daemonApi.js"
 import { autoStartEnabled, runningDaemon } from "./daemonPresence.js"
 import { daemonPort, pidFilePath, startDetached, tokenPath } from "./daemonRuntime.js"
@@ -94,6 +95,60 @@ export const startSession = (conn: Connection, session: SessionStart, timeoutMs 
 /** Ends a session (`DELETE /sessions/{id}`). */
 export const endSession = (conn: Connection, id: string, timeoutMs = 2000) =>
   callApi(conn, (client) => client.sessions.end({ path: { id } }), timeoutMs)
+
+/** What became of a write operation handed to the daemon. */
+export type Handed =
+  /** the daemon ran it (the operation may have refused: the answer's `error`) */
+  | { readonly _tag: "Ran"; readonly response: OperationResponse; readonly pid: number }
+  /** nothing reached the daemon, or it refused the request before running anything: run it in-process */
+  | { readonly _tag: "Declined"; readonly reason: string }
+  /** the connection was lost after the request was sent: the operation may or may not have been recorded */
+  | { readonly _tag: "Lost" }
+
+/** Whether a failed request never reached the daemon (the connection was refused before anything was sent). */
+const neverSent = (e: unknown): boolean => {
+  let cause: unknown = e
+  for (let depth = 0; depth < 6 && cause !== null && typeof cause === "object"; depth++) {
+    const code = (cause as { readonly code?: unknown }).code
+    if (code === "ECONNREFUSED" || code === "EADDRNOTAVAIL") return true
+    cause = (cause as { readonly cause?: unknown }).cause
+  }
+  return false
+}
+
+/**
+ * Hands a write operation to the running daemon (`POST /operations/{tool}`) and waits for its answer (no timeout:
+ * the write takes the realm's turn there as it would take the lock here). Declined when no daemon runs, when the
+ * connection is refused, or when the daemon refuses the request before running it (a 4xx: an older daemon, a bad
+ * token); Lost when the connection drops, or the daemon fails, after the request was sent. Never fails.
+ */
+export const handOperation = (tool: string, request: OperationRequest): Effect.Effect<Handed> =>
+  Effect.suspend((): Effect.Effect<Handed> => {
+    const conn = findDaemon()
+    const running = runningDaemon(blueHome())
+    if (conn === undefined || running === undefined || running.port !== conn.port) {
+      return Effect.succeed({ _tag: "Declined", reason: "no daemon runs" })
+    }
+    return Effect.flatMap(
+      daemonApiClient(conn.port, conn.token),
+      (client) => client.operations.run({ path: { tool }, payload: request })
+    ).pipe(
+      Effect.map((response): Handed => ({ _tag: "Ran", response, pid: running.pid })),
+      Effect.catchAll((e): Effect.Effect<Handed> => {
+        if (isApiError(e)) {
+          const status = (ERROR_STATUS as Record<string, number | undefined>)[e._tag] ?? 500
+          return Effect.succeed(
+            status < 500 ? { _tag: "Declined", reason: `the daemon refused it (${e._tag})` } : { _tag: "Lost" }
+          )
+        }
+        return Effect.succeed(
+          (e as { readonly _tag?: unknown })._tag === "RequestError" && neverSent(e)
+            ? { _tag: "Declined", reason: "the daemon cannot be reached" }
+            : { _tag: "Lost" }
+        )
+      })
+    )
+  })
 
 /** The running daemon, started in the background first if it is not running (a command that needs it). */
 export const ensureDaemon: Effect.Effect<Connection, DaemonUnavailable> = Effect.gen(function*() {

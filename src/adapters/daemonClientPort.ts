@@ -6,6 +6,7 @@
  */
 import { Context, Effect, Layer, type Stream } from "effect"
 import type { ApiError } from "../events/daemonApi.js"
+import type { OperationRequest } from "../events/operationProtocol.js"
 import type { ServerMessage } from "../events/feed.js"
 import type { Session } from "../events/session.js"
 import {
@@ -18,6 +19,8 @@ import {
   endSession,
   ensureDaemon,
   findDaemon,
+  handOperation,
+  type Handed,
   memberHere,
   type SessionStart,
   startSession,
@@ -62,6 +65,11 @@ export class DaemonClient extends Context.Tag("blue/DaemonClient")<DaemonClient,
   readonly activeRfc: (dir: string) => Effect.Effect<string | undefined>
   /** The daemon's feed: decoded messages, resumed and reconnected on a schedule whenever the connection is lost. */
   readonly feed: <E, R>(options: FeedOptions<E, R>) => Stream.Stream<ServerMessage, FeedMessageInvalid, R>
+  /**
+   * Hands a write operation to the running daemon (`POST /operations/{tool}`): ran there, declined (run it
+   * in-process), or lost after sending (it may or may not have been recorded). Never fails.
+   */
+  readonly handOperation: (tool: string, request: OperationRequest) => Effect.Effect<Handed>
   /** Runs `effect` as a registered session when in a member repo; never fails the command because of the daemon. */
   readonly withSession: <A, E, R>(effect: Effect.Effect<A, E, R>, clientId?: string) => Effect.Effect<A, E, R>
 }>() {}
@@ -78,5 +86,6 @@ export const DaemonClientLive = Layer.succeed(DaemonClient, {
   memberHere: (cwd) => Effect.sync(() => memberHere(cwd)),
   activeRfc: (dir) => Effect.sync(() => activeRfc(dir)),
   feed: feedStream,
+  handOperation,
   withSession
 })

@@ -8,11 +8,13 @@ import { Command, HelpDoc, ValidationError } from "@effect/cli"
 import type * as NodeContext from "@effect/platform-node/NodeContext"
 import { Cause, Console, Context, Effect, Option } from "effect"
 import type { Layer } from "effect"
-import { CommandProgram } from "../daemon/run.js"
+import { CommandProgram, OperationRunner } from "../daemon/run.js"
 import { jsonText } from "../domain/text.js"
 import { Invocation, type InvocationShape } from "../engine/invocation.js"
 import { DaemonClient, Published } from "../engine/ports.js"
 import type { BlueLive } from "../operations/layer.js"
+import type { At } from "../operations/operation.js"
+import { runForOutcome, writeOperation } from "../operations/outcome.js"
 import { blue } from "./commands.js"
 import { present, writeHuman } from "./output.js"
 import { commandTree, preflight } from "./usage.js"
@@ -150,9 +152,23 @@ export const runBlue = (
       run: (args: ReadonlyArray<string>) =>
         Effect.provide(runBlue(args, { session: false }), Context.omit(Published)(ctx))
     }))
+    // The write operations, for the MCP server's `POST /operations/{tool}` (the same services again).
+    const operations = Effect.map(Effect.context<CliServices>(), (ctx) => ({
+      kind: (tool: string) => {
+        const op = writeOperation(tool)
+        return op === undefined ? undefined : op === "read-only" ? "read-only" as const : "write" as const
+      },
+      run: (tool: string, input: unknown, at: At) => {
+        const op = writeOperation(tool)
+        return typeof op === "object"
+          ? Effect.provide(runForOutcome(op, input, at), Context.omit(Published)(ctx))
+          : Effect.die(new Error(`${tool} is not a write operation`))
+      }
+    }))
     yield* cli(["node", "blue", ...front.argv]).pipe(
       (effect) => asSession(effect, options.session && registersSession(argv)),
       Effect.provideServiceEffect(CommandProgram, self),
+      Effect.provideServiceEffect(OperationRunner, operations),
       Effect.catchAllCause((cause) =>
         // Usage problems get `Error: …`, a hint and exit 64; everything else one sentence.
         isUsageError(cause)

@@ -23,7 +23,7 @@ import {
   toApiError
 } from "../events/daemonApi.js"
 import { notificationHistory } from "../projections/notifications.js"
-import { type CommandProgram, runCommand } from "./run.js"
+import { type CommandProgram, type OperationRunner, runCommand, runOperation } from "./run.js"
 
 declare const BLUE_VERSION: string
 
@@ -84,6 +84,8 @@ const expected = (method: string, path: string): string | undefined =>
     ? "after must be a whole number ≥ 0 and limit a whole number from 1 to 5000."
     : method === "POST" && path === "/run"
     ? "Send {argv, cwd, env, stdout_tty, stderr_tty, columns?} as the body."
+    : method === "POST" && path.startsWith("/operations/")
+    ? "Send {args, cwd, confine?, env} as the body."
     : undefined
 
 /** Maps what the router and the decoders fail with to the API's errors (they encode it with its status). */
@@ -314,7 +316,19 @@ const handlers = (ctx: ApiContext) => {
       )
   )
 
-  return Layer.mergeAll(meta, realms, sessions, notifications, commands)
+  // One writer for the MCP server: a write tool call run here for the caller (run.ts), publishing in-process too.
+  const operations = HttpApiBuilder.group(
+    DaemonApi,
+    "operations",
+    (h) =>
+      h.handle(
+        "run",
+        ({ path, payload }) =>
+          runOperation(path.tool, payload).pipe(Effect.provideService(Published, { published: () => Effect.void }))
+      )
+  )
+
+  return Layer.mergeAll(meta, realms, sessions, notifications, commands, operations)
 }
 
 /** The API as an `HttpApp` for `server.ts` to put behind its security front; its handlers live in the scope. */
@@ -331,5 +345,5 @@ export const apiApp = (ctx: ApiContext) =>
   }) satisfies Effect.Effect<
     unknown,
     unknown,
-    Scope.Scope | Realms | EventLog | Sessions | DaemonHost | Identity | CommandProgram
+    Scope.Scope | Realms | EventLog | Sessions | DaemonHost | Identity | CommandProgram | OperationRunner
   >

@@ -10,7 +10,10 @@ import * as nodePath from "node:path"
 import { escapeControls } from "../domain/text.js"
 import { capturedInvocation, Invocation } from "../engine/invocation.js"
 import { DaemonHost, DEFAULT_LOCK_TIMEOUT_MS, lockTimeoutIn, type Published } from "../engine/ports.js"
+import { RequestInvalid, RouteNotFound } from "../events/daemonApi.js"
+import type { OperationRequest, OperationResponse } from "../events/operationProtocol.js"
 import { RUN_ENV_VARIABLES, type RunRequest, type RunResponse } from "../events/runProtocol.js"
+import type { At } from "../operations/operation.js"
 
 /**
  * The `blue` command program, provided by the CLI that runs the daemon (`blue daemon run`): it runs one command
@@ -20,6 +23,24 @@ import { RUN_ENV_VARIABLES, type RunRequest, type RunResponse } from "../events/
 export class CommandProgram extends Context.Tag("blue/CommandProgram")<CommandProgram, {
   /** runs the arguments after `blue`, printing through the current `Invocation`, publishing through `Published` */
   readonly run: (argv: ReadonlyArray<string>) => Effect.Effect<unknown, never, Published>
+}>() {}
+
+/**
+ * The write operations, provided (as `CommandProgram` is) by the CLI that runs the daemon, with the services they
+ * need: for an MCP server that hands a write tool call over (`POST /operations/{tool}`).
+ */
+export class OperationRunner extends Context.Tag("blue/OperationRunner")<OperationRunner, {
+  /** whether `tool` names a write operation, a read-only one, or none */
+  readonly kind: (tool: string) => "write" | "read-only" | undefined
+  /**
+   * decodes the tool's arguments with the operation's Schema and runs it for the current `Invocation`, publishing
+   * through `Published`; a refusal is the answer's `error`, arguments that do not decode fail with their sentence
+   */
+  readonly run: (
+    tool: string,
+    args: unknown,
+    at: At
+  ) => Effect.Effect<OperationResponse, { readonly message: string }, Published>
 }>() {}
 
 /** One permit per realm: the daemon's writes to a realm take turns here instead of polling its file lock. */
@@ -83,12 +104,60 @@ export const runCommand = (
         })
       )
     )
-    // Take the realm's turn, waiting at most the caller's BLUE_LOCK_TIMEOUT_MS; past that, run anyway and let the
-    // realm's file lock refuse it with the usual LockTimeout.
-    // The realm it writes to ("" when not known yet: `init`, `join` from a repo that has not joined): one shared turn.
-    const turn = turnOf(yield* host.realmOf(request.cwd))
+    yield* inRealmTurn(request.cwd, env, command)
+    return result()
+  })
+
+/**
+ * Runs `write` in the turn of the realm `cwd` writes to, waiting at most the caller's BLUE_LOCK_TIMEOUT_MS; past
+ * that, runs it anyway and lets the realm's file lock refuse it with the usual LockTimeout. The realm is "" when not
+ * known yet (`init`, `join` from a repo that has not joined): one shared turn.
+ */
+const inRealmTurn = <A, E, R>(
+  cwd: string,
+  env: Readonly<Record<string, string>>,
+  write: Effect.Effect<A, E, R>
+): Effect.Effect<A, E, R | DaemonHost> =>
+  Effect.gen(function*() {
+    const turn = turnOf(yield* (yield* DaemonHost).realmOf(cwd))
     const waitMs = lockTimeoutIn(env) ?? DEFAULT_LOCK_TIMEOUT_MS
     const got = yield* Effect.timeoutOption(turn.take(1), waitMs)
-    yield* Option.isSome(got) ? Effect.ensuring(command, turn.release(1)) : command
-    return result()
+    return yield* Option.isSome(got) ? Effect.ensuring(write, turn.release(1)) : write
+  })
+
+/**
+ * Runs one write operation for an MCP server in another process (`POST /operations/{tool}`): decoded with the
+ * operation's Schema, for the caller's directory and environment (its output streams are unused), in the realm's
+ * turn. A refusal is the answer's `error`; an unknown tool is RouteNotFound, a read-only one (reads run in the
+ * client) and arguments that do not decode are RequestInvalid.
+ */
+export const runOperation = (
+  tool: string,
+  request: OperationRequest
+): Effect.Effect<OperationResponse, RequestInvalid | RouteNotFound, OperationRunner | Published | DaemonHost> =>
+  Effect.gen(function*() {
+    const runner = yield* OperationRunner
+    const kind = runner.kind(tool)
+    if (kind === undefined) {
+      return yield* new RouteNotFound({ message: `No operation named ${escapeControls(JSON.stringify(tool))}.` })
+    }
+    if (kind === "read-only") {
+      return yield* new RequestInvalid({
+        message: `${tool} only reads: reads run in the client; the daemon takes write operations only.`
+      })
+    }
+    const host = yield* DaemonHost
+    if (!nodePath.isAbsolute(request.cwd) || !(yield* host.isDirectory(request.cwd))) {
+      return yield* new RequestInvalid({
+        message: `${escapeControls(JSON.stringify(request.cwd))} is not a directory the daemon can run in.`
+      })
+    }
+    const env = commandEnv(request.env)
+    const { invocation } = capturedInvocation({ cwd: request.cwd, env, stdoutTty: false, stderrTty: false })
+    const at: At = { cwd: request.cwd, confine: request.confine }
+    const write = runner.run(tool, request.args, at).pipe(
+      Effect.provideService(Invocation, invocation),
+      Effect.mapError((e) => new RequestInvalid({ message: e.message }))
+    )
+    return yield* inRealmTurn(request.cwd, env, write)
   })

@@ -18,7 +18,7 @@ import { Feed, FeedLive } from "./feed.js"
 import { makeHttpApp, MAX_BODY_BYTES } from "./http.js"
 import { OrphanReaperLive } from "./reaper.js"
 import { RefWatcherLive } from "./refWatcher.js"
-import type { CommandProgram } from "./run.js"
+import type { CommandProgram, OperationRunner } from "./run.js"
 import { checkRequest, tokenMatches } from "./security.js"
 import { SessionMirrorLive } from "./sessionMirror.js"
 
@@ -151,7 +151,7 @@ export const serve = (
 ): Effect.Effect<
   { readonly port: number },
   unknown,
-  Scope.Scope | Realms | EventLog | Sessions | DaemonHost | Identity | CommandProgram
+  Scope.Scope | Realms | EventLog | Sessions | DaemonHost | Identity | CommandProgram | OperationRunner
 > =>
   Effect.gen(function*() {
     const listening = yield* Deferred.make<void>()

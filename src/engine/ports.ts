@@ -30,7 +30,7 @@ export {
   RepoCaches,
   type RepoCacheService
 } from "../adapters/cache.js"
-export type { Connection, SessionStart } from "../adapters/daemonClient.js"
+export type { Connection, Handed, SessionStart } from "../adapters/daemonClient.js"
 export { DaemonClient, type MemberHere } from "../adapters/daemonClientPort.js"
 export { DaemonControl } from "../adapters/daemonControl.js"
 export { DaemonHost } from "../adapters/daemonHost.js"

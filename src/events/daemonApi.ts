@@ -10,6 +10,7 @@
  */
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema } from "@effect/platform"
 import { Schema } from "effect"
+import { OperationRequest, OperationResponse } from "./operationProtocol.js"
 import { RunRequest, RunResponse } from "./runProtocol.js"
 import { NewSession, Session } from "./session.js"
 
@@ -271,6 +272,19 @@ export class CommandsGroup extends HttpApiGroup.make("commands")
   .add(HttpApiEndpoint.post("run", "/run").setPayload(RunRequest).addSuccess(RunResponse))
 {}
 
+/**
+ * A write operation handed to the daemon by the MCP server (the one-writer protocol, `operationProtocol.ts`); a
+ * refusal of the operation is in the 200 answer (`{error}`), arguments that do not decode are a 400 RequestInvalid.
+ */
+export class OperationsGroup extends HttpApiGroup.make("operations")
+  .add(
+    HttpApiEndpoint.post("run", "/operations/:tool")
+      .setPath(Schema.Struct({ tool: Schema.String }))
+      .setPayload(OperationRequest)
+      .addSuccess(OperationResponse)
+  )
+{}
+
 /** The whole API; every route can answer with every error (refusals of the security front included). */
 export class DaemonApi extends HttpApi.make("blue-daemon")
   .add(MetaGroup)
@@ -278,6 +292,7 @@ export class DaemonApi extends HttpApi.make("blue-daemon")
   .add(SessionsGroup)
   .add(NotificationsGroup)
   .add(CommandsGroup)
+  .add(OperationsGroup)
   .addError(onTheWire("RequestInvalid", RequestInvalid, ERROR_STATUS.RequestInvalid))
   .addError(onTheWire("InvalidName", InvalidName, ERROR_STATUS.InvalidName))
   .addError(onTheWire("RepoNotInRealm", RepoNotInRealm, ERROR_STATUS.RepoNotInRealm))

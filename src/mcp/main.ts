@@ -18,6 +18,7 @@ import * as nodePath from "node:path"
 import { escapeControls } from "../domain/text.js"
 import { ClientIoLive } from "../engine/live.js"
 import { DaemonClient, Workspace } from "../engine/ports.js"
+import { DAEMON_STOPPED, runEnvOf } from "../events/operationProtocol.js"
 import { BlueLive } from "../operations/layer.js"
 import { Presence } from "./presence.js"
 import { makeBlueMcp } from "./server.js"
@@ -61,7 +62,12 @@ const runtime = ManagedRuntime.make(
 const io = Effect.runSync(
   Effect.all({ daemon: DaemonClient, workspace: Workspace }).pipe(Effect.provide(ClientIoLive))
 )
-const presence = new Presence(repo, (m) => blue.notify(m), Effect.runSync(io.daemon.autoStart), io.daemon)
+const autoStart = Effect.runSync(io.daemon.autoStart)
+const presence = new Presence(repo, (m) => blue.notify(m), autoStart, io.daemon)
+/** `BLUE_DEBUG_PATH=1`: which path each write took, on stderr (as the CLI says it). */
+const debugPath = (line: string) => {
+  if (process.env["BLUE_DEBUG_PATH"] !== undefined) process.stderr.write(`blue mcp: ${line}\n`)
+}
 const blue = makeBlueMcp({
   repo,
   confine: Effect.runSync(io.workspace.gitRoot(repo)) ?? repo,
@@ -71,7 +77,31 @@ const blue = makeBlueMcp({
   afterWrite: () => void presence.refresh(),
   onWatchSessions: () => {
     presence.watchSessions = true
-  }
+  },
+  // One writer: a write goes to the running daemon, unless it is kept off (BLUE_DAEMON=off, CI); one that cannot
+  // be reached runs here, one that stopped after it got the call may or may not have recorded it.
+  ...(autoStart
+    ? {
+      handOver: async (tool: string, args: unknown, at: { readonly cwd: string; readonly confine?: string | undefined }) => {
+        const handed = await Effect.runPromise(io.daemon.handOperation(tool, {
+          args,
+          cwd: at.cwd,
+          ...(at.confine === undefined ? {} : { confine: at.confine }),
+          env: runEnvOf(process.env)
+        }))
+        switch (handed._tag) {
+          case "Ran":
+            debugPath(`path=daemon (pid ${handed.pid}) ${tool}`)
+            return handed.response
+          case "Declined":
+            debugPath(`path=in-process (${handed.reason}) ${tool}`)
+            return undefined
+          case "Lost":
+            return { error: { _tag: "DaemonStopped", message: DAEMON_STOPPED } }
+        }
+      }
+    }
+    : {})
 })
 // Lines answered as not JSON-RPC (below) are the client's business; anything else is worth a line on stderr.
 const answered = new WeakSet<Error>()

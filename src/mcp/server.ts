@@ -32,10 +32,11 @@ import {
   type Tool,
   UnsubscribeRequestSchema
 } from "@modelcontextprotocol/sdk/types.js"
-import { Cause, Effect, Exit, JSONSchema, Option } from "effect"
+import { Cause, Effect, Exit, JSONSchema } from "effect"
 import { escapeControls } from "../domain/text.js"
 import { realmOperations } from "../operations/index.js"
 import { type AnyOperation, type At, decodeArgs, errorDocument } from "../operations/operation.js"
+import { type OperationOutcome, outcomeOf } from "../operations/outcome.js"
 import { sessions as sessionsOperation } from "../operations/sessions.js"
 import { realmStatus } from "../operations/status.js"
 import { notificationSummary } from "../projections/notifications.js"
@@ -74,14 +75,6 @@ interface Resource {
   readonly name: string
   readonly description: string
   readonly read: Effect.Effect<string, never, any>
-}
-
-/** A result as MCP structured content: plain JSON, always an object. */
-const structured = (value: unknown): Record<string, unknown> => {
-  const plain = JSON.parse(JSON.stringify(value ?? null)) as unknown
-  return plain !== null && typeof plain === "object" && !Array.isArray(plain)
-    ? plain as Record<string, unknown>
-    : { result: plain }
 }
 
 // Text content may end up in a terminal (an agent's UI, a log): controls in realm content are escaped, as in the CLI.
@@ -147,6 +140,11 @@ export const makeBlueMcp = (
     readonly run: RunEffect
     readonly afterWrite: () => void
     readonly onWatchSessions: () => void
+    /**
+     * Runs a write tool call in the daemon (its arguments as the client sent them, already checked here): the
+     * outcome, or undefined to run it in this process. Absent: every call runs here.
+     */
+    readonly handOver?: (tool: string, args: unknown, at: At) => Promise<OperationOutcome | undefined>
   }
 ): BlueMcp => {
   const server = new Server({ name: "blue", version: options.version }, {
@@ -181,21 +179,23 @@ export const makeBlueMcp = (
     if (Exit.isFailure(args)) {
       throw new ProtocolError(ErrorCode.InvalidParams, errorDocument(Cause.squash(args.cause)).message)
     }
-    const exit = await run(op.run(args.value, at))
+    // A write goes to the daemon when one answers (one writer); a read, or a write it did not take, runs here.
+    const handed = op.readOnly || options.handOver === undefined
+      ? undefined
+      : await options.handOver(op.tool, params.arguments ?? {}, at)
+    const outcome = handed ?? outcomeOf(op, await run(op.run(args.value, at)))
     if (!op.readOnly) options.afterWrite()
-    if (Exit.isSuccess(exit)) {
+    if ("result" in outcome) {
       if (op === sessionsOperation && (params.arguments as { watch?: unknown } | undefined)?.watch === true) {
         options.onWatchSessions()
       }
-      const summary = op.summary(exit.value)
       return {
         isError: false,
-        structuredContent: structured(exit.value),
-        content: [text(summary === "" ? "Done." : summary)]
+        structuredContent: outcome.result,
+        content: [text(outcome.summary === "" ? "Done." : outcome.summary)]
       }
     }
-    const failure = Cause.failureOption(exit.cause)
-    const error = errorDocument(Option.isSome(failure) ? failure.value : Cause.squash(exit.cause))
+    const error = outcome.error
     return { isError: true, structuredContent: { error }, content: [text(`Error: ${error.message}`)] }
   })
 
