@@ -6,8 +6,8 @@
  */
 import { Context, Effect, Layer, type Stream } from "effect"
 import type { ApiError } from "../events/daemonApi.js"
-import type { OperationRequest } from "../events/operationProtocol.js"
 import type { ServerMessage } from "../events/feed.js"
+import type { OperationRequest } from "../events/operationProtocol.js"
 import type { Session } from "../events/session.js"
 import {
   activeRfc,
@@ -19,8 +19,8 @@ import {
   endSession,
   ensureDaemon,
   findDaemon,
-  handOperation,
   type Handed,
+  handOperation,
   memberHere,
   type SessionStart,
   startSession,

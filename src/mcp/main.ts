@@ -82,7 +82,11 @@ const blue = makeBlueMcp({
   // be reached runs here, one that stopped after it got the call may or may not have recorded it.
   ...(autoStart
     ? {
-      handOver: async (tool: string, args: unknown, at: { readonly cwd: string; readonly confine?: string | undefined }) => {
+      handOver: async (
+        tool: string,
+        args: unknown,
+        at: { readonly cwd: string; readonly confine?: string | undefined }
+      ) => {
         const handed = await Effect.runPromise(io.daemon.handOperation(tool, {
           args,
           cwd: at.cwd,

@@ -49,5 +49,6 @@ export const writeOperation = (tool: string): AnyOperation | "read-only" | undef
 export const runForOutcome = (op: AnyOperation, input: unknown, at: At) =>
   Effect.flatMap(
     decodeArgs(op, input, op.agentArgs ?? op.args),
-    (args) => Effect.map(Effect.exit(op.run(args, at) as Effect.Effect<unknown, unknown, never>), (e) => outcomeOf(op, e))
+    (args) =>
+      Effect.map(Effect.exit(op.run(args, at) as Effect.Effect<unknown, unknown, never>), (e) => outcomeOf(op, e))
   )
