@@ -87,6 +87,11 @@ const calls: Record<string, (c: any) => Effect.Effect<unknown, unknown>> = {
   "commands.run": (c) =>
     c.commands.run({
       payload: { argv: ["--version"], cwd: ws.path("aperture"), env: {}, stdout_tty: false, stderr_tty: false }
+    }),
+  "operations.run": (c) =>
+    c.operations.run({
+      path: { tool: "blue_realm_export" },
+      payload: { args: { name: "nothing-here", value: {} }, cwd: ws.path("aperture"), env: {} }
     })
 }
 
@@ -146,6 +151,33 @@ describe("the daemon's HTTP API definition", () => {
     expect(Either.isRight(ran) && ran.right.exit_code).toBe(0)
     expect(Either.isRight(ran) && ran.right.stdout).toMatch(/\d+\.\d+\.\d+/)
     expect((await raw("POST", "/run")).status).toBe(400)
+
+    // POST /operations/{tool} runs a write operation; its refusal is the answer's `error`, not an HTTP error.
+    const refused = await run(callApi(conn, calls["operations.run"]!))
+    expect(Either.isRight(refused) && refused.right).toMatchObject({ error: { _tag: "ContractNotFound" } })
+    const read = await raw(
+      "POST",
+      "/operations/blue_realm_status",
+      JSON.stringify({ args: {}, cwd: ws.path("aperture"), env: {} })
+    )
+    expect(read.status).toBe(400)
+    expect(read.json.error).toEqual({
+      _tag: "RequestInvalid",
+      message: "blue_realm_status only reads: reads run in the client; the daemon takes write operations only."
+    })
+    const badArgs = await raw(
+      "POST",
+      "/operations/blue_realm_export",
+      JSON.stringify({ args: { name: 1 }, cwd: ws.path("aperture"), env: {} })
+    )
+    expect(badArgs.status).toBe(400)
+    expect(badArgs.json.error._tag).toBe("RequestInvalid")
+    expect(badArgs.json.error.message).toMatch(/^blue_realm_export: argument name/)
+    const unknown = await raw("POST", "/operations/blue_nothing", JSON.stringify({ args: {}, cwd: "/", env: {} }))
+    expect(unknown.status).toBe(404)
+    expect((await raw("POST", "/operations/blue_realm_export", "{}")).json.error.message).toBe(
+      "Send {args, cwd, confine?, env} as the body."
+    )
   })
 
   it("refuses a body or query that does not decode with 400 RequestInvalid saying what to send", async () => {
