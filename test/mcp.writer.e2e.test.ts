@@ -157,6 +157,7 @@ describe("one writer: the MCP server's write tools run by the daemon", () => {
     expect(daemonLines, viaDaemon.stderr).toHaveLength(SCRIPT.length)
     expect(viaDaemon.stderr).not.toMatch(/path=in-process/)
     expect(off.stderr).not.toMatch(/path=daemon/)
+    expect(off.stderr.match(/^blue mcp: path=in-process \(the daemon is kept off\) \w+$/gm)).toHaveLength(SCRIPT.length)
   })
 
   it("a daemon that cannot be reached leaves the write to the server; one that drops the call says so", async () => {

@@ -80,32 +80,28 @@ const blue = makeBlueMcp({
   },
   // One writer: a write goes to the running daemon, unless it is kept off (BLUE_DAEMON=off, CI); one that cannot
   // be reached runs here, one that stopped after it got the call may or may not have recorded it.
-  ...(autoStart
-    ? {
-      handOver: async (
-        tool: string,
-        args: unknown,
-        at: { readonly cwd: string; readonly confine?: string | undefined }
-      ) => {
-        const handed = await Effect.runPromise(io.daemon.handOperation(tool, {
-          args,
-          cwd: at.cwd,
-          ...(at.confine === undefined ? {} : { confine: at.confine }),
-          env: runEnvOf(process.env)
-        }))
-        switch (handed._tag) {
-          case "Ran":
-            debugPath(`path=daemon (pid ${handed.pid}) ${tool}`)
-            return handed.response
-          case "Declined":
-            debugPath(`path=in-process (${handed.reason}) ${tool}`)
-            return undefined
-          case "Lost":
-            return { error: { _tag: "DaemonStopped", message: DAEMON_STOPPED } }
-        }
-      }
+  handOver: async (tool, args, at) => {
+    if (!autoStart) {
+      debugPath(`path=in-process (the daemon is kept off) ${tool}`)
+      return undefined
     }
-    : {})
+    const handed = await Effect.runPromise(io.daemon.handOperation(tool, {
+      args,
+      cwd: at.cwd,
+      ...(at.confine === undefined ? {} : { confine: at.confine }),
+      env: runEnvOf(process.env)
+    }))
+    switch (handed._tag) {
+      case "Ran":
+        debugPath(`path=daemon (pid ${handed.pid}) ${tool}`)
+        return handed.response
+      case "Declined":
+        debugPath(`path=in-process (${handed.reason}) ${tool}`)
+        return undefined
+      case "Lost":
+        return { error: { _tag: "DaemonStopped", message: DAEMON_STOPPED } }
+    }
+  }
 })
 // Lines answered as not JSON-RPC (below) are the client's business; anything else is worth a line on stderr.
 const answered = new WeakSet<Error>()
