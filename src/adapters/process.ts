@@ -11,10 +11,15 @@ import * as fs from "node:fs"
 /** Variables passed through from Blue's own environment; everything else (tokens, keys…) is dropped. */
 export const PASSED_ENV: ReadonlyArray<string> = ["PATH", "HOME", "LANG", "LC_ALL", "TERM", "TMPDIR"]
 
-/** The scrubbed environment: the passed-through variables of `from`, plus `extra`. */
+/**
+ * The scrubbed environment: the passed-through variables of `from`, plus `extra`. A program realm content names
+ * (hook, extractor command) gets them from the environment of the command that runs it (the `Invocation`'s, which
+ * is the caller's even when the daemon runs the command), so it finds the same programs on the same PATH either
+ * way; only Blue's own tools (git) default to this process's.
+ */
 export const scrubbedEnv = (
   extra: Record<string, string>,
-  from: NodeJS.ProcessEnv = process.env
+  from: Readonly<Record<string, string | undefined>> = process.env
 ): Record<string, string> => {
   const env: Record<string, string> = {}
   for (const name of PASSED_ENV) {
