@@ -63,6 +63,8 @@ describe("text helpers", () => {
     expect(escapeControls("a\u001b]0;PWNED\u0007b")).toBe("a\\x1b]0;PWNED\\x07b")
     expect(escapeControls("\u009b2J\u007f\r\u202e")).toBe("\\x9b2J\\x7f\\x0d\\u202e")
     expect(escapeControls("line\n\tindented")).toBe("line\n\tindented")
+    // For a part of a one-line message, newlines and tabs too, in the same style.
+    expect(escapeControls("line\n\tindented\u001b", { oneLine: true })).toBe("line\\x0a\\x09indented\\x1b")
     expect(escapeControls("ünïcode ✓ → 🔔")).toBe("ünïcode ✓ → 🔔")
   })
 

@@ -275,6 +275,25 @@ describe("runHook", () => {
       expect(Object.keys(vars).filter((k) => !allowed.has(k))).toEqual([])
     })))
 
+  it.effect("runs with the caller's environment when given one (the daemon's command): its PATH, scrubbed", () =>
+    run(Effect.gen(function*() {
+      // A program only the caller's PATH has, and a token in the caller's environment that must not reach the hook.
+      const callerBin = tempDir("caller-bin")
+      fs.writeFileSync(path.join(callerBin, "caller-tool"), sh("echo from-the-callers-path"), { mode: 0o755 })
+      const repo = makeRepo({ "uses-tool.sh": sh("caller-tool\necho \"home=$HOME\"\nenv | grep -c SECRET || true") })
+      const callerHome = tempDir("caller-home")
+      const env = {
+        PATH: `${callerBin}:${process.env["PATH"]}`,
+        HOME: callerHome,
+        BLUE_TEST_SECRET_TOKEN: "hunter2-secret"
+      }
+      const r = yield* hook(repo, "uses-tool.sh", { env })
+      expect(r).toMatchObject({ outcome: "valid", output: `from-the-callers-path\nhome=${callerHome}\n0\n` })
+      // Without it, this process's environment: the tool is not on its PATH.
+      const own = yield* hook(repo, "uses-tool.sh")
+      expect(own.output).not.toContain("from-the-callers-path")
+    })))
+
   it.effect("truncates output to 64 KiB and says so", () =>
     run(Effect.gen(function*() {
       const repo = makeRepo({ "loud.sh": sh("head -c 200000 /dev/zero | tr '\\0' x") })

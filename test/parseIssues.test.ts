@@ -63,6 +63,15 @@ describe("event files that do not match their schema", () => {
     expect(text).not.toMatch(/└─|Encoded side|\u001b/)
   })
 
+  it("a file that is not JSON: the parser's message on one line, its controls escaped in the one style", () => {
+    const r = envelopeFromJson("{\"a\":\u001b[2J\n}")
+    const text = Either.isLeft(r) ? r.left : ""
+    expect(text).toMatch(/^not JSON \(/)
+    // The same `\x1b` escapes as every other message (src/domain/text.ts), and the newline too: one line.
+    expect(text).toContain("\\x1b[2J\\x0a}")
+    expect(text).not.toMatch(/[\u0000-\u001f]/)
+  })
+
   it("a missing field is named as missing", () => {
     const { correlationId: _, ...bad } = envelope
     expect(envelopeFromJson(JSON.stringify(bad))).toEqual(Either.left("correlationId is missing"))

@@ -155,6 +155,35 @@ describe("one writer: write commands run by the daemon", () => {
     expect(on.run(APERTURE, ["realm", "replay", "--verify"]).code).toBe(0)
   }, 240_000)
 
+  it("an extractor command run by the daemon gets the caller's environment: a program only its PATH has", () => {
+    // The daemon was started without this directory on its PATH; the caller has it on its own.
+    const detectWith = (w: typeof on) => {
+      const bin = w.ws.path("caller-bin")
+      fs.mkdirSync(bin, { recursive: true })
+      fs.writeFileSync(
+        path.join(bin, "s3-paths-from-code"),
+        "#!/bin/sh\necho '{\"paths\": [\"s3://from-the-callers-path/\"]}'\n",
+        { mode: 0o755 }
+      )
+      const config = w.ws.path(APERTURE, ".blue", "config.yaml")
+      const text = fs.readFileSync(config, "utf8")
+      expect(text).not.toContain("exports:")
+      fs.writeFileSync(config, `${text}exports:\n  ${S3}:\n    command: s3-paths-from-code\n`)
+      return w.run(APERTURE, ["realm", "export", "--name", S3, "--detect"], {
+        PATH: `${bin}${path.delimiter}${process.env["PATH"]}`
+      })
+    }
+    const a = detectWith(off)
+    const b = detectWith(on)
+    expect(b.stderr).toMatch(/^blue: path=daemon \(pid \d+\)$/m)
+    expect(a.code, a.stderr).toBe(0)
+    expect({ code: b.code, stdout: normalise(on.ws, b.stdout), stderr: normalise(on.ws, b.stderr) })
+      .toEqual({ code: a.code, stdout: normalise(off.ws, a.stdout), stderr: normalise(off.ws, a.stderr) })
+    // The value the caller's program printed is the contract's value now, the same either way.
+    expect(Object.values(realmFiles(on.ws)).join("\n")).toContain("s3://from-the-callers-path/")
+    expect(realmFiles(on.ws)).toEqual(realmFiles(off.ws))
+  }, 60_000)
+
   it("help, read-only commands and BLUE_DAEMON=off run in-process", () => {
     expect(on.run(APERTURE, ["realm", "export", "--help"]).stderr).not.toMatch(DEBUG_LINE)
     expect(on.run(APERTURE, ["realm", "graph"]).stderr).not.toMatch(DEBUG_LINE)

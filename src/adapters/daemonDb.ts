@@ -82,7 +82,10 @@ export interface SessionDbRow {
   end_reason: string | null
 }
 
-/** The reads of daemon.db, with `?` placeholders in argument order. */
+/**
+ * The reads of daemon.db, with `?` placeholders in argument order: every SELECT on daemon.db is here, whichever
+ * module runs it.
+ */
 export const readSql = {
   realms: "SELECT name, local_path, url, head_commit, head_position FROM realms ORDER BY name",
   realmAt: "SELECT name, local_path, url, head_commit, head_position FROM realms WHERE local_path = ?",
@@ -90,7 +93,17 @@ export const readSql = {
   eventsForFold:
     "SELECT id, position, type, schema_version, time, actor, payload FROM events WHERE realm = ? AND position > ? ORDER BY position",
   activeSessions: "SELECT * FROM sessions WHERE ended_at IS NULL ORDER BY started_at",
-  activeSessionsOf: "SELECT * FROM sessions WHERE ended_at IS NULL AND realm = ? ORDER BY started_at"
+  activeSessionsOf: "SELECT * FROM sessions WHERE ended_at IS NULL AND realm = ? ORDER BY started_at",
+  /** the last recorded position of every realm (`realm`, `p`) */
+  lastPositions: "SELECT realm, MAX(position) AS p FROM events GROUP BY realm",
+  /** the last recorded position of one realm (`p`, null when it has none) */
+  lastPosition: "SELECT MAX(position) AS p FROM events WHERE realm = ?",
+  /** whole events after a position, with their commits (the event log's `Recorded`) */
+  eventsAfter:
+    "SELECT id, position, type, schema_version, time, actor, causation_id, correlation_id, payload, commit_id FROM events WHERE realm = ? AND position > ? ORDER BY position",
+  sessionById: "SELECT * FROM sessions WHERE id = ?",
+  /** the recorded session facts after an id (a ULID), oldest first */
+  localEventsAfter: "SELECT id, type, time, payload FROM local_events WHERE id > ? ORDER BY id"
 } as const
 
 /** A `realms` row as a RealmRow. */

@@ -5,7 +5,6 @@
  */
 import { Effect, Schema } from "effect"
 import type { Scope } from "effect"
-import { spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as http from "node:http"
@@ -13,6 +12,7 @@ import * as os from "node:os"
 import * as nodePath from "node:path"
 import { linkNewFileSync, writeFileAtomicSync } from "./atomicFs.js"
 import { isAlive, isDefaultHome, pidFilePath } from "./daemonPresence.js"
+import { spawnDetached } from "./process.js"
 
 export { isAlive, isDefaultHome, machineName, pidFilePath } from "./daemonPresence.js"
 
@@ -436,37 +436,35 @@ export const startDetached = (
           } s; stop it with 'blue daemon stop' and look at ${log}.`
       })
     }
-    const { child, offset } = yield* Effect.try({
+    const { daemon, offset } = yield* Effect.try({
       try: () => {
         fs.mkdirSync(home, { recursive: true, mode: 0o700 })
         if (fs.existsSync(log) && fs.statSync(log).size > LOG_ROTATE_BYTES) fs.renameSync(log, `${log}.1`)
         const fd = fs.openSync(log, "a", 0o600)
         try {
           const offset = fs.fstatSync(fd).size
-          const child = spawn(process.execPath, [nodePath.resolve(bin), "daemon", "run"], {
+          const daemon = spawnDetached({
+            command: process.execPath,
+            args: [nodePath.resolve(bin), "daemon", "run"],
             cwd: home,
-            detached: true,
-            stdio: ["ignore", fd, fd],
-            env: { ...process.env, BLUE_HOME: home, BLUE_DAEMON_PORT: String(port) }
+            env: { ...process.env, BLUE_HOME: home, BLUE_DAEMON_PORT: String(port) },
+            outputFd: fd
           })
-          return { child, offset }
+          return { daemon, offset }
         } finally {
           fs.closeSync(fd)
         }
       },
       catch: (e) => new DaemonRuntimeError({ op: "start", path: log, detail: describe(e) })
     })
-    let exited: string | undefined
-    child.once("error", (e) => (exited = `could not run ${process.execPath}: ${e.message}`))
-    child.once("exit", (code, signal) => (exited = signal === null ? `exit code ${code}` : `signal ${signal}`))
-    child.unref()
-    const pid = child.pid
+    const pid = daemon.pid
     if (pid === undefined) {
       yield* Effect.sleep("10 millis")
-      return yield* new DaemonStartFailed({ detail: exited ?? `could not run ${process.execPath}` })
+      return yield* new DaemonStartFailed({ detail: daemon.exited() ?? `could not run ${process.execPath}` })
     }
-    const ok = yield* waitHealthy(port, pid, Date.now() + DAEMON_WAIT_MS, () => exited !== undefined)
+    const ok = yield* waitHealthy(port, pid, Date.now() + DAEMON_WAIT_MS, () => daemon.exited() !== undefined)
     if (ok) return { pid, port, started: true, log, pid_file: pidFile }
+    const exited = daemon.exited()
     if (exited === undefined) {
       // Do not leave a half-started daemon behind.
       try {

@@ -209,13 +209,12 @@ export const makeSqliteEventLog = Effect.gen(function*() {
   /** The last position published per realm: what this log has seen committed (history is not replayed). */
   const published = new Map<string, number>()
   for (
-    const r of yield* sql<{ realm: string; p: number }>`SELECT realm, MAX(position) AS p FROM events GROUP BY realm`
+    const r of yield* sql.unsafe<{ realm: string; p: number }>(readSql.lastPositions)
       .pipe(Effect.mapError(storeError("read events")))
   ) published.set(r.realm, r.p)
 
   const readRecorded = (realm: string, afterPosition: number) =>
-    sql<EventRow>`SELECT id, position, type, schema_version, time, actor, causation_id, correlation_id, payload,
-                  commit_id FROM events WHERE realm = ${realm} AND position > ${afterPosition} ORDER BY position`
+    sql.unsafe<EventRow>(readSql.eventsAfter, [realm, afterPosition])
       .pipe(
         Effect.flatMap((rows) => Effect.try(() => rows.map((r) => rowToRecorded(realm, r)))),
         Effect.mapError(storeError("read events"))
@@ -241,7 +240,7 @@ export const makeSqliteEventLog = Effect.gen(function*() {
     announce: (realm) =>
       publishing.withPermits(1)(Effect.gen(function*() {
         const mark = published.get(realm)
-        const [top] = yield* sql<{ p: number | null }>`SELECT MAX(position) AS p FROM events WHERE realm = ${realm}`
+        const [top] = yield* sql.unsafe<{ p: number | null }>(readSql.lastPosition, [realm])
           .pipe(Effect.mapError(storeError("read events")))
         const head = top?.p ?? 0
         if (mark !== undefined && head < mark) {

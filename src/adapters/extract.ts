@@ -71,10 +71,17 @@ const keyPath = (value: unknown, key: string | undefined): unknown =>
     ? value
     : key.split(".").reduce<unknown>((v, k) => (v !== null && typeof v === "object" ? (v as any)[k] : undefined), value)
 
-const runCommand = (root: string, command: string | ReadonlyArray<string>, timeoutMs: number) => {
+const runCommand = (
+  root: string,
+  command: string | ReadonlyArray<string>,
+  timeoutMs: number,
+  from: Readonly<Record<string, string | undefined>>
+) => {
   const [file, ...args] = typeof command === "string" ? ["/bin/sh", "-c", command] : command
-  // Like a hook, the extractor gets a scrubbed environment: no tokens or keys from Blue's own.
-  return runProcess({ command: file!, args, cwd: root, env: scrubbedEnv({ BLUE_REPO_ROOT: root }), timeoutMs }).pipe(
+  // Like a hook, the extractor gets a scrubbed environment of the caller's: no tokens or keys. Its PATH is the
+  // caller's too, so the program is looked up as it would be in the caller's shell.
+  const env = scrubbedEnv({ BLUE_REPO_ROOT: root }, from)
+  return runProcess({ command: file!, args, cwd: root, env, timeoutMs }).pipe(
     Effect.flatMap((r) =>
       r.spawnError !== undefined
         ? Effect.fail(r.spawnError.message)
@@ -95,6 +102,12 @@ export interface DetectOptions {
   /** the export binding's source_files, the default file set of a pattern */
   readonly sourceFiles: ReadonlyArray<string>
   readonly perFile?: PerFile
+  /**
+   * the environment of the command that detects (the current `Invocation`'s: the caller's, also when the daemon
+   * runs the command for a CLI process); a `command:` extractor gets its scrubbed variables. Default: this
+   * process's.
+   */
+  readonly env?: Readonly<Record<string, string | undefined>>
 }
 
 /** Detects the current value of `contract` in the repo at `root`. */
@@ -138,7 +151,7 @@ export const detect = (options: DetectOptions): Effect.Effect<unknown, ExtractEr
     )
   }
   if ("command" in extractor) {
-    return runCommand(root, extractor.command, extractor.timeout_ms ?? 30_000).pipe(
+    return runCommand(root, extractor.command, extractor.timeout_ms ?? 30_000, options.env ?? process.env).pipe(
       Effect.flatMap((out) =>
         Effect.try({ try: () => YAML.parse(out) as unknown, catch: () => "printed something that is not JSON or YAML" })
       ),

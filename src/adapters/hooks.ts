@@ -45,6 +45,12 @@ export interface HookOptions {
   readonly input: unknown
   /** exported as BLUE_CONTRACT / BLUE_CONTRACT_VERSION */
   readonly contract?: { readonly name: string; readonly version: string }
+  /**
+   * the environment of the command that runs the hook (the current `Invocation`'s: the caller's, also when the
+   * daemon runs the command for a CLI process); only its `PASSED_ENV` variables reach the script. Default: this
+   * process's.
+   */
+  readonly env?: Readonly<Record<string, string | undefined>>
   /** default DEFAULT_TIMEOUT_MS */
   readonly timeoutMs?: number
   /** how long after SIGTERM the process group gets SIGKILL; default DEFAULT_GRACE_MS */
@@ -88,10 +94,10 @@ export const OUTPUT_LIMIT = 64 * 1024
 /** Variables passed through from Blue's own environment (the runner's list; kept here for the hook's API). */
 export { PASSED_ENV }
 
-/** The environment a hook runs with. */
+/** The environment a hook runs with: the passed-through variables of `from` (the caller's), plus Blue's. */
 export const hookEnv = (
   options: Pick<HookOptions, "repoRoot" | "role" | "contract">,
-  from: NodeJS.ProcessEnv = process.env
+  from: Readonly<Record<string, string | undefined>> = process.env
 ): Record<string, string> => {
   const env = scrubbedEnv({}, from)
   env["BLUE_HOOK_ROLE"] = options.role
@@ -193,7 +199,7 @@ export const runHook = (options: HookOptions): Effect.Effect<HookResult, HookErr
     const result = yield* execute(
       real,
       root,
-      hookEnv({ ...options, repoRoot: root }),
+      hookEnv({ ...options, repoRoot: root }, options.env ?? process.env),
       JSON.stringify(options.input ?? null) + "\n",
       options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
       options.graceMs ?? DEFAULT_GRACE_MS

@@ -2,7 +2,8 @@
  * The one child-process runner for programs that realm content names (validation hooks, extractor commands): each
  * runs without Blue's secrets (a scrubbed environment), in its own process group so that one signal reaches
  * everything it started, under a timeout, with its output bounded. Also the synchronous read of a trusted tool's
- * output (`git config`), which keeps Blue's environment because the tool's own configuration lives there.
+ * output (`git config`), which keeps Blue's environment because the tool's own configuration lives there; and the
+ * detached start of Blue's daemon, which outlives the process that starts it.
  */
 import { Effect } from "effect"
 import { spawn, spawnSync } from "node:child_process"
@@ -11,10 +12,15 @@ import * as fs from "node:fs"
 /** Variables passed through from Blue's own environment; everything else (tokens, keys…) is dropped. */
 export const PASSED_ENV: ReadonlyArray<string> = ["PATH", "HOME", "LANG", "LC_ALL", "TERM", "TMPDIR"]
 
-/** The scrubbed environment: the passed-through variables of `from`, plus `extra`. */
+/**
+ * The scrubbed environment: the passed-through variables of `from`, plus `extra`. A program realm content names
+ * (hook, extractor command) gets them from the environment of the command that runs it (the `Invocation`'s, which
+ * is the caller's even when the daemon runs the command), so it finds the same programs on the same PATH either
+ * way; only Blue's own tools (git) default to this process's.
+ */
 export const scrubbedEnv = (
   extra: Record<string, string>,
-  from: NodeJS.ProcessEnv = process.env
+  from: Readonly<Record<string, string | undefined>> = process.env
 ): Record<string, string> => {
   const env: Record<string, string> = {}
   for (const name of PASSED_ENV) {
@@ -214,6 +220,41 @@ export const runProcess = (options: RunOptions): Effect.Effect<RunResult> =>
       signalGroup("SIGKILL")
     })
   })
+
+/** A program started to outlive this process (see `spawnDetached`). */
+export interface Detached {
+  /** its PID; undefined when it could not be started */
+  readonly pid: number | undefined
+  /** how it ended (`exit code 1`, `signal SIGKILL`, `could not run …`), once it has; undefined while it runs */
+  readonly exited: () => string | undefined
+}
+
+/**
+ * Starts a trusted program (Blue's own daemon) that outlives this process: the leader of its own process group, so
+ * a signal to the caller's group does not reach it; stdin closed, stdout and stderr appended to `outputFd`; not
+ * waited for, so this process may exit while it runs. Its environment is given whole. Throws when it cannot be
+ * spawned at all.
+ */
+export const spawnDetached = (options: {
+  readonly command: string
+  readonly args: ReadonlyArray<string>
+  readonly cwd: string
+  readonly env: Readonly<Record<string, string | undefined>>
+  /** an open file descriptor its output is appended to; the caller may close it once this returns */
+  readonly outputFd: number
+}): Detached => {
+  const child = spawn(options.command, [...options.args], {
+    cwd: options.cwd,
+    detached: true,
+    stdio: ["ignore", options.outputFd, options.outputFd],
+    env: options.env
+  })
+  let exited: string | undefined
+  child.once("error", (e) => (exited = `could not run ${options.command}: ${e.message}`))
+  child.once("exit", (code, signal) => (exited = signal === null ? `exit code ${code}` : `signal ${signal}`))
+  child.unref()
+  return { pid: child.pid, exited: () => exited }
+}
 
 /**
  * Runs a trusted tool synchronously with Blue's own environment and returns its stdout whatever its exit code, or

@@ -53,7 +53,7 @@ export const SessionsLive = Layer.effect(
     const ulid = monotonicFactory()
     const byId = (id: string) =>
       Effect.map(
-        sql<SessionDbRow>`SELECT * FROM sessions WHERE id = ${id}`,
+        sql.unsafe<SessionDbRow>(readSql.sessionById, [id]),
         (rows) => rows[0] === undefined ? undefined : sessionOfRow(rows[0])
       )
     const localEvent = (event: SessionEvent, time: string) =>
@@ -103,8 +103,9 @@ export const SessionsLive = Layer.effect(
             Effect.mapError(fail("list sessions"))
           ),
       history: (afterId) =>
-        sql<{ id: string; type: string; time: string; payload: string }>`SELECT id, type, time, payload
-            FROM local_events WHERE id > ${afterId ?? ""} ORDER BY id`.pipe(
+        sql.unsafe<{ id: string; type: string; time: string; payload: string }>(readSql.localEventsAfter, [
+          afterId ?? ""
+        ]).pipe(
           Effect.mapError(fail("read session events")),
           Effect.flatMap((rows) =>
             Effect.forEach(rows, (r) =>

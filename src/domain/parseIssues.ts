@@ -3,6 +3,7 @@
  * and what was wrong ("must be a string, not 42"), never the schema's own notation.
  */
 import { ParseResult } from "effect"
+import { escapeControls } from "./text.js"
 
 /** A field path as written in the document: `a.b[0].c`. */
 export const formatPath = (path: ReadonlyArray<PropertyKey>) =>
@@ -31,10 +32,6 @@ export const plainExpected = (expected: ReadonlyArray<string>): string => {
   return [...new Set(words)].join(" or ") || "something else"
 }
 
-/** Every control character, written as a JSON escape, so no message carries one raw. */
-export const escapeControls = (text: string): string =>
-  text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)
-
 /**
  * The issue of a parse error that says most about what is wrong, as `{ path, detail }`: a failed check on a value
  * (a refinement, a missing key) before a union member's "expected undefined"; the alternatives of a union at the
@@ -53,5 +50,5 @@ export const plainIssue = (error: ParseResult.ParseError): { readonly path: stri
   const detail = alternatives.length > 0 && alternatives.every((m) => m !== null)
     ? `must be ${plainExpected(alternatives.map((m) => m![1]))}, not ${alternatives[0]![2]}`
     : first.message
-  return { path, detail: escapeControls(detail) }
+  return { path, detail: escapeControls(detail, { oneLine: true }) }
 }

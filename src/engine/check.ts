@@ -46,6 +46,7 @@ import { eventFilePath } from "../events/envelope.js"
 import { foldEnvelopes } from "../projections/fold.js"
 import { isManagedPath, renderAll, touchedPaths } from "../projections/realmFiles.js"
 import { sourceFilesOf } from "./detect.js"
+import { Invocation } from "./invocation.js"
 
 /** How bad a finding is. */
 export type Level = "ok" | "warning" | "error"
@@ -420,7 +421,8 @@ const cachedHook = (
       role,
       input: contract,
       contract: { name: contract.name, version: contract.version },
-      trust: options.trust
+      trust: options.trust,
+      env: (yield* Invocation).env
     })
     const cache = options.cache
     if (cache === undefined) return yield* run
@@ -584,7 +586,8 @@ export const checkExporter = (
           contract: c.name,
           extractor,
           sourceFiles: sourceFilesOf(state, repo, c.name),
-          ...(perFile === undefined ? {} : { perFile: perFile(c.name) })
+          ...(perFile === undefined ? {} : { perFile: perFile(c.name) }),
+          env: (yield* Invocation).env
         }).pipe(Effect.either)
         if (Either.isLeft(detected)) {
           findings.push({

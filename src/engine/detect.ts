@@ -8,6 +8,7 @@ import { ExtractError, extractorKey, Extractors, type PerFile } from "../adapter
 import type { Member } from "../adapters/files.js"
 import type { RealmState } from "../domain/state.js"
 import type { LocalExport } from "../projections/status.js"
+import { Invocation } from "./invocation.js"
 
 /** The export binding's source_files of `contract` for `repo`, wherever it is declared. */
 export const sourceFilesOf = (state: RealmState, repo: string, contract: string): ReadonlyArray<string> => {
@@ -24,21 +25,23 @@ export const localExports = (
   state: RealmState,
   perFile?: (contract: string) => PerFile
 ): Effect.Effect<ReadonlyMap<string, LocalExport>, never, Extractors> =>
-  Effect.flatMap(
-    Extractors,
-    (extractors) =>
+  Effect.zipWith(Extractors, Invocation, (extractors, invocation) => ({ extractors, env: invocation.env })).pipe(
+    Effect.flatMap(({ env, extractors }) =>
       Effect.forEach(Object.entries(member.config.exports ?? {}), ([contract, extractor]) =>
         extractors.detect({
           root: member.root,
           contract,
           extractor,
           sourceFiles: sourceFilesOf(state, member.config.repo, contract),
-          ...(perFile === undefined ? {} : { perFile: perFile(contract) })
+          ...(perFile === undefined ? {} : { perFile: perFile(contract) }),
+          env
         }).pipe(
           Effect.map((value): [string, LocalExport] => [contract, { value }]),
           Effect.catchAll((e) => Effect.succeed<[string, LocalExport]>([contract, { error: e.detail }]))
         ))
-  ).pipe(Effect.map((entries) => new Map(entries)))
+    ),
+    Effect.map((entries) => new Map(entries))
+  )
 
 /** Per-file pattern results through the repo's cache.db: unchanged files are not read or matched again. */
 export const cachedPerFile = (cache: RepoCacheService, member: Member) => (contract: string): PerFile => {

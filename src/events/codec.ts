@@ -4,7 +4,8 @@
  */
 import { Either, type ParseResult, Schema } from "effect"
 import { RealmEvent } from "../domain/events.js"
-import { escapeControls, plainIssue } from "../domain/parseIssues.js"
+import { plainIssue } from "../domain/parseIssues.js"
+import { escapeControls } from "../domain/text.js"
 import { Envelope, type Recorded, schemaVersions } from "./envelope.js"
 
 type Upcaster = (payload: Record<string, unknown>) => Record<string, unknown>
@@ -66,7 +67,7 @@ export const envelopeFromJson = (text: string): Either.Either<Envelope, string> 
   try {
     raw = JSON.parse(text)
   } catch (e) {
-    return Either.left(`not JSON (${escapeControls((e as Error).message)})`)
+    return Either.left(`not JSON (${escapeControls((e as Error).message, { oneLine: true })})`)
   }
   if (raw === null || typeof raw !== "object" || typeof raw.event !== "object" || raw.event === null) {
     return Either.left("not an event envelope")
@@ -75,7 +76,7 @@ export const envelopeFromJson = (text: string): Either.Either<Envelope, string> 
     raw.event = upcast(String(raw.type), Number(raw.schemaVersion), raw.event)
     raw.schemaVersion = (schemaVersions as Record<string, number>)[raw.type] ?? raw.schemaVersion
   } catch (e) {
-    return Either.left(escapeControls((e as Error).message))
+    return Either.left(escapeControls((e as Error).message, { oneLine: true }))
   }
   return Either.mapLeft(decodeEnvelope(raw), (e) => plainError(e))
 }

@@ -1,6 +1,11 @@
 /**
  * The variables of the caller's environment a command handed to the daemon may read (`POST /run`), and so the only
  * ones the CLI's thin client sends. Kept apart from runProtocol.ts's schemas so the thin client loads no Effect.
+ *
+ * None is a secret. PATH, LANG, LC_ALL and TMPDIR are here (with HOME and TERM) because they are what a program
+ * realm content names — a validation hook, a `command:` extractor — gets from the command that runs it (the
+ * runner's scrubbed environment, src/adapters/process.ts): the daemon runs it with the caller's, so it finds the
+ * same programs on the same PATH as when the command runs in the caller's own process.
  */
 export const RUN_ENV_VARIABLES: ReadonlyArray<string> = [
   "BLUE_HOME",
@@ -13,6 +18,10 @@ export const RUN_ENV_VARIABLES: ReadonlyArray<string> = [
   "GIT_COMMITTER_EMAIL",
   "EMAIL",
   "HOME",
+  "PATH",
+  "LANG",
+  "LC_ALL",
+  "TMPDIR",
   "NO_COLOR",
   "FORCE_COLOR",
   "TERM",

@@ -9,6 +9,7 @@ import { standingOf } from "../domain/contracts.js"
 import { MAX_DEPTH, nestedTooDeep, nonFiniteAt } from "../domain/limits.js"
 import { cachedPerFile, sourceFilesOf } from "../engine/detect.js"
 import { ExtractError, PathProblem } from "../engine/errors.js"
+import { Invocation } from "../engine/invocation.js"
 import { Extractors, RepoCaches, Workspace } from "../engine/ports.js"
 import { Realms } from "../engine/Realms.js"
 import { argLabel, type At, operation, optionalBoolean, optionalString, resolveArgPath } from "./operation.js"
@@ -106,13 +107,15 @@ export const exportContract = operation({
           })
         }
         const cache = yield* Effect.flatMap(RepoCaches, (c) => c.open(h.member.root, { bypass: o.no_cache ?? false }))
+        const env = (yield* Invocation).env
         value = yield* Effect.flatMap(Extractors, (x) =>
           x.detect({
             root: h.member.root,
             contract: o.name,
             extractor,
             sourceFiles: o.source_files ?? sourceFilesOf(open.state, h.member.config.repo, o.name),
-            perFile: cachedPerFile(cache, h.member)(o.name)
+            perFile: cachedPerFile(cache, h.member)(o.name),
+            env
           }))
       }
       const schema = o.schema === undefined ? undefined : yield* readDocument(inRepo, o.schema, "schema")

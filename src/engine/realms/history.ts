@@ -9,8 +9,8 @@ import { type GitError, HistoryRewritten, LogCorrupt, PathProblem } from "../../
 import type { FoldItem, RealmRow } from "../../adapters/eventLog.js"
 import type { RealmCommit } from "../../adapters/realmGit.js"
 import { RealmNotInitialized } from "../../domain/errors.js"
-import { escapeControls } from "../../domain/parseIssues.js"
 import { initialState, type RealmState } from "../../domain/state.js"
+import { escapeControls } from "../../domain/text.js"
 import { envelopeFromJson } from "../../events/codec.js"
 import type { Recorded } from "../../events/envelope.js"
 import { foldEnvelopes, PositionGap } from "../../projections/fold.js"
@@ -34,7 +34,7 @@ export const makeHistory = ({ git, log }: Ports) => {
           ? Effect.fail(
             corrupt(
               realm,
-              `${escapeControls(path)} in commit ${
+              `${escapeControls(path, { oneLine: true })} in commit ${
                 c.oid.slice(0, 8)
               }: ${env.left}; the realm's history holds an event Blue cannot read — remove or repair that commit (git reset --hard ${
                 c.oid.slice(0, 8)
