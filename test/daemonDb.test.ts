@@ -3,7 +3,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
-import { foldItemOfRow, openDaemonDbReader } from "../src/adapters/daemonDb.js"
+import { type FoldDbValues, foldItemOfRow, foldItemsOfValues, openDaemonDbReader } from "../src/adapters/daemonDb.js"
 import { migrations } from "../src/adapters/eventLog.js"
 import { SNAPSHOT_FORMAT } from "../src/domain/state.js"
 
@@ -104,5 +104,27 @@ describe("foldItemOfRow", () => {
     }
     expect(foldItemOfRow(row).event).toEqual({ a: 1 })
     expect(foldItemOfRow(row, (type, v, p) => ({ ...p, type, v })).event).toEqual({ a: 1, type: "T", v: 1 })
+  })
+})
+
+describe("foldItemsOfValues", () => {
+  it("reads value rows as foldItemOfRow reads row objects, upcasting only when given an upcast", () => {
+    const rows: Array<FoldDbValues> = [
+      ["e1", 1, "T", 1, "t1", "{\"user\":\"u\"}", "{\"a\":1}"],
+      ["e2", 2, "U", 2, "t2", "{\"user\":\"u\",\"repo\":\"r\"}", "{\"b\":[2]}"],
+      ["e3", 3, "T", 1, "t3", "{\"user\":\"u\"}", "{\"a\":3}"]
+    ]
+    const asRow = ([id, position, type, schema_version, time, actor, payload]: FoldDbValues) => ({
+      id,
+      position,
+      type,
+      schema_version,
+      time,
+      actor,
+      payload
+    })
+    const up = (type: string, v: number, p: Record<string, unknown>) => ({ ...p, type, v })
+    expect(foldItemsOfValues(rows)).toEqual(rows.map((r) => foldItemOfRow(asRow(r))))
+    expect(foldItemsOfValues(rows, up)).toEqual(rows.map((r) => foldItemOfRow(asRow(r), up)))
   })
 })

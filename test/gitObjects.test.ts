@@ -58,6 +58,29 @@ describe("git objects", () => {
     expect(makeObject("tree", encodeTree([])).oid).toBe(git(dir, ["mktree"], ""))
   })
 
+  it("encodes a large tree, given in order or not, and non-ASCII names, as git mktree does", () => {
+    const dir = repo()
+    const blob = git(dir, ["hash-object", "-w", "--stdin"], "x\n")
+    const sub = git(dir, ["mktree"], `100644 blob ${blob}\tleaf\n`)
+    const sorted = Array.from({ length: 1200 }, (_, i) => ({
+      mode: i % 3 === 0 ? "040000" : "100644",
+      path: `dom-${String(i).padStart(4, "0")}${i % 3 === 0 ? "" : ".yaml"}`,
+      oid: i % 3 === 0 ? sub : blob,
+      type: i % 3 === 0 ? "tree" as const : "blob" as const
+    }))
+    const shuffled = [...sorted].reverse()
+    const accented = [...sorted.slice(0, 5), {
+      mode: "100644",
+      path: "ünïcode-✓.yaml",
+      oid: blob,
+      type: "blob" as const
+    }]
+    for (const entries of [sorted, shuffled, accented]) {
+      const mktree = entries.map((e) => `${e.mode} ${e.type} ${e.oid}\t${e.path}`).join("\n") + "\n"
+      expect(makeObject("tree", encodeTree(entries)).oid).toBe(git(dir, ["mktree"], mktree))
+    }
+  })
+
   it("encodes commits as git commit-tree does", () => {
     const dir = repo()
     const tree = git(dir, ["mktree"], "")

@@ -138,6 +138,43 @@ export const foldItemOfRow = (r: FoldDbRow, upcast?: Upcast): FoldItem => {
   }
 }
 
+/** An `events` row as read for folding, as values in `readSql.eventsForFold`'s column order. */
+export type FoldDbValues = readonly [
+  id: string,
+  position: number,
+  type: string,
+  schema_version: number,
+  time: string,
+  actor: string,
+  payload: string
+]
+
+/**
+ * Rows read as values (no per-row column objects), for folding as foldItemOfRow reads one. An actor's JSON repeats
+ * across a log: each distinct one is parsed once and its object shared (fold items are read, never mutated).
+ */
+export const foldItemsOfValues = (rows: ReadonlyArray<FoldDbValues>, upcast?: Upcast): Array<FoldItem> => {
+  const actors = new Map<string, FoldItem["actor"]>()
+  const out = new Array<FoldItem>(rows.length)
+  for (let i = 0; i < rows.length; i++) {
+    const [id, position, type, version, time, actorJson, payloadJson] = rows[i]!
+    let actor = actors.get(actorJson)
+    if (actor === undefined) {
+      actor = JSON.parse(actorJson) as FoldItem["actor"]
+      actors.set(actorJson, actor)
+    }
+    const payload = JSON.parse(payloadJson)
+    out[i] = {
+      id,
+      position,
+      time,
+      actor,
+      event: (upcast === undefined ? payload : upcast(type, version, payload)) as RealmEvent
+    }
+  }
+  return out
+}
+
 /** A `sessions` row as a SessionRecord (a session registered without a client id is the CLI's). */
 export const sessionOfRow = (r: SessionDbRow): SessionRecord => ({
   id: r.id,
@@ -182,7 +219,7 @@ export const openDaemonDbReader = (file: string): DaemonDbReader => {
     },
     snapshot: (realm) => snapshotOfRow(db.prepare(readSql.snapshot).get(realm) as SnapshotDbRow | undefined),
     readForFold: (realm, afterPosition) =>
-      (db.prepare(readSql.eventsForFold).all(realm, afterPosition) as Array<FoldDbRow>).map((r) => foldItemOfRow(r)),
+      foldItemsOfValues(db.prepare(readSql.eventsForFold).raw(true).all(realm, afterPosition) as Array<FoldDbValues>),
     activeSessions: (realm) =>
       (db.prepare(readSql.activeSessionsOf).all(realm) as Array<SessionDbRow>).map(sessionOfRow),
     close: () => db.close()

@@ -12,9 +12,9 @@ import { decodePayload, encodeEvent, upcast } from "../events/codec.js"
 import type { Envelope, Recorded } from "../events/envelope.js"
 import type { SessionEvent } from "../events/session.js"
 import {
-  type FoldDbRow,
+  type FoldDbValues,
   type FoldItem,
-  foldItemOfRow,
+  foldItemsOfValues,
   readSql,
   type RealmDbRow,
   realmOfRow,
@@ -286,8 +286,8 @@ export const makeSqliteEventLog = Effect.gen(function*() {
       })),
     read: readRecorded,
     readForFold: (realm, afterPosition) =>
-      sql.unsafe<FoldDbRow>(readSql.eventsForFold, [realm, afterPosition]).pipe(
-        Effect.map((rows) => rows.map((r) => foldItemOfRow(r, upcast))),
+      sql.unsafe(readSql.eventsForFold, [realm, afterPosition]).values.pipe(
+        Effect.map((rows) => foldItemsOfValues(rows as unknown as ReadonlyArray<FoldDbValues>, upcast)),
         Effect.mapError(storeError("read events"))
       ),
     snapshot: (realm) =>

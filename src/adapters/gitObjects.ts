@@ -41,17 +41,33 @@ const sortKey = (e: TreeEntry) => (e.type === "tree" ? `${e.path}/` : e.path)
 
 const ASCII = /^[\u0000-\u007f]*$/
 
+const modeText = (mode: string) => mode.replace(/^0+/, "")
+
 /** The content of a tree object: entries in git's order (a subtree sorts as if its name ended in "/"). */
 export const encodeTree = (entries: ReadonlyArray<TreeEntry>): Uint8Array => {
   // Keys computed once per entry; ASCII names (all of Blue's) compare as strings in byte order, others as bytes.
+  // Entries that come sorted (a tree patched in place keeps its order) are not sorted again.
   const keyed = entries.map((e) => ({ e, k: sortKey(e) }))
-  if (keyed.every((x) => ASCII.test(x.k))) keyed.sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0))
-  else keyed.sort((a, b) => Buffer.compare(Buffer.from(a.k), Buffer.from(b.k)))
-  const parts: Array<Buffer> = []
-  for (const { e } of keyed) {
-    parts.push(Buffer.from(`${e.mode.replace(/^0+/, "")} ${e.path}\0`), Buffer.from(e.oid, "hex"))
+  if (keyed.every((x) => ASCII.test(x.k))) {
+    let sorted = true
+    for (let i = 1; i < keyed.length && sorted; i++) sorted = keyed[i - 1]!.k < keyed[i]!.k
+    if (!sorted) keyed.sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0))
+  } else keyed.sort((a, b) => Buffer.compare(Buffer.from(a.k), Buffer.from(b.k)))
+  // One buffer for the whole tree: "<mode> <name>\0" and the 20 id bytes per entry.
+  const heads = keyed.map(({ e }) => `${modeText(e.mode)} ${e.path}\0`)
+  let size = 0
+  for (const h of heads) size += Buffer.byteLength(h) + 20
+  const out = Buffer.allocUnsafe(size)
+  let at = 0
+  for (let i = 0; i < heads.length; i++) {
+    at += out.write(heads[i]!, at, "utf8")
+    if (out.write(keyed[i]!.e.oid, at, "hex") !== 20) {
+      // Not a 40-digit id: the bytes its hex decodes to, as Buffer.concat always gave them.
+      return Buffer.concat(keyed.flatMap(({ e }, j) => [Buffer.from(heads[j]!), Buffer.from(e.oid, "hex")]))
+    }
+    at += 20
   }
-  return Buffer.concat(parts)
+  return out
 }
 
 /** Who and when, as a commit records it (UTC). */

@@ -95,22 +95,38 @@ export interface Draft {
 /** The domains a draft has copied for writing (the others are still shared with the state it came from). */
 const ownDomains = new WeakMap<Draft, Set<string>>()
 
+/** The top-level maps a draft has copied for writing (the others are still the state's). */
+type TopLevel = "repos" | "domains" | "pending" | "changes"
+const ownMaps = new WeakMap<Draft, Set<TopLevel>>()
+
 /**
- * Copies the containers of `state` so that `apply` can mutate them without touching `state`. A domain's own
- * containers are copied only when an event writes to that domain (`writableDomain`): copying all of them made every
- * fold, and so every append, cost time in proportion to the realm.
+ * A draft over `state` that `apply` can mutate without touching `state`. Its maps are the state's until an event
+ * writes to one (`writable`), and a domain's own containers are copied only when an event writes to that domain
+ * (`writableDomain`): copying them all made every fold, and so every append, cost time in proportion to the realm.
  */
 export const draftOf = (state: RealmState): Draft => {
   const draft: Draft = {
     realm: state.realm,
     position: state.position,
-    repos: { ...state.repos },
-    domains: { ...state.domains } as Record<string, DraftDomain>,
-    pending: { ...(state.pending ?? {}) },
-    changes: { ...(state.changes ?? {}) }
+    repos: state.repos as Record<string, RepoFile>,
+    domains: state.domains as Record<string, DraftDomain>,
+    pending: (state.pending ?? {}) as Record<string, PendingNotification>,
+    changes: (state.changes ?? {}) as Record<string, ReadonlyArray<ChangeAcks>>
   }
   ownDomains.set(draft, new Set())
+  ownMaps.set(draft, new Set())
   return draft
+}
+
+/** The draft's own copy of one of its top-level maps, made on the first write to it. */
+const writable = <K extends TopLevel>(draft: Draft, key: K): Draft[K] => {
+  let own = ownMaps.get(draft)
+  if (own === undefined) ownMaps.set(draft, own = new Set())
+  if (!own.has(key)) {
+    draft[key] = { ...draft[key] }
+    own.add(key)
+  }
+  return draft[key]
 }
 
 /** The domain `name` of `draft`, copied on its first write so that the state the draft came from stays untouched. */
@@ -121,7 +137,7 @@ const writableDomain = (draft: Draft, name: string): DraftDomain | undefined => 
   if (own === undefined) ownDomains.set(draft, own = new Set())
   if (own.has(name)) return domain
   const copy: DraftDomain = { file: domain.file, contracts: { ...domain.contracts }, bindings: { ...domain.bindings } }
-  draft.domains[name] = copy
+  writable(draft, "domains")[name] = copy
   own.add(name)
   return copy
 }
@@ -153,7 +169,7 @@ const notify = (
   for (const b of Object.values(domain.bindings)) {
     if (!(b.imports ?? []).some((i) => i.contract === event.contract.name)) continue
     importers[b.repo] = null
-    draft.pending[pendingKey(id, b.repo)] = {
+    writable(draft, "pending")[pendingKey(id, b.repo)] = {
       id,
       repo: b.repo,
       domain: event.domain,
@@ -172,7 +188,7 @@ const notify = (
   const waiting = (draft.changes[key] ?? []).slice(-(KEPT_CHANGES - 1)).filter((c) =>
     Object.values(c.importers).some((t) => t === null)
   )
-  draft.changes[key] = [...waiting, {
+  writable(draft, "changes")[key] = [...waiting, {
     id,
     domain: event.domain,
     contract: event.contract.name,
@@ -221,15 +237,16 @@ export const apply = (
       draft.realm = event.realm
       return
     case "RepoJoined":
-      draft.repos[event.repo.name] = event.repo
+      writable(draft, "repos")[event.repo.name] = event.repo
       return
     case "RepoLeft": {
-      delete draft.repos[event.repo]
+      delete writable(draft, "repos")[event.repo]
       for (const key of Object.keys(draft.pending)) {
-        if (draft.pending[key]!.repo === event.repo) delete draft.pending[key]
+        if (draft.pending[key]!.repo === event.repo) delete writable(draft, "pending")[key]
       }
       for (const key of Object.keys(draft.changes)) {
-        draft.changes[key] = draft.changes[key]!.map((change) => {
+        if (!draft.changes[key]!.some((change) => event.repo in change.importers)) continue
+        writable(draft, "changes")[key] = draft.changes[key]!.map((change) => {
           if (!(event.repo in change.importers)) return change
           const { [event.repo]: _gone, ...rest } = change.importers
           return { ...change, importers: rest }
@@ -247,7 +264,7 @@ export const apply = (
       return
     }
     case "DomainCreated":
-      draft.domains[event.domain.name] = { file: event.domain, contracts: {}, bindings: {} }
+      writable(draft, "domains")[event.domain.name] = { file: event.domain, contracts: {}, bindings: {} }
       ownDomains.get(draft)?.add(event.domain.name)
       return
     case "ContractPublished":
@@ -261,11 +278,13 @@ export const apply = (
     }
     case "NotificationAcknowledged": {
       const pending = draft.pending[pendingKey(event.id, event.repo)]
-      delete draft.pending[pendingKey(event.id, event.repo)]
+      if (pendingKey(event.id, event.repo) in draft.pending) {
+        delete writable(draft, "pending")[pendingKey(event.id, event.repo)]
+      }
       const key = `${pending?.domain}/${event.contract}`
       const list = draft.changes[key]
       if (pending === undefined || list === undefined) return
-      draft.changes[key] = list.map((c) =>
+      writable(draft, "changes")[key] = list.map((c) =>
         c.id === event.id && c.importers[event.repo] === null
           ? { ...c, importers: { ...c.importers, [event.repo]: meta.time } }
           : c

@@ -44,7 +44,7 @@ import {
 import type { Recorded } from "../events/envelope.js"
 import { eventFilePath } from "../events/envelope.js"
 import { foldEnvelopes } from "../projections/fold.js"
-import { isManagedPath, renderAll, touchedPaths } from "../projections/realmFiles.js"
+import { isManagedPath, renderAll, renderPath, touchedPaths } from "../projections/realmFiles.js"
 import { sourceFilesOf } from "./detect.js"
 import { Invocation } from "./invocation.js"
 
@@ -320,12 +320,31 @@ export const parseContractFile = (file: string, text: string): ParsedContractFil
 }
 
 /**
- * Parses every contract file through the repo's contract cache, keyed by the file's content hash: a checkout whose
- * contracts did not change is not parsed again.
+ * The recorded contract a contract file holds when its text is exactly what the realm's state renders there: such
+ * a file parses to that contract, so it need not be parsed at all.
  */
-export const cachedContractFiles = (cache: RepoCacheService, realmDir: string) =>
+const recordedContractIn = (
+  state: RealmState | undefined,
+  domain: string,
+  file: string,
+  text: string
+): ParsedContractFile | undefined => {
+  if (state === undefined) return undefined
+  const name = nodePath.posix.basename(file, ".yaml")
+  const recorded = state.domains[domain]?.contracts[name]
+  return recorded !== undefined && renderPath(state, file) === text ? { contract: recorded } : undefined
+}
+
+/**
+ * Parses every contract file through the repo's contract cache, keyed by the file's content hash: a checkout whose
+ * contracts did not change is not parsed again. With the realm's `state`, a file that is exactly what the state
+ * renders is its recorded contract, without parsing or the cache.
+ */
+export const cachedContractFiles = (cache: RepoCacheService, realmDir: string, state?: RealmState) =>
   Effect.forEach(contractFiles(realmDir), ({ domain, file }) => {
     const text = readOrEmpty(nodePath.join(realmDir, file))
+    const recorded = recordedContractIn(state, domain, file, text)
+    if (recorded !== undefined) return Effect.succeed([file, recorded] as const)
     return cache.contractFor(
       domain,
       `file:${file}`,
@@ -739,8 +758,10 @@ export const checkContracts = (
     }
   }
   for (const { domain, file } of contractFiles(realmDir)) {
-    const parsed = parsedFiles.get(file) ??
-      parseContractFile(file, fs.readFileSync(nodePath.join(realmDir, file), "utf8"))
+    const parsed = parsedFiles.get(file) ?? (() => {
+      const text = fs.readFileSync(nodePath.join(realmDir, file), "utf8")
+      return recordedContractIn(state, domain, file, text) ?? parseContractFile(file, text)
+    })()
     if ("invalid" in parsed) {
       const message = new FileInvalid({ file, path: parsed.invalid.path, detail: parsed.invalid.detail }).message
       findings.push({ level: "error", code: "file-invalid", domain, file, key: parsed.invalid.path, message })

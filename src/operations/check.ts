@@ -158,7 +158,7 @@ export const check = operation({
                 realm.state,
                 events,
                 yield* cachedValidity(cache, realm.state),
-                yield* cachedContractFiles(cache, realm.dir)
+                yield* cachedContractFiles(cache, realm.dir, realm.state)
               ),
               realm.dir
             ))

@@ -8,6 +8,7 @@ import * as YAML from "yaml"
 import type { RealmEvent } from "../domain/events.js"
 import { BindingFile, ContractFile, DomainFile, RealmFile, RepoFile } from "../domain/files.js"
 import { type RealmState, restatedBindings } from "../domain/state.js"
+import { plainYaml } from "./yamlText.js"
 
 /** Placeholder files that keep the empty top-level directories in git. */
 export const keepFiles = ["repos/.gitkeep", "domains/.gitkeep"] as const
@@ -15,7 +16,10 @@ export const keepFiles = ["repos/.gitkeep", "domains/.gitkeep"] as const
 const quoted = new Set(["version", "resolved_version"])
 
 /** YAML text of a document, with versions double-quoted as the seeds write them. */
-export const toYaml = (value: unknown): string => {
+export const toYaml = (value: unknown): string => plainYaml(value, quoted) ?? genericYaml(value)
+
+/** YAML text of a document through `yaml` itself (what toYaml gives for every shape). */
+export const genericYaml = (value: unknown): string => {
   const doc = new YAML.Document(value)
   YAML.visit(doc, {
     Pair(_, pair) {
