@@ -17,7 +17,9 @@ import { HookRunnerLive } from "../adapters/hooks.js"
 import { IdentityLive } from "../adapters/identity.js"
 import { RealmLockLive } from "../adapters/lock.js"
 import { PresenceLive } from "../adapters/presence.js"
+import { CredentialsLive } from "../adapters/credentials.js"
 import { RealmGitLive } from "../adapters/realmGit.js"
+import { RemoteGitLive } from "../adapters/remoteGit.js"
 import { SessionsLive } from "../adapters/sessions.js"
 import { TrustStoreLive } from "../adapters/trust.js"
 import { HomeLive, WorkspaceLive } from "../adapters/workspace.js"
@@ -43,6 +45,7 @@ export const PortsLive = Layer.mergeAll(
 const ports = Layer.mergeAll(
   Layer.provideMerge(PresenceLive, store),
   RealmGitLive,
+  Layer.provide(RemoteGitLive(), CredentialsLive),
   RealmLockLive,
   IdsLive,
   DaemonPublishedLive,
