@@ -42,7 +42,6 @@ export class Realms extends Effect.Service<Realms>()("blue/Realms", {
     const remoteSync = makeRemoteSync(ports)
     const { cloneRemote, execute, init, initRemote, reindex, syncRemote } = makeWrites(ports, history, remoteSync)
     const reads = makeReads(ports, history)
-    const { events, foldItems } = reads
     /** The remote realm tracked at `dir`, if it is one. */
     const remoteRow = (dir: string) =>
       Effect.map(
@@ -74,7 +73,12 @@ export class Realms extends Effect.Service<Realms>()("blue/Realms", {
         }
       })
     const open = (dir: string) => Effect.zipRight(freshen(dir), reads.open(dir))
-    const { auditTrail, verify } = makeAudit(ports, history)
+    const events = (dir: string, afterPosition?: number) =>
+      Effect.zipRight(freshen(dir), reads.events(dir, afterPosition))
+    const foldItems = (dir: string) => Effect.zipRight(freshen(dir), reads.foldItems(dir))
+    const audit = makeAudit(ports, history)
+    const verify = (dir: string) => Effect.zipRight(freshen(dir), audit.verify(dir))
+    const auditTrail = (dir: string, since?: string) => Effect.zipRight(freshen(dir), audit.auditTrail(dir, since))
     const { machineSessions, publishSessions } = makeSessionMirror(ports)
     return {
       init,
