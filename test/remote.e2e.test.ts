@@ -106,7 +106,7 @@ describe("remote realms", () => {
       ...Array.from({ length: N }, (_, i) =>
         blue(a, "aperture", "realm", "admin", "domain", "create", `a-${i}`, "--repos", "aperture,fungal")),
       ...Array.from({ length: N }, (_, i) =>
-        blue(b, "fungal", "realm", "admin", "domain", "create", `b-${i}`, "--repos", "fungal,aperture"))
+        blue(b, "fungal", "realm", "admin", "domain", "create", `b-${i}`, "--repos", "aperture,fungal"))
     ])
     runs.forEach((r, i) => ok(r, `write ${i}`))
     const history = (await srv.git("letemcook", "log", "--format=%H %P %s", "main")).trim().split("\n")
