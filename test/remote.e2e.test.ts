@@ -58,15 +58,20 @@ const twoMachines = async () => {
   const b = machine("b")
   a.repo("aperture")
   b.repo("fungal")
-  const init = ok(await blue(a, ".", "realm", "admin", "init", "--name", "letemcook", "--remote", url, "--json"), "init")
+  const init = ok(
+    await blue(a, ".", "realm", "admin", "init", "--name", "letemcook", "--remote", url, "--json"),
+    "init"
+  )
   expect(init.json()).toMatchObject({ realm: "letemcook", path: path.join(a.home, "realms", "letemcook") })
   ok(await blue(a, "aperture", "realm", "admin", "join", url, "--json"), "join aperture")
   ok(await blue(b, "fungal", "realm", "join", url, "--json"), "join fungal")
   return { srv, url, a, b }
 }
 
-const logOf = async (ws: Workspace, cwd: string) =>
-  (ok(await blue(ws, cwd, "realm", "log", "--json"), "log").json() as any)
+const logOf = async (
+  ws: Workspace,
+  cwd: string
+) => (ok(await blue(ws, cwd, "realm", "log", "--json"), "log").json() as any)
 
 describe("remote realms", () => {
   it("two machines share one realm on a git server", async () => {
@@ -103,10 +108,14 @@ describe("remote realms", () => {
     b.env["BLUE_REALM_SYNC_INTERVAL_MS"] = "0"
     const N = 10
     const runs = await Promise.all([
-      ...Array.from({ length: N }, (_, i) =>
-        blue(a, "aperture", "realm", "admin", "domain", "create", `a-${i}`, "--repos", "aperture,fungal")),
-      ...Array.from({ length: N }, (_, i) =>
-        blue(b, "fungal", "realm", "admin", "domain", "create", `b-${i}`, "--repos", "aperture,fungal"))
+      ...Array.from(
+        { length: N },
+        (_, i) => blue(a, "aperture", "realm", "admin", "domain", "create", `a-${i}`, "--repos", "aperture,fungal")
+      ),
+      ...Array.from(
+        { length: N },
+        (_, i) => blue(b, "fungal", "realm", "admin", "domain", "create", `b-${i}`, "--repos", "aperture,fungal")
+      )
     ])
     runs.forEach((r, i) => ok(r, `write ${i}`))
     const history = (await srv.git("letemcook", "log", "--format=%H %P %s", "main")).trim().split("\n")
@@ -166,8 +175,10 @@ describe("remote realms", () => {
       [...before.keys()].filter((f) => !f.startsWith(".blue-home/") || f.includes("realms/"))
     )
     expect((await srv.refs("empty")).size).toBe(0)
-    expect(fs.existsSync(path.join(b.home, "realms"))
-      ? fs.readdirSync(path.join(b.home, "realms")).filter((n) => !n.startsWith("."))
-      : []).toEqual([])
+    expect(
+      fs.existsSync(path.join(b.home, "realms"))
+        ? fs.readdirSync(path.join(b.home, "realms")).filter((n) => !n.startsWith("."))
+        : []
+    ).toEqual([])
   }, 120_000)
 })

@@ -7,12 +7,7 @@ import * as nodePath from "node:path"
 import { validateName } from "../domain/decide.js"
 import { Admission } from "../domain/files.js"
 import { suggestName } from "../domain/names.js"
-import {
-  displayUrl,
-  parseRealmLocation,
-  pathOptionProblem,
-  UnsupportedRealmLocation
-} from "../domain/realmLocation.js"
+import { displayUrl, parseRealmLocation, pathOptionProblem, UnsupportedRealmLocation } from "../domain/realmLocation.js"
 import { PathProblem } from "../engine/errors.js"
 import { Invocation } from "../engine/invocation.js"
 import { CONFIG_FILE, EventLog, Home, Identity, MemberConfig, Workspace } from "../engine/ports.js"

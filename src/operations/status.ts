@@ -94,7 +94,9 @@ const ago = (iso: string | null, now = Date.now()) => {
 
 /** The status line of a remote realm's clone. */
 const remoteLine = (
-  r: { url: string; lastSyncAt: string | null; lastOkAt: string | null; reachable: boolean; error: string | null } | null
+  r:
+    | { url: string; lastSyncAt: string | null; lastOkAt: string | null; reachable: boolean; error: string | null }
+    | null
 ): ReadonlyArray<string> =>
   r === null ? [] : [
     r.reachable

@@ -8,9 +8,9 @@ import * as fs from "node:fs"
 import * as nodePath from "node:path"
 import { repoTmpDir, sweepTmp, writeFileAtomicSync } from "../../adapters/atomicFs.js"
 import { PathProblem } from "../../adapters/errors.js"
-import { RemoteNotEmpty, RemoteWriteFailed } from "../../adapters/remoteGit.js"
 import { identity } from "../../adapters/identity.js"
 import { publish } from "../../adapters/published.js"
+import { RemoteNotEmpty, RemoteWriteFailed } from "../../adapters/remoteGit.js"
 import type { Actor, Command } from "../../domain/commands.js"
 import { decide, validateName } from "../../domain/decide.js"
 import {
@@ -422,8 +422,9 @@ export const makeWrites = (
         if (!cloned.reused) fs.rmSync(cloned.dir, { recursive: true, force: true, maxRetries: 3 })
         return yield* new PathProblem({
           path: other.localPath,
-          detail:
-            `this machine already tracks a realm named '${name}' there (url ${other.url ?? "none"}); one BLUE_HOME tracks one realm per name`
+          detail: `this machine already tracks a realm named '${name}' there (url ${
+            other.url ?? "none"
+          }); one BLUE_HOME tracks one realm per name`
         })
       }
       if (name !== base && !fs.existsSync(nodePath.join(realmsDir, name))) {
