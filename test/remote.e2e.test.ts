@@ -86,6 +86,22 @@ describe("remote realms", () => {
       await blue(a, "aperture", "realm", "admin", "domain", "create", "s3-access", "--repos", "aperture,fungal"),
       "domain"
     )
+    // fungal's machine has not fetched since it joined: its clone lacks the domain, so the same command decides
+    // there, loses the race on push, fetches, is decided again against the server's state, and is refused.
+    const headBefore = (await srv.refs("letemcook")).get("refs/heads/main")
+    const lost = await blue(
+      b,
+      "fungal",
+      "realm",
+      "admin",
+      "domain",
+      "create",
+      "s3-access",
+      "--repos",
+      "aperture,fungal"
+    )
+    expect(refusedInOneSentence(lost)).toMatch(/s3-access/)
+    expect((await srv.refs("letemcook")).get("refs/heads/main")).toBe(headBefore)
     b.env["BLUE_REALM_SYNC_INTERVAL_MS"] = "0"
     const fromB = await logOf(b, "fungal")
     const fromA = await logOf(a, "aperture")
@@ -96,7 +112,16 @@ describe("remote realms", () => {
       expect(v.differences ?? []).toEqual([])
     }
     expect(await srv.git("letemcook", "fsck", "--strict")).toBeDefined()
-  }, 120_000)
+
+    // status names the remote and when it last answered; offline, reads still work from the clone and say so.
+    const status = ok(await blue(b, "fungal", "realm", "status", "--json"), "status").json()
+    expect(status.remote).toMatchObject({ url, reachable: true })
+    servers.splice(servers.indexOf(srv), 1)
+    await srv.close()
+    const offline = ok(await blue(b, "fungal", "realm", "status"), "offline status")
+    expect(offline.stdout).toMatch(/Remote: .* not reachable at the last try .* showing the clone as synced/)
+    expect(JSON.stringify(await logOf(b, "fungal"))).toContain("s3-access")
+  }, 180_000)
 
   it("writes from two machines at once land exactly once, in one linear history", async () => {
     const { a, b, srv } = await twoMachines()

@@ -79,11 +79,12 @@ export const realmStatus = operation({
           // A CLI status is itself a session for a moment: leave that one out. The MCP server's session is the agent's.
           at.flags === true ? process.pid : undefined
         ),
-        // A realm on a git server: when this machine's clone last fetched, and whether the server answered.
-        remote: remote ?? null
+        // A realm on a git server: when this machine's clone last fetched, and whether the server answered (absent for
+        // a local realm, so the fast path's output stays the same).
+        ...(remote === undefined ? {} : { remote })
       }
     })),
-  summary: (v) => [renderStatus(v), ...remoteLine(v.remote)].join("\n")
+  summary: (v) => [renderStatus(v), ...("remote" in v ? remoteLine(v.remote) : [])].join("\n")
 })
 
 const ago = (iso: string | null, now = Date.now()) => {
