@@ -3,18 +3,24 @@
  * two machines, the bundled CLI (daemon off, so each command does its own fetch and push). The CLI is always started
  * asynchronously: the server shares this process's event loop.
  */
+import Database from "better-sqlite3"
+import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import * as YAML from "yaml"
 import { type GitServer, startGitServer } from "./support/gitServer.js"
-import { fingerprint, makeWorkspace, type Run, type Workspace } from "./support/workspace.js"
+import { BLUE_BIN, fingerprint, freePort, makeWorkspace, type Run, type Workspace } from "./support/workspace.js"
 
 const TOKEN = "s3cret-token-value"
 
 const workspaces: Array<Workspace> = []
 const servers: Array<GitServer> = []
+const daemons: Array<ChildProcess> = []
 afterEach(async () => {
+  for (const d of daemons.splice(0)) {
+    if (d.exitCode === null && d.signalCode === null) d.kill("SIGKILL")
+  }
   for (const s of servers.splice(0)) await s.close()
   for (const ws of workspaces.splice(0)) ws.cleanup()
 })
@@ -121,6 +127,47 @@ describe("remote realms", () => {
     const offline = ok(await blue(b, "fungal", "realm", "status"), "offline status")
     expect(offline.stdout).toMatch(/Remote: .* not reachable at the last try .* showing the clone as synced/)
     expect(JSON.stringify(await logOf(b, "fungal"))).toContain("s3-access")
+  }, 180_000)
+
+  it("another machine's daemon fetches and ingests a change within its poll", async () => {
+    const { a, b, srv } = await twoMachines()
+    const xdg = b.path("xdg")
+    fs.mkdirSync(xdg, { mode: 0o700 })
+    const port = await freePort()
+    const daemon = spawn(process.execPath, [BLUE_BIN, "daemon", "run"], {
+      cwd: b.root,
+      env: { ...b.env, XDG_RUNTIME_DIR: xdg, BLUE_DAEMON_PORT: String(port), BLUE_REALM_SYNC_INTERVAL_MS: "250" }
+    })
+    daemons.push(daemon)
+    let out = ""
+    daemon.stdout!.on("data", (d) => (out += d))
+    const until = async (what: string, check: () => boolean, ms: number) => {
+      const end = Date.now() + ms
+      while (!check()) {
+        if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+        await new Promise((r) => setTimeout(r, 50))
+      }
+    }
+    await until("the daemon to listen", () => out.includes("\n"), 30_000)
+    ok(
+      await blue(a, "aperture", "realm", "admin", "domain", "create", "s3-access", "--repos", "aperture,fungal"),
+      "domain"
+    )
+    const head = (await srv.refs("letemcook")).get("refs/heads/main")
+    const t0 = Date.now()
+    const recorded = () => {
+      const db = new Database(path.join(b.home, "daemon.db"), { readonly: true })
+      try {
+        return (db.prepare("SELECT head_commit FROM realms WHERE name = 'letemcook'").get() as any)?.head_commit
+      } finally {
+        db.close()
+      }
+    }
+    // The fallback poll runs every 3 s; the sync interval is 250 ms here. Generous on a loaded machine.
+    await until("B's daemon to ingest A's change", () => recorded() === head, 15_000)
+    const elapsed = Date.now() - t0
+    console.log(`remote change seen by the other machine's daemon after ${elapsed} ms`)
+    expect(fs.existsSync(path.join(b.home, "realms", "letemcook", "domains", "s3-access", "domain.yaml"))).toBe(true)
   }, 180_000)
 
   it("writes from two machines at once land exactly once, in one linear history", async () => {

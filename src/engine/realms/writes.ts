@@ -382,13 +382,10 @@ export const makeWrites = (
           detail: `this machine already tracks a realm named '${name}' at ${clash.localPath}; pick another --name`
         })
       }
-      if (fs.existsSync(dir)) {
-        return yield* new PathProblem({
-          path: dir,
-          detail: "already exists; remove it or pick another --name"
-        })
-      }
       yield* remote.ensureEmpty(url)
+      // BLUE_HOME/realms is Blue's own: a directory no realm row names, for a server still empty, is what an
+      // interrupted `init --remote` left (nothing of it was published). Start it again.
+      if (fs.existsSync(dir)) fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 })
       return yield* Effect.gen(function*() {
         yield* git.init(dir)
         yield* remote.setRemote(dir, url)
