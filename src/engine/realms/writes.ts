@@ -375,11 +375,11 @@ export const makeWrites = (
       yield* validateName("realm", name)
       const remote = yield* remoteSync.remoteOf(name, url)
       const rows = yield* log.realms
-      const clash = rows.find((r) => r.name === name && fs.existsSync(r.localPath))
+      const clash = rows.find((r) => (r.name === name || r.localPath === dir) && fs.existsSync(r.localPath))
       if (clash !== undefined) {
         return yield* new PathProblem({
           path: dir,
-          detail: `this machine already tracks a realm named '${name}' at ${clash.localPath}; pick another --name`
+          detail: `this machine already tracks a realm named '${clash.name}' at ${clash.localPath}; pick another --name`
         })
       }
       yield* remote.ensureEmpty(url)
