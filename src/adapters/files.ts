@@ -11,6 +11,7 @@ import { LocalConfig } from "../domain/files.js"
 import { formatPath, plainExpected } from "../domain/parseIssues.js"
 import { writeFileAtomic } from "./atomicFs.js"
 import { PathProblem } from "./errors.js"
+import { blueHome } from "./home.js"
 import { CONFIG_FILE, findMemberRoot, memberConfigPath, readMemberConfigText } from "./memberConfig.js"
 import { readTextFileSync } from "./textFile.js"
 
@@ -79,12 +80,26 @@ export const readMember = (root: string): Effect.Effect<Member, FileInvalid | Pa
     if (!("text" in read)) return yield* new PathProblem({ path: file, detail: read.problem })
     const text = read.text
     const config = yield* decodeYaml(LocalConfig, text, file)
-    if (config.realm.path === undefined) {
+    if (config.realm.path === undefined && config.realm.url === undefined) {
       return yield* new FileInvalid({
         file,
         path: "realm.path",
-        detail: "is missing (remote realms by url arrive with realm sync; set the path of the realm repo)"
+        detail: "is missing; set realm.url (a realm on a git server) or realm.path (the path of the realm repo)"
       })
+    }
+    if (config.realm.path === undefined) {
+      // A realm on a git server: this machine's managed clone of it.
+      const realmDir = nodePath.join(blueHome(), "realms", config.realm.name)
+      if (!fs.existsSync(nodePath.join(realmDir, ".git"))) {
+        return yield* new FileInvalid({
+          file,
+          path: "realm.url",
+          detail: `names a realm this machine has no clone of (${realmDir}); run 'blue realm admin join ${
+            JSON.stringify(config.realm.url)
+          }' here`
+        })
+      }
+      return { root, config, realmDir } satisfies Member
     }
     const realmDir = nodePath.resolve(root, config.realm.path)
     if (!fs.existsSync(nodePath.join(realmDir, ".git"))) {

@@ -122,6 +122,17 @@ export class RemoteGitFailed extends Schema.TaggedError<RemoteGitFailed>()("Remo
   }
 }
 
+/** A write to a remote realm that kept losing the race, or that this process cannot make (no remote configured). */
+export class RemoteWriteFailed extends Schema.TaggedError<RemoteWriteFailed>()("RemoteWriteFailed", {
+  url: Schema.String,
+  realm: Schema.String,
+  detail: Schema.String
+}) {
+  override get message() {
+    return `The write to realm '${this.realm}' at ${this.url} did not land: ${this.detail}.`
+  }
+}
+
 /** Every failure a remote operation reports. */
 export type RemoteError =
   | RemoteUnreachable
@@ -304,7 +315,9 @@ export class RemoteGit extends Context.Tag("blue/RemoteGit")<RemoteGit, {
   readonly push: (
     dir: string,
     ref: string,
-    expectedRemoteOid: string | undefined
+    expectedRemoteOid: string | undefined,
+    /** push this commit instead of the local branch (the engine pushes before it moves its own branch) */
+    commit?: string
   ) => Effect.Effect<string, RemoteError | RemoteMoved>
   /** The server's branches whose full name starts with `prefix` (default `refs/heads/`): one request. */
   readonly listServerRefs: (url: string, prefix?: string) => Effect.Effect<ReadonlyArray<ServerRef>, RemoteError>
@@ -605,10 +618,18 @@ export const makeRemoteGit = (config: RemoteGitConfig = {}) =>
         } satisfies FetchResult
       }).pipe(Effect.mapError((e) => e as RemoteError))
 
-    const push = (dir: string, ref: string, expectedRemoteOid: string | undefined) =>
+    const push = (dir: string, ref: string, expectedRemoteOid: string | undefined, commit?: string) =>
       Effect.gen(function*() {
         const url = yield* originUrl(dir)
-        const fullRef = `refs/heads/${ref}`
+        const remoteFullRef = `refs/heads/${ref}`
+        // A commit not on any branch yet goes out through a private ref (isomorphic-git pushes refs, not oids).
+        const fullRef = commit === undefined ? remoteFullRef : "refs/blue/outgoing"
+        if (commit !== undefined) {
+          yield* Effect.tryPromise({
+            try: () => git.writeRef({ fs, dir, ref: fullRef, value: commit, force: true }),
+            catch: failed(url, "push")
+          })
+        }
         const expected = expectedRemoteOid ?? ZERO
         let refusedAt: string | undefined
         let alreadyThere = false
@@ -636,7 +657,7 @@ export const makeRemoteGit = (config: RemoteGitConfig = {}) =>
               remote: REMOTE,
               url,
               ref: fullRef,
-              remoteRef: fullRef,
+              remoteRef: remoteFullRef,
               onPrePush: ({ remoteRef }) => {
                 if (remoteRef.oid === local) {
                   // Already there: a re-run after a push whose answer was lost (a kill, a dropped connection).
@@ -862,7 +883,7 @@ export const makeRemoteGit = (config: RemoteGitConfig = {}) =>
     return RemoteGit.of({
       clone,
       fetch,
-      push: (dir, ref, expected) => push(dir, ref, expected),
+      push: (dir, ref, expected, commit) => push(dir, ref, expected, commit),
       listServerRefs: (url, prefix) => listServerRefs(url, prefix),
       ensureEmpty: (url) => ensureEmpty(url),
       setRemote

@@ -33,12 +33,22 @@ const init = Command.make(
       Options.withDescription("directory to create realm-<name> in (default: current directory)"),
       Options.optional
     ),
+    remote: Options.text("remote").pipe(
+      Options.withDescription("https:// URL of an empty repo on a git server to publish the realm to"),
+      Options.optional
+    ),
     admission: choice("admission", ["open", "approval", "invite-only"] as const, "open").pipe(
       Options.withDescription("how repos get in: open, approval or invite-only")
     ),
     json
   },
-  (o) => presentOperation(initRealm, o.json, { name: o.name, path: given(o.path), admission: o.admission })
+  (o) =>
+    presentOperation(initRealm, o.json, {
+      name: o.name,
+      path: given(o.path),
+      remote: given(o.remote),
+      admission: o.admission
+    })
 ).pipe(Command.withDescription("Create a realm: a git repo recording members, domains and contracts"))
 
 // blue realm admin join
@@ -46,7 +56,7 @@ const join = Command.make(
   "join",
   {
     realm: Args.text({ name: "realm" }).pipe(
-      Args.withDescription("path of the realm repo (or the name of a tracked realm)")
+      Args.withDescription("path of the realm repo, https:// URL of a realm on a git server, or a tracked realm's name")
     ),
     name: Options.text("name").pipe(
       Options.withDescription("repo name in the realm (default: directory name)"),

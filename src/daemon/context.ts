@@ -61,6 +61,9 @@ export const IngestLive = Layer.effect(
     const realm = (row: RealmRow) =>
       lockOf(row.name).withPermits(1)(Effect.gen(function*() {
         const before = (yield* log.realms).find((r) => r.name === row.name)?.headPosition ?? 0
+        // A realm on a git server: fetch (and fast-forward the clone) when the last fetch is older than
+        // BLUE_REALM_SYNC_INTERVAL_MS; an unreachable server leaves the clone as it is (status says so).
+        if (row.url !== undefined && row.url !== null) yield* realms.freshen(row.localPath)
         const { row: after } = yield* realms.catchUp(row.localPath)
         // What catch-up appended was published by the append; the rest another process appended.
         const announced = yield* log.announce(row.name)

@@ -8,17 +8,19 @@
  * (`history`), the write path (`writes`), the reads (`reads`), the audits (`audit`) and the session mirror
  * (`sessions`).
  */
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Option } from "effect"
 import * as nodePath from "node:path"
 import { writeFileAtomic } from "../adapters/atomicFs.js"
 import { GitError, StoreError } from "../adapters/errors.js"
 import { EventLog } from "../adapters/eventLog.js"
 import { RealmLock } from "../adapters/lock.js"
 import { RealmGit } from "../adapters/realmGit.js"
+import { RemoteGit } from "../adapters/remoteGit.js"
 import { Ids } from "./ids.js"
 import { makeAudit } from "./realms/audit.js"
 import { makeHistory } from "./realms/history.js"
 import { makeReads } from "./realms/reads.js"
+import { isStale, lastSync, makeRemoteSync, syncInterval } from "./realms/remote.js"
 import { makeSessionMirror } from "./realms/sessions.js"
 import type { Ports } from "./realms/shared.js"
 import { makeWrites } from "./realms/writes.js"
@@ -29,14 +31,62 @@ export type { Appended, OpenRealm, RealmError, Verification } from "./realms/sha
 /** The realm engine. */
 export class Realms extends Effect.Service<Realms>()("blue/Realms", {
   effect: Effect.gen(function*() {
-    const ports: Ports = { git: yield* RealmGit, log: yield* EventLog, locks: yield* RealmLock, ids: yield* Ids }
+    const ports: Ports = {
+      git: yield* RealmGit,
+      log: yield* EventLog,
+      locks: yield* RealmLock,
+      ids: yield* Ids,
+      remote: Option.getOrUndefined(yield* Effect.serviceOption(RemoteGit))
+    }
     const history = makeHistory(ports)
-    const { execute, init, reindex } = makeWrites(ports, history)
-    const { events, foldItems, open } = makeReads(ports, history)
-    const { auditTrail, verify } = makeAudit(ports, history)
+    const remoteSync = makeRemoteSync(ports)
+    const { cloneRemote, execute, init, initRemote, reindex, syncRemote } = makeWrites(ports, history, remoteSync)
+    const reads = makeReads(ports, history)
+    /** The remote realm tracked at `dir`, if it is one. */
+    const remoteRow = (dir: string) =>
+      Effect.map(
+        Effect.orElseSucceed(ports.log.realms, () => []),
+        (rows) => rows.find((r) => r.localPath === dir && r.url !== undefined && r.url !== null)
+      )
+    /**
+     * Keeps a remote realm's clone fresh for reads: fetches when it is older than BLUE_REALM_SYNC_INTERVAL_MS. A
+     * server that cannot be reached is no failure for a read (the clone answers; status says how old it is).
+     */
+    const freshen = (dir: string, force = false) =>
+      Effect.gen(function*() {
+        const row = yield* remoteRow(dir)
+        if (row === undefined) return
+        if (!force && !isStale(dir, yield* syncInterval)) return
+        yield* Effect.ignore(syncRemote(dir, row.name, row.url!))
+      })
+    /** When a remote realm's clone last fetched, whether the server answered (undefined for a local realm). */
+    const remoteStatus = (dir: string) =>
+      Effect.map(remoteRow(dir), (row) => {
+        if (row === undefined) return undefined
+        const s = lastSync(dir)
+        return {
+          url: row.url!,
+          lastSyncAt: s?.at ?? null,
+          lastOkAt: s?.lastOkAt ?? null,
+          reachable: s?.ok ?? false,
+          error: s?.error ?? null
+        }
+      })
+    const open = (dir: string) => Effect.zipRight(freshen(dir), reads.open(dir))
+    const events = (dir: string, afterPosition?: number) =>
+      Effect.zipRight(freshen(dir), reads.events(dir, afterPosition))
+    const foldItems = (dir: string) => Effect.zipRight(freshen(dir), reads.foldItems(dir))
+    const audit = makeAudit(ports, history)
+    const verify = (dir: string) => Effect.zipRight(freshen(dir), audit.verify(dir))
+    const auditTrail = (dir: string, since?: string) => Effect.zipRight(freshen(dir), audit.auditTrail(dir, since))
     const { machineSessions, publishSessions } = makeSessionMirror(ports)
     return {
       init,
+      initRemote,
+      cloneRemote,
+      syncRemote,
+      freshen,
+      remoteStatus,
       reindex,
       execute,
       open,

@@ -5,6 +5,7 @@
  */
 import { Layer } from "effect"
 import { RepoCachesLive } from "../adapters/cache.js"
+import { CredentialsLive } from "../adapters/credentials.js"
 import { DaemonPublishedLive } from "../adapters/daemonClient.js"
 import { DaemonClientLive } from "../adapters/daemonClientPort.js"
 import { DaemonControlLive } from "../adapters/daemonControl.js"
@@ -18,6 +19,7 @@ import { IdentityLive } from "../adapters/identity.js"
 import { RealmLockLive } from "../adapters/lock.js"
 import { PresenceLive } from "../adapters/presence.js"
 import { RealmGitLive } from "../adapters/realmGit.js"
+import { RemoteGitLive } from "../adapters/remoteGit.js"
 import { SessionsLive } from "../adapters/sessions.js"
 import { TrustStoreLive } from "../adapters/trust.js"
 import { HomeLive, WorkspaceLive } from "../adapters/workspace.js"
@@ -43,6 +45,7 @@ export const PortsLive = Layer.mergeAll(
 const ports = Layer.mergeAll(
   Layer.provideMerge(PresenceLive, store),
   RealmGitLive,
+  Layer.provide(RemoteGitLive(), CredentialsLive),
   RealmLockLive,
   IdsLive,
   DaemonPublishedLive,

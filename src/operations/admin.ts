@@ -2,11 +2,12 @@
  * Realm administration: create a realm, join it, create a domain, leave. Arguments follow the draft RFC's
  * `blue_realm_init`, `blue_realm_join`, `blue_realm_domain` and `blue_realm_leave`.
  */
-import { Effect, Schema } from "effect"
+import { Effect, Either, Schema } from "effect"
 import * as nodePath from "node:path"
 import { validateName } from "../domain/decide.js"
 import { Admission } from "../domain/files.js"
 import { suggestName } from "../domain/names.js"
+import { displayUrl, parseRealmLocation, pathOptionProblem, UnsupportedRealmLocation } from "../domain/realmLocation.js"
 import { PathProblem } from "../engine/errors.js"
 import { Invocation } from "../engine/invocation.js"
 import { CONFIG_FILE, EventLog, Home, Identity, MemberConfig, Workspace } from "../engine/ports.js"
@@ -25,6 +26,9 @@ export const initRealm = operation({
   args: Schema.Struct({
     name: Schema.String.annotations({ description: "Realm name (kebab-case)" }),
     path: optionalString("Where to create the realm repo (default: current directory)"),
+    remote: optionalString(
+      "URL of an empty repo on a git server (https://…) to publish the realm to; the managed clone goes to BLUE_HOME/realms/<name>"
+    ),
     admission: Schema.optional(
       Admission.annotations({ description: "How repos get in: open (default), approval or invite-only" })
     )
@@ -34,6 +38,43 @@ export const initRealm = operation({
       const realms = yield* Realms
       const workspace = yield* Workspace
       const admission = args.admission ?? "open"
+      if (args.path !== undefined) {
+        const problem = pathOptionProblem(args.path, at.flags === true ? "--path" : "path")
+        if (problem !== undefined) {
+          return yield* new UnsupportedRealmLocation({ input: displayUrl(args.path), reason: problem })
+        }
+      }
+      if (args.remote !== undefined) {
+        yield* validateName("realm", args.name)
+        const where = parseRealmLocation(args.remote)
+        if (Either.isLeft(where)) return yield* Effect.fail(where.left)
+        if (where.right._tag !== "Remote") {
+          return yield* new PathProblem({
+            path: args.remote,
+            detail: "(remote) takes the https:// URL of a repo on a git server; for a local realm use --path"
+          })
+        }
+        if (args.path !== undefined) {
+          return yield* new PathProblem({
+            path: args.path,
+            detail: "(path) cannot go with --remote: a remote realm's clone lives in BLUE_HOME/realms/<name>"
+          })
+        }
+        const home = yield* Effect.flatMap(Home, (h) => h.dir)
+        const dir = nodePath.join(home, "realms", args.name)
+        const out = yield* realms.initRemote(dir, args.name, admission, {
+          user: yield* (yield* Identity).acting(at.cwd, (yield* Invocation).env)
+        }, where.right.url)
+        return {
+          realm: out.realm,
+          path: dir,
+          url: where.right.display as string | null,
+          commit: out.commit,
+          admission,
+          events: out.events.map((e) => e.type),
+          files: out.files
+        }
+      }
       const parent = nodePath.resolve(at.cwd, args.path ?? ".")
       // The realm goes into an existing directory: init creates realm-<name>, never missing parents.
       yield* validateName("realm", args.name)
@@ -68,6 +109,7 @@ export const initRealm = operation({
       return {
         realm: out.realm,
         path: nodePath.resolve(parent, `realm-${args.name}`),
+        url: null as string | null,
         commit: out.commit,
         admission,
         events: out.events.map((e) => e.type),
@@ -77,9 +119,10 @@ export const initRealm = operation({
   summary: (r) =>
     [
       `✓ Created realm '${r.realm}' at ${r.path}`,
+      ...(r.url === null ? [] : [`✓ Published to ${r.url}`]),
       "✓ Created realm.yaml, repos/, domains/",
       `✓ Admission: ${r.admission}`,
-      `Next: cd into a code repo and run 'blue realm admin join ${r.path}'`
+      `Next: cd into a code repo and run 'blue realm admin join ${r.url ?? r.path}'`
     ].join("\n")
 })
 
@@ -103,7 +146,8 @@ export const joinRealm = operation({
   readOnly: false,
   args: Schema.Struct({
     realm_path: Schema.String.annotations({
-      description: "Path to the realm repo (or the name of a realm this machine tracks)"
+      description:
+        "Path to the realm repo, the https:// URL of a realm on a git server, or the name of a realm this machine tracks"
     }),
     name: optionalString("Repo name in the realm (default: repo directory name)"),
     detect_exports: optionalBoolean("Report the contracts the realm already binds to this repo (default: true)")
@@ -121,7 +165,19 @@ export const joinRealm = operation({
       }
       const repoName = args.name ?? suggestName(nodePath.basename(root)) ?? nodePath.basename(root)
       yield* validateName("repo", repoName)
-      const realmDir = yield* resolveRealmArg(at, args.realm_path)
+      const where = parseRealmLocation(args.realm_path)
+      if (Either.isLeft(where)) return yield* Effect.fail(where.left)
+      let remote: { readonly url: string; readonly display: string } | undefined
+      let realmDir: string
+      if (where.right._tag === "Remote") {
+        // A realm on a git server: its managed clone in BLUE_HOME/realms/<name> (cloned if this machine lacks it).
+        const home = yield* Effect.flatMap(Home, (h) => h.dir)
+        const cloned = yield* realms.cloneRemote(where.right.url, nodePath.join(home, "realms"))
+        realmDir = cloned.dir
+        remote = { url: where.right.url, display: where.right.display }
+      } else {
+        realmDir = yield* resolveRealmArg(at, where.right.path)
+      }
       if (realmDir === root || (yield* workspace.realmRoot(root)) === root) {
         return yield* new PathProblem({
           path: root,
@@ -149,7 +205,9 @@ export const joinRealm = operation({
       )
       yield* Effect.flatMap(MemberConfig, (c) =>
         c.write(root, {
-          realm: { name: joined.realm, path: nodePath.relative(root, realmDir) || "." },
+          realm: remote === undefined
+            ? { name: joined.realm, path: nodePath.relative(root, realmDir) || "." }
+            : { name: joined.realm, url: remote.display },
           repo: repoName
         }))
       const detected = args.detect_exports === false ? [] : Object.entries(joined.state.domains).flatMap(

@@ -68,18 +68,44 @@ export const realmStatus = operation({
       const live = h.member === undefined
         ? []
         : [...yield* liveSessions(realm.name), ...yield* otherMachines(realms, realm.dir)]
-      return statusView(
-        realm.state,
-        { path: realm.dir, head: realm.head },
-        h.member?.config.repo,
-        local,
-        live,
-        // A CLI status is itself a session for a moment: leave that one out. The MCP server's session is the agent's.
-        at.flags === true ? process.pid : undefined
-      )
+      const remote = yield* realms.remoteStatus(realm.dir)
+      return {
+        ...statusView(
+          realm.state,
+          { path: realm.dir, head: realm.head },
+          h.member?.config.repo,
+          local,
+          live,
+          // A CLI status is itself a session for a moment: leave that one out. The MCP server's session is the agent's.
+          at.flags === true ? process.pid : undefined
+        ),
+        // A realm on a git server: when this machine's clone last fetched, and whether the server answered (absent for
+        // a local realm, so the fast path's output stays the same).
+        ...(remote === undefined ? {} : { remote })
+      }
     })),
-  summary: renderStatus
+  summary: (v) => [renderStatus(v), ...("remote" in v ? remoteLine(v.remote) : [])].join("\n")
 })
+
+const ago = (iso: string | null, now = Date.now()) => {
+  if (iso === null) return "never"
+  const s = Math.max(0, Math.round((now - Date.parse(iso)) / 1000))
+  return s < 90 ? `${s} s ago` : s < 5400 ? `${Math.round(s / 60)} min ago` : `${Math.round(s / 3600)} h ago`
+}
+
+/** The status line of a remote realm's clone. */
+const remoteLine = (
+  r:
+    | { url: string; lastSyncAt: string | null; lastOkAt: string | null; reachable: boolean; error: string | null }
+    | null
+): ReadonlyArray<string> =>
+  r === null ? [] : [
+    r.reachable
+      ? `Remote: ${r.url} · last synced ${ago(r.lastSyncAt)}`
+      : `Remote: ${r.url} · not reachable at the last try (${ago(r.lastSyncAt)}); showing the clone as synced ${
+        ago(r.lastOkAt)
+      }`
+  ]
 
 /** `blue_realm_ack`: acknowledge contract-change notifications addressed to this repo. */
 export const acknowledge = operation({

@@ -19,6 +19,14 @@ import type { EventLog } from "../../adapters/eventLog.js"
 import { DEFAULT_LOCK_TIMEOUT_MS, lockTimeoutIn } from "../../adapters/home.js"
 import type { RealmLock } from "../../adapters/lock.js"
 import type { RealmGit } from "../../adapters/realmGit.js"
+import type {
+  NotARealm,
+  RemoteError,
+  RemoteGit,
+  RemoteMoved,
+  RemoteNotEmpty,
+  RemoteWriteFailed
+} from "../../adapters/remoteGit.js"
 import type { Actor } from "../../domain/commands.js"
 import type { DomainError, InvalidIdentity, UncommittedChanges } from "../../domain/errors.js"
 import type { RealmState } from "../../domain/state.js"
@@ -39,6 +47,11 @@ export type RealmError =
   | UncommittedChanges
   | GitLockHeld
   | HistoryRewritten
+  | RemoteError
+  | RemoteMoved
+  | RemoteNotEmpty
+  | RemoteWriteFailed
+  | NotARealm
 
 /** What a successful command wrote. */
 export interface Appended {
@@ -71,6 +84,8 @@ export interface Ports {
   readonly log: Context.Tag.Service<EventLog>
   readonly locks: Context.Tag.Service<RealmLock>
   readonly ids: Context.Tag.Service<Ids>
+  /** the realm's git server, for remote realms (absent in tests that run local realms only) */
+  readonly remote?: Context.Tag.Service<RemoteGit> | undefined
 }
 
 /** The trailer that names an event file in a realm commit's message. */

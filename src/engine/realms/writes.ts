@@ -10,6 +10,7 @@ import { repoTmpDir, sweepTmp, writeFileAtomicSync } from "../../adapters/atomic
 import { PathProblem } from "../../adapters/errors.js"
 import { identity } from "../../adapters/identity.js"
 import { publish } from "../../adapters/published.js"
+import { RemoteNotEmpty, RemoteWriteFailed } from "../../adapters/remoteGit.js"
 import type { Actor, Command } from "../../domain/commands.js"
 import { decide, validateName } from "../../domain/decide.js"
 import {
@@ -29,6 +30,7 @@ import { foldEnvelopes } from "../../projections/fold.js"
 import { renderPath, touchedPaths } from "../../projections/realmFiles.js"
 import { Invocation } from "../invocation.js"
 import type { History } from "./history.js"
+import { backoffMs, isStale, MAX_PUSH_ATTEMPTS, type RemoteSync, syncInterval } from "./remote.js"
 import { type Appended, intentPath, lockPath, metaNow, oneLine, type Ports, TRAILER } from "./shared.js"
 import { lockTimeout } from "./shared.js"
 
@@ -58,10 +60,16 @@ const summarize = (command: Command, events: ReadonlyArray<RealmEvent>, actor: A
   return `${plural(events.length, "event")} by ${actor.repo ?? actor.user}`
 }
 
+/** Errors of a command refused by the realm's state (not of IO): worth deciding again on a fresher state. */
+const isRefusal = (tag: string) =>
+  !/^(Remote|Git|Store|Lock|Path|LogCorrupt|HistoryRewritten|ConcurrentUpdate|CredentialsFileProblem|NotARealm|InvalidIdentity|UncommittedChanges)/
+    .test(tag)
+
 /** The engine's writes. */
 export const makeWrites = (
   { git, ids, locks, log }: Ports,
-  { catchUp, realmNameAt, remember, rowFor, stateOf }: History
+  { catchUp, realmNameAt, remember, rowFor, stateOf }: History,
+  remoteSync: RemoteSync
 ) => {
   /** Finishes a write that was committed but not yet shown in the working tree (call with the lock held). */
   const recover = (dir: string) =>
@@ -116,7 +124,7 @@ export const makeWrites = (
     dir: string,
     command: Command,
     actor: Actor,
-    options: { readonly correlationId?: string } = {}
+    options: { readonly correlationId?: string; readonly remoteUrl?: string | undefined } = {}
   ) =>
     Effect.gen(function*() {
       // git's own locks first: a git process mid-commit must finish before we read, decide or write anything.
@@ -125,6 +133,8 @@ export const makeWrites = (
       const head0 = yield* git.head(dir)
       let realmName: string
       let state: RealmState
+      // A remote realm's write lands on the server first (compare-and-swap against head0), then here.
+      let url = options.remoteUrl
       if (head0 === undefined) {
         if (command._tag !== "InitRealm") return yield* new RealmNotInitialized({ path: dir })
         realmName = command.name
@@ -132,6 +142,7 @@ export const makeWrites = (
       } else {
         const { row } = yield* catchUp(dir)
         realmName = row.name
+        url = row.url ?? url
         state = yield* stateOf(row.name)
       }
       const { ms, time } = yield* metaNow(actor)
@@ -180,12 +191,13 @@ export const makeWrites = (
           author: { name: oneLine(actor.repo ?? actor.user), email: oneLine(actor.user) },
           time: ms
         })
+        if (url !== undefined) yield* remoteSync.pushCommit(dir, realmName, url, head0, commit)
         const paths = [...writes.keys()]
         yield* Effect.sync(() =>
           writeFileAtomicSync(intentPath(dir), JSON.stringify({ commit, paths }), { tmpDir: repoTmpDir(dir) })
         )
         yield* git.advance(dir, head0, commit)
-        if (head0 === undefined) yield* log.register(realmName, dir)
+        if (head0 === undefined) yield* log.register(realmName, dir, url)
         yield* log.append(realmName, envelopes.map((envelope) => ({ envelope, commit })), {
           commit,
           position: next.position
@@ -208,7 +220,12 @@ export const makeWrites = (
     })
 
   /** Decides and appends one command to the realm in `dir`. */
-  const execute = (dir: string, command: Command, actor: Actor, options?: { readonly correlationId?: string }) =>
+  const execute = (
+    dir: string,
+    command: Command,
+    actor: Actor,
+    options?: { readonly correlationId?: string; readonly remoteUrl?: string }
+  ) =>
     Effect.scoped(
       Effect.gen(function*() {
         if (!fs.existsSync(nodePath.join(dir, ".git"))) return yield* new RealmNotInitialized({ path: dir })
@@ -221,9 +238,45 @@ export const makeWrites = (
           return yield* new InvalidIdentity({ source, value: actor.user, reason: badActor })
         }
         // Only a realm gets a lock file: a refused command on any other repo must leave it untouched.
-        if (command._tag !== "InitRealm") yield* rowFor(dir)
+        const row = command._tag !== "InitRealm" ? yield* rowFor(dir) : undefined
         yield* locks.acquire(lockPath(dir), yield* lockTimeout)
-        return yield* appendLocked(dir, command, actor, options)
+        const url = row?.url ?? options?.remoteUrl
+        if (url === undefined) return yield* appendLocked(dir, command, actor, options)
+        // A remote realm: catch up with the server when the clone is stale, then decide at the clone's head and push
+        // with compare-and-swap; a lost race fetches, re-decides against the new state, and retries with backoff.
+        const pull = Effect.scoped(
+          Effect.zipRight(git.lockForWrite(dir), remoteSync.pullLocked(dir, row?.name ?? "?", url))
+        )
+        let pulled = false
+        if (row !== undefined && isStale(dir, yield* syncInterval)) {
+          yield* pull
+          pulled = true
+        }
+        for (let attempt = 1;; attempt++) {
+          const out = yield* Effect.either(Effect.scoped(appendLocked(dir, command, actor, options)))
+          if (out._tag === "Right") return out.right
+          if (out.left._tag !== "RemoteMoved") {
+            // A refusal counts only against the server's latest state: decided on a clone that had not just
+            // fetched, fetch and decide once more if the server moved.
+            if (row === undefined || pulled || !isRefusal(out.left._tag)) return yield* Effect.fail(out.left)
+            pulled = true
+            if (!(yield* pull).moved) return yield* Effect.fail(out.left)
+            attempt--
+            continue
+          }
+          pulled = true
+          if (attempt >= MAX_PUSH_ATTEMPTS) {
+            return yield* new RemoteWriteFailed({
+              url: out.left.url,
+              realm: row?.name ?? (command._tag === "InitRealm" ? command.name : "?"),
+              detail:
+                `other machines kept changing it first (${attempt} attempts); nothing was changed here, run the command again`
+            })
+          }
+          if (row === undefined) return yield* Effect.fail(out.left)
+          yield* Effect.sleep(backoffMs(attempt))
+          yield* pull
+        }
       })
     ).pipe(
       // Publishing is the append's last step, once the lock is released (the daemon's ingest reads the realm).
@@ -313,5 +366,88 @@ export const makeWrites = (
       return yield* execute(dir, { _tag: "InitRealm", name, admission, path: dir }, actor)
     })
 
-  return { recover, execute, init, finishInit, reindex } as const
+  /**
+   * Publishes a new realm to the empty repo at `url`, keeping its managed clone in `dir` (BLUE_HOME/realms/<name>).
+   * Nothing is written, here or there, unless the server is reachable, accepts the credentials and is empty.
+   */
+  const initRemote = (dir: string, name: string, admission: Admission, actor: Actor, url: string) =>
+    Effect.gen(function*() {
+      yield* validateName("realm", name)
+      const remote = yield* remoteSync.remoteOf(name, url)
+      const rows = yield* log.realms
+      const clash = rows.find((r) => (r.name === name || r.localPath === dir) && fs.existsSync(r.localPath))
+      if (clash !== undefined) {
+        return yield* new PathProblem({
+          path: dir,
+          detail: `this machine already tracks a realm named '${clash.name}' at ${clash.localPath}; pick another --name`
+        })
+      }
+      yield* remote.ensureEmpty(url)
+      // BLUE_HOME/realms is Blue's own: a directory no realm row names, for a server still empty, is what an
+      // interrupted `init --remote` left (nothing of it was published). Start it again.
+      if (fs.existsSync(dir)) fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 })
+      return yield* Effect.gen(function*() {
+        yield* git.init(dir)
+        yield* remote.setRemote(dir, url)
+        return yield* execute(dir, { _tag: "InitRealm", name, admission, path: dir }, actor, { remoteUrl: url })
+      }).pipe(
+        // Another machine published first: the repo is no longer empty.
+        Effect.catchTag("RemoteMoved", (e) => Effect.fail(new RemoteNotEmpty({ url: e.url, refs: 1 }))),
+        Effect.tapError(() => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 })))
+      )
+    })
+
+  /**
+   * Brings the realm at `url` onto this machine: its managed clone under `realmsDir` (kept when this machine already
+   * has one), registered with its URL and caught up into daemon.db. Returns the clone's directory and the realm's name.
+   */
+  const cloneRemote = (url: string, realmsDir: string) =>
+    Effect.gen(function*() {
+      const rows = yield* log.realms
+      const known = rows.find((r) => r.url === url && fs.existsSync(nodePath.join(r.localPath, ".git")))
+      const remote = yield* remoteSync.remoteOf(known?.name ?? "?", url)
+      if (known !== undefined) return { dir: known.localPath, name: known.name, cloned: false }
+      const base = (url.replace(/\/+$/, "").split("/").pop() ?? "realm").replace(/\.git$/, "").replace(
+        /^realm-/,
+        ""
+      ).toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^-+|-+$/g, "") || "realm"
+      let dir = nodePath.join(realmsDir, base)
+      const cloned = yield* remote.clone(url, dir)
+      const name = yield* realmNameAt(cloned.dir)
+      const other = rows.find((r) => r.name === name && fs.existsSync(nodePath.join(r.localPath, ".git")))
+      if (other !== undefined) {
+        if (!cloned.reused) fs.rmSync(cloned.dir, { recursive: true, force: true, maxRetries: 3 })
+        return yield* new PathProblem({
+          path: other.localPath,
+          detail: `this machine already tracks a realm named '${name}' there (url ${
+            other.url ?? "none"
+          }); one BLUE_HOME tracks one realm per name`
+        })
+      }
+      if (name !== base && !fs.existsSync(nodePath.join(realmsDir, name))) {
+        const target = nodePath.join(realmsDir, name)
+        fs.renameSync(cloned.dir, target)
+        dir = target
+      }
+      yield* log.register(name, dir, url)
+      yield* remoteSync.markSynced(dir)
+      yield* Effect.scoped(Effect.gen(function*() {
+        yield* locks.acquire(lockPath(dir), yield* lockTimeout)
+        yield* catchUp(dir)
+      }))
+      return { dir, name, cloned: !cloned.reused }
+    })
+
+  /** Fetches a remote realm and catches daemon.db up, under the realm's lock (the daemon's poll, a stale read). */
+  const syncRemote = (dir: string, name: string, url: string) =>
+    Effect.scoped(Effect.gen(function*() {
+      yield* locks.acquire(lockPath(dir), yield* lockTimeout)
+      yield* git.lockForWrite(dir)
+      yield* recover(dir)
+      const out = yield* remoteSync.pullLocked(dir, name, url)
+      yield* catchUp(dir)
+      return out
+    }))
+
+  return { recover, execute, init, finishInit, reindex, initRemote, cloneRemote, syncRemote } as const
 }
