@@ -34,6 +34,7 @@ const init = Command.make(
       Options.optional
     ),
     remote: Options.text("remote").pipe(
+      Options.withPseudoName("URL"),
       Options.withDescription("https:// URL of an empty repo on a git server to publish the realm to"),
       Options.optional
     ),

@@ -106,7 +106,7 @@ const optionsOf = (o: Node, optional = false): Array<OptionSpec> => {
         takesValue: prim._tag !== "Bool",
         optional,
         values,
-        placeholder: values !== undefined ? values.join("|") : (o["name"] as string).toUpperCase(),
+        placeholder: values !== undefined ? values.join("|") : pseudo ?? (o["name"] as string).toUpperCase(),
         description: text(o["description"])
       }]
     }
