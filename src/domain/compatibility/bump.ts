@@ -1,7 +1,7 @@
 /** The bump a contract change requires: from its value changes, its documentation and the schema comparison. */
 import { canonicalJson } from "../valueDiff.js"
 import { compareSchemas } from "./compare.js"
-import { isObj } from "./schema.js"
+import { DOCUMENTATION, isObj } from "./schema.js"
 import type { Bump, CompatibilityPromise, JsonSchema } from "./types.js"
 import { maxBump, valueBump } from "./versions.js"
 
@@ -25,23 +25,13 @@ const SUBSCHEMA_MAPS = [
   "dependentSchemas",
   "dependencies"
 ]
-const METADATA = new Set([
-  "title",
-  "description",
-  "examples",
-  "$comment",
-  "default",
-  "deprecated",
-  "readOnly",
-  "writeOnly"
-])
 
 /** The schema without documentation keywords, walking only schema positions (a property named `title` stays). */
 const stripMetadata = (schema: unknown, depth = 0): unknown => {
   if (!isObj(schema) || depth > 64) return schema
   const out: Record<string, unknown> = {}
   for (const [k, v] of Object.entries(schema)) {
-    if (METADATA.has(k) || k.startsWith("x-")) continue
+    if (DOCUMENTATION.has(k) || k.startsWith("x-")) continue
     if (SUBSCHEMA.includes(k) || SUBSCHEMA_MORE.includes(k)) out[k] = stripMetadata(v, depth + 1)
     else if (k === "items") {
       out[k] = Array.isArray(v)

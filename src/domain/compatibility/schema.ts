@@ -11,8 +11,8 @@ export interface Node {
   readonly root: unknown
 }
 
-/** Annotation keywords: they never change which values are valid. `x-*` vendor keywords are annotations too. */
-const ANNOTATIONS = new Set([
+/** Documentation keywords: what a reader is told about values, never which values are valid. */
+export const DOCUMENTATION: ReadonlySet<string> = new Set([
   "title",
   "description",
   "examples",
@@ -20,7 +20,12 @@ const ANNOTATIONS = new Set([
   "default",
   "deprecated",
   "readOnly",
-  "writeOnly",
+  "writeOnly"
+])
+
+/** Annotation keywords: they never change which values are valid. `x-*` vendor keywords are annotations too. */
+const ANNOTATIONS = new Set([
+  ...DOCUMENTATION,
   "$id",
   "id",
   "$schema",
