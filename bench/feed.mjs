@@ -11,6 +11,8 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { WebSocket } from "ws"
 import {
+  DaemonHostLive,
+  IdentityLive,
   IdsLive,
   RealmGitLive,
   RealmLockLive,
@@ -43,7 +45,10 @@ const layer = Layer.provideMerge(
     Layer.provideMerge(SessionsLive, SqliteEventLogLive(path.join(root, "daemon.db"))),
     RealmGitLive,
     RealmLockLive,
-    IdsLive
+    IdsLive,
+    // what the daemon's Layers ask of the machine (its name, processes, branch heads) and who acts
+    DaemonHostLive,
+    IdentityLive
   )
 )
 const scope = Effect.runSync(Scope.make())
