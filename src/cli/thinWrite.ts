@@ -14,7 +14,7 @@ import * as http from "node:http"
 import * as os from "node:os"
 import * as nodePath from "node:path"
 import { autoStartEnabled, runningDaemon } from "../adapters/daemonPresence.js"
-import { RUN_ENV_VARIABLES } from "../events/runEnv.js"
+import { DAEMON_STOPPED, RUN_ENV_VARIABLES } from "../events/runEnv.js"
 
 /** The write commands (the words after `blue`), aliases included; everything else runs in-process. */
 const WRITE_COMMANDS: ReadonlyArray<ReadonlyArray<string>> = [
@@ -130,9 +130,7 @@ export const tryThinWrite = async (args: ReadonlyArray<string>): Promise<boolean
     return false
   }
   if (outcome._tag === "Lost") {
-    process.stderr.write(
-      "Error: the daemon stopped while running the command; it may or may not have been recorded — run 'blue realm log' to see, and re-run it if it is missing.\n"
-    )
+    process.stderr.write(`Error: ${DAEMON_STOPPED}\n`)
     process.exitCode = EX_TEMPFAIL
     return true
   }

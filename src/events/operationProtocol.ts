@@ -8,7 +8,9 @@
  * variables Blue reads (`RUN_ENV_VARIABLES`).
  */
 import { Schema } from "effect"
-import { RUN_ENV_VARIABLES } from "./runEnv.js"
+import { DAEMON_STOPPED, RUN_ENV_VARIABLES } from "./runEnv.js"
+
+export { DAEMON_STOPPED }
 
 /** The variables among `RUN_ENV_VARIABLES` that `env` sets: all a write handed to the daemon may read. */
 export const runEnvOf = (env: Readonly<Record<string, string | undefined>>): Record<string, string> => {
@@ -19,13 +21,6 @@ export const runEnvOf = (env: Readonly<Record<string, string | undefined>>): Rec
   }
   return out
 }
-
-/**
- * What a client says when the daemon stopped after it got a write (the connection lost before the answer): the
- * CLI's thin path and the MCP server say the same sentence.
- */
-export const DAEMON_STOPPED =
-  "the daemon stopped while running the command; it may or may not have been recorded — run 'blue realm log' to see, and re-run it if it is missing."
 
 /** A write operation to run: its arguments as the tool got them, where, confined to what, and as whom. */
 export const OperationRequest = Schema.Struct({

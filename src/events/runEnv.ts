@@ -28,3 +28,11 @@ export const RUN_ENV_VARIABLES: ReadonlyArray<string> = [
   "CI",
   "GITHUB_ACTIONS"
 ]
+
+/**
+ * What a client says when the daemon stopped after it got a write (the connection lost before the answer): the
+ * CLI's thin path and the MCP server say the same sentence. Here, beside the variable list, because the thin path
+ * loads no Effect.
+ */
+export const DAEMON_STOPPED =
+  "the daemon stopped while running the command; it may or may not have been recorded — run 'blue realm log' to see, and re-run it if it is missing."
