@@ -65,6 +65,30 @@ const isRefusal = (tag: string) =>
   !/^(Remote|Git|Store|Lock|Path|LogCorrupt|HistoryRewritten|ConcurrentUpdate|CredentialsFileProblem|NotARealm|InvalidIdentity|UncommittedChanges)/
     .test(tag)
 
+const short = (oid: string | undefined) => (oid === undefined ? "nothing" : oid.slice(0, 7))
+
+/**
+ * A refusal decided again after another machine changed the realm first: the same error (tag and fields, so --json
+ * and the exit code stay the same, plus `lostRace`), its one sentence saying that a race happened and what changed.
+ */
+const refusedAfterRace = <E extends { readonly _tag: string }>(
+  error: E,
+  race: { readonly from: string | undefined; readonly to: string | undefined },
+  realm: string
+): E => {
+  const reason = String((error as { message?: unknown }).message ?? error._tag).replace(/\.$/, "")
+  const copy = Object.assign(Object.create(Object.getPrototypeOf(error)), error, {
+    lostRace: { from: race.from ?? null, to: race.to ?? null }
+  })
+  Object.defineProperty(copy, "message", {
+    value: `Realm '${realm}': another machine changed the realm first (the head moved from ${short(race.from)} to ${
+      short(race.to)
+    }) and the command is now refused: ${reason}.`,
+    enumerable: false
+  })
+  return copy
+}
+
 /** The engine's writes. */
 export const makeWrites = (
   { git, ids, locks, log }: Ports,
@@ -252,15 +276,28 @@ export const makeWrites = (
           yield* pull
           pulled = true
         }
+        // After a lost race (or a refusal decided on a stale clone): fetch, and remember how the head moved, so that a
+        // command the new state refuses says a race happened.
+        let race: { from: string | undefined; to: string | undefined } | undefined
+        const pullAfterLoss = Effect.gen(function*() {
+          const before = yield* git.head(dir)
+          const pulledNow = yield* pull
+          if (pulledNow.moved) race = { from: race?.from ?? before, to: yield* git.head(dir) }
+          return pulledNow
+        })
+        const refused = <E extends { readonly _tag: string }>(e: E): Effect.Effect<never, E> =>
+          race !== undefined && isRefusal(e._tag)
+            ? Effect.fail(refusedAfterRace(e, race, row?.name ?? "?"))
+            : Effect.fail(e)
         for (let attempt = 1;; attempt++) {
           const out = yield* Effect.either(Effect.scoped(appendLocked(dir, command, actor, options)))
           if (out._tag === "Right") return out.right
           if (out.left._tag !== "RemoteMoved") {
             // A refusal counts only against the server's latest state: decided on a clone that had not just
             // fetched, fetch and decide once more if the server moved.
-            if (row === undefined || pulled || !isRefusal(out.left._tag)) return yield* Effect.fail(out.left)
+            if (row === undefined || pulled || !isRefusal(out.left._tag)) return yield* refused(out.left)
             pulled = true
-            if (!(yield* pull).moved) return yield* Effect.fail(out.left)
+            if (!(yield* pullAfterLoss).moved) return yield* Effect.fail(out.left)
             attempt--
             continue
           }
@@ -275,7 +312,7 @@ export const makeWrites = (
           }
           if (row === undefined) return yield* Effect.fail(out.left)
           yield* Effect.sleep(backoffMs(attempt))
-          yield* pull
+          yield* pullAfterLoss
         }
       })
     ).pipe(
