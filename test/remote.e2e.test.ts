@@ -8,6 +8,7 @@ import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
+import { WebSocket } from "ws"
 import * as YAML from "yaml"
 import { type GitServer, startGitServer } from "./support/gitServer.js"
 import { BLUE_BIN, fingerprint, freePort, makeWorkspace, type Run, type Workspace } from "./support/workspace.js"
@@ -74,6 +75,30 @@ const twoMachines = async () => {
   return { srv, url, a, b }
 }
 
+/** Starts the machine's own daemon on a free port; resolves once it answers, with its port and token. */
+const startDaemon = async (ws: Workspace, syncMs: number) => {
+  const xdg = ws.path("xdg")
+  fs.mkdirSync(xdg, { recursive: true, mode: 0o700 })
+  const port = await freePort()
+  const daemon = spawn(process.execPath, [BLUE_BIN, "daemon", "run"], {
+    cwd: ws.root,
+    env: {
+      ...ws.env,
+      XDG_RUNTIME_DIR: xdg,
+      BLUE_DAEMON_PORT: String(port),
+      BLUE_REALM_SYNC_INTERVAL_MS: String(syncMs)
+    },
+    stdio: "ignore"
+  })
+  daemons.push(daemon)
+  const deadline = Date.now() + 30_000
+  while (!(await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false))) {
+    if (Date.now() > deadline) throw new Error("the daemon did not answer /health")
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  return { port, token: fs.readFileSync(path.join(ws.home, "daemon.token"), "utf8").trim() }
+}
+
 const logOf = async (
   ws: Workspace,
   cwd: string
@@ -106,7 +131,10 @@ describe("remote realms", () => {
       "--repos",
       "aperture,fungal"
     )
-    expect(refusedInOneSentence(lost)).toMatch(/s3-access/)
+    // The refusal says, in the same sentence, that a race happened and what changed.
+    expect(refusedInOneSentence(lost)).toMatch(
+      /^Error: Realm 'letemcook': another machine changed the realm first \(the head moved from [0-9a-f]{7} to [0-9a-f]{7}\) and the command is now refused: .*s3-access/
+    )
     expect((await srv.refs("letemcook")).get("refs/heads/main")).toBe(headBefore)
     b.env["BLUE_REALM_SYNC_INTERVAL_MS"] = "0"
     const fromB = await logOf(b, "fungal")
@@ -170,6 +198,91 @@ describe("remote realms", () => {
     expect(fs.existsSync(path.join(b.home, "realms", "letemcook", "domains", "s3-access", "domain.yaml"))).toBe(true)
   }, 180_000)
 
+  it("a contract bump on one machine raises the notification on the other within the sync interval + 1 s", async () => {
+    const { a, b, srv } = await twoMachines()
+    ok(
+      await blue(
+        a,
+        "aperture",
+        "realm",
+        "admin",
+        "domain",
+        "create",
+        "s3-access",
+        "--repos",
+        "aperture,fungal",
+        "--contract",
+        "s3-permissions"
+      ),
+      "domain"
+    )
+    const exportValue = async (value: unknown) =>
+      ok(
+        await blue(a, "aperture", "realm", "export", "--name", "s3-permissions", "--value", JSON.stringify(value)),
+        "export"
+      )
+    await exportValue({ read: ["a/*"] })
+    const SYNC_MS = 500
+    const [, onB] = await Promise.all([startDaemon(a, SYNC_MS), startDaemon(b, SYNC_MS)])
+    const versions = async () => {
+      const r = await fetch(`http://127.0.0.1:${onB.port}/notifications?realm=letemcook&repo=fungal`, {
+        headers: { authorization: `Bearer ${onB.token}` }
+      })
+      if (!r.ok) throw new Error(`GET /notifications answered ${r.status}`)
+      return ((await r.json()) as any).notifications.map((n: any) => `${n.change_type} ${n.version}`) as Array<string>
+    }
+    let seen: Array<string> = []
+    const until = async (what: string, check: () => Promise<boolean>, ms: number) => {
+      const end = Date.now() + ms
+      while (!(await check())) {
+        if (Date.now() > end) throw new Error(`timed out waiting for ${what} (B lists ${JSON.stringify(seen)})`)
+        await new Promise((r) => setTimeout(r, 50))
+      }
+    }
+    // B's daemon catches up with what happened before it started.
+    await until(
+      "B's daemon to list the first version",
+      async () => (seen = await versions()).includes("new 1.0.0"),
+      30_000
+    )
+    // The bump on A: B's daemon fetches, ingests, and lists the notification within its sync interval + 1 s.
+    // A feed subscriber on B, for the importer: nothing reads B's realm while it waits, so only the daemon's own
+    // background sync can bring the bump in.
+    const socket = new WebSocket(`ws://127.0.0.1:${onB.port}/feed`, {
+      headers: { authorization: `Bearer ${onB.token}` }
+    })
+    const received: Array<{ at: number; message: any }> = []
+    socket.on("message", (d) => received.push({ at: Date.now(), message: JSON.parse(d.toString()) }))
+    await new Promise((resolve, reject) => socket.once("open", resolve).once("error", reject))
+    socket.send(JSON.stringify({ type: "subscribe", realm: "letemcook", repo: "fungal" }))
+    await until("the feed to subscribe", async () => received.some((r) => r.message.type === "subscribed"), 10_000)
+    const bumped = () =>
+      received.find((r) => r.message.type === "notification" && r.message.notification?.version === "1.1.0")
+    // Timed from the moment the server's main moves (A's command may still be finishing then).
+    const before = (await srv.refs("letemcook")).get("refs/heads/main")
+    const bump = exportValue({ read: ["a/*", "b/*"] })
+    const [moved, pushed] = await Promise.all([
+      (async () => {
+        while ((await srv.refs("letemcook")).get("refs/heads/main") === before) {
+          await new Promise((r) => setTimeout(r, 20))
+        }
+        return Date.now()
+      })(),
+      until("B's feed to push the bump's notification", async () => bumped() !== undefined, 30_000)
+        .then(() => bumped()!.at)
+    ])
+    await bump
+    socket.close()
+    const elapsed = pushed - moved
+    console.log(
+      `notification for a bump on machine A pushed to a feed on machine B ${elapsed} ms after the server's main moved (sync ${SYNC_MS} ms)`
+    )
+    expect(bumped()!.message.notification).toMatchObject({ contract: "s3-permissions", change_type: "updated" })
+    // And B's GET /notifications lists it.
+    expect(seen = await versions()).toContain("updated 1.1.0")
+    expect(elapsed).toBeLessThanOrEqual(SYNC_MS + 1000)
+  }, 180_000)
+
   it("writes from two machines at once land exactly once, in one linear history", async () => {
     const { a, b, srv } = await twoMachines()
     ok(
@@ -206,6 +319,74 @@ describe("remote realms", () => {
       expect(v.differences ?? []).toEqual([])
     }
   }, 240_000)
+
+  // Not yet met (see README, Remote realms): each CLI write takes its home's realm lock for its whole fetch/push/retry
+  // loop, so 20 writes per home queue behind one another (p50 ≈ 30 s, some past the 30 s lock wait) and a few
+  // exhaust the 8 push attempts. Run it on demand with BLUE_REMOTE_3X20=1; it prints the issue's figures.
+  it.skipIf(process.env["BLUE_REMOTE_3X20"] !== "1")(
+    "3 homes × 20 concurrent writes against one remote: 60/60 land exactly once, linear history",
+    async () => {
+      const { a, b, srv, url } = await twoMachines()
+      const c = machine("c")
+      c.repo("ml-infra")
+      ok(await blue(c, "ml-infra", "realm", "join", url, "--json"), "join ml-infra")
+      const homes = [[a, "aperture", "a"], [b, "fungal", "b"], [c, "ml-infra", "c"]] as const
+      for (const [ws] of homes) ws.env["BLUE_REALM_SYNC_INTERVAL_MS"] = "0"
+      const N = 20
+      // Each write pushes under its own user name, so the server's log says how many attempts each one needed.
+      const started = Date.now()
+      const runs = await Promise.all(homes.flatMap(([ws, cwd, side]) =>
+        Array.from({ length: N }, (_, i) => {
+          ws.env["BLUE_REALM_USER"] = `w-${side}-${i}`
+          const t0 = Date.now()
+          const { done } = ws.spawnBlue(
+            cwd,
+            "realm",
+            "admin",
+            "domain",
+            "create",
+            `${side}-${i}`,
+            "--repos",
+            "aperture,fungal"
+          )
+          return done.then((r) => ({ r, ms: Date.now() - t0, user: `w-${side}-${i}` }))
+        })
+      ))
+      const wall = Date.now() - started
+      for (const [ws] of homes) delete ws.env["BLUE_REALM_USER"]
+      const attempts = runs.map(({ user }) =>
+        // One receive-pack advertisement per push attempt (a compare-and-swap refused before the upload has no POST).
+        srv.requests.filter((q) => q.method === "GET" && q.service === "git-receive-pack" && q.user === user).length
+      )
+      const sorted = runs.map((x) => x.ms).sort((x, y) => x - y)
+      const p = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]
+      const failed = runs.filter(({ r }) => r.code !== 0)
+      console.log(
+        `3 homes × ${N} concurrent writes: ${runs.length - failed.length}/${runs.length} landed in ${wall} ms; ` +
+          `latency p50 ${p(0.5)} ms, p99 ${p(0.99)} ms; most attempts by one write ${Math.max(...attempts)} ` +
+          `(issue's goal: p99 ≤ 2000 ms, ≤ 8 attempts)`
+      )
+      if (failed.length > 0) console.log(`failed writes: ${failed.map(({ r }) => r.stderr.trim()).join(" | ")}`)
+      runs.forEach(({ r }, i) => ok(r, `write ${i}`))
+      const history = (await srv.git("letemcook", "log", "--format=%H %P %s", "main")).trim().split("\n")
+      // Linear: every commit has at most one parent.
+      for (const line of history) expect(line.split(" ").filter((w) => /^[0-9a-f]{40}$/.test(w)).length).toBeLessThan(3)
+      for (const [, , side] of homes) {
+        for (let i = 0; i < N; i++) {
+          expect(history.filter((l) => l.includes(`Create domain ${side}-${i} `))).toHaveLength(1)
+        }
+      }
+      const logs = await Promise.all(homes.map(([ws, cwd]) => logOf(ws, cwd)))
+      expect(logs[1]).toEqual(logs[0])
+      expect(logs[2]).toEqual(logs[0])
+      for (const [ws, cwd] of homes) {
+        const v = ok(await blue(ws, cwd, "realm", "replay", "--verify", "--json"), "replay").json()
+        expect(v.differences ?? []).toEqual([])
+      }
+      expect(await srv.git("letemcook", "fsck", "--strict")).toBeDefined()
+    },
+    300_000
+  )
 
   it("refuses bad remotes in one sentence and writes nothing", async () => {
     const srv = await server()

@@ -3,9 +3,10 @@
  * name and when it started; and `Ingest`, the one way a realm's new commits get into the event log (whose append
  * then publishes them on the change stream).
  */
-import { Context, Effect, Layer } from "effect"
+import { Context, Effect, Layer, Schedule } from "effect"
 import { DaemonHost, EventLog, type RealmRow } from "../engine/ports.js"
 import { Realms } from "../engine/Realms.js"
+import { syncInterval } from "../engine/realms/remote.js"
 
 /** How the daemon was started. */
 export interface DaemonOptions {
@@ -46,7 +47,7 @@ export class Ingest extends Context.Tag("blue/daemon/Ingest")<Ingest, {
 }>() {}
 
 /** Ingest through the engine's catch-up and the log's announce. */
-export const IngestLive = Layer.effect(
+export const IngestLive = Layer.scoped(
   Ingest,
   Effect.gen(function*() {
     const realms = yield* Realms
@@ -69,6 +70,19 @@ export const IngestLive = Layer.effect(
         const announced = yield* log.announce(row.name)
         return Math.max(0, after.headPosition - before) + announced
       }))
+    // Realms on a git server are fetched every BLUE_REALM_SYNC_INTERVAL_MS (the refs watcher sees nothing until a
+    // fetch, and the fallback poll is slower), so another machine's change — and the notification it raises — is
+    // here within the interval; an unreachable server is tried again at the next tick.
+    const intervalMs = Math.max(100, yield* syncInterval)
+    yield* Effect.forkScoped(
+      Effect.flatMap(
+        Effect.orElseSucceed(log.realms, () => []),
+        (rows) =>
+          Effect.forEach(rows.filter((r) => r.url !== undefined && r.url !== null), (r) => Effect.ignore(realm(r)), {
+            discard: true
+          })
+      ).pipe(Effect.repeat(Schedule.spaced(intervalMs)), Effect.delay(intervalMs))
+    )
     return {
       realm,
       all: Effect.flatMap(
