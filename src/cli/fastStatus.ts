@@ -9,7 +9,7 @@ import * as nodePath from "node:path"
 import { liveOnly, openDaemonDbReader } from "../adapters/daemonDb.js"
 import { autoStartEnabled, machineName, otherSessionMachines, runningDaemon } from "../adapters/daemonPresence.js"
 import { blueHome, daemonDbPath } from "../adapters/home.js"
-import { findMemberRoot, peekMemberConfig } from "../adapters/memberConfig.js"
+import { findMemberRoot, peekPlainMemberConfig, readMemberConfigText } from "../adapters/memberConfigPeek.js"
 import { findRealmRoot, readBranch } from "../adapters/paths.js"
 import { nameProblem } from "../domain/nameRules.js"
 import type { RealmState } from "../domain/state.js"
@@ -37,10 +37,12 @@ export const tryFastStatus = (args: ReadonlyArray<string>, cwd: string = process
   try {
     if (memberRoot !== undefined) {
       // A config the full engine would refuse (unreadable, bad names, missing fields) is left to it, with its
-      // messages; so is detecting exports from code.
-      const config = peekMemberConfig(memberRoot)
+      // messages; so is detecting exports from code, and any config beyond the plain form Blue writes (reading
+      // YAML in general would load the `yaml` package, the largest part of this path's start-up).
+      const read = readMemberConfigText(memberRoot)
+      const config = "text" in read ? peekPlainMemberConfig(read.text) : "unsure"
       if (
-        config === undefined || config.realmPath === undefined || nameProblem(config.repo) !== undefined ||
+        config === "unsure" || config.realmPath === undefined || nameProblem(config.repo) !== undefined ||
         nameProblem(config.realmName) !== undefined || config.hasExports
       ) return false
       // A member repo's command starts the daemon when it is not running: that is the full CLI's job.
