@@ -18,6 +18,21 @@ import { escapeControls, jsonText } from "../domain/text.js"
 import { foldEnvelopes } from "../projections/fold.js"
 import { renderStatus, statusView } from "../projections/status.js"
 
+/**
+ * `localeCompare` for names, without loading ICU's collator (~5 ms, a tenth of this path) when that gives the same
+ * answer: under the C, POSIX or an English locale (the variables ICU reads on POSIX systems), lowercase letters,
+ * digits and hyphens collate as their code units do. Elsewhere (e.g. Danish sorts "aa" after "z"), `localeCompare`.
+ */
+const PLAIN_LOCALE = /^(C|POSIX|en(_[A-Za-z]{2})?)(\.[A-Za-z0-9_-]+)?$/
+const codeUnitNames = process.platform !== "win32" &&
+  ["LC_ALL", "LC_MESSAGES", "LANG"].every((v) => {
+    const value = process.env[v]
+    return value === undefined || value === "" || PLAIN_LOCALE.test(value)
+  })
+const PLAIN_NAME = /^[a-z0-9-]*$/
+const nameOrder = (a: string, b: string): number =>
+  codeUnitNames && PLAIN_NAME.test(a) && PLAIN_NAME.test(b) ? (a < b ? -1 : a > b ? 1 : 0) : a.localeCompare(b)
+
 const statusArgs = (args: ReadonlyArray<string>): { json: boolean } | undefined => {
   const rest = args[0] === "realm" ? args.slice(1) : args
   if (rest[0] !== "status") return undefined
@@ -74,7 +89,7 @@ export const tryFastStatus = (args: ReadonlyArray<string>, cwd: string = process
       const base: RealmState = db.snapshot(row.name)?.state ?? initialState
       const state = foldEnvelopes(base, db.readForFold(row.name, base.position))
       const sessions = repo === undefined ? [] : liveOnly(db.activeSessions(row.name))
-      const view = statusView(state, { path: realmDir, head }, repo, new Map(), sessions, process.pid)
+      const view = statusView(state, { path: realmDir, head }, repo, new Map(), sessions, process.pid, nameOrder)
       process.stdout.write(
         parsed.json ? jsonText(view, 2) + "\n" : escapeControls(renderStatus(view)) + "\n"
       )
