@@ -1,7 +1,8 @@
 /**
  * The status view: what `blue realm status` shows a member repo (or an admin in the realm repo).
  */
-import * as semver from "semver"
+import semverGt from "semver/functions/gt.js"
+import semverValid from "semver/functions/valid.js"
 import { type Bump, nextVersion, valueBump } from "../domain/compatibility/versions.js"
 import type { ContractFile, Role } from "../domain/files.js"
 import { breakingSince, importStanding, isPlaceholder, standingOf } from "../domain/placeholder.js"
@@ -51,7 +52,7 @@ export interface ContractView {
 
 const changesSince = (c: ContractFile, resolved: string | undefined) =>
   c.evolution
-    .filter((e) => resolved === undefined || (semver.valid(e.version) !== null && semver.gt(e.version, resolved)))
+    .filter((e) => resolved === undefined || (semverValid(e.version) !== null && semverGt(e.version, resolved)))
     .flatMap((e) => e.changes.map((ch) => `${e.version}: ${ch}`))
 
 const localView = (state: RealmState, domain: string, c: ContractFile, local: LocalExport): ContractView["local"] => {
