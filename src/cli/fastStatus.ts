@@ -65,7 +65,11 @@ export const tryFastStatus = (args: ReadonlyArray<string>, cwd: string = process
       realmDir = nodePath.resolve(memberRoot, config.realmPath)
       repo = config.repo
       // Other machines' sessions are read from git objects: that is the full engine's job too.
-      if (otherSessionMachines(realmDir, machineName(blueHome())).length > 0) return false
+      // (This machine's name, a hash of BLUE_HOME, is only needed when any machine published sessions.)
+      if (
+        otherSessionMachines(realmDir, "").length > 0 &&
+        otherSessionMachines(realmDir, machineName(blueHome())).length > 0
+      ) return false
       configRealm = config.realmName
     } else {
       const root = findRealmRoot(cwd)
