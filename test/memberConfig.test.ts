@@ -3,6 +3,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import { findMemberRoot, peekMemberConfig } from "../src/adapters/memberConfig.js"
+import { peekPlainMemberConfig } from "../src/adapters/memberConfigPeek.js"
 
 const dirs: Array<string> = []
 const repoWith = (config: string | undefined): string => {
@@ -46,5 +47,55 @@ describe("peekMemberConfig", () => {
     const root = repoWith("repo: api\n")
     fs.mkdirSync(path.join(root, "src", "deep"), { recursive: true })
     expect(findMemberRoot(path.join(root, "src", "deep"))).toBe(root)
+  })
+})
+
+describe("peekPlainMemberConfig (the status fast path's reader, without the yaml package)", () => {
+  it("reads the config Blue writes", () => {
+    expect(peekPlainMemberConfig("realm:\n  name: bench\n  path: ../realm-bench\nrepo: aperture\n")).toEqual({
+      repo: "aperture",
+      realmName: "bench",
+      realmPath: "../realm-bench",
+      hasExports: false
+    })
+  })
+
+  it("answers only what the yaml reader answers, and is unsure of anything beyond the plain form", () => {
+    const texts = [
+      "repo: api\nrealm:\n  name: acme\n  path: ../realm\n",
+      "repo: api\r\nrealm:\r\n  name: acme\r\n",
+      "# comment\nrepo: 'api'\nrealm:\n  # inner\n  name: \"acme\"\n  path: /abs/realm\n\n",
+      "repo: api\nrealm:\n  name: acme\n  path: ./r\n",
+      "repo: api\nrealm:\n  name: acme\nexports:\n  x: {}\n",
+      "repo: api\nrealm: { name: acme, path: ../r }\n",
+      "repo: api\nrealm:\n  name: acme\n  path: 3\n",
+      "repo: api\nrealm:\n  name: acme\n  path: ~\n",
+      "repo: api\nrealm:\n  name: acme\n  path: .inf\n",
+      "repo: api\nrealm:\n  name: acme\n  path: null\n",
+      "repo: true\nrealm:\n  name: acme\n",
+      "repo: api #note\nrealm:\n  name: acme\n",
+      "repo: api\nrepo: web\nrealm:\n  name: acme\n",
+      "repo: api\nrealm:\n    name: acme\n",
+      "repo: api\nrealm:\n\tname: acme\n",
+      "repo: &a api\nrealm:\n  name: *a\n",
+      "repo: !!str api\nrealm:\n  name: acme\n",
+      "repo: \"a\\u0062\"\nrealm:\n  name: acme\n",
+      "repo: api\n  name: acme\n",
+      "repo: api\nrealm:\n  name: acme\n---\nrepo: web\n",
+      "repo: api\nrealm:\n  name: a: b\n",
+      "repo: -api\nrealm:\n  name: acme\n",
+      "\ufeffrepo: api\nrealm:\n  name: acme\n",
+      "repo: api\nrealm:\n  name: acme\nother: 1\n",
+      "repo:\nrealm:\n  name: acme\n",
+      ""
+    ]
+    let answered = 0
+    for (const text of texts) {
+      const plain = peekPlainMemberConfig(text)
+      if (plain === "unsure") continue
+      answered++
+      expect({ text, peek: plain }).toEqual({ text, peek: peekMemberConfig(repoWith(text)) })
+    }
+    expect(answered).toBe(4)
   })
 })

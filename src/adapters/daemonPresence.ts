@@ -4,10 +4,18 @@
  * whether commands may start the daemon themselves (`BLUE_DAEMON=off`, or `CI=true` without `BLUE_DAEMON=auto`,
  * keep it off).
  */
-import { createHash } from "node:crypto"
+import type * as NodeCrypto from "node:crypto"
 import * as fs from "node:fs"
+import { createRequire } from "node:module"
 import * as os from "node:os"
 import * as nodePath from "node:path"
+
+// node:crypto is loaded when a hash is first needed (~2 ms of the status fast path's start-up otherwise).
+let crypto: typeof NodeCrypto | undefined
+const sha256Hex = (text: string): string => {
+  crypto ??= createRequire(import.meta.url)("node:crypto") as typeof NodeCrypto
+  return crypto.createHash("sha256").update(text).digest("hex")
+}
 
 /** The real path of `p`, or its absolute path when it does not exist. */
 export const realpathOr = (p: string) => {
@@ -50,7 +58,7 @@ export const pidFilePath = (home: string, env: NodeJS.ProcessEnv = process.env):
     : home
   const name = isDefaultHome(home)
     ? "blue.pid"
-    : `blue-${createHash("sha256").update(realpathOr(home)).digest("hex").slice(0, 12)}.pid`
+    : `blue-${sha256Hex(realpathOr(home)).slice(0, 12)}.pid`
   return nodePath.join(dir, name)
 }
 
@@ -62,7 +70,7 @@ export const machineName = (home: string): string => {
   const host = os.hostname().toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "") || "host"
   return isDefaultHome(home)
     ? host
-    : `${host}-${createHash("sha256").update(realpathOr(home)).digest("hex").slice(0, 8)}`
+    : `${host}-${sha256Hex(realpathOr(home)).slice(0, 8)}`
 }
 
 /**

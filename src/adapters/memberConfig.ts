@@ -3,35 +3,16 @@
  * uses it too: where the file is, its text (with the refusals of `readTextFileSync`), and its fields read loosely.
  * The full engine decodes the same text against the `LocalConfig` schema (`readMember` in files.ts).
  */
-import * as fs from "node:fs"
-import * as nodePath from "node:path"
 import * as YAML from "yaml"
-import { findUp } from "./paths.js"
-import { readTextFileSync } from "./textFile.js"
+import { type MemberConfigPeek, readMemberConfigText } from "./memberConfigPeek.js"
 
-/** Relative path of a member's config file. */
-export const CONFIG_FILE = ".blue/config.yaml"
-
-/** The member repo containing `cwd` (nearest `.blue/config.yaml` upward), or undefined. */
-export const findMemberRoot = (cwd: string): string | undefined =>
-  findUp(cwd, (d) => fs.existsSync(nodePath.join(d, CONFIG_FILE)))
-
-/** The path of the config file of the member repo at `root`. */
-export const memberConfigPath = (root: string): string => nodePath.join(root, CONFIG_FILE)
-
-/** The text of the member config at `root`, or why it cannot be read. */
-export const readMemberConfigText = (root: string): { readonly text: string } | { readonly problem: string } =>
-  readTextFileSync(memberConfigPath(root))
-
-/** A member config's fields as written, before any schema: what callers that must not load Effect need. */
-export interface MemberConfigPeek {
-  readonly repo: string
-  readonly realmName: string
-  /** undefined when absent or not a string */
-  readonly realmPath: string | undefined
-  /** whether the config declares `exports` (extractors) */
-  readonly hasExports: boolean
-}
+export {
+  CONFIG_FILE,
+  findMemberRoot,
+  memberConfigPath,
+  type MemberConfigPeek,
+  readMemberConfigText
+} from "./memberConfigPeek.js"
 
 /**
  * The fields of the member config at `root` when it can be read and parsed and names its repo and realm as strings;

@@ -4,7 +4,6 @@
  */
 import { fileURLToPath } from "node:url"
 import { environmentProblem } from "../adapters/home.js"
-import { codeCacheDir, loadWithCodeCache } from "./loader.js"
 
 const args = process.argv.slice(2)
 // BLUE_HOME and BLUE_LOCK_TIMEOUT_MS are checked before anything uses them (the code cache lives in BLUE_HOME).
@@ -32,12 +31,17 @@ if (!mcp) {
   process.on("SIGINT", early)
   process.on("SIGTERM", early)
 }
-if (mcp) loadWithCodeCache(fileURLToPath(new URL("./mcp.cjs", import.meta.url)), codeCacheDir())
+// The loader (node:vm, the code cache) is imported only when a bundle is loaded: the fast paths do without it.
+const loadBundle = async (url: URL) => {
+  const { codeCacheDir, loadWithCodeCache } = await import("./loader.js")
+  loadWithCodeCache(fileURLToPath(url), codeCacheDir())
+}
+if (mcp) await loadBundle(new URL("./mcp.cjs", import.meta.url))
 else {
   // Each fast path is its own chunk, loaded only for the commands it may answer (the status path reads daemon.db
   // and folds the realm; the write path is a small HTTP client): neither pays for the other's start-up.
   const handled = args.includes("status")
     ? (await import("./fastStatus.js")).tryFastStatus(args)
     : await (await import("./thinWrite.js")).tryThinWrite(args)
-  if (!handled) loadWithCodeCache(fileURLToPath(new URL("./cli.cjs", import.meta.url)), codeCacheDir())
+  if (!handled) await loadBundle(new URL("./cli.cjs", import.meta.url))
 }

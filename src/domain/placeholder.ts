@@ -2,7 +2,12 @@
  * Small contract rules with no dependencies on Effect (the start-up fast path uses them): the seed's range
  * spelling, where an import stands, and the placeholder contract `domain create` writes.
  */
-import * as semver from "semver"
+// Single semver modules, not the package index: the status fast path loads this file (src/cli/fastStatus.ts).
+import Range from "semver/classes/range.js"
+import semverGt from "semver/functions/gt.js"
+import semverLte from "semver/functions/lte.js"
+import semverValid from "semver/functions/valid.js"
+import validRange from "semver/ranges/valid.js"
 import { canonicalJson } from "./valueDiff.js"
 
 /** The seed writes ranges as ">=1.0.0, <2.0.0"; node-semver wants spaces between comparators. */
@@ -22,7 +27,7 @@ export const isValidRange = (range: string): boolean =>
   range.split("||").every((alternative) =>
     alternative.trim() !== "" &&
     alternative.split(",").every((comparator) => comparator.trim() !== "") &&
-    semver.validRange(normalizeRange(alternative)) !== null
+    validRange(normalizeRange(alternative)) !== null
   )
 
 /** The schema of the placeholder contract: an empty open object. */
@@ -48,12 +53,12 @@ export const importStanding = (range: string, resolved: string | undefined, curr
 }
 
 // Folding a realm asks this for every importer of every contract change: parse each range once.
-const ranges = new Map<string, semver.Range | null>()
+const ranges = new Map<string, Range | null>()
 const satisfies = (version: string, range: string): boolean => {
   let parsed = ranges.get(range)
   if (parsed === undefined) {
     try {
-      parsed = new semver.Range(normalizeRange(range))
+      parsed = new Range(normalizeRange(range))
     } catch {
       parsed = null
     }
@@ -80,10 +85,10 @@ export const breakingSince = (
   const resolved = imp.resolved_version
   // Most histories have no incompatible step at all: look before parsing any version.
   if (resolved === undefined || contract.evolution.every((e) => e.compatible)) return undefined
-  if (semver.valid(resolved) === null || semver.valid(contract.version) === null) return undefined
+  if (semverValid(resolved) === null || semverValid(contract.version) === null) return undefined
   return contract.evolution.find((e) =>
-    !e.compatible && semver.valid(e.version) !== null && semver.gt(e.version, resolved) &&
-    semver.lte(e.version, contract.version)
+    !e.compatible && semverValid(e.version) !== null && semverGt(e.version, resolved) &&
+    semverLte(e.version, contract.version)
   )?.version
 }
 

@@ -1,7 +1,8 @@
 /**
  * The status view: what `blue realm status` shows a member repo (or an admin in the realm repo).
  */
-import * as semver from "semver"
+import semverGt from "semver/functions/gt.js"
+import semverValid from "semver/functions/valid.js"
 import { type Bump, nextVersion, valueBump } from "../domain/compatibility/versions.js"
 import type { ContractFile, Role } from "../domain/files.js"
 import { breakingSince, importStanding, isPlaceholder, standingOf } from "../domain/placeholder.js"
@@ -51,7 +52,7 @@ export interface ContractView {
 
 const changesSince = (c: ContractFile, resolved: string | undefined) =>
   c.evolution
-    .filter((e) => resolved === undefined || (semver.valid(e.version) !== null && semver.gt(e.version, resolved)))
+    .filter((e) => resolved === undefined || (semverValid(e.version) !== null && semverGt(e.version, resolved)))
     .flatMap((e) => e.changes.map((ch) => `${e.version}: ${ch}`))
 
 const localView = (state: RealmState, domain: string, c: ContractFile, local: LocalExport): ContractView["local"] => {
@@ -139,18 +140,22 @@ export interface StatusView {
 const roleIn = (state: RealmState, domain: string, repo: string): Role | "member" =>
   state.domains[domain]?.bindings[repo]?.role ?? "member"
 
-/** Builds the status view of `repo` (or of the whole realm when `repo` is undefined). */
+/**
+ * Builds the status view of `repo` (or of the whole realm when `repo` is undefined). Domain and repo names are
+ * sorted with `order`, by default `localeCompare`; a caller may pass a comparator that gives the same answers.
+ */
 export const statusView = (
   state: RealmState,
   realm: { readonly path: string; readonly head: string },
   repo: string | undefined,
   local: ReadonlyMap<string, LocalExport> = new Map(),
   sessions: ReadonlyArray<SessionInput> = [],
-  self?: number
+  self?: number,
+  order: (a: string, b: string) => number = (a, b) => a.localeCompare(b)
 ): StatusView => {
   const domains = Object.entries(state.domains)
     .filter(([, d]) => repo === undefined || d.file.members.includes(repo) || repo in d.bindings)
-    .sort(([a], [b]) => a.localeCompare(b))
+    .sort(([a], [b]) => order(a, b))
     .map(([name, d]): DomainView => {
       const imports = repo === undefined ? [] : d.bindings[repo]?.imports ?? []
       return {
@@ -221,7 +226,7 @@ export const statusView = (
       .filter((c) => state.domains[c.domain]?.contracts[c.contract]?.owner === repo)
       .sort((a, b) => Number(a.id) - Number(b.id))
       .map((c): AckView => {
-        const answers = Object.entries(c.importers).sort(([a], [b]) => a.localeCompare(b))
+        const answers = Object.entries(c.importers).sort(([a], [b]) => order(a, b))
         return {
           id: c.id,
           domain: c.domain,
@@ -235,7 +240,7 @@ export const statusView = (
       }),
     repos: Object.values(state.repos)
       .map((r) => ({ name: r.name, ...(r.path === undefined ? {} : { path: r.path }), joined_at: r.joined_at }))
-      .sort((a, b) => a.name.localeCompare(b.name))
+      .sort((a, b) => order(a.name, b.name))
   }
 }
 
