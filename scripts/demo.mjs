@@ -42,10 +42,11 @@ const sh = (cwd, cmd, args) => {
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed: ${r.stderr}`)
   return r.stdout
 }
-const blue = (cwd, args, { expectFailure = false, expectCode } = {}) => {
+const blue = (cwd, args, { expectFailure = false, expectCode, extraEnv = {} } = {}) => {
   const shown = args.map((a) => (/[\s*"^>]/.test(a) ? `'${a}'` : a)).join(" ")
-  console.log(`${bold(`${path.basename(cwd)} $`)} blue ${shown}`)
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, env, encoding: "utf8" })
+  const prefix = Object.entries(extraEnv).map(([k, v]) => `${k}=${v} `).join("")
+  console.log(`${bold(`${path.basename(cwd)} $`)} ${prefix}blue ${shown}`)
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, env: { ...env, ...extraEnv }, encoding: "utf8" })
   const out = (r.stdout + r.stderr).trimEnd()
   if (out) console.log(out.replace(/^/gm, "  "))
   const ok = expectCode !== undefined ? r.status === expectCode : (r.status !== 0) === expectFailure
@@ -233,7 +234,8 @@ for (let i = 0; i < 100; i++) {
   await sleep(50)
 }
 blue(fungal, ["realm", "sessions"])
-blue(aperture, ["realm", "export", "--name", "s3-permissions", "--detect"])
+// With the daemon running, the write is handed to it (one writer): BLUE_DEBUG_PATH=1 says which path it took.
+blue(aperture, ["realm", "export", "--name", "s3-permissions", "--detect"], { extraEnv: { BLUE_DEBUG_PATH: "1" } })
 const exported = Date.now()
 const heard = () => received.some((r) => r.msg.type === "notification") && agentHeard.some((d) => d.type === "notification")
 for (let i = 0; i < 60 && !heard(); i++) await sleep(50)
