@@ -3,7 +3,6 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, TestClock } from "effect"
-import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -14,23 +13,10 @@ import { Published } from "../src/adapters/published.js"
 import { RealmGitLive } from "../src/adapters/realmGit.js"
 import { IdsCounter } from "../src/engine/ids.js"
 import { Realms } from "../src/engine/Realms.js"
+import { gitIn } from "./support/git.js"
 
 const tmp = () => fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), "blue-engine-")))
-const git = (dir: string, ...args: Array<string>) => {
-  const r = spawnSync("git", args, {
-    cwd: dir,
-    encoding: "utf8",
-    env: {
-      ...process.env,
-      GIT_AUTHOR_NAME: "t",
-      GIT_AUTHOR_EMAIL: "t@x",
-      GIT_COMMITTER_NAME: "t",
-      GIT_COMMITTER_EMAIL: "t@x"
-    }
-  })
-  if (r.status !== 0) throw new Error(r.stderr)
-  return r.stdout
-}
+const git = gitIn
 
 const engine = (log: Layer.Layer<EventLog, unknown>) =>
   Realms.Default.pipe(Layer.provide(Layer.mergeAll(log, RealmGitLive, RealmLockLive, IdsCounter)))

@@ -3,29 +3,15 @@
  * updateIndexFile leave the same staged entries, git reads the patched index (its checksum holds) and sees no
  * unstaged change.
  */
-import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
 import { type IndexChange, updateIndexFile } from "../src/adapters/gitIndex.js"
 import { objectId } from "../src/adapters/gitObjects.js"
+import { gitIn } from "./support/git.js"
 
-const git = (dir: string, ...args: Array<string>) => {
-  const r = spawnSync("git", args, {
-    cwd: dir,
-    encoding: "utf8",
-    env: {
-      ...process.env,
-      GIT_AUTHOR_NAME: "t",
-      GIT_AUTHOR_EMAIL: "t@x",
-      GIT_COMMITTER_NAME: "t",
-      GIT_COMMITTER_EMAIL: "t@x"
-    }
-  })
-  if (r.status !== 0) throw new Error(`git ${args.join(" ")}: ${r.stderr}`)
-  return r.stdout
-}
+const git = gitIn
 
 const initial: Record<string, string> = {
   "realm.yaml": "name: x\n",

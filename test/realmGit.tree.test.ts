@@ -4,28 +4,14 @@
  * of the same files built from scratch — by our own writer with no parent and by the git executable.
  */
 import { Effect } from "effect"
-import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
 import { makeRealmGit } from "../src/adapters/realmGit.js"
+import { gitIn } from "./support/git.js"
 
-const git = (dir: string, ...args: Array<string>) => {
-  const r = spawnSync("git", args, {
-    cwd: dir,
-    encoding: "utf8",
-    env: {
-      ...process.env,
-      GIT_AUTHOR_NAME: "t",
-      GIT_AUTHOR_EMAIL: "t@x",
-      GIT_COMMITTER_NAME: "t",
-      GIT_COMMITTER_EMAIL: "t@x"
-    }
-  })
-  if (r.status !== 0) throw new Error(`git ${args.join(" ")}: ${r.stderr}`)
-  return r.stdout.trim()
-}
+const git = (dir: string, ...args: Array<string>) => gitIn(dir, ...args).trim()
 
 /** A small deterministic PRNG (mulberry32), so a failure names its seed. */
 const prng = (seed: number) => () => {
