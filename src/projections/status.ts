@@ -93,6 +93,8 @@ export interface SessionInput {
   readonly last_activity: string
   readonly active_rfc: string | null
   readonly machine?: string
+  /** when the other machine last published its sessions */
+  readonly seen_at?: string
 }
 
 /** A live session in the realm, as status shows it (this machine's, from daemon.db). */
@@ -218,6 +220,7 @@ export const statusView = (
         last_activity: x.last_activity,
         active_rfc: x.active_rfc,
         machine: x.machine ?? null,
+        ...(x.seen_at === undefined ? {} : { seen_at: x.seen_at }),
         you: x.repo === repo
       }))
       .sort((a, b) => Number(b.you) - Number(a.you) || a.started_at.localeCompare(b.started_at)),
@@ -335,7 +338,7 @@ export const renderStatus = (v: StatusView, now: number = Date.now()): string =>
         `  • ${x.repo}${x.you ? " (you)" : ""} - ${
           x.active_rfc === null ? "idle" : `working on ${x.active_rfc}`
         } (${x.client_id}${x.pid === null ? "" : `, pid ${x.pid}`}, since ${ago(x.started_at, now)}${
-          x.machine === null ? "" : `, on ${x.machine}`
+          x.machine === null ? "" : `, on ${x.machine}${x.seen_at === undefined ? "" : `, seen ${ago(x.seen_at, now)}`}`
         })`
       )
     }
