@@ -3,6 +3,7 @@
  * machine's live sessions recorded in daemon.db, and the member repo around a directory as a session names it.
  */
 import { Context, Effect, Layer } from "effect"
+import { publishedSessions, type RemoteSession } from "../events/session.js"
 import {
   callApi,
   type Connection,
@@ -12,7 +13,6 @@ import {
   memberHere
 } from "./daemonClient.js"
 import { liveOnly } from "./daemonDb.js"
-import { publishedSessions, type RemoteSession } from "../events/session.js"
 import { type Session, Sessions } from "./sessions.js"
 
 /** The sessions a daemon knows: its machine's, and the live ones other machines published. */

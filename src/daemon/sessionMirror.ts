@@ -44,7 +44,8 @@ export const SessionMirrorLive = Layer.scopedDiscard(Effect.gen(function*() {
   const { machine } = yield* DaemonConfig
   const changes = yield* PubSub.subscribe(log.changes)
   const spacing = yield* pushInterval
-  const refreshEvery = Math.max(1_000, Math.floor((yield* sessionsTtl) / 3))
+  const ttl = yield* sessionsTtl
+  const refreshEvery = Math.max(1_000, Math.floor(ttl / 3))
   // Per remote realm: whether the local branch may be ahead of the server's, when it may be pushed next, the last push.
   const pending = new Map<string, { dirty: boolean; dueAt: number; lastPushAt: number }>()
   const markDirty = (realm: string) => {
@@ -64,7 +65,7 @@ export const SessionMirrorLive = Layer.scopedDiscard(Effect.gen(function*() {
       yield* realms.publishSessions(
         row.localPath,
         machine,
-        { machine, updated_at: now, sessions: active },
+        { machine, updated_at: now, ttl_ms: ttl, sessions: active },
         events.map((event) => ({
           id: `${event.session.id}-${event._tag === "SessionStarted" ? "started" : "ended"}`,
           time: now,
@@ -109,8 +110,13 @@ export const SessionMirrorLive = Layer.scopedDiscard(Effect.gen(function*() {
         pending.delete(realm)
         continue
       }
-      pending.set(realm, { dirty: false, dueAt: now + spacing, lastPushAt: now })
+      pending.set(realm, { ...p, dirty: false })
       const outcome = yield* Effect.either(realms.pushSessions(row.localPath, machine))
+      // Only a push that reached the server counts for the spacing (nothing to push is no push).
+      if (outcome._tag === "Left" || outcome.right._tag !== "UpToDate") {
+        const q = pending.get(realm)!
+        pending.set(realm, { ...q, dueAt: Math.max(q.dueAt, now + spacing), lastPushAt: now })
+      }
       const reason = outcome._tag === "Left"
         ? String((outcome.left as { message?: unknown }).message ?? outcome.left)
         : outcome.right._tag === "GaveUp"
@@ -127,17 +133,19 @@ export const SessionMirrorLive = Layer.scopedDiscard(Effect.gen(function*() {
 
   // At start: a snapshot this machine left listing sessions (a daemon killed with SIGKILL) is replaced by the live
   // ones, and a sessions branch not pushed yet is pushed.
-  yield* Effect.forkScoped(Effect.gen(function*() {
-    for (const row of yield* Effect.orElseSucceed(log.realms, () => [])) {
-      const live = yield* Effect.orElseSucceed(sessions.active(row.name), () => [])
-      const mine = (yield* Effect.orElseSucceed(realms.machineSessions(row.localPath), () => [])).find((m) =>
-        m.machine === machine
-      )
-      const listed = (mine?.snapshot as { sessions?: unknown } | null | undefined)?.sessions
-      if (live.length > 0 || (Array.isArray(listed) && listed.length > 0)) yield* publish(row.name, [])
-      else if (isRemote(row)) markDirty(row.name)
-    }
-  }).pipe(Effect.ignore))
+  yield* Effect.forkScoped(
+    Effect.gen(function*() {
+      for (const row of yield* Effect.orElseSucceed(log.realms, () => [])) {
+        const live = yield* Effect.orElseSucceed(sessions.active(row.name), () => [])
+        const mine = (yield* Effect.orElseSucceed(realms.machineSessions(row.localPath), () => [])).find((m) =>
+          m.machine === machine
+        )
+        const listed = (mine?.snapshot as { sessions?: unknown } | null | undefined)?.sessions
+        if (live.length > 0 || (Array.isArray(listed) && listed.length > 0)) yield* publish(row.name, [])
+        else if (isRemote(row)) markDirty(row.name)
+      }
+    }).pipe(Effect.ignore)
+  )
   yield* Effect.forkScoped(Effect.forever(Effect.ignore(mirror)))
   yield* Effect.forkScoped(refresh.pipe(Effect.repeat(Schedule.spaced(refreshEvery)), Effect.delay(refreshEvery)))
   yield* Effect.forkScoped(push.pipe(Effect.repeat(Schedule.spaced(PUSH_TICK_MS))))

@@ -2,7 +2,8 @@
  * The session mirror: this machine's sessions recorded on the realm branch `blue/sessions/<machine>`, and the
  * sessions other machines published there. For a realm on a git server the branch is pushed with compare-and-swap
  * (`pushSessions`), and other machines' branches arrive as remote-tracking refs with every fetch. Sessions are soft
- * state: a snapshot older than BLUE_SESSIONS_TTL_MS is hidden (its machine stopped publishing: killed, offline).
+ * state: a snapshot older than its `ttl_ms` (the publisher's BLUE_SESSIONS_TTL_MS; the reader's for a snapshot that
+ * does not say) is hidden: its machine stopped publishing (killed, offline).
  */
 import { Effect, Option } from "effect"
 import * as YAML from "yaml"
@@ -96,7 +97,10 @@ export const makeSessionMirror = ({ git, locks, remote }: Ports) => {
         return { _tag: "GaveUp", attempts: 0, reason: "this process has no connection to git servers" } as SessionPush
       }
       const branch = `${SESSIONS_BRANCH_PREFIX}${machine}`
-      const tracked = Effect.map(git.branches(dir, branch, "origin"), (list) => list.find((x) => x.name === branch)?.oid)
+      const tracked = Effect.map(
+        git.branches(dir, branch, "origin"),
+        (list) => list.find((x) => x.name === branch)?.oid
+      )
       const local = yield* git.head(dir, branch)
       let server = yield* tracked
       if (local === undefined || local === server) return { _tag: "UpToDate" } as SessionPush
@@ -158,21 +162,30 @@ export const makeSessionMirror = ({ git, locks, remote }: Ports) => {
         for (const b of list) {
           const machine = b.name.slice(SESSIONS_BRANCH_PREFIX.length)
           if (machine === "" || machine.includes("/")) continue
-          const text = yield* Effect.orElseSucceed(git.readFile(dir, b.oid, `sessions/${machine}.yaml`), () => undefined)
+          const text = yield* Effect.orElseSucceed(
+            git.readFile(dir, b.oid, `sessions/${machine}.yaml`),
+            () => undefined
+          )
           if (text === undefined) continue
           const snapshot = yield* Effect.try(() => YAML.parse(text) as unknown).pipe(Effect.orElseSucceed(() => null))
           const at = (snapshot as { updated_at?: unknown } | null)?.updated_at
           const updated_at = typeof at === "string" && !Number.isNaN(Date.parse(at)) ? at : null
+          // The publisher says how long its snapshot holds (it refreshes well within that); else this reader's TTL.
+          const said = (snapshot as { ttl_ms?: unknown } | null)?.ttl_ms
+          const holds = typeof said === "number" && Number.isFinite(said) && said > 0 ? said : ttl
           const seen = byMachine.get(machine)
           if (
             seen !== undefined &&
             (updated_at === null || (seen.updated_at !== null && Date.parse(seen.updated_at) >= Date.parse(updated_at)))
           ) continue
+          if (updated_at !== null && now - Date.parse(updated_at) > holds) {
+            byMachine.delete(machine)
+            continue
+          }
           byMachine.set(machine, { machine, commit: b.oid, snapshot, updated_at, remote: fromServer })
         }
       }
       return [...byMachine.values()]
-        .filter((m) => m.updated_at === null || now - Date.parse(m.updated_at) <= ttl)
         .sort((a, b) => a.machine.localeCompare(b.machine))
     })
 
