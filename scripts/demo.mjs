@@ -359,7 +359,8 @@ step("17. A second machine: the realm on a git server, fungal's laptop hearing a
 // commands run synchronously and would otherwise stall it.
 const serverRoot = path.join(root, "git-server")
 const DEMO_TOKEN = "demo-token-not-a-secret"
-const gitServer = spawn(process.execPath, [fileURLToPath(new URL("./gitServer.mjs", import.meta.url)), "--root", serverRoot], {
+const SERVER = fileURLToPath(new URL("./gitServer.mjs", import.meta.url))
+const gitServer = spawn(process.execPath, [SERVER, "--root", serverRoot], {
   env: { ...process.env, BLUE_GIT_SERVER_TOKEN: DEMO_TOKEN },
   stdio: ["ignore", "pipe", "inherit"]
 })
@@ -434,20 +435,25 @@ const follow = (m, cwd) => {
 }
 console.log(`${bold("[aperture-laptop] aperture $")} blue realm sessions --watch --json   # in the background`)
 const onA = follow(laptopA, apertureA)
-console.log(`${bold("[fungal-laptop] fungal-image-analysis $")} blue realm sessions --watch --json   # in the background`)
+console.log(`${bold("[fungal-laptop] fungal-image-analysis $")} blue realm sessions --watch --json   # background`)
 const onB = follow(laptopB, fungalB)
-const remoteSeen = () => {
-  const r = spawnSync(process.execPath, [BIN, "realm", "sessions", "--json"], { cwd: fungalB, env: laptopB.env, encoding: "utf8" })
-  return r.status === 0 && JSON.parse(r.stdout).remote.some((x) => x.repo === "aperture")
+// aperture's session as fungal's laptop lists it (from aperture's blue/sessions/<machine> branch on the server).
+const remoteSession = () => {
+  const r = spawnSync(process.execPath, [BIN, "realm", "sessions", "--json"], {
+    cwd: fungalB,
+    env: laptopB.env,
+    encoding: "utf8"
+  })
+  return r.status === 0 ? JSON.parse(r.stdout).remote.find((x) => x.repo === "aperture") : undefined
 }
-const sessionSince = Date.now()
-let sawRemote = false
-for (let i = 0; i < 200 && !(sawRemote = remoteSeen()); i++) await sleep(50)
-if (!sawRemote) {
+let seenRemote
+for (let i = 0; i < 200 && (seenRemote = remoteSession()) === undefined; i++) await sleep(50)
+if (seenRemote === undefined) {
   failures++
   console.log("  !! fungal's laptop never saw aperture's session")
 } else {
-  console.log(`  fungal's laptop sees aperture's session ${Date.now() - sessionSince} ms after it started:`)
+  const ms = Date.now() - Date.parse(seenRemote.started_at)
+  console.log(`  fungal's laptop lists aperture's session (on ${seenRemote.machine}) ${ms} ms after it started`)
 }
 blue(fungalB, ["realm", "sessions"], { machine: laptopB })
 blue(apertureA, ["realm", "export", "--name", "s3-permissions", "--value", "{\"read\":[\"jobs/*/masks/*\"]}"], {
@@ -462,7 +468,8 @@ if (noteB === undefined) {
   console.log("  !! fungal's laptop received no notification")
 } else {
   const n = noteB.msg.notification
-  console.log(`  fungal's watcher on the other laptop received, ${Math.max(0, noteB.at - exportedA)} ms after the export returned:`)
+  const ms = Math.max(0, noteB.at - exportedA)
+  console.log(`  fungal's watcher on the other laptop received, ${ms} ms after the export returned:`)
   console.log(`  🔔 #${n.id} ${n.from_repo}: ${n.contract} ${n.change_type} → ${n.version}`)
 }
 blue(fungalB, ["status"], { machine: laptopB })
@@ -472,9 +479,8 @@ blue(fungalB, ["realm", "log"], { machine: laptopB })
 blue(laptopA.dir, ["daemon", "stop"], { machine: laptopA })
 blue(laptopB.dir, ["daemon", "stop"], { machine: laptopB })
 console.log("  the server's branches: main (the realm) and one blue/sessions/<machine> per laptop (who works where)")
-for (const line of sh(path.join(serverRoot, "letemcook.git"), "git", ["for-each-ref", "--format=%(refname)"]).split("\n")) {
-  if (line !== "") console.log(`  ${line}`)
-}
+const serverRefs = sh(path.join(serverRoot, "letemcook.git"), "git", ["for-each-ref", "--format=%(refname)"])
+for (const line of serverRefs.split("\n")) if (line !== "") console.log(`  ${line}`)
 gitServer.kill("SIGTERM")
 
 console.log(

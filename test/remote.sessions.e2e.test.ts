@@ -180,7 +180,8 @@ describe("sessions on a remote realm", () => {
       expect.objectContaining({ repo: "aperture", machine: machineA, active_rfc: "training-metrics-v2", you: false })
     ])
     expect(ok(await blue(b, "fungal", "status"), "status").stdout).toContain(
-      `  • aperture - working on training-metrics-v2 (mcp, pid ${agent.pid}, since just now, on ${machineA}, seen just now)`
+      `  • aperture - working on training-metrics-v2 (mcp, pid ${agent.pid}, since just now, on ${machineA}, ` +
+        "seen just now)"
     )
 
     // The session ends on A: B stops listing it within the poll interval + 1 s.
