@@ -304,4 +304,27 @@ describe("sessions on a remote realm", () => {
     await gitIn(bare, "fsck", "--strict")
     again.child.kill("SIGTERM")
   }, 180_000)
+
+  it("a command on a remote realm exits once done, whatever the server's keep-alive timeout", async () => {
+    // A server that keeps idle connections open for a minute (nginx's default is 75 s): a kept-alive socket whose
+    // response isomorphic-git left unread used to hold the CLI until the server dropped it.
+    const srv = await startGitServer({ auth: { token: TOKEN }, keepAliveTimeoutMs: 60_000 })
+    servers.push(srv)
+    await srv.createBareRepo("letemcook")
+    const a = makeWorkspace("blue-rsess-ka")
+    a.env["BLUE_REALM_TOKEN"] = TOKEN
+    workspaces.push(a)
+    a.repo("aperture")
+    for (
+      const [cwd, args] of [
+        [".", ["realm", "admin", "init", "--name", "letemcook", "--remote", srv.url("letemcook")]],
+        ["aperture", ["realm", "admin", "join", srv.url("letemcook")]],
+        ["aperture", ["realm", "admin", "domain", "create", "s3-access", "--repos", "aperture,fungal"]]
+      ] as const
+    ) {
+      const t = Date.now()
+      ok(await blue(a, cwd, ...args), args.join(" "))
+      expect(Date.now() - t).toBeLessThan(20_000)
+    }
+  }, 120_000)
 })
