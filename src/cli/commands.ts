@@ -190,6 +190,16 @@ const describeEvent = (e: Envelope): string => {
       return `${ev.repo} acknowledged #${ev.id} (${ev.contract} ${ev.version})`
     case "BindingDeclared":
       return `${ev.domain}/${ev.binding.repo} as ${ev.binding.role}`
+    case "GovernanceChanged":
+      return `${ev.domain === undefined ? "realm" : ev.domain}: ${ev.changes.join("; ")}`
+    case "RepoInvited":
+      return `${ev.repo} invited by ${ev.by}`
+    case "JoinRequested":
+      return `${ev.id}: ${ev.repo.name} asks to join`
+    case "JoinApproved":
+      return `${ev.id}: ${ev.repo.name} admitted by ${ev.by}`
+    case "JoinRejected":
+      return `${ev.id}: ${ev.repo} turned down by ${ev.by}${ev.reason === undefined ? "" : ` (${ev.reason})`}`
   }
 }
 
