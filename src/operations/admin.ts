@@ -6,6 +6,7 @@ import { Effect, Either, Schema } from "effect"
 import * as nodePath from "node:path"
 import { validateName } from "../domain/decide.js"
 import { Admission } from "../domain/files.js"
+import { approversOf, pendingRequestOf } from "../domain/governance.js"
 import { suggestName } from "../domain/names.js"
 import { displayUrl, parseRealmLocation, pathOptionProblem, UnsupportedRealmLocation } from "../domain/realmLocation.js"
 import { PathProblem } from "../engine/errors.js"
@@ -193,7 +194,7 @@ export const joinRealm = operation({
         Effect.map((a) => ({
           state: a.state,
           realm: a.realm,
-          commit: a.commit as string | undefined,
+          commit: a.events.length === 0 ? undefined : a.commit as string | undefined,
           rejoined: false
         })),
         // A repo whose registration landed but whose local config was lost (crash, fresh clone) may join again.
@@ -203,6 +204,11 @@ export const joinRealm = operation({
               ? Effect.succeed({ state: o.state, realm: o.name, commit: undefined, rejoined: true })
               : Effect.fail(e)))
       )
+      // A join into an `approval` realm files a join request (or finds the pending one). .blue/config.yaml is written
+      // all the same, so that the repo is set up the moment an approver admits it; until then commands that need
+      // membership say the request is pending (JoinPending).
+      const request = joined.state.repos[repoName] === undefined ? pendingRequestOf(joined.state, repoName) : undefined
+      const requestedNow = joined.commit !== undefined && request !== undefined
       yield* Effect.flatMap(MemberConfig, (c) =>
         c.write(root, {
           realm: remote === undefined
@@ -226,11 +232,23 @@ export const joinRealm = operation({
         commit: joined.commit ?? null,
         alreadyMember: joined.rejoined,
         config: nodePath.join(root, CONFIG_FILE),
-        detected
+        detected,
+        join_request: request === undefined
+          ? null
+          : { id: request.id, pending_already: !requestedNow, approvers: [...approversOf(joined.state)] }
       }
     }),
   summary: (r) =>
-    [
+    r.join_request !== null
+      ? [
+        `${r.join_request.pending_already ? "Join request" : "✓ Join request"} ${r.join_request.id} ${
+          r.join_request.pending_already ? "is still pending" : "recorded"
+        }; an approver (${
+          r.join_request.approvers.length === 0 ? "none is recorded yet" : r.join_request.approvers.join(", ")
+        }) must run 'blue realm admin approve ${r.join_request.id}'`,
+        `✓ Wrote ${CONFIG_FILE}`
+      ].join("\n")
+      : [
       r.alreadyMember
         ? `✓ ${r.repo} is already a member of realm '${r.realm}'`
         : `✓ Created repos/${r.repo}.yaml in realm '${r.realm}'`,
