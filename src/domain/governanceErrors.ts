@@ -15,8 +15,8 @@ export class NotApprover extends Schema.TaggedError<NotApprover>()("NotApprover"
 }) {
   override get message() {
     return this.approvers.length === 0
-      ? `Only an approver may ${this.action} in realm '${this.realm}', and it records none yet; add one first with 'blue realm admin governance --add-approver EMAIL'.`
-      : `Only an approver may ${this.action} in realm '${this.realm}'; ${this.actor} is not one — ask ${
+      ? `Only an approver of realm '${this.realm}' may ${this.action}, and it records none yet; add one first with 'blue realm admin governance --add-approver EMAIL'.`
+      : `Only an approver of realm '${this.realm}' may ${this.action}; ${this.actor} is not one — ask ${
         this.approvers.join(" or ")
       }.`
   }
