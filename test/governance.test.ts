@@ -7,8 +7,8 @@ import { describe, expect, it } from "vitest"
 import { eventProblem, requireMember } from "../src/domain/authorization.js"
 import type { Command, CommandMeta } from "../src/domain/commands.js"
 import { decide } from "../src/domain/decide.js"
+import type { ContractPublished } from "../src/domain/events.js"
 import {
-  ContractPublished,
   GovernanceChanged,
   JoinApproved,
   JoinRejected,
@@ -249,7 +249,9 @@ describe("approval admission: join requests", () => {
 
   it("given a pending request, when an approver approves, then JoinApproved and the repo is a member", () => {
     const { after } = requested()
-    const events = thenEvents(when(after, { _tag: "ReviewJoin", id: "join-2", verdict: "approve" }, ADMIN, undefined, T2))
+    const events = thenEvents(
+      when(after, { _tag: "ReviewJoin", id: "join-2", verdict: "approve" }, ADMIN, undefined, T2)
+    )
     expect(events).toEqual([
       new JoinApproved({ id: "join-2", repo: { ...repoFile("svc"), joined_at: T2 }, by: ADMIN })
     ])
@@ -330,13 +332,19 @@ describe("PublishContract declares a new contract in a domain the repo provides"
     expect(c).toMatchObject({ name: "bucket-names", version: "1.0.0", owner: "aperture", value: { buckets: ["a"] } })
     expect(c.evolution).toHaveLength(1)
     expect(c.evolution[0]).toMatchObject({ version: "1.0.0", compatible: true })
-    const after = given(realm(), joined("aperture"), joined("fungal"), ...thenEvents(
-      when(given(realm(), joined("aperture"), joined("fungal")), {
-        _tag: "CreateDomain",
-        domain: "s3-access",
-        repos: ["aperture", "fungal"]
-      })
-    ), ...events)
+    const after = given(
+      realm(),
+      joined("aperture"),
+      joined("fungal"),
+      ...thenEvents(
+        when(given(realm(), joined("aperture"), joined("fungal")), {
+          _tag: "CreateDomain",
+          domain: "s3-access",
+          repos: ["aperture", "fungal"]
+        })
+      ),
+      ...events
+    )
     expect(after.domains["s3-access"]!.bindings["aperture"]!.exports!.map((x) => x.contract)).toEqual([
       "s3-access",
       "bucket-names"
@@ -344,12 +352,17 @@ describe("PublishContract declares a new contract in a domain the repo provides"
     // nobody imports it yet: nothing to notify
     expect(Object.keys(after.pending)).toEqual([])
     // and a consumer can import it
-    const imported = thenEvents(when(after, {
-      _tag: "DeclareImport",
-      contract: "bucket-names",
-      domain: "s3-access",
-      version: "^1.0.0"
-    }, "m@example.com", "fungal"))
+    const imported = thenEvents(when(
+      after,
+      {
+        _tag: "DeclareImport",
+        contract: "bucket-names",
+        domain: "s3-access",
+        version: "^1.0.0"
+      },
+      "m@example.com",
+      "fungal"
+    ))
     expect(imported[0]).toMatchObject({ _tag: "BindingDeclared", binding: { repo: "fungal", role: "consumer" } })
   })
 

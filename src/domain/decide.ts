@@ -36,9 +36,9 @@ import {
 import { defaultRealmFile, type RealmFile } from "./files.js"
 import { decideChangeGovernance, decideInvite, decideJoin, decideReviewJoin } from "./governance.js"
 import { cycleClosedBy, domainEdges, realmGraph } from "./graph.js"
-import { decideDeclareContract } from "./newContracts.js"
 import { sourceGlobProblem } from "./nameRules.js"
 import { type Name, type NameKind, nameProblem } from "./names.js"
+import { decideDeclareContract } from "./newContracts.js"
 import { isValidRange, normalizeRange, PLACEHOLDER_SCHEMA } from "./placeholder.js"
 import { pendingKey, type RealmState } from "./state.js"
 

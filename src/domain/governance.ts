@@ -121,7 +121,10 @@ export const foldGovernance = (
     case "GovernanceChanged":
       return event.domain === undefined ? g : { ...g, domains: { ...g.domains, [event.domain]: event.governance } }
     case "RepoInvited":
-      return { ...g, invitations: { ...g.invitations, [event.repo]: { repo: event.repo, by: event.by, invited_at: time } } }
+      return {
+        ...g,
+        invitations: { ...g.invitations, [event.repo]: { repo: event.repo, by: event.by, invited_at: time } }
+      }
     case "JoinRequested":
       return { ...g, requests: { ...g.requests, [event.id]: { id: event.id, repo: event.repo, requested_at: time } } }
     case "JoinApproved":

@@ -41,7 +41,12 @@ export const decideDeclareContract = (
     const binding = d.bindings[actor]
     if (binding === undefined || binding.role !== "provider") {
       return yield* Either.left(
-        new NotDomainProvider({ domain, contract: command.contract, repo: actor, provides: [...providedBy(state, actor)] })
+        new NotDomainProvider({
+          domain,
+          contract: command.contract,
+          repo: actor,
+          provides: [...providedBy(state, actor)]
+        })
       )
     }
     if (command.version !== undefined && semver.valid(command.version) !== command.version) {

@@ -140,6 +140,16 @@ const resolveRealmArg = (at: At, arg: string) =>
     })
   })
 
+/** What join says of the join request it filed (or found pending) in an `approval` realm. */
+const joinRequestLine = (
+  request: { readonly id: string; readonly pending_already: boolean; approvers: ReadonlyArray<string> }
+) =>
+  `${request.pending_already ? "Join request" : "✓ Join request"} ${request.id} ${
+    request.pending_already ? "is still pending" : "recorded"
+  }; an approver (${
+    request.approvers.length === 0 ? "none is recorded yet" : request.approvers.join(", ")
+  }) must run 'blue realm admin approve ${request.id}'`
+
 /** `blue_realm_join`: register the repo at `at.cwd` in a realm and write its `.blue/config.yaml`. */
 export const joinRealm = operation({
   tool: "blue_realm_join",
@@ -239,17 +249,10 @@ export const joinRealm = operation({
       }
     }),
   summary: (r) =>
-    r.join_request !== null
-      ? [
-        `${r.join_request.pending_already ? "Join request" : "✓ Join request"} ${r.join_request.id} ${
-          r.join_request.pending_already ? "is still pending" : "recorded"
-        }; an approver (${
-          r.join_request.approvers.length === 0 ? "none is recorded yet" : r.join_request.approvers.join(", ")
-        }) must run 'blue realm admin approve ${r.join_request.id}'`,
-        `✓ Wrote ${CONFIG_FILE}`
-      ].join("\n")
-      : [
-      r.alreadyMember
+    [
+      r.join_request !== null
+        ? joinRequestLine(r.join_request)
+        : r.alreadyMember
         ? `✓ ${r.repo} is already a member of realm '${r.realm}'`
         : `✓ Created repos/${r.repo}.yaml in realm '${r.realm}'`,
       ...r.detected.map((d) => `✓ Detected ${d.role}: ${d.contract} in domain ${d.domain}`),

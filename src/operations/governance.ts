@@ -113,12 +113,16 @@ export const changeGovernance = operation({
         `Governance of ${where}:`,
         `  admission: ${g.admission}`,
         `  approvers: ${g.approvers.length === 0 ? "(none)" : g.approvers.join(", ")}`,
-        `  breaking changes: ${g.breaking_changes.require_approval ? "need an approver's approval" : "need no approval"}, grace period ${g.breaking_changes.grace_period_days} days`
+        `  breaking changes: ${
+          g.breaking_changes.require_approval ? "need an approver's approval" : "need no approval"
+        }, grace period ${g.breaking_changes.grace_period_days} days`
       ]),
       ...(r.join_requests.length === 0 ? [] : [
         "Join requests waiting for an approver:",
         ...r.join_requests.map((j) =>
-          `  ${j.id}: ${j.repo}${j.path === null ? "" : ` (${j.path})`}, by ${j.maintainers.join(", ")} — 'blue realm admin approve ${j.id}' or 'reject ${j.id}'`
+          `  ${j.id}: ${j.repo}${j.path === null ? "" : ` (${j.path})`}, by ${
+            j.maintainers.join(", ")
+          } — 'blue realm admin approve ${j.id}' or 'reject ${j.id}'`
         )
       ]),
       ...(r.invitations.length === 0 ? [] : [
@@ -132,7 +136,8 @@ export const changeGovernance = operation({
 /** `blue realm admin invite <repo>`: an approver invites a repo, whose next join is admitted. */
 export const inviteRepo = operation({
   tool: "blue_realm_invite",
-  description: "Invite a repo into the realm (approvers only): its next 'join' is admitted, even in an invite-only realm.",
+  description:
+    "Invite a repo into the realm (approvers only): its next 'join' is admitted, even in an invite-only realm.",
   readOnly: false,
   args: Schema.Struct({
     repo: Schema.String.annotations({ description: "The repo name it will join under (kebab-case)" })
