@@ -243,14 +243,15 @@ export const joinRealm = operation({
         alreadyMember: joined.rejoined,
         config: nodePath.join(root, CONFIG_FILE),
         detected,
-        join_request: request === undefined
-          ? null
-          : { id: request.id, pending_already: !requestedNow, approvers: [...approversOf(joined.state)] }
+        // only while a join request waits (an `approval` realm): the result of a join is unchanged otherwise
+        ...(request === undefined ? {} : {
+          join_request: { id: request.id, pending_already: !requestedNow, approvers: [...approversOf(joined.state)] }
+        })
       }
     }),
   summary: (r) =>
     [
-      r.join_request !== null
+      r.join_request !== undefined
         ? joinRequestLine(r.join_request)
         : r.alreadyMember
         ? `✓ ${r.repo} is already a member of realm '${r.realm}'`
