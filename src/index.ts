@@ -19,15 +19,9 @@ export { decide, validateName } from "./domain/decide.js"
 export * from "./domain/errors.js"
 export * from "./domain/events.js"
 export * from "./domain/files.js"
-export * from "./domain/graph.js"
-export {
-  approversOf,
-  effectiveGovernance,
-  isApprover,
-  JOIN_ID_PREFIX,
-  pendingRequestOf
-} from "./domain/governance.js"
+export { approversOf, effectiveGovernance, isApprover, JOIN_ID_PREFIX, pendingRequestOf } from "./domain/governance.js"
 export type { GovernanceState, Invitation, JoinRequest } from "./domain/governance.js"
+export * from "./domain/graph.js"
 export * from "./domain/state.js"
 export { Ids, IdsCounter, IdsLive } from "./engine/ids.js"
 export { layerWith, Realms } from "./engine/Realms.js"
