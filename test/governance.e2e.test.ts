@@ -176,6 +176,8 @@ describe("governance changes and a second contract", () => {
       approvers: [APPROVER, "b@example.com"],
       breaking_changes: { require_approval: false, grace_period_days: 7 }
     })
+    const same = ok(ws.blue(REALM, "realm", "admin", "governance", "--grace-period-days", "7", "--json"), "same").json()
+    expect(same).toMatchObject({ asked: true, changed: false, commit: null, changes: [] })
     ok(ws.blue(REALM, "realm", "admin", "governance", "--remove-approver", "b@example.com"), "remove b")
     const last = ws.blue(REALM, "realm", "admin", "governance", "--remove-approver", APPROVER)
     expect(last.code).toBe(1)

@@ -76,6 +76,7 @@ export const changeGovernance = operation({
         return {
           realm: open.name,
           domain: args.domain ?? null,
+          asked: false,
           changed: false,
           changes: [] as Array<string>,
           commit: null as string | null,
@@ -95,6 +96,7 @@ export const changeGovernance = operation({
       return {
         realm: out.realm,
         domain: args.domain ?? null,
+        asked: true,
         changed: changed !== undefined,
         changes: changed?.event._tag === "GovernanceChanged" ? [...changed.event.changes] : [],
         commit: changed === undefined ? null : out.commit,
@@ -107,7 +109,7 @@ export const changeGovernance = operation({
     const file = r.domain === null ? "realm.yaml" : `domains/${r.domain}/governance.yaml`
     return [
       ...(r.commit === null
-        ? []
+        ? (r.asked ? [`✓ The governance of ${where} is already as asked; nothing was recorded`] : [])
         : [`✓ Changed the governance of ${where} (${file})`, ...r.changes.map((c) => `  ${c}`)]),
       ...(g === null ? [] : [
         `Governance of ${where}:`,
