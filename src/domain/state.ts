@@ -4,7 +4,7 @@
  */
 import type { ContractBumped, ContractPublished, RealmEvent } from "./events.js"
 import type { BindingFile, ContractFile, DomainFile, RealmFile, RepoFile } from "./files.js"
-import { foldGovernance, type GovernanceState, mergeGovernance } from "./governance.js"
+import { foldGovernance, type GovernanceState, mergeGovernance } from "./governanceState.js"
 import { standingOf } from "./placeholder.js"
 
 /** One domain with its contracts and bindings. */
