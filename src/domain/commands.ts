@@ -4,6 +4,9 @@
  */
 import { Schema } from "effect"
 import { Admission } from "./files.js"
+import { ChangeGovernance, InviteRepo, ReviewJoin } from "./governanceCommands.js"
+
+export { ChangeGovernance, InviteRepo, ReviewJoin } from "./governanceCommands.js"
 
 /** Who acts: the member repo the command runs in (if any) and the person. */
 export const Actor = Schema.Struct({
@@ -76,7 +79,10 @@ export const Command = Schema.Union(
   LeaveRealm,
   PublishContract,
   DeclareImport,
-  AcknowledgeNotifications
+  AcknowledgeNotifications,
+  ChangeGovernance,
+  InviteRepo,
+  ReviewJoin
 )
 /** Every realm command. */
 export type Command = typeof Command.Type

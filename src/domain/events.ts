@@ -5,6 +5,7 @@
  */
 import { Schema } from "effect"
 import { BindingFile, ContractFile, DomainFile, RealmFile, RepoFile } from "./files.js"
+import { GovernanceChanged, JoinApproved, JoinRejected, JoinRequested, RepoInvited } from "./governanceEvents.js"
 import { Name } from "./names.js"
 
 /** A realm was created with its governance and trust settings. */
@@ -54,6 +55,8 @@ export class NotificationAcknowledged extends Schema.TaggedClass<NotificationAck
   { id: Schema.String, repo: Name, contract: Name, version: Schema.String }
 ) {}
 
+export { GovernanceChanged, JoinApproved, JoinRejected, JoinRequested, RepoInvited } from "./governanceEvents.js"
+
 /** Every realm event. */
 export const RealmEvent = Schema.Union(
   RealmInitialized,
@@ -63,7 +66,12 @@ export const RealmEvent = Schema.Union(
   ContractPublished,
   ContractBumped,
   BindingDeclared,
-  NotificationAcknowledged
+  NotificationAcknowledged,
+  GovernanceChanged,
+  RepoInvited,
+  JoinRequested,
+  JoinApproved,
+  JoinRejected
 )
 /** Every realm event. */
 export type RealmEvent = typeof RealmEvent.Type

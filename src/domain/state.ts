@@ -4,6 +4,7 @@
  */
 import type { ContractBumped, ContractPublished, RealmEvent } from "./events.js"
 import type { BindingFile, ContractFile, DomainFile, RealmFile, RepoFile } from "./files.js"
+import { foldGovernance, type GovernanceState, mergeGovernance } from "./governanceState.js"
 import { standingOf } from "./placeholder.js"
 
 /** One domain with its contracts and bindings. */
@@ -58,6 +59,8 @@ export interface RealmState {
   readonly pending: Readonly<Record<string, PendingNotification>>
   /** contract changes with their acknowledgements, per contract (keyed `<domain>/<contract>`), oldest first */
   readonly changes: Readonly<Record<string, ReadonlyArray<ChangeAcks>>>
+  /** invitations, join requests and domain governance overrides (absent until the first governance event) */
+  readonly governance?: GovernanceState
 }
 
 /** Bump when RealmState changes shape: older snapshots are ignored and rebuilt from the log. */
@@ -90,6 +93,7 @@ export interface Draft {
   domains: Record<string, DraftDomain>
   pending: Record<string, PendingNotification>
   changes: Record<string, ReadonlyArray<ChangeAcks>>
+  governance?: GovernanceState
 }
 
 /** The domains a draft has copied for writing (the others are still shared with the state it came from). */
@@ -111,7 +115,8 @@ export const draftOf = (state: RealmState): Draft => {
     repos: state.repos as Record<string, RepoFile>,
     domains: state.domains as Record<string, DraftDomain>,
     pending: (state.pending ?? {}) as Record<string, PendingNotification>,
-    changes: (state.changes ?? {}) as Record<string, ReadonlyArray<ChangeAcks>>
+    changes: (state.changes ?? {}) as Record<string, ReadonlyArray<ChangeAcks>>,
+    ...(state.governance === undefined ? {} : { governance: state.governance })
   }
   ownDomains.set(draft, new Set())
   ownMaps.set(draft, new Set())
@@ -238,6 +243,7 @@ export const apply = (
       return
     case "RepoJoined":
       writable(draft, "repos")[event.repo.name] = event.repo
+      if (draft.governance !== undefined) draft.governance = foldGovernance(draft.governance, event, meta.time)
       return
     case "RepoLeft": {
       delete writable(draft, "repos")[event.repo]
@@ -301,6 +307,24 @@ export const apply = (
       }
       return
     }
+    case "GovernanceChanged":
+      if (event.domain === undefined) {
+        if (draft.realm !== undefined) {
+          draft.realm = { ...draft.realm, governance: mergeGovernance(draft.realm.governance, event.governance) }
+        }
+        return
+      }
+      draft.governance = foldGovernance(draft.governance, event, meta.time)
+      return
+    case "JoinApproved":
+      writable(draft, "repos")[event.repo.name] = event.repo
+      draft.governance = foldGovernance(draft.governance, event, meta.time)
+      return
+    case "RepoInvited":
+    case "JoinRequested":
+    case "JoinRejected":
+      draft.governance = foldGovernance(draft.governance, event, meta.time)
+      return
   }
 }
 

@@ -41,7 +41,12 @@ export const schemaVersions: Readonly<Record<RealmEvent["_tag"], number>> = {
   ContractPublished: 1,
   ContractBumped: 1,
   BindingDeclared: 1,
-  NotificationAcknowledged: 1
+  NotificationAcknowledged: 1,
+  GovernanceChanged: 1,
+  RepoInvited: 1,
+  JoinRequested: 1,
+  JoinApproved: 1,
+  JoinRejected: 1
 }
 
 /**

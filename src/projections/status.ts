@@ -128,7 +128,8 @@ export interface StatusView {
     readonly repos: number
     readonly domains: number
   }
-  readonly repo: { readonly name: string; readonly member: boolean } | null
+  /** `join_request`: the id of its pending join request, while an approver has not answered it */
+  readonly repo: { readonly name: string; readonly member: boolean; readonly join_request?: string } | null
   readonly domains: ReadonlyArray<DomainView>
   readonly repos: ReadonlyArray<{ readonly name: string; readonly path?: string; readonly joined_at: string }>
   /** contract changes this repo has not acknowledged yet (`blue realm ack`) */
@@ -137,6 +138,11 @@ export interface StatusView {
   readonly sessions: ReadonlyArray<SessionView>
   /** for an owner: the latest changes of its contracts and which importers acknowledged them */
   readonly acknowledgements: ReadonlyArray<AckView>
+}
+
+const joinRequestOf = (state: RealmState, repo: string): { readonly join_request?: string } => {
+  const request = Object.values(state.governance?.requests ?? {}).find((r) => r.repo.name === repo)
+  return request === undefined ? {} : { join_request: request.id }
 }
 
 const roleIn = (state: RealmState, domain: string, repo: string): Role | "member" =>
@@ -204,7 +210,11 @@ export const statusView = (
       repos: Object.keys(state.repos).length,
       domains: Object.keys(state.domains).length
     },
-    repo: repo === undefined ? null : { name: repo, member: repo in state.repos },
+    repo: repo === undefined ? null : {
+      name: repo,
+      member: repo in state.repos,
+      ...(repo in state.repos ? {} : joinRequestOf(state, repo))
+    },
     domains,
     notifications: Object.values(state.pending ?? {})
       .filter((n) => repo !== undefined && n.repo === repo)
@@ -265,7 +275,13 @@ export const renderStatus = (v: StatusView, now: number = Date.now()): string =>
   lines.push(
     v.repo === null ? `📊 realm ${v.realm.name} (admin view)` : `📊 ${v.repo.name} (in realm: ${v.realm.name})`
   )
-  if (v.repo !== null && !v.repo.member) lines.push(`⚠️  ${v.repo.name} is not a member of this realm any more.`)
+  if (v.repo !== null && !v.repo.member) {
+    lines.push(
+      v.repo.join_request === undefined
+        ? `⚠️  ${v.repo.name} is not a member of this realm any more.`
+        : `⏳ ${v.repo.name} is not a member yet: join request ${v.repo.join_request} waits for an approver ('blue realm admin approve ${v.repo.join_request}').`
+    )
+  }
   for (const d of v.domains) {
     for (const c of d.contracts) {
       if (c.local === undefined) continue
