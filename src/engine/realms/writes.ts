@@ -3,7 +3,7 @@
  * overwrite hand edits → one commit → compare-and-swap the branch → record in daemon.db → update the working tree;
  * plus `init`, finishing a half-made `init`, and `reindex`.
  */
-import { Deferred, Effect, Either, Exit, FiberId } from "effect"
+import { Deferred, Effect, Either, Exit, FiberId, Option } from "effect"
 import * as fs from "node:fs"
 import * as nodePath from "node:path"
 import { repoTmpDir, sweepTmp, writeFileAtomicSync } from "../../adapters/atomicFs.js"
@@ -698,7 +698,12 @@ export const makeWrites = (
       const out = yield* remoteSync.pullLocked(dir, name, url)
       yield* catchUp(dir)
       return out
-    }))
+    })).pipe(
+      // Not while this process writes to the realm: its push lands on the server's latest or fetches it (a lost
+      // race), so a fetch now would only hold up the commands queued behind it.
+      queueOf(dir).turn.withPermitsIfAvailable(1),
+      Effect.map(Option.getOrElse(() => ({ moved: false })))
+    )
 
   return { recover, execute, init, finishInit, reindex, initRemote, cloneRemote, syncRemote } as const
 }
