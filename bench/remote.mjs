@@ -169,7 +169,7 @@ if (CONTENTION) {
     const daemons = []
     for (const h of homes) {
       h.env.BLUE_DAEMON_PORT = String(await free())
-      daemons.push(spawn(process.execPath, [bin, "daemon", "run"], {
+      daemons.push(spawn(process.execPath, [...(process.env.BENCH_DAEMON_NODE_ARGS ?? "").split(" ").filter(Boolean), bin, "daemon", "run"], {
         cwd: h.repo,
         env: { ...h.env, BLUE_REALM_SYNC_INTERVAL_MS: "2000" },
         stdio: "ignore"
@@ -181,6 +181,11 @@ if (CONTENTION) {
       }
       h.env.BLUE_DAEMON = "auto"
     }
+    const pushesOf = (k) =>
+      contended.requests.filter((q) =>
+        q.method === "GET" && q.service === "git-receive-pack" && q.user === `home-${k}` && q.path.includes(name)
+      ).length
+    const setupPushes = homes.map((_, k) => pushesOf(k))
     const load = os.loadavg()[0]
     const started = performance.now()
     const writes = await Promise.all(homes.flatMap((h, k) =>
@@ -192,6 +197,7 @@ if (CONTENTION) {
     ))
     const wall = performance.now() - started
     for (const d of daemons) d.kill("SIGTERM")
+    await Promise.all(daemons.map((d) => new Promise((r) => (d.exitCode !== null ? r() : d.on("exit", r)))))
     const ok = writes.filter((w) => w.code === 0)
     const lat = writes.map((w) => w.ms)
     runs.push({
@@ -201,11 +207,7 @@ if (CONTENTION) {
       p50: ms(median(lat)),
       p99: ms(p99(lat)),
       max_attempts: Math.max(0, ...ok.map((w) => JSON.parse(w.stdout).attempts ?? 0)),
-      pushes: homes.map((_, k) =>
-        contended.requests.filter((q) =>
-          q.method === "GET" && q.service === "git-receive-pack" && q.user === `home-${k}` && q.path.includes(name)
-        ).length
-      ),
+      pushes: homes.map((_, k) => pushesOf(k) - setupPushes[k]),
       load_1m: Math.round(load * 100) / 100,
       failed: writes.filter((w) => w.code !== 0).map((w) => w.stderr.trim()).slice(0, 3)
     })
