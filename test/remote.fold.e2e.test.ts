@@ -93,8 +93,12 @@ const withFirstPushHeld = async (
   const head = attempt(first)
   await held.arrived
   const rest = queued.map(attempt)
-  // Give the queued commands time to reach the engine's queue (each reads its realm row first).
-  await new Promise((r) => setTimeout(r, 500))
+  // Until every queued command waits in the engine's queue (each reads its realm row first).
+  const deadline = Date.now() + 60_000
+  while ((await m.run((r) => r.queuedWrites(m.dir))) < queued.length) {
+    if (Date.now() > deadline) throw new Error("the queued commands did not reach the write queue")
+    await new Promise((r) => setTimeout(r, 20))
+  }
   await meanwhile()
   held.release()
   const results: Array<Either.Either<Appended, any>> = []

@@ -705,5 +705,8 @@ export const makeWrites = (
       Effect.map(Option.getOrElse(() => ({ moved: false })))
     )
 
-  return { recover, execute, init, finishInit, reindex, initRemote, cloneRemote, syncRemote } as const
+  /** How many commands wait in this process's write queue of the realm in `dir` (not yet taken into a write). */
+  const queuedWrites = (dir: string) => Effect.sync(() => queues.get(dir)?.pending.length ?? 0)
+
+  return { recover, execute, init, finishInit, reindex, initRemote, cloneRemote, syncRemote, queuedWrites } as const
 }
