@@ -1,7 +1,9 @@
 /**
  * The write path (SPEC §2.1): under the realm's lock, recover an interrupted write → catch up → decide → refuse to
  * overwrite hand edits → one commit → compare-and-swap the branch → record in daemon.db → update the working tree;
- * plus `init`, finishing a half-made `init`, and `reindex`.
+ * plus `init`, finishing a half-made `init`, and `reindex`. A process's writes to one realm take turns in its write
+ * queue; a remote realm's commands queued behind a write in flight (or retrying after a lost race) are folded into
+ * the next attempt: decided in turn, one commit, one push (SPEC §2.1, "Measured facts"; docs/remote.md).
  */
 import { Deferred, Effect, Either, Exit, FiberId, Option } from "effect"
 import * as fs from "node:fs"
