@@ -2,14 +2,21 @@
 // vs the git executable doing the same: one push (p50/p99), a fetch with nothing new, a clone of a realm with
 // COMMITS commits (isomorphic-git, and the adapter's native path). Medians of RUNS runs; prints the load average.
 // Usage: node bench/remote.mjs [PUSHES=30] [COMMITS=2000] [RUNS=3]
-import { execFile, execFileSync } from "node:child_process"
+//        node bench/remote.mjs contention [HOMES=3] [WRITES=20] [RUNS=3]
+// The second form (needs `npm run build`): HOMES machines (each its own BLUE_HOME and daemon, the bundled CLI handing
+// its writes over) each run WRITES concurrent `domain create` against one realm on the server: latency p50/p99 per
+// write (spawn to exit), the most push attempts one write took (its --json `attempts`), how many landed; medians of
+// RUNS runs, each on a fresh realm.
+import { execFile, execFileSync, spawn } from "node:child_process"
 import * as fs from "node:fs"
+import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import { promisify } from "node:util"
 import { build } from "esbuild"
 
+const CONTENTION = process.argv[2] === "contention"
 const PUSHES = Number(process.argv[2] ?? 30)
 const COMMITS = Number(process.argv[3] ?? 2000)
 const RUNS = Number(process.argv[4] ?? 3)
@@ -98,6 +105,131 @@ const makeRealm = async (name, commits) => {
 }
 
 const results = { load_before: os.loadavg().map((x) => Math.round(x * 100) / 100) }
+
+if (CONTENTION) {
+  const HOMES = Number(process.argv[3] ?? 3)
+  const WRITES = Number(process.argv[4] ?? 20)
+  const CRUNS = Number(process.argv[5] ?? 3)
+  const bin = path.join(repoRoot, "bin", "blue.js")
+  const free = () =>
+    new Promise((resolve) => {
+      const s = net.createServer().listen(0, "127.0.0.1", () => {
+        const { port } = s.address()
+        s.close(() => resolve(port))
+      })
+    })
+  // Asynchronous, always: the git server answers in this process.
+  const blue = (env, cwd, ...args) =>
+    new Promise((resolve) => {
+      const t0 = performance.now()
+      const child = spawn(process.execPath, [bin, ...args], { cwd, env })
+      let stdout = ""
+      let stderr = ""
+      child.stdout.on("data", (d) => (stdout += d))
+      child.stderr.on("data", (d) => (stderr += d))
+      child.on("close", (code) => resolve({ code, stdout, stderr, ms: performance.now() - t0 }))
+    })
+  const must = async (what, p) => {
+    const r = await p
+    if (r.code !== 0) throw new Error(`${what} failed (exit ${r.code}): ${r.stderr}`)
+    return r
+  }
+  const contended = await m.startGitServer({ auth: { token: TOKEN } })
+  const repos = ["aperture", "fungal", "ml-infra", "tools", "web"]
+  const runs = []
+  for (let run = 0; run < CRUNS; run++) {
+    const name = `contention-${run}`
+    await contended.createBareRepo(name)
+    const url = contended.url(name)
+    const homes = []
+    for (let k = 0; k < HOMES; k++) {
+      const dir = path.join(root, `${name}-home-${k}`)
+      const repo = path.join(dir, repos[k % repos.length])
+      fs.mkdirSync(repo, { recursive: true })
+      const henv = {
+        ...env,
+        HOME: dir,
+        BLUE_HOME: path.join(dir, ".blue"),
+        BLUE_USER: "bench@example.com",
+        BLUE_DAEMON: "off",
+        BLUE_REALM_USER: `home-${k}`,
+        NO_COLOR: "1",
+        XDG_RUNTIME_DIR: path.join(dir, "xdg")
+      }
+      fs.mkdirSync(henv.XDG_RUNTIME_DIR, { mode: 0o700 })
+      await git(repo, "init", "-q", "-b", "main")
+      fs.writeFileSync(path.join(repo, "README.md"), "bench\n")
+      await git(repo, "add", "-A")
+      await git(repo, "commit", "-q", "-m", "initial")
+      if (k === 0) await must("init", blue(henv, dir, "realm", "admin", "init", "--name", "bench", "--remote", url))
+      await must("join", blue(henv, repo, "realm", "admin", "join", url))
+      homes.push({ env: henv, repo })
+    }
+    // Each home's daemon: the machine's single writer.
+    const daemons = []
+    for (const h of homes) {
+      h.env.BLUE_DAEMON_PORT = String(await free())
+      daemons.push(spawn(process.execPath, [...(process.env.BENCH_DAEMON_NODE_ARGS ?? "").split(" ").filter(Boolean), bin, "daemon", "run"], {
+        cwd: h.repo,
+        env: { ...h.env, BLUE_REALM_SYNC_INTERVAL_MS: "2000" },
+        stdio: "ignore"
+      }))
+    }
+    for (const h of homes) {
+      while (!(await fetch(`http://127.0.0.1:${h.env.BLUE_DAEMON_PORT}/health`).then((r) => r.ok, () => false))) {
+        await new Promise((r) => setTimeout(r, 50))
+      }
+      h.env.BLUE_DAEMON = "auto"
+    }
+    const pushesOf = (k) =>
+      contended.requests.filter((q) =>
+        q.method === "GET" && q.service === "git-receive-pack" && q.user === `home-${k}` && q.path.includes(name)
+      ).length
+    const setupPushes = homes.map((_, k) => pushesOf(k))
+    const load = os.loadavg()[0]
+    const started = performance.now()
+    const writes = await Promise.all(homes.flatMap((h, k) =>
+      Array.from(
+        { length: WRITES },
+        (_, i) =>
+          blue(h.env, h.repo, "realm", "admin", "domain", "create", `d${k}-${i}`, "--repos", "aperture,fungal", "--json")
+      )
+    ))
+    const wall = performance.now() - started
+    for (const d of daemons) d.kill("SIGTERM")
+    await Promise.all(daemons.map((d) => new Promise((r) => (d.exitCode !== null ? r() : d.on("exit", r)))))
+    const ok = writes.filter((w) => w.code === 0)
+    const lat = writes.map((w) => w.ms)
+    runs.push({
+      landed: ok.length,
+      of: writes.length,
+      wall_ms: ms(wall),
+      p50: ms(median(lat)),
+      p99: ms(p99(lat)),
+      max_attempts: Math.max(0, ...ok.map((w) => JSON.parse(w.stdout).attempts ?? 0)),
+      pushes: homes.map((_, k) => pushesOf(k) - setupPushes[k]),
+      load_1m: Math.round(load * 100) / 100,
+      failed: writes.filter((w) => w.code !== 0).map((w) => w.stderr.trim()).slice(0, 3)
+    })
+    await new Promise((r) => setTimeout(r, 500))
+  }
+  await contended.close()
+  results.contention = {
+    homes: HOMES,
+    writes_per_home: WRITES,
+    runs,
+    median_p50: ms(median(runs.map((r) => r.p50))),
+    median_p99: ms(median(runs.map((r) => r.p99))),
+    median_max_attempts: median(runs.map((r) => r.max_attempts))
+  }
+  results.load_after = os.loadavg().map((x) => Math.round(x * 100) / 100)
+  await runtime.dispose()
+  await nativeRuntime.dispose()
+  await server.close()
+  fs.rmSync(root, { recursive: true, force: true })
+  console.log(JSON.stringify({ bench: "remote-contention", ...results }))
+  process.exit(0)
+}
 
 // --- push: one commit per push, ours (a long-lived service, as in the daemon) vs `git push`
 {

@@ -320,24 +320,34 @@ describe("remote realms", () => {
     }
   }, 240_000)
 
-  // Not yet met (see README, Remote realms): each CLI write takes its home's realm lock for its whole fetch/push/retry
-  // loop, so 20 writes per home queue behind one another (p50 ≈ 30 s, some past the 30 s lock wait) and a few
-  // exhaust the 8 push attempts. Run it on demand with BLUE_REMOTE_3X20=1; it prints the issue's figures.
-  it.skipIf(process.env["BLUE_REMOTE_3X20"] !== "1")(
+  // Each home's daemon is the machine's single writer: the CLI hands its write over, and the daemon's engine folds the
+  // commands queued behind an append in flight (or retrying after a lost race) into its next attempt (one commit,
+  // one push), so 20 writes per home need a few pushes, not 20 races each. It prints the issue's figures. The whole
+  // test took 46 s at load 7–9 on the shared 2-core machine (65–76 s at load 10–19).
+  it(
     "3 homes × 20 concurrent writes against one remote: 60/60 land exactly once, linear history",
     async () => {
+      const t0 = Date.now()
       const { a, b, srv, url } = await twoMachines()
       const c = machine("c")
       c.repo("ml-infra")
       ok(await blue(c, "ml-infra", "realm", "join", url, "--json"), "join ml-infra")
       const homes = [[a, "aperture", "a"], [b, "fungal", "b"], [c, "ml-infra", "c"]] as const
-      for (const [ws] of homes) ws.env["BLUE_REALM_SYNC_INTERVAL_MS"] = "0"
+      // Each daemon pushes under its own user name, so the server's log says how many pushes each machine made.
+      for (const [ws, , side] of homes) ws.env["BLUE_REALM_USER"] = `w-${side}`
+      const ports = await Promise.all(homes.map(([ws]) => startDaemon(ws, 2_000)))
+      // The CLI finds its home's daemon through the PID file under XDG_RUNTIME_DIR, and hands its writes over.
+      homes.forEach(([ws], k) =>
+        Object.assign(ws.env, {
+          BLUE_DAEMON: "auto",
+          XDG_RUNTIME_DIR: ws.path("xdg"),
+          BLUE_DAEMON_PORT: String(ports[k]!.port)
+        })
+      )
       const N = 20
-      // Each write pushes under its own user name, so the server's log says how many attempts each one needed.
       const started = Date.now()
       const runs = await Promise.all(homes.flatMap(([ws, cwd, side]) =>
         Array.from({ length: N }, (_, i) => {
-          ws.env["BLUE_REALM_USER"] = `w-${side}-${i}`
           const t0 = Date.now()
           const { done } = ws.spawnBlue(
             cwd,
@@ -347,48 +357,52 @@ describe("remote realms", () => {
             "create",
             `${side}-${i}`,
             "--repos",
-            "aperture,fungal"
+            "aperture,fungal",
+            "--json"
           )
-          return done.then((r) => ({ r, ms: Date.now() - t0, user: `w-${side}-${i}` }))
+          return done.then((r) => ({ r, ms: Date.now() - t0, name: `${side}-${i}` }))
         })
       ))
       const wall = Date.now() - started
-      for (const [ws] of homes) delete ws.env["BLUE_REALM_USER"]
-      const attempts = runs.map(({ user }) =>
+      // Reads from here on run in-process and fetch first: every home sees the server's latest.
+      for (const [ws] of homes) Object.assign(ws.env, { BLUE_DAEMON: "off", BLUE_REALM_SYNC_INTERVAL_MS: "0" })
+      const pushes = homes.map(([, , side]) =>
         // One receive-pack advertisement per push attempt (a compare-and-swap refused before the upload has no POST).
-        srv.requests.filter((q) => q.method === "GET" && q.service === "git-receive-pack" && q.user === user).length
+        srv.requests.filter((q) => q.method === "GET" && q.service === "git-receive-pack" && q.user === `w-${side}`)
+          .length
       )
+      const attempts = runs.map(({ r }) => (r.code === 0 ? (r.json() as any).attempts as number : 0))
       const sorted = runs.map((x) => x.ms).sort((x, y) => x - y)
       const p = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]
       const failed = runs.filter(({ r }) => r.code !== 0)
       console.log(
-        `3 homes × ${N} concurrent writes: ${runs.length - failed.length}/${runs.length} landed in ${wall} ms; ` +
-          `latency p50 ${p(0.5)} ms, p99 ${p(0.99)} ms; most attempts by one write ${Math.max(...attempts)} ` +
-          `(issue's goal: p99 ≤ 2000 ms, ≤ 8 attempts)`
+        `3 homes × ${N} concurrent writes through each home's daemon: ${runs.length - failed.length}/${runs.length} ` +
+          `landed in ${wall} ms; latency p50 ${p(0.5)} ms, p99 ${p(0.99)} ms; most attempts by one write ` +
+          `${Math.max(...attempts)}; pushes per home ${pushes.join("/")} (issue's goal: p99 ≤ 2000 ms, ≤ 8 attempts)`
       )
       if (failed.length > 0) console.log(`failed writes: ${failed.map(({ r }) => r.stderr.trim()).join(" | ")}`)
+      // Folded commands share a commit: one line per command in its message.
+      const messages = (await srv.git("letemcook", "log", "--format=%B", "main")).split("\n")
       const history = (await srv.git("letemcook", "log", "--format=%H %P %s", "main")).trim().split("\n")
       // Whatever landed, landed once; what failed left nothing on the server.
-      runs.forEach(({ r, user }) => {
-        const name = user.slice(2)
-        expect(history.filter((l) => l.includes(`Create domain ${name} `))).toHaveLength(r.code === 0 ? 1 : 0)
+      runs.forEach(({ name, r }) => {
+        expect(messages.filter((l) => l.startsWith(`Create domain ${name} `))).toHaveLength(r.code === 0 ? 1 : 0)
       })
       runs.forEach(({ r }, i) => ok(r, `write ${i}`))
+      for (const n of attempts) expect(n).toBeLessThanOrEqual(8)
+      // Fewer commits than commands: queued commands were folded.
+      expect(history.length).toBeLessThan(3 * N)
       // Linear: every commit has at most one parent.
       for (const line of history) expect(line.split(" ").filter((w) => /^[0-9a-f]{40}$/.test(w)).length).toBeLessThan(3)
-      for (const [, , side] of homes) {
-        for (let i = 0; i < N; i++) {
-          expect(history.filter((l) => l.includes(`Create domain ${side}-${i} `))).toHaveLength(1)
-        }
-      }
-      const logs = await Promise.all(homes.map(([ws, cwd]) => logOf(ws, cwd)))
+      const [logs, replays] = await Promise.all([
+        Promise.all(homes.map(([ws, cwd]) => logOf(ws, cwd))),
+        Promise.all(homes.map(([ws, cwd]) => blue(ws, cwd, "realm", "replay", "--verify", "--json")))
+      ])
       expect(logs[1]).toEqual(logs[0])
       expect(logs[2]).toEqual(logs[0])
-      for (const [ws, cwd] of homes) {
-        const v = ok(await blue(ws, cwd, "realm", "replay", "--verify", "--json"), "replay").json()
-        expect(v.differences ?? []).toEqual([])
-      }
+      for (const r of replays) expect(ok(r, "replay").json().differences ?? []).toEqual([])
       expect(await srv.git("letemcook", "fsck", "--strict")).toBeDefined()
+      console.log(`3 homes × ${N}: the whole test took ${Date.now() - t0} ms`)
     },
     300_000
   )

@@ -22,8 +22,8 @@ export class DaemonHost extends Context.Tag("blue/DaemonHost")<DaemonHost, {
   /** True when `path` is a directory. */
   readonly isDirectory: (path: string) => Effect.Effect<boolean>
   /**
-   * The realm a command run in `cwd` writes to: its member repo's realm, or the realm repo it runs in; "" when
-   * neither is known yet (`init`, `join` from a repo that has not joined).
+   * The realm a command run in `cwd` writes to: its member repo's realm (a path, or a remote realm's URL), or the
+   * realm repo it runs in; "" when neither is known yet (`init`, `join` from a repo that has not joined).
    */
   readonly realmOf: (cwd: string) => Effect.Effect<string>
 }>() {}
@@ -40,8 +40,9 @@ const realmOf = (cwd: string): string => {
   try {
     const member = findMemberRoot(cwd)
     if (member !== undefined) {
-      const realmPath = peekMemberConfig(member)?.realmPath
-      if (realmPath !== undefined) return nodePath.resolve(member, realmPath)
+      const peek = peekMemberConfig(member)
+      if (peek?.realmPath !== undefined) return nodePath.resolve(member, peek.realmPath)
+      if (peek?.realmUrl !== undefined) return peek.realmUrl
     }
     return findRealmRoot(cwd) ?? ""
   } catch {

@@ -23,13 +23,14 @@ export const peekMemberConfig = (root: string): MemberConfigPeek | undefined => 
     const read = readMemberConfigText(root)
     if (!("text" in read)) return undefined
     const c = YAML.parse(read.text) as
-      | { repo?: unknown; realm?: { name?: unknown; path?: unknown } | null; exports?: unknown }
+      | { repo?: unknown; realm?: { name?: unknown; path?: unknown; url?: unknown } | null; exports?: unknown }
       | null
     if (typeof c?.repo !== "string" || typeof c?.realm?.name !== "string") return undefined
     return {
       repo: c.repo,
       realmName: c.realm.name,
       realmPath: typeof c.realm.path === "string" ? c.realm.path : undefined,
+      realmUrl: typeof c.realm.url === "string" ? c.realm.url : undefined,
       hasExports: c.exports !== undefined
     }
   } catch {

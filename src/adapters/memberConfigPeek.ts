@@ -27,6 +27,8 @@ export interface MemberConfigPeek {
   readonly realmName: string
   /** undefined when absent or not a string */
   readonly realmPath: string | undefined
+  /** a remote realm's URL (`realm: {name, url}`), when the reader saw one */
+  readonly realmUrl?: string | undefined
   /** whether the config declares `exports` (extractors) */
   readonly hasExports: boolean
 }

@@ -2,8 +2,9 @@
  * One writer: the daemon runs a `blue` command a CLI process handed over (`POST /run`, src/events/runProtocol.ts)
  * with the very command program the CLI would have run itself (src/cli/program.ts), in this warm process, for the
  * caller's directory and environment. Its output and exit code are captured per run (`Invocation`), so concurrent
- * runs share nothing but the engine. Writes to one realm are serialised here, in-process; the realm's file lock
- * stays, so a stray CLI process (the daemon off for it, an older `blue`) backs off as before.
+ * runs share nothing but the engine. Writes to one local realm are serialised here, in-process; a remote realm's
+ * are serialised, and folded, by the engine's write queue. The realm's file lock stays, so a stray CLI process (the
+ * daemon off for it, an older `blue`) backs off as before.
  */
 import { Cause, Context, Effect, Option } from "effect"
 import * as nodePath from "node:path"
@@ -111,7 +112,8 @@ export const runCommand = (
 /**
  * Runs `write` in the turn of the realm `cwd` writes to, waiting at most the caller's BLUE_LOCK_TIMEOUT_MS; past
  * that, runs it anyway and lets the realm's file lock refuse it with the usual LockTimeout. The realm is "" when not
- * known yet (`init`, `join` from a repo that has not joined): one shared turn.
+ * known yet (`init`, `join` from a repo that has not joined): one shared turn. A remote realm's member runs at once:
+ * the engine queues and folds its appends (src/engine/realms/writes.ts).
  */
 const inRealmTurn = <A, E, R>(
   cwd: string,
@@ -119,7 +121,11 @@ const inRealmTurn = <A, E, R>(
   write: Effect.Effect<A, E, R>
 ): Effect.Effect<A, E, R | DaemonHost> =>
   Effect.gen(function*() {
-    const turn = turnOf(yield* (yield* DaemonHost).realmOf(cwd))
+    const realm = yield* (yield* DaemonHost).realmOf(cwd)
+    // A remote realm's writes take their turns in the engine's write queue instead, which folds the commands queued
+    // behind an append in flight (or retrying after a lost race) into its next attempt: they must reach it together.
+    if (/^https?:\/\//i.test(realm)) return yield* write
+    const turn = turnOf(realm)
     const waitMs = lockTimeoutIn(env) ?? DEFAULT_LOCK_TIMEOUT_MS
     const got = yield* Effect.timeoutOption(turn.take(1), waitMs)
     return yield* Option.isSome(got) ? Effect.ensuring(write, turn.release(1)) : write

@@ -40,7 +40,11 @@ export class Realms extends Effect.Service<Realms>()("blue/Realms", {
     }
     const history = makeHistory(ports)
     const remoteSync = makeRemoteSync(ports)
-    const { cloneRemote, execute, init, initRemote, reindex, syncRemote } = makeWrites(ports, history, remoteSync)
+    const { cloneRemote, execute, init, initRemote, queuedWrites, reindex, syncRemote } = makeWrites(
+      ports,
+      history,
+      remoteSync
+    )
     const reads = makeReads(ports, history)
     /** The remote realm tracked at `dir`, if it is one. */
     const remoteRow = (dir: string) =>
@@ -89,6 +93,7 @@ export class Realms extends Effect.Service<Realms>()("blue/Realms", {
       remoteStatus,
       reindex,
       execute,
+      queuedWrites,
       open,
       events,
       foldItems,

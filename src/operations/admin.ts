@@ -298,7 +298,9 @@ export const createDomain = operation({
         provider: list[0]!,
         consumers: list.slice(1),
         contracts: Object.keys(d.contracts),
-        files: out.files
+        files: out.files,
+        // A remote realm: the pushes it took (more than 1 when it lost races to other machines).
+        ...(out.attempts === undefined ? {} : { attempts: out.attempts })
       }
     }),
   summary: (r) =>

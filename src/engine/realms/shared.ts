@@ -60,6 +60,8 @@ export interface Appended {
   readonly events: ReadonlyArray<Envelope>
   readonly state: RealmState
   readonly files: ReadonlyArray<string>
+  /** for a remote realm: the pushes the command took part in (1 unless it lost a race to another machine) */
+  readonly attempts?: number
 }
 
 /** A realm as seen from this machine: where it is and its folded state. */

@@ -1,13 +1,16 @@
 /**
  * The write path (SPEC §2.1): under the realm's lock, recover an interrupted write → catch up → decide → refuse to
  * overwrite hand edits → one commit → compare-and-swap the branch → record in daemon.db → update the working tree;
- * plus `init`, finishing a half-made `init`, and `reindex`.
+ * plus `init`, finishing a half-made `init`, and `reindex`. A process's writes to one realm take turns in its write
+ * queue; a remote realm's commands queued behind a write in flight (or retrying after a lost race) are folded into
+ * the next attempt: decided in turn, one commit, one push (SPEC §2.1, "Measured facts"; docs/remote.md).
  */
-import { Effect } from "effect"
+import { Deferred, Effect, Either, Exit, FiberId, Option } from "effect"
 import * as fs from "node:fs"
 import * as nodePath from "node:path"
 import { repoTmpDir, sweepTmp, writeFileAtomicSync } from "../../adapters/atomicFs.js"
 import { PathProblem } from "../../adapters/errors.js"
+import type { RealmRow } from "../../adapters/eventLog.js"
 import { identity } from "../../adapters/identity.js"
 import { publish } from "../../adapters/published.js"
 import { RemoteNotEmpty, RemoteWriteFailed } from "../../adapters/remoteGit.js"
@@ -31,7 +34,16 @@ import { renderPath, touchedPaths } from "../../projections/realmFiles.js"
 import { Invocation } from "../invocation.js"
 import type { History } from "./history.js"
 import { backoffMs, isStale, MAX_PUSH_ATTEMPTS, type RemoteSync, syncInterval } from "./remote.js"
-import { type Appended, intentPath, lockPath, metaNow, oneLine, type Ports, TRAILER } from "./shared.js"
+import {
+  type Appended,
+  intentPath,
+  lockPath,
+  metaNow,
+  oneLine,
+  type Ports,
+  type RealmError,
+  TRAILER
+} from "./shared.js"
 import { lockTimeout } from "./shared.js"
 
 const summarize = (command: Command, events: ReadonlyArray<RealmEvent>, actor: Actor): string => {
@@ -99,6 +111,23 @@ const refusedAfterRace = <E extends { readonly _tag: string }>(
   return copy
 }
 
+/** One command waiting for its turn to write, or part of the batch being written. */
+interface Job {
+  readonly command: Command
+  readonly actor: Actor
+  readonly options: { readonly correlationId?: string; readonly remoteUrl?: string | undefined }
+  /** completed with the command's own result or error */
+  readonly done: Deferred.Deferred<Appended, RealmError>
+  /** the pushes it took part in */
+  attempts: number
+  /** how the server's head moved under it (a lost race, or a refusal decided on a stale clone) */
+  race: { readonly from: string | undefined; readonly to: string | undefined } | undefined
+  /** taken into a batch: its turn has nothing left to do */
+  taken: boolean
+}
+
+const sameActor = (a: Actor, b: Actor) => a.user === b.user && a.repo === b.repo
+
 /** The engine's writes. */
 export const makeWrites = (
   { git, ids, locks, log }: Ports,
@@ -153,12 +182,22 @@ export const makeWrites = (
       if (edited.length > 0) return yield* new UncommittedChanges({ realm, files: edited.sort() })
     })
 
-  /** Runs one command under the realm lock; the state is decided at the branch head. */
-  const appendLocked = (
+  /**
+   * Decides a batch of commands under the realm lock at the branch head, each against the state the previous ones
+   * left, and writes what they decided: one commit per run of commands by the same actor (so a commit's
+   * `Blue-Actor` and author stay one actor's, as `check --mode realm` judges them), chained on the head, pushed
+   * with compare-and-swap when the realm is remote, then recorded. A command the state refuses gets its refusal;
+   * the others still land. With `finalRefusals` false, a refusal writes nothing and answers "Stale" (the caller
+   * fetches and decides again). `landed` receives each command's outcome once the write is whole.
+   */
+  const appendBatchLocked = (
     dir: string,
-    command: Command,
-    actor: Actor,
-    options: { readonly correlationId?: string; readonly remoteUrl?: string | undefined } = {}
+    jobs: ReadonlyArray<Job>,
+    options: {
+      readonly remoteUrl: string | undefined
+      readonly finalRefusals: boolean
+      readonly landed: Map<Job, Either.Either<Appended, RealmError>>
+    }
   ) =>
     Effect.gen(function*() {
       // git's own locks first: a git process mid-commit must finish before we read, decide or write anything.
@@ -169,9 +208,10 @@ export const makeWrites = (
       let state: RealmState
       // A remote realm's write lands on the server first (compare-and-swap against head0), then here.
       let url = options.remoteUrl
+      const first = jobs[0]!
       if (head0 === undefined) {
-        if (command._tag !== "InitRealm") return yield* new RealmNotInitialized({ path: dir })
-        realmName = command.name
+        if (first.command._tag !== "InitRealm") return yield* new RealmNotInitialized({ path: dir })
+        realmName = first.command.name
         state = initialState
       } else {
         const { row } = yield* catchUp(dir)
@@ -179,79 +219,280 @@ export const makeWrites = (
         url = row.url ?? url
         state = yield* stateOf(row.name)
       }
-      const { ms, time } = yield* metaNow(actor)
-      const events = yield* decide(command, state, { time, actor })
-      if (events.length === 0) {
-        return { realm: realmName, commit: head0 ?? "", events: [], state, files: [] } satisfies Appended
-      }
-      const commandId = yield* ids.next(ms)
-      const envelopes: Array<Envelope> = []
-      const touched = new Set<string>()
+      const { ms, time } = yield* metaNow(first.actor)
+      const outcomes = new Map<Job, Either.Either<Appended, RealmError>>()
+      const decided: Array<{ job: Job; envelopes: Array<Envelope>; touched: Set<string>; after: RealmState }> = []
       let next = state
-      for (const event of events) {
-        const envelope: Envelope = {
-          id: yield* ids.next(ms),
-          realm: realmName,
-          position: next.position + 1,
-          type: event._tag,
-          schemaVersion: schemaVersions[event._tag],
-          time,
-          actor,
-          causationId: commandId,
-          correlationId: options.correlationId ?? commandId,
-          event
+      for (const job of jobs) {
+        const events = decide(job.command, next, { time, actor: job.actor })
+        if (Either.isLeft(events)) {
+          if (!options.finalRefusals && isRefusal(events.left._tag)) return { _tag: "Stale" } as const
+          outcomes.set(job, Either.left(events.left))
+          continue
         }
-        for (const p of touchedPaths(next, event)) touched.add(p)
-        next = foldEnvelopes(next, [envelope])
-        envelopes.push(envelope)
+        if (events.right.length === 0) {
+          outcomes.set(job, Either.right({ realm: realmName, commit: head0 ?? "", events: [], state: next, files: [] }))
+          continue
+        }
+        const commandId = yield* ids.next(ms)
+        const envelopes: Array<Envelope> = []
+        const touched = new Set<string>()
+        for (const event of events.right) {
+          const envelope: Envelope = {
+            id: yield* ids.next(ms),
+            realm: realmName,
+            position: next.position + 1,
+            type: event._tag,
+            schemaVersion: schemaVersions[event._tag],
+            time,
+            actor: job.actor,
+            causationId: commandId,
+            correlationId: job.options.correlationId ?? commandId,
+            event
+          }
+          for (const p of touchedPaths(next, event)) touched.add(p)
+          next = foldEnvelopes(next, [envelope])
+          envelopes.push(envelope)
+        }
+        decided.push({ job, envelopes, touched, after: next })
       }
-      const writes = new Map<string, string | undefined>()
-      for (const p of touched) writes.set(p, renderPath(next, p))
-      for (const e of envelopes) writes.set(eventFilePath(e), envelopeToJson(e))
-      const message = [
-        oneLine(summarize(command, events, actor)),
-        "",
-        `Blue-Realm: ${oneLine(realmName)}`,
-        `Blue-Actor: ${oneLine(actor.repo === undefined ? actor.user : `${actor.repo} (${actor.user})`)}`,
-        ...envelopes.map((e) => `${TRAILER}${eventFilePath(e)}`)
-      ].join("\n")
-      yield* refuseHandEdits(dir, realmName, head0, writes)
-      // From the commit on, an interrupt (Ctrl-C, SIGTERM) waits for the write to be whole.
-      const commit = yield* Effect.uninterruptible(Effect.gen(function*() {
-        const commit = yield* git.writeCommit(dir, {
-          parent: head0,
-          writes,
-          message,
-          author: { name: oneLine(actor.repo ?? actor.user), email: oneLine(actor.user) },
-          time: ms
-        })
-        if (url !== undefined) yield* remoteSync.pushCommit(dir, realmName, url, head0, commit)
-        const paths = [...writes.keys()]
+      if (decided.length === 0) {
+        options.landed.clear()
+        for (const [job, outcome] of outcomes) options.landed.set(job, outcome)
+        return { _tag: "Written" } as const
+      }
+      // Runs of commands by one actor, in order: one commit each.
+      const groups: Array<Array<(typeof decided)[number]>> = []
+      for (const d of decided) {
+        const last = groups.at(-1)
+        if (last !== undefined && sameActor(last[0]!.job.actor, d.job.actor)) last.push(d)
+        else groups.push([d])
+      }
+      const all = new Map<string, string | undefined>()
+      const commits = groups.map((group) => {
+        const end = group.at(-1)!.after
+        const actor = group[0]!.job.actor
+        const writes = new Map<string, string | undefined>()
+        for (const d of group) for (const p of d.touched) writes.set(p, renderPath(end, p))
+        for (const d of group) for (const e of d.envelopes) writes.set(eventFilePath(e), envelopeToJson(e))
+        for (const [p, content] of writes) all.set(p, content)
+        const summaries = group.map((d) => oneLine(summarize(d.job.command, d.envelopes.map((e) => e.event), actor)))
+        const message = [
+          // Folded commands: a subject naming how many, then one line per command.
+          ...(summaries.length === 1
+            ? summaries
+            : [oneLine(`${plural(summaries.length, "command")} by ${actor.repo ?? actor.user}`), "", ...summaries]),
+          "",
+          `Blue-Realm: ${oneLine(realmName)}`,
+          `Blue-Actor: ${oneLine(actor.repo === undefined ? actor.user : `${actor.repo} (${actor.user})`)}`,
+          ...group.flatMap((d) => d.envelopes.map((e) => `${TRAILER}${eventFilePath(e)}`))
+        ].join("\n")
+        return { group, writes, message, actor }
+      })
+      yield* refuseHandEdits(dir, realmName, head0, all)
+      // From the first commit on, an interrupt (Ctrl-C, SIGTERM) waits for the write to be whole.
+      const written = yield* Effect.uninterruptible(Effect.gen(function*() {
+        const oids: Array<string> = []
+        let parent = head0
+        for (const c of commits) {
+          parent = yield* git.writeCommit(dir, {
+            parent,
+            writes: c.writes,
+            message: c.message,
+            author: { name: oneLine(c.actor.repo ?? c.actor.user), email: oneLine(c.actor.user) },
+            time: ms
+          })
+          oids.push(parent)
+        }
+        const tip = parent!
+        if (url !== undefined) yield* remoteSync.pushCommit(dir, realmName, url, head0, tip)
         yield* Effect.sync(() =>
-          writeFileAtomicSync(intentPath(dir), JSON.stringify({ commit, paths }), { tmpDir: repoTmpDir(dir) })
+          writeFileAtomicSync(intentPath(dir), JSON.stringify({ commit: tip, paths: [...all.keys()] }), {
+            tmpDir: repoTmpDir(dir)
+          })
         )
-        yield* git.advance(dir, head0, commit)
+        yield* git.advance(dir, head0, tip)
         if (head0 === undefined) yield* log.register(realmName, dir, url)
-        yield* log.append(realmName, envelopes.map((envelope) => ({ envelope, commit })), {
-          commit,
-          position: next.position
-        })
-        yield* git.materialize(dir, writes)
+        yield* log.append(
+          realmName,
+          commits.flatMap((c, i) =>
+            c.group.flatMap((d) => d.envelopes.map((envelope) => ({ envelope, commit: oids[i]! })))
+          ),
+          { commit: tip, position: next.position }
+        )
+        yield* git.materialize(dir, all)
         yield* Effect.sync(() => fs.rmSync(intentPath(dir), { force: true }))
-        return commit
+        commits.forEach((c, i) => {
+          for (const d of c.group) {
+            outcomes.set(
+              d.job,
+              Either.right({
+                realm: realmName,
+                commit: oids[i]!,
+                events: d.envelopes,
+                state: d.after,
+                files: [...d.touched].sort()
+              })
+            )
+          }
+        })
+        options.landed.clear()
+        for (const [job, outcome] of outcomes) options.landed.set(job, outcome)
+        return tip
       }))
-      remember(realmName, next, envelopes.at(-1)!.id)
+      remember(realmName, next, decided.at(-1)!.envelopes.at(-1)!.id)
       // Still under the lock, once the write is whole: keep .git packed. A failure here loses nothing and is not the
       // command's (nor is it reported on stdout, which is the MCP server's protocol); the next write tries again.
       yield* Effect.ignore(git.maintain(dir))
-      return {
-        realm: realmName,
-        commit,
-        events: envelopes,
-        state: next,
-        files: [...touched].sort()
-      } satisfies Appended
+      return { _tag: "Written", tip: written } as const
     })
+
+  /**
+   * The commands waiting to write to each realm (by directory) in this process, and the turn that orders them: the
+   * daemon's writes take turns here rather than polling the realm's file lock, and for a remote realm a command that
+   * arrives while another write is in flight (or retrying after a lost race) waits here, to be folded into the next
+   * attempt with every other queued command.
+   */
+  const queues = new Map<string, { readonly turn: Effect.Semaphore; readonly pending: Array<Job> }>()
+  const queueOf = (dir: string) => {
+    let q = queues.get(dir)
+    if (q === undefined) queues.set(dir, q = { turn: Effect.unsafeMakeSemaphore(1), pending: [] })
+    return q
+  }
+
+  /**
+   * Runs a batch of commands (taken from the queue) to the end: every job's `done` is completed, with its result or
+   * its own error. If the running fiber is interrupted before the write is whole, the other callers' commands go
+   * back to the front of the queue (nothing of them was written) and the next turn runs them.
+   */
+  const runBatch = (
+    dir: string,
+    row: RealmRow | undefined,
+    url: string | undefined,
+    own: Job,
+    taken: Array<Job>,
+    pending: Array<Job>
+  ) => {
+    let jobs = taken
+    const landed = new Map<Job, Either.Either<Appended, RealmError>>()
+    const realm = row?.name ?? (own.command._tag === "InitRealm" ? own.command.name : "?")
+    const settle = (job: Job, outcome: Either.Either<Appended, RealmError>) =>
+      Deferred.unsafeDone(
+        job.done,
+        Either.isRight(outcome)
+          ? Exit.succeed(url === undefined ? outcome.right : { ...outcome.right, attempts: job.attempts })
+          : Exit.fail(
+            job.race !== undefined && isRefusal(outcome.left._tag)
+              ? refusedAfterRace(outcome.left, job.race, realm)
+              : outcome.left
+          )
+      )
+    const settleLanded = () => {
+      for (const job of jobs) settle(job, landed.get(job)!)
+      jobs = []
+    }
+    const failAll = (e: RealmError) => {
+      for (const job of jobs) settle(job, Either.left(e))
+      jobs = []
+    }
+    const body = Effect.scoped(Effect.gen(function*() {
+      yield* locks.acquire(lockPath(dir), yield* lockTimeout)
+      if (url === undefined) {
+        const out = yield* Effect.either(
+          Effect.scoped(appendBatchLocked(dir, jobs, { remoteUrl: undefined, finalRefusals: true, landed }))
+        )
+        return Either.isRight(out) ? settleLanded() : failAll(out.left)
+      }
+      // A remote realm: catch up with the server when the clone is stale, then decide at the clone's head and push
+      // with compare-and-swap; a lost race fetches, re-decides every command against the new state, takes in the
+      // commands queued meanwhile, and retries with backoff.
+      const pull = Effect.scoped(
+        Effect.zipRight(git.lockForWrite(dir), remoteSync.pullLocked(dir, row?.name ?? "?", url))
+      )
+      let pulled = false
+      if (row !== undefined && isStale(dir, yield* syncInterval)) {
+        yield* pull
+        pulled = true
+      }
+      // After a lost race (or a refusal decided on a stale clone): fetch, and remember how the head moved, so that a
+      // command the new state refuses says a race happened.
+      const pullAfterLoss = Effect.gen(function*() {
+        const before = yield* git.head(dir)
+        const pulledNow = yield* pull
+        if (pulledNow.moved) {
+          const to = yield* git.head(dir)
+          // The queued commands too: they were asked for against the head before it moved.
+          for (const job of [...jobs, ...pending]) job.race = { from: job.race?.from ?? before, to }
+        }
+        return pulledNow
+      })
+      const takeQueued = () => {
+        for (const job of pending.splice(0)) {
+          job.taken = true
+          jobs.push(job)
+        }
+      }
+      while (jobs.length > 0) {
+        for (const job of jobs) job.attempts++
+        const out = yield* Effect.either(
+          Effect.scoped(
+            appendBatchLocked(dir, jobs, { remoteUrl: url, finalRefusals: row === undefined || pulled, landed })
+          )
+        )
+        if (Either.isRight(out)) {
+          if (out.right._tag === "Written") return settleLanded()
+          // A refusal counts only against the server's latest state: decided on a clone that had not just fetched,
+          // fetch and decide once more (nothing was pushed: not an attempt).
+          for (const job of jobs) job.attempts--
+          pulled = true
+          yield* pullAfterLoss
+          takeQueued()
+          continue
+        }
+        if (out.left._tag !== "RemoteMoved" || row === undefined) return failAll(out.left)
+        pulled = true
+        const spent = jobs.filter((job) => job.attempts >= MAX_PUSH_ATTEMPTS)
+        jobs = jobs.filter((job) => job.attempts < MAX_PUSH_ATTEMPTS)
+        for (const job of spent) {
+          settle(
+            job,
+            Either.left(
+              new RemoteWriteFailed({
+                url: out.left.url,
+                realm,
+                detail:
+                  `other machines kept changing it first (${job.attempts} attempts); nothing was changed here, run the command again`
+              })
+            )
+          )
+        }
+        if (jobs.length === 0) return
+        yield* Effect.sleep(backoffMs(Math.max(...jobs.map((job) => job.attempts))))
+        yield* pullAfterLoss
+        takeQueued()
+      }
+    }))
+    return body.pipe(
+      Effect.catchAll((e) => Effect.sync(() => failAll(e))),
+      Effect.onExit((exit) =>
+        Effect.sync(() => {
+          if (Exit.isSuccess(exit)) return
+          for (const job of jobs) {
+            const outcome = landed.get(job)
+            if (outcome !== undefined) settle(job, outcome)
+            else if (!Exit.isInterrupted(exit)) Deferred.unsafeDone(job.done, exit as Exit.Exit<never, never>)
+            else if (job === own) Deferred.unsafeDone(job.done, Exit.interrupt(FiberId.none))
+            else {
+              // Nothing of it was written: back to the front of the queue, for the next turn.
+              job.taken = false
+              pending.unshift(job)
+            }
+          }
+          jobs = []
+        })
+      )
+    )
+  }
 
   /** Decides and appends one command to the realm in `dir`. */
   const execute = (
@@ -260,72 +501,47 @@ export const makeWrites = (
     actor: Actor,
     options?: { readonly correlationId?: string; readonly remoteUrl?: string }
   ) =>
-    Effect.scoped(
-      Effect.gen(function*() {
-        if (!fs.existsSync(nodePath.join(dir, ".git"))) return yield* new RealmNotInitialized({ path: dir })
-        const badActor = identityProblem(actor.user)
-        if (badActor !== undefined) {
-          // Name where the identity came from when it is this process's own (BLUE_USER, git config, …).
-          const invocation = yield* Invocation
-          const own = identity(invocation.cwd, invocation.env)
-          const source = own.value === actor.user ? own.source : "the acting user"
-          return yield* new InvalidIdentity({ source, value: actor.user, reason: badActor })
-        }
-        // Only a realm gets a lock file: a refused command on any other repo must leave it untouched.
-        const row = command._tag !== "InitRealm" ? yield* rowFor(dir) : undefined
-        yield* locks.acquire(lockPath(dir), yield* lockTimeout)
-        const url = row?.url ?? options?.remoteUrl
-        if (url === undefined) return yield* appendLocked(dir, command, actor, options)
-        // A remote realm: catch up with the server when the clone is stale, then decide at the clone's head and push
-        // with compare-and-swap; a lost race fetches, re-decides against the new state, and retries with backoff.
-        const pull = Effect.scoped(
-          Effect.zipRight(git.lockForWrite(dir), remoteSync.pullLocked(dir, row?.name ?? "?", url))
+    Effect.gen(function*() {
+      if (!fs.existsSync(nodePath.join(dir, ".git"))) return yield* new RealmNotInitialized({ path: dir })
+      const badActor = identityProblem(actor.user)
+      if (badActor !== undefined) {
+        // Name where the identity came from when it is this process's own (BLUE_USER, git config, …).
+        const invocation = yield* Invocation
+        const own = identity(invocation.cwd, invocation.env)
+        const source = own.value === actor.user ? own.source : "the acting user"
+        return yield* new InvalidIdentity({ source, value: actor.user, reason: badActor })
+      }
+      // Only a realm gets a lock file: a refused command on any other repo must leave it untouched.
+      const row = command._tag !== "InitRealm" ? yield* rowFor(dir) : undefined
+      const url = row?.url ?? options?.remoteUrl
+      const job: Job = {
+        command,
+        actor,
+        options: options ?? {},
+        done: yield* Deferred.make<Appended, RealmError>(),
+        attempts: 0,
+        race: undefined,
+        taken: false
+      }
+      const q = queueOf(dir)
+      // Only a remote realm's commands are folded: a local realm keeps one command per commit, in turn.
+      if (url !== undefined) q.pending.push(job)
+      yield* q.turn.withPermits(1)(Effect.suspend(() => {
+        if (job.taken) return Effect.void
+        const taken = url === undefined ? [job] : q.pending.splice(0)
+        for (const j of taken) j.taken = true
+        return runBatch(dir, row, url, job, taken, q.pending)
+      })).pipe(
+        // Gave up waiting (Ctrl-C): a command not taken into a batch yet leaves the queue.
+        Effect.onInterrupt(() =>
+          Effect.sync(() => {
+            const i = q.pending.indexOf(job)
+            if (i >= 0 && !job.taken) q.pending.splice(i, 1)
+          })
         )
-        let pulled = false
-        if (row !== undefined && isStale(dir, yield* syncInterval)) {
-          yield* pull
-          pulled = true
-        }
-        // After a lost race (or a refusal decided on a stale clone): fetch, and remember how the head moved, so that a
-        // command the new state refuses says a race happened.
-        let race: { from: string | undefined; to: string | undefined } | undefined
-        const pullAfterLoss = Effect.gen(function*() {
-          const before = yield* git.head(dir)
-          const pulledNow = yield* pull
-          if (pulledNow.moved) race = { from: race?.from ?? before, to: yield* git.head(dir) }
-          return pulledNow
-        })
-        const refused = <E extends { readonly _tag: string }>(e: E): Effect.Effect<never, E> =>
-          race !== undefined && isRefusal(e._tag)
-            ? Effect.fail(refusedAfterRace(e, race, row?.name ?? "?"))
-            : Effect.fail(e)
-        for (let attempt = 1;; attempt++) {
-          const out = yield* Effect.either(Effect.scoped(appendLocked(dir, command, actor, options)))
-          if (out._tag === "Right") return out.right
-          if (out.left._tag !== "RemoteMoved") {
-            // A refusal counts only against the server's latest state: decided on a clone that had not just
-            // fetched, fetch and decide once more if the server moved.
-            if (row === undefined || pulled || !isRefusal(out.left._tag)) return yield* refused(out.left)
-            pulled = true
-            if (!(yield* pullAfterLoss).moved) return yield* Effect.fail(out.left)
-            attempt--
-            continue
-          }
-          pulled = true
-          if (attempt >= MAX_PUSH_ATTEMPTS) {
-            return yield* new RemoteWriteFailed({
-              url: out.left.url,
-              realm: row?.name ?? (command._tag === "InitRealm" ? command.name : "?"),
-              detail:
-                `other machines kept changing it first (${attempt} attempts); nothing was changed here, run the command again`
-            })
-          }
-          if (row === undefined) return yield* Effect.fail(out.left)
-          yield* Effect.sleep(backoffMs(attempt))
-          yield* pullAfterLoss
-        }
-      })
-    ).pipe(
+      )
+      return yield* Deferred.await(job.done)
+    }).pipe(
       // Publishing is the append's last step, once the lock is released (the daemon's ingest reads the realm).
       Effect.tap((out) => (out.events.length > 0 ? publish(out.realm) : Effect.void))
     )
@@ -494,7 +710,15 @@ export const makeWrites = (
       const out = yield* remoteSync.pullLocked(dir, name, url)
       yield* catchUp(dir)
       return out
-    }))
+    })).pipe(
+      // Not while this process writes to the realm: its push lands on the server's latest or fetches it (a lost
+      // race), so a fetch now would only hold up the commands queued behind it.
+      queueOf(dir).turn.withPermitsIfAvailable(1),
+      Effect.map(Option.getOrElse(() => ({ moved: false })))
+    )
 
-  return { recover, execute, init, finishInit, reindex, initRemote, cloneRemote, syncRemote } as const
+  /** How many commands wait in this process's write queue of the realm in `dir` (not yet taken into a write). */
+  const queuedWrites = (dir: string) => Effect.sync(() => queues.get(dir)?.pending.length ?? 0)
+
+  return { recover, execute, init, finishInit, reindex, initRemote, cloneRemote, syncRemote, queuedWrites } as const
 }
