@@ -3,12 +3,10 @@
  * refusal, with the state, notifications, owner's acknowledgement view and realm files that follow. No IO; time
  * arrives with each command.
  */
-import { Either } from "effect"
 import { describe, expect, it } from "vitest"
 import * as YAML from "yaml"
 import { eventProblem } from "../src/domain/authorization.js"
 import type { Command } from "../src/domain/commands.js"
-import { decide } from "../src/domain/decide.js"
 import {
   ContractBumped,
   ProposalAcknowledged,
@@ -18,18 +16,17 @@ import {
   ProposalOpened,
   ProposalRejected,
   ProposalWithdrawn,
-  type RealmEvent,
   RealmInitialized
 } from "../src/domain/events.js"
 import { defaultRealmFile, ProposalFile, schemaForRealmPath } from "../src/domain/files.js"
 import { addDays, mayMerge, proposalIdentity, proposalStamp } from "../src/domain/proposals.js"
-import { initialState, type RealmState } from "../src/domain/state.js"
-import type { Envelope } from "../src/events/envelope.js"
+import { initialState } from "../src/domain/state.js"
 import { foldEnvelopes } from "../src/projections/fold.js"
 import { notificationHistory } from "../src/projections/notifications.js"
 import { proposalViews } from "../src/projections/proposals.js"
 import { isManagedPath, renderAll, renderPath, touchedPaths } from "../src/projections/realmFiles.js"
 import { statusView } from "../src/projections/status.js"
+import { World } from "./support/proposals.js"
 
 const T = "2026-01-24T10:00:00.000Z"
 const APPROVER = "lead@example.com"
@@ -39,52 +36,6 @@ const ML = "ml-infra"
 const S3 = "s3-permissions"
 const ID = "aperture-20260124-100000"
 const later = (days: number, from = T) => addDays(from, days)
-
-type Envelopes = Array<Pick<Envelope, "id" | "position" | "event" | "time" | "actor">>
-
-/** A realm as a log: commands are decided against its state and their events appended with time and actor. */
-class World {
-  state: RealmState = initialState
-  readonly log: Envelopes = []
-
-  decide(command: Command, as: { repo?: string; user?: string; time?: string } = {}) {
-    const actor = { ...(as.repo === undefined ? {} : { repo: as.repo }), user: as.user ?? `${as.repo}@example.com` }
-    return decide(command, this.state, { time: as.time ?? T, actor })
-  }
-
-  /** Decides and appends; throws on a refusal. */
-  run(command: Command, as: { repo?: string; user?: string; time?: string } = {}): ReadonlyArray<RealmEvent> {
-    const result = this.decide(command, as)
-    if (Either.isLeft(result)) throw new Error(`${command._tag} refused: ${result.left.message}`)
-    this.append(result.right, as)
-    return result.right
-  }
-
-  /** Appends events as they are (for givens no command produces). */
-  append(events: ReadonlyArray<RealmEvent>, as: { repo?: string; user?: string; time?: string } = {}) {
-    const actor = { ...(as.repo === undefined ? {} : { repo: as.repo }), user: as.user ?? `${as.repo}@example.com` }
-    const envs = events.map((event, i) => ({
-      id: `E${this.state.position + i + 1}`,
-      position: this.state.position + i + 1,
-      time: as.time ?? T,
-      actor,
-      event
-    }))
-    this.state = foldEnvelopes(this.state, envs)
-    this.log.push(...envs)
-  }
-
-  /** The refusal of a command (throws when it is accepted). */
-  refusal(command: Command, as: { repo?: string; user?: string; time?: string } = {}) {
-    const result = this.decide(command, as)
-    if (Either.isRight(result)) throw new Error(`expected a refusal, got ${result.right.map((e) => e._tag)}`)
-    return result.left as unknown as { _tag: string; message: string } & Record<string, unknown>
-  }
-
-  proposal(id = ID) {
-    return this.state.proposals[id]!
-  }
-}
 
 const maintainers: Record<string, ReadonlyArray<string>> = {
   [APERTURE]: ["aperture@example.com"],
@@ -148,7 +99,7 @@ describe("opening a proposal", () => {
     expect(e.proposed.value).toEqual({ read: ["jobs/*", "metrics/*"] })
     // main's contract has not moved
     expect(w.state.domains["s3-access"]!.contracts[S3]!.version).toBe("1.0.0")
-    expect(w.proposal()).toMatchObject({ status: "open", acks: {}, approvals: {}, opened_at: T })
+    expect(w.proposal(ID)).toMatchObject({ status: "open", acks: {}, approvals: {}, opened_at: T })
   })
 
   it("a breaking change is a major proposal marked breaking", () => {
@@ -223,7 +174,7 @@ describe("amending a proposal", () => {
     const w = seed()
     w.run(ADD, { repo: APERTURE })
     w.run({ _tag: "AcknowledgeProposal", id: ID }, { repo: FUNGAL })
-    expect(Object.keys(w.proposal().acks)).toEqual([FUNGAL])
+    expect(Object.keys(w.proposal(ID).acks)).toEqual([FUNGAL])
     const amended = w.run(publish(["jobs/*", "metrics/*", "logs/*"]), { repo: APERTURE, time: later(1) })
     expect(amended).toHaveLength(1)
     const e = amended[0] as ProposalAmended
@@ -239,7 +190,7 @@ describe("amending a proposal", () => {
       proposed: undefined,
       deadline: later(15)
     })
-    expect(w.proposal()).toMatchObject({ acks: {}, amended_at: later(1), deadline: later(15) })
+    expect(w.proposal(ID)).toMatchObject({ acks: {}, amended_at: later(1), deadline: later(15) })
     // one pending notification per importer, the amendment's
     const pending = Object.values(w.state.pending).filter((n) => n.proposal === ID)
     expect(pending.map((n) => [n.id, n.repo])).toEqual([[String(w.state.position), FUNGAL], [
@@ -257,7 +208,7 @@ describe("amending a proposal", () => {
     expect(back).toEqual([
       new ProposalWithdrawn({ id: ID, by: "aperture@example.com", reason: `${S3} is back to 1.0.0` })
     ])
-    expect(w.proposal().status).toBe("withdrawn")
+    expect(w.proposal(ID).status).toBe("withdrawn")
     expect(Object.values(w.state.pending).filter((n) => n.proposal === ID)).toEqual([])
   })
 
@@ -266,7 +217,7 @@ describe("amending a proposal", () => {
     w.run(ADD, { repo: APERTURE })
     const e = w.run(REMOVE, { repo: APERTURE })[0] as ProposalAmended
     expect(e).toMatchObject({ _tag: "ProposalAmended", to: "2.0.0", bump: "major", breaking: true })
-    expect(w.proposal().breaking).toBe(true)
+    expect(w.proposal(ID).breaking).toBe(true)
   })
 })
 
@@ -276,7 +227,7 @@ describe("acknowledging a proposal", () => {
     w.run(ADD, { repo: APERTURE })
     const events = w.run({ _tag: "AcknowledgeProposal", id: ID }, { repo: FUNGAL, time: later(1) })
     expect(events).toEqual([new ProposalAcknowledged({ id: ID, repo: FUNGAL, version: "1.1.0" })])
-    expect(w.proposal().acks).toEqual({ [FUNGAL]: later(1) })
+    expect(w.proposal(ID).acks).toEqual({ [FUNGAL]: later(1) })
     expect(Object.values(w.state.pending).filter((n) => n.repo === FUNGAL && n.proposal === ID)).toEqual([])
     const acks = statusView(w.state, { path: "/r", head: "0".repeat(40) }, APERTURE).acknowledgements
     expect(acks.at(-1)).toMatchObject({ proposal: ID, acknowledged: [{ repo: FUNGAL, at: later(1) }], pending: [ML] })
@@ -334,7 +285,7 @@ describe("acknowledging a proposal", () => {
     const [n] = Object.values(w.state.pending).filter((x) => x.repo === FUNGAL && x.proposal === ID)
     w.run({ _tag: "AcknowledgeNotifications", ids: [n!.id], all: false }, { repo: FUNGAL })
     expect(Object.values(w.state.pending).filter((x) => x.repo === FUNGAL && x.proposal === ID)).toEqual([])
-    expect(w.proposal().acks).toEqual({})
+    expect(w.proposal(ID).acks).toEqual({})
   })
 })
 
@@ -345,7 +296,7 @@ describe("approving, rejecting, withdrawing", () => {
     expect(w.run({ _tag: "ApproveProposal", id: ID }, { user: APPROVER, time: later(1) })).toEqual([
       new ProposalApproved({ id: ID, by: APPROVER })
     ])
-    expect(w.proposal().approvals).toEqual({ [APPROVER]: later(1) })
+    expect(w.proposal(ID).approvals).toEqual({ [APPROVER]: later(1) })
     expect(w.run({ _tag: "ApproveProposal", id: ID }, { user: APPROVER })).toEqual([])
     const err = w.refusal({ _tag: "ApproveProposal", id: ID }, { repo: FUNGAL, user: "fungal@example.com" })
     expect(err).toMatchObject({ _tag: "NotAnApprover", user: "fungal@example.com", approvers: [APPROVER] })
@@ -370,7 +321,7 @@ describe("approving, rejecting, withdrawing", () => {
     expect(w.refusal({ _tag: "RejectProposal", id: ID }, { user: "fungal@example.com" })._tag).toBe("NotAnApprover")
     expect(w.run({ _tag: "RejectProposal", id: ID, reason: "breaks ml" }, { user: APPROVER, time: later(2) }))
       .toEqual([new ProposalRejected({ id: ID, by: APPROVER, reason: "breaks ml" })])
-    expect(w.proposal()).toMatchObject({
+    expect(w.proposal(ID)).toMatchObject({
       status: "rejected",
       closed_by: APPROVER,
       closed_at: later(2),
@@ -400,7 +351,7 @@ describe("approving, rejecting, withdrawing", () => {
     expect(w.run({ _tag: "WithdrawProposal", id: ID, reason: "not ready" }, { repo: APERTURE })).toEqual([
       new ProposalWithdrawn({ id: ID, by: "aperture@example.com", reason: "not ready" })
     ])
-    expect(w.proposal()).toMatchObject({ status: "withdrawn", reason: "not ready" })
+    expect(w.proposal(ID)).toMatchObject({ status: "withdrawn", reason: "not ready" })
     expect(w.refusal({ _tag: "WithdrawProposal", id: ID, reason: "again" }, { repo: APERTURE })._tag).toBe(
       "ProposalClosed"
     )
@@ -433,7 +384,7 @@ describe("merging", () => {
       new ContractBumped({ domain: "s3-access", from: "1.0.0", bump: "minor", contract: opened.proposed })
     ])
     expect(w.state.domains["s3-access"]!.contracts[S3]!.version).toBe("1.1.0")
-    expect(w.proposal()).toMatchObject({ status: "merged", closed_at: later(2) })
+    expect(w.proposal(ID)).toMatchObject({ status: "merged", closed_at: later(2) })
     // importers that acknowledged the proposal are not told again about the bump it landed
     expect(Object.keys(w.state.pending)).toEqual(pendingBefore)
     const acks = statusView(w.state, { path: "/r", head: "0".repeat(40) }, APERTURE).acknowledgements
@@ -512,8 +463,8 @@ describe("merging", () => {
     w.run(ADD, { repo: APERTURE })
     w.run({ _tag: "AcknowledgeProposal", id: ID }, { repo: FUNGAL })
     w.run({ _tag: "LeaveRealm", repo: ML, force: true }, { repo: ML })
-    expect(w.proposal().importers).toEqual([FUNGAL])
-    expect(mayMerge(w.proposal(), w.state, T)).toEqual({ ready: true })
+    expect(w.proposal(ID).importers).toEqual([FUNGAL])
+    expect(mayMerge(w.proposal(ID), w.state, T)).toEqual({ ready: true })
   })
 })
 
