@@ -408,12 +408,13 @@ describe("merging", () => {
     expect(w.refusal({ _tag: "MergeProposal", id: ID }, { time: "2026-02-07T09:59:59.999Z" })._tag).toBe(
       "ProposalNotReady"
     )
-    const events = w.run({ _tag: "MergeProposal", id: ID }, { time: later(14) })
+    // merged by an importer (anyone may): the notification still comes from the owner
+    const events = w.run({ _tag: "MergeProposal", id: ID }, { repo: FUNGAL, time: later(14) })
     expect(events.map((e) => e._tag)).toEqual(["ProposalMerged", "ContractBumped"])
     const bumpId = String(w.state.position)
-    expect(Object.values(w.state.pending).filter((n) => n.id === bumpId).map((n) => [n.repo, n.proposal])).toEqual([
-      [ML, undefined]
-    ])
+    expect(
+      Object.values(w.state.pending).filter((n) => n.id === bumpId).map((n) => [n.repo, n.proposal, n.from_repo])
+    ).toEqual([[ML, undefined, APERTURE]])
   })
 
   it("a breaking change never merges by grace period, and needs an approver under require_approval", () => {

@@ -273,7 +273,8 @@ const notify = (
     domain: event.domain,
     contract: event.contract.name,
     version: event.contract.version,
-    from_repo: actor ?? event.contract.owner,
+    // A merge may be made by any repo: the change is still the owner's.
+    from_repo: merged?.repo ?? actor ?? event.contract.owner,
     change_type: changeType,
     changes: event.contract.evolution.at(-1)?.changes ?? [],
     created_at: time,
