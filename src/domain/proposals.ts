@@ -111,7 +111,7 @@ export type Readiness =
   | { readonly ready: true }
   | { readonly ready: false; readonly blockers: ReadonlyArray<Blocker> }
 
-/** Whether an approver (as the governance of its domain names them today or named them then) approved it. */
+/** Whether it was approved (only an approver, at the time, can record an approval). */
 const approved = (proposal: ProposalState) => Object.keys(proposal.approvals).length > 0
 
 /**
