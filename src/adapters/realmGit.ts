@@ -59,10 +59,15 @@ export class RealmGit extends Context.Tag("blue/RealmGit")<RealmGit, {
    * holds one; `advance` and `materialize` then use them.
    */
   readonly lockForWrite: (dir: string, branch?: string) => Effect.Effect<void, GitLockHeld | GitError, Scope.Scope>
-  /** Local branches whose name starts with `prefix`, with the commit each points at. */
+  /**
+   * Local branches whose name starts with `prefix`, with the commit each points at; with `remote`, that remote's
+   * tracking branches instead (`refs/remotes/<remote>/…`, named without the prefix), each only when its commit is
+   * present (a killed fetch can write a ref before its objects).
+   */
   readonly branches: (
     dir: string,
-    prefix: string
+    prefix: string,
+    remote?: string
   ) => Effect.Effect<ReadonlyArray<{ readonly name: string; readonly oid: string }>, GitError>
   /**
    * Makes the working tree and index show the given files: either paths to take from the branch head, or the
@@ -557,13 +562,26 @@ export const makeRealmGit = (options: MaintainOptions = {}): Context.Tag.Service
       await git.init({ fs: atomicFs, dir, defaultBranch: REALM_BRANCH })
     }),
   head: (dir, branch = REALM_BRANCH) => attempt("resolve-ref", dir, async () => readBranch(dir, branch)),
-  branches: (dir, prefix) =>
+  branches: (dir, prefix, remote) =>
     attempt("branch", dir, async () => {
-      const names = (await git.listBranches({ fs: atomicFs, dir })).filter((b) => b.startsWith(prefix)).sort()
+      const names = (await git.listBranches({ fs: atomicFs, dir, ...(remote === undefined ? {} : { remote }) }))
+        .filter((b) => b.startsWith(prefix)).sort()
       const out: Array<{ name: string; oid: string }> = []
       for (const name of names) {
-        const oid = readBranch(dir, name)
-        if (oid !== undefined) out.push({ name, oid })
+        if (remote === undefined) {
+          const oid = readBranch(dir, name)
+          if (oid !== undefined) out.push({ name, oid })
+          continue
+        }
+        const oid = await git.resolveRef({ fs: atomicFs, dir, ref: `refs/remotes/${remote}/${name}` }).catch(() =>
+          undefined
+        )
+        const present = oid !== undefined &&
+          await git.readObject({ fs: atomicFs, dir, oid, format: "deflated", cache: cacheFor(dir) }).then(
+            () => true,
+            () => false
+          )
+        if (present) out.push({ name, oid })
       }
       return out
     }),

@@ -26,6 +26,10 @@ const WRITE_COMMANDS: ReadonlyArray<ReadonlyArray<string>> = [
   ["realm", "admin", "domain", "create"],
   ["realm", "domain", "create"],
   ["realm", "admin", "reindex"],
+  ["realm", "admin", "governance"],
+  ["realm", "admin", "invite"],
+  ["realm", "admin", "approve"],
+  ["realm", "admin", "reject"],
   ["realm", "export"],
   ["realm", "import"],
   ["realm", "ack"]

@@ -38,8 +38,12 @@ const summarize = (command: Command, events: ReadonlyArray<RealmEvent>, actor: A
   switch (command._tag) {
     case "InitRealm":
       return `Initialize realm ${command.name}`
-    case "JoinRealm":
-      return `${command.repo} joins the realm`
+    case "JoinRealm": {
+      const request = events.find((e) => e._tag === "JoinRequested")
+      return request?._tag === "JoinRequested"
+        ? `${command.repo} asks to join the realm (${request.id})`
+        : `${command.repo} joins the realm`
+    }
     case "CreateDomain": {
       const [provider, ...consumers] = command.repos
       return `Create domain ${command.domain} (${provider} → ${consumers.join(", ")})`
@@ -56,6 +60,12 @@ const summarize = (command: Command, events: ReadonlyArray<RealmEvent>, actor: A
       return `${actor.repo ?? actor.user} imports ${command.contract} ${command.version}`
     case "AcknowledgeNotifications":
       return `${actor.repo ?? actor.user} acknowledges ${plural(events.length, "notification")}`
+    case "ChangeGovernance":
+      return `${actor.user} changes the governance of ${command.domain === undefined ? "the realm" : command.domain}`
+    case "InviteRepo":
+      return `${actor.user} invites ${command.repo}`
+    case "ReviewJoin":
+      return `${actor.user} ${command.verdict === "approve" ? "approves" : "rejects"} ${command.id}`
   }
   return `${plural(events.length, "event")} by ${actor.repo ?? actor.user}`
 }
