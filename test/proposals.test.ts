@@ -591,6 +591,23 @@ describe("who may author proposal events (check --mode realm)", () => {
     expect(eventProblem(w.state, bump, ML, [new ProposalMerged({ id: ID }), bump])).toBeUndefined()
     expect(eventProblem(w.state, bump, ML, [bump])).toContain("owned by aperture")
     expect(eventProblem(w.state, opened, FUNGAL, [opened])).toContain("proposes a change")
+    // what it proposes must be the contract it names, still owned by the proposer
+    const hijack = new ProposalOpened({ ...opened, proposed: { ...opened.proposed, owner: FUNGAL } })
+    expect(eventProblem(w.state, hijack, APERTURE, [hijack])).toContain("owned by fungal-image-analysis")
+    const amend = new ProposalAmended({
+      id: ID,
+      from: "1.0.0",
+      to: "1.1.0",
+      bump: "minor",
+      breaking: false,
+      changes: [],
+      proposed: { ...opened.proposed, name: "other" },
+      deadline: T
+    })
+    expect(eventProblem(w.state, amend, APERTURE, [amend])).toContain("amends proposal")
+    // a branch is a git ref: only sync/<repo>/<stamp> is a proposal's
+    expect(() => new ProposalOpened({ ...opened, branch: "refs/heads/main" })).toThrow(/not a proposal branch/)
+    expect(() => new ProposalOpened({ ...opened, branch: "sync/aperture/../../x" })).toThrow(/not a proposal branch/)
     expect(eventProblem(w.state, new ProposalAcknowledged({ id: ID, repo: FUNGAL, version: "1.1.0" }), ML, []))
       .toContain("acknowledges proposal")
     expect(eventProblem(w.state, new ProposalWithdrawn({ id: ID, by: "x", reason: "r" }), FUNGAL, [])).toContain(

@@ -144,12 +144,19 @@ export const eventProblem = (
         ? undefined
         : `changes the binding of ${event.binding.repo} but was made by ${actor ?? "no repo"}`
     case "ProposalOpened":
+      if (event.proposed.name !== event.contract || event.proposed.owner !== event.repo) {
+        return `proposes ${event.proposed.name} owned by ${event.proposed.owner} as a change to ${event.contract} of ${event.repo}`
+      }
       return mayChangeContract(event.repo, actor) &&
           state.domains[event.domain]?.contracts[event.contract]?.owner === event.repo
         ? undefined
         : `proposes a change to ${event.contract} for ${event.repo} but was made by ${actor ?? "no repo"}`
     case "ProposalAmended": {
-      const owner = state.proposals?.[event.id]?.repo
+      const before = state.proposals?.[event.id]
+      const owner = before?.repo
+      if (before !== undefined && (event.proposed.name !== before.contract || event.proposed.owner !== owner)) {
+        return `amends proposal ${event.id} of ${before.contract} with ${event.proposed.name} owned by ${event.proposed.owner}`
+      }
       return owner !== undefined && mayChangeContract(owner, actor)
         ? undefined
         : `amends proposal ${event.id} of ${owner ?? "nobody"} but was made by ${actor ?? "no repo"}`

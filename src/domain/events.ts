@@ -64,6 +64,15 @@ export const ProposalId = Schema.String.pipe(
   )
 )
 
+/** A proposal's branch, `sync/<repo>/<YYYYMMDD-HHMMSS>[-n]`: it names a git ref, so nothing else is accepted. */
+export const ProposalBranch = Schema.String.pipe(
+  Schema.filter((s) =>
+    /^sync\/[a-z0-9][a-z0-9-]{0,99}\/\d{8}-\d{6}(-\d{1,4})?$/.test(s)
+      ? true
+      : `${JSON.stringify(s)} is not a proposal branch (e.g. sync/aperture/20260124-100000)`
+  )
+)
+
 /** The size of a contract change, as semver names it. */
 export const ChangeBump = Schema.Literal("patch", "minor", "major")
 
@@ -75,7 +84,7 @@ export const ChangeBump = Schema.Literal("patch", "minor", "major")
 export class ProposalOpened extends Schema.TaggedClass<ProposalOpened>()("ProposalOpened", {
   id: ProposalId,
   repo: Name,
-  branch: Schema.String,
+  branch: ProposalBranch,
   domain: Name,
   contract: Name,
   from: Schema.String,
