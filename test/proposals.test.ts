@@ -616,6 +616,35 @@ describe("who may author proposal events (check --mode realm)", () => {
   })
 })
 
+describe("folding proposal events", () => {
+  it("never changes an earlier state (every state of a whole story is frozen before the next event)", () => {
+    const freeze = (v: unknown): void => {
+      if (v === null || typeof v !== "object" || Object.isFrozen(v)) return
+      Object.freeze(v)
+      for (const x of Object.values(v)) freeze(x)
+    }
+    const w = seed()
+    const step = (f: () => unknown) => {
+      freeze(w.state)
+      f()
+    }
+    step(() => w.run(ADD, { repo: APERTURE }))
+    step(() => w.run({ _tag: "AcknowledgeProposal", id: ID }, { repo: FUNGAL }))
+    step(() => w.run(publish(["jobs/*", "metrics/*", "x/*"]), { repo: APERTURE }))
+    step(() => w.run({ _tag: "AcknowledgeProposal", id: ID }, { repo: FUNGAL }))
+    step(() => w.run({ _tag: "AcknowledgeNotifications", ids: [], all: true }, { repo: ML }))
+    step(() => w.run({ _tag: "MergeProposal", id: ID }, { time: later(30) }))
+    step(() => w.run(REMOVE, { repo: APERTURE }))
+    step(() => w.run({ _tag: "ApproveProposal", id: `${ID}-2` }, { user: APPROVER }))
+    step(() => w.run({ _tag: "RejectProposal", id: `${ID}-2` }, { user: APPROVER }))
+    step(() => w.run(ADD, { repo: APERTURE }))
+    step(() => w.run({ _tag: "LeaveRealm", repo: ML, force: true }, { repo: ML }))
+    step(() => w.run({ _tag: "WithdrawProposal", id: `${ID}-3`, reason: "r" }, { repo: APERTURE }))
+    expect(Object.values(w.state.proposals).map((p) => p.status)).toEqual(["merged", "rejected", "withdrawn"])
+    expect(renderAll(foldEnvelopes(initialState, w.log))).toEqual(renderAll(w.state))
+  })
+})
+
 describe("the merge rule's footprint", () => {
   it("governanceOf reads the same governance as governance.ts's effectiveGovernance", () => {
     const w = seed()
