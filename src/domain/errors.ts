@@ -13,6 +13,7 @@ import type {
   NotApprover,
   NotDomainProvider
 } from "./governanceErrors.js"
+import type { ProposalError } from "./proposalErrors.js"
 
 export {
   DomainNotFound,
@@ -181,6 +182,7 @@ export type DomainError =
   | InvalidSourceFiles
   | RoleConflict
   | NotificationNotFound
+  | ProposalError
   | NotApprover
   | LastApprover
   | InvalidGovernance
