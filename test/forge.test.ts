@@ -17,8 +17,8 @@ import { type ForgePolicy, type ForgeService, issueMarker } from "../src/adapter
 import { makeForgejo } from "../src/adapters/forgejo.js"
 import { makeGitHub } from "../src/adapters/github.js"
 import type { FakeAnswer, FakeBase } from "./support/forgeFake.js"
-import { startForgejoFake } from "./support/forgejoFake.js"
-import { startGitHubFake } from "./support/githubFake.js"
+import { forgejoChecker, startForgejoFake } from "./support/forgejoFake.js"
+import { githubChecker, startGitHubFake } from "./support/githubFake.js"
 
 const execFileAsync = promisify(execFile)
 
@@ -272,4 +272,36 @@ describe.each(subjects)("the forge port over the %s fake", (_name, start) => {
     expect(limited).toBeGreaterThan(0)
     for (let i = 0; i < 50; i++) expect(fake.issuesIn("blue", `svc-${i}`)).toHaveLength(1)
   }, 60_000)
+})
+
+describe("the fakes' checkers", () => {
+  it("Forgejo's: refuse GitHub's merge body, a PR without a numeric index, an answer of the wrong shape", () => {
+    const c = forgejoChecker()
+    const merge = c.match("POST", "/api/v1/repos/o/r/pulls/3/merge")!
+    expect(merge.operationId).toBe("repoMergePullRequest")
+    expect(c.checkRequest(merge, new URLSearchParams(), { Do: "merge", head_commit_id: "abc" }, true)).toEqual([])
+    expect(c.checkRequest(merge, new URLSearchParams(), { sha: "abc", merge_method: "merge" }, true).join()).toMatch(
+      /Do|sha/
+    )
+    const byHead = c.match("GET", "/api/v1/repos/o/r/pulls/main/sync/aperture/20260101-120000")!
+    expect(byHead).toMatchObject({
+      operationId: "repoGetPullRequestByBaseHead",
+      params: { base: "main", head: "sync/aperture/20260101-120000" }
+    })
+    const get = c.match("GET", "/api/v1/repos/o/r/pulls/3")!
+    expect(c.checkResponse(get, 200, { number: "three" }).join()).toMatch(/number/)
+    expect(c.checkResponse(get, 418, undefined).join()).toMatch(/does not document status 418/)
+    expect(c.checkRequest(get, new URLSearchParams({ bogus: "1" }), undefined, false).join()).toMatch(/bogus/)
+  })
+
+  it("GitHub's: refuse Forgejo's merge body and a pull request answer missing its required fields", () => {
+    const c = githubChecker()
+    const merge = c.match("PUT", "/api/v3/repos/o/r/pulls/3/merge")!
+    expect(merge.operationId).toBe("pulls/merge")
+    expect(c.checkRequest(merge, new URLSearchParams(), { sha: "abc", merge_method: "merge" }, true)).toEqual([])
+    expect(c.checkRequest(merge, new URLSearchParams(), { Do: "merge" }, true).join()).toMatch(/Do/)
+    const get = c.match("GET", "/api/v3/repos/o/r/pulls/3")!
+    expect(c.checkResponse(get, 200, { number: 3 }).length).toBeGreaterThan(0)
+    expect(c.checkResponse(get, 200, c.fill(get, 200, { number: 3, state: "open" }))).toEqual([])
+  })
 })

@@ -20,7 +20,7 @@ export const FORGEJO_SWAGGER = process.env["BLUE_FORGEJO_SWAGGER"] ??
     .find((p) => fs.existsSync(p)) ?? "/work/shared/data/forgejo-swagger.json"
 
 let checker: ReturnType<typeof makeApiChecker> | undefined
-const forgejoChecker = () =>
+export const forgejoChecker = () =>
   (checker ??= makeApiChecker(JSON.parse(fs.readFileSync(FORGEJO_SWAGGER, "utf8")), "/api/v1"))
 
 interface Review {

@@ -13,7 +13,7 @@ import { makeApiChecker } from "./apiCheck.js"
 import { type FakeAnswer, type FakeBase, type FakeRequest, gitIn, mergeBranches, startFakeBase } from "./forgeFake.js"
 
 let checker: ReturnType<typeof makeApiChecker> | undefined
-const githubChecker = () => {
+export const githubChecker = () => {
   if (checker === undefined) {
     const file = createRequire(import.meta.url).resolve("@octokit/openapi/generated/api.github.com.json")
     checker = makeApiChecker(JSON.parse(fs.readFileSync(file, "utf8")), "/api/v3")
