@@ -117,7 +117,9 @@ export class ForgeRateLimited extends Schema.TaggedError<ForgeRateLimited>()("Fo
   override get message() {
     return `${this.forge} kept rate-limiting ${this.op} (${this.attempts} attempt${
       this.attempts === 1 ? "" : "s"
-    }; it asks to wait ${Math.ceil(this.retryAfterMs / 1000)} s more); Blue gave up for now — nothing was created twice, re-run the command later to carry on.`
+    }; it asks to wait ${
+      Math.ceil(this.retryAfterMs / 1000)
+    } s more); Blue gave up for now — nothing was created twice, re-run the command later to carry on.`
   }
 }
 

@@ -13,6 +13,7 @@
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { Duration, Effect, Redacted } from "effect"
 import {
+  createAfterLookup,
   ForgeAuthFailed,
   ForgeError,
   type ForgeFailure,
@@ -25,7 +26,6 @@ import {
   type ForgeRepoRef,
   type ForgeReview,
   type ForgeService,
-  createAfterLookup,
   ForgeStaleHead,
   hasMarker,
   markerKey,
@@ -109,7 +109,13 @@ const forgejoRepo = (raw: unknown, created: boolean): ForgeRepo => {
 }
 
 const reviewState = (s: unknown): ForgeReview["state"] | undefined =>
-  s === "APPROVED" ? "APPROVED" : s === "REQUEST_CHANGES" ? "REQUEST_CHANGES" : s === "COMMENT" ? "COMMENTED" : undefined
+  s === "APPROVED"
+    ? "APPROVED"
+    : s === "REQUEST_CHANGES"
+    ? "REQUEST_CHANGES"
+    : s === "COMMENT"
+    ? "COMMENTED"
+    : undefined
 
 /** A `ForgeService` over one Forgejo/Gitea; needs an HttpClient. */
 export const makeForgejo = (options: ForgejoOptions) =>

@@ -120,7 +120,11 @@ export const makeGitHub = (options: GitHubOptions): ForgeService => {
   // its stricter notification limiter gives way to that same pace.
   const paced = {
     key: () => ({
-      schedule: async (jobOptions: { weight?: number }, fn: (...a: Array<unknown>) => unknown, ...args: Array<unknown>) => {
+      schedule: async (
+        jobOptions: { weight?: number },
+        fn: (...a: Array<unknown>) => unknown,
+        ...args: Array<unknown>
+      ) => {
         if (jobOptions?.weight !== 0) await pacer.mutation()
         return fn(...args)
       }
@@ -235,8 +239,10 @@ export const makeGitHub = (options: GitHubOptions): ForgeService => {
   const unexpected = (op: string, a: { readonly status: number; readonly data: unknown }) =>
     new ForgeError({ forge: FORGE, op, status: a.status, detail: detailOf(a.data) })
 
-  const createOnce = <A>(lookup: Effect.Effect<A | undefined, ForgeFailure> | undefined, create: Effect.Effect<A, ForgeFailure>) =>
-    createAfterLookup(pacer, lookup, create)
+  const createOnce = <A>(
+    lookup: Effect.Effect<A | undefined, ForgeFailure> | undefined,
+    create: Effect.Effect<A, ForgeFailure>
+  ) => createAfterLookup(pacer, lookup, create)
 
   const currentUser = Effect.gen(function*() {
     const a = yield* call("read the current user", "GET /user")
@@ -399,7 +405,9 @@ export const makeGitHub = (options: GitHubOptions): ForgeService => {
         if (a.status === 409 || a.status === 405) {
           const now = yield* getPull(ref, number)
           if (now.state === "merged" && now.headSha === headSha) return { number, mergedNow: false }
-          if (now.headSha !== headSha) return yield* new ForgeStaleHead({ forge: FORGE, pull: number, expected: headSha })
+          if (now.headSha !== headSha) {
+            return yield* new ForgeStaleHead({ forge: FORGE, pull: number, expected: headSha })
+          }
           return yield* new ForgeNotMergeable({
             forge: FORGE,
             pull: number,
@@ -456,13 +464,20 @@ export const makeGitHub = (options: GitHubOptions): ForgeService => {
     addDependency: (ref, number, blockedBy) =>
       Effect.gen(function*() {
         const route = "/repos/{owner}/{repo}/issues/{issue_number}/dependencies/blocked_by"
-        const existing = yield* paged("list issue dependencies", `GET ${route}`, { ...ref, issue_number: number }, (raw) => {
-          const i = obj(raw)
-          const repo = obj(i["repository"])
-          return { number: num(i["number"]), owner: str(obj(repo["owner"])["login"]), repo: str(repo["name"]) }
-        })
+        const existing = yield* paged(
+          "list issue dependencies",
+          `GET ${route}`,
+          { ...ref, issue_number: number },
+          (raw) => {
+            const i = obj(raw)
+            const repo = obj(i["repository"])
+            return { number: num(i["number"]), owner: str(obj(repo["owner"])["login"]), repo: str(repo["name"]) }
+          }
+        )
         if (
-          existing.some((d) => d.number === blockedBy.number && d.repo === blockedBy.repo && d.owner === blockedBy.owner)
+          existing.some((d) =>
+            d.number === blockedBy.number && d.repo === blockedBy.repo && d.owner === blockedBy.owner
+          )
         ) return
         const b = yield* call("read an issue", "GET /repos/{owner}/{repo}/issues/{issue_number}", {
           owner: blockedBy.owner,

@@ -9,7 +9,7 @@
  */
 import Ajv from "ajv"
 
-type Json = any // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = any
 type ValidateFunction = ((data: unknown) => boolean) & {
   errors?: Array<{ instancePath: string; message?: string; params?: Record<string, unknown> }> | null
 }
@@ -66,7 +66,9 @@ export const makeApiChecker = (doc: Json, basePath: string): ApiChecker => {
   const v3 = typeof doc.openapi === "string"
   const ajv: Json = new (Ajv as Json)({ strict: false, validateFormats: false, allErrors: true })
   ajv.addSchema(
-    v3 ? { components: { schemas: rebaseLocal(doc.components.schemas) } } : { definitions: rebaseLocal(doc.definitions) },
+    v3
+      ? { components: { schemas: rebaseLocal(doc.components.schemas) } }
+      : { definitions: rebaseLocal(doc.definitions) },
     "api"
   )
 
@@ -124,9 +126,11 @@ export const makeApiChecker = (doc: Json, basePath: string): ApiChecker => {
     return v
   }
   const errorsOf = (v: ValidateFunction, where: string) =>
-    (v.errors ?? []).slice(0, 5).map((e) => `${where}${e.instancePath} ${e.message ?? "is invalid"}${
-      e.params && "additionalProperty" in e.params ? ` (${String(e.params.additionalProperty)})` : ""
-    }`)
+    (v.errors ?? []).slice(0, 5).map((e) =>
+      `${where}${e.instancePath} ${e.message ?? "is invalid"}${
+        e.params && "additionalProperty" in e.params ? ` (${String(e.params.additionalProperty)})` : ""
+      }`
+    )
 
   const routeOf = (op: ApiOperation) => routes.find((r) => r.method === op.method && r.template === op.template)!
 

@@ -14,7 +14,7 @@ export interface FakeRequest {
   readonly method: string
   readonly path: string
   readonly query: URLSearchParams
-  readonly body: any // eslint-disable-line @typescript-eslint/no-explicit-any
+  readonly body: any
   readonly login: string | undefined
   readonly op: ApiOperation
   readonly params: Record<string, string>

@@ -17,11 +17,12 @@ const here = path.dirname(fileURLToPath(import.meta.url))
 /** Where Forgejo's API document is (the shared data folder beside the project). */
 export const FORGEJO_SWAGGER = process.env["BLUE_FORGEJO_SWAGGER"] ??
   ["/work/shared/data/forgejo-swagger.json", path.resolve(here, "../../../shared/data/forgejo-swagger.json")]
-    .find((p) => fs.existsSync(p)) ?? "/work/shared/data/forgejo-swagger.json"
+    .find((p) => fs.existsSync(p)) ??
+  "/work/shared/data/forgejo-swagger.json"
 
 let checker: ReturnType<typeof makeApiChecker> | undefined
-export const forgejoChecker = () =>
-  (checker ??= makeApiChecker(JSON.parse(fs.readFileSync(FORGEJO_SWAGGER, "utf8")), "/api/v1"))
+export const forgejoChecker =
+  () => (checker ??= makeApiChecker(JSON.parse(fs.readFileSync(FORGEJO_SWAGGER, "utf8")), "/api/v1"))
 
 interface Review {
   readonly id: number
@@ -71,7 +72,13 @@ export interface ForgejoFake extends FakeBase {
   /** The repo's issues and PRs. */
   readonly items: (owner: string, repo: string) => ReadonlyArray<Item>
   /** Submits a review as `login` (what a reviewer does on the web). */
-  readonly review: (owner: string, repo: string, number: number, login: string, state: "APPROVED" | "REQUEST_CHANGES" | "COMMENT") => Promise<FakeAnswer>
+  readonly review: (
+    owner: string,
+    repo: string,
+    number: number,
+    login: string,
+    state: "APPROVED" | "REQUEST_CHANGES" | "COMMENT"
+  ) => Promise<FakeAnswer>
 }
 
 /** Starts a Forgejo fake with one user `blue` (token `tok-blue`). */
@@ -81,6 +88,7 @@ export const startForgejoFake = async (): Promise<ForgejoFake> => {
   const orgs = new Set<string>()
   const repos = new Map<string, Repo>()
   let ids = 100
+  // eslint-disable-next-line prefer-const -- assigned once the server (which the handlers close over) is up
   let base!: FakeBase
 
   const key = (owner: string, name: string) => `${owner}/${name}`.toLowerCase()
@@ -177,10 +185,20 @@ export const startForgejoFake = async (): Promise<ForgejoFake> => {
     if (item.pull === undefined) return notFound()
     if (state === "APPROVED" || state === "REQUEST_CHANGES") {
       if (item.poster === login) {
-        return error(422, state === "APPROVED" ? "approve your own pull is not allowed" : "reject your own pull is not allowed")
+        return error(
+          422,
+          state === "APPROVED" ? "approve your own pull is not allowed" : "reject your own pull is not allowed"
+        )
       }
     }
-    const rv: Review = { id: ++ids, user: login, state, commit: commit ?? (await headSha(r, item)), body, dismissed: false }
+    const rv: Review = {
+      id: ++ids,
+      user: login,
+      state,
+      commit: commit ?? (await headSha(r, item)),
+      body,
+      dismissed: false
+    }
     item.pull.reviews.push(rv)
     item.pull.reviewers.delete(login)
     return { status: 200, body: reviewJson(r, item, rv) }
@@ -258,7 +276,14 @@ export const startForgejoFake = async (): Promise<ForgejoFake> => {
           if (login === item.poster) continue
           item.pull.reviewers.add(login)
           out.push(
-            reviewJson(r, item, { id: ++ids, user: login, state: "REQUEST_REVIEW", commit: "", body: "", dismissed: false })
+            reviewJson(r, item, {
+              id: ++ids,
+              user: login,
+              state: "REQUEST_REVIEW",
+              commit: "",
+              body: "",
+              dismissed: false
+            })
           )
         }
         return { status: 201, body: out }

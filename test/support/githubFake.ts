@@ -81,6 +81,7 @@ export const startGitHubFake = async (): Promise<GitHubFake> => {
   const orgs = new Set<string>()
   const repos = new Map<string, Repo>()
   let ids = 1000
+  // eslint-disable-next-line prefer-const -- assigned once the server (which the handlers close over) is up
   let base!: FakeBase
 
   const key = (owner: string, name: string) => `${owner}/${name}`.toLowerCase()
@@ -130,7 +131,13 @@ export const startGitHubFake = async (): Promise<GitHubFake> => {
       merged_at: p.merged ? "2026-01-01T00:00:00Z" : null,
       user: user(item.poster),
       html_url: `${base.origin}/${r.owner}/${r.name}/pull/${item.number}`,
-      head: { label: `${r.owner}:${p.head}`, ref: p.head, sha: await headSha(r, item), repo: repoJson(r), user: user(r.owner) },
+      head: {
+        label: `${r.owner}:${p.head}`,
+        ref: p.head,
+        sha: await headSha(r, item),
+        repo: repoJson(r),
+        user: user(r.owner)
+      },
       base: { label: `${r.owner}:${p.base}`, ref: p.base, sha: baseSha, repo: repoJson(r), user: user(r.owner) },
       requested_reviewers: [...p.reviewers].map(user)
     }
@@ -179,7 +186,11 @@ export const startGitHubFake = async (): Promise<GitHubFake> => {
         status: 422,
         body: {
           message: "Unprocessable Entity",
-          errors: [state === "APPROVED" ? "Can not approve your own pull request" : "Can not request changes on your own pull request"],
+          errors: [
+            state === "APPROVED"
+              ? "Can not approve your own pull request"
+              : "Can not request changes on your own pull request"
+          ],
           documentation_url: "https://docs.github.com/rest"
         }
       } satisfies FakeAnswer
@@ -203,11 +214,21 @@ export const startGitHubFake = async (): Promise<GitHubFake> => {
     if (id === "users/get-authenticated") return answer(req, 200, user(me))
     if (id === "repos/create-for-authenticated-user" || id === "repos/create-in-org") {
       const owner = id === "repos/create-in-org" ? params["org"]! : me
-      if (id === "repos/create-in-org" && !orgs.has(owner)) return fail(403, "You need admin access to the organization")
+      if (id === "repos/create-in-org" && !orgs.has(owner)) {
+        return fail(403, "You need admin access to the organization")
+      }
       if (repos.has(key(owner, b.name))) {
         return {
           status: 422,
-          body: { message: "Repository creation failed.", errors: [{ resource: "Repository", code: "custom", field: "name", message: "name already exists on this account" }] }
+          body: {
+            message: "Repository creation failed.",
+            errors: [{
+              resource: "Repository",
+              code: "custom",
+              field: "name",
+              message: "name already exists on this account"
+            }]
+          }
         }
       }
       return answer(req, 201, repoJson(await makeRepo(owner, b.name)))
@@ -255,7 +276,14 @@ export const startGitHubFake = async (): Promise<GitHubFake> => {
           body: b.body ?? "",
           state: "open",
           poster: me,
-          pull: { head: b.head, base: b.base, draft: b.draft === true, merged: false, reviewers: new Set(), reviews: [] },
+          pull: {
+            head: b.head,
+            base: b.base,
+            draft: b.draft === true,
+            merged: false,
+            reviewers: new Set(),
+            reviews: []
+          },
           blockedBy: []
         }
         r.items.set(created.number, created)
@@ -288,7 +316,9 @@ export const startGitHubFake = async (): Promise<GitHubFake> => {
         if (item?.pull === undefined) return fail(404, "Not Found")
         if (item.pull.merged || item.state === "closed") return fail(405, "Pull Request is not mergeable")
         const sha = await headSha(r, item)
-        if (typeof b.sha === "string" && b.sha !== sha) return fail(409, "Head branch was modified. Review and try the merge again.")
+        if (typeof b.sha === "string" && b.sha !== sha) {
+          return fail(409, "Head branch was modified. Review and try the merge again.")
+        }
         const merged = await mergeBranches(
           base.git,
           rk,
@@ -370,7 +400,10 @@ export const startGitHubFake = async (): Promise<GitHubFake> => {
         documentation_url: "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"
       }
     }),
-    unauthorized: () => ({ status: 401, body: { message: "Bad credentials", documentation_url: "https://docs.github.com/rest" } })
+    unauthorized: () => ({
+      status: 401,
+      body: { message: "Bad credentials", documentation_url: "https://docs.github.com/rest" }
+    })
   })
 
   const addUser = (login: string, token = `tok-${login}`) => {
