@@ -44,41 +44,70 @@ const refusedInOneSentence = (r: Run) => {
 }
 
 describe("init --forgejo", () => {
-  it("creates realm-<name> in the org through the API, publishes to it; a second machine joins by its URL", async () => {
-    const fake = await startForgejoFake()
-    fakes.push(fake)
-    fake.addOrg("acme")
-    const a = machine("a")
-    a.repo("aperture")
-    const init = ok(
-      await blue(a, ".", "realm", "admin", "init", "--name", "demo", "--forgejo", fake.url, "--org", "acme", "--json"),
-      "init --forgejo"
-    ).json()
-    expect(init).toMatchObject({
-      realm: "demo",
-      path: path.join(a.home, "realms", "demo"),
-      url: `${fake.url}/acme/realm-demo.git`,
-      forge: { kind: "forgejo", repo: "acme/realm-demo", created: true, url: fake.url }
-    })
-    const creates = fake.requests.filter((r) => r.operation === "createOrgRepo")
-    expect(creates).toHaveLength(1)
-    // The lookup came first.
-    const lookup = fake.requests.findIndex((r) => r.operation === "repoGet")
-    expect(lookup).toBeGreaterThanOrEqual(0)
-    expect(lookup).toBeLessThan(fake.requests.indexOf(creates[0]!))
-    expect((await fake.git.refs("acme/realm-demo")).get("refs/heads/main")).toMatch(/^[0-9a-f]{40}$/)
+  it(
+    "creates realm-<name> in the org through the API, publishes to it; a second machine joins by its URL",
+    async () => {
+      const fake = await startForgejoFake()
+      fakes.push(fake)
+      fake.addOrg("acme")
+      const a = machine("a")
+      a.repo("aperture")
+      const init = ok(
+        await blue(
+          a,
+          ".",
+          "realm",
+          "admin",
+          "init",
+          "--name",
+          "demo",
+          "--forgejo",
+          fake.url,
+          "--org",
+          "acme",
+          "--json"
+        ),
+        "init --forgejo"
+      ).json()
+      expect(init).toMatchObject({
+        realm: "demo",
+        path: path.join(a.home, "realms", "demo"),
+        url: `${fake.url}/acme/realm-demo.git`,
+        forge: { kind: "forgejo", repo: "acme/realm-demo", created: true, url: fake.url }
+      })
+      const creates = fake.requests.filter((r) => r.operation === "createOrgRepo")
+      expect(creates).toHaveLength(1)
+      // The lookup came first.
+      const lookup = fake.requests.findIndex((r) => r.operation === "repoGet")
+      expect(lookup).toBeGreaterThanOrEqual(0)
+      expect(lookup).toBeLessThan(fake.requests.indexOf(creates[0]!))
+      expect((await fake.git.refs("acme/realm-demo")).get("refs/heads/main")).toMatch(/^[0-9a-f]{40}$/)
 
-    ok(await blue(a, "aperture", "realm", "admin", "join", init.url, "--json"), "join aperture")
-    const b = machine("b")
-    b.repo("fungal")
-    ok(await blue(b, "fungal", "realm", "join", init.url, "--json"), "join fungal")
+      ok(await blue(a, "aperture", "realm", "admin", "join", init.url, "--json"), "join aperture")
+      const b = machine("b")
+      b.repo("fungal")
+      ok(await blue(b, "fungal", "realm", "join", init.url, "--json"), "join fungal")
 
-    // init on another machine: the repo exists and is no longer empty, so it is refused as --remote refuses it.
-    const c = machine("c")
-    const again = await blue(c, ".", "realm", "admin", "init", "--name", "demo", "--forgejo", fake.url, "--org", "acme")
-    expect(refusedInOneSentence(again)).toMatch(/not empty/)
-    expect(fake.requests.filter((r) => r.operation === "createOrgRepo")).toHaveLength(1)
-  }, 120_000)
+      // init on another machine: the repo exists and is no longer empty, so it is refused as --remote refuses it.
+      const c = machine("c")
+      const again = await blue(
+        c,
+        ".",
+        "realm",
+        "admin",
+        "init",
+        "--name",
+        "demo",
+        "--forgejo",
+        fake.url,
+        "--org",
+        "acme"
+      )
+      expect(refusedInOneSentence(again)).toMatch(/not empty/)
+      expect(fake.requests.filter((r) => r.operation === "createOrgRepo")).toHaveLength(1)
+    },
+    120_000
+  )
 
   it("uses an existing empty repo under the token's user, and says so", async () => {
     const fake = await startForgejoFake()

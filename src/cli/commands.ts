@@ -43,7 +43,9 @@ const init = Command.make(
     ),
     forgejo: Options.text("forgejo").pipe(
       Options.withPseudoName("URL"),
-      Options.withDescription("root URL of a Forgejo/Gitea: create the realm repo there through its API and publish to it"),
+      Options.withDescription(
+        "root URL of a Forgejo/Gitea: create the realm repo there through its API and publish to it"
+      ),
       Options.optional
     ),
     org: Options.text("org").pipe(
@@ -52,7 +54,9 @@ const init = Command.make(
     ),
     github: Options.text("github").pipe(
       Options.withPseudoName("OWNER"),
-      Options.withDescription("GitHub user or organisation: create the realm repo there through the API and publish to it"),
+      Options.withDescription(
+        "GitHub user or organisation: create the realm repo there through the API and publish to it"
+      ),
       Options.optional
     ),
     json

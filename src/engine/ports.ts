@@ -38,6 +38,7 @@ export { DaemonHost } from "../adapters/daemonHost.js"
 export type { DaemonStatus } from "../adapters/daemonRuntime.js"
 export { type Change, EventLog, type RealmRow } from "../adapters/eventLog.js"
 export { type DetectOptions, Extractors, type PerFile } from "../adapters/extract.js"
+export { CONFIG_FILE, type Member, MemberConfig } from "../adapters/files.js"
 export {
   Forge,
   type ForgeLocation,
@@ -46,7 +47,6 @@ export {
   Forges,
   type ForgeService
 } from "../adapters/forge.js"
-export { CONFIG_FILE, type Member, MemberConfig } from "../adapters/files.js"
 export { DEFAULT_LOCK_TIMEOUT_MS, lockTimeoutIn } from "../adapters/home.js"
 export {
   type HookError,

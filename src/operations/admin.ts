@@ -67,7 +67,10 @@ const forgeRepoFor = (
     const label = (n: string) => argLabel(at, n)
     if (args.forgejo === undefined && args.github === undefined) {
       if (args.org !== undefined) {
-        return yield* new PathProblem({ path: args.org, detail: `(${label("org")}) goes with ${label("forgejo")} only` })
+        return yield* new PathProblem({
+          path: args.org,
+          detail: `(${label("org")}) goes with ${label("forgejo")} only`
+        })
       }
       return undefined
     }
@@ -249,7 +252,11 @@ export const initRealm = operation({
       `✓ Created realm '${r.realm}' at ${r.path}`,
       ...(r.forge === null
         ? []
-        : [`✓ ${r.forge.created ? "Created" : "Using the empty"} repo ${r.forge.repo} on ${r.forge.name} (${r.forge.web})`]),
+        : [
+          `✓ ${
+            r.forge.created ? "Created" : "Using the empty"
+          } repo ${r.forge.repo} on ${r.forge.name} (${r.forge.web})`
+        ]),
       ...(r.url === null ? [] : [`✓ Published to ${r.url}`]),
       "✓ Created realm.yaml, repos/, domains/",
       `✓ Admission: ${r.admission}`,
