@@ -207,6 +207,24 @@ describe.each(subjects)("the forge port over the %s fake", (_name, start) => {
     expect(Date.now() - t0).toBeGreaterThanOrEqual(900)
   })
 
+  it("waits for x-ratelimit-reset when the primary limit is used up", async () => {
+    fake.setRateLimit({ kind: "primary", count: 1, resetInSec: 1 })
+    const t0 = Date.now()
+    expect(await ok(forge.getPull(ref, 1))).toMatchObject({ number: 1 })
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(900)
+    expect(fake.requests.filter((r) => r.status === 403).length).toBeGreaterThan(0)
+  })
+
+  it("paces mutations to the configured rate", async () => {
+    const paced = fake.forge("tok-blue", { mutationsPerMinute: 600, mutationBurst: 1 })
+    const t0 = Date.now()
+    for (let i = 0; i < 5; i++) {
+      await ok(paced.updateIssue(ref, 1, { title: `Bump s3-paths ${i}` }))
+    }
+    // 600 a minute is one per 100 ms: the first goes at once, four more wait their turn.
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(380)
+  })
+
   it("gives up with one clear sentence when the forge asks for longer than we wait", async () => {
     fake.setRateLimit({ kind: "always", retryAfterSec: 3600, status: 429 })
     const r = await run(forge.createIssue(ref, { title: "x", body: issueMarker("never") }))

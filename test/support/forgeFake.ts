@@ -35,6 +35,11 @@ export type RateLimit =
   | { readonly kind: "always"; readonly retryAfterSec: number; readonly status: 403 | 429 }
   /** the next `count` API requests get it, then normal service */
   | { readonly kind: "next"; readonly count: number; readonly retryAfterSec: number; readonly status: 403 | 429 }
+  /**
+   * the next `count` API requests hit the primary limit: 403 with `x-ratelimit-remaining: 0` and
+   * `x-ratelimit-reset` `resetInSec` from now, and no `retry-after`
+   */
+  | { readonly kind: "primary"; readonly count: number; readonly resetInSec: number }
 
 /** A 5xx answer on demand. */
 export interface ServerFault {
@@ -153,6 +158,20 @@ export const startFakeBase = async (options: FakeBaseOptions): Promise<FakeBase>
   const rateLimited = (mutation: boolean): FakeAnswer | undefined => {
     if (limit === undefined) return undefined
     if (limit.kind === "always") return options.limited(limit.status, limit.retryAfterSec)
+    if (limit.kind === "primary") {
+      if (nextLeft <= 0) return undefined
+      nextLeft--
+      return {
+        status: 403,
+        headers: {
+          "x-ratelimit-limit": "5000",
+          "x-ratelimit-remaining": "0",
+          "x-ratelimit-used": "5000",
+          "x-ratelimit-reset": String(Math.ceil(Date.now() / 1000) + limit.resetInSec)
+        },
+        body: { message: "API rate limit exceeded for user." }
+      }
+    }
     if (limit.kind === "next") {
       if (nextLeft <= 0) return undefined
       nextLeft--
@@ -254,7 +273,7 @@ export const startFakeBase = async (options: FakeBaseOptions): Promise<FakeBase>
       limit = l
       windowStart = 0
       windowCount = 0
-      nextLeft = l?.kind === "next" ? l.count : 0
+      nextLeft = l?.kind === "next" || l?.kind === "primary" ? l.count : 0
     },
     failNext: (fault, count = 1) => {
       faults.push({ ...fault, count })
