@@ -209,11 +209,16 @@ export const makeForgejo = (options: ForgejoOptions) =>
       create: Effect.Effect<A, ForgeFailure>
     ) => createAfterLookup(pacer, lookup, create)
 
-    const currentUser = Effect.gen(function*() {
-      const a = yield* call("read the current user", "GET", "/user")
-      if (a.status !== 200) return yield* unexpected("read the current user", a)
-      return str(obj(a.body)["login"])
-    })
+    // The token's user does not change: asked once per client (every marker lookup needs it).
+    let login: string | undefined
+    const currentUser = Effect.suspend(() =>
+      login !== undefined ? Effect.succeed(login) : Effect.gen(function*() {
+        const a = yield* call("read the current user", "GET", "/user")
+        if (a.status !== 200) return yield* unexpected("read the current user", a)
+        login = str(obj(a.body)["login"])
+        return login
+      })
+    )
 
     const getRepo = (ref: ForgeRepoRef) =>
       Effect.gen(function*() {
@@ -258,11 +263,11 @@ export const makeForgejo = (options: ForgejoOptions) =>
     const findIssueByMarker = (ref: ForgeRepoRef, key: string) =>
       Effect.gen(function*() {
         // Only issues this token's user opened: reliable (the search index may lag) and short.
-        const login = yield* currentUser
+        const me = yield* currentUser
         const issues = yield* paged(
           "find an issue",
           `${repoPath(ref)}/issues`,
-          { state: "all", type: "issues", created_by: login },
+          { state: "all", type: "issues", created_by: me },
           forgejoIssue
         )
         return issues.find((i) => hasMarker(i.body, key))

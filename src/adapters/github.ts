@@ -244,11 +244,16 @@ export const makeGitHub = (options: GitHubOptions): ForgeService => {
     create: Effect.Effect<A, ForgeFailure>
   ) => createAfterLookup(pacer, lookup, create)
 
-  const currentUser = Effect.gen(function*() {
-    const a = yield* call("read the current user", "GET /user")
-    if (a.status !== 200) return yield* unexpected("read the current user", a)
-    return str(obj(a.data)["login"])
-  })
+  // The token's user does not change: asked once per client (every marker lookup needs it).
+  let login: string | undefined
+  const currentUser = Effect.suspend(() =>
+    login !== undefined ? Effect.succeed(login) : Effect.gen(function*() {
+      const a = yield* call("read the current user", "GET /user")
+      if (a.status !== 200) return yield* unexpected("read the current user", a)
+      login = str(obj(a.data)["login"])
+      return login
+    })
+  )
 
   const repoOf = (raw: unknown, created: boolean) =>
     Effect.gen(function*() {
@@ -311,11 +316,11 @@ export const makeGitHub = (options: GitHubOptions): ForgeService => {
   const findIssueByMarker = (ref: ForgeRepoRef, key: string) =>
     Effect.gen(function*() {
       // The issues this token's user opened (the search API lags behind writes, so it is not used).
-      const login = yield* currentUser
+      const me = yield* currentUser
       const issues = yield* paged(
         "find an issue",
         "GET /repos/{owner}/{repo}/issues",
-        { ...ref, state: "all", creator: login },
+        { ...ref, state: "all", creator: me },
         (raw) => (obj(raw)["pull_request"] === undefined ? githubIssue(raw) : undefined)
       )
       return issues.find((i): i is ForgeIssue => i !== undefined && hasMarker(i.body, key))
