@@ -245,6 +245,14 @@ describe.each(subjects)("the forge port over the %s fake", (_name, start) => {
     expect(await ok(forge.findIssueByMarker(ref, key))).toMatchObject({ number: issue.number })
   })
 
+  it("gives up on a request that gets no answer in time and tries again", async () => {
+    const impatient = fake.forge("tok-blue", { timeoutMs: 300 })
+    fake.failNext({ status: 200, method: "GET", delayMs: 1500 })
+    const t0 = Date.now()
+    expect(await ok(impatient.getPull(ref, 1))).toMatchObject({ number: 1 })
+    expect(Date.now() - t0).toBeLessThan(1400)
+  })
+
   it("refuses a token the forge does not know, naming no token", async () => {
     const r = await run(fake.forge("wrong-token").getRepo(ref))
     expect(Either.isLeft(r) && r.left._tag).toBe("ForgeAuthFailed")

@@ -144,10 +144,16 @@ export const makeGitHub = (options: GitHubOptions): ForgeService => {
     if (ok) pacer.pause(retryAfter * 1000)
     return ok
   }
+  // fetch has no timeout of its own: each HTTP request (not the whole call, which may wait out a rate limit) gets one.
+  const timedFetch = (url: string | URL | Request, init?: RequestInit) => {
+    const timeout = AbortSignal.timeout(policy.timeoutMs)
+    return fetch(url, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, timeout]) : timeout })
+  }
   const octokit = new BlueOctokit({
     ...(options.token === undefined ? {} : { auth: Redacted.value(options.token) }),
     baseUrl: apiUrl,
     userAgent: "blue-realms",
+    request: { fetch: timedFetch },
     log: { debug: quiet, info: quiet, warn: quiet, error: quiet },
     throttle: {
       onRateLimit: (retryAfter: number, _o: unknown, _k: unknown, retryCount: number) =>

@@ -41,9 +41,11 @@ export type RateLimit =
    */
   | { readonly kind: "primary"; readonly count: number; readonly resetInSec: number }
 
-/** A 5xx answer on demand. */
+/** A 5xx answer (or a slow one) on demand. */
 export interface ServerFault {
   readonly status: number
+  /** answer normally, this much later (status is then ignored) */
+  readonly delayMs?: number
   /** apply the request first, then answer the error (the answer is lost, the effect is not) */
   readonly afterApply?: boolean
   readonly method?: string
@@ -232,7 +234,10 @@ export const startFakeBase = async (options: FakeBaseOptions): Promise<FakeBase>
     if (fault !== undefined) {
       fault.count--
       if (fault.count <= 0) faults.splice(fi, 1)
-      if (fault.afterApply !== true) return send(res, record, { status: fault.status, body: { message: "fake fault" } })
+      if (fault.delayMs !== undefined) await new Promise((resolve) => setTimeout(resolve, fault.delayMs))
+      else if (fault.afterApply !== true) {
+        return send(res, record, { status: fault.status, body: { message: "fake fault" } })
+      }
     }
     const answer = await options.handle({
       method,
@@ -243,7 +248,10 @@ export const startFakeBase = async (options: FakeBaseOptions): Promise<FakeBase>
       op,
       params: op.params
     })
-    if (fault !== undefined) return send(res, record, { status: fault.status, body: { message: "fake fault" } })
+    if (fault !== undefined && fault.delayMs === undefined) {
+      return send(res, record, { status: fault.status, body: { message: "fake fault" } })
+    }
+    if (res.destroyed) return
     const wrong = options.checker.checkResponse(op, answer.status, answer.body)
     if (wrong.length > 0) violations.push(`answer to ${method} ${u.pathname} (${op.operationId}): ${wrong.join("; ")}`)
     send(res, record, answer)
