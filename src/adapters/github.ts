@@ -6,9 +6,7 @@
  * never re-sent by the retry plugin (a POST that failed with a 5xx may have been applied): they look up first, and
  * look up again before another attempt. The API base is overridable (`BLUE_GITHUB_API_URL`) for tests and GHES.
  */
-import { retry } from "@octokit/plugin-retry"
-import { throttling } from "@octokit/plugin-throttling"
-import { Octokit } from "@octokit/rest"
+import type { Octokit } from "@octokit/rest"
 import { Effect, Redacted } from "effect"
 import {
   createAfterLookup,
@@ -44,7 +42,14 @@ export interface GitHubOptions {
 const FORGE = "GitHub"
 const PER_PAGE = 100
 
-const BlueOctokit = Octokit.plugin(throttling, retry)
+/** Octokit with its plugins, loaded on first use: commands that never talk to GitHub do not pay for it. */
+let octokitClass: Promise<typeof Octokit> | undefined
+const loadOctokit = () =>
+  octokitClass ??= Promise.all([
+    import("@octokit/rest"),
+    import("@octokit/plugin-throttling"),
+    import("@octokit/plugin-retry")
+  ]).then(([rest, throttle, retry]) => rest.Octokit.plugin(throttle.throttling, retry.retry) as typeof Octokit)
 
 interface RequestErrorLike {
   readonly status: number
@@ -149,7 +154,7 @@ export const makeGitHub = (options: GitHubOptions): ForgeService => {
     const timeout = AbortSignal.timeout(policy.timeoutMs)
     return fetch(url, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, timeout]) : timeout })
   }
-  const octokit = new BlueOctokit({
+  const options_ = (): ConstructorParameters<typeof Octokit>[0] => ({
     ...(options.token === undefined ? {} : { auth: Redacted.value(options.token) }),
     baseUrl: apiUrl,
     userAgent: "blue-realms",
@@ -170,9 +175,11 @@ export const makeGitHub = (options: GitHubOptions): ForgeService => {
       retries: policy.maxAttempts - 1,
       retryAfterBaseValue: policy.backoffBaseMs
     }
-  })
+  } as ConstructorParameters<typeof Octokit>[0])
+  let client: Promise<Octokit> | undefined
+  const octokit = () => client ??= loadOctokit().then((Client) => new Client(options_()))
 
-  type Route = Parameters<typeof octokit.request>[0]
+  type Route = Parameters<Octokit["request"]>[0]
 
   /** One API call; `ok` lists the statuses returned as answers, any other becomes a typed failure. */
   const call = (
@@ -185,7 +192,7 @@ export const makeGitHub = (options: GitHubOptions): ForgeService => {
       try: async (signal) => {
         await pacer.gate()
         try {
-          const r = await octokit.request(route as Route, {
+          const r = await (await octokit()).request(route as Route, {
             ...params,
             request: { signal, ...(create ? { retries: 0 } : {}) }
           } as never)
