@@ -111,6 +111,7 @@ describe.each(subjects)("the forge port over the %s fake", (_name, start) => {
   })
   afterEach(() => {
     fake.setRateLimit(undefined)
+    fake.clearFaults()
     expect(fake.violations).toEqual([])
   })
 
@@ -243,6 +244,16 @@ describe.each(subjects)("the forge port over the %s fake", (_name, start) => {
     const issue = await ok(forge.createIssue(ref, { title: "Lost answer", body: issueMarker(key) }))
     expect(fake.issuesIn("blue", "realm-demo").filter((i) => i.body.includes(issueMarker(key)))).toHaveLength(1)
     expect(await ok(forge.findIssueByMarker(ref, key))).toMatchObject({ number: issue.number })
+  })
+
+  it("gives up on a forge that keeps failing, after a bounded number of attempts, in one sentence", async () => {
+    fake.failNext({ status: 503, method: "GET" }, 100)
+    const before = fake.requests.length
+    const r = await run(forge.getPull(ref, 1))
+    fake.clearFaults()
+    expect(Either.isLeft(r) && r.left._tag).toBe("ForgeError")
+    if (Either.isLeft(r)) expect(r.left.message).toMatch(/read a pull request failed \(HTTP 503\).*6 attempts/)
+    expect(fake.requests.length - before).toBe(policy.maxAttempts)
   })
 
   it("gives up on a request that gets no answer in time and tries again", async () => {

@@ -74,6 +74,8 @@ export interface FakeBase {
   readonly requests: Array<ApiRecord>
   setRateLimit: (limit: RateLimit | undefined) => void
   failNext: (fault: Omit<ServerFault, "count">, count?: number) => void
+  /** Drops every pending fault. */
+  clearFaults: () => void
   readonly close: () => Promise<void>
 }
 
@@ -285,6 +287,9 @@ export const startFakeBase = async (options: FakeBaseOptions): Promise<FakeBase>
     },
     failNext: (fault, count = 1) => {
       faults.push({ ...fault, count })
+    },
+    clearFaults: () => {
+      faults.length = 0
     },
     close: async () => {
       server.closeAllConnections()
