@@ -171,7 +171,7 @@ describe("help, version and the RFC's spellings", () => {
     const init = ws.blue(".", "realm", "admin", "init", "--help")
     expect(init.code).toBe(0)
     expect(init.stdout).toContain(
-      "Usage: blue realm admin init --name NAME [--path PATH] [--remote URL] [--admission open|approval|invite-only] [--json]"
+      "Usage: blue realm admin init --name NAME [--path PATH] [--remote URL] [--admission open|approval|invite-only] [--forgejo URL] [--org ORG] [--github OWNER] [--json]"
     )
     const create = ws.blue(".", "realm", "admin", "domain", "create", "--help")
     expect(create.stdout).toContain("Usage: blue realm admin domain create --repos REPOS")

@@ -17,7 +17,7 @@ import { WorkspaceLive } from "../src/adapters/workspace.js"
 import type { LocalConfig } from "../src/domain/files.js"
 import { ExtractError, PathProblem } from "../src/engine/errors.js"
 import { IdsCounter } from "../src/engine/ids.js"
-import { Extractors, Home, HookRunner, Identity, MemberConfig, Presence } from "../src/engine/ports.js"
+import { Extractors, Forges, Home, HookRunner, Identity, MemberConfig, Presence } from "../src/engine/ports.js"
 import { Realms } from "../src/engine/Realms.js"
 import { createDomain, initRealm, joinRealm } from "../src/operations/admin.js"
 import { check } from "../src/operations/check.js"
@@ -83,7 +83,8 @@ const testLayer = (home: string, members: Layer.Layer<MemberConfig>, extractors:
       daemonSessions: () => Effect.dieMessage("no daemon here"),
       localSessions: () => Effect.succeed([]),
       memberAt: () => Effect.succeed(undefined)
-    })
+    }),
+    Layer.succeed(Forges, { open: () => Effect.dieMessage("no forge here") })
   )
   const engine = Realms.Default.pipe(
     Layer.provideMerge(Layer.mergeAll(MemoryEventLogLive, RealmGitLive, RealmLockLive, IdsCounter))

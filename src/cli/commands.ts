@@ -42,6 +42,24 @@ const init = Command.make(
     admission: choice("admission", ["open", "approval", "invite-only"] as const, "open").pipe(
       Options.withDescription("how repos get in: open, approval or invite-only")
     ),
+    forgejo: Options.text("forgejo").pipe(
+      Options.withPseudoName("URL"),
+      Options.withDescription(
+        "root URL of a Forgejo/Gitea: create the realm repo there through its API and publish to it"
+      ),
+      Options.optional
+    ),
+    org: Options.text("org").pipe(
+      Options.withDescription("with --forgejo: the organisation to create the realm repo in (default: your user)"),
+      Options.optional
+    ),
+    github: Options.text("github").pipe(
+      Options.withPseudoName("OWNER"),
+      Options.withDescription(
+        "GitHub user or organisation: create the realm repo there through the API and publish to it"
+      ),
+      Options.optional
+    ),
     json
   },
   (o) =>
@@ -49,7 +67,10 @@ const init = Command.make(
       name: o.name,
       path: given(o.path),
       remote: given(o.remote),
-      admission: o.admission
+      admission: o.admission,
+      forgejo: given(o.forgejo),
+      org: given(o.org),
+      github: given(o.github)
     })
 ).pipe(Command.withDescription("Create a realm: a git repo recording members, domains and contracts"))
 

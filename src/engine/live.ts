@@ -13,6 +13,7 @@ import { DaemonHostLive } from "../adapters/daemonHost.js"
 import { SqliteEventLogLive } from "../adapters/eventLog.js"
 import { ExtractorsLive } from "../adapters/extract.js"
 import { MemberConfigLive } from "../adapters/files.js"
+import { ForgesLive } from "../adapters/forges.js"
 import { daemonDbPath } from "../adapters/home.js"
 import { HookRunnerLive } from "../adapters/hooks.js"
 import { IdentityLive } from "../adapters/identity.js"
@@ -46,6 +47,7 @@ const ports = Layer.mergeAll(
   Layer.provideMerge(PresenceLive, store),
   RealmGitLive,
   Layer.provide(RemoteGitLive(), CredentialsLive),
+  Layer.provide(ForgesLive(), CredentialsLive),
   RealmLockLive,
   IdsLive,
   DaemonPublishedLive,

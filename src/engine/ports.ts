@@ -19,6 +19,7 @@
  * | `DaemonHost` | the running daemon's machine: its name, live processes, refs | `DaemonHostLive` (daemonHost.ts) |
  * | `EventLog`, `Sessions` | daemon.db | `SqliteEventLogLive`, `SessionsLive` |
  * | `Published` | tell the realm's watchers of an append | `DaemonPublishedLive` (daemonClient.ts) |
+ * | `Forges` | a forge client (Forgejo, GitHub, none) for a location, token from the credential chain | `ForgesLive` (forges.ts) |
  *
  * Beside them, two pure helpers that read no file: `lockTimeoutIn` and `DEFAULT_LOCK_TIMEOUT_MS` (home.ts).
  */
@@ -38,6 +39,14 @@ export type { DaemonStatus } from "../adapters/daemonRuntime.js"
 export { type Change, EventLog, type RealmRow } from "../adapters/eventLog.js"
 export { type DetectOptions, Extractors, type PerFile } from "../adapters/extract.js"
 export { CONFIG_FILE, type Member, MemberConfig } from "../adapters/files.js"
+export {
+  Forge,
+  type ForgeLocation,
+  type ForgeRepo,
+  type ForgeRepoRef,
+  Forges,
+  type ForgeService
+} from "../adapters/forge.js"
 export { DEFAULT_LOCK_TIMEOUT_MS, lockTimeoutIn } from "../adapters/home.js"
 export {
   type HookError,

@@ -11,13 +11,133 @@ import { suggestName } from "../domain/names.js"
 import { displayUrl, parseRealmLocation, pathOptionProblem, UnsupportedRealmLocation } from "../domain/realmLocation.js"
 import { PathProblem } from "../engine/errors.js"
 import { Invocation } from "../engine/invocation.js"
-import { CONFIG_FILE, EventLog, Home, Identity, MemberConfig, Workspace } from "../engine/ports.js"
+import {
+  CONFIG_FILE,
+  EventLog,
+  type ForgeLocation,
+  Forges,
+  Home,
+  Identity,
+  MemberConfig,
+  Workspace
+} from "../engine/ports.js"
 import { Realms } from "../engine/Realms.js"
 import { argLabel, type At, operation, optionalBoolean, optionalString } from "./operation.js"
 import { here, hereAsMember } from "./where.js"
 
 const created = (files: ReadonlyArray<string>, note: (f: string) => string = () => "") =>
   files.filter((f) => !f.endsWith(".gitkeep")).map((f) => `✓ Wrote ${f}${note(f)}`)
+
+/** What `init --forgejo` / `--github` created or found on the forge. */
+interface ForgeRepoMade {
+  readonly kind: "forgejo" | "github"
+  readonly forgeUrl: string
+  readonly owner: string
+  readonly repo: string
+  readonly cloneUrl: string
+  readonly htmlUrl: string
+  readonly created: boolean
+}
+
+const forgeSummary = (f: ForgeRepoMade) => ({
+  kind: f.kind,
+  name: f.kind === "forgejo" ? "Forgejo" : "GitHub",
+  url: f.forgeUrl,
+  repo: `${f.owner}/${f.repo}`,
+  web: f.htmlUrl,
+  created: f.created
+})
+
+/**
+ * For `init --forgejo URL [--org O]` / `--github OWNER`: the realm repo `realm-<name>` on the forge, looked up first
+ * and created through its API when missing; its clone URL then goes down the `--remote` path (which refuses a
+ * repo that is not empty). Undefined when neither option is given.
+ */
+const forgeRepoFor = (
+  args: {
+    readonly name: string
+    readonly path?: string | undefined
+    readonly remote?: string | undefined
+    readonly forgejo?: string | undefined
+    readonly org?: string | undefined
+    readonly github?: string | undefined
+  },
+  at: At
+) =>
+  Effect.gen(function*() {
+    const label = (n: string) => argLabel(at, n)
+    if (args.forgejo === undefined && args.github === undefined) {
+      if (args.org !== undefined) {
+        return yield* new PathProblem({
+          path: args.org,
+          detail: `(${label("org")}) goes with ${label("forgejo")} only`
+        })
+      }
+      return undefined
+    }
+    if (args.forgejo !== undefined && args.github !== undefined) {
+      return yield* new PathProblem({
+        path: args.forgejo,
+        detail: `(${label("forgejo")}) and ${label("github")} name two forges; choose one`
+      })
+    }
+    for (const [given, name] of [[args.remote, "remote"], [args.path, "path"]] as const) {
+      if (given !== undefined) {
+        return yield* new PathProblem({
+          path: given,
+          detail: `(${label(name)}) cannot go with ${
+            label(args.forgejo === undefined ? "github" : "forgejo")
+          }: the forge's repo is the remote, and the clone lives in BLUE_HOME/realms/<name>`
+        })
+      }
+    }
+    yield* validateName("realm", args.name)
+    let location: ForgeLocation
+    if (args.forgejo !== undefined) {
+      const where = parseRealmLocation(args.forgejo)
+      if (Either.isLeft(where)) return yield* Effect.fail(where.left)
+      if (where.right._tag !== "Remote") {
+        return yield* new PathProblem({
+          path: args.forgejo,
+          detail: `(${label("forgejo")}) takes the https:// root URL of a Forgejo or Gitea, e.g. https://codeberg.org`
+        })
+      }
+      location = { kind: "forgejo", url: where.right.url }
+    } else {
+      if (args.org !== undefined) {
+        return yield* new PathProblem({
+          path: args.org,
+          detail: `(${label("org")}) goes with ${label("forgejo")}; for GitHub name the organisation in ${
+            label("github")
+          }`
+        })
+      }
+      if (!/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/.test(args.github!)) {
+        return yield* new PathProblem({
+          path: args.github!,
+          detail: `(${label("github")}) takes a GitHub user or organisation name, e.g. acme`
+        })
+      }
+      const env = (yield* Invocation).env
+      location = { kind: "github", apiUrl: env["BLUE_GITHUB_API_URL"] || "https://api.github.com" }
+    }
+    const forge = yield* Effect.flatMap(Forges, (f) => f.open(location))
+    const repo = yield* forge.createRepo({
+      name: `realm-${args.name}`,
+      description: `Blue realm '${args.name}': members, domains and contracts`,
+      ...(args.github !== undefined ? { owner: args.github } : {}),
+      ...(args.org !== undefined ? { org: args.org } : {})
+    })
+    return {
+      kind: location.kind,
+      forgeUrl: forge.url,
+      owner: repo.owner,
+      repo: repo.repo,
+      cloneUrl: repo.cloneUrl,
+      htmlUrl: repo.htmlUrl,
+      created: repo.created
+    } satisfies ForgeRepoMade
+  })
 
 /** `blue_realm_init`: create a realm repo `realm-<name>` under `path`. */
 export const initRealm = operation({
@@ -32,6 +152,13 @@ export const initRealm = operation({
     ),
     admission: Schema.optional(
       Admission.annotations({ description: "How repos get in: open (default), approval or invite-only" })
+    ),
+    forgejo: optionalString(
+      "Root URL of a Forgejo/Gitea (https://…) to create the realm repo realm-<name> on, through its API, and publish to"
+    ),
+    org: optionalString("With forgejo: the organisation to create the realm repo in (default: the token's user)"),
+    github: optionalString(
+      "GitHub user or organisation to create the realm repo realm-<name> under, through the API, and publish to"
     )
   }),
   run: (args, at) =>
@@ -39,6 +166,8 @@ export const initRealm = operation({
       const realms = yield* Realms
       const workspace = yield* Workspace
       const admission = args.admission ?? "open"
+      const forge = yield* forgeRepoFor(args, at)
+      if (forge !== undefined) args = { ...args, remote: forge.cloneUrl }
       if (args.path !== undefined) {
         const problem = pathOptionProblem(args.path, at.flags === true ? "--path" : "path")
         if (problem !== undefined) {
@@ -70,6 +199,7 @@ export const initRealm = operation({
           realm: out.realm,
           path: dir,
           url: where.right.display as string | null,
+          forge: forge === undefined ? null : forgeSummary(forge),
           commit: out.commit,
           admission,
           events: out.events.map((e) => e.type),
@@ -111,6 +241,7 @@ export const initRealm = operation({
         realm: out.realm,
         path: nodePath.resolve(parent, `realm-${args.name}`),
         url: null as string | null,
+        forge: null as ReturnType<typeof forgeSummary> | null,
         commit: out.commit,
         admission,
         events: out.events.map((e) => e.type),
@@ -120,6 +251,13 @@ export const initRealm = operation({
   summary: (r) =>
     [
       `✓ Created realm '${r.realm}' at ${r.path}`,
+      ...(r.forge === null
+        ? []
+        : [
+          `✓ ${
+            r.forge.created ? "Created" : "Using the empty"
+          } repo ${r.forge.repo} on ${r.forge.name} (${r.forge.web})`
+        ]),
       ...(r.url === null ? [] : [`✓ Published to ${r.url}`]),
       "✓ Created realm.yaml, repos/, domains/",
       `✓ Admission: ${r.admission}`,
