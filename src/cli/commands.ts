@@ -190,6 +190,16 @@ const describeEvent = (e: Envelope): string => {
       return `${ev.repo} acknowledged #${ev.id} (${ev.contract} ${ev.version})`
     case "BindingDeclared":
       return `${ev.domain}/${ev.binding.repo} as ${ev.binding.role}`
+    case "WorktreeCreated":
+      return `${ev.change.name}: ${ev.change.repos.map((r) => r.name).join(", ")}`
+    case "WorktreeCommitted":
+      return `${ev.name}: ${
+        Object.entries(ev.commit.commits).map(([r, c]) => `${r} ${c === null ? "-" : c.slice(0, 7)}`).join(", ")
+      }`
+    case "WorktreePushed":
+      return `${ev.name}: ${Object.keys(ev.pushed).join(", ")}`
+    case "WorktreeRemoved":
+      return ev.name
   }
 }
 

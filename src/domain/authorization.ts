@@ -128,5 +128,13 @@ export const eventProblem = (
       return mayActFor(actor, event.binding.repo) || createsDomain(event.domain)
         ? undefined
         : `changes the binding of ${event.binding.repo} but was made by ${actor ?? "no repo"}`
+    case "WorktreeCreated":
+    case "WorktreeCommitted":
+    case "WorktreePushed":
+    case "WorktreeRemoved":
+      // Any member may coordinate a change across the repos it works on; the git work is in those repos.
+      return actor !== undefined && isMember(state, actor)
+        ? undefined
+        : `records a coordinated change from ${actor ?? "no repo"}, not a member`
   }
 }

@@ -4,6 +4,7 @@
  */
 import { Schema } from "effect"
 import { Admission } from "./files.js"
+import { RecordWorktree, RecordWorktreeCommit, RecordWorktreePush, RemoveWorktree } from "./worktrees.js"
 
 /** Who acts: the member repo the command runs in (if any) and the person. */
 export const Actor = Schema.Struct({
@@ -76,7 +77,11 @@ export const Command = Schema.Union(
   LeaveRealm,
   PublishContract,
   DeclareImport,
-  AcknowledgeNotifications
+  AcknowledgeNotifications,
+  RecordWorktree,
+  RecordWorktreeCommit,
+  RecordWorktreePush,
+  RemoveWorktree
 )
 /** Every realm command. */
 export type Command = typeof Command.Type

@@ -40,6 +40,7 @@ import { sourceGlobProblem } from "./nameRules.js"
 import { type Name, type NameKind, nameProblem } from "./names.js"
 import { isValidRange, normalizeRange, PLACEHOLDER_SCHEMA } from "./placeholder.js"
 import { pendingKey, type RealmState } from "./state.js"
+import { decideWorktree } from "./worktrees.js"
 
 /** Checks a name before anything is touched. */
 export const validateName = (kind: NameKind, value: string): Either.Either<Name, InvalidName> => {
@@ -305,5 +306,10 @@ export const decide = (
         }
         return [new RepoLeft({ repo, forced: command.force && importers.length > 0 })]
       }
+      case "RecordWorktree":
+      case "RecordWorktreeCommit":
+      case "RecordWorktreePush":
+      case "RemoveWorktree":
+        return yield* decideWorktree(command, state, meta)
     }
   })

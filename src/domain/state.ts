@@ -5,6 +5,7 @@
 import type { ContractBumped, ContractPublished, RealmEvent } from "./events.js"
 import type { BindingFile, ContractFile, DomainFile, RealmFile, RepoFile } from "./files.js"
 import { standingOf } from "./placeholder.js"
+import { type CoordinatedChange, evolveWorktrees } from "./worktrees.js"
 
 /** One domain with its contracts and bindings. */
 export interface DomainState {
@@ -58,6 +59,8 @@ export interface RealmState {
   readonly pending: Readonly<Record<string, PendingNotification>>
   /** contract changes with their acknowledgements, per contract (keyed `<domain>/<contract>`), oldest first */
   readonly changes: Readonly<Record<string, ReadonlyArray<ChangeAcks>>>
+  /** coordinated changes by branch (absent before the first, so older snapshots stay valid) */
+  readonly worktrees?: Readonly<Record<string, CoordinatedChange>>
 }
 
 /** Bump when RealmState changes shape: older snapshots are ignored and rebuilt from the log. */
@@ -90,6 +93,7 @@ export interface Draft {
   domains: Record<string, DraftDomain>
   pending: Record<string, PendingNotification>
   changes: Record<string, ReadonlyArray<ChangeAcks>>
+  worktrees?: Readonly<Record<string, CoordinatedChange>>
 }
 
 /** The domains a draft has copied for writing (the others are still shared with the state it came from). */
@@ -111,7 +115,8 @@ export const draftOf = (state: RealmState): Draft => {
     repos: state.repos as Record<string, RepoFile>,
     domains: state.domains as Record<string, DraftDomain>,
     pending: (state.pending ?? {}) as Record<string, PendingNotification>,
-    changes: (state.changes ?? {}) as Record<string, ReadonlyArray<ChangeAcks>>
+    changes: (state.changes ?? {}) as Record<string, ReadonlyArray<ChangeAcks>>,
+    ...(state.worktrees === undefined ? {} : { worktrees: state.worktrees })
   }
   ownDomains.set(draft, new Set())
   ownMaps.set(draft, new Set())
@@ -301,6 +306,12 @@ export const apply = (
       }
       return
     }
+    case "WorktreeCreated":
+    case "WorktreeCommitted":
+    case "WorktreePushed":
+    case "WorktreeRemoved":
+      draft.worktrees = evolveWorktrees(draft.worktrees ?? {}, event)
+      return
   }
 }
 

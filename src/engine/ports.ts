@@ -19,6 +19,7 @@
  * | `DaemonHost` | the running daemon's machine: its name, live processes, refs | `DaemonHostLive` (daemonHost.ts) |
  * | `EventLog`, `Sessions` | daemon.db | `SqliteEventLogLive`, `SessionsLive` |
  * | `Published` | tell the realm's watchers of an append | `DaemonPublishedLive` (daemonClient.ts) |
+ * | `CodeGit` | the user's `git` on code repos: worktrees, status, commit, push | `CodeGitLive` (codeGit.ts) |
  *
  * Beside them, two pure helpers that read no file: `lockTimeoutIn` and `DEFAULT_LOCK_TIMEOUT_MS` (home.ts).
  */
@@ -30,6 +31,7 @@ export {
   RepoCaches,
   type RepoCacheService
 } from "../adapters/cache.js"
+export { CodeGit, type CodeRepoGit, type LinkedWorktree } from "../adapters/codeGit.js"
 export type { Connection, Handed, SessionStart } from "../adapters/daemonClient.js"
 export { DaemonClient, type MemberHere } from "../adapters/daemonClientPort.js"
 export { DaemonControl } from "../adapters/daemonControl.js"

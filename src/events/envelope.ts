@@ -41,7 +41,11 @@ export const schemaVersions: Readonly<Record<RealmEvent["_tag"], number>> = {
   ContractPublished: 1,
   ContractBumped: 1,
   BindingDeclared: 1,
-  NotificationAcknowledged: 1
+  NotificationAcknowledged: 1,
+  WorktreeCreated: 1,
+  WorktreeCommitted: 1,
+  WorktreePushed: 1,
+  WorktreeRemoved: 1
 }
 
 /**

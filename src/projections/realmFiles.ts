@@ -8,6 +8,7 @@ import * as YAML from "yaml"
 import type { RealmEvent } from "../domain/events.js"
 import { BindingFile, ContractFile, DomainFile, RealmFile, RepoFile } from "../domain/files.js"
 import { type RealmState, restatedBindings } from "../domain/state.js"
+import { changesOf, worktreeDocument, worktreeFilePath } from "../domain/worktrees.js"
 import { plainYaml } from "./yamlText.js"
 
 /** Placeholder files that keep the empty top-level directories in git. */
@@ -48,6 +49,10 @@ export const renderPath = (state: RealmState, path: string): string | undefined 
     const repo = state.repos[parts[1]!.replace(/\.yaml$/, "")]
     return repo === undefined ? undefined : toYaml(encoders.repo(repo))
   }
+  if (parts[0] === "worktrees" && parts.length === 2) {
+    const change = Object.values(changesOf(state)).find((c) => worktreeFilePath(c.name) === path)
+    return change === undefined ? undefined : toYaml(worktreeDocument(change))
+  }
   if (parts[0] === "domains" && parts.length >= 3) {
     const domain = state.domains[parts[1]!]
     if (domain === undefined) return undefined
@@ -76,6 +81,7 @@ export const renderAll = (state: RealmState): Map<string, string> => {
     for (const c of Object.keys(d.contracts)) paths.push(`domains/${name}/contracts/${c}.yaml`)
     for (const b of Object.keys(d.bindings)) paths.push(`domains/${name}/bindings/${b}.yaml`)
   }
+  for (const name of Object.keys(changesOf(state))) paths.push(worktreeFilePath(name))
   paths.sort()
   return new Map(paths.map((p) => [p, renderPath(state, p)!]))
 }
@@ -115,11 +121,17 @@ export const touchedPaths = (before: RealmState, event: RealmEvent): ReadonlyArr
           ? [`domains/${event.domain}/domain.yaml`]
           : [])
       ]
+    case "WorktreeCreated":
+      return [worktreeFilePath(event.change.name)]
+    case "WorktreeCommitted":
+    case "WorktreePushed":
+    case "WorktreeRemoved":
+      return [worktreeFilePath(event.name)]
   }
 }
 
 /** True for paths the realm files projection owns (everything but events and foreign files). */
 export const isManagedPath = (path: string): boolean =>
   path === "realm.yaml" || (keepFiles as ReadonlyArray<string>).includes(path) ||
-  /^repos\/[^/]+\.yaml$/.test(path) || /^domains\/[^/]+\/(domain\.yaml|contracts\/[^/]+\.yaml|bindings\/[^/]+\.yaml)$/
+  /^repos\/[^/]+\.yaml$/.test(path) || /^worktrees\/[^/]+\.yaml$/.test(path) || /^domains\/[^/]+\/(domain\.yaml|contracts\/[^/]+\.yaml|bindings\/[^/]+\.yaml)$/
     .test(path)
