@@ -112,11 +112,16 @@ const codeRepoGit = (callerEnv: Readonly<Record<string, string | undefined>>): C
       return r
     })
   const ok = (cwd: string, args: ReadonlyArray<string>, op = args[0] ?? "", timeoutMs?: number) =>
-    Effect.flatMap(run(cwd, args, timeoutMs), (r) =>
-      r.code === 0 ? Effect.succeed(r.stdout) : Effect.fail(new CodeGitError({ op, path: cwd, detail: complaint(r) })))
+    Effect.flatMap(
+      run(cwd, args, timeoutMs),
+      (r) =>
+        r.code === 0 ? Effect.succeed(r.stdout) : Effect.fail(new CodeGitError({ op, path: cwd, detail: complaint(r) }))
+    )
   const revParse = (dir: string, rev: string) =>
-    Effect.map(run(dir, ["rev-parse", "--verify", "--quiet", `${rev}^{commit}`]), (r) =>
-      r.code === 0 ? r.stdout.trim() : undefined)
+    Effect.map(
+      run(dir, ["rev-parse", "--verify", "--quiet", `${rev}^{commit}`]),
+      (r) => r.code === 0 ? r.stdout.trim() : undefined
+    )
   return {
     toplevel: (dir) =>
       Effect.gen(function*() {
@@ -126,22 +131,25 @@ const codeRepoGit = (callerEnv: Readonly<Record<string, string | undefined>>): C
         return r === undefined || r.code !== 0 ? undefined : r.stdout.trim()
       }),
     worktrees: (repo) =>
-      Effect.map(ok(repo, ["worktree", "list", "--porcelain"], "worktree list"), (out) =>
-        out.split(/\n\n+/).flatMap((block): Array<LinkedWorktree> => {
-          const fields = new Map<string, string>()
-          for (const line of block.split("\n")) {
-            const at = line.indexOf(" ")
-            if (line !== "") fields.set(at < 0 ? line : line.slice(0, at), at < 0 ? "" : line.slice(at + 1))
-          }
-          const path = fields.get("worktree")
-          if (path === undefined) return []
-          const branch = fields.get("branch")
-          return [{
-            path,
-            head: fields.get("HEAD"),
-            branch: branch === undefined ? undefined : branch.replace(/^refs\/heads\//, "")
-          }]
-        })),
+      Effect.map(
+        ok(repo, ["worktree", "list", "--porcelain"], "worktree list"),
+        (out) =>
+          out.split(/\n\n+/).flatMap((block): Array<LinkedWorktree> => {
+            const fields = new Map<string, string>()
+            for (const line of block.split("\n")) {
+              const at = line.indexOf(" ")
+              if (line !== "") fields.set(at < 0 ? line : line.slice(0, at), at < 0 ? "" : line.slice(at + 1))
+            }
+            const path = fields.get("worktree")
+            if (path === undefined) return []
+            const branch = fields.get("branch")
+            return [{
+              path,
+              head: fields.get("HEAD"),
+              branch: branch === undefined ? undefined : branch.replace(/^refs\/heads\//, "")
+            }]
+          })
+      ),
     branchHead: (repo, branch) => revParse(repo, `refs/heads/${branch}`),
     head: (dir) => revParse(dir, "HEAD"),
     message: (dir, rev) => Effect.map(ok(dir, ["log", "-1", "--format=%B", rev], "log"), (s) => s.trimEnd()),
@@ -193,7 +201,12 @@ const codeRepoGit = (callerEnv: Readonly<Record<string, string | undefined>>): C
       ),
     push: (repo, remote, branch) =>
       Effect.asVoid(
-        ok(repo, ["push", "--quiet", "--set-upstream", remote, `refs/heads/${branch}:refs/heads/${branch}`], "push", 300_000)
+        ok(
+          repo,
+          ["push", "--quiet", "--set-upstream", remote, `refs/heads/${branch}:refs/heads/${branch}`],
+          "push",
+          300_000
+        )
       )
   }
 }

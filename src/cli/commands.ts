@@ -21,6 +21,7 @@ import { choice, usage } from "./options.js"
 import { given, present, presentOperation } from "./output.js"
 import { sessionsCommand } from "./sessions.js"
 import { trustCommand } from "./trust.js"
+import { commitCommand, pushCommand, worktreeCommand } from "./worktrees.js"
 
 const json = Options.boolean("json").pipe(Options.withDescription("print one JSON document on stdout"))
 
@@ -291,7 +292,10 @@ const realm = Command.make("realm").pipe(
     graphCommand,
     logCommand,
     replay,
-    trustCommand
+    trustCommand,
+    worktreeCommand,
+    commitCommand,
+    pushCommand
   ])
 )
 

@@ -160,7 +160,7 @@ export const defaultBranch = (rfc: string): string => `feat/${rfc}`
 export const branchProblem = (branch: string): string | undefined => {
   if (branch === "") return "is empty"
   if (branch.length > 200) return "is longer than 200 characters"
-  // eslint-disable-next-line no-control-regex
+
   if (/[\x00-\x20\x7f~^:?*[\\]/.test(branch)) return "contains a space, a control character or one of ~ ^ : ? * [ \\"
   if (branch.startsWith("-") || branch.startsWith("/") || branch.endsWith("/")) {
     return "starts with - or / or ends with /"
@@ -209,7 +209,8 @@ export const planScope = (
         )
       }
     }
-    const takesPart = (d: string) => state.domains[d]!.file.members.includes(actor) || actor in state.domains[d]!.bindings
+    const takesPart = (d: string) =>
+      state.domains[d]!.file.members.includes(actor) || actor in state.domains[d]!.bindings
     const domains = options.domains !== undefined && options.domains.length > 0
       ? [...options.domains]
       : Object.keys(state.domains).filter(takesPart).sort()
@@ -254,7 +255,10 @@ export const decideWorktree = (
   command: WorktreeCommand,
   state: RealmState,
   meta: CommandMeta
-): Either.Either<ReadonlyArray<WorktreeEvent>, RealmNotInitialized | RepoNotInRealm | InvalidBranch | WorktreeNotFound> =>
+): Either.Either<
+  ReadonlyArray<WorktreeEvent>,
+  RealmNotInitialized | RepoNotInRealm | InvalidBranch | WorktreeNotFound
+> =>
   Either.gen(function*() {
     if (state.realm === undefined) return yield* Either.left(new RealmNotInitialized({ path: "" }))
     const actor = meta.actor.repo
@@ -319,7 +323,12 @@ export const decideWorktree = (
             commits[r.name] = id !== null && recorded.has(id) ? null : id
           }
         }
-        return [new WorktreeCommitted({ name: command.name, commit: { commits, message: command.message, linked: command.linked } })]
+        return [
+          new WorktreeCommitted({
+            name: command.name,
+            commit: { commits, message: command.message, linked: command.linked }
+          })
+        ]
       }
       case "RecordWorktreePush": {
         if (existing === undefined) return yield* Either.left(notFound())

@@ -133,5 +133,6 @@ export const touchedPaths = (before: RealmState, event: RealmEvent): ReadonlyArr
 /** True for paths the realm files projection owns (everything but events and foreign files). */
 export const isManagedPath = (path: string): boolean =>
   path === "realm.yaml" || (keepFiles as ReadonlyArray<string>).includes(path) ||
-  /^repos\/[^/]+\.yaml$/.test(path) || /^worktrees\/[^/]+\.yaml$/.test(path) || /^domains\/[^/]+\/(domain\.yaml|contracts\/[^/]+\.yaml|bindings\/[^/]+\.yaml)$/
+  /^repos\/[^/]+\.yaml$/.test(path) || /^worktrees\/[^/]+\.yaml$/.test(path) ||
+  /^domains\/[^/]+\/(domain\.yaml|contracts\/[^/]+\.yaml|bindings\/[^/]+\.yaml)$/
     .test(path)
