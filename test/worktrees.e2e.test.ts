@@ -6,12 +6,15 @@
  * a chosen git command) resumed by the same command; and the refusals, one sentence each. The CLI is always started
  * asynchronously: the server shares this process's event loop.
  */
+import { Client } from "@modelcontextprotocol/sdk/client/index.js"
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import { type GitServer, startGitServer } from "./support/gitServer.js"
-import { APERTURE, FUNGAL, ML, readYaml, seedStory, type Seeded } from "./support/seed.js"
+import { APERTURE, FUNGAL, ML, readYaml, type Seeded, seedStory } from "./support/seed.js"
 import { BLUE_BIN, git, makeWorkspace, type Run, type Workspace } from "./support/workspace.js"
 
 const BRANCH = "feat/training-metrics-v2"
@@ -163,13 +166,19 @@ describe("blue realm worktree / commit / push", () => {
     expect(Date.parse(file.created_at)).not.toBeNaN()
 
     // Idempotent: the same command again finds everything there and records nothing.
-    const again = ok(await blue(ws, APERTURE, ["realm", "worktree", "--rfc", RFC, "--repos", `${APERTURE},${FUNGAL},${ML}`, "--json"]), "again").json()
+    const again = ok(
+      await blue(ws, APERTURE, ["realm", "worktree", "--rfc", RFC, "--repos", `${APERTURE},${FUNGAL},${ML}`, "--json"]),
+      "again"
+    ).json()
     expect(again.repos.map((r: any) => r.action)).toEqual(["existing", "existing", "existing"])
     expect(again.commit).toBeNull()
     expect(await eventTypes(s)).toEqual(["WorktreeCreated"])
 
     // Edits in two repos, one coordinated commit.
-    fs.writeFileSync(path.join(worktreeOf(s.aperture), "metrics_exporter.py"), "EXPERIMENTS = 's3://b/training-metrics/experiments/*'\n")
+    fs.writeFileSync(
+      path.join(worktreeOf(s.aperture), "metrics_exporter.py"),
+      "EXPERIMENTS = 's3://b/training-metrics/experiments/*'\n"
+    )
     fs.writeFileSync(path.join(worktreeOf(s.fungal), "stack.py"), "READ = ['training-metrics/experiments/*']\n")
     const message = "feat: add experiment metrics with IAM support"
     const committed = ok(await blue(ws, APERTURE, ["realm", "commit", "-m", message, "--json"]), "commit").json()
@@ -340,5 +349,47 @@ describe("blue realm worktree / commit / push", () => {
     expect(tracking(s).repos[2]).toEqual({ name: ML, status: "elsewhere", commits: 0 })
     const status = ok(await blue(ws, FUNGAL, ["realm", "status"]), "status").stdout
     expect(status).toContain(`${ML}: to be set up there`)
+  })
+
+  it("the MCP tools blue_realm_worktree, blue_realm_commit and blue_realm_push do the same, with the draft RFC's arguments", async () => {
+    const s = await setup()
+    const { ws } = s
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [BLUE_BIN, "mcp"],
+      cwd: s.fungal,
+      env: ws.env as Record<string, string>,
+      stderr: "pipe"
+    })
+    const client = new Client({ name: "blue-worktrees-e2e", version: "1.0.0" })
+    await client.connect(transport)
+    try {
+      const call = async (name: string, args: Record<string, unknown>) => {
+        const r = await client.callTool({ name, arguments: args }) as CallToolResult
+        if (r.isError === true) throw new Error(`${name}: ${JSON.stringify(r.structuredContent)}`)
+        return r.structuredContent as any
+      }
+      const made = await call("blue_realm_worktree", { rfc: RFC, repos: [APERTURE, FUNGAL] })
+      expect(made.repos.map((r: any) => [r.name, r.action])).toEqual([[APERTURE, "created"], [FUNGAL, "created"]])
+      fs.writeFileSync(path.join(worktreeOf(s.aperture), "a.py"), "a = 1\n")
+      fs.writeFileSync(path.join(worktreeOf(s.fungal), "f.py"), "f = 1\n")
+      const committed = await call("blue_realm_commit", { message: "feat: via mcp" })
+      expect(committed.repos.every((r: any) => typeof r.commit === "string")).toBe(true)
+      const pushed = await call("blue_realm_push", {})
+      expect(pushed.repos.map((r: any) => r.result)).toEqual(["pushed", "pushed"])
+      expect((await s.server.refs(FUNGAL)).get(`refs/heads/${BRANCH}`)).toBe(
+        committed.repos.find((r: any) => r.name === FUNGAL).commit
+      )
+      // A refusal is a tool result with the tagged error.
+      fs.writeFileSync(path.join(worktreeOf(s.fungal), "wip.py"), "x = 1\n")
+      const refusedCall = await client.callTool({
+        name: "blue_realm_worktree",
+        arguments: { rfc: RFC, remove: true }
+      }) as CallToolResult
+      expect(refusedCall.isError).toBe(true)
+      expect((refusedCall.structuredContent as any).error._tag).toBe("WorktreeDirty")
+    } finally {
+      await client.close()
+    }
   })
 })
