@@ -9,7 +9,7 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
-import { spawn } from "node:child_process"
+import { execFile, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
@@ -82,6 +82,17 @@ const setup = async (): Promise<Seeded & { server: GitServer }> => {
   }
   return { ...seeded, server }
 }
+
+/** git over the network from the test itself: asynchronous, since the git server shares this event loop. */
+const gitAsync = (dir: string, ...args: Array<string>) =>
+  new Promise<string>((resolve, reject) =>
+    execFile(
+      "git",
+      args,
+      { cwd: dir },
+      (e, stdout, stderr) => (e === null ? resolve(stdout) : reject(new Error(stderr)))
+    )
+  )
 
 const worktreeOf = (repo: string) => path.join(repo, ".worktrees", SLUG)
 
@@ -338,6 +349,36 @@ describe("blue realm worktree / commit / push", () => {
     fs.rmSync(path.join(s.ml, ".git"), { recursive: true, force: true })
     const notGit = refused(await blue(ws, FUNGAL, ["realm", "worktree", "--rfc", "other-change"]))
     expect(notGit).toContain(`${ML} at ${s.ml} is not a git repository`)
+  })
+
+  it("a push the remote refuses is reported for its repo (exit 1) while the others land; the next push resumes", async () => {
+    const s = await setup()
+    const { ws } = s
+    ok(await blue(ws, FUNGAL, ["realm", "worktree", "--rfc", RFC]), "worktree")
+    // Someone else put other work on ml-infra's remote branch: a push of ours is not a fast-forward.
+    const tree = git(s.ml, "rev-parse", "HEAD^{tree}").trim()
+    const other = git(s.ml, "commit-tree", tree, "-p", "HEAD", "-m", "someone else's work").trim()
+    await gitAsync(s.ml, "push", "-q", "origin", `${other}:refs/heads/${BRANCH}`)
+    fs.writeFileSync(path.join(worktreeOf(s.ml), "m.py"), "m = 1\n")
+    ok(await blue(ws, FUNGAL, ["realm", "commit", "-m", "feat: m"]), "commit")
+    const r = await blue(ws, FUNGAL, ["realm", "push", "--json"])
+    expect(r.code).toBe(1)
+    const doc = r.json()
+    expect(doc.repos.map((x: any) => [x.name, x.result])).toEqual([
+      [APERTURE, "pushed"],
+      [FUNGAL, "pushed"],
+      [ML, "failed"]
+    ])
+    expect(doc.repos[2].error).toContain("rejected")
+    expect((await s.server.refs(ML)).get(`refs/heads/${BRANCH}`)).toBe(other)
+    expect(tracking(s).repos.map((x: any) => x.status)).toEqual(["pushed", "pushed", "active"])
+    const human = await blue(ws, FUNGAL, ["realm", "status"])
+    expect(human.stdout).toContain(`${ML}: 1 commit`)
+    expect(human.stdout).toContain("not pushed")
+    // Once the branch is reconciled (here: the other work dropped from the remote), the same push finishes.
+    await gitAsync(s.ml, "push", "-q", "origin", `:refs/heads/${BRANCH}`)
+    const again = ok(await blue(ws, FUNGAL, ["realm", "push", "--json"]), "push again").json()
+    expect(again.repos.map((x: any) => x.result)).toEqual(["up-to-date", "up-to-date", "pushed"])
   })
 
   it("a repo not on this machine is listed as to be set up there", async () => {

@@ -89,7 +89,8 @@ const complaint = (r: RunResult): string => {
   if (r.timedOut) return "it did not finish in time"
   const lines = `${r.stderr}\n${r.stdout}`.split("\n").map((l) => l.trim()).filter((l) => l !== "")
   const line = lines.find((l) => /^(fatal|error|! \[|remote: error)/.test(l)) ?? lines[0] ?? `exit code ${r.code}`
-  return line.replace(/^(fatal|error): /, "")
+  // A remote URL with credentials in it never reaches a message.
+  return line.replace(/^(fatal|error): /, "").replace(/\/\/[^/@\s']+@/g, "//***@")
 }
 
 /** The live port over the `git` on the caller's PATH. */

@@ -273,6 +273,17 @@ export const decideWorktree = (
     const notFound = () => new WorktreeNotFound({ name: command.name, known: Object.keys(known).sort() })
     switch (command._tag) {
       case "RecordWorktree": {
+        const twin = Object.keys(known).find((k) =>
+          k !== command.name && worktreeSlug(k) === worktreeSlug(command.name)
+        )
+        if (twin !== undefined) {
+          return yield* Either.left(
+            new InvalidBranch({
+              branch: command.name,
+              reason: `would share the tracking file ${worktreeFilePath(twin)} with the change '${twin}'`
+            })
+          )
+        }
         // Repos recorded before keep their commits, base and push; new ones join.
         const repos = command.repos.map((r) => {
           const before = existing?.repos.find((x) => x.name === r.name)
