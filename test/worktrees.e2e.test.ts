@@ -15,7 +15,7 @@ import * as path from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import { type GitServer, startGitServer } from "./support/gitServer.js"
 import { APERTURE, FUNGAL, ML, readYaml, type Seeded, seedStory } from "./support/seed.js"
-import { BLUE_BIN, git, makeWorkspace, type Run, type Workspace } from "./support/workspace.js"
+import { BLUE_BIN, freePort, git, makeWorkspace, type Run, type Workspace } from "./support/workspace.js"
 
 const BRANCH = "feat/training-metrics-v2"
 const SLUG = "feat-training-metrics-v2"
@@ -392,45 +392,62 @@ describe("blue realm worktree / commit / push", () => {
     expect(status).toContain(`${ML}: to be set up there`)
   })
 
-  it("the MCP tools blue_realm_worktree, blue_realm_commit and blue_realm_push do the same, with the draft RFC's arguments", async () => {
-    const s = await setup()
-    const { ws } = s
-    const transport = new StdioClientTransport({
-      command: process.execPath,
-      args: [BLUE_BIN, "mcp"],
-      cwd: s.fungal,
-      env: ws.env as Record<string, string>,
-      stderr: "pipe"
-    })
-    const client = new Client({ name: "blue-worktrees-e2e", version: "1.0.0" })
-    await client.connect(transport)
-    try {
-      const call = async (name: string, args: Record<string, unknown>) => {
-        const r = await client.callTool({ name, arguments: args }) as CallToolResult
-        if (r.isError === true) throw new Error(`${name}: ${JSON.stringify(r.structuredContent)}`)
-        return r.structuredContent as any
+  it.each([["in the MCP server's process", false], ["handed to the daemon (one writer)", true]])(
+    "the MCP tools blue_realm_worktree, blue_realm_commit and blue_realm_push, %s",
+    async (_label, daemon) => {
+      const s = await setup()
+      const { ws } = s
+      const env: NodeJS.ProcessEnv = { ...ws.env, BLUE_DEBUG_PATH: "1" }
+      if (daemon) {
+        fs.mkdirSync(ws.path("xdg"), { mode: 0o700 })
+        Object.assign(env, {
+          BLUE_DAEMON_PORT: String(await freePort()),
+          XDG_RUNTIME_DIR: ws.path("xdg"),
+          BLUE_DAEMON: "auto"
+        })
+        ok(await blue(ws, ".", ["daemon", "start"], env), "daemon start")
       }
-      const made = await call("blue_realm_worktree", { rfc: RFC, repos: [APERTURE, FUNGAL] })
-      expect(made.repos.map((r: any) => [r.name, r.action])).toEqual([[APERTURE, "created"], [FUNGAL, "created"]])
-      fs.writeFileSync(path.join(worktreeOf(s.aperture), "a.py"), "a = 1\n")
-      fs.writeFileSync(path.join(worktreeOf(s.fungal), "f.py"), "f = 1\n")
-      const committed = await call("blue_realm_commit", { message: "feat: via mcp" })
-      expect(committed.repos.every((r: any) => typeof r.commit === "string")).toBe(true)
-      const pushed = await call("blue_realm_push", {})
-      expect(pushed.repos.map((r: any) => r.result)).toEqual(["pushed", "pushed"])
-      expect((await s.server.refs(FUNGAL)).get(`refs/heads/${BRANCH}`)).toBe(
-        committed.repos.find((r: any) => r.name === FUNGAL).commit
-      )
-      // A refusal is a tool result with the tagged error.
-      fs.writeFileSync(path.join(worktreeOf(s.fungal), "wip.py"), "x = 1\n")
-      const refusedCall = await client.callTool({
-        name: "blue_realm_worktree",
-        arguments: { rfc: RFC, remove: true }
-      }) as CallToolResult
-      expect(refusedCall.isError).toBe(true)
-      expect((refusedCall.structuredContent as any).error._tag).toBe("WorktreeDirty")
-    } finally {
-      await client.close()
+      const transport = new StdioClientTransport({
+        command: process.execPath,
+        args: [BLUE_BIN, "mcp"],
+        cwd: s.fungal,
+        env: env as Record<string, string>,
+        stderr: "pipe"
+      })
+      let stderr = ""
+      transport.stderr?.on("data", (d) => (stderr += d))
+      const client = new Client({ name: "blue-worktrees-e2e", version: "1.0.0" })
+      await client.connect(transport)
+      try {
+        const call = async (name: string, args: Record<string, unknown>) => {
+          const r = await client.callTool({ name, arguments: args }) as CallToolResult
+          if (r.isError === true) throw new Error(`${name}: ${JSON.stringify(r.structuredContent)}`)
+          return r.structuredContent as any
+        }
+        const made = await call("blue_realm_worktree", { rfc: RFC, repos: [APERTURE, FUNGAL] })
+        expect(made.repos.map((r: any) => [r.name, r.action])).toEqual([[APERTURE, "created"], [FUNGAL, "created"]])
+        fs.writeFileSync(path.join(worktreeOf(s.aperture), "a.py"), "a = 1\n")
+        fs.writeFileSync(path.join(worktreeOf(s.fungal), "f.py"), "f = 1\n")
+        const committed = await call("blue_realm_commit", { message: "feat: via mcp" })
+        expect(committed.repos.every((r: any) => typeof r.commit === "string")).toBe(true)
+        const pushed = await call("blue_realm_push", {})
+        expect(pushed.repos.map((r: any) => r.result)).toEqual(["pushed", "pushed"])
+        expect((await s.server.refs(FUNGAL)).get(`refs/heads/${BRANCH}`)).toBe(
+          committed.repos.find((r: any) => r.name === FUNGAL).commit
+        )
+        // A refusal is a tool result with the tagged error.
+        fs.writeFileSync(path.join(worktreeOf(s.fungal), "wip.py"), "x = 1\n")
+        const refusedCall = await client.callTool({
+          name: "blue_realm_worktree",
+          arguments: { rfc: RFC, remove: true }
+        }) as CallToolResult
+        expect(refusedCall.isError).toBe(true)
+        expect((refusedCall.structuredContent as any).error._tag).toBe("WorktreeDirty")
+        expect(stderr).toContain(daemon ? "path=daemon" : "path=in-process")
+      } finally {
+        await client.close()
+        if (daemon) await blue(ws, ".", ["daemon", "stop"], env)
+      }
     }
-  })
+  )
 })
