@@ -239,6 +239,8 @@ describe("blue realm worktree / commit / push", () => {
     expect(text).toContain(`${APERTURE}: 1 commit (${ids[APERTURE].slice(0, 7)}), pushed`)
     ok(await blue(ws, FUNGAL, ["realm", "replay", "--verify"]), "replay --verify")
     ok(await blue(ws, "realm-letemcook", ["realm", "check", "--mode", "contract"]), "check --mode contract")
+    // every commit's files are explained by its events, made by a member
+    ok(await blue(ws, "realm-letemcook", ["realm", "check", "--mode", "realm"]), "check --mode realm")
   })
 
   it("--remove refuses while a worktree holds uncommitted work, naming the repo and files; then tears down", async () => {
