@@ -267,6 +267,11 @@ describe("blue realm worktree / commit / push", () => {
     // Re-created later, it attaches to the branches that stayed.
     const back = ok(await blue(ws, FUNGAL, ["realm", "worktree", "--rfc", RFC, "--json"]), "again").json()
     expect(back.repos.map((r: any) => r.action)).toEqual(["attached", "attached", "attached"])
+    // A worktree directory deleted by hand (git still lists it until pruned) is set up again.
+    fs.rmSync(worktreeOf(s.aperture), { recursive: true, force: true })
+    const healed = ok(await blue(ws, FUNGAL, ["realm", "worktree", "--rfc", RFC, "--json"]), "heal").json()
+    expect(healed.repos.map((r: any) => r.action)).toEqual(["attached", "existing", "existing"])
+    expect(worktreeList(s.aperture).get(worktreeOf(s.aperture))).toBe(BRANCH)
   })
 
   it("a kill -9 between steps is resumed by the same command without duplicating branches or commits", async () => {

@@ -103,6 +103,21 @@ describe("the coordinated change's events", () => {
     expect(events(after, record)).toEqual([])
   })
 
+  it("a repo set up on another machine stays so when this machine records it as elsewhere", () => {
+    let s = fold(seed(), events(seed(), record))
+    const fromOther: Command = {
+      ...record,
+      repos: [{ name: "aperture", status: "elsewhere", commits: 0 }, repo("fungal-image-analysis"), repo("ml-infra")]
+    } as Command
+    s = fold(s, events(s, fromOther, "ml-infra"))
+    expect(changesOf(s)[BRANCH]!.repos.map((r) => [r.name, r.status])).toEqual([
+      ["aperture", "active"],
+      ["fungal-image-analysis", "active"],
+      ["ml-infra", "active"]
+    ])
+    expect(changesOf(s)[BRANCH]!.source_rfc).toBe("aperture:training-metrics-v2")
+  })
+
   it("links a commit once, counts it per repo, and marks pushes until the next commit", () => {
     let s = fold(seed(), events(seed(), record))
     const commit: Command = {

@@ -288,6 +288,8 @@ export const decideWorktree = (
         const repos = command.repos.map((r) => {
           const before = existing?.repos.find((x) => x.name === r.name)
           if (before === undefined) return r
+          // "Elsewhere" is as seen from the recording machine: a repo set up on another one stays as it is.
+          if (r.status === "elsewhere" && before.status !== "elsewhere") return before
           return {
             ...r,
             commits: before.commits,

@@ -27,7 +27,7 @@ import {
   worktreeSlug
 } from "../domain/worktrees.js"
 import { Invocation } from "../engine/invocation.js"
-import { CodeGit, type CodeRepoGit, Workspace } from "../engine/ports.js"
+import { CodeGit, type CodeRepoGit, type LinkedWorktree, Workspace } from "../engine/ports.js"
 import { Realms } from "../engine/Realms.js"
 import { operation, optionalBoolean, optionalString } from "./operation.js"
 import { hereAsMember } from "./where.js"
@@ -221,7 +221,9 @@ export const worktree = operation({
         const root = yield* git.toplevel(where)
         if (root === undefined) return yield* new NotAGitRepo({ repo: name, path: where })
         const path = worktreePath(root, branch)
-        const trees = yield* git.worktrees(root)
+        // A worktree whose directory was deleted by hand is listed until pruned: it counts as gone.
+        const trees: Array<LinkedWorktree> = []
+        for (const w of yield* git.worktrees(root)) if ((yield* workspace.kind(w.path)) === "directory") trees.push(w)
         const tree = trees.find((w) => samePath(w.path, path))
         if (tree !== undefined) {
           if (tree.branch !== branch) {
