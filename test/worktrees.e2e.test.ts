@@ -282,6 +282,7 @@ describe("blue realm worktree / commit / push", () => {
     expect(killed.signal).toBe("SIGKILL")
     expect(worktreeList(s.ml).has(worktreeOf(s.ml))).toBe(false)
     expect(fs.existsSync(path.join(s.realm, "worktrees", `${SLUG}.yaml`))).toBe(false)
+    // (--remove at this point would find the two unrecorded worktrees; see the next test.)
     const resumed = ok(await blue(ws, FUNGAL, ["realm", "worktree", "--rfc", RFC, "--json"]), "resume worktree").json()
     expect(resumed.repos.map((r: any) => r.action)).toEqual(["existing", "existing", "created"])
     for (const repo of [s.aperture, s.fungal, s.ml]) {
@@ -321,6 +322,22 @@ describe("blue realm worktree / commit / push", () => {
     expect((await s.server.refs(FUNGAL)).get(`refs/heads/${BRANCH}`)).toBe(ids[FUNGAL])
     expect(await eventTypes(s)).toEqual(["WorktreeCreated", "WorktreeCommitted", "WorktreePushed"])
     ok(await blue(ws, FUNGAL, ["realm", "replay", "--verify"]), "replay --verify")
+  })
+
+  it("--remove after a run killed before it recorded anything removes the worktrees it made", async () => {
+    const s = await setup()
+    const { ws } = s
+    const killed = await blue(ws, FUNGAL, ["realm", "worktree", "--rfc", RFC], killingGit(ws, "worktree add", 2))
+    expect(killed.signal).toBe("SIGKILL")
+    fs.rmSync(ws.path("killing-git"), { recursive: true, force: true })
+    const removed = ok(await blue(ws, FUNGAL, ["realm", "worktree", "--rfc", RFC, "--remove", "--json"]), "remove")
+      .json()
+    expect(removed.repos.map((r: any) => [r.name, r.action])).toEqual([[APERTURE, "removed"], [FUNGAL, "removed"]])
+    expect(removed.commit).toBeNull()
+    for (const repo of [s.aperture, s.fungal, s.ml]) expect(worktreeList(repo).has(worktreeOf(repo))).toBe(false)
+    expect(await eventTypes(s)).toEqual([])
+    const none = refused(await blue(ws, FUNGAL, ["realm", "worktree", "--rfc", RFC, "--remove"]))
+    expect(none).toContain(`No coordinated change '${BRANCH}' in the realm`)
   })
 
   it("refuses in one sentence: no git on PATH, a branch with other content, a missing remote, dirty work to push, not a git repo", async () => {

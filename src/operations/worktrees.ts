@@ -186,7 +186,24 @@ export const worktree = operation({
       }
       const branch = yield* validateBranch(args.branch ?? defaultBranch(args.rfc!))
       const existing = changesOf(realm.state)[branch]
-      if (args.remove === true) return yield* removeChange(git, h, realms, branch, existing)
+      if (args.remove === true) {
+        // Worktrees a run killed before it recorded them are found where they would be.
+        const unrecorded: Array<{ readonly name: string; readonly path: string }> = []
+        if (existing === undefined) {
+          const scope = yield* planScope(realm.state, actor, { domains: list(args.domain), repos: list(args.repos) })
+          const workspace = yield* Workspace
+          for (const name of scope.repos) {
+            const where = name === actor ? h.member.root : realm.state.repos[name]?.path
+            if (where === undefined || (yield* workspace.kind(where)) !== "directory") continue
+            const root = yield* git.toplevel(where)
+            if (root === undefined) continue
+            const path = worktreePath(root, branch)
+            const tree = (yield* git.worktrees(root)).find((w) => samePath(w.path, path))
+            if (tree?.branch === branch) unrecorded.push({ name, path })
+          }
+        }
+        return yield* removeChange(git, h, realms, branch, existing, unrecorded, Object.keys(changesOf(realm.state)))
+      }
       if (existing === undefined && args.rfc === undefined) {
         return yield* new WorktreeScope({
           detail: `No coordinated change '${branch}' is recorded yet; start one with --rfc TITLE`
@@ -355,16 +372,20 @@ const removeChange = (
   h: { readonly realmDir: string; readonly actor: { readonly repo?: string | undefined; readonly user: string } },
   realms: Realms,
   branch: string,
-  existing: CoordinatedChange | undefined
+  existing: CoordinatedChange | undefined,
+  unrecorded: ReadonlyArray<{ readonly name: string; readonly path: string }>,
+  known: ReadonlyArray<string>
 ) =>
   Effect.gen(function*() {
     const workspace = yield* Workspace
     const targets: Array<{ readonly name: string; readonly path: string; readonly present: boolean }> = []
-    for (const r of existing?.repos ?? []) {
+    for (const r of [...(existing?.repos ?? []), ...unrecorded]) {
       if (r.path === undefined) continue
       targets.push({ name: r.name, path: r.path, present: (yield* workspace.kind(r.path)) === "directory" })
     }
-    if (existing === undefined) return yield* new WorktreeNotFound({ name: branch, known: [] })
+    if (targets.length === 0 && existing === undefined) {
+      return yield* new WorktreeNotFound({ name: branch, known: [...known].sort() })
+    }
     const dirty: Array<{ repo: string; path: string; files: ReadonlyArray<string> }> = []
     for (const t of targets) {
       if (!t.present) continue
