@@ -340,6 +340,23 @@ blue(fungal, ["realm", "check", "--mode", "importer"], { expectCode: 2 })
 blue(fungal, ["realm", "trust", "scripts/check-iam-grants.sh"])
 blue(fungal, ["realm", "check", "--mode", "importer"])
 
+step("13b. A coordinated change: training-metrics-v2 gets one branch and a linked worktree in every repo it spans")
+for (const dir of [aperture, fungal, mlInfra]) {
+  const bare = path.join(root, "remotes", `${path.basename(dir)}.git`)
+  sh(root, "git", ["init", "-q", "--bare", bare])
+  sh(dir, "git", ["remote", "add", "origin", bare])
+}
+console.log("  (each repo gets a bare repo as its origin, standing in for its git server)")
+blue(fungal, ["realm", "worktree", "--rfc", "training-metrics-v2"])
+const wt = ".worktrees/feat-training-metrics-v2"
+edit(path.join(aperture, wt), "models/training/metrics_exporter.py", "EXPERIMENTS = write_path(\"s3://bucket/training-metrics/experiments/*\")\n")
+edit(path.join(fungal, wt), "cdk/training_tools_access_stack.py", stack([...granted, "training-metrics/experiments/*"]))
+blue(fungal, ["realm", "commit", "-m", "feat: add experiment metrics with IAM support"])
+blue(fungal, ["realm", "push"])
+blue(aperture, ["realm", "status"])
+console.log(`  ${path.join(aperture, wt)} is a real linked worktree:`)
+console.log(sh(aperture, "git", ["worktree", "list"]).trimEnd().replace(/^/gm, "  "))
+
 step("14. The realm's own CI: contracts are valid and every commit touched only what its author may touch")
 blue(realmDir, ["realm", "check", "--mode", "contract"])
 blue(realmDir, ["realm", "check", "--mode", "realm"])

@@ -131,7 +131,10 @@ const EXPECTED_TOOLS = [
   "blue_realm_graph",
   "blue_realm_sessions",
   "blue_realm_status",
-  "blue_realm_ack"
+  "blue_realm_ack",
+  "blue_realm_worktree",
+  "blue_realm_commit",
+  "blue_realm_push"
 ]
 
 describe("blue mcp: initialize and the tool list", () => {
@@ -145,7 +148,7 @@ describe("blue mcp: initialize and the tool list", () => {
   it("lists the realm tools whose commands exist, and none whose command does not", async () => {
     const { tools } = await aperture.client.listTools()
     expect(tools.map((t) => t.name)).toEqual(EXPECTED_TOOLS)
-    for (const missing of ["sync", "worktree", "commit", "push", "pr"]) {
+    for (const missing of ["sync", "pr"]) {
       expect(tools.find((t) => t.name === `blue_realm_${missing}`)).toBeUndefined()
     }
     for (const t of tools) {
@@ -173,6 +176,10 @@ describe("blue mcp: initialize and the tool list", () => {
     expect(props("blue_realm_check")).not.toContain("trust")
     expect(by("blue_realm_graph").properties.format.enum).toEqual(["text", "mermaid", "dot"])
     expect(props("blue_realm_sessions")).toEqual(["watch"])
+    expect(props("blue_realm_worktree")).toEqual(expect.arrayContaining(["rfc", "branch", "domain", "repos"]))
+    expect(props("blue_realm_commit")).toEqual(expect.arrayContaining(["message", "repos", "link"]))
+    expect(by("blue_realm_commit").required).toEqual(["message"])
+    expect(props("blue_realm_push")).toEqual(expect.arrayContaining(["repos"]))
     // One source of truth: each tool's schema is the JSON Schema of the operation the CLI runs.
     for (const op of realmOperations) {
       expect(by(op.tool), op.tool).toEqual(JSONSchema.make(op.agentArgs ?? op.args))

@@ -22,6 +22,7 @@ import { choice, usage } from "./options.js"
 import { given, present, presentOperation } from "./output.js"
 import { sessionsCommand } from "./sessions.js"
 import { trustCommand } from "./trust.js"
+import { commitCommand, pushCommand, worktreeCommand } from "./worktrees.js"
 
 const json = Options.boolean("json").pipe(Options.withDescription("print one JSON document on stdout"))
 
@@ -249,6 +250,16 @@ const describeEvent = (e: Envelope): string => {
       return `${ev.id}: ${ev.repo.name} admitted by ${ev.by}`
     case "JoinRejected":
       return `${ev.id}: ${ev.repo} turned down by ${ev.by}${ev.reason === undefined ? "" : ` (${ev.reason})`}`
+    case "WorktreeCreated":
+      return `${ev.change.name}: ${ev.change.repos.map((r) => r.name).join(", ")}`
+    case "WorktreeCommitted":
+      return `${ev.name}: ${
+        Object.entries(ev.commit.commits).map(([r, c]) => `${r} ${c === null ? "-" : c.slice(0, 7)}`).join(", ")
+      }`
+    case "WorktreePushed":
+      return `${ev.name}: ${Object.keys(ev.pushed).join(", ")}`
+    case "WorktreeRemoved":
+      return ev.name
   }
 }
 
@@ -340,7 +351,10 @@ const realm = Command.make("realm").pipe(
     graphCommand,
     logCommand,
     replay,
-    trustCommand
+    trustCommand,
+    worktreeCommand,
+    commitCommand,
+    pushCommand
   ])
 )
 

@@ -102,7 +102,10 @@ const optionsOf = (o: Node, optional = false): Array<OptionSpec> => {
         : undefined
       return [{
         name: o["name"],
-        aliases: o["aliases"],
+        // @effect/cli keeps an alias as written (`m`); the command line spells it `-m` (`--mm` for a long one).
+        aliases: (o["aliases"] as ReadonlyArray<string>).map((a) =>
+          a.startsWith("-") ? a : a.length === 1 ? `-${a}` : `--${a}`
+        ),
         takesValue: prim._tag !== "Bool",
         optional,
         values,

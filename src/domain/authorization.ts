@@ -188,5 +188,13 @@ export const eventProblem = (
       return email === undefined || mayGovern(state, email, event)
         ? undefined
         : `needs an approver, but its author ${email} is not one`
+    case "WorktreeCreated":
+    case "WorktreeCommitted":
+    case "WorktreePushed":
+    case "WorktreeRemoved":
+      // Any member may coordinate a change across the repos it works on; the git work is in those repos.
+      return actor !== undefined && isMember(state, actor)
+        ? undefined
+        : `records a coordinated change from ${actor ?? "no repo"}, not a member`
   }
 }

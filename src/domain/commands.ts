@@ -7,6 +7,7 @@ import { Admission } from "./files.js"
 import { ChangeGovernance, InviteRepo, ReviewJoin } from "./governanceCommands.js"
 
 export { ChangeGovernance, InviteRepo, ReviewJoin } from "./governanceCommands.js"
+import { RecordWorktree, RecordWorktreeCommit, RecordWorktreePush, RemoveWorktree } from "./worktrees.js"
 
 /** Who acts: the member repo the command runs in (if any) and the person. */
 export const Actor = Schema.Struct({
@@ -114,7 +115,11 @@ export const Command = Schema.Union(
   MergeProposal,
   ChangeGovernance,
   InviteRepo,
-  ReviewJoin
+  ReviewJoin,
+  RecordWorktree,
+  RecordWorktreeCommit,
+  RecordWorktreePush,
+  RemoveWorktree
 )
 /** Every realm command. */
 export type Command = typeof Command.Type

@@ -42,6 +42,7 @@ import { decideDeclareContract } from "./newContracts.js"
 import { isValidRange, normalizeRange, PLACEHOLDER_SCHEMA } from "./placeholder.js"
 import { decideProposal, proposeChange } from "./proposals.js"
 import { pendingKey, type RealmState } from "./state.js"
+import { decideWorktree } from "./worktrees.js"
 
 /** Checks a name before anything is touched. */
 export const validateName = (kind: NameKind, value: string): Either.Either<Name, InvalidName> => {
@@ -325,5 +326,10 @@ export const decide = (
         return yield* decideInvite(command, state, meta)
       case "ReviewJoin":
         return yield* decideReviewJoin(command, state, meta)
+      case "RecordWorktree":
+      case "RecordWorktreeCommit":
+      case "RecordWorktreePush":
+      case "RemoveWorktree":
+        return yield* decideWorktree(command, state, meta)
     }
   })

@@ -24,6 +24,7 @@ export {
   NotApprover,
   NotDomainProvider
 } from "./governanceErrors.js"
+import type { InvalidBranch, WorktreeNotFound } from "./worktrees.js"
 
 /** A name that is not a kebab-case identifier (or would escape its directory). */
 export class InvalidName extends Schema.TaggedError<InvalidName>()("InvalidName", {
@@ -190,6 +191,8 @@ export type DomainError =
   | JoinRequestNotFound
   | JoinPending
   | NotDomainProvider
+  | InvalidBranch
+  | WorktreeNotFound
 
 /** A contract name that matches no contract (or several, in different domains). */
 export class ContractNotFound extends Schema.TaggedError<ContractNotFound>()("ContractNotFound", {

@@ -7,6 +7,9 @@ import { Schema } from "effect"
 import { BindingFile, ContractFile, DomainFile, RealmFile, RepoFile } from "./files.js"
 import { GovernanceChanged, JoinApproved, JoinRejected, JoinRequested, RepoInvited } from "./governanceEvents.js"
 import { Name } from "./names.js"
+import { WorktreeCommitted, WorktreeCreated, WorktreePushed, WorktreeRemoved } from "./worktrees.js"
+
+export { WorktreeCommitted, WorktreeCreated, WorktreePushed, WorktreeRemoved } from "./worktrees.js"
 
 /** A realm was created with its governance and trust settings. */
 export class RealmInitialized extends Schema.TaggedClass<RealmInitialized>()("RealmInitialized", {
@@ -169,7 +172,11 @@ export const RealmEvent = Schema.Union(
   RepoInvited,
   JoinRequested,
   JoinApproved,
-  JoinRejected
+  JoinRejected,
+  WorktreeCreated,
+  WorktreeCommitted,
+  WorktreePushed,
+  WorktreeRemoved
 )
 /** Every realm event. */
 export type RealmEvent = typeof RealmEvent.Type

@@ -6,6 +6,7 @@ import type { ContractBumped, ContractPublished, RealmEvent } from "./events.js"
 import type { BindingFile, ContractFile, DomainFile, RealmFile, RepoFile } from "./files.js"
 import { foldGovernance, type GovernanceState, mergeGovernance } from "./governanceState.js"
 import { standingOf } from "./placeholder.js"
+import { type CoordinatedChange, evolveWorktrees } from "./worktrees.js"
 
 /** One domain with its contracts and bindings. */
 export interface DomainState {
@@ -99,6 +100,8 @@ export interface RealmState {
   readonly proposals: Readonly<Record<string, ProposalState>>
   /** invitations, join requests and domain governance overrides (absent until the first governance event) */
   readonly governance?: GovernanceState
+  /** coordinated changes by branch (absent before the first, so older snapshots stay valid) */
+  readonly worktrees?: Readonly<Record<string, CoordinatedChange>>
 }
 
 /** Bump when RealmState changes shape: older snapshots are ignored and rebuilt from the log. */
@@ -134,6 +137,7 @@ export interface Draft {
   changes: Record<string, ReadonlyArray<ChangeAcks>>
   proposals: Record<string, ProposalState>
   governance?: GovernanceState
+  worktrees?: Readonly<Record<string, CoordinatedChange>>
 }
 
 /** The domains a draft has copied for writing (the others are still shared with the state it came from). */
@@ -157,7 +161,8 @@ export const draftOf = (state: RealmState): Draft => {
     pending: (state.pending ?? {}) as Record<string, PendingNotification>,
     changes: (state.changes ?? {}) as Record<string, ReadonlyArray<ChangeAcks>>,
     proposals: (state.proposals ?? {}) as Record<string, ProposalState>,
-    ...(state.governance === undefined ? {} : { governance: state.governance })
+    ...(state.governance === undefined ? {} : { governance: state.governance }),
+    ...(state.worktrees === undefined ? {} : { worktrees: state.worktrees })
   }
   ownDomains.set(draft, new Set())
   ownMaps.set(draft, new Set())
@@ -518,6 +523,12 @@ export const apply = (
     case "JoinRequested":
     case "JoinRejected":
       draft.governance = foldGovernance(draft.governance, event, meta.time)
+      return
+    case "WorktreeCreated":
+    case "WorktreeCommitted":
+    case "WorktreePushed":
+    case "WorktreeRemoved":
+      draft.worktrees = evolveWorktrees(draft.worktrees ?? {}, event)
       return
   }
 }

@@ -3,6 +3,7 @@
  * own (re-exported, so there is one class per error and `catchTag` and `instanceof` keep working).
  */
 export { CacheError } from "../adapters/cache.js"
+export { CodeGitError, GitNotFound } from "../adapters/codeGit.js"
 export { DaemonNotStarted, DaemonUnavailable } from "../adapters/daemonClient.js"
 export {
   ConcurrentUpdate,

@@ -5,6 +5,7 @@
  */
 import { Layer } from "effect"
 import { RepoCachesLive } from "../adapters/cache.js"
+import { CodeGitLive } from "../adapters/codeGit.js"
 import { CredentialsLive } from "../adapters/credentials.js"
 import { DaemonPublishedLive } from "../adapters/daemonClient.js"
 import { DaemonClientLive } from "../adapters/daemonClientPort.js"
@@ -40,6 +41,7 @@ export const PortsLive = Layer.mergeAll(
   DaemonControlLive,
   DaemonClientLive,
   DaemonHostLive,
+  CodeGitLive,
   Layer.provideMerge(HookRunnerLive, TrustStoreLive)
 )
 

@@ -20,6 +20,7 @@
  * | `EventLog`, `Sessions` | daemon.db | `SqliteEventLogLive`, `SessionsLive` |
  * | `Published` | tell the realm's watchers of an append | `DaemonPublishedLive` (daemonClient.ts) |
  * | `Forges` | a forge client (Forgejo, GitHub, none) for a location, token from the credential chain | `ForgesLive` (forges.ts) |
+ * | `CodeGit` | the user's `git` on code repos: worktrees, status, commit, push | `CodeGitLive` (codeGit.ts) |
  *
  * Beside them, two pure helpers that read no file: `lockTimeoutIn` and `DEFAULT_LOCK_TIMEOUT_MS` (home.ts).
  */
@@ -31,6 +32,7 @@ export {
   RepoCaches,
   type RepoCacheService
 } from "../adapters/cache.js"
+export { CodeGit, type CodeRepoGit, type LinkedWorktree } from "../adapters/codeGit.js"
 export type { Connection, Handed, SessionStart } from "../adapters/daemonClient.js"
 export { DaemonClient, type MemberHere } from "../adapters/daemonClientPort.js"
 export { DaemonControl } from "../adapters/daemonControl.js"

@@ -53,7 +53,11 @@ export const schemaVersions: Readonly<Record<RealmEvent["_tag"], number>> = {
   RepoInvited: 1,
   JoinRequested: 1,
   JoinApproved: 1,
-  JoinRejected: 1
+  JoinRejected: 1,
+  WorktreeCreated: 1,
+  WorktreeCommitted: 1,
+  WorktreePushed: 1,
+  WorktreeRemoved: 1
 }
 
 /**

@@ -8,6 +8,7 @@ import { exportContract, importContract } from "./contracts.js"
 import type { AnyOperation } from "./operation.js"
 import { sessions } from "./sessions.js"
 import { acknowledge, graph, realmStatus } from "./status.js"
+import { commit, push, worktree } from "./worktrees.js"
 
 /** The realm operations, as the MCP server lists them. */
 export const realmOperations: ReadonlyArray<AnyOperation> = [
@@ -21,5 +22,8 @@ export const realmOperations: ReadonlyArray<AnyOperation> = [
   graph,
   sessions,
   realmStatus,
-  acknowledge
+  acknowledge,
+  worktree,
+  commit,
+  push
 ]

@@ -16,6 +16,7 @@ import {
   RepoFile
 } from "../domain/files.js"
 import { type ProposalState, type RealmState, restatedBindings } from "../domain/state.js"
+import { changesOf, worktreeDocument, worktreeFilePath } from "../domain/worktrees.js"
 import { plainYaml } from "./yamlText.js"
 
 /** Placeholder files that keep the empty top-level directories in git. */
@@ -95,6 +96,10 @@ export const renderPath = (state: RealmState, path: string): string | undefined 
     const p = (state.proposals ?? {})[parts[1]!.replace(/\.yaml$/, "")]
     return p === undefined ? undefined : toYaml(encoders.proposal(proposalFile(p)))
   }
+  if (parts[0] === "worktrees" && parts.length === 2) {
+    const change = Object.values(changesOf(state)).find((c) => worktreeFilePath(c.name) === path)
+    return change === undefined ? undefined : toYaml(worktreeDocument(change))
+  }
   if (parts[0] === "domains" && parts.length >= 3) {
     const domain = state.domains[parts[1]!]
     if (domain === undefined) return undefined
@@ -129,6 +134,7 @@ export const renderAll = (state: RealmState): Map<string, string> => {
     for (const b of Object.keys(d.bindings)) paths.push(`domains/${name}/bindings/${b}.yaml`)
   }
   for (const id of Object.keys(state.proposals ?? {})) paths.push(proposalPath(id))
+  for (const name of Object.keys(changesOf(state))) paths.push(worktreeFilePath(name))
   paths.sort()
   return new Map(paths.map((p) => [p, renderPath(state, p)!]))
 }
@@ -184,12 +190,18 @@ export const touchedPaths = (before: RealmState, event: RealmEvent): ReadonlyArr
           ? [`domains/${event.domain}/domain.yaml`]
           : [])
       ]
+    case "WorktreeCreated":
+      return [worktreeFilePath(event.change.name)]
+    case "WorktreeCommitted":
+    case "WorktreePushed":
+    case "WorktreeRemoved":
+      return [worktreeFilePath(event.name)]
   }
 }
 
 /** True for paths the realm files projection owns (everything but events and foreign files). */
 export const isManagedPath = (path: string): boolean =>
   path === "realm.yaml" || (keepFiles as ReadonlyArray<string>).includes(path) ||
-  /^repos\/[^/]+\.yaml$/.test(path) || /^proposals\/[^/]+\.yaml$/.test(path) ||
+  /^repos\/[^/]+\.yaml$/.test(path) || /^proposals\/[^/]+\.yaml$/.test(path) || /^worktrees\/[^/]+\.yaml$/.test(path) ||
   /^domains\/[^/]+\/(domain\.yaml|contracts\/[^/]+\.yaml|bindings\/[^/]+\.yaml)$/
     .test(path)

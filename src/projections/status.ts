@@ -9,6 +9,7 @@ import { breakingSince, importStanding, isPlaceholder, standingOf } from "../dom
 import type { PendingNotification, RealmState } from "../domain/state.js"
 import { plural } from "../domain/text.js"
 import { diffValues, formatValueChange } from "../domain/valueDiff.js"
+import { changesOf, lastCommitOf } from "../domain/worktrees.js"
 import { notificationSummary } from "./notifications.js"
 
 /** What detection found in the repo for one of its exports. */
@@ -140,12 +141,73 @@ export interface StatusView {
   readonly sessions: ReadonlyArray<SessionView>
   /** for an owner: the latest changes of its contracts and which importers acknowledged them */
   readonly acknowledgements: ReadonlyArray<AckView>
+  /** coordinated changes this repo takes part in (every one in the admin view); absent when there is none */
+  readonly coordinated_changes?: ReadonlyArray<CoordinatedChangeView>
 }
 
 const joinRequestOf = (state: RealmState, repo: string): { readonly join_request?: string } => {
   const request = Object.values(state.governance?.requests ?? {}).find((r) => r.repo.name === repo)
   return request === undefined ? {} : { join_request: request.id }
 }
+
+/** A coordinated change as status shows it: its branch, RFC, domains and how far each repo got. */
+export interface CoordinatedChangeView {
+  readonly name: string
+  readonly source_rfc: string
+  readonly domains: ReadonlyArray<string>
+  readonly created_at: string
+  readonly commits: number
+  readonly repos: ReadonlyArray<{
+    readonly name: string
+    readonly path: string | null
+    readonly status: "active" | "pushed" | "elsewhere"
+    readonly commits: number
+    /** the last coordinated commit in this repo, if any */
+    readonly head: string | null
+    readonly pushed: boolean
+  }>
+}
+
+/** The coordinated changes `repo` takes part in (all of them when undefined), for status. */
+export const coordinatedChangesView = (
+  state: RealmState,
+  repo: string | undefined,
+  order: (a: string, b: string) => number = (a, b) => a.localeCompare(b)
+): ReadonlyArray<CoordinatedChangeView> =>
+  Object.values(changesOf(state))
+    .filter((c) => repo === undefined || c.repos.some((r) => r.name === repo))
+    .sort((a, b) => order(a.name, b.name))
+    .map((c) => ({
+      name: c.name,
+      source_rfc: c.source_rfc,
+      domains: c.domains ?? [c.domain],
+      created_at: c.created_at,
+      commits: c.coordination.commits.length,
+      repos: c.repos.map((r) => {
+        const head = lastCommitOf(c, r.name) ?? null
+        return {
+          name: r.name,
+          path: r.path ?? null,
+          status: r.status,
+          commits: r.commits,
+          head,
+          pushed: r.status === "pushed"
+        }
+      })
+    }))
+
+/** The status lines of coordinated changes. */
+export const renderCoordinatedChanges = (changes: ReadonlyArray<CoordinatedChangeView>): Array<string> =>
+  changes.flatMap((c) => [
+    `🔀 Coordinated change ${c.name} (${c.source_rfc}; ${c.domains.join(", ")}): ${plural(c.commits, "linked commit")}`,
+    ...c.repos.map((r) =>
+      r.status === "elsewhere"
+        ? `    ${r.name}: to be set up there (not on this machine)`
+        : `    ${r.name}: ${plural(r.commits, "commit")}${r.head === null ? "" : ` (${r.head.slice(0, 7)})`}, ${
+          r.pushed ? "pushed" : r.commits === 0 ? "nothing to push yet" : "not pushed"
+        }`
+    )
+  ])
 
 const roleIn = (state: RealmState, domain: string, repo: string): Role | "member" =>
   state.domains[domain]?.bindings[repo]?.role ?? "member"
@@ -163,6 +225,7 @@ export const statusView = (
   self?: number,
   order: (a: string, b: string) => number = (a, b) => a.localeCompare(b)
 ): StatusView => {
+  const coordinated = coordinatedChangesView(state, repo, order)
   const domains = Object.entries(state.domains)
     .filter(([, d]) => repo === undefined || d.file.members.includes(repo) || repo in d.bindings)
     .sort(([a], [b]) => order(a, b))
@@ -256,7 +319,8 @@ export const statusView = (
       }),
     repos: Object.values(state.repos)
       .map((r) => ({ name: r.name, ...(r.path === undefined ? {} : { path: r.path }), joined_at: r.joined_at }))
-      .sort((a, b) => order(a.name, b.name))
+      .sort((a, b) => order(a.name, b.name)),
+    ...(coordinated.length === 0 ? {} : { coordinated_changes: coordinated })
   }
 }
 
@@ -362,6 +426,7 @@ export const renderStatus = (v: StatusView, now: number = Date.now()): string =>
       )
     }
   }
+  lines.push(...renderCoordinatedChanges(v.coordinated_changes ?? []))
   // The owner's side of its notifications, in the seed's words: "5 min ago: fungal acknowledged s3-permissions 1.4.0".
   if (v.acknowledgements.length > 0) lines.push("Notifications:")
   for (const a of v.acknowledgements) {

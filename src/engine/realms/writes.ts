@@ -78,6 +78,16 @@ const summarize = (command: Command, events: ReadonlyArray<RealmEvent>, actor: A
       return `${actor.user} invites ${command.repo}`
     case "ReviewJoin":
       return `${actor.user} ${command.verdict === "approve" ? "approves" : "rejects"} ${command.id}`
+    case "RecordWorktree":
+      return `${actor.repo ?? actor.user}: coordinated change ${command.name} (${
+        command.repos.map((r) => r.name).join(", ")
+      })`
+    case "RecordWorktreeCommit":
+      return `${actor.repo ?? actor.user}: linked commit in ${command.name}: ${command.message.split("\n")[0]}`
+    case "RecordWorktreePush":
+      return `${actor.repo ?? actor.user}: pushed ${command.name} (${Object.keys(command.pushed).join(", ")})`
+    case "RemoveWorktree":
+      return `${actor.repo ?? actor.user}: removed the worktrees of ${command.name}`
   }
   return `${plural(events.length, "event")} by ${actor.repo ?? actor.user}`
 }
