@@ -280,7 +280,10 @@ export interface CloneResult {
 
 /** Tuning of the live implementation. */
 export interface RemoteGitConfig {
-  /** how long the server may stay silent before an operation fails with RemoteUnreachable (default 30 s) */
+  /**
+   * how long the server may stay silent before an operation fails with RemoteUnreachable (default: the environment's
+   * BLUE_REMOTE_TIMEOUT_MS, else 30 s)
+   */
   readonly idleTimeoutMs?: number
   /** clone with the git executable when present ("auto", the default), always, or never */
   readonly nativeClone?: "auto" | "always" | "never"
@@ -330,6 +333,8 @@ export class RemoteGit extends Context.Tag("blue/RemoteGit")<RemoteGit, {
 const ZERO = "0000000000000000000000000000000000000000"
 const REMOTE = "origin"
 const SESSIONS_PREFIX = "blue/sessions/"
+/** The private ref a commit not on any branch yet is pushed through. */
+const OUTGOING = "refs/blue/outgoing"
 const REFSPEC = `+refs/heads/*:refs/remotes/${REMOTE}/*`
 
 const NETWORK_CODES: Record<string, string> = {
@@ -410,12 +415,25 @@ const pidAlive = (pid: number) => {
   }
 }
 
+/** The default silence bound of a remote operation (ms). */
+export const DEFAULT_REMOTE_TIMEOUT_MS = 30_000
+
+/**
+ * BLUE_REMOTE_TIMEOUT_MS of `env` as a silence bound in ms: unset or empty → the default; undefined when it is not a
+ * whole number from 1 to 24 days' worth of milliseconds.
+ */
+export const remoteTimeoutFromEnv = (env: NodeJS.ProcessEnv): number | undefined => {
+  const raw = env["BLUE_REMOTE_TIMEOUT_MS"]
+  if (raw === undefined || raw === "") return DEFAULT_REMOTE_TIMEOUT_MS
+  return /^\d+$/.test(raw) && Number(raw) >= 1 && Number(raw) <= 2_147_483_647 ? Number(raw) : undefined
+}
+
 /** Builds the live implementation. */
 export const makeRemoteGit = (config: RemoteGitConfig = {}) =>
   Effect.gen(function*() {
     const credentials = yield* Credentials
-    const idleMs = config.idleTimeoutMs ?? 30_000
     const env = config.env ?? process.env
+    const idleMs = config.idleTimeoutMs ?? remoteTimeoutFromEnv(env) ?? DEFAULT_REMOTE_TIMEOUT_MS
     const client = timedHttpClient(idleMs)
     const caches = new Map<string, object>()
     const cacheOf = (dir: string) => {
@@ -623,7 +641,7 @@ export const makeRemoteGit = (config: RemoteGitConfig = {}) =>
         const url = yield* originUrl(dir)
         const remoteFullRef = `refs/heads/${ref}`
         // A commit not on any branch yet goes out through a private ref (isomorphic-git pushes refs, not oids).
-        const fullRef = commit === undefined ? remoteFullRef : "refs/blue/outgoing"
+        const fullRef = commit === undefined ? remoteFullRef : OUTGOING
         if (commit !== undefined) {
           yield* Effect.tryPromise({
             try: () => git.writeRef({ fs, dir, ref: fullRef, value: commit, force: true }),
@@ -698,7 +716,14 @@ export const makeRemoteGit = (config: RemoteGitConfig = {}) =>
             : Effect.fail(e)
         ))
         return local
-      })
+      }).pipe(
+        // The private ref is scaffolding for one push: a failed write leaves the clone's refs as they were.
+        Effect.ensuring(
+          commit === undefined
+            ? Effect.void
+            : Effect.promise(() => git.deleteRef({ fs, dir, ref: OUTGOING }).catch(() => undefined))
+        )
+      )
 
     const ensureEmpty = (url: string) =>
       Effect.flatMap(listServerRefs(url, "refs/"), (refs) =>
