@@ -11,7 +11,7 @@
  * there exactly once (by id, and by what it records), the managed clone passes `git fsck --full`, `replay --verify`
  * agrees, and no temp dir is left in BLUE_HOME/realms. BLUE_KILL_RUNS scales the number of runs (default 32 in all).
  */
-import { execFile } from "node:child_process"
+import { execFile, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { promisify } from "node:util"
@@ -94,9 +94,21 @@ const serverEvents = async () => {
     const [meta, file] = l.split("\t")
     return { oid: meta.split(" ")[2], file }
   })
+  // One `git cat-file --batch` for all of them: each answer is a header line, the content, and a newline.
+  const child = spawn("git", ["cat-file", "--batch"], { cwd: path.join(server.root, "letemcook.git") })
+  const chunks: Array<Buffer> = []
+  child.stdout.on("data", (d: Buffer) => chunks.push(d))
+  const closed = new Promise((r) => child.on("close", r))
+  child.stdin.end(blobs.map((b) => b.oid).join("\n") + "\n")
+  await closed
+  const out = Buffer.concat(chunks)
   const events: Array<{ file: string; id: string; type: string; event: any }> = []
+  let at = 0
   for (const b of blobs) {
-    const json = JSON.parse(await server.git("letemcook", "cat-file", "blob", b.oid))
+    const eol = out.indexOf(10, at)
+    const size = Number(out.subarray(at, eol).toString("utf8").split(" ")[2])
+    const json = JSON.parse(out.subarray(eol + 1, eol + 1 + size).toString("utf8"))
+    at = eol + 1 + size + 1
     events.push({ file: b.file, id: json.id, type: json.type, event: json.event })
   }
   const trailers = (await server.git("letemcook", "log", "--format=%B", "main")).split("\n").filter((l) =>
@@ -213,6 +225,39 @@ describe("kill -9 through clone, fetch and push, then the same command again", (
     stats.push(`join: ${killed}/${CLONE_RUNS} killed mid-run (an unkilled join took ${ms} ms)`)
     expect(killed).toBeGreaterThan(CLONE_RUNS / 2)
   }, 1_200_000)
+
+  it(
+    "a join killed while its git clone waits on the server: the orphaned git is stopped, the re-run converges",
+    async () => {
+      const ws = machine("orphan")
+      ws.repo("orphan")
+      server.setFault({ kind: "hang", afterBytes: 60 }, { method: "POST", service: "git-upload-pack" }, 1)
+      const hung = server.hung()
+      const { child, done } = ws.spawnBlue("orphan", "realm", "join", url)
+      await hung
+      child.kill("SIGKILL")
+      await done
+      server.setFault(undefined)
+      // The `git clone` Blue started leads its own process group: it outlives Blue, waiting on the server.
+      const clones = () =>
+        fs.readdirSync("/proc").filter((p) => /^\d+$/.test(p)).filter((p) => {
+          try {
+            const argv = fs.readFileSync(`/proc/${p}/cmdline`, "utf8")
+            const state = fs.readFileSync(`/proc/${p}/stat`, "utf8").split(") ")[1]?.[0]
+            return argv.includes(path.join(ws.home, "realms", ".letemcook.clone-")) && state !== "Z"
+          } catch {
+            return false
+          }
+        })
+      expect(clones().length).toBeGreaterThan(0)
+      ok(await blue(ws, "orphan", "realm", "join", url), "join re-run")
+      expect(clones()).toEqual([])
+      const count = await exactlyOnceOnServer()
+      expect(count((e) => e.type === "RepoJoined" && e.event.repo?.name === "orphan")).toBe(1)
+      await machineIsWhole(ws, "orphan")
+    },
+    300_000
+  )
 
   it(`a read that fetches (stale clone, no daemon) killed at ${FETCH_RUNS} points converges on a re-run`, async () => {
     b.env["BLUE_REALM_SYNC_INTERVAL_MS"] = "0"

@@ -36,7 +36,10 @@ export class RemoteUnreachable extends Schema.TaggedError<RemoteUnreachable>()("
   reason: Schema.String
 }) {
   override get message() {
-    return `The realm remote ${this.url} cannot be reached (${this.reason}); nothing was changed, retry when it is back.`
+    // A push whose connection dropped or went silent may have landed before the answer was lost.
+    return this.op === "push" && !/refused|unknown host|lookup|unreachable/.test(this.reason)
+      ? `The realm remote ${this.url} cannot be reached (${this.reason}); the write may have reached it before that, but nothing was changed here: run the command again when the remote is back and it lands once.`
+      : `The realm remote ${this.url} cannot be reached (${this.reason}); nothing was changed, retry when it is back.`
   }
 }
 
@@ -428,6 +431,40 @@ export const remoteTimeoutFromEnv = (env: NodeJS.ProcessEnv): number | undefined
   return /^\d+$/.test(raw) && Number(raw) >= 1 && Number(raw) <= 2_147_483_647 ? Number(raw) : undefined
 }
 
+/**
+ * SIGKILLs the process group of a live `git clone` writing into `tmp` (Linux: found by its argv in /proc), left behind
+ * by a Blue process that was killed mid-clone, and waits up to a second for it to go.
+ */
+const stopOrphanClone = (tmp: string) => {
+  let pids: Array<string>
+  try {
+    pids = fs.readdirSync("/proc").filter((n) => /^\d+$/.test(n))
+  } catch {
+    return
+  }
+  for (const p of pids) {
+    let argv: Array<string>
+    try {
+      argv = fs.readFileSync(`/proc/${p}/cmdline`, "utf8").split("\0")
+    } catch {
+      continue
+    }
+    if (!argv.includes(tmp) || !argv.includes("clone")) continue
+    const pid = Number(p)
+    try {
+      process.kill(-pid, "SIGKILL")
+    } catch {
+      try {
+        process.kill(pid, "SIGKILL")
+      } catch {
+        continue
+      }
+    }
+    const until = Date.now() + 1000
+    while (pidAlive(pid) && Date.now() < until) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20)
+  }
+}
+
 /** Builds the live implementation. */
 export const makeRemoteGit = (config: RemoteGitConfig = {}) =>
   Effect.gen(function*() {
@@ -750,7 +787,14 @@ export const makeRemoteGit = (config: RemoteGitConfig = {}) =>
           const pid = Number(name.slice(prefix.length).split("-")[0])
           if (Number.isInteger(pid) && pid > 0 && pidAlive(pid) && pid !== process.pid) continue
           if (pid === process.pid) continue
-          fs.rmSync(nodePath.join(parent, name), { recursive: true, force: true, maxRetries: 5 })
+          const tmp = nodePath.join(parent, name)
+          // The dead clone's `git clone` (its own process group) outlives it, still writing there: stop it first.
+          stopOrphanClone(tmp)
+          try {
+            fs.rmSync(tmp, { recursive: true, force: true, maxRetries: 5 })
+          } catch {
+            // Still in use: the next clone sweeps it.
+          }
         }
       })
 
