@@ -320,3 +320,42 @@ describe("kill -9 through clone, fetch and push, then the same command again", (
     await machineIsWhole(b, "fungal")
   }, 1_200_000)
 })
+
+describe("init --remote killed after its push landed, before its branch moved here", () => {
+  it("re-running init says the repo is taken; join URL replaces the half-made clone and converges", async () => {
+    await server.createBareRepo("published")
+    const u = server.url("published")
+    const ws = machine("init")
+    ws.repo("svc")
+    // The server takes the push and moves its main; the answer never comes, and Blue is killed waiting for it.
+    server.setFault({ kind: "hang", afterBytes: 0 }, {
+      method: "POST",
+      service: "git-receive-pack",
+      repo: "published"
+    }, 1)
+    const hung = server.hung()
+    const { child, done } = ws.spawnBlue(".", "realm", "admin", "init", "--name", "published", "--remote", u)
+    await hung
+    for (let i = 0; i < 200 && (await server.refs("published")).get("refs/heads/main") === undefined; i++) {
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    expect((await server.refs("published")).get("refs/heads/main")).toMatch(/^[0-9a-f]{40}$/)
+    child.kill("SIGKILL")
+    await done
+    server.setFault(undefined)
+    const realms = path.join(ws.home, "realms")
+    expect(fs.readdirSync(realms)).toEqual(["published"])
+    const again = await blue(ws, ".", "realm", "admin", "init", "--name", "published", "--remote", u)
+    expect(again.code).not.toBe(0)
+    expect(again.stderr.trim()).toMatch(
+      /^Error: The repo at .* is not empty \(1 branch\); .* join this one by its URL\.$/
+    )
+    ok(await blue(ws, "svc", "realm", "join", u), "join after the killed init")
+    expect(fs.readdirSync(realms)).toEqual(["published"])
+    await gitIn(path.join(realms, "published"), "fsck", "--full")
+    const v = ok(await blue(ws, "svc", "realm", "replay", "--verify", "--json"), "replay --verify").json()
+    expect(v.differences ?? []).toEqual([])
+    const subjects = (await server.git("published", "log", "--format=%s", "main")).trim().split("\n")
+    expect(subjects).toHaveLength(2)
+  }, 300_000)
+})

@@ -905,13 +905,22 @@ export const makeRemoteGit = (config: RemoteGitConfig = {}) =>
         const target = nodePath.resolve(dir)
         const shown = displayUrl(url)
         yield* sweepStale(target)
+        // A clone of this URL whose main never arrived or never moved here: an `init --remote` killed after its push
+        // landed and before its branch moved. The server has what it pushed; it is replaced by a fresh clone below.
+        let partial = false
         if (exists(target)) {
           const head = yield* completeClone(target, url)
           if (head !== undefined) return { dir: target, head, native: false, reused: true } satisfies CloneResult
-          return yield* new PathProblem({
-            path: target,
-            detail: "already exists and is not a complete clone of that realm; remove it or choose another directory"
-          })
+          partial = (yield* trustedRef(target, "refs/heads/main")) === undefined &&
+            (yield* Effect.promise(() =>
+                git.getConfig({ fs, dir: target, path: `remote.${REMOTE}.url` }).catch(() => undefined)
+              )) === url
+          if (!partial) {
+            return yield* new PathProblem({
+              path: target,
+              detail: "already exists and is not a complete clone of that realm; remove it or choose another directory"
+            })
+          }
         }
         // One request tells reachability, credentials, and whether there is a main to clone.
         const refs = yield* listServerRefs(url)
@@ -920,6 +929,13 @@ export const makeRemoteGit = (config: RemoteGitConfig = {}) =>
             url: shown,
             reason: refs.length === 0 ? "the repo is empty" : "the repo has no main branch"
           })
+        }
+        if (partial) {
+          yield* Effect.try({
+            try: () => fs.rmSync(target, { recursive: true, force: true, maxRetries: 3 }),
+            catch: (e) => new PathProblem({ path: target, detail: `could not be replaced: ${(e as Error).message}` })
+          })
+          caches.delete(target)
         }
         fs.mkdirSync(nodePath.dirname(target), { recursive: true })
         const tmp = nodePath.join(
