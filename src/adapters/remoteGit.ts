@@ -36,7 +36,10 @@ export class RemoteUnreachable extends Schema.TaggedError<RemoteUnreachable>()("
   reason: Schema.String
 }) {
   override get message() {
-    return `The realm remote ${this.url} cannot be reached (${this.reason}); nothing was changed, retry when it is back.`
+    // A push whose connection dropped or went silent may have landed before the answer was lost.
+    return this.op === "push" && !/refused|unknown host|lookup|unreachable/.test(this.reason)
+      ? `The realm remote ${this.url} cannot be reached (${this.reason}); the write may have reached it before that, but nothing was changed here: run the command again when the remote is back and it lands once.`
+      : `The realm remote ${this.url} cannot be reached (${this.reason}); nothing was changed, retry when it is back.`
   }
 }
 
@@ -285,7 +288,10 @@ export interface CloneResult {
 
 /** Tuning of the live implementation. */
 export interface RemoteGitConfig {
-  /** how long the server may stay silent before an operation fails with RemoteUnreachable (default 30 s) */
+  /**
+   * how long the server may stay silent before an operation fails with RemoteUnreachable (default: the environment's
+   * BLUE_REMOTE_TIMEOUT_MS, else 30 s)
+   */
   readonly idleTimeoutMs?: number
   /** clone with the git executable when present ("auto", the default), always, or never */
   readonly nativeClone?: "auto" | "always" | "never"
@@ -335,6 +341,8 @@ export class RemoteGit extends Context.Tag("blue/RemoteGit")<RemoteGit, {
 const ZERO = "0000000000000000000000000000000000000000"
 const REMOTE = "origin"
 const SESSIONS_PREFIX = "blue/sessions/"
+/** The private ref a commit not on any branch yet is pushed through. */
+const OUTGOING = "refs/blue/outgoing"
 const REFSPEC = `+refs/heads/*:refs/remotes/${REMOTE}/*`
 
 const NETWORK_CODES: Record<string, string> = {
@@ -415,12 +423,59 @@ const pidAlive = (pid: number) => {
   }
 }
 
+/** The default silence bound of a remote operation (ms). */
+export const DEFAULT_REMOTE_TIMEOUT_MS = 30_000
+
+/**
+ * BLUE_REMOTE_TIMEOUT_MS of `env` as a silence bound in ms: unset or empty → the default; undefined when it is not a
+ * whole number from 1 to 24 days' worth of milliseconds.
+ */
+export const remoteTimeoutFromEnv = (env: NodeJS.ProcessEnv): number | undefined => {
+  const raw = env["BLUE_REMOTE_TIMEOUT_MS"]
+  if (raw === undefined || raw === "") return DEFAULT_REMOTE_TIMEOUT_MS
+  return /^\d+$/.test(raw) && Number(raw) >= 1 && Number(raw) <= 2_147_483_647 ? Number(raw) : undefined
+}
+
+/**
+ * SIGKILLs the process group of a live `git clone` writing into `tmp` (Linux: found by its argv in /proc), left behind
+ * by a Blue process that was killed mid-clone, and waits up to a second for it to go.
+ */
+const stopOrphanClone = (tmp: string) => {
+  let pids: Array<string>
+  try {
+    pids = fs.readdirSync("/proc").filter((n) => /^\d+$/.test(n))
+  } catch {
+    return
+  }
+  for (const p of pids) {
+    let argv: Array<string>
+    try {
+      argv = fs.readFileSync(`/proc/${p}/cmdline`, "utf8").split("\0")
+    } catch {
+      continue
+    }
+    if (!argv.includes(tmp) || !argv.includes("clone")) continue
+    const pid = Number(p)
+    try {
+      process.kill(-pid, "SIGKILL")
+    } catch {
+      try {
+        process.kill(pid, "SIGKILL")
+      } catch {
+        continue
+      }
+    }
+    const until = Date.now() + 1000
+    while (pidAlive(pid) && Date.now() < until) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20)
+  }
+}
+
 /** Builds the live implementation. */
 export const makeRemoteGit = (config: RemoteGitConfig = {}) =>
   Effect.gen(function*() {
     const credentials = yield* Credentials
-    const idleMs = config.idleTimeoutMs ?? 30_000
     const env = config.env ?? process.env
+    const idleMs = config.idleTimeoutMs ?? remoteTimeoutFromEnv(env) ?? DEFAULT_REMOTE_TIMEOUT_MS
     const client = timedHttpClient(idleMs)
     const caches = new Map<string, object>()
     const cacheOf = (dir: string) => {
@@ -628,7 +683,7 @@ export const makeRemoteGit = (config: RemoteGitConfig = {}) =>
         const url = yield* originUrl(dir)
         const remoteFullRef = `refs/heads/${ref}`
         // A commit not on any branch yet goes out through a private ref (isomorphic-git pushes refs, not oids).
-        const fullRef = commit === undefined ? remoteFullRef : "refs/blue/outgoing"
+        const fullRef = commit === undefined ? remoteFullRef : OUTGOING
         if (commit !== undefined) {
           yield* Effect.tryPromise({
             try: () => git.writeRef({ fs, dir, ref: fullRef, value: commit, force: true }),
@@ -703,7 +758,14 @@ export const makeRemoteGit = (config: RemoteGitConfig = {}) =>
             : Effect.fail(e)
         ))
         return local
-      })
+      }).pipe(
+        // The private ref is scaffolding for one push: a failed write leaves the clone's refs as they were.
+        Effect.ensuring(
+          commit === undefined
+            ? Effect.void
+            : Effect.promise(() => git.deleteRef({ fs, dir, ref: OUTGOING }).catch(() => undefined))
+        )
+      )
 
     const ensureEmpty = (url: string) =>
       Effect.flatMap(listServerRefs(url, "refs/"), (refs) =>
@@ -730,7 +792,14 @@ export const makeRemoteGit = (config: RemoteGitConfig = {}) =>
           const pid = Number(name.slice(prefix.length).split("-")[0])
           if (Number.isInteger(pid) && pid > 0 && pidAlive(pid) && pid !== process.pid) continue
           if (pid === process.pid) continue
-          fs.rmSync(nodePath.join(parent, name), { recursive: true, force: true, maxRetries: 5 })
+          const tmp = nodePath.join(parent, name)
+          // The dead clone's `git clone` (its own process group) outlives it, still writing there: stop it first.
+          stopOrphanClone(tmp)
+          try {
+            fs.rmSync(tmp, { recursive: true, force: true, maxRetries: 5 })
+          } catch {
+            // Still in use: the next clone sweeps it.
+          }
         }
       })
 
@@ -841,13 +910,22 @@ export const makeRemoteGit = (config: RemoteGitConfig = {}) =>
         const target = nodePath.resolve(dir)
         const shown = displayUrl(url)
         yield* sweepStale(target)
+        // A clone of this URL whose main never arrived or never moved here: an `init --remote` killed after its push
+        // landed and before its branch moved. The server has what it pushed; it is replaced by a fresh clone below.
+        let partial = false
         if (exists(target)) {
           const head = yield* completeClone(target, url)
           if (head !== undefined) return { dir: target, head, native: false, reused: true } satisfies CloneResult
-          return yield* new PathProblem({
-            path: target,
-            detail: "already exists and is not a complete clone of that realm; remove it or choose another directory"
-          })
+          partial = (yield* trustedRef(target, "refs/heads/main")) === undefined &&
+            (yield* Effect.promise(() =>
+                git.getConfig({ fs, dir: target, path: `remote.${REMOTE}.url` }).catch(() => undefined)
+              )) === url
+          if (!partial) {
+            return yield* new PathProblem({
+              path: target,
+              detail: "already exists and is not a complete clone of that realm; remove it or choose another directory"
+            })
+          }
         }
         // One request tells reachability, credentials, and whether there is a main to clone.
         const refs = yield* listServerRefs(url)
@@ -856,6 +934,13 @@ export const makeRemoteGit = (config: RemoteGitConfig = {}) =>
             url: shown,
             reason: refs.length === 0 ? "the repo is empty" : "the repo has no main branch"
           })
+        }
+        if (partial) {
+          yield* Effect.try({
+            try: () => fs.rmSync(target, { recursive: true, force: true, maxRetries: 3 }),
+            catch: (e) => new PathProblem({ path: target, detail: `could not be replaced: ${(e as Error).message}` })
+          })
+          caches.delete(target)
         }
         fs.mkdirSync(nodePath.dirname(target), { recursive: true })
         const tmp = nodePath.join(

@@ -2,7 +2,8 @@
  * A real smart-HTTP git server on loopback for tests: node:http in front of `git http-backend` (one asynchronous
  * child per request, so the server never blocks its event loop), serving bare repos from a temp dir, with optional
  * HTTP basic auth, plus hooks that make it fail the ways real servers do: a status code, a hang, a connection dropped
- * mid-response, a request held until the test releases it.
+ * mid-response, a request held until the test releases it; and a throttle, so a client killed at a random moment is
+ * caught mid-transfer.
  */
 import { execFile, spawn } from "node:child_process"
 import * as fs from "node:fs"
@@ -30,6 +31,8 @@ export type Fault =
   | { readonly kind: "drop"; readonly afterBytes?: number }
   /** answer normally, `delayMs` later */
   | { readonly kind: "delay"; readonly delayMs: number }
+  /** answer normally, but in pieces of `chunkBytes` with `delayMs` between them (a slow link) */
+  | { readonly kind: "throttle"; readonly chunkBytes: number; readonly delayMs: number }
 
 /** One request the server saw. */
 export interface RequestRecord {
@@ -73,10 +76,18 @@ export interface GitServer {
 export interface GitServerOptions {
   /** demand basic auth; with `user`, the user name must match too */
   readonly auth?: { readonly user?: string; readonly token: string }
-  /** serve this directory instead of a fresh temp one */
+  /** serve this directory instead of a fresh temp one (kept on close: start a server on it again) */
   readonly root?: string
   /** how long an idle kept-alive connection stays open (node's default: 5 s; nginx's: 75 s) */
   readonly keepAliveTimeoutMs?: number
+  /** listen on this port (default: a free one); a server started again on a closed one's port and root is the same URL */
+  readonly port?: number
+  /** every response body goes out in pieces of `chunkBytes`, `delayMs` apart (as the `throttle` fault, always on) */
+  readonly throttle?: { readonly chunkBytes: number; readonly delayMs: number }
+  /** answer every git-receive-pack request (advertisement and upload) with this 5xx status */
+  readonly failReceivePack?: number
+  /** take git-receive-pack uploads and never answer them, nor pass them to git (a server that hangs mid-push) */
+  readonly hangReceivePack?: boolean
 }
 
 const matches = (m: RequestMatch | undefined, method: string, service: string | undefined, repo: string) =>
@@ -147,6 +158,11 @@ export const startGitServer = async (options: GitServerOptions = {}): Promise<Gi
       active = fault.fault
       if (--fault.left <= 0) fault = undefined
     }
+    if (active === undefined && service === "git-receive-pack") {
+      if (options.failReceivePack !== undefined) active = { kind: "status", status: options.failReceivePack }
+      else if (options.hangReceivePack === true && method === "POST") active = { kind: "hang" }
+    }
+    if (active === undefined && options.throttle !== undefined) active = { kind: "throttle", ...options.throttle }
     if (active?.kind === "status") {
       req.resume()
       res.writeHead(active.status, { "Content-Type": "text/plain" })
@@ -200,6 +216,37 @@ export const startGitServer = async (options: GitServerOptions = {}): Promise<Gi
     let bodyBytes = 0
     let stopped = false
     const limit = active?.kind === "hang" || active?.kind === "drop" ? (active.afterBytes ?? 0) : Infinity
+    // A throttled body: pieces queued and written one per tick, the end written after the last piece.
+    const slow = active?.kind === "throttle" ? active : undefined
+    const queue: Array<Buffer> = []
+    let pumping = false
+    let ended = false
+    const pump = () => {
+      if (pumping) return
+      pumping = true
+      const next = () => {
+        if (res.destroyed) return
+        const piece = queue.shift()
+        if (piece === undefined) {
+          pumping = false
+          if (ended) res.end()
+          return
+        }
+        res.write(piece)
+        setTimeout(next, slow!.delayMs)
+      }
+      next()
+    }
+    const send = (chunk: Buffer) => {
+      if (slow === undefined) return void res.write(chunk)
+      for (let i = 0; i < chunk.length; i += slow.chunkBytes) queue.push(chunk.subarray(i, i + slow.chunkBytes))
+      pump()
+    }
+    const finish = () => {
+      if (slow === undefined) return void res.end()
+      ended = true
+      if (!pumping) pump()
+    }
     const writeBody = (chunk: Buffer) => {
       if (stopped) return
       const room = limit - bodyBytes
@@ -216,7 +263,7 @@ export const startGitServer = async (options: GitServerOptions = {}): Promise<Gi
         return
       }
       bodyBytes += chunk.length
-      res.write(chunk)
+      send(chunk)
     }
     child.stdout.on("data", (chunk: Buffer) => {
       if (headersDone) return writeBody(chunk)
@@ -248,7 +295,7 @@ export const startGitServer = async (options: GitServerOptions = {}): Promise<Gi
         if (!res.headersSent) res.writeHead(502, { "Content-Type": "text/plain" })
         res.end("git http-backend gave no answer\n")
       } else {
-        res.end()
+        finish()
       }
     })
   }
@@ -260,7 +307,13 @@ export const startGitServer = async (options: GitServerOptions = {}): Promise<Gi
     })
   })
   if (options.keepAliveTimeoutMs !== undefined) server.keepAliveTimeout = options.keepAliveTimeoutMs
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject)
+    server.listen(options.port ?? 0, "127.0.0.1", () => {
+      server.off("error", reject)
+      resolve()
+    })
+  })
   const port = (server.address() as { port: number }).port
 
   const runGit = async (cwd: string, args: Array<string>) =>
