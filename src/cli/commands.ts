@@ -20,6 +20,7 @@ import { mcpCommand } from "./mcp.js"
 import { choice, usage } from "./options.js"
 import { given, present, presentOperation } from "./output.js"
 import { sessionsCommand } from "./sessions.js"
+import { approveCommand, proposalCommand, rejectCommand, syncCommand } from "./sync.js"
 import { trustCommand } from "./trust.js"
 
 const json = Options.boolean("json").pipe(Options.withDescription("print one JSON document on stdout"))
@@ -128,8 +129,8 @@ const reindex = Command.make("reindex", { json }, (o) => presentOperation(reinde
 )
 
 const admin = Command.make("admin").pipe(
-  Command.withDescription("Realm administration: init, join, domain, leave, reindex, cache"),
-  Command.withSubcommands([init, join, domain, leave, reindex, cacheCommand])
+  Command.withDescription("Realm administration: init, join, domain, leave, reindex, cache, approve, reject"),
+  Command.withSubcommands([init, join, domain, leave, reindex, cacheCommand, approveCommand, rejectCommand])
 )
 
 // blue realm status
@@ -275,6 +276,8 @@ const realm = Command.make("realm").pipe(
     status,
     exportCommand,
     importCommand,
+    syncCommand,
+    proposalCommand,
     checkCommand,
     ack,
     sessionsCommand,

@@ -92,6 +92,8 @@ export const tryFastStatus = (args: ReadonlyArray<string>, cwd: string = process
       if (configRealm !== undefined && configRealm !== row.name) return false
       const base: RealmState = db.snapshot(row.name)?.state ?? initialState
       const state = foldEnvelopes(base, db.readForFold(row.name, base.position))
+      // Open proposals are shown by the full engine (their merge rule would load Effect here).
+      if (Object.values(state.proposals ?? {}).some((p) => p.status === "open")) return false
       const sessions = repo === undefined ? [] : liveOnly(db.activeSessions(row.name))
       const view = statusView(state, { path: realmDir, head }, repo, new Map(), sessions, process.pid, nameOrder)
       process.stdout.write(

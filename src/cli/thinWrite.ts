@@ -28,7 +28,11 @@ const WRITE_COMMANDS: ReadonlyArray<ReadonlyArray<string>> = [
   ["realm", "admin", "reindex"],
   ["realm", "export"],
   ["realm", "import"],
-  ["realm", "ack"]
+  ["realm", "ack"],
+  ["realm", "sync"],
+  ["realm", "admin", "approve"],
+  ["realm", "admin", "reject"],
+  ["realm", "proposal", "withdraw"]
 ]
 
 /**

@@ -12,6 +12,7 @@ export const RUN_ENV_VARIABLES: ReadonlyArray<string> = [
   "BLUE_USER",
   "BLUE_LOCK_TIMEOUT_MS",
   "BLUE_DAEMON",
+  "BLUE_NOW",
   "GIT_AUTHOR_NAME",
   "GIT_AUTHOR_EMAIL",
   "GIT_COMMITTER_NAME",

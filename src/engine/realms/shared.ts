@@ -116,9 +116,35 @@ export const eventPathsOf = (message: string): ReadonlyArray<string> => {
 export const oneLine = (text: string): string =>
   text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, " ").replace(/[<>]/g, "")
 
-/** The time of a write, from the Clock service, with its actor. */
+/**
+ * BLUE_NOW, the clock override of tests and demos (a grace period of 14 days passes in a test): an ISO time, or
+ * `+<n>d` / `+<n>h` ahead of the real clock. Undefined when unset or unreadable.
+ */
+export const clockOverride = (env: Readonly<Record<string, string | undefined>>, realMs: number): number | undefined => {
+  const raw = env["BLUE_NOW"]?.trim()
+  if (raw === undefined || raw === "") return undefined
+  const ahead = /^\+(\d+(?:\.\d+)?)([dhm])$/.exec(raw)
+  if (ahead !== null) {
+    const unit = ahead[2] === "d" ? 86_400_000 : ahead[2] === "h" ? 3_600_000 : 60_000
+    return realMs + Math.round(Number(ahead[1]) * unit)
+  }
+  const at = Date.parse(raw)
+  return Number.isFinite(at) ? at : undefined
+}
+
+/** The time proposals are judged at (the merge rule's `now`): BLUE_NOW when set, else the wall clock. */
+export const proposalNow = (env: Readonly<Record<string, string | undefined>>): number =>
+  clockOverride(env, Date.now()) ?? Date.now()
+
+/** The time of a write, from the Clock service (or BLUE_NOW), with its actor. */
 export const metaNow = (actor: Actor) =>
-  Effect.map(Clock.currentTimeMillis, (ms) => ({ ms, time: new Date(ms).toISOString(), actor }))
+  Effect.gen(function*() {
+    const real = yield* Clock.currentTimeMillis
+    const invocation = yield* Effect.serviceOption(Invocation)
+    const env = invocation._tag === "Some" ? invocation.value.env : process.env
+    const ms = clockOverride(env, real) ?? clockOverride(process.env, real) ?? real
+    return { ms, time: new Date(ms).toISOString(), actor }
+  })
 
 /** How long this invocation waits for a realm's write lock (its BLUE_LOCK_TIMEOUT_MS). */
 export const lockTimeout = Effect.map(

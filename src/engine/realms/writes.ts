@@ -30,6 +30,7 @@ import { foldEnvelopes } from "../../projections/fold.js"
 import { renderPath, touchedPaths } from "../../projections/realmFiles.js"
 import { Invocation } from "../invocation.js"
 import type { History } from "./history.js"
+import { planBranches } from "./proposalBranches.js"
 import { backoffMs, isStale, MAX_PUSH_ATTEMPTS, type RemoteSync, syncInterval } from "./remote.js"
 import { type Appended, intentPath, lockPath, metaNow, oneLine, type Ports, TRAILER } from "./shared.js"
 import { lockTimeout } from "./shared.js"
@@ -206,16 +207,25 @@ export const makeWrites = (
         ...envelopes.map((e) => `${TRAILER}${eventFilePath(e)}`)
       ].join("\n")
       yield* refuseHandEdits(dir, realmName, head0, writes)
+      const author = { name: oneLine(actor.repo ?? actor.user), email: oneLine(actor.user) }
+      // Proposal branches: their commits (objects only) and the branch heads a merge names as parents.
+      const branches = yield* planBranches(git, dir, head0, state, events, { author, time: ms })
       // From the commit on, an interrupt (Ctrl-C, SIGTERM) waits for the write to be whole.
       const commit = yield* Effect.uninterruptible(Effect.gen(function*() {
         const commit = yield* git.writeCommit(dir, {
           parent: head0,
+          ...(branches.mergeParents.length === 0 ? {} : { mergeParents: branches.mergeParents }),
           writes,
           message,
-          author: { name: oneLine(actor.repo ?? actor.user), email: oneLine(actor.user) },
+          author,
           time: ms
         })
-        if (url !== undefined) yield* remoteSync.pushCommit(dir, realmName, url, head0, commit)
+        // A proposal branch goes to the server before the event on main that refers to it (SPEC §2.1).
+        if (url !== undefined) {
+          for (const m of branches.moves) yield* remoteSync.pushBranch(dir, realmName, url, m.branch, m.expected, m.commit)
+          yield* remoteSync.pushCommit(dir, realmName, url, head0, commit)
+        }
+        for (const m of branches.moves) yield* git.advance(dir, yield* git.head(dir, m.branch), m.commit, m.branch)
         const paths = [...writes.keys()]
         yield* Effect.sync(() =>
           writeFileAtomicSync(intentPath(dir), JSON.stringify({ commit, paths }), { tmpDir: repoTmpDir(dir) })

@@ -1,0 +1,59 @@
+/**
+ * `blue realm sync`, the approvers' `blue realm admin approve|reject <proposal>` and the owner's
+ * `blue realm proposal withdraw <proposal>` on the command line: options gathered into the operations' arguments
+ * (src/operations/sync.ts).
+ */
+import { Args, Command, Options } from "@effect/cli"
+import { approveProposal, realmSync, rejectProposal, withdrawProposal } from "../operations/sync.js"
+import { given, presentOperation } from "./output.js"
+
+const json = Options.boolean("json").pipe(Options.withDescription("print one JSON document on stdout"))
+const proposalId = Args.text({ name: "proposal" }).pipe(
+  Args.withDescription("the proposal's id (as 'blue realm status' shows it)")
+)
+const reason = Options.text("reason").pipe(Options.withDescription("why, recorded with the decision"), Options.optional)
+
+// blue realm sync
+export const syncCommand = Command.make(
+  "sync",
+  {
+    dryRun: Options.boolean("dry-run").pipe(Options.withDescription("show what sync would do; write nothing anywhere")),
+    noCache: Options.boolean("no-cache").pipe(Options.withDescription("detect exports without .blue/cache.db")),
+    noNotify: Options.boolean("no-notify").pipe(
+      Options.withDescription("tell no session (the proposal is still recorded and shows in status)")
+    ),
+    json
+  },
+  (o) => presentOperation(realmSync, o.json, { dry_run: o.dryRun, no_cache: o.noCache, notify: !o.noNotify })
+).pipe(
+  Command.withDescription(
+    "Publish local contract changes as proposals, acknowledge and resolve imports, merge what is ready"
+  )
+)
+
+// blue realm admin approve <proposal>
+export const approveCommand = Command.make(
+  "approve",
+  { id: proposalId, json },
+  (o) => presentOperation(approveProposal, o.json, { id: o.id })
+).pipe(Command.withDescription("Approve a contract-change proposal (approvers only)"))
+
+// blue realm admin reject <proposal>
+export const rejectCommand = Command.make(
+  "reject",
+  { id: proposalId, reason, json },
+  (o) => presentOperation(rejectProposal, o.json, { id: o.id, reason: given(o.reason) })
+).pipe(Command.withDescription("Reject a contract-change proposal (approvers only); it never merges"))
+
+// blue realm proposal withdraw <proposal>
+const withdrawCommand = Command.make(
+  "withdraw",
+  { id: proposalId, reason, json },
+  (o) => presentOperation(withdrawProposal, o.json, { id: o.id, reason: given(o.reason) })
+).pipe(Command.withDescription("Withdraw this repo's own proposal; it never merges"))
+
+/** `blue realm proposal …`: what a proposal's owner does to it. */
+export const proposalCommand = Command.make("proposal").pipe(
+  Command.withDescription("Contract-change proposals: withdraw"),
+  Command.withSubcommands([withdrawCommand])
+)
