@@ -20,6 +20,7 @@ import {
 import { type ContractFile, defaultRealmFile } from "../src/domain/files.js"
 import { PLACEHOLDER_SCHEMA } from "../src/domain/placeholder.js"
 import { evolve, initialState, type RealmState } from "../src/domain/state.js"
+import { landProposal, openedBy, type Spec } from "./support/proposals.js"
 
 const T = "2026-01-24T10:00:00.000Z"
 const meta = (repo?: string): CommandMeta => ({
@@ -50,7 +51,11 @@ const FUNGAL = "fungal-image-analysis"
 const ML = "ml-infra"
 const S3 = "s3-permissions"
 
-const realm = () => new RealmInitialized({ realm: defaultRealmFile("letemcook", T, "open") })
+const APPROVER = "eric@example.com"
+const realm = () => {
+  const file = defaultRealmFile("letemcook", T, "open")
+  return new RealmInitialized({ realm: { ...file, governance: { ...file.governance, approvers: [APPROVER] } } })
+}
 const joined = (name: string) =>
   new RepoJoined({ repo: { name, path: `/src/${name}`, maintainers: ["eric@example.com"], joined_at: T } })
 const domainOf = (name: string, provider: string, consumers: Array<string>, contract = name) =>
@@ -91,6 +96,24 @@ const published = () => {
     s,
     thenEvents(when(s, publish({ value: { read: ["jobs/*", "training-metrics/runs/*"] } }), APERTURE))
   )
+}
+
+const spec: Spec = {
+  decide: (state, command, repo, user) =>
+    decide(command, state, { time: T, actor: repo === undefined ? { user } : { repo, user } }),
+  fold: andThen
+}
+
+/**
+ * A change by the owner that affects importers: it opens a proposal (its only event), which then lands (answers,
+ * approval, merge); `events` are the merge's (ProposalMerged, ContractBumped).
+ */
+const landed = (state: RealmState, command: Command, repo: string) => {
+  const opened = thenEvents(when(state, command, repo))
+  expect(opened.map((e) => e._tag)).toEqual(["ProposalOpened"])
+  const merge = landProposal(spec, andThen(state, opened), openedBy(opened).id, APPROVER)
+  expect(merge.events.map((e) => e._tag)).toEqual(["ProposalMerged", "ContractBumped"])
+  return { opened: openedBy(opened), events: [merge.bumped], state: merge.state }
 }
 
 const contractIn = (state: RealmState, name = S3, domain = "s3-access") => state.domains[domain]!.contracts[name]!
@@ -165,13 +188,11 @@ describe("PublishContract", () => {
     expect(thenEvents(when(after, publish({ sourceFiles: ["models/**/*.py"] }), APERTURE))).toEqual([])
   })
 
-  it("bumps minor for value additions and appends the evolution entry", () => {
-    const events = thenEvents(
-      when(
-        published(),
-        publish({ value: { read: ["jobs/*", "training-metrics/runs/*", "training-metrics/experiments/*"] } }),
-        APERTURE
-      )
+  it("bumps minor for value additions and appends the evolution entry (through a proposal: fungal imports it)", () => {
+    const { events, state } = landed(
+      published(),
+      publish({ value: { read: ["jobs/*", "training-metrics/runs/*", "training-metrics/experiments/*"] } }),
+      APERTURE
     )
     expect(events.map((e) => e._tag)).toEqual(["ContractBumped"])
     const e = events[0] as ContractBumped
@@ -183,11 +204,11 @@ describe("PublishContract", () => {
       changes: ["+ read: training-metrics/experiments/*"],
       compatible: true
     })
-    expect(contractIn(andThen(published(), events)).version).toBe("1.1.0")
+    expect(contractIn(state).version).toBe("1.1.0")
   })
 
   it("bumps major for a removed value element (value-level breakage), marked incompatible", () => {
-    const e = thenEvents(when(published(), publish({ value: { read: ["jobs/*"] } }), APERTURE))[0] as ContractBumped
+    const e = landed(published(), publish({ value: { read: ["jobs/*"] } }), APERTURE).events[0] as ContractBumped
     expect(e).toMatchObject({ from: "1.0.0", bump: "major" })
     expect(e.contract.version).toBe("2.0.0")
     expect(e.contract.evolution.at(-1)).toEqual({
@@ -200,9 +221,9 @@ describe("PublishContract", () => {
   it("bumps major for a schema change that breaks the backwards promise (opening a closed object)", () => {
     const closed = { ...S3_SCHEMA, additionalProperties: false }
     const s0 = published()
-    const s1 = andThen(s0, thenEvents(when(s0, publish({ schema: closed }), APERTURE)))
+    const s1 = landed(s0, publish({ schema: closed }), APERTURE).state
     expect(contractIn(s1).version).toBe("1.1.0") // closing: backwards holds, forwards (not promised) does not
-    const e = thenEvents(when(s1, publish({ schema: S3_SCHEMA }), APERTURE))[0] as ContractBumped
+    const e = landed(s1, publish({ schema: S3_SCHEMA }), APERTURE).events[0] as ContractBumped
     expect(e).toMatchObject({ from: "1.1.0", bump: "major" })
     expect(e.contract.version).toBe("2.0.0")
     expect(e.contract.evolution.at(-1)!.compatible).toBe(false)
@@ -211,9 +232,8 @@ describe("PublishContract", () => {
   it("bumps major for a schema tightening when the contract also promises forwards compatibility", () => {
     const strict = contract({ compatibility: { backwards: true, forwards: true } })
     const s = andThen(seed(), [new ContractPublished({ domain: "s3-access", contract: strict })])
-    const e = thenEvents(
-      when(s, publish({ schema: { ...S3_SCHEMA, additionalProperties: false } }), APERTURE)
-    )[0] as ContractBumped
+    const e = landed(s, publish({ schema: { ...S3_SCHEMA, additionalProperties: false } }), APERTURE)
+      .events[0] as ContractBumped
     expect(e.bump).toBe("major")
     expect(e.contract.version).toBe("2.0.0")
     expect(e.contract.compatibility).toEqual({ backwards: true, forwards: true })
@@ -227,12 +247,10 @@ describe("PublishContract", () => {
   })
 
   it("uses a hand-set version that is at least the required bump", () => {
-    const events = thenEvents(
-      when(
-        published(),
-        publish({ value: { read: ["jobs/*", "training-metrics/runs/*", "x/*"] }, version: "1.5.0" }),
-        APERTURE
-      )
+    const { events } = landed(
+      published(),
+      publish({ value: { read: ["jobs/*", "training-metrics/runs/*", "x/*"] }, version: "1.5.0" }),
+      APERTURE
     )
     const e = events[0] as ContractBumped
     expect(e.contract.version).toBe("1.5.0")
@@ -337,10 +355,7 @@ describe("DeclareImport", () => {
 
   it("re-resolves an existing import after a bump, replacing it (one entry per contract)", () => {
     const s0 = published()
-    const s1 = andThen(
-      s0,
-      thenEvents(when(s0, publish({ value: { read: ["jobs/*", "training-metrics/runs/*", "x/*"] } }), APERTURE))
-    )
+    const s1 = landed(s0, publish({ value: { read: ["jobs/*", "training-metrics/runs/*", "x/*"] } }), APERTURE).state
     expect(contractIn(s1).version).toBe("1.1.0")
     const [e] = thenEvents(when(s1, declareImport({ version: "^1.0.0" }), FUNGAL)) as Array<BindingDeclared>
     expect(e!.binding).toEqual({

@@ -1,6 +1,7 @@
 /**
- * Notifications as part of the realm state: raised per importing repo by a contract change, answered by
- * `ack` (by id or all) or by re-importing at the current version, dropped when the repo leaves.
+ * Notifications as part of the realm state: raised per importing repo by a contract change (a proposal while it
+ * is open, the bump once it merges), answered by `ack` (by id or all) or by re-importing at the current version,
+ * dropped when the repo leaves.
  */
 import { Either } from "effect"
 import { describe, expect, it } from "vitest"
@@ -13,18 +14,20 @@ import { foldEnvelopes } from "../src/projections/fold.js"
 const T = "2026-01-24T10:00:00.000Z"
 
 /** Runs commands in order, folding each one's events with its position, time and actor, like the engine. */
-const story = (steps: ReadonlyArray<[string | undefined, Command]>): RealmState => {
+const story = (
+  steps: ReadonlyArray<[string | undefined, Command] | [string | undefined, Command, string]>
+): RealmState => {
   let state = initialState
-  for (const [repo, command] of steps) {
+  for (const [repo, command, time = T] of steps) {
     const actor = repo === undefined ? { user: "u@x" } : { repo, user: "u@x" }
-    const events = decide(command, state, { time: T, actor })
+    const events = decide(command, state, { time, actor })
     if (Either.isLeft(events)) throw new Error(JSON.stringify(events.left))
     state = foldEnvelopes(
       state,
       events.right.map((event, i) => ({
         id: `E${state.position + i + 1}`,
         position: state.position + i + 1,
-        time: T,
+        time,
         actor,
         event
       }))
@@ -42,6 +45,14 @@ const base: ReadonlyArray<[string | undefined, Command]> = [
   ["aperture", { _tag: "PublishContract", contract: "s3", value: { read: ["a"] } }]
 ]
 const bump = (value: unknown): [string, Command] => ["aperture", { _tag: "PublishContract", contract: "s3", value }]
+/** The proposal aperture opened at T. */
+const PROPOSAL = "aperture-20260124-100000"
+/** Merges that proposal once its grace period (14 days) has passed, with no acknowledgement. */
+const mergeAfterGrace: [undefined, Command, string] = [
+  undefined,
+  { _tag: "MergeProposal", id: PROPOSAL },
+  "2026-02-07T10:00:00.000Z"
+]
 const decideAs = (state: RealmState, repo: string, command: Command) =>
   decide(command, state, { time: T, actor: { repo, user: "u@x" } })
 
@@ -52,13 +63,18 @@ describe("notifications", () => {
       ["fungal", "new", "1.0.0"],
       ["ml", "new", "1.0.0"]
     ])
-    const later = story([...base, bump({ read: ["a", "b"] }), bump({ read: ["b"] })])
+    // the compatible change is a proposal (11) until it merges: then the bump (13, after ProposalMerged 12) tells
+    // the importers that have not acknowledged it
+    const proposed = story([...base, bump({ read: ["a", "b"] })])
+    expect(Object.values(proposed.pending).filter((n) => n.repo === "fungal").map((n) => [n.id, n.proposal]))
+      .toEqual([["10", undefined], ["11", PROPOSAL]])
+    const later = story([...base, bump({ read: ["a", "b"] }), mergeAfterGrace, bump({ read: ["b"] })])
     const fungal = Object.values(later.pending).filter((n) => n.repo === "fungal")
-    // ids are the positions of the contract events: 10 (first value), 11 and 12 (the bumps)
+    // ids are the positions of the contract events: 10 (first value), 13 (the merged bump), 14 (the breaking proposal)
     expect(fungal.map((n) => [n.id, n.change_type, n.version, n.from_repo])).toEqual([
       ["10", "new", "1.0.0", "aperture"],
-      ["11", "updated", "1.1.0", "aperture"],
-      ["12", "breaking", "2.0.0", "aperture"]
+      ["13", "updated", "1.1.0", "aperture"],
+      ["14", "breaking", "2.0.0", "aperture"]
     ])
     expect(fungal[1]!.changes).toEqual(["+ read: b"])
   })
@@ -91,6 +107,7 @@ describe("notifications", () => {
     const state = story([
       ...base,
       bump({ read: ["a", "b"] }),
+      mergeAfterGrace,
       ["fungal", { _tag: "DeclareImport", contract: "s3", domain: "s3-access", version: "^1.0.0" }],
       ["ml", { _tag: "LeaveRealm", repo: "ml", force: false }]
     ])

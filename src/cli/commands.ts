@@ -191,6 +191,20 @@ const describeEvent = (e: Envelope): string => {
       return `${ev.repo} acknowledged #${ev.id} (${ev.contract} ${ev.version})`
     case "BindingDeclared":
       return `${ev.domain}/${ev.binding.repo} as ${ev.binding.role}`
+    case "ProposalOpened":
+      return `${ev.id}: ${ev.domain}/${ev.contract} ${ev.from} → ${ev.to} (${ev.bump}) for ${ev.importers.join(", ")}`
+    case "ProposalAmended":
+      return `${ev.id}: now ${ev.from} → ${ev.to} (${ev.bump})`
+    case "ProposalAcknowledged":
+      return `${ev.id}: acknowledged by ${ev.repo} at ${ev.version}`
+    case "ProposalApproved":
+      return `${ev.id}: approved by ${ev.by}`
+    case "ProposalRejected":
+      return `${ev.id}: rejected by ${ev.by}${ev.reason === undefined ? "" : ` (${ev.reason})`}`
+    case "ProposalWithdrawn":
+      return `${ev.id}: withdrawn by ${ev.by} (${ev.reason})`
+    case "ProposalMerged":
+      return `${ev.id}: merged`
   }
 }
 

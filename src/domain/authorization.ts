@@ -114,6 +114,12 @@ export const eventProblem = (
         return `changes the owner of ${event.contract.name} from ${before.owner} to ${event.contract.owner}`
       }
       if (createsDomain(event.domain)) return undefined
+      // Whoever merges a ready proposal lands its bump (the merge rule, not the owner, is the gate).
+      const merges = siblings.some((e) =>
+        e._tag === "ProposalMerged" && state.proposals?.[e.id]?.contract === event.contract.name &&
+        state.proposals[e.id]?.domain === event.domain
+      )
+      if (merges) return undefined
       return mayChangeContract(event.contract.owner, actor)
         ? undefined
         : `changes contract ${event.contract.name} owned by ${event.contract.owner} but was made by ${
@@ -128,5 +134,32 @@ export const eventProblem = (
       return mayActFor(actor, event.binding.repo) || createsDomain(event.domain)
         ? undefined
         : `changes the binding of ${event.binding.repo} but was made by ${actor ?? "no repo"}`
+    case "ProposalOpened":
+      return mayChangeContract(event.repo, actor) &&
+          state.domains[event.domain]?.contracts[event.contract]?.owner === event.repo
+        ? undefined
+        : `proposes a change to ${event.contract} for ${event.repo} but was made by ${actor ?? "no repo"}`
+    case "ProposalAmended": {
+      const owner = state.proposals?.[event.id]?.repo
+      return owner !== undefined && mayChangeContract(owner, actor)
+        ? undefined
+        : `amends proposal ${event.id} of ${owner ?? "nobody"} but was made by ${actor ?? "no repo"}`
+    }
+    case "ProposalAcknowledged":
+      return mayActFor(actor, event.repo)
+        ? undefined
+        : `acknowledges proposal ${event.id} for ${event.repo} but was made by ${actor ?? "no repo"}`
+    case "ProposalWithdrawn": {
+      // The daemon records a forge PR closed by hand without a repo.
+      const owner = state.proposals?.[event.id]?.repo
+      return actor === undefined || (owner !== undefined && mayActFor(actor, owner))
+        ? undefined
+        : `withdraws proposal ${event.id} of ${owner ?? "nobody"} but was made by ${actor}`
+    }
+    case "ProposalApproved":
+    case "ProposalRejected":
+    case "ProposalMerged":
+      // Approvers are people, not repos (their email is the commit's author); anyone may merge a ready proposal.
+      return undefined
   }
 }

@@ -68,6 +68,33 @@ export const AcknowledgeNotifications = Schema.TaggedStruct("AcknowledgeNotifica
   all: Schema.Boolean
 })
 
+/** Acknowledge an open proposal for the acting repo (an affected importer whose range accepts the new version). */
+export const AcknowledgeProposal = Schema.TaggedStruct("AcknowledgeProposal", {
+  id: Schema.String
+})
+
+/** Approve an open proposal (an approver only). */
+export const ApproveProposal = Schema.TaggedStruct("ApproveProposal", {
+  id: Schema.String
+})
+
+/** Reject an open proposal (an approver only). */
+export const RejectProposal = Schema.TaggedStruct("RejectProposal", {
+  id: Schema.String,
+  reason: Schema.optional(Schema.String)
+})
+
+/** Withdraw an open proposal (its owner repo only). */
+export const WithdrawProposal = Schema.TaggedStruct("WithdrawProposal", {
+  id: Schema.String,
+  reason: Schema.String
+})
+
+/** Merge a proposal that `mayMerge` says is ready at the command's time (anyone; the rule is the gate). */
+export const MergeProposal = Schema.TaggedStruct("MergeProposal", {
+  id: Schema.String
+})
+
 /** Every realm command. */
 export const Command = Schema.Union(
   InitRealm,
@@ -76,7 +103,12 @@ export const Command = Schema.Union(
   LeaveRealm,
   PublishContract,
   DeclareImport,
-  AcknowledgeNotifications
+  AcknowledgeNotifications,
+  AcknowledgeProposal,
+  ApproveProposal,
+  RejectProposal,
+  WithdrawProposal,
+  MergeProposal
 )
 /** Every realm command. */
 export type Command = typeof Command.Type

@@ -39,6 +39,7 @@ import { cycleClosedBy, domainEdges, realmGraph } from "./graph.js"
 import { sourceGlobProblem } from "./nameRules.js"
 import { type Name, type NameKind, nameProblem } from "./names.js"
 import { isValidRange, normalizeRange, PLACEHOLDER_SCHEMA } from "./placeholder.js"
+import { decideProposal, proposeChange } from "./proposals.js"
 import { pendingKey, type RealmState } from "./state.js"
 
 /** Checks a name before anything is touched. */
@@ -184,8 +185,11 @@ export const decide = (
           ...(command.version === undefined ? {} : { version: command.version })
         })
         const events: Array<RealmEvent> = []
-        if (plan._tag === "Initial") events.push(new ContractPublished({ domain, contract: plan.contract }))
-        if (plan._tag === "Bumped") {
+        // A change that affects importers becomes (or amends) a proposal instead of landing on main.
+        const proposed = proposeChange(state, meta, actor, domain, contract, plan)
+        if (proposed !== undefined) events.push(...proposed)
+        else if (plan._tag === "Initial") events.push(new ContractPublished({ domain, contract: plan.contract }))
+        else if (plan._tag === "Bumped") {
           events.push(
             new ContractBumped({
               domain,
@@ -262,7 +266,7 @@ export const decide = (
         // Resolving to the current version answers the notifications about this contract.
         const answered = satisfied
           ? Object.values(state.pending).filter((n) =>
-            n.repo === actor && n.domain === domain && n.contract === contract.name
+            n.repo === actor && n.domain === domain && n.contract === contract.name && n.proposal === undefined
           )
           : []
         return [
@@ -295,6 +299,12 @@ export const decide = (
           new NotificationAcknowledged({ id: n.id, repo: actor, contract: n.contract, version: n.version })
         )
       }
+      case "AcknowledgeProposal":
+      case "ApproveProposal":
+      case "RejectProposal":
+      case "WithdrawProposal":
+      case "MergeProposal":
+        return yield* decideProposal(command, state, meta)
       case "LeaveRealm": {
         const repo = yield* validateName("repo", command.repo)
         const realm = yield* requireRealm(state, "")

@@ -4,6 +4,7 @@
  */
 import { Schema } from "effect"
 import { type Bump, bumpProblem } from "./compatibility.js"
+import type { ProposalError } from "./proposalErrors.js"
 
 /** A name that is not a kebab-case identifier (or would escape its directory). */
 export class InvalidName extends Schema.TaggedError<InvalidName>()("InvalidName", {
@@ -157,6 +158,7 @@ export type DomainError =
   | InvalidSourceFiles
   | RoleConflict
   | NotificationNotFound
+  | ProposalError
 
 /** A contract name that matches no contract (or several, in different domains). */
 export class ContractNotFound extends Schema.TaggedError<ContractNotFound>()("ContractNotFound", {

@@ -54,6 +54,88 @@ export class NotificationAcknowledged extends Schema.TaggedClass<NotificationAck
   { id: Schema.String, repo: Name, contract: Name, version: Schema.String }
 ) {}
 
+/** A proposal's id (`<repo>-<YYYYMMDD-HHMMSS>[-n]`): it names the proposal's realm file, so it stays a plain name. */
+export const ProposalId = Schema.String.pipe(
+  Schema.filter((s) =>
+    /^[a-z0-9][a-z0-9-]{0,199}$/.test(s)
+      ? true
+      : `${JSON.stringify(s)} is not a proposal id (e.g. aperture-20260124-100000)`
+  )
+)
+
+/** The size of a contract change, as semver names it. */
+export const ChangeBump = Schema.Literal("patch", "minor", "major")
+
+/**
+ * A contract change that affects importers was proposed instead of landing on `main` (SPEC §2.4): `proposed` is
+ * the contract as it will be after the merge, `from`/`to` the versions, `importers` the repos that must answer it,
+ * `reviewers` their maintainers, `deadline` the end of the grace period (opened + grace_period_days).
+ */
+export class ProposalOpened extends Schema.TaggedClass<ProposalOpened>()("ProposalOpened", {
+  id: ProposalId,
+  repo: Name,
+  branch: Schema.String,
+  domain: Name,
+  contract: Name,
+  from: Schema.String,
+  to: Schema.String,
+  bump: ChangeBump,
+  breaking: Schema.Boolean,
+  changes: Schema.Array(Schema.String),
+  proposed: ContractFile,
+  importers: Schema.Array(Name),
+  reviewers: Schema.Array(Schema.String),
+  deadline: Schema.String
+}) {}
+
+/**
+ * The owner changed the contract again while its proposal was open: the proposal now carries this change, planned
+ * against main's contract (`from`). Every acknowledgement and approval is reset (they answered another change) and
+ * the grace period starts again (`deadline`).
+ */
+export class ProposalAmended extends Schema.TaggedClass<ProposalAmended>()("ProposalAmended", {
+  id: ProposalId,
+  from: Schema.String,
+  to: Schema.String,
+  bump: ChangeBump,
+  breaking: Schema.Boolean,
+  changes: Schema.Array(Schema.String),
+  proposed: ContractFile,
+  deadline: Schema.String
+}) {}
+
+/** An affected importer acknowledged a proposal at version `version` (its range accepts it). */
+export class ProposalAcknowledged extends Schema.TaggedClass<ProposalAcknowledged>()("ProposalAcknowledged", {
+  id: ProposalId,
+  repo: Name,
+  version: Schema.String
+}) {}
+
+/** An approver approved a proposal (`by` is the approver's user/email). */
+export class ProposalApproved extends Schema.TaggedClass<ProposalApproved>()("ProposalApproved", {
+  id: ProposalId,
+  by: Schema.String
+}) {}
+
+/** An approver rejected a proposal: it will never merge. */
+export class ProposalRejected extends Schema.TaggedClass<ProposalRejected>()("ProposalRejected", {
+  id: ProposalId,
+  by: Schema.String,
+  reason: Schema.optional(Schema.String)
+}) {}
+
+/** The owner withdrew its proposal (also recorded when a forge PR is closed by hand): it will never merge. */
+export class ProposalWithdrawn extends Schema.TaggedClass<ProposalWithdrawn>()("ProposalWithdrawn", {
+  id: ProposalId,
+  by: Schema.String,
+  reason: Schema.String
+}) {}
+
+/** A proposal merged; the ContractBumped that follows it in the same commit lands its change on `main`. */
+export class ProposalMerged extends Schema.TaggedClass<ProposalMerged>()("ProposalMerged", {
+  id: ProposalId
+}) {}
+
 /** Every realm event. */
 export const RealmEvent = Schema.Union(
   RealmInitialized,
@@ -63,7 +145,14 @@ export const RealmEvent = Schema.Union(
   ContractPublished,
   ContractBumped,
   BindingDeclared,
-  NotificationAcknowledged
+  NotificationAcknowledged,
+  ProposalOpened,
+  ProposalAmended,
+  ProposalAcknowledged,
+  ProposalApproved,
+  ProposalRejected,
+  ProposalWithdrawn,
+  ProposalMerged
 )
 /** Every realm event. */
 export type RealmEvent = typeof RealmEvent.Type

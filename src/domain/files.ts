@@ -167,6 +167,38 @@ export const BindingFile = Schema.Struct({
 /** domains/<domain>/bindings/<repo>.yaml */
 export type BindingFile = typeof BindingFile.Type
 
+/**
+ * proposals/<id>.yaml: a contract proposal as the realm's `main` shows it (its change lives on `branch` until it
+ * merges). Rendered from the state; `merged_at` only once merged, `closed_at`/`closed_by`/`reason` once
+ * rejected or withdrawn.
+ */
+export const ProposalFile = Schema.Struct({
+  id: Schema.String,
+  branch: Schema.String,
+  status: Schema.Literal("open", "merged", "rejected", "withdrawn"),
+  repo: Name,
+  domain: Name,
+  contract: Name,
+  from: SemverVersion,
+  to: SemverVersion,
+  bump: Schema.Literal("patch", "minor", "major"),
+  breaking: Schema.Boolean,
+  changes: Schema.Array(Schema.String),
+  importers: Schema.Array(Name),
+  reviewers: Schema.Array(Schema.String),
+  acknowledged_by: Schema.Array(Schema.Struct({ repo: Name, at: Timestamp })),
+  approved_by: Schema.Array(Schema.Struct({ by: Schema.String, at: Timestamp })),
+  deadline: Timestamp,
+  opened_at: Timestamp,
+  amended_at: Schema.optional(Timestamp),
+  merged_at: Schema.optional(Timestamp),
+  closed_at: Schema.optional(Timestamp),
+  closed_by: Schema.optional(Schema.String),
+  reason: Schema.optional(Schema.String)
+})
+/** proposals/<id>.yaml */
+export type ProposalFile = typeof ProposalFile.Type
+
 /** An extractor that runs regexes over source files: each field's captures (group 1) become that field's list. */
 export const PatternExtractor = Schema.Struct({
   pattern: Schema.Struct({
@@ -236,5 +268,6 @@ export const schemaForRealmPath = (path: string): Schema.Schema<any, any> | unde
   if (/^domains\/[^/]+\/governance\.yaml$/.test(path)) return DomainGovernanceFile
   if (/^domains\/[^/]+\/contracts\/[^/]+\.yaml$/.test(path)) return ContractFile
   if (/^domains\/[^/]+\/bindings\/[^/]+\.yaml$/.test(path)) return BindingFile
+  if (/^proposals\/[^/]+\.yaml$/.test(path)) return ProposalFile
   return undefined
 }

@@ -3,7 +3,7 @@
  * rendered from. Plain JSON-compatible records so that snapshots are `JSON.stringify` away.
  */
 import type { ContractBumped, ContractPublished, RealmEvent } from "./events.js"
-import type { BindingFile, ContractFile, DomainFile, RealmFile, RepoFile } from "./files.js"
+import type { BindingFile, ContractFile, DomainFile, DomainGovernanceFile, RealmFile, RepoFile } from "./files.js"
 import { standingOf } from "./placeholder.js"
 
 /** One domain with its contracts and bindings. */
@@ -11,6 +11,8 @@ export interface DomainState {
   readonly file: DomainFile
   readonly contracts: Readonly<Record<string, ContractFile>>
   readonly bindings: Readonly<Record<string, BindingFile>>
+  /** the domain's governance.yaml override of the realm's governance, when one was recorded */
+  readonly governance?: DomainGovernanceFile
 }
 
 /**
@@ -27,6 +29,8 @@ export interface PendingNotification {
   readonly change_type: "updated" | "breaking" | "new"
   readonly changes: ReadonlyArray<string>
   readonly created_at: string
+  /** the proposal this notification asks the importer to answer (absent for a change that landed on main) */
+  readonly proposal?: string
 }
 
 /**
@@ -43,6 +47,40 @@ export interface ChangeAcks {
   readonly change_type: "updated" | "breaking" | "new"
   readonly created_at: string
   readonly importers: Readonly<Record<string, string | null>>
+  /** the proposal whose acknowledgements these are (absent for a change that landed on main) */
+  readonly proposal?: string
+}
+
+/** Where a proposal stands. */
+export type ProposalStatus = "open" | "merged" | "rejected" | "withdrawn"
+
+/**
+ * A contract proposal (see `proposals.ts`): the change it carries (as last opened or amended), who must answer it,
+ * who did (`acks`: repo → time, `approvals`: approver → time) and how it ended.
+ */
+export interface ProposalState {
+  readonly id: string
+  readonly repo: string
+  readonly branch: string
+  readonly domain: string
+  readonly contract: string
+  readonly from: string
+  readonly to: string
+  readonly bump: "patch" | "minor" | "major"
+  readonly breaking: boolean
+  readonly changes: ReadonlyArray<string>
+  readonly proposed: ContractFile
+  readonly importers: ReadonlyArray<string>
+  readonly reviewers: ReadonlyArray<string>
+  readonly deadline: string
+  readonly status: ProposalStatus
+  readonly acks: Readonly<Record<string, string>>
+  readonly approvals: Readonly<Record<string, string>>
+  readonly opened_at: string
+  readonly amended_at?: string
+  readonly closed_at?: string
+  readonly closed_by?: string
+  readonly reason?: string
 }
 
 /** How many changes of one contract the owner's acknowledgement view keeps (the latest and those still waiting). */
@@ -58,10 +96,12 @@ export interface RealmState {
   readonly pending: Readonly<Record<string, PendingNotification>>
   /** contract changes with their acknowledgements, per contract (keyed `<domain>/<contract>`), oldest first */
   readonly changes: Readonly<Record<string, ReadonlyArray<ChangeAcks>>>
+  /** every proposal ever opened, by id, in the order they were opened */
+  readonly proposals: Readonly<Record<string, ProposalState>>
 }
 
 /** Bump when RealmState changes shape: older snapshots are ignored and rebuilt from the log. */
-export const SNAPSHOT_FORMAT = 3
+export const SNAPSHOT_FORMAT = 4
 
 /** The state before the first event. */
 export const initialState: RealmState = {
@@ -70,7 +110,8 @@ export const initialState: RealmState = {
   repos: {},
   domains: {},
   pending: {},
-  changes: {}
+  changes: {},
+  proposals: {}
 }
 
 /** The key of a pending notification. */
@@ -90,13 +131,14 @@ export interface Draft {
   domains: Record<string, DraftDomain>
   pending: Record<string, PendingNotification>
   changes: Record<string, ReadonlyArray<ChangeAcks>>
+  proposals: Record<string, ProposalState>
 }
 
 /** The domains a draft has copied for writing (the others are still shared with the state it came from). */
 const ownDomains = new WeakMap<Draft, Set<string>>()
 
 /** The top-level maps a draft has copied for writing (the others are still the state's). */
-type TopLevel = "repos" | "domains" | "pending" | "changes"
+type TopLevel = "repos" | "domains" | "pending" | "changes" | "proposals"
 const ownMaps = new WeakMap<Draft, Set<TopLevel>>()
 
 /**
@@ -111,7 +153,8 @@ export const draftOf = (state: RealmState): Draft => {
     repos: state.repos as Record<string, RepoFile>,
     domains: state.domains as Record<string, DraftDomain>,
     pending: (state.pending ?? {}) as Record<string, PendingNotification>,
-    changes: (state.changes ?? {}) as Record<string, ReadonlyArray<ChangeAcks>>
+    changes: (state.changes ?? {}) as Record<string, ReadonlyArray<ChangeAcks>>,
+    proposals: (state.proposals ?? {}) as Record<string, ProposalState>
   }
   ownDomains.set(draft, new Set())
   ownMaps.set(draft, new Set())
@@ -136,15 +179,76 @@ const writableDomain = (draft: Draft, name: string): DraftDomain | undefined => 
   let own = ownDomains.get(draft)
   if (own === undefined) ownDomains.set(draft, own = new Set())
   if (own.has(name)) return domain
-  const copy: DraftDomain = { file: domain.file, contracts: { ...domain.contracts }, bindings: { ...domain.bindings } }
+  const copy: DraftDomain = {
+    file: domain.file,
+    contracts: { ...domain.contracts },
+    bindings: { ...domain.bindings },
+    ...(domain.governance === undefined ? {} : { governance: domain.governance })
+  }
   writable(draft, "domains")[name] = copy
   own.add(name)
   return copy
 }
 
+/** One change to tell importers about: a pending notification for each importer not in `answered`. */
+interface Raised {
+  readonly id: string
+  readonly domain: string
+  readonly contract: string
+  readonly version: string
+  readonly from_repo: string
+  readonly change_type: "updated" | "breaking" | "new"
+  readonly changes: ReadonlyArray<string>
+  readonly created_at: string
+  readonly importers: ReadonlyArray<string>
+  /** importers that already answered this change (repo → time): no notification, acknowledged in ChangeAcks */
+  readonly answered?: Readonly<Record<string, string>>
+  readonly proposal?: string
+}
+
+/**
+ * Raises the notifications of one change (keyed by `id`, the position of the event) and records it in the owner's
+ * acknowledgement view.
+ */
+const raise = (draft: Draft, r: Raised) => {
+  const { answered, importers: repos, ...common } = r
+  const importers: Record<string, string | null> = {}
+  for (const repo of repos) {
+    const at = answered?.[repo]
+    importers[repo] = at ?? null
+    if (at !== undefined) continue
+    const { created_at, proposal, ...rest } = common
+    writable(draft, "pending")[pendingKey(r.id, repo)] = {
+      ...rest,
+      repo,
+      created_at,
+      ...(proposal === undefined ? {} : { proposal })
+    }
+  }
+  if (Object.keys(importers).length === 0) return
+  const key = `${r.domain}/${r.contract}`
+  // Older changes of this contract that every importer has answered make way for this one; of those still waiting,
+  // the last few stay in the owner's view (each importer keeps all of its own as pending notifications).
+  const waiting = (draft.changes[key] ?? []).slice(-(KEPT_CHANGES - 1)).filter((c) =>
+    Object.values(c.importers).some((t) => t === null)
+  )
+  writable(draft, "changes")[key] = [...waiting, {
+    id: r.id,
+    domain: r.domain,
+    contract: r.contract,
+    version: r.version,
+    from_repo: r.from_repo,
+    change_type: r.change_type,
+    created_at: r.created_at,
+    importers,
+    ...(r.proposal === undefined ? {} : { proposal: r.proposal })
+  }]
+}
+
 /**
  * The notifications a contract event raises, one per importing repo of the contract in its domain (the bindings
- * of `draft` before the event). `position` becomes the id.
+ * of `draft` before the event). `position` becomes the id. The bump a merged proposal lands does not notify the
+ * importers that acknowledged that proposal (they already answered this very change).
  */
 const notify = (
   draft: Draft,
@@ -163,41 +267,67 @@ const notify = (
     ? "breaking" as const
     : "updated" as const
   if (changeType === undefined) return
-  const changes = event.contract.evolution.at(-1)?.changes ?? []
-  const id = String(position)
-  const importers: Record<string, string | null> = {}
-  for (const b of Object.values(domain.bindings)) {
-    if (!(b.imports ?? []).some((i) => i.contract === event.contract.name)) continue
-    importers[b.repo] = null
-    writable(draft, "pending")[pendingKey(id, b.repo)] = {
-      id,
-      repo: b.repo,
-      domain: event.domain,
-      contract: event.contract.name,
-      version: event.contract.version,
-      from_repo: actor ?? event.contract.owner,
-      change_type: changeType,
-      changes,
-      created_at: time
-    }
-  }
-  if (Object.keys(importers).length === 0) return
-  const key = `${event.domain}/${event.contract.name}`
-  // Older changes of this contract that every importer has answered make way for this one; of those still waiting,
-  // the last few stay in the owner's view (each importer keeps all of its own as pending notifications).
-  const waiting = (draft.changes[key] ?? []).slice(-(KEPT_CHANGES - 1)).filter((c) =>
-    Object.values(c.importers).some((t) => t === null)
-  )
-  writable(draft, "changes")[key] = [...waiting, {
-    id,
+  const merged = event._tag === "ContractBumped" ? mergedProposalOf(draft, event) : undefined
+  raise(draft, {
+    id: String(position),
     domain: event.domain,
     contract: event.contract.name,
     version: event.contract.version,
     from_repo: actor ?? event.contract.owner,
     change_type: changeType,
+    changes: event.contract.evolution.at(-1)?.changes ?? [],
     created_at: time,
-    importers
-  }]
+    importers: Object.values(domain.bindings)
+      .filter((b) => (b.imports ?? []).some((i) => i.contract === event.contract.name))
+      .map((b) => b.repo),
+    ...(merged === undefined ? {} : { answered: merged.acks })
+  })
+}
+
+/** The merged proposal whose change `event` lands (a contract reaches each version once, so `to` identifies it). */
+const mergedProposalOf = (draft: Draft, event: ContractBumped): ProposalState | undefined =>
+  Object.values(draft.proposals).find((p) =>
+    p.status === "merged" && p.domain === event.domain && p.contract === event.contract.name &&
+    p.to === event.contract.version
+  )
+
+/** Raises the notifications of an opened or amended proposal for each of its importers. */
+const notifyProposal = (draft: Draft, p: ProposalState, position: number, time: string) =>
+  raise(draft, {
+    id: String(position),
+    domain: p.domain,
+    contract: p.contract,
+    version: p.to,
+    from_repo: p.repo,
+    change_type: p.breaking ? "breaking" : "updated",
+    changes: p.changes,
+    created_at: time,
+    importers: p.importers,
+    proposal: p.id
+  })
+
+/** Clears the pending notifications of proposal `id` (for `repo` only, when given). */
+const clearProposalNotifications = (draft: Draft, id: string, repo?: string) => {
+  for (const [key, n] of Object.entries(draft.pending)) {
+    if (n.proposal === id && (repo === undefined || n.repo === repo)) delete writable(draft, "pending")[key]
+  }
+}
+
+/** Drops proposal `p`'s entries from the owner's acknowledgement view (it was amended, merged or closed). */
+const dropProposalChanges = (draft: Draft, p: ProposalState) => {
+  const key = `${p.domain}/${p.contract}`
+  const list = draft.changes[key]
+  if (list === undefined || !list.some((c) => c.proposal === p.id)) return
+  const rest = list.filter((c) => c.proposal !== p.id)
+  if (rest.length === 0) delete writable(draft, "changes")[key]
+  else writable(draft, "changes")[key] = rest
+}
+
+/** Replaces proposal `id` with `change(it)`, when it exists. */
+const updateProposal = (draft: Draft, id: string, change: (p: ProposalState) => ProposalState) => {
+  const p = draft.proposals[id]
+  if (p !== undefined) writable(draft, "proposals")[id] = change(p)
+  return draft.proposals[id]
 }
 
 /**
@@ -252,6 +382,11 @@ export const apply = (
           return { ...change, importers: rest }
         })
       }
+      for (const [id, p] of Object.entries(draft.proposals)) {
+        if (p.status !== "open" || !p.importers.includes(event.repo)) continue
+        const { [event.repo]: _ack, ...acks } = p.acks
+        writable(draft, "proposals")[id] = { ...p, importers: p.importers.filter((r) => r !== event.repo), acks }
+      }
       for (const name in draft.domains) {
         const seen = draft.domains[name]!
         if (!seen.file.members.includes(event.repo) && !(event.repo in seen.bindings)) continue
@@ -283,12 +418,73 @@ export const apply = (
       }
       const key = `${pending?.domain}/${event.contract}`
       const list = draft.changes[key]
-      if (pending === undefined || list === undefined) return
+      // Dismissing a proposal's notification is not acknowledging the proposal (ProposalAcknowledged is).
+      if (pending === undefined || list === undefined || pending.proposal !== undefined) return
       writable(draft, "changes")[key] = list.map((c) =>
         c.id === event.id && c.importers[event.repo] === null
           ? { ...c, importers: { ...c.importers, [event.repo]: meta.time } }
           : c
       )
+      return
+    }
+    case "ProposalOpened": {
+      const { _tag, ...fields } = event
+      const p: ProposalState = { ...fields, status: "open", acks: {}, approvals: {}, opened_at: meta.time }
+      writable(draft, "proposals")[event.id] = p
+      notifyProposal(draft, p, meta.position, meta.time)
+      return
+    }
+    case "ProposalAmended": {
+      const before = draft.proposals[event.id]
+      if (before === undefined) return
+      clearProposalNotifications(draft, event.id)
+      dropProposalChanges(draft, before)
+      const { _tag, id: _id, ...fields } = event
+      const p = updateProposal(draft, event.id, (p) => ({
+        ...p,
+        ...fields,
+        acks: {},
+        approvals: {},
+        amended_at: meta.time
+      }))!
+      notifyProposal(draft, p, meta.position, meta.time)
+      return
+    }
+    case "ProposalAcknowledged": {
+      const p = updateProposal(draft, event.id, (p) => ({ ...p, acks: { ...p.acks, [event.repo]: meta.time } }))
+      if (p === undefined) return
+      clearProposalNotifications(draft, event.id, event.repo)
+      const key = `${p.domain}/${p.contract}`
+      const list = draft.changes[key]
+      if (list === undefined) return
+      writable(draft, "changes")[key] = list.map((c) =>
+        c.proposal === event.id && c.importers[event.repo] === null
+          ? { ...c, importers: { ...c.importers, [event.repo]: meta.time } }
+          : c
+      )
+      return
+    }
+    case "ProposalApproved":
+      updateProposal(draft, event.id, (p) => ({ ...p, approvals: { ...p.approvals, [event.by]: meta.time } }))
+      return
+    case "ProposalRejected":
+    case "ProposalWithdrawn":
+    case "ProposalMerged": {
+      const status = event._tag === "ProposalRejected"
+        ? "rejected" as const
+        : event._tag === "ProposalWithdrawn"
+        ? "withdrawn" as const
+        : "merged" as const
+      const p = updateProposal(draft, event.id, (p) => ({
+        ...p,
+        status,
+        closed_at: meta.time,
+        ...(event._tag === "ProposalMerged" ? {} : { closed_by: event.by }),
+        ...(event._tag === "ProposalMerged" || event.reason === undefined ? {} : { reason: event.reason })
+      }))
+      if (p === undefined) return
+      clearProposalNotifications(draft, event.id)
+      dropProposalChanges(draft, p)
       return
     }
     case "BindingDeclared": {

@@ -41,7 +41,14 @@ export const schemaVersions: Readonly<Record<RealmEvent["_tag"], number>> = {
   ContractPublished: 1,
   ContractBumped: 1,
   BindingDeclared: 1,
-  NotificationAcknowledged: 1
+  NotificationAcknowledged: 1,
+  ProposalOpened: 1,
+  ProposalAmended: 1,
+  ProposalAcknowledged: 1,
+  ProposalApproved: 1,
+  ProposalRejected: 1,
+  ProposalWithdrawn: 1,
+  ProposalMerged: 1
 }
 
 /**

@@ -6,8 +6,8 @@
 import { Schema } from "effect"
 import * as YAML from "yaml"
 import type { RealmEvent } from "../domain/events.js"
-import { BindingFile, ContractFile, DomainFile, RealmFile, RepoFile } from "../domain/files.js"
-import { type RealmState, restatedBindings } from "../domain/state.js"
+import { BindingFile, ContractFile, DomainFile, ProposalFile, RealmFile, RepoFile } from "../domain/files.js"
+import { type ProposalState, type RealmState, restatedBindings } from "../domain/state.js"
 import { plainYaml } from "./yamlText.js"
 
 /** Placeholder files that keep the empty top-level directories in git. */
@@ -36,8 +36,42 @@ const encoders = {
   repo: Schema.encodeSync(RepoFile),
   domain: Schema.encodeSync(DomainFile),
   contract: Schema.encodeSync(ContractFile),
-  binding: Schema.encodeSync(BindingFile)
+  binding: Schema.encodeSync(BindingFile),
+  proposal: Schema.encodeSync(ProposalFile)
 }
+
+/** The realm file of a proposal (what `proposals/<id>.yaml` shows). */
+export const proposalFile = (p: ProposalState): ProposalFile => ({
+  id: p.id,
+  branch: p.branch,
+  status: p.status,
+  repo: p.repo,
+  domain: p.domain,
+  contract: p.contract,
+  from: p.from,
+  to: p.to,
+  bump: p.bump,
+  breaking: p.breaking,
+  changes: p.changes,
+  importers: p.importers,
+  reviewers: p.reviewers,
+  acknowledged_by: Object.entries(p.acks).map(([repo, at]) => ({ repo, at })),
+  approved_by: Object.entries(p.approvals).map(([by, at]) => ({ by, at })),
+  deadline: p.deadline,
+  opened_at: p.opened_at,
+  ...(p.amended_at === undefined ? {} : { amended_at: p.amended_at }),
+  ...(p.status === "merged" && p.closed_at !== undefined ? { merged_at: p.closed_at } : {}),
+  ...(p.status === "rejected" || p.status === "withdrawn"
+    ? {
+      ...(p.closed_at === undefined ? {} : { closed_at: p.closed_at }),
+      ...(p.closed_by === undefined ? {} : { closed_by: p.closed_by }),
+      ...(p.reason === undefined ? {} : { reason: p.reason })
+    }
+    : {})
+})
+
+/** The path of a proposal's realm file. */
+export const proposalPath = (id: string) => `proposals/${id}.yaml`
 
 /** The content of a realm path in `state`, or undefined when the state has no such file. */
 export const renderPath = (state: RealmState, path: string): string | undefined => {
@@ -47,6 +81,10 @@ export const renderPath = (state: RealmState, path: string): string | undefined 
   if (parts[0] === "repos" && parts.length === 2) {
     const repo = state.repos[parts[1]!.replace(/\.yaml$/, "")]
     return repo === undefined ? undefined : toYaml(encoders.repo(repo))
+  }
+  if (parts[0] === "proposals" && parts.length === 2) {
+    const p = (state.proposals ?? {})[parts[1]!.replace(/\.yaml$/, "")]
+    return p === undefined ? undefined : toYaml(encoders.proposal(proposalFile(p)))
   }
   if (parts[0] === "domains" && parts.length >= 3) {
     const domain = state.domains[parts[1]!]
@@ -76,6 +114,7 @@ export const renderAll = (state: RealmState): Map<string, string> => {
     for (const c of Object.keys(d.contracts)) paths.push(`domains/${name}/contracts/${c}.yaml`)
     for (const b of Object.keys(d.bindings)) paths.push(`domains/${name}/bindings/${b}.yaml`)
   }
+  for (const id of Object.keys(state.proposals ?? {})) paths.push(proposalPath(id))
   paths.sort()
   return new Map(paths.map((p) => [p, renderPath(state, p)!]))
 }
@@ -108,6 +147,14 @@ export const touchedPaths = (before: RealmState, event: RealmEvent): ReadonlyArr
       ]
     case "NotificationAcknowledged":
       return []
+    case "ProposalOpened":
+    case "ProposalAmended":
+    case "ProposalAcknowledged":
+    case "ProposalApproved":
+    case "ProposalRejected":
+    case "ProposalWithdrawn":
+    case "ProposalMerged":
+      return [proposalPath(event.id)]
     case "BindingDeclared":
       return [
         `domains/${event.domain}/bindings/${event.binding.repo}.yaml`,
@@ -121,5 +168,6 @@ export const touchedPaths = (before: RealmState, event: RealmEvent): ReadonlyArr
 /** True for paths the realm files projection owns (everything but events and foreign files). */
 export const isManagedPath = (path: string): boolean =>
   path === "realm.yaml" || (keepFiles as ReadonlyArray<string>).includes(path) ||
-  /^repos\/[^/]+\.yaml$/.test(path) || /^domains\/[^/]+\/(domain\.yaml|contracts\/[^/]+\.yaml|bindings\/[^/]+\.yaml)$/
+  /^repos\/[^/]+\.yaml$/.test(path) || /^proposals\/[^/]+\.yaml$/.test(path) ||
+  /^domains\/[^/]+\/(domain\.yaml|contracts\/[^/]+\.yaml|bindings\/[^/]+\.yaml)$/
     .test(path)

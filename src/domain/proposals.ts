@@ -1,0 +1,346 @@
+/**
+ * Contract proposals (SPEC §2.4, the accepted RFC's "Sync Protocol"): a change that affects importers waits on a
+ * branch until its importers acknowledge it (or, for a compatible change, its grace period passes) and, when it
+ * breaks them under `require_approval`, an approver approves it. Everything here is pure: the merge rule
+ * (`mayMerge`) is a function of the folded log and a time the caller passes in, so it is tested with a fake clock.
+ */
+import { Either } from "effect"
+import * as semver from "semver"
+import { requireMember } from "./authorization.js"
+import type { CommandMeta } from "./commands.js"
+import { importersOfContract, type PublishPlan } from "./contracts.js"
+import { RealmNotInitialized, type RepoNotInRealm } from "./errors.js"
+import {
+  ContractBumped,
+  ProposalAcknowledged,
+  ProposalAmended,
+  ProposalApproved,
+  ProposalMerged,
+  ProposalOpened,
+  ProposalRejected,
+  ProposalWithdrawn,
+  type RealmEvent
+} from "./events.js"
+import type { ContractFile, DomainGovernanceFile, RealmFile } from "./files.js"
+import { normalizeRange } from "./placeholder.js"
+import {
+  NotAffectedImporter,
+  NotAnApprover,
+  NotProposalOwner,
+  ProposalClosed,
+  ProposalConflict,
+  type ProposalError,
+  ProposalNotFound,
+  ProposalNotReady,
+  ProposalRangeRejects
+} from "./proposalErrors.js"
+import type { ProposalState, RealmState } from "./state.js"
+import { canonicalJson } from "./valueDiff.js"
+
+export type { ProposalState, ProposalStatus } from "./state.js"
+
+/** The governance that applies in a domain: its governance.yaml override (when the state has one) over realm.yaml. */
+export interface EffectiveGovernance {
+  readonly approvers: ReadonlyArray<string>
+  readonly require_approval: boolean
+  readonly grace_period_days: number
+}
+
+/** The governance of `domain`: the domain's override field by field, else the realm's. */
+export const governanceOf = (state: RealmState, domain: string): EffectiveGovernance => {
+  const realm: RealmFile["governance"] | undefined = state.realm?.governance
+  const own: DomainGovernanceFile | undefined = state.domains[domain]?.governance
+  return {
+    approvers: own?.approvers ?? realm?.approvers ?? [],
+    require_approval: own?.breaking_changes?.require_approval ?? realm?.breaking_changes.require_approval ?? true,
+    grace_period_days: own?.breaking_changes?.grace_period_days ?? realm?.breaking_changes.grace_period_days ?? 14
+  }
+}
+
+/** `2026-01-24T10:00:00.000Z` → `20260124-100000` (UTC), the stamp of a proposal's branch and id. */
+export const proposalStamp = (time: string): string => {
+  const d = new Date(time)
+  const p = (n: number) => String(n).padStart(2, "0")
+  return `${d.getUTCFullYear()}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}-${p(d.getUTCHours())}${
+    p(d.getUTCMinutes())
+  }${p(d.getUTCSeconds())}`
+}
+
+/**
+ * The id and branch of a new proposal by `repo` at `time`: `<repo>-<YYYYMMDD-HHMMSS>` and
+ * `sync/<repo>/<YYYYMMDD-HHMMSS>`, with `-2`, `-3` … appended to both when the repo already opened one in that
+ * second (ids and branches stay unique and typeable).
+ */
+export const proposalIdentity = (
+  state: RealmState,
+  repo: string,
+  time: string
+): { readonly id: string; readonly branch: string } => {
+  const stamp = proposalStamp(time)
+  const proposals = state.proposals ?? {}
+  for (let n = 1;; n++) {
+    const tail = n === 1 ? stamp : `${stamp}-${n}`
+    const id = `${repo}-${tail}`
+    if (!(id in proposals)) return { id, branch: `sync/${repo}/${tail}` }
+  }
+}
+
+/** `time` plus `days` whole days, as an ISO timestamp. */
+export const addDays = (time: string, days: number): string =>
+  new Date(Date.parse(time) + days * 86_400_000).toISOString()
+
+/** The open proposal of a contract, if any (at most one is open per contract: a later change amends it). */
+export const openProposalFor = (state: RealmState, domain: string, contract: string): ProposalState | undefined =>
+  Object.values(state.proposals ?? {}).find((p) =>
+    p.status === "open" && p.domain === domain && p.contract === contract
+  )
+
+/** The open proposals of the realm, oldest first. */
+export const openProposals = (state: RealmState): ReadonlyArray<ProposalState> =>
+  Object.values(state.proposals ?? {}).filter((p) => p.status === "open")
+
+/** Why a proposal cannot merge yet; `text` is the sentence status and refusals print. */
+export type Blocker =
+  | { readonly kind: "closed"; readonly status: string; readonly text: string }
+  | { readonly kind: "acknowledgement"; readonly repo: string; readonly text: string }
+  | { readonly kind: "grace_period"; readonly until: string; readonly text: string }
+  | { readonly kind: "approval"; readonly text: string }
+
+/** Whether a proposal may merge at `now`, and if not, everything that blocks it. */
+export type Readiness =
+  | { readonly ready: true }
+  | { readonly ready: false; readonly blockers: ReadonlyArray<Blocker> }
+
+/** Whether an approver (as the governance of its domain names them today or named them then) approved it. */
+const approved = (proposal: ProposalState) => Object.keys(proposal.approvals).length > 0
+
+/**
+ * The merge rule, pure: a proposal is ready iff it is open, AND (every affected importer acknowledged OR (it is
+ * not breaking AND `now` ≥ its deadline)), AND (it is not breaking OR its domain does not require approval OR an
+ * approver approved it).
+ */
+export const mayMerge = (proposal: ProposalState, state: RealmState, now: string): Readiness => {
+  if (proposal.status !== "open") {
+    return { ready: false, blockers: [{ kind: "closed", status: proposal.status, text: `it is ${proposal.status}` }] }
+  }
+  const blockers: Array<Blocker> = []
+  const waiting = proposal.importers.filter((r) => !(r in proposal.acks))
+  const graceOver = !proposal.breaking && Date.parse(now) >= Date.parse(proposal.deadline)
+  if (waiting.length > 0 && !graceOver) {
+    for (const repo of waiting) {
+      blockers.push({ kind: "acknowledgement", repo, text: `waiting for ${repo} to acknowledge` })
+    }
+    if (!proposal.breaking) {
+      blockers.push({
+        kind: "grace_period",
+        until: proposal.deadline,
+        text: `grace period ends ${proposal.deadline.slice(0, 10)}`
+      })
+    }
+  }
+  if (proposal.breaking && governanceOf(state, proposal.domain).require_approval && !approved(proposal)) {
+    blockers.push({ kind: "approval", text: "needs an approver's approval" })
+  }
+  return blockers.length === 0 ? { ready: true } : { ready: false, blockers }
+}
+
+/**
+ * The events a contract change by its owner becomes when it affects importers: a new proposal, an amendment of the
+ * contract's open one (none when it carries this very change already), or its withdrawal when the owner's
+ * contract is back to main's. Undefined when the change lands directly (no importer, no open proposal, or the
+ * first publish of a placeholder).
+ */
+export const proposeChange = (
+  state: RealmState,
+  meta: CommandMeta,
+  owner: string,
+  domain: string,
+  current: ContractFile,
+  plan: PublishPlan
+): ReadonlyArray<RealmEvent> | undefined => {
+  // The first publish of a placeholder lands directly: there is nothing an importer could have relied on.
+  if (plan._tag === "Initial") return undefined
+  const open = openProposalFor(state, domain, current.name)
+  if (plan._tag === "Unchanged") {
+    // The owner's contract is back where main has it: the open change is no longer what it exports.
+    return open === undefined
+      ? []
+      : [
+        new ProposalWithdrawn({
+          id: open.id,
+          by: meta.actor.user,
+          reason: `${current.name} is back to ${current.version}`
+        })
+      ]
+  }
+  const importers = importersOfContract(state, domain, current.name)
+    .map((i) => i.repo)
+    .filter((r, i, all) => r !== owner && all.indexOf(r) === i)
+  if (open === undefined && importers.length === 0) return undefined
+  const bump = plan.bump === "none" ? "patch" as const : plan.bump
+  const breaking = bump === "major"
+  const changes = plan.contract.evolution.at(-1)?.changes ?? []
+  const deadline = addDays(meta.time, governanceOf(state, domain).grace_period_days)
+  if (open !== undefined) {
+    if (open.from === current.version && canonicalJson(open.proposed) === canonicalJson(plan.contract)) return []
+    return [
+      new ProposalAmended({
+        id: open.id,
+        from: current.version,
+        to: plan.contract.version,
+        bump,
+        breaking,
+        changes,
+        proposed: plan.contract,
+        deadline
+      })
+    ]
+  }
+  const reviewers = importers
+    .flatMap((r) => state.repos[r]?.maintainers ?? [])
+    .filter((m, i, all) => all.indexOf(m) === i)
+  const { branch, id } = proposalIdentity(state, owner, meta.time)
+  return [
+    new ProposalOpened({
+      id,
+      repo: owner,
+      branch,
+      domain,
+      contract: current.name,
+      from: current.version,
+      to: plan.contract.version,
+      bump,
+      breaking,
+      changes,
+      proposed: plan.contract,
+      importers,
+      reviewers,
+      deadline
+    })
+  ]
+}
+
+/** A proposal command, as `decide` hands it over. */
+export type ProposalCommand =
+  | { readonly _tag: "AcknowledgeProposal"; readonly id: string }
+  | { readonly _tag: "ApproveProposal"; readonly id: string }
+  | { readonly _tag: "RejectProposal"; readonly id: string; readonly reason?: string | undefined }
+  | { readonly _tag: "WithdrawProposal"; readonly id: string; readonly reason: string }
+  | { readonly _tag: "MergeProposal"; readonly id: string }
+
+const findProposal = (state: RealmState, id: string): Either.Either<ProposalState, ProposalNotFound> => {
+  const p = (state.proposals ?? {})[id]
+  return p === undefined
+    ? Either.left(new ProposalNotFound({ id, open: openProposals(state).map((o) => o.id) }))
+    : Either.right(p)
+}
+
+const requireOpen = (p: ProposalState): Either.Either<ProposalState, ProposalClosed> =>
+  p.status === "open" ? Either.right(p) : Either.left(new ProposalClosed({ id: p.id, status: p.status }))
+
+const requireApprover = (state: RealmState, p: ProposalState, user: string): Either.Either<void, NotAnApprover> => {
+  const approvers = governanceOf(state, p.domain).approvers
+  return approvers.includes(user)
+    ? Either.void
+    : Either.left(new NotAnApprover({ id: p.id, user, approvers }))
+}
+
+/** Decides a proposal command (see `decide`). */
+export const decideProposal = (
+  command: ProposalCommand,
+  state: RealmState,
+  meta: CommandMeta
+): Either.Either<ReadonlyArray<RealmEvent>, ProposalError | RealmNotInitialized | RepoNotInRealm> =>
+  Either.gen(function*() {
+    if (state.realm === undefined) return yield* Either.left(new RealmNotInitialized({ path: "" }))
+    const realm = state.realm.name
+    const proposal = yield* findProposal(state, command.id)
+    switch (command._tag) {
+      case "AcknowledgeProposal": {
+        const actor = yield* requireMember(state, realm, meta.actor.repo)
+        yield* requireOpen(proposal)
+        if (!proposal.importers.includes(actor)) {
+          return yield* Either.left(
+            new NotAffectedImporter({ id: proposal.id, repo: actor, importers: proposal.importers })
+          )
+        }
+        if (proposal.acks[actor] !== undefined) return []
+        const entry = (state.domains[proposal.domain]?.bindings[actor]?.imports ?? []).find((i) =>
+          i.contract === proposal.contract
+        )
+        if (entry === undefined) {
+          return yield* Either.left(
+            new NotAffectedImporter({ id: proposal.id, repo: actor, importers: proposal.importers })
+          )
+        }
+        if (!semver.satisfies(proposal.to, normalizeRange(entry.version))) {
+          return yield* Either.left(
+            new ProposalRangeRejects({
+              id: proposal.id,
+              repo: actor,
+              contract: proposal.contract,
+              range: entry.version,
+              version: proposal.to
+            })
+          )
+        }
+        return [new ProposalAcknowledged({ id: proposal.id, repo: actor, version: proposal.to })]
+      }
+      case "ApproveProposal": {
+        yield* requireOpen(proposal)
+        yield* requireApprover(state, proposal, meta.actor.user)
+        if (meta.actor.user in proposal.approvals) return []
+        return [new ProposalApproved({ id: proposal.id, by: meta.actor.user })]
+      }
+      case "RejectProposal": {
+        yield* requireOpen(proposal)
+        yield* requireApprover(state, proposal, meta.actor.user)
+        return [
+          new ProposalRejected({
+            id: proposal.id,
+            by: meta.actor.user,
+            ...(command.reason === undefined ? {} : { reason: command.reason })
+          })
+        ]
+      }
+      case "WithdrawProposal": {
+        const actor = yield* requireMember(state, realm, meta.actor.repo)
+        yield* requireOpen(proposal)
+        if (actor !== proposal.repo) {
+          return yield* Either.left(new NotProposalOwner({ id: proposal.id, owner: proposal.repo, actor }))
+        }
+        return [new ProposalWithdrawn({ id: proposal.id, by: meta.actor.user, reason: command.reason })]
+      }
+      case "MergeProposal": {
+        yield* requireOpen(proposal)
+        const readiness = mayMerge(proposal, state, meta.time)
+        if (!readiness.ready) {
+          return yield* Either.left(
+            new ProposalNotReady({ id: proposal.id, blockers: readiness.blockers.map((b) => b.text) })
+          )
+        }
+        // Re-decided against main as it is now: a contract that moved since `from` is a conflict, not a rebase
+        // (the importers acknowledged `from → to`; the owner's next publish amends the proposal against main).
+        const current = state.domains[proposal.domain]?.contracts[proposal.contract]
+        if (current === undefined || current.version !== proposal.from) {
+          return yield* Either.left(
+            new ProposalConflict({
+              id: proposal.id,
+              contract: proposal.contract,
+              from: proposal.from,
+              current: current?.version ?? "gone"
+            })
+          )
+        }
+        return [
+          new ProposalMerged({ id: proposal.id }),
+          new ContractBumped({
+            domain: proposal.domain,
+            from: proposal.from,
+            bump: proposal.bump,
+            contract: proposal.proposed
+          })
+        ]
+      }
+    }
+  })
