@@ -131,7 +131,11 @@ const EXPECTED_TOOLS = [
   "blue_realm_graph",
   "blue_realm_sessions",
   "blue_realm_status",
-  "blue_realm_ack"
+  "blue_realm_ack",
+  "blue_realm_sync",
+  "blue_realm_approve",
+  "blue_realm_reject",
+  "blue_realm_withdraw"
 ]
 
 describe("blue mcp: initialize and the tool list", () => {

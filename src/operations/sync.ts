@@ -59,6 +59,25 @@ export interface SyncProposal {
   readonly blockers: ReadonlyArray<string>
 }
 
+/** What a sync did (or would do). */
+export interface SyncResult {
+  readonly realm: string
+  readonly repo: string
+  readonly dry_run: boolean
+  readonly notify: boolean
+  readonly changes: ReadonlyArray<SyncChange>
+  readonly acknowledged: ReadonlyArray<{ readonly id: string; readonly contract: string; readonly version: string }>
+  readonly broken: ReadonlyArray<
+    { readonly id: string; readonly contract: string; readonly range: string; readonly version: string }
+  >
+  readonly merged: ReadonlyArray<{ readonly id: string; readonly contract: string; readonly version: string }>
+  readonly bindings: ReadonlyArray<
+    { readonly contract: string; readonly domain: string; readonly from: string | null; readonly to: string }
+  >
+  readonly waiting: ReadonlyArray<SyncProposal>
+  readonly problems: ReadonlyArray<string>
+}
+
 const now = Effect.map(Invocation, (i) => proposalNow(i.env))
 
 const sameValue = (a: unknown, b: unknown) => diffValues(a, b).length === 0
@@ -258,7 +277,7 @@ export const realmSync = operation({
             blockers: r.ready ? [] : r.blockers.map((b) => b.text)
           }
         })
-      return {
+      const result: SyncResult = {
         realm: open.name,
         repo,
         dry_run: dryRun,
@@ -271,13 +290,12 @@ export const realmSync = operation({
         waiting,
         problems
       }
+      return result
     })),
-  summary: (r) => renderSync(r),
-  exitCode: (r) => (r.broken.length > 0 ? 1 : 0)
+  summary: (r: SyncResult): string => renderSync(r),
+  exitCode: (r: SyncResult) => (r.broken.length > 0 ? 1 : 0)
 })
 
-/** The result of a sync. */
-export type SyncResult = Effect.Effect.Success<ReturnType<typeof realmSync.run>>
 
 /** The human text of a sync: the seed's lines, in its order. */
 export const renderSync = (r: SyncResult): string => {
