@@ -47,7 +47,13 @@ const seeded = (label: string): Seeded => {
   const s = seedStory(makeWorkspace(label))
   writeModels(s.aperture, ["training-metrics/*", "training-data/*"])
   setExports(s.aperture, S3_PATTERN)
+  ok(
+    s.ws.blue(FUNGAL, "realm", "import", "--contract", S3, "--domain", "s3-access", "--version", ">=1.0.0 <2.0.0"),
+    "fungal's range"
+  )
+  // The placeholder's first value at 1.4.0 is a proposal (fungal imports it); fungal's sync merges it.
   ok(s.ws.blue(APERTURE, "realm", "export", "--name", S3, "--detect", "--version", "1.4.0"), "first publish")
+  ok(s.ws.blue(FUNGAL, "realm", "sync"), "fungal acknowledges 1.4.0")
   return s
 }
 

@@ -48,6 +48,8 @@ const summarize = (command: Command, events: ReadonlyArray<RealmEvent>, actor: A
     case "LeaveRealm":
       return `${command.repo} leaves the realm${command.force ? " (forced)" : ""}`
     case "PublishContract": {
+      const proposed = events.find((e) => e._tag === "ProposalOpened" || e._tag === "ProposalAmended")
+      if (proposed !== undefined) return proposalSummary(proposed, actor)
       const bump = events.find((e) => e._tag === "ContractBumped")
       return bump?._tag === "ContractBumped"
         ? `${actor.repo ?? actor.user}: ${command.contract} ${bump.from} → ${bump.contract.version} (${bump.bump})`
@@ -57,8 +59,41 @@ const summarize = (command: Command, events: ReadonlyArray<RealmEvent>, actor: A
       return `${actor.repo ?? actor.user} imports ${command.contract} ${command.version}`
     case "AcknowledgeNotifications":
       return `${actor.repo ?? actor.user} acknowledges ${plural(events.length, "notification")}`
+    case "AcknowledgeProposal":
+    case "ApproveProposal":
+    case "RejectProposal":
+    case "WithdrawProposal":
+    case "MergeProposal": {
+      const landed = events.find((e) => e._tag === "ContractBumped")
+      if (command._tag === "MergeProposal" && landed?._tag === "ContractBumped") {
+        return `Merge proposal ${command.id}: ${landed.contract.name} ${landed.from} → ${landed.contract.version}`
+      }
+      if (events[0] !== undefined) return proposalSummary(events[0], actor)
+    }
   }
   return `${plural(events.length, "event")} by ${actor.repo ?? actor.user}`
+}
+
+/** The first line of a proposal command's commit (the proposal's own branch commit says the change). */
+const proposalSummary = (event: RealmEvent, actor: Actor): string => {
+  const who = actor.repo ?? actor.user
+  switch (event._tag) {
+    case "ProposalOpened":
+      return `${who}: propose ${event.contract} ${event.from} → ${event.to} (${event.bump}) on ${event.branch}`
+    case "ProposalAmended":
+      return `${who}: amend proposal ${event.id}: ${event.from} → ${event.to} (${event.bump})`
+    case "ProposalAcknowledged":
+      return `${event.repo} acknowledges proposal ${event.id} (${event.version})`
+    case "ProposalApproved":
+      return `${event.by} approves proposal ${event.id}`
+    case "ProposalRejected":
+      return `${event.by} rejects proposal ${event.id}`
+    case "ProposalWithdrawn":
+      return `${who} withdraws proposal ${event.id}`
+    case "ProposalMerged":
+      return `Merge proposal ${event.id}`
+  }
+  return `${event._tag} by ${who}`
 }
 
 /** Errors of a command refused by the realm's state (not of IO): worth deciding again on a fresher state. */
