@@ -224,7 +224,7 @@ describe("blue realm sync: concurrency", () => {
     expect(amended.outcome).toBe(main.version === "1.5.0" ? "amended" : "proposal")
     expect(main.value.read).toEqual(expect.arrayContaining(["training-metrics/experiments/*", "eval/*"]))
     expect(readYaml(path.join(s.realm, `domains/s3-access/bindings/${FUNGAL}.yaml`)).imports[0]).toMatchObject({
-      resolved_version: "1.5.0",
+      resolved_version: main.version,
       status: "current"
     })
     verify(s, FUNGAL)
