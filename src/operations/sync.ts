@@ -127,6 +127,9 @@ export const realmSync = operation({
       const dryRun = o.dry_run === true
       const notify = o.notify !== false
       const repo = h.member.config.repo
+      // Sync pulls what others did first (a remote realm's clone is fetched whatever its age); a dry run fetches
+      // nothing (it writes nothing anywhere, the clone's refs included).
+      if (!dryRun) yield* realms.freshen(h.realmDir, true)
       const open = yield* realms.open(h.realmDir)
       const correlationId = `${notify ? "sync" : "sync-quiet"}:${Date.now().toString(36)}-${process.pid}`
       const stepper = yield* makeStepper(h.realmDir, h.actor, open.state, dryRun, correlationId)
