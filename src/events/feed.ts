@@ -39,7 +39,9 @@ export const FeedNotification = Schema.Struct({
   from_repo: Schema.String,
   change_type: Schema.Literal("updated", "breaking", "new"),
   changes: Schema.Array(Schema.String),
-  created_at: Schema.String
+  created_at: Schema.String,
+  /** the proposal it asks the repo to answer (absent for a change that landed) */
+  proposal: Schema.optionalWith(Schema.String, { exact: true })
 })
 /** A notification as the feed sends it. */
 export type FeedNotification = typeof FeedNotification.Type

@@ -5,9 +5,11 @@
 import type { RealmEvent } from "../domain/events.js"
 import { apply, draftOf, initialState, type PendingNotification } from "../domain/state.js"
 
-/** What a notification's change did to its contract, e.g. "updated to 1.4.0". */
-export const describeChange = (n: Pick<PendingNotification, "change_type" | "version">): string =>
-  n.change_type === "breaking"
+/** What a notification's change did (or, for a proposal, would do) to its contract, e.g. "updated to 1.4.0". */
+export const describeChange = (n: Pick<PendingNotification, "change_type" | "version" | "proposal">): string =>
+  n.proposal !== undefined
+    ? `${n.change_type === "breaking" ? "changed incompatibly" : "updated"} to ${n.version} in proposal ${n.proposal}`
+    : n.change_type === "breaking"
     ? `changed incompatibly to ${n.version}`
     : n.change_type === "new"
     ? `published at ${n.version}`
@@ -18,7 +20,7 @@ export const describeChange = (n: Pick<PendingNotification, "change_type" | "ver
  * indented line; `age` (e.g. "2 minutes ago") is shown where the reader has a clock to compare with.
  */
 export const notificationSummary = (
-  n: Pick<PendingNotification, "id" | "from_repo" | "contract" | "change_type" | "version" | "changes">,
+  n: Pick<PendingNotification, "id" | "from_repo" | "contract" | "change_type" | "version" | "changes" | "proposal">,
   age?: string
 ): string =>
   [
@@ -57,13 +59,22 @@ export const notificationHistory = (realm: string, items: Iterable<HistoryItem>)
     for (const [key, n] of Object.entries(draft.pending)) {
       if (!before.has(key)) all.set(key, { ...n, realm, acknowledged_by: [] })
     }
-    if (item.event._tag === "NotificationAcknowledged") {
-      const key = `${item.event.id}:${item.event.repo}`
+    const event = item.event
+    // A notification is answered by acknowledging it, or (for a proposal's) by acknowledging the proposal.
+    const answered = event._tag === "NotificationAcknowledged"
+      ? { repo: event.repo, keys: [`${event.id}:${event.repo}`] }
+      : event._tag === "ProposalAcknowledged"
+      ? {
+        repo: event.repo,
+        keys: [...before].filter((k) => !(k in draft.pending) && all.get(k)?.proposal === event.id)
+      }
+      : undefined
+    for (const key of answered?.keys ?? []) {
       const n = all.get(key)
       if (n !== undefined) {
         all.set(key, {
           ...n,
-          acknowledged_by: [...n.acknowledged_by, { repo: item.event.repo, user: item.actor.user, at: item.time }]
+          acknowledged_by: [...n.acknowledged_by, { repo: answered!.repo, user: item.actor.user, at: item.time }]
         })
       }
     }

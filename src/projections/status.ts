@@ -113,6 +113,8 @@ export interface AckView {
   readonly created_at: string
   readonly acknowledged: ReadonlyArray<{ readonly repo: string; readonly at: string }>
   readonly pending: ReadonlyArray<string>
+  /** the proposal these acknowledgements answer (absent for a change that landed on main) */
+  readonly proposal?: string
 }
 
 /** The status document (also the `--json` output). */
@@ -235,7 +237,8 @@ export const statusView = (
           change_type: c.change_type,
           created_at: c.created_at,
           acknowledged: answers.flatMap(([r, at]) => (at === null ? [] : [{ repo: r, at }])),
-          pending: answers.flatMap(([r, at]) => (at === null ? [r] : []))
+          pending: answers.flatMap(([r, at]) => (at === null ? [r] : [])),
+          ...(c.proposal === undefined ? {} : { proposal: c.proposal })
         }
       }),
     repos: Object.values(state.repos)

@@ -6,9 +6,12 @@
 import { Either } from "effect"
 import * as semver from "semver"
 import type { Command } from "../../src/domain/commands.js"
+import { decide } from "../../src/domain/decide.js"
 import type { ContractBumped, ProposalOpened, RealmEvent } from "../../src/domain/events.js"
 import { normalizeRange } from "../../src/domain/placeholder.js"
-import type { RealmState } from "../../src/domain/state.js"
+import { initialState, type RealmState } from "../../src/domain/state.js"
+import type { Envelope } from "../../src/events/envelope.js"
+import { foldEnvelopes } from "../../src/projections/fold.js"
 
 /** How a spec decides a command (as `repo`, or as no repo, by `user`) and folds events. */
 export interface Spec {
@@ -67,4 +70,53 @@ export const openedBy = (events: ReadonlyArray<RealmEvent>): ProposalOpened => {
     throw new Error(`expected one ProposalOpened, got ${events.map((e) => e._tag).join()}`)
   }
   return events[0] as ProposalOpened
+}
+
+type Envelopes = Array<Pick<Envelope, "id" | "position" | "event" | "time" | "actor">>
+
+/** A realm as a log: commands are decided against its state and their events appended with time and actor. */
+export class World {
+  state: RealmState = initialState
+  readonly log: Envelopes = []
+  /** the time commands and appended events get unless they say otherwise */
+  now = "2026-01-24T10:00:00.000Z"
+
+  decide(command: Command, as: { repo?: string; user?: string; time?: string } = {}) {
+    const actor = { ...(as.repo === undefined ? {} : { repo: as.repo }), user: as.user ?? `${as.repo}@example.com` }
+    return decide(command, this.state, { time: as.time ?? this.now, actor })
+  }
+
+  /** Decides and appends; throws on a refusal. */
+  run(command: Command, as: { repo?: string; user?: string; time?: string } = {}): ReadonlyArray<RealmEvent> {
+    const result = this.decide(command, as)
+    if (Either.isLeft(result)) throw new Error(`${command._tag} refused: ${result.left.message}`)
+    this.append(result.right, as)
+    return result.right
+  }
+
+  /** Appends events as they are (for givens no command produces). */
+  append(events: ReadonlyArray<RealmEvent>, as: { repo?: string; user?: string; time?: string } = {}) {
+    const actor = { ...(as.repo === undefined ? {} : { repo: as.repo }), user: as.user ?? `${as.repo}@example.com` }
+    const envs = events.map((event, i) => ({
+      id: `E${this.state.position + i + 1}`,
+      position: this.state.position + i + 1,
+      time: as.time ?? this.now,
+      actor,
+      event
+    }))
+    this.state = foldEnvelopes(this.state, envs)
+    this.log.push(...envs)
+  }
+
+  /** The refusal of a command (throws when it is accepted). */
+  refusal(command: Command, as: { repo?: string; user?: string; time?: string } = {}) {
+    const result = this.decide(command, as)
+    if (Either.isRight(result)) throw new Error(`expected a refusal, got ${result.right.map((e) => e._tag)}`)
+    return result.left as unknown as { _tag: string; message: string } & Record<string, unknown>
+  }
+
+  /** The proposal `id` (which must exist). */
+  proposal(id: string) {
+    return this.state.proposals[id]!
+  }
 }
