@@ -106,7 +106,7 @@ describe("blue realm sync: Daily Development and Consumer Response", () => {
     expect(fungalStatus).toContain("→ you: your import (>=1.0.0 <2.0.0) accepts 1.5.0")
     const asJson = ok(s.ws.blue(FUNGAL, "realm", "status", "--json"), "status --json").json()
     expect(asJson.proposals).toEqual([
-      expect.objectContaining({ id, branch, from: "1.4.0", to: "1.5.0", waiting_for: [FUNGAL], role: "importer" })
+      expect.objectContaining({ id, branch, from: "1.4.0", to: "1.5.0", waiting: [FUNGAL], role: "importer" })
     ])
 
     const answer = ok(s.ws.blue(FUNGAL, "realm", "sync"), "consumer sync").stdout
@@ -203,30 +203,34 @@ describe("blue realm sync: concurrency", () => {
     verify(s, ML)
   }, 120_000)
 
-  it("a consumer acknowledging while the owner amends its proposal ends consistent, and merges the amended change", async () => {
-    const s = current = seeded("blue-sync-amend")
-    writeModels(s.aperture, ["training-metrics/*", "training-data/*", "training-metrics/experiments/*"])
-    ok(s.ws.blue(APERTURE, "realm", "sync"), "owner opens")
-    writeModels(s.aperture, ["training-metrics/*", "training-data/*", "training-metrics/experiments/*", "eval/*"])
-    const amend = s.ws.spawnBlue(APERTURE, "realm", "sync", "--json")
-    const ack = s.ws.spawnBlue(FUNGAL, "realm", "sync", "--json")
-    const [ra, rb] = await Promise.all([amend.done, ack.done])
-    expect(ra.code, ra.stderr).toBe(0)
-    expect(rb.code, rb.stderr).toBe(0)
-    verify(s)
-    // Whichever went first, one more consumer sync lands the amended change (both new paths) on main: as 1.5.0 when
-    // the amendment came first (the acknowledgement answered it, or was reset by it), as 1.6.0 when the first change
-    // had merged already (the owner's sync then opened a new proposal on top of it).
-    ok(s.ws.blue(FUNGAL, "realm", "sync"), "consumer again")
-    const main = readYamlText(contractAt(s, "main"))
-    expect(["1.5.0", "1.6.0"]).toContain(main.version)
-    const amended = ra.json().changes[0]
-    expect(amended.outcome).toBe(main.version === "1.5.0" ? "amended" : "proposal")
-    expect(main.value.read).toEqual(expect.arrayContaining(["training-metrics/experiments/*", "eval/*"]))
-    expect(readYaml(path.join(s.realm, `domains/s3-access/bindings/${FUNGAL}.yaml`)).imports[0]).toMatchObject({
-      resolved_version: main.version,
-      status: "current"
-    })
-    verify(s, FUNGAL)
-  }, 120_000)
+  it(
+    "a consumer acknowledging while the owner amends its proposal ends consistent, and merges the amended change",
+    async () => {
+      const s = current = seeded("blue-sync-amend")
+      writeModels(s.aperture, ["training-metrics/*", "training-data/*", "training-metrics/experiments/*"])
+      ok(s.ws.blue(APERTURE, "realm", "sync"), "owner opens")
+      writeModels(s.aperture, ["training-metrics/*", "training-data/*", "training-metrics/experiments/*", "eval/*"])
+      const amend = s.ws.spawnBlue(APERTURE, "realm", "sync", "--json")
+      const ack = s.ws.spawnBlue(FUNGAL, "realm", "sync", "--json")
+      const [ra, rb] = await Promise.all([amend.done, ack.done])
+      expect(ra.code, ra.stderr).toBe(0)
+      expect(rb.code, rb.stderr).toBe(0)
+      verify(s)
+      // Whichever went first, one more consumer sync lands the amended change (both new paths) on main: as 1.5.0 when
+      // the amendment came first (the acknowledgement answered it, or was reset by it), as 1.6.0 when the first change
+      // had merged already (the owner's sync then opened a new proposal on top of it).
+      ok(s.ws.blue(FUNGAL, "realm", "sync"), "consumer again")
+      const main = readYamlText(contractAt(s, "main"))
+      expect(["1.5.0", "1.6.0"]).toContain(main.version)
+      const amended = ra.json().changes[0]
+      expect(amended.outcome).toBe(main.version === "1.5.0" ? "amended" : "proposal")
+      expect(main.value.read).toEqual(expect.arrayContaining(["training-metrics/experiments/*", "eval/*"]))
+      expect(readYaml(path.join(s.realm, `domains/s3-access/bindings/${FUNGAL}.yaml`)).imports[0]).toMatchObject({
+        resolved_version: main.version,
+        status: "current"
+      })
+      verify(s, FUNGAL)
+    },
+    120_000
+  )
 })

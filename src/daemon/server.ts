@@ -136,7 +136,9 @@ export const DaemonLive = (options: DaemonOptions) =>
   HttpServerLive.pipe(
     Layer.provideMerge(FeedLive),
     Layer.provideMerge(
-      Layer.mergeAll(RefWatcherLive, SessionMirrorLive, OrphanReaperLive, ProposalMergerLive).pipe(Layer.provideMerge(InitialIngestLive))
+      Layer.mergeAll(RefWatcherLive, SessionMirrorLive, OrphanReaperLive, ProposalMergerLive).pipe(
+        Layer.provideMerge(InitialIngestLive)
+      )
     ),
     Layer.provideMerge(IngestLive),
     Layer.provideMerge(DaemonConfigLive(options))

@@ -135,7 +135,9 @@ export const exportContract = operation({
       const published = out.events.find((e) => e.type === "ContractBumped" || e.type === "ContractPublished")
       // A change that affects importers is a proposal on its sync branch, not a bump on main (SPEC §2.4).
       const proposed = out.events.find((e) => e.type === "ProposalOpened" || e.type === "ProposalAmended")
-      const proposal = proposed === undefined ? undefined : (out.state.proposals ?? {})[(proposed.event as { id: string }).id]
+      const proposal = proposed === undefined
+        ? undefined
+        : (out.state.proposals ?? {})[(proposed.event as { id: string }).id]
       if (proposal !== undefined && proposed !== undefined) {
         return {
           realm: out.realm,

@@ -6,11 +6,12 @@ import { Effect, Schema } from "effect"
 import { realmGraph, renderGraph } from "../domain/graph.js"
 import { cachedPerFile, localExports } from "../engine/detect.js"
 import { PathProblem } from "../engine/errors.js"
+import { Invocation } from "../engine/invocation.js"
 import { Home, Presence, RepoCaches } from "../engine/ports.js"
 import { Realms } from "../engine/Realms.js"
-import { Invocation } from "../engine/invocation.js"
 import { proposalNow } from "../engine/realms/shared.js"
-import { proposalsView, renderProposals } from "../projections/proposalStatus.js"
+import { proposalViews } from "../projections/proposals.js"
+import { renderProposals } from "../projections/proposalStatus.js"
 import { type LocalExport, renderStatus, type SessionInput, statusView } from "../projections/status.js"
 import { operation, optionalBoolean } from "./operation.js"
 import { here, hereAsMember } from "./where.js"
@@ -72,7 +73,7 @@ export const realmStatus = operation({
         ? []
         : [...yield* liveSessions(realm.name), ...yield* otherMachines(realms, realm.dir)]
       const remote = yield* realms.remoteStatus(realm.dir)
-      const proposals = proposalsView(
+      const proposals = proposalViews(
         realm.state,
         h.member?.config.repo,
         new Date(proposalNow((yield* Invocation).env)).toISOString()

@@ -299,7 +299,6 @@ export const realmSync = operation({
   exitCode: (r: SyncResult) => (r.broken.length > 0 ? 1 : 0)
 })
 
-
 /** The human text of a sync: the seed's lines, in its order. */
 export const renderSync = (r: SyncResult): string => {
   const lines: Array<string> = [
@@ -328,14 +327,18 @@ export const renderSync = (r: SyncResult): string => {
         ? `✓ Proposal ${c.proposal} ${r.dry_run ? "would be " : ""}created for review`
         : `✓ Proposal ${c.proposal} ${r.dry_run ? "would be " : ""}updated (acknowledgements start again)`
     )
-    lines.push(`Reviewers: ${c.importers.map((i) => `${i} maintainers`).join(", ")}${
-      c.reviewers.length === 0 ? "" : ` (${c.reviewers.join(", ")})`
-    }`)
+    lines.push(
+      `Reviewers: ${c.importers.map((i) => `${i} maintainers`).join(", ")}${
+        c.reviewers.length === 0 ? "" : ` (${c.reviewers.join(", ")})`
+      }`
+    )
     if (!r.notify) lines.push("Sessions not notified (--no-notify); the proposal is in their status")
     for (const n of c.notified) lines.push(`✓ ${n} session notified`)
     lines.push(
       c.breaking
-        ? `Waiting for acknowledgment${c.needs_approval ? " and an approver's approval (breaking change)" : " (breaking change: no grace period)"}.`
+        ? `Waiting for acknowledgment${
+          c.needs_approval ? " and an approver's approval (breaking change)" : " (breaking change: no grace period)"
+        }.`
         : `Waiting for acknowledgment or grace period (${plural(c.grace_period_days, "day")} for non-breaking).`
     )
   }
@@ -360,7 +363,11 @@ export const renderSync = (r: SyncResult): string => {
   const nothing = r.changes.length + r.bindings.length + r.acknowledged.length + r.merged.length === 0
   if (r.broken.length === 0) {
     lines.push(
-      r.dry_run ? "Nothing written (--dry-run)." : nothing && r.waiting.length === 0 ? "✓ Realm synced (nothing to do)" : "✓ Realm synced"
+      r.dry_run
+        ? "Nothing written (--dry-run)."
+        : nothing && r.waiting.length === 0
+        ? "✓ Realm synced (nothing to do)"
+        : "✓ Realm synced"
     )
   }
   return lines.join("\n")
@@ -412,9 +419,9 @@ const proposalCommand = <A extends { readonly id: string }>(
         }
       }),
     summary: (r) =>
-      `✓ Proposal ${r.id}${describe(r.contract === null ? undefined : { contract: r.contract, from: r.from, to: r.to } as ProposalState)} ${
-        r.changed ? r.verb : `was already ${r.verb}`
-      }${r.merged ? `; merged: ${r.contract} ${r.to} is on main` : ""}`
+      `✓ Proposal ${r.id}${
+        describe(r.contract === null ? undefined : { contract: r.contract, from: r.from, to: r.to } as ProposalState)
+      } ${r.changed ? r.verb : `was already ${r.verb}`}${r.merged ? `; merged: ${r.contract} ${r.to} is on main` : ""}`
   })
 
 /** `blue_realm_approve`: an approver approves a proposal (a breaking change under require_approval needs one). */

@@ -11,12 +11,12 @@
  * compare-and-swap.
  */
 import { Effect } from "effect"
+import type { Context } from "effect"
 import type { GitError } from "../../adapters/errors.js"
 import type { RealmGit } from "../../adapters/realmGit.js"
 import { ContractBumped, type RealmEvent } from "../../domain/events.js"
 import { evolve, type RealmState } from "../../domain/state.js"
 import { renderPath, touchedPaths } from "../../projections/realmFiles.js"
-import type { Context } from "effect"
 import { oneLine } from "./shared.js"
 
 /** One proposal branch a write moves. */
@@ -75,7 +75,9 @@ export const planBranches = (
   who: { readonly author: { readonly name: string; readonly email: string }; readonly time: number }
 ): Effect.Effect<BranchPlan, GitError> =>
   Effect.gen(function*() {
-    if (!events.some((e) => e._tag === "ProposalOpened" || e._tag === "ProposalAmended" || e._tag === "ProposalMerged")) {
+    if (
+      !events.some((e) => e._tag === "ProposalOpened" || e._tag === "ProposalAmended" || e._tag === "ProposalMerged")
+    ) {
       return noBranches
     }
     const moves: Array<BranchMove> = []
@@ -98,9 +100,11 @@ export const planBranches = (
             ...(expected === undefined || expected === head ? {} : { mergeParents: [expected] }),
             writes,
             message: oneLine(
-              `${event._tag === "ProposalOpened" ? event.repo : ref.branch.split("/")[1] ?? "?"}: ${ref.contract} ${
-                ref.from
-              } → ${event.to} (${event.bump}${event.breaking ? ", breaking" : ""}; proposal ${event.id})`
+              `${
+                event._tag === "ProposalOpened" ? event.repo : ref.branch.split("/")[1] ?? "?"
+              }: ${ref.contract} ${ref.from} → ${event.to} (${event.bump}${
+                event.breaking ? ", breaking" : ""
+              }; proposal ${event.id})`
             ),
             author: who.author,
             time: who.time

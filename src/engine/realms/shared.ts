@@ -120,7 +120,10 @@ export const oneLine = (text: string): string =>
  * BLUE_NOW, the clock override of tests and demos (a grace period of 14 days passes in a test): an ISO time, or
  * `+<n>d` / `+<n>h` ahead of the real clock. Undefined when unset or unreadable.
  */
-export const clockOverride = (env: Readonly<Record<string, string | undefined>>, realMs: number): number | undefined => {
+export const clockOverride = (
+  env: Readonly<Record<string, string | undefined>>,
+  realMs: number
+): number | undefined => {
   const raw = env["BLUE_NOW"]?.trim()
   if (raw === undefined || raw === "") return undefined
   const ahead = /^\+(\d+(?:\.\d+)?)([dhm])$/.exec(raw)

@@ -257,10 +257,14 @@ export const makeWrites = (
         })
         // A proposal branch goes to the server before the event on main that refers to it (SPEC §2.1).
         if (url !== undefined) {
-          for (const m of branches.moves) yield* remoteSync.pushBranch(dir, realmName, url, m.branch, m.expected, m.commit)
+          for (const m of branches.moves) {
+            yield* remoteSync.pushBranch(dir, realmName, url, m.branch, m.expected, m.commit)
+          }
           yield* remoteSync.pushCommit(dir, realmName, url, head0, commit)
         }
-        for (const m of branches.moves) yield* git.advance(dir, yield* git.head(dir, m.branch), m.commit, m.branch)
+        for (const m of branches.moves) {
+          yield* git.advance(dir, yield* git.head(dir, m.branch), m.commit, m.branch)
+        }
         const paths = [...writes.keys()]
         yield* Effect.sync(() =>
           writeFileAtomicSync(intentPath(dir), JSON.stringify({ commit, paths }), { tmpDir: repoTmpDir(dir) })
