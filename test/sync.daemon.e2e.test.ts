@@ -7,6 +7,7 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
+import { WebSocket } from "ws"
 import * as YAML from "yaml"
 import { APERTURE, FUNGAL, ok, S3, type Seeded, seedStory, setExports } from "./support/seed.js"
 import { BLUE_BIN, freePort, git, makeWorkspace } from "./support/workspace.js"
@@ -66,6 +67,7 @@ const startDaemon = async (s: Seeded, extra: NodeJS.ProcessEnv) => {
     if (Date.now() > deadline) throw new Error("the daemon did not answer /health")
     await sleep(50)
   }
+  return port
 }
 
 describe("the daemon merges ready proposals", () => {
@@ -187,5 +189,44 @@ describe("refusals without an approver", () => {
     expect(ok(s.ws.blue(FUNGAL, "realm", "sync"), "fungal sync").stdout).not.toContain("Acknowledged")
     expect(mainContract(s).version).toBe("1.4.0")
     verify(s)
+  }, 120_000)
+})
+
+describe("notifications of proposals on the feed", () => {
+  it("an opened proposal reaches the importer's session as a notification; --no-notify sends none", async () => {
+    const s = current = seeded("blue-sync-feed")
+    const port = await startDaemon(s, {})
+    const token = fs.readFileSync(path.join(s.ws.home, "daemon.token"), "utf8").trim()
+    const socket = new WebSocket(`ws://127.0.0.1:${port}/feed`, { headers: { authorization: `Bearer ${token}` } })
+    const received: Array<any> = []
+    socket.on("message", (d) => received.push(JSON.parse(d.toString())))
+    await new Promise((resolve, reject) => socket.once("open", resolve).once("error", reject))
+    socket.send(JSON.stringify({ type: "subscribe", realm: "letemcook", repo: FUNGAL }))
+    while (!received.some((m) => m.type === "subscribed")) await sleep(20)
+    const eventsOf = (type: string) => received.filter((m) => m.type === "event" && m.event.type === type)
+    const notifications = () => received.filter((m) => m.type === "notification")
+
+    // Quietly: the event arrives, no notification does (status still lists it).
+    writeModels(s.aperture, ["training-metrics/*", "training-data/*", "training-metrics/experiments/*"])
+    ok(s.ws.blue(APERTURE, "realm", "sync", "--no-notify"), "quiet sync")
+    const deadline = Date.now() + 10_000
+    while (eventsOf("ProposalOpened").length === 0) {
+      if (Date.now() > deadline) throw new Error(`no ProposalOpened event: ${JSON.stringify(received)}`)
+      await sleep(20)
+    }
+    await sleep(1_000)
+    expect(notifications()).toEqual([])
+    expect(ok(s.ws.blue(FUNGAL, "realm", "status", "--json"), "status").json().proposals).toHaveLength(1)
+
+    // Amended with notifications on: fungal's session is told.
+    writeModels(s.aperture, ["training-metrics/*", "training-data/*", "training-metrics/experiments/*", "eval/*"])
+    ok(s.ws.blue(APERTURE, "realm", "sync"), "sync")
+    const told = Date.now() + 10_000
+    while (notifications().length === 0) {
+      if (Date.now() > told) throw new Error(`no notification: ${JSON.stringify(received)}`)
+      await sleep(20)
+    }
+    expect(notifications()[0].notification).toMatchObject({ repo: FUNGAL, contract: S3, version: "1.5.0" })
+    socket.close()
   }, 120_000)
 })
