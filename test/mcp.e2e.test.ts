@@ -50,6 +50,16 @@ const blue = (cwd: string, ...args: Array<string>) => {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr, json: () => JSON.parse(r.stdout) }
 }
 
+/** Lands the open compatible proposals: the owner's sync with the clock past their grace period (BLUE_NOW). */
+const landByGrace = () => {
+  const r = spawnSync(process.execPath, [BLUE_BIN, "realm", "sync"], {
+    cwd: ws.path(APERTURE),
+    env: { ...env, BLUE_NOW: "+15d" },
+    encoding: "utf8"
+  })
+  if (r.status !== 0 || !r.stdout.includes("✓ Merged proposal")) throw new Error(`landing: ${r.stdout}${r.stderr}`)
+}
+
 const connect = async (repo: string, args: Array<string> = []): Promise<Connected> => {
   const transport = new StdioClientTransport({
     command: process.execPath,
@@ -149,7 +159,7 @@ describe("blue mcp: initialize and the tool list", () => {
   it("lists the realm tools whose commands exist, and none whose command does not", async () => {
     const { tools } = await aperture.client.listTools()
     expect(tools.map((t) => t.name)).toEqual(EXPECTED_TOOLS)
-    for (const missing of ["sync", "worktree", "commit", "push", "pr"]) {
+    for (const missing of ["worktree", "commit", "push", "pr"]) {
       expect(tools.find((t) => t.name === `blue_realm_${missing}`)).toBeUndefined()
     }
     for (const t of tools) {
@@ -235,6 +245,8 @@ describe("blue mcp: the seed story through tool calls", () => {
     const bump = await aperture.ok("blue_realm_export", { name: S3, value: { read: ["a/*", "b/*"] } })
     expect(bump).toMatchObject({ from: "1.0.0", version: "1.1.0", bump: "minor", compatible: true })
     expect(bump.importers).toEqual([{ repo: FUNGAL, range: "^1.0.0", standing: "stale" }])
+    // fungal imports it: a proposal, landed once its grace period has passed.
+    landByGrace()
     expect(readYaml(ws.path(REALM, "domains", "s3-access", "contracts", `${S3}.yaml`)).version).toBe("1.1.0")
 
     const status = await fungal.ok("blue_realm_status")
@@ -277,9 +289,9 @@ describe("blue mcp: refusals and protocol errors", () => {
   })
 
   it("an unknown tool and arguments that do not fit the schema are JSON-RPC errors (-32602)", async () => {
-    const unknown = await protocolError(aperture.call("blue_realm_sync", {}))
+    const unknown = await protocolError(aperture.call("blue_realm_worktree", {}))
     expect(unknown.code).toBe(-32602)
-    expect(unknown.message).toContain("blue_realm_sync")
+    expect(unknown.message).toContain("blue_realm_worktree")
     const wrongType = await protocolError(aperture.call("blue_realm_leave", { force: "yes" }))
     expect(wrongType.code).toBe(-32602)
     expect(wrongType.message).toContain("force")
@@ -416,6 +428,7 @@ describe("blue mcp: refusals and protocol errors", () => {
     expect(await aperture.ok("blue_realm_export", { name: S3, file: "paths.json" })).toMatchObject({
       version: "1.2.0"
     })
+    landByGrace()
   })
 })
 
@@ -630,6 +643,7 @@ describe("blue mcp: session and notifications", () => {
   })
 
   it("a breaking change arrives as a warning (notices held back at level warning); ack clears the resource", async () => {
+    landByGrace()
     await fungal.ok("blue_realm_ack", { all: true })
     await fungal.client.setLoggingLevel("warning")
     fungal.messages.length = 0
