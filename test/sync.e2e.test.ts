@@ -177,6 +177,30 @@ describe("blue realm sync: Daily Development and Consumer Response", () => {
   }, 120_000)
 })
 
+describe("blue realm sync: amending", () => {
+  it("a second change while the proposal is open moves its branch forward onto main's head; acks start again", () => {
+    const s = current = seeded("blue-sync-amend-branch")
+    writeModels(s.aperture, ["training-metrics/*", "training-data/*", "training-metrics/experiments/*"])
+    const first = ok(s.ws.blue(APERTURE, "realm", "sync", "--json"), "open").json().changes[0]
+    const tip1 = git(s.realm, "rev-parse", first.branch).trim()
+    writeModels(s.aperture, ["training-metrics/*", "training-data/*", "training-metrics/experiments/*", "eval/*"])
+    const again = ok(s.ws.blue(APERTURE, "realm", "sync"), "amend").stdout
+    expect(again).toContain(`Updating branch: ${first.branch}`)
+    expect(again).toContain(`✓ Proposal ${first.proposal} updated (acknowledgements start again)`)
+    const tip2 = git(s.realm, "rev-parse", first.branch).trim()
+    // One new commit: first parent main's head before the amendment, second the branch's previous head.
+    const parents = git(s.realm, "log", "-1", "--format=%P", tip2).trim().split(" ")
+    expect(parents).toEqual([git(s.realm, "rev-parse", "main~1").trim(), tip1])
+    expect(readYamlText(contractAt(s, first.branch)).value.read).toContain("eval/*")
+    expect(git(s.realm, "status", "--porcelain")).toBe("")
+    // Nothing to do when the code still matches the proposal.
+    const head = git(s.realm, "rev-parse", "main").trim()
+    ok(s.ws.blue(APERTURE, "realm", "sync"), "again")
+    expect(git(s.realm, "rev-parse", "main").trim()).toBe(head)
+    verify(s)
+  }, 120_000)
+})
+
 describe("blue realm sync: concurrency", () => {
   it("two owners syncing changes to different contracts at once both open their proposals", async () => {
     const s = current = seeded("blue-sync-two")
