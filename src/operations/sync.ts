@@ -16,7 +16,7 @@ import type { Actor, Command } from "../domain/commands.js"
 import { decide } from "../domain/decide.js"
 import type { RealmEvent } from "../domain/events.js"
 import { normalizeRange } from "../domain/placeholder.js"
-import { governanceOf, mayMerge, openProposalFor, openProposals, type ProposalState } from "../domain/proposals.js"
+import { governanceOf, mayMerge, openProposalFor, openProposals } from "../domain/proposals.js"
 import { evolve, type RealmState } from "../domain/state.js"
 import { plural } from "../domain/text.js"
 import { diffValues } from "../domain/valueDiff.js"
@@ -373,8 +373,9 @@ export const renderSync = (r: SyncResult): string => {
   return lines.join("\n")
 }
 
-/** The proposal a command names, for messages. */
-const describe = (p: ProposalState | undefined) => (p === undefined ? "" : ` (${p.contract} ${p.from} → ${p.to})`)
+/** The change a proposal carries, for messages. */
+const describe = (r: { readonly contract: string | null; readonly from: string | null; readonly to: string | null }) =>
+  r.contract === null ? "" : ` (${r.contract} ${r.from} → ${r.to})`
 
 const proposalCommand = <A extends { readonly id: string }>(
   tool: string,
@@ -419,9 +420,9 @@ const proposalCommand = <A extends { readonly id: string }>(
         }
       }),
     summary: (r) =>
-      `✓ Proposal ${r.id}${
-        describe(r.contract === null ? undefined : { contract: r.contract, from: r.from, to: r.to } as ProposalState)
-      } ${r.changed ? r.verb : `was already ${r.verb}`}${r.merged ? `; merged: ${r.contract} ${r.to} is on main` : ""}`
+      `✓ Proposal ${r.id}${describe(r)} ${r.changed ? r.verb : `was already ${r.verb}`}${
+        r.merged ? `; merged: ${r.contract} ${r.to} is on main` : ""
+      }`
   })
 
 /** `blue_realm_approve`: an approver approves a proposal (a breaking change under require_approval needs one). */

@@ -91,7 +91,7 @@ export const planBranches = (
           const expected = moves.find((m) => m.branch === branch)?.commit ?? (yield* git.branchHead(dir, branch))
           const writes = mergedFiles(before, {
             domain: ref.domain,
-            from: ref.from,
+            from: event.from,
             bump: event.bump,
             contract: event.proposed
           })
@@ -102,7 +102,7 @@ export const planBranches = (
             message: oneLine(
               `${
                 event._tag === "ProposalOpened" ? event.repo : ref.branch.split("/")[1] ?? "?"
-              }: ${ref.contract} ${ref.from} → ${event.to} (${event.bump}${
+              }: ${ref.contract} ${event.from} → ${event.to} (${event.bump}${
                 event.breaking ? ", breaking" : ""
               }; proposal ${event.id})`
             ),
