@@ -271,6 +271,12 @@ describe("blue mcp: the seed story through tool calls", () => {
     expect(acked.acknowledged.map((a: any) => a.version)).toEqual(["1.1.0"])
     expect(git(ws.path(REALM), "log", "-1", "--format=%s").trim()).toBe(`${FUNGAL} acknowledges 1 notification`)
     expect((await fungal.ok("blue_realm_status")).notifications).toEqual([])
+    // blue_realm_sync with dry_run: what `blue realm sync --dry-run --json` prints, and nothing written.
+    const before = git(ws.path(REALM), "rev-parse", "HEAD")
+    const dry = await fungal.ok("blue_realm_sync", { dry_run: true })
+    expect(dry).toMatchObject({ repo: FUNGAL, dry_run: true, notify: true })
+    expect(dry).toEqual(ok(blue(FUNGAL, "realm", "sync", "--dry-run", "--json"), "sync --dry-run").json())
+    expect(git(ws.path(REALM), "rev-parse", "HEAD")).toBe(before)
     expect(ok(blue(FUNGAL, "realm", "replay", "--verify", "--json"), "verify").json().ok).toBe(true)
   })
 })
