@@ -356,6 +356,7 @@ describe("blue realm export: value sources, schema and hand-set versions", () =>
       "export --file"
     ).json()
     expect(second).toMatchObject({ from: "1.0.0", version: "1.1.0", bump: "minor", changes: ["+ read: b/*"] })
+    landByGrace(ws, APERTURE)
     expect(readYaml(path.join(realm, CONTRACT_FILE)).value).toEqual({ read: ["a/*", "b/*"] })
 
     expectRefused(
@@ -405,6 +406,7 @@ describe("blue realm export: value sources, schema and hand-set versions", () =>
     expect(ok(ws.blue(APERTURE, "status"), "status").stdout).toContain("+ b (read)")
     const out = ok(ws.blue(APERTURE, "realm", "export", "--name", S3, "--detect", "--json"), "export (file)").json()
     expect(out).toMatchObject({ from: "1.0.0", version: "1.1.0", bump: "minor", changes: ["+ read: b"] })
+    landByGrace(ws, APERTURE)
     expect(readYaml(path.join(realm, CONTRACT_FILE)).value).toEqual({ read: ["a", "b"] })
   })
 })

@@ -15,7 +15,7 @@ import * as semver from "semver"
 import type { Actor, Command } from "../domain/commands.js"
 import { decide } from "../domain/decide.js"
 import type { RealmEvent } from "../domain/events.js"
-import { normalizeRange } from "../domain/placeholder.js"
+import { normalizeRange, standingOf } from "../domain/placeholder.js"
 import { governanceOf, mayMerge, openProposalFor, openProposals } from "../domain/proposals.js"
 import { evolve, type RealmState } from "../domain/state.js"
 import { plural } from "../domain/text.js"
@@ -261,8 +261,23 @@ export const realmSync = operation({
         for (const i of d.bindings[repo]?.imports ?? []) {
           const c = d.contracts[i.contract]
           if (c === undefined || i.resolved_version === c.version) continue
-          if (!semver.satisfies(c.version, normalizeRange(i.version))) continue
-          // Only a binding this sync's acknowledgements or merges concern, or one already stale.
+          // A stale binding (the range accepts the newer version, nothing it relied on went) is resolved; a broken
+          // one (a breaking version since the binding, even inside the range) is the user's to fix and re-import.
+          const standing = standingOf(i, c)
+          // …unless this repo acknowledged the proposal that brought that version (it adapted before the merge).
+          const answered = Object.values(state().proposals ?? {}).some((p) =>
+            p.status === "merged" && p.domain === domain && p.contract === i.contract && p.to === c.version &&
+            p.acks[repo] !== undefined
+          )
+          if (standing === "broken" && !(answered && semver.satisfies(c.version, normalizeRange(i.version)))) {
+            problems.push(
+              `${i.contract}: your binding at ${
+                i.resolved_version ?? "?"
+              } is broken by ${c.version}; update your code, then 'blue realm import --contract ${i.contract} --domain ${domain} --version "${i.version}"'`
+            )
+            continue
+          }
+          if (standing !== "stale" && !answered) continue
           yield* step({ _tag: "DeclareImport", contract: i.contract, domain, version: i.version })
           bindings.push({ contract: i.contract, domain, from: i.resolved_version ?? null, to: c.version })
         }
