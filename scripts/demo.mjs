@@ -42,11 +42,16 @@ const sh = (cwd, cmd, args) => {
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed: ${r.stderr}`)
   return r.stdout
 }
-const blue = (cwd, args, { expectFailure = false, expectCode, extraEnv = {} } = {}) => {
+const blue = (cwd, args, { expectFailure = false, expectCode, extraEnv = {}, machine } = {}) => {
   const shown = args.map((a) => (/[\s*"^>]/.test(a) ? `'${a}'` : a)).join(" ")
   const prefix = Object.entries(extraEnv).map(([k, v]) => `${k}=${v} `).join("")
-  console.log(`${bold(`${path.basename(cwd)} $`)} ${prefix}blue ${shown}`)
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, env: { ...env, ...extraEnv }, encoding: "utf8" })
+  const where = machine === undefined ? "" : `[${machine.name}] `
+  console.log(`${bold(`${where}${path.basename(cwd)} $`)} ${prefix}blue ${shown}`)
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    cwd,
+    env: { ...(machine?.env ?? env), ...extraEnv },
+    encoding: "utf8"
+  })
   const out = (r.stdout + r.stderr).trimEnd()
   if (out) console.log(out.replace(/^/gm, "  "))
   const ok = expectCode !== undefined ? r.status === expectCode : (r.status !== 0) === expectFailure
@@ -348,6 +353,135 @@ step("16. The realm's files")
 for (const f of sh(realmDir, "git", ["ls-files"]).split("\n").filter((f) => f && !f.startsWith("events/"))) {
   console.log(`  ${f}`)
 }
+
+step("17. A second machine: the realm on a git server, fungal's laptop hearing aperture's change through it")
+// A loopback git server (git http-backend behind node:http, with basic auth), in its own process: the demo's
+// commands run synchronously and would otherwise stall it.
+const serverRoot = path.join(root, "git-server")
+const DEMO_TOKEN = "demo-token-not-a-secret"
+const SERVER = fileURLToPath(new URL("./gitServer.mjs", import.meta.url))
+const gitServer = spawn(process.execPath, [SERVER, "--root", serverRoot], {
+  env: { ...process.env, BLUE_GIT_SERVER_TOKEN: DEMO_TOKEN },
+  stdio: ["ignore", "pipe", "inherit"]
+})
+process.on("exit", () => gitServer.kill("SIGTERM"))
+const { port: gitPort } = await new Promise((resolve, reject) => {
+  let out = ""
+  gitServer.stdout.on("data", (d) => {
+    out += d
+    if (out.includes("\n")) resolve(JSON.parse(out.split("\n")[0]))
+  })
+  gitServer.once("exit", (code) => reject(new Error(`the git server exited (${code})`)))
+})
+sh(serverRoot, "git", ["init", "--quiet", "--bare", "--initial-branch=main", "letemcook.git"])
+const url = `http://127.0.0.1:${gitPort}/letemcook.git`
+console.log(`  a git server on ${url} (an empty bare repo; basic auth, the token in BLUE_REALM_TOKEN)`)
+// Each machine: its own BLUE_HOME, daemon (port, PID directory) and checkouts; the server fetched every 500 ms.
+const machineAt = async (name) => {
+  const dir = path.join(root, name)
+  fs.mkdirSync(path.join(dir, ".run"), { recursive: true, mode: 0o700 })
+  const menv = {
+    ...env,
+    BLUE_HOME: path.join(dir, ".blue-home"),
+    BLUE_DAEMON_PORT: String(await freePort()),
+    XDG_RUNTIME_DIR: path.join(dir, ".run"),
+    BLUE_REALM_TOKEN: DEMO_TOKEN,
+    BLUE_REALM_SYNC_INTERVAL_MS: "500"
+  }
+  process.on("exit", () => spawnSync(process.execPath, [BIN, "daemon", "stop"], { env: menv, stdio: "ignore" }))
+  return { name, dir, env: menv }
+}
+const laptopA = await machineAt("aperture-laptop")
+const laptopB = await machineAt("fungal-laptop")
+const checkout = (m, name, files) => {
+  const dir = path.join(m.dir, name)
+  fs.mkdirSync(dir, { recursive: true })
+  sh(dir, "git", ["init", "-q", "-b", "main"])
+  for (const [file, content] of Object.entries(files)) fs.writeFileSync(path.join(dir, file), content)
+  sh(dir, "git", ["add", "-A"])
+  sh(dir, "git", ["commit", "-qm", "initial"])
+  return dir
+}
+const apertureA = checkout(laptopA, "aperture", { "README.md": "# aperture\n" })
+const fungalB = checkout(laptopB, "fungal-image-analysis", { "README.md": "# fungal-image-analysis\n" })
+blue(laptopA.dir, ["realm", "admin", "init", "--name", "letemcook", "--remote", url], { machine: laptopA })
+blue(apertureA, ["realm", "admin", "join", url], { machine: laptopA })
+blue(apertureA, [
+  "realm",
+  "admin",
+  "domain",
+  "create",
+  "s3-access",
+  "--repos",
+  "aperture,fungal-image-analysis",
+  "--contract",
+  "s3-permissions"
+], { machine: laptopA })
+blue(fungalB, ["realm", "join", url], { machine: laptopB })
+blue(laptopA.dir, ["daemon", "start"], { machine: laptopA })
+blue(laptopB.dir, ["daemon", "start"], { machine: laptopB })
+// aperture's coding session on laptop A (a watcher registers one), fungal's watcher on laptop B.
+const follow = (m, cwd) => {
+  const child = spawn(process.execPath, [BIN, "realm", "sessions", "--watch", "--json"], { cwd, env: m.env })
+  const got = []
+  let rest = ""
+  child.stdout.on("data", (d) => {
+    rest += d
+    const lines = rest.split("\n")
+    rest = lines.pop()
+    for (const l of lines) if (l.trim() !== "") got.push({ at: Date.now(), msg: JSON.parse(l) })
+  })
+  return { child, got }
+}
+console.log(`${bold("[aperture-laptop] aperture $")} blue realm sessions --watch --json   # in the background`)
+const onA = follow(laptopA, apertureA)
+console.log(`${bold("[fungal-laptop] fungal-image-analysis $")} blue realm sessions --watch --json   # background`)
+const onB = follow(laptopB, fungalB)
+// aperture's session as fungal's laptop lists it (from aperture's blue/sessions/<machine> branch on the server).
+const remoteSession = () => {
+  const r = spawnSync(process.execPath, [BIN, "realm", "sessions", "--json"], {
+    cwd: fungalB,
+    env: laptopB.env,
+    encoding: "utf8"
+  })
+  return r.status === 0 ? JSON.parse(r.stdout).remote.find((x) => x.repo === "aperture") : undefined
+}
+let seenRemote
+for (let i = 0; i < 200 && (seenRemote = remoteSession()) === undefined; i++) await sleep(50)
+if (seenRemote === undefined) {
+  failures++
+  console.log("  !! fungal's laptop never saw aperture's session")
+} else {
+  const ms = Date.now() - Date.parse(seenRemote.started_at)
+  console.log(`  fungal's laptop lists aperture's session (on ${seenRemote.machine}) ${ms} ms after it started`)
+}
+blue(fungalB, ["realm", "sessions"], { machine: laptopB })
+blue(apertureA, ["realm", "export", "--name", "s3-permissions", "--value", "{\"read\":[\"jobs/*/masks/*\"]}"], {
+  machine: laptopA
+})
+const exportedA = Date.now()
+const heardB = () => onB.got.find((r) => r.msg.type === "notification")
+for (let i = 0; i < 200 && heardB() === undefined; i++) await sleep(25)
+const noteB = heardB()
+if (noteB === undefined) {
+  failures++
+  console.log("  !! fungal's laptop received no notification")
+} else {
+  const n = noteB.msg.notification
+  const ms = Math.max(0, noteB.at - exportedA)
+  console.log(`  fungal's watcher on the other laptop received, ${ms} ms after the export returned:`)
+  console.log(`  🔔 #${n.id} ${n.from_repo}: ${n.contract} ${n.change_type} → ${n.version}`)
+}
+blue(fungalB, ["status"], { machine: laptopB })
+onA.child.kill("SIGINT")
+onB.child.kill("SIGINT")
+blue(fungalB, ["realm", "log"], { machine: laptopB })
+blue(laptopA.dir, ["daemon", "stop"], { machine: laptopA })
+blue(laptopB.dir, ["daemon", "stop"], { machine: laptopB })
+console.log("  the server's branches: main (the realm) and one blue/sessions/<machine> per laptop (who works where)")
+const serverRefs = sh(path.join(serverRoot, "letemcook.git"), "git", ["for-each-ref", "--format=%(refname)"])
+for (const line of serverRefs.split("\n")) if (line !== "") console.log(`  ${line}`)
+gitServer.kill("SIGTERM")
 
 console.log(
   `\n${

@@ -304,12 +304,6 @@ describe("join", () => {
     ok(ws.blue(".", "realm", "admin", "init", "--name", "guarded", "--admission", "approval"), "init guarded")
     ok(ws.blue(".", "realm", "admin", "init", "--name", "closed", "--admission", "invite-only"), "init closed")
 
-    expectRefused(ws, "newcomer", ["realm", "admin", "join", "../realm-guarded"], {
-      tag: "AdmissionRequired",
-      says: ["'guarded'", "approval", "'newcomer'", "ask an approver"],
-      fields: { realm: "guarded", repo: "newcomer", admission: "approval" }
-    }, ["realm-guarded", "newcomer"])
-
     expectRefused(
       ws,
       "newcomer",
@@ -323,6 +317,11 @@ describe("join", () => {
       ["json"]
     )
     expect(fs.existsSync(ws.path("newcomer", ".blue"))).toBe(false)
+
+    // approval: the join becomes a join request an approver must accept (issue 12), not a member
+    const asked = ok(ws.blue("newcomer", "realm", "admin", "join", "../realm-guarded"), "join guarded")
+    expect(asked.stdout).toContain("must run 'blue realm admin approve join-2'")
+    expect(fs.existsSync(ws.path("realm-guarded", "repos", "newcomer.yaml"))).toBe(false)
   })
 })
 

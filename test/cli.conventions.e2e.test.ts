@@ -321,7 +321,9 @@ describe("completions", () => {
       return out.replace(/\x1b\[[0-9;?]*[a-zA-Z]/g, "").replace(/\r/g, "\n")
     }
     const admin = listed("blue realm admin ")
-    for (const word of ["cache", "domain", "init", "join", "leave", "reindex"]) {
+    for (
+      const word of ["approve", "cache", "domain", "governance", "init", "invite", "join", "leave", "reindex", "reject"]
+    ) {
       expect(admin).toMatch(new RegExp(`^${word} +-- `, "m"))
     }
     expect(listed("blue realm check --mode ")).toMatch(/compatibility +contract +exporter +importer +realm/)
@@ -350,7 +352,18 @@ describe("completions", () => {
       expect(c.stderr).toBe("")
       return c.stdout.split("\n").filter((l) => l !== "").map((l) => l.split("\t")[0])
     }
-    expect(offered("blue realm admin ")).toEqual(["cache", "domain", "init", "join", "leave", "reindex"])
+    expect(offered("blue realm admin ")).toEqual([
+      "approve",
+      "cache",
+      "domain",
+      "governance",
+      "init",
+      "invite",
+      "join",
+      "leave",
+      "reindex",
+      "reject"
+    ])
     expect(offered("blue realm admin domain create --")).toEqual(
       expect.arrayContaining(["--contract", "--description", "--json", "--repos"])
     )

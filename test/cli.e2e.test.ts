@@ -133,7 +133,7 @@ describe("blue realm admin init", () => {
       created_at: expect.stringMatching(ISO),
       governance: {
         admission: "open",
-        approvers: [],
+        approvers: ["tester@example.com"],
         breaking_changes: { require_approval: true, grace_period_days: 14 }
       },
       trust: {

@@ -61,13 +61,15 @@ describe("InitRealm", () => {
     const events = thenEvents(
       when(initialState, { _tag: "InitRealm", name: "letemcook", admission: "open", path: "/r" })
     )
-    expect(events).toEqual([new RealmInitialized({ realm: defaultRealmFile("letemcook", T, "open") })])
+    expect(events).toEqual([
+      new RealmInitialized({ realm: defaultRealmFile("letemcook", T, "open", ["eric@example.com"]) })
+    ])
     const r = (events[0] as RealmInitialized).realm
     expect(r.version).toBe("1.0.0")
     expect(r.created_at).toBe(T)
     expect(r.governance).toEqual({
       admission: "open",
-      approvers: [],
+      approvers: ["eric@example.com"],
       breaking_changes: { require_approval: true, grace_period_days: 14 }
     })
     expect(r.trust.mode).toBe("collaborative")
@@ -117,9 +119,13 @@ describe("JoinRealm", () => {
     expect(thenError(when(initialState, join("aperture")))._tag).toBe("RealmNotInitialized")
   })
 
-  it.each(["approval", "invite-only"] as const)("enforces admission %s", (admission) => {
-    const err = thenError(when(given(realm(admission)), join("aperture")))
-    expect(err).toMatchObject({ _tag: "AdmissionRequired", admission, repo: "aperture" })
+  it("enforces admission invite-only", () => {
+    const err = thenError(when(given(realm("invite-only")), join("aperture")))
+    expect(err).toMatchObject({ _tag: "AdmissionRequired", admission: "invite-only", repo: "aperture" })
+  })
+
+  it("under admission approval, files a join request instead of joining (test/governance.test.ts)", () => {
+    expect(thenEvents(when(given(realm("approval")), join("aperture"))).map((e) => e._tag)).toEqual(["JoinRequested"])
   })
 
   it("refuses an invalid repo name", () => {

@@ -3,6 +3,9 @@
  * refusal, with the state, notifications, owner's acknowledgement view and realm files that follow. No IO; time
  * arrives with each command.
  */
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "vitest"
 import * as YAML from "yaml"
 import { eventProblem } from "../src/domain/authorization.js"
@@ -19,7 +22,8 @@ import {
   RealmInitialized
 } from "../src/domain/events.js"
 import { defaultRealmFile, ProposalFile, schemaForRealmPath } from "../src/domain/files.js"
-import { addDays, mayMerge, proposalIdentity, proposalStamp } from "../src/domain/proposals.js"
+import { effectiveGovernance } from "../src/domain/governance.js"
+import { addDays, governanceOf, mayMerge, proposalIdentity, proposalStamp } from "../src/domain/proposals.js"
 import { initialState } from "../src/domain/state.js"
 import { foldEnvelopes } from "../src/projections/fold.js"
 import { notificationHistory } from "../src/projections/notifications.js"
@@ -110,11 +114,13 @@ describe("opening a proposal", () => {
 
   it("takes the grace period from the domain's governance.yaml override when the state has one", () => {
     const w = seed()
-    const d = w.state.domains["s3-access"]!
-    w.state = {
-      ...w.state,
-      domains: { ...w.state.domains, "s3-access": { ...d, governance: { breaking_changes: { grace_period_days: 3 } } } }
-    }
+    w.run({
+      _tag: "ChangeGovernance",
+      domain: "s3-access",
+      addApprovers: [],
+      removeApprovers: [],
+      gracePeriodDays: 3
+    }, { user: APPROVER })
     const e = w.run(ADD, { repo: APERTURE })[0] as ProposalOpened
     expect(e.deadline).toBe(later(3))
   })
@@ -299,26 +305,39 @@ describe("approving, rejecting, withdrawing", () => {
     expect(w.proposal(ID).approvals).toEqual({ [APPROVER]: later(1) })
     expect(w.run({ _tag: "ApproveProposal", id: ID }, { user: APPROVER })).toEqual([])
     const err = w.refusal({ _tag: "ApproveProposal", id: ID }, { repo: FUNGAL, user: "fungal@example.com" })
-    expect(err).toMatchObject({ _tag: "NotAnApprover", user: "fungal@example.com", approvers: [APPROVER] })
+    expect(err).toMatchObject({
+      _tag: "NotApprover",
+      actor: "fungal@example.com",
+      action: `approve proposal ${ID}`,
+      approvers: [APPROVER]
+    })
     expect(err.message).toContain(APPROVER)
   })
 
-  it("the domain's governance.yaml approvers replace the realm's for its proposals", () => {
+  it("the domain's governance.yaml approvers approve its proposals too (added to the realm's), not others'", () => {
     const w = seed()
-    const d = w.state.domains["s3-access"]!
-    w.state = {
-      ...w.state,
-      domains: { ...w.state.domains, "s3-access": { ...d, governance: { approvers: ["domain@example.com"] } } }
-    }
+    w.run({ _tag: "CreateDomain", domain: "metrics", repos: [APERTURE, ML], contract: "metrics" }, { repo: APERTURE })
+    w.run({ _tag: "PublishContract", contract: "metrics", value: { a: 1 } }, { repo: APERTURE })
+    w.run({
+      _tag: "ChangeGovernance",
+      domain: "s3-access",
+      addApprovers: ["domain@example.com"],
+      removeApprovers: [],
+      requireApproval: true
+    }, { user: APPROVER })
     w.run(REMOVE, { repo: APERTURE })
-    expect(w.refusal({ _tag: "ApproveProposal", id: ID }, { user: APPROVER })._tag).toBe("NotAnApprover")
+    w.run({ _tag: "PublishContract", contract: "metrics", value: {} }, { repo: APERTURE })
     expect(w.run({ _tag: "ApproveProposal", id: ID }, { user: "domain@example.com" })).toHaveLength(1)
+    expect(w.run({ _tag: "ApproveProposal", id: ID }, { user: APPROVER })).toHaveLength(1)
+    expect(w.refusal({ _tag: "ApproveProposal", id: `${ID}-2` }, { user: "domain@example.com" })._tag).toBe(
+      "NotApprover"
+    )
   })
 
   it("an approver rejects (with or without a reason); a non-approver is refused; a rejected proposal is closed", () => {
     const w = seed()
     w.run(REMOVE, { repo: APERTURE })
-    expect(w.refusal({ _tag: "RejectProposal", id: ID }, { user: "fungal@example.com" })._tag).toBe("NotAnApprover")
+    expect(w.refusal({ _tag: "RejectProposal", id: ID }, { user: "fungal@example.com" })._tag).toBe("NotApprover")
     expect(w.run({ _tag: "RejectProposal", id: ID, reason: "breaks ml" }, { user: APPROVER, time: later(2) }))
       .toEqual([new ProposalRejected({ id: ID, by: APPROVER, reason: "breaks ml" })])
     expect(w.proposal(ID)).toMatchObject({
@@ -408,12 +427,13 @@ describe("merging", () => {
     expect(w.refusal({ _tag: "MergeProposal", id: ID }, { time: "2026-02-07T09:59:59.999Z" })._tag).toBe(
       "ProposalNotReady"
     )
-    const events = w.run({ _tag: "MergeProposal", id: ID }, { time: later(14) })
+    // merged by an importer (anyone may): the notification still comes from the owner
+    const events = w.run({ _tag: "MergeProposal", id: ID }, { repo: FUNGAL, time: later(14) })
     expect(events.map((e) => e._tag)).toEqual(["ProposalMerged", "ContractBumped"])
     const bumpId = String(w.state.position)
-    expect(Object.values(w.state.pending).filter((n) => n.id === bumpId).map((n) => [n.repo, n.proposal])).toEqual([
-      [ML, undefined]
-    ])
+    expect(
+      Object.values(w.state.pending).filter((n) => n.id === bumpId).map((n) => [n.repo, n.proposal, n.from_repo])
+    ).toEqual([[ML, undefined, APERTURE]])
   })
 
   it("a breaking change never merges by grace period, and needs an approver under require_approval", () => {
@@ -576,5 +596,49 @@ describe("who may author proposal events (check --mode realm)", () => {
     expect(eventProblem(w.state, new ProposalWithdrawn({ id: ID, by: "x", reason: "r" }), FUNGAL, [])).toContain(
       "withdraws"
     )
+  })
+})
+
+describe("the merge rule's footprint", () => {
+  it("governanceOf reads the same governance as governance.ts's effectiveGovernance", () => {
+    const w = seed()
+    w.run({
+      _tag: "ChangeGovernance",
+      domain: "s3-access",
+      addApprovers: ["domain@example.com"],
+      removeApprovers: [],
+      requireApproval: false,
+      gracePeriodDays: 2
+    }, { user: APPROVER })
+    for (const domain of ["s3-access", "elsewhere"]) {
+      const g = effectiveGovernance(w.state, domain)!
+      expect(governanceOf(w.state, domain)).toEqual({
+        approvers: g.approvers,
+        require_approval: g.breaking_changes.require_approval,
+        grace_period_days: g.breaking_changes.grace_period_days
+      })
+    }
+  })
+
+  it("loads without Effect (the status fast path shows proposals): mergeRule.ts and projections/proposals.ts", () => {
+    const root = fileURLToPath(new URL("..", import.meta.url))
+    const seen = new Set<string>()
+    const visit = (file: string): Array<string> => {
+      if (seen.has(file)) return []
+      seen.add(file)
+      const text = fs.readFileSync(file, "utf8")
+      const specs = [...text.matchAll(/^import (?!type )[^;]*?from "([^"]+)"/gms)].map((m) => m[1]!)
+      return specs.flatMap((spec) =>
+        spec.startsWith(".")
+          ? visit(path.resolve(path.dirname(file), spec.replace(/\.js$/, ".ts")))
+          : spec === "effect" || spec.startsWith("effect/") || spec.startsWith("@effect/")
+          ? [`${path.relative(root, file)} imports ${spec}`]
+          : []
+      )
+    }
+    expect([
+      ...visit(path.join(root, "src/domain/mergeRule.ts")),
+      ...visit(path.join(root, "src/projections/proposals.ts"))
+    ]).toEqual([])
   })
 })

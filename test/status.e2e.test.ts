@@ -172,10 +172,11 @@ describe("status: sessions and acknowledgements", () => {
         last_activity: expect.stringMatching(ISO),
         active_rfc: "job-schema-v2",
         machine: expect.stringMatching(/^[a-z0-9-]+-[0-9a-f]{8}$/),
+        seen_at: expect.stringMatching(ISO),
         you: false
       })
       expect(run(APERTURE, "status").stdout).toContain(
-        `  • ml-infra - working on job-schema-v2 (mcp, pid ${process.pid}, since just now, on ${mine.machine})`
+        `  • ml-infra - working on job-schema-v2 (mcp, pid ${process.pid}, since just now, on ${mine.machine}, seen just now)`
       )
     } finally {
       runIn(other, ".", "daemon", "stop")

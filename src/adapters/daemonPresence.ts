@@ -62,33 +62,77 @@ export const pidFilePath = (home: string, env: NodeJS.ProcessEnv = process.env):
   return nodePath.join(dir, name)
 }
 
+/** The file in BLUE_HOME that keeps this home's random machine id (8 hex digits), made on first use. */
+export const MACHINE_ID_FILE = "machine-id"
+
+const ID = /^[0-9a-f]{8}$/
+
 /**
- * This machine's name on `blue/sessions/<machine>` branches: the host name in kebab-case, plus a hash of the
- * BLUE_HOME when it is not the default one (several homes on one host are several "machines").
+ * The home's stable machine id: read from `BLUE_HOME/machine-id`, else made once (created exclusively, so two
+ * processes asking at once agree on the first one written); a hash of the home's real path when the home cannot
+ * be written.
+ */
+const machineId = (home: string): string => {
+  const file = nodePath.join(home, MACHINE_ID_FILE)
+  const read = () => {
+    try {
+      const text = fs.readFileSync(file, "utf8").trim()
+      return ID.test(text) ? text : undefined
+    } catch {
+      return undefined
+    }
+  }
+  const known = read()
+  if (known !== undefined) return known
+  crypto ??= createRequire(import.meta.url)("node:crypto") as typeof NodeCrypto
+  const fresh = crypto.randomBytes(4).toString("hex")
+  try {
+    fs.mkdirSync(home, { recursive: true })
+    // Exclusive create through a hard link of a complete temp file: never a half-written id.
+    const tmp = `${file}.${process.pid}.${fresh}.tmp`
+    fs.writeFileSync(tmp, `${fresh}\n`, { mode: 0o644 })
+    try {
+      fs.linkSync(tmp, file)
+    } catch {
+      // Another process made it first (or the file is unreadable): take what is there.
+    } finally {
+      fs.rmSync(tmp, { force: true })
+    }
+  } catch {
+    // A home we cannot write
+  }
+  return read() ?? sha256Hex(realpathOr(home)).slice(0, 8)
+}
+
+/**
+ * This machine's name on `blue/sessions/<machine>` branches: the host name in kebab-case (at most 40 characters)
+ * and the home's random id (`BLUE_HOME/machine-id`), so two hosts with one name — or several homes on one host —
+ * never share a branch. Always a valid ref name component (`[a-z0-9-]`).
  */
 export const machineName = (home: string): string => {
-  const host = os.hostname().toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "") || "host"
-  return isDefaultHome(home)
-    ? host
-    : `${host}-${sha256Hex(realpathOr(home)).slice(0, 8)}`
+  const host = os.hostname().toLowerCase().replace(/[^a-z0-9]+/g, "-").slice(0, 40).replace(/^-+|-+$/g, "") || "host"
+  return `${host}-${machineId(home)}`
 }
 
 /**
  * The machines other than `machine` that published sessions on the realm's `blue/sessions/*` branches (read from
- * the refs alone: loose files and packed-refs).
+ * the refs alone: loose files and packed-refs; for the clone of a realm on a git server, its remote-tracking refs too).
  */
 export const otherSessionMachines = (realmDir: string, machine: string): ReadonlyArray<string> => {
   const gitDir = nodePath.join(realmDir, ".git")
   const names = new Set<string>()
-  try {
-    for (const f of fs.readdirSync(nodePath.join(gitDir, "refs", "heads", "blue", "sessions"))) names.add(f)
-  } catch {
-    // no loose session branches
+  for (const base of [["refs", "heads"], ["refs", "remotes", "origin"]]) {
+    try {
+      for (const f of fs.readdirSync(nodePath.join(gitDir, ...base, "blue", "sessions"))) names.add(f)
+    } catch {
+      // no loose session branches
+    }
   }
   try {
     for (const line of fs.readFileSync(nodePath.join(gitDir, "packed-refs"), "utf8").split("\n")) {
-      const at = line.indexOf(" refs/heads/blue/sessions/")
-      if (at === 40) names.add(line.slice(at + " refs/heads/blue/sessions/".length))
+      for (const prefix of [" refs/heads/blue/sessions/", " refs/remotes/origin/blue/sessions/"]) {
+        if (line.indexOf(prefix) === 40) names.add(line.slice(40 + prefix.length))
+      }
     }
   } catch {
     // no packed refs

@@ -3,6 +3,7 @@
  * machine's live sessions recorded in daemon.db, and the member repo around a directory as a session names it.
  */
 import { Context, Effect, Layer } from "effect"
+import { publishedSessions, type RemoteSession } from "../events/session.js"
 import {
   callApi,
   type Connection,
@@ -14,10 +15,24 @@ import {
 import { liveOnly } from "./daemonDb.js"
 import { type Session, Sessions } from "./sessions.js"
 
-/** The sessions the daemon at `conn` knows, in one realm or all. */
+/** The sessions a daemon knows: its machine's, and the live ones other machines published. */
+export interface KnownSessions {
+  readonly sessions: ReadonlyArray<Session>
+  readonly remote: ReadonlyArray<RemoteSession>
+}
+
+/** The sessions the daemon at `conn` knows, in one realm or all (other machines' stale snapshots hidden). */
 export const listSessions = (conn: Connection, realm: string | undefined) =>
   callApi(conn, (client) => client.sessions.list({ urlParams: realm === undefined ? {} : { realm } })).pipe(
-    Effect.map((r): ReadonlyArray<Session> => r.sessions),
+    Effect.map((r): KnownSessions => ({
+      sessions: r.sessions,
+      remote: r.machines.flatMap((m) => {
+        const machine = typeof m["machine"] === "string" ? m["machine"] : undefined
+        if (machine === undefined || machine === r.machine) return []
+        const seen = typeof m["updated_at"] === "string" ? m["updated_at"] : null
+        return publishedSessions(machine, m["snapshot"], seen)
+      })
+    })),
     Effect.catchIf(
       (e) => e._tag !== "DaemonUnavailable",
       (e) => Effect.fail(new DaemonUnavailable({ detail: `GET /sessions answered ${e._tag}: ${e.message}` }))
@@ -29,7 +44,7 @@ export class Presence extends Context.Tag("blue/Presence")<Presence, {
   /** The sessions the machine's daemon knows (in one realm or all), the daemon started when auto-start allows. */
   readonly daemonSessions: (
     realm: string | undefined
-  ) => Effect.Effect<ReadonlyArray<Session>, DaemonUnavailable | DaemonNotStarted>
+  ) => Effect.Effect<KnownSessions, DaemonUnavailable | DaemonNotStarted>
   /** This machine's sessions in `realm` whose process is alive, from daemon.db (none when it cannot tell). */
   readonly localSessions: (realm: string) => Effect.Effect<ReadonlyArray<Session>>
   /** The member repo around `cwd` and its realm, read loosely from `.blue/config.yaml`; undefined outside one. */

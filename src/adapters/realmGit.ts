@@ -66,10 +66,15 @@ export class RealmGit extends Context.Tag("blue/RealmGit")<RealmGit, {
    * the last fetch, else undefined.
    */
   readonly branchHead: (dir: string, branch: string) => Effect.Effect<string | undefined, GitError>
-  /** Local branches whose name starts with `prefix`, with the commit each points at. */
+  /**
+   * Local branches whose name starts with `prefix`, with the commit each points at; with `remote`, that remote's
+   * tracking branches instead (`refs/remotes/<remote>/…`, named without the prefix), each only when its commit is
+   * present (a killed fetch can write a ref before its objects).
+   */
   readonly branches: (
     dir: string,
-    prefix: string
+    prefix: string,
+    remote?: string
   ) => Effect.Effect<ReadonlyArray<{ readonly name: string; readonly oid: string }>, GitError>
   /**
    * Makes the working tree and index show the given files: either paths to take from the branch head, or the
@@ -574,13 +579,26 @@ export const makeRealmGit = (options: MaintainOptions = {}): Context.Tag.Service
         return undefined
       }
     }),
-  branches: (dir, prefix) =>
+  branches: (dir, prefix, remote) =>
     attempt("branch", dir, async () => {
-      const names = (await git.listBranches({ fs: atomicFs, dir })).filter((b) => b.startsWith(prefix)).sort()
+      const names = (await git.listBranches({ fs: atomicFs, dir, ...(remote === undefined ? {} : { remote }) }))
+        .filter((b) => b.startsWith(prefix)).sort()
       const out: Array<{ name: string; oid: string }> = []
       for (const name of names) {
-        const oid = readBranch(dir, name)
-        if (oid !== undefined) out.push({ name, oid })
+        if (remote === undefined) {
+          const oid = readBranch(dir, name)
+          if (oid !== undefined) out.push({ name, oid })
+          continue
+        }
+        const oid = await git.resolveRef({ fs: atomicFs, dir, ref: `refs/remotes/${remote}/${name}` }).catch(() =>
+          undefined
+        )
+        const present = oid !== undefined &&
+          await git.readObject({ fs: atomicFs, dir, oid, format: "deflated", cache: cacheFor(dir) }).then(
+            () => true,
+            () => false
+          )
+        if (present) out.push({ name, oid })
       }
       return out
     }),

@@ -194,6 +194,11 @@ export const timedHttpClient = (idleMs: number): git.HttpClient => {
             headers: payload === undefined ? headers : { ...headers, "content-length": String(payload.length) }
           })
           arm(() => req.destroy(new HttpTimeout(idleMs)))
+          // A kept-alive socket must not keep the process alive: isomorphic-git leaves some response bodies unread,
+          // so the socket never returns to the agent's (unref'd) pool and a CLI command would wait for the server
+          // to drop the idle connection (5 s for node, 75 s for nginx). Every wait on the network is covered by
+          // the ref'd idle timer above and in the body's iterator.
+          req.on("socket", (socket) => socket.unref())
           req.on("error", (e) => {
             disarm()
             const code = (e as { code?: string }).code

@@ -16,6 +16,7 @@ import { cacheCommand } from "./cache.js"
 import { checkCommand } from "./check.js"
 import { exportCommand, importCommand } from "./contracts.js"
 import { daemonCommand } from "./daemon.js"
+import { governanceCommand, inviteCommand } from "./governance.js"
 import { mcpCommand } from "./mcp.js"
 import { choice, usage } from "./options.js"
 import { given, present, presentOperation } from "./output.js"
@@ -129,8 +130,21 @@ const reindex = Command.make("reindex", { json }, (o) => presentOperation(reinde
 )
 
 const admin = Command.make("admin").pipe(
-  Command.withDescription("Realm administration: init, join, domain, leave, reindex, cache, approve, reject"),
-  Command.withSubcommands([init, join, domain, leave, reindex, cacheCommand, approveCommand, rejectCommand])
+  Command.withDescription(
+    "Realm administration: init, join, domain, leave, governance, invite, approve, reject, reindex, cache"
+  ),
+  Command.withSubcommands([
+    init,
+    join,
+    domain,
+    leave,
+    governanceCommand,
+    inviteCommand,
+    approveCommand,
+    rejectCommand,
+    reindex,
+    cacheCommand
+  ])
 )
 
 // blue realm status
@@ -205,6 +219,16 @@ const describeEvent = (e: Envelope): string => {
       return `${ev.id}: withdrawn by ${ev.by} (${ev.reason})`
     case "ProposalMerged":
       return `${ev.id}: merged`
+    case "GovernanceChanged":
+      return `${ev.domain === undefined ? "realm" : ev.domain}: ${ev.changes.join("; ")}`
+    case "RepoInvited":
+      return `${ev.repo} invited by ${ev.by}`
+    case "JoinRequested":
+      return `${ev.id}: ${ev.repo.name} asks to join`
+    case "JoinApproved":
+      return `${ev.id}: ${ev.repo.name} admitted by ${ev.by}`
+    case "JoinRejected":
+      return `${ev.id}: ${ev.repo} turned down by ${ev.by}${ev.reason === undefined ? "" : ` (${ev.reason})`}`
   }
 }
 

@@ -31,7 +31,9 @@ export const exportCommand = Command.make(
   {
     name: Options.text("name").pipe(Options.withDescription("the contract to publish")),
     domain: Options.text("domain").pipe(
-      Options.withDescription("its domain, when the name is ambiguous"),
+      Options.withDescription(
+        "its domain, when the name is ambiguous; a domain this repo provides, to declare a new contract"
+      ),
       Options.optional
     ),
     value: Options.text("value").pipe(Options.withDescription("the new value as JSON"), Options.optional),

@@ -65,7 +65,7 @@ export const tryFastStatus = (args: ReadonlyArray<string>, cwd: string = process
       realmDir = nodePath.resolve(memberRoot, config.realmPath)
       repo = config.repo
       // Other machines' sessions are read from git objects: that is the full engine's job too.
-      // (This machine's name, a hash of BLUE_HOME, is only needed when any machine published sessions.)
+      // (This machine's name, kept in BLUE_HOME/machine-id, is only needed when any machine published sessions.)
       if (
         otherSessionMachines(realmDir, "").length > 0 &&
         otherSessionMachines(realmDir, machineName(blueHome())).length > 0

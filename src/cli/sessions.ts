@@ -32,7 +32,10 @@ const watch = (conn: Connection, json: boolean) =>
     }).pipe(Effect.catchIf((e) => e._tag !== "DaemonUnavailable", () => Effect.succeed(undefined)))
     const show = (line: unknown) =>
       json ? process.stdout.write(`${jsonText(line)}\n`) : writeHuman(process.stdout, String(line))
-    if (!json) show(renderSessions(yield* list(conn, me?.realm), me?.repo))
+    if (!json) {
+      const known = yield* list(conn, me?.realm)
+      show(renderSessions(known.sessions, me?.repo, known.remote))
+    }
     // The feed client reconnects (and resumes) by itself; the watch ends when interrupted (Ctrl-C, SIGTERM: runMain's
     // handlers). The session ends however the watch does: a finalizer, so an interrupt cannot skip it.
     const connect = Effect.map(daemon.find, (found) => found ?? conn)
@@ -45,7 +48,7 @@ const watch = (conn: Connection, json: boolean) =>
             (all) =>
               all === undefined ? undefined : show(
                 `\n${m.change === "started" ? "+" : "-"} ${m.session.repo} (${m.session.client_id})\n${
-                  renderSessions(all, me?.repo)
+                  renderSessions(all.sessions, me?.repo, all.remote)
                 }`
               )
           )

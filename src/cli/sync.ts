@@ -4,6 +4,7 @@
  * (src/operations/sync.ts).
  */
 import { Args, Command, Options } from "@effect/cli"
+import { isJoinRequestId, reviewJoin } from "../operations/governance.js"
 import { approveProposal, realmSync, rejectProposal, withdrawProposal } from "../operations/sync.js"
 import { given, presentOperation } from "./output.js"
 
@@ -31,19 +32,39 @@ export const syncCommand = Command.make(
   )
 )
 
-// blue realm admin approve <proposal>
-export const approveCommand = Command.make(
-  "approve",
-  { id: proposalId, json },
-  (o) => presentOperation(approveProposal, o.json, { id: o.id })
-).pipe(Command.withDescription("Approve a contract-change proposal (approvers only)"))
+/**
+ * `blue realm admin approve|reject <id>`: one command for both things an approver decides, told apart by the id —
+ * a join request's (`join-…`, governance) or a contract proposal's.
+ */
+const decision = (verdict: "approve" | "reject") =>
+  Command.make(
+    verdict,
+    {
+      id: Args.text({ name: "id" }).pipe(
+        Args.withDescription(
+          "a contract proposal's id, or a join request's (join-…), as 'blue realm status' shows them"
+        )
+      ),
+      reason,
+      json
+    },
+    (o) =>
+      isJoinRequestId(o.id)
+        ? presentOperation(reviewJoin, o.json, { id: o.id, verdict, reason: given(o.reason) })
+        : verdict === "approve"
+        ? presentOperation(approveProposal, o.json, { id: o.id })
+        : presentOperation(rejectProposal, o.json, { id: o.id, reason: given(o.reason) })
+  ).pipe(
+    Command.withDescription(
+      verdict === "approve"
+        ? "Approve a contract proposal or a join request (approvers only)"
+        : "Reject a contract proposal or a join request (approvers only); it never merges"
+    )
+  )
 
-// blue realm admin reject <proposal>
-export const rejectCommand = Command.make(
-  "reject",
-  { id: proposalId, reason, json },
-  (o) => presentOperation(rejectProposal, o.json, { id: o.id, reason: given(o.reason) })
-).pipe(Command.withDescription("Reject a contract-change proposal (approvers only); it never merges"))
+// blue realm admin approve|reject <id>
+export const approveCommand = decision("approve")
+export const rejectCommand = decision("reject")
 
 // blue realm proposal withdraw <proposal>
 const withdrawCommand = Command.make(

@@ -4,9 +4,10 @@
  * touch under trust.permissions) with the same ones. Pure: no IO.
  */
 import { Either } from "effect"
-import { AdmissionRequired, NotContractOwner, RepoNotInRealm } from "./errors.js"
+import { AdmissionRequired, JoinPending, NotContractOwner, RepoNotInRealm } from "./errors.js"
 import type { RealmEvent } from "./events.js"
 import type { RealmFile } from "./files.js"
+import { approversOf, mayGovern, pendingRequestOf } from "./governance.js"
 import type { RealmState } from "./state.js"
 
 /** The maintainers (emails) recorded for a member repo; none for a repo that is not a member. */
@@ -16,15 +17,22 @@ export const maintainersOf = (state: RealmState, repo: string): ReadonlyArray<st
 /** Whether `repo` is a member of the realm. */
 export const isMember = (state: RealmState, repo: string): boolean => repo in state.repos
 
-/** The acting repo when it is a member, or why it may not act (no repo, or not a member). */
+/**
+ * The acting repo when it is a member, or why it may not act (no repo, not a member, or a member-to-be whose join
+ * request waits for an approver).
+ */
 export const requireMember = (
   state: RealmState,
   realm: string,
   repo: string | undefined
-): Either.Either<string, RepoNotInRealm> =>
-  repo !== undefined && isMember(state, repo)
-    ? Either.right(repo)
-    : Either.left(new RepoNotInRealm({ realm, repo: repo ?? "(no repo: run this inside a member repo)" }))
+): Either.Either<string, RepoNotInRealm | JoinPending> => {
+  if (repo !== undefined && isMember(state, repo)) return Either.right(repo)
+  const request = repo === undefined ? undefined : pendingRequestOf(state, repo)
+  if (repo !== undefined && request !== undefined) {
+    return Either.left(new JoinPending({ realm, repo, id: request.id, approvers: [...approversOf(state)] }))
+  }
+  return Either.left(new RepoNotInRealm({ realm, repo: repo ?? "(no repo: run this inside a member repo)" }))
+}
 
 /** Whether a repo may join by itself: only under open admission (otherwise an approver admits it). */
 export const requireOpenAdmission = (realm: RealmFile, repo: string): Either.Either<void, AdmissionRequired> =>
@@ -80,19 +88,20 @@ export const mayAuthorFor = (
       ...Object.values(state.repos).flatMap((r) => r.maintainers)
     ]
   }
-  const joining = events.flatMap((e) => (e._tag === "RepoJoined" ? [e.repo] : []))
+  const joining = events.flatMap((e) => (e._tag === "RepoJoined" || e._tag === "JoinRequested" ? [e.repo] : []))
   return [...maintainersOf(state, actor), ...joining.filter((r) => r.name === actor).flatMap((r) => r.maintainers)]
 }
 
 /**
  * Why the actor of a Blue commit may not emit `event`, given the state before it and the commit's other events
- * (`siblings`), or undefined when it may.
+ * (`siblings`), or undefined when it may. `email` is the commit's author: governance events need an approver.
  */
 export const eventProblem = (
   state: RealmState,
   event: RealmEvent,
   actor: string | undefined,
-  siblings: ReadonlyArray<RealmEvent>
+  siblings: ReadonlyArray<RealmEvent>,
+  email?: string
 ): string | undefined => {
   // Creating a domain declares its first contract and bindings for repos other than the actor.
   const createsDomain = (d: string) => siblings.some((e) => e._tag === "DomainCreated" && e.domain.name === d)
@@ -161,5 +170,16 @@ export const eventProblem = (
     case "ProposalMerged":
       // Approvers are people, not repos (their email is the commit's author); anyone may merge a ready proposal.
       return undefined
+    case "JoinRequested":
+      return mayActFor(actor, event.repo.name)
+        ? undefined
+        : `asks to join as ${event.repo.name} but was made by ${actor ?? "no repo"}`
+    case "GovernanceChanged":
+    case "RepoInvited":
+    case "JoinApproved":
+    case "JoinRejected":
+      return email === undefined || mayGovern(state, email, event)
+        ? undefined
+        : `needs an approver, but its author ${email} is not one`
   }
 }

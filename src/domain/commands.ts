@@ -4,6 +4,9 @@
  */
 import { Schema } from "effect"
 import { Admission } from "./files.js"
+import { ChangeGovernance, InviteRepo, ReviewJoin } from "./governanceCommands.js"
+
+export { ChangeGovernance, InviteRepo, ReviewJoin } from "./governanceCommands.js"
 
 /** Who acts: the member repo the command runs in (if any) and the person. */
 export const Actor = Schema.Struct({
@@ -108,7 +111,10 @@ export const Command = Schema.Union(
   ApproveProposal,
   RejectProposal,
   WithdrawProposal,
-  MergeProposal
+  MergeProposal,
+  ChangeGovernance,
+  InviteRepo,
+  ReviewJoin
 )
 /** Every realm command. */
 export type Command = typeof Command.Type

@@ -4,7 +4,7 @@
  */
 import { Either } from "effect"
 import * as semver from "semver"
-import { isMember, requireContractOwner, requireMember, requireOpenAdmission } from "./authorization.js"
+import { isMember, requireContractOwner, requireMember } from "./authorization.js"
 import type { Command, CommandMeta } from "./commands.js"
 import { findContract, planPublish } from "./contracts.js"
 import {
@@ -31,13 +31,14 @@ import {
   NotificationAcknowledged,
   type RealmEvent,
   RealmInitialized,
-  RepoJoined,
   RepoLeft
 } from "./events.js"
 import { defaultRealmFile, type RealmFile } from "./files.js"
+import { decideChangeGovernance, decideInvite, decideJoin, decideReviewJoin } from "./governance.js"
 import { cycleClosedBy, domainEdges, realmGraph } from "./graph.js"
 import { sourceGlobProblem } from "./nameRules.js"
 import { type Name, type NameKind, nameProblem } from "./names.js"
+import { decideDeclareContract } from "./newContracts.js"
 import { isValidRange, normalizeRange, PLACEHOLDER_SCHEMA } from "./placeholder.js"
 import { decideProposal, proposeChange } from "./proposals.js"
 import { pendingKey, type RealmState } from "./state.js"
@@ -76,25 +77,23 @@ export const decide = (
         if (state.realm !== undefined) {
           return yield* Either.left(new RealmAlreadyInitialized({ realm: state.realm.name, path: command.path }))
         }
-        return [new RealmInitialized({ realm: defaultRealmFile(name, meta.time, command.admission) })]
+        // Its user is the first approver: someone must be able to change governance and approve.
+        return [
+          new RealmInitialized({ realm: defaultRealmFile(name, meta.time, command.admission, [meta.actor.user]) })
+        ]
       }
       case "JoinRealm": {
         const name = yield* validateName("repo", command.repo)
         const realm = yield* requireRealm(state, "")
         if (isMember(state, name)) return yield* Either.left(new AlreadyMember({ realm: realm.name, repo: name }))
-        yield* requireOpenAdmission(realm, name)
-        return [
-          new RepoJoined({
-            repo: {
-              name,
-              ...(command.org !== undefined ? { org: command.org } : {}),
-              ...(command.path !== undefined ? { path: command.path } : {}),
-              ...(command.url !== undefined ? { url: command.url } : {}),
-              maintainers: command.maintainers,
-              joined_at: meta.time
-            }
-          })
-        ]
+        return yield* decideJoin(state, realm, {
+          name,
+          ...(command.org !== undefined ? { org: command.org } : {}),
+          ...(command.path !== undefined ? { path: command.path } : {}),
+          ...(command.url !== undefined ? { url: command.url } : {}),
+          maintainers: command.maintainers,
+          joined_at: meta.time
+        })
       }
       case "CreateDomain": {
         const domain = yield* validateName("domain", command.domain)
@@ -170,7 +169,12 @@ export const decide = (
         const actor = yield* requireMember(state, realm.name, meta.actor.repo)
         yield* validateName("contract", command.contract)
         if (command.domain !== undefined) yield* validateName("domain", command.domain)
-        const { contract, domain } = yield* findContract(state, command.contract, command.domain)
+        const found = findContract(state, command.contract, command.domain)
+        // A contract its domain does not have yet: the domain's provider declares it (issue 12).
+        if (Either.isLeft(found) && command.domain !== undefined && found.left.candidates.length === 0) {
+          return yield* decideDeclareContract(command, command.domain, state, actor)
+        }
+        const { contract, domain } = yield* found
         yield* requireContractOwner(contract, actor)
         for (const glob of command.sourceFiles ?? []) {
           const reason = sourceGlobProblem(glob)
@@ -315,5 +319,11 @@ export const decide = (
         }
         return [new RepoLeft({ repo, forced: command.force && importers.length > 0 })]
       }
+      case "ChangeGovernance":
+        return yield* decideChangeGovernance(command, state, meta)
+      case "InviteRepo":
+        return yield* decideInvite(command, state, meta)
+      case "ReviewJoin":
+        return yield* decideReviewJoin(command, state, meta)
     }
   })

@@ -4,7 +4,26 @@
  */
 import { Schema } from "effect"
 import { type Bump, bumpProblem } from "./compatibility.js"
+import type {
+  DomainNotFound,
+  InvalidGovernance,
+  JoinPending,
+  JoinRequestNotFound,
+  LastApprover,
+  NotApprover,
+  NotDomainProvider
+} from "./governanceErrors.js"
 import type { ProposalError } from "./proposalErrors.js"
+
+export {
+  DomainNotFound,
+  InvalidGovernance,
+  JoinPending,
+  JoinRequestNotFound,
+  LastApprover,
+  NotApprover,
+  NotDomainProvider
+} from "./governanceErrors.js"
 
 /** A name that is not a kebab-case identifier (or would escape its directory). */
 export class InvalidName extends Schema.TaggedError<InvalidName>()("InvalidName", {
@@ -58,16 +77,21 @@ export class RepoNotInRealm extends Schema.TaggedError<RepoNotInRealm>()("RepoNo
   }
 }
 
-/** Joining a realm whose admission policy needs a proposal. */
+/** Joining an invite-only realm without an invitation (an `approval` realm files a join request instead). */
 export class AdmissionRequired extends Schema.TaggedError<AdmissionRequired>()("AdmissionRequired", {
   realm: Schema.String,
   repo: Schema.String,
-  admission: Schema.String
+  admission: Schema.String,
+  /** who may admit it (the realm's approvers) */
+  approvers: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] })
 }) {
   override get message() {
+    const who = this.approvers.length === 0
+      ? "an approver"
+      : `an approver (${this.approvers.join(", ")})`
     return this.admission === "invite-only"
-      ? `Realm '${this.realm}' is invite-only: an approver must invite '${this.repo}' before it can join.`
-      : `Realm '${this.realm}' admits repos by approval: '${this.repo}' cannot join directly until join proposals are available (blue realm sync); ask an approver to set governance.admission to open.`
+      ? `Realm '${this.realm}' is invite-only: ${who} must run 'blue realm admin invite ${this.repo}' before '${this.repo}' can join.`
+      : `Realm '${this.realm}' admits repos by approval: ${who} must approve the join request of '${this.repo}'.`
   }
 }
 
@@ -159,6 +183,13 @@ export type DomainError =
   | RoleConflict
   | NotificationNotFound
   | ProposalError
+  | NotApprover
+  | LastApprover
+  | InvalidGovernance
+  | DomainNotFound
+  | JoinRequestNotFound
+  | JoinPending
+  | NotDomainProvider
 
 /** A contract name that matches no contract (or several, in different domains). */
 export class ContractNotFound extends Schema.TaggedError<ContractNotFound>()("ContractNotFound", {

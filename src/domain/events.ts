@@ -5,6 +5,7 @@
  */
 import { Schema } from "effect"
 import { BindingFile, ContractFile, DomainFile, RealmFile, RepoFile } from "./files.js"
+import { GovernanceChanged, JoinApproved, JoinRejected, JoinRequested, RepoInvited } from "./governanceEvents.js"
 import { Name } from "./names.js"
 
 /** A realm was created with its governance and trust settings. */
@@ -136,6 +137,8 @@ export class ProposalMerged extends Schema.TaggedClass<ProposalMerged>()("Propos
   id: ProposalId
 }) {}
 
+export { GovernanceChanged, JoinApproved, JoinRejected, JoinRequested, RepoInvited } from "./governanceEvents.js"
+
 /** Every realm event. */
 export const RealmEvent = Schema.Union(
   RealmInitialized,
@@ -152,7 +155,12 @@ export const RealmEvent = Schema.Union(
   ProposalApproved,
   ProposalRejected,
   ProposalWithdrawn,
-  ProposalMerged
+  ProposalMerged,
+  GovernanceChanged,
+  RepoInvited,
+  JoinRequested,
+  JoinApproved,
+  JoinRejected
 )
 /** Every realm event. */
 export type RealmEvent = typeof RealmEvent.Type

@@ -238,14 +238,22 @@ export const LocalConfig = Schema.Struct({
 /** <repo>/.blue/config.yaml */
 export type LocalConfig = typeof LocalConfig.Type
 
-/** The accepted RFC's governance and trust, with admission `open` so a local realm works out of the box. */
-export const defaultRealmFile = (name: Name, createdAt: string, admission: Admission = "open"): RealmFile => ({
+/**
+ * The accepted RFC's governance and trust, with admission `open` so a local realm works out of the box; `init` passes
+ * its user as the first approver.
+ */
+export const defaultRealmFile = (
+  name: Name,
+  createdAt: string,
+  admission: Admission = "open",
+  approvers: ReadonlyArray<string> = []
+): RealmFile => ({
   name,
   version: "1.0.0",
   created_at: createdAt,
   governance: {
     admission,
-    approvers: [],
+    approvers: [...approvers],
     breaking_changes: { require_approval: true, grace_period_days: 14 }
   },
   trust: {

@@ -1,6 +1,7 @@
 /**
  * Refusals of the proposal commands (acknowledge, approve, reject, withdraw, merge): one `Schema.TaggedError` per
- * reason, like `errors.ts`, kept apart so that governance and proposals can grow without touching each other.
+ * reason, like `errors.ts`, kept apart so that governance and proposals can grow without touching each other. A
+ * non-approver approving or rejecting gets governance's `NotApprover`.
  */
 import { Schema } from "effect"
 
@@ -54,19 +55,6 @@ export class ProposalRangeRejects extends Schema.TaggedError<ProposalRangeReject
   }
 }
 
-/** Approving or rejecting a proposal without being one of the realm's approvers. */
-export class NotAnApprover extends Schema.TaggedError<NotAnApprover>()("NotAnApprover", {
-  id: Schema.String,
-  user: Schema.String,
-  approvers: Schema.Array(Schema.String)
-}) {
-  override get message() {
-    return `'${this.user}' is not an approver of this realm, so it cannot approve or reject proposal '${this.id}'; ${
-      this.approvers.length === 0 ? "the realm has no approvers" : `ask ${this.approvers.join(" or ")}`
-    }.`
-  }
-}
-
 /** Withdrawing a proposal from a repo other than the contract owner that opened it. */
 export class NotProposalOwner extends Schema.TaggedError<NotProposalOwner>()("NotProposalOwner", {
   id: Schema.String,
@@ -106,7 +94,6 @@ export type ProposalError =
   | ProposalClosed
   | NotAffectedImporter
   | ProposalRangeRejects
-  | NotAnApprover
   | NotProposalOwner
   | ProposalNotReady
   | ProposalConflict

@@ -3,7 +3,8 @@
  * rendered from. Plain JSON-compatible records so that snapshots are `JSON.stringify` away.
  */
 import type { ContractBumped, ContractPublished, RealmEvent } from "./events.js"
-import type { BindingFile, ContractFile, DomainFile, DomainGovernanceFile, RealmFile, RepoFile } from "./files.js"
+import type { BindingFile, ContractFile, DomainFile, RealmFile, RepoFile } from "./files.js"
+import { foldGovernance, type GovernanceState, mergeGovernance } from "./governanceState.js"
 import { standingOf } from "./placeholder.js"
 
 /** One domain with its contracts and bindings. */
@@ -11,8 +12,6 @@ export interface DomainState {
   readonly file: DomainFile
   readonly contracts: Readonly<Record<string, ContractFile>>
   readonly bindings: Readonly<Record<string, BindingFile>>
-  /** the domain's governance.yaml override of the realm's governance, when one was recorded */
-  readonly governance?: DomainGovernanceFile
 }
 
 /**
@@ -98,6 +97,8 @@ export interface RealmState {
   readonly changes: Readonly<Record<string, ReadonlyArray<ChangeAcks>>>
   /** every proposal ever opened, by id, in the order they were opened */
   readonly proposals: Readonly<Record<string, ProposalState>>
+  /** invitations, join requests and domain governance overrides (absent until the first governance event) */
+  readonly governance?: GovernanceState
 }
 
 /** Bump when RealmState changes shape: older snapshots are ignored and rebuilt from the log. */
@@ -132,6 +133,7 @@ export interface Draft {
   pending: Record<string, PendingNotification>
   changes: Record<string, ReadonlyArray<ChangeAcks>>
   proposals: Record<string, ProposalState>
+  governance?: GovernanceState
 }
 
 /** The domains a draft has copied for writing (the others are still shared with the state it came from). */
@@ -154,7 +156,8 @@ export const draftOf = (state: RealmState): Draft => {
     domains: state.domains as Record<string, DraftDomain>,
     pending: (state.pending ?? {}) as Record<string, PendingNotification>,
     changes: (state.changes ?? {}) as Record<string, ReadonlyArray<ChangeAcks>>,
-    proposals: (state.proposals ?? {}) as Record<string, ProposalState>
+    proposals: (state.proposals ?? {}) as Record<string, ProposalState>,
+    ...(state.governance === undefined ? {} : { governance: state.governance })
   }
   ownDomains.set(draft, new Set())
   ownMaps.set(draft, new Set())
@@ -182,8 +185,7 @@ const writableDomain = (draft: Draft, name: string): DraftDomain | undefined => 
   const copy: DraftDomain = {
     file: domain.file,
     contracts: { ...domain.contracts },
-    bindings: { ...domain.bindings },
-    ...(domain.governance === undefined ? {} : { governance: domain.governance })
+    bindings: { ...domain.bindings }
   }
   writable(draft, "domains")[name] = copy
   own.add(name)
@@ -273,7 +275,8 @@ const notify = (
     domain: event.domain,
     contract: event.contract.name,
     version: event.contract.version,
-    from_repo: actor ?? event.contract.owner,
+    // A merge may be made by any repo: the change is still the owner's.
+    from_repo: merged?.repo ?? actor ?? event.contract.owner,
     change_type: changeType,
     changes: event.contract.evolution.at(-1)?.changes ?? [],
     created_at: time,
@@ -368,6 +371,7 @@ export const apply = (
       return
     case "RepoJoined":
       writable(draft, "repos")[event.repo.name] = event.repo
+      if (draft.governance !== undefined) draft.governance = foldGovernance(draft.governance, event, meta.time)
       return
     case "RepoLeft": {
       delete writable(draft, "repos")[event.repo]
@@ -497,6 +501,24 @@ export const apply = (
       }
       return
     }
+    case "GovernanceChanged":
+      if (event.domain === undefined) {
+        if (draft.realm !== undefined) {
+          draft.realm = { ...draft.realm, governance: mergeGovernance(draft.realm.governance, event.governance) }
+        }
+        return
+      }
+      draft.governance = foldGovernance(draft.governance, event, meta.time)
+      return
+    case "JoinApproved":
+      writable(draft, "repos")[event.repo.name] = event.repo
+      draft.governance = foldGovernance(draft.governance, event, meta.time)
+      return
+    case "RepoInvited":
+    case "JoinRequested":
+    case "JoinRejected":
+      draft.governance = foldGovernance(draft.governance, event, meta.time)
+      return
   }
 }
 

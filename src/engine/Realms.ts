@@ -79,7 +79,7 @@ export class Realms extends Effect.Service<Realms>()("blue/Realms", {
     const audit = makeAudit(ports, history)
     const verify = (dir: string) => Effect.zipRight(freshen(dir), audit.verify(dir))
     const auditTrail = (dir: string, since?: string) => Effect.zipRight(freshen(dir), audit.auditTrail(dir, since))
-    const { machineSessions, publishSessions } = makeSessionMirror(ports)
+    const { machineSessions, publishSessions, pushSessions } = makeSessionMirror(ports)
     return {
       init,
       initRemote,
@@ -97,6 +97,7 @@ export class Realms extends Effect.Service<Realms>()("blue/Realms", {
       stateOf: history.stateOf,
       auditTrail,
       publishSessions,
+      pushSessions,
       machineSessions
     } as const
   })

@@ -1062,7 +1062,7 @@ export const checkRealmCommits = (
     const explained = new Set<string>()
     let s = state
     for (const r of c.events) {
-      const problem = eventProblem(s, r.envelope.event, actor, events)
+      const problem = eventProblem(s, r.envelope.event, actor, events, c.author.email)
       if (problem !== undefined) {
         findings.push({
           level: "error",

@@ -48,7 +48,12 @@ export const schemaVersions: Readonly<Record<RealmEvent["_tag"], number>> = {
   ProposalApproved: 1,
   ProposalRejected: 1,
   ProposalWithdrawn: 1,
-  ProposalMerged: 1
+  ProposalMerged: 1,
+  GovernanceChanged: 1,
+  RepoInvited: 1,
+  JoinRequested: 1,
+  JoinApproved: 1,
+  JoinRejected: 1
 }
 
 /**

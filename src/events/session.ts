@@ -127,3 +127,48 @@ export const decodeSessionEvent = (
     return path === "" ? `${type}: ${detail}` : `${type}: ${path} ${detail}`
   })
 }
+
+/** Another machine's live session, as it published it on the realm's `blue/sessions/<machine>` branch. */
+export interface RemoteSession extends Session {
+  /** the machine it runs on */
+  readonly machine: string
+  /** when that machine last published its sessions (null when its snapshot did not say) */
+  readonly seen_at: string | null
+}
+
+/**
+ * The live sessions in a machine's published snapshot (`{machine, updated_at, sessions: [Session…]}`), read loosely:
+ * an entry without a repo or start time, or one that has ended, is left out; missing fields get their empty value.
+ */
+export const publishedSessions = (
+  machine: string,
+  snapshot: unknown,
+  seenAt: string | null
+): ReadonlyArray<RemoteSession> => {
+  const listed = (snapshot as { sessions?: unknown } | null)?.sessions
+  const text = (v: unknown): string | null => (typeof v === "string" ? v : null)
+  const texts = (v: unknown): Array<string> => (Array.isArray(v) ? v.filter((x) => typeof x === "string") : [])
+  return (Array.isArray(listed) ? listed : []).flatMap((raw: unknown): Array<RemoteSession> => {
+    const x = (raw !== null && typeof raw === "object" ? raw : {}) as Record<string, unknown>
+    const repo = text(x["repo"])
+    const started = text(x["started_at"])
+    if (repo === null || started === null || text(x["ended_at"]) !== null) return []
+    return [{
+      id: text(x["id"]) ?? "",
+      repo,
+      realm: text(x["realm"]) ?? "",
+      client_id: text(x["client_id"]) ?? "cli",
+      pid: typeof x["pid"] === "number" ? x["pid"] : null,
+      started_at: started,
+      last_activity: text(x["last_activity"]) ?? started,
+      active_rfc: text(x["active_rfc"]),
+      active_domains: texts(x["active_domains"]),
+      imports_watching: texts(x["imports_watching"]),
+      exports_modified: texts(x["exports_modified"]),
+      ended_at: null,
+      end_reason: null,
+      machine,
+      seen_at: seenAt
+    }]
+  })
+}

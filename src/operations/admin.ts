@@ -6,6 +6,7 @@ import { Effect, Either, Schema } from "effect"
 import * as nodePath from "node:path"
 import { validateName } from "../domain/decide.js"
 import { Admission } from "../domain/files.js"
+import { approversOf, pendingRequestOf } from "../domain/governance.js"
 import { suggestName } from "../domain/names.js"
 import { displayUrl, parseRealmLocation, pathOptionProblem, UnsupportedRealmLocation } from "../domain/realmLocation.js"
 import { PathProblem } from "../engine/errors.js"
@@ -139,6 +140,16 @@ const resolveRealmArg = (at: At, arg: string) =>
     })
   })
 
+/** What join says of the join request it filed (or found pending) in an `approval` realm. */
+const joinRequestLine = (
+  request: { readonly id: string; readonly pending_already: boolean; approvers: ReadonlyArray<string> }
+) =>
+  `${request.pending_already ? "Join request" : "✓ Join request"} ${request.id} ${
+    request.pending_already ? "is still pending" : "recorded"
+  }; an approver (${
+    request.approvers.length === 0 ? "none is recorded yet" : request.approvers.join(", ")
+  }) must run 'blue realm admin approve ${request.id}'`
+
 /** `blue_realm_join`: register the repo at `at.cwd` in a realm and write its `.blue/config.yaml`. */
 export const joinRealm = operation({
   tool: "blue_realm_join",
@@ -193,7 +204,7 @@ export const joinRealm = operation({
         Effect.map((a) => ({
           state: a.state,
           realm: a.realm,
-          commit: a.commit as string | undefined,
+          commit: a.events.length === 0 ? undefined : a.commit as string | undefined,
           rejoined: false
         })),
         // A repo whose registration landed but whose local config was lost (crash, fresh clone) may join again.
@@ -203,6 +214,11 @@ export const joinRealm = operation({
               ? Effect.succeed({ state: o.state, realm: o.name, commit: undefined, rejoined: true })
               : Effect.fail(e)))
       )
+      // A join into an `approval` realm files a join request (or finds the pending one). .blue/config.yaml is written
+      // all the same, so that the repo is set up the moment an approver admits it; until then commands that need
+      // membership say the request is pending (JoinPending).
+      const request = joined.state.repos[repoName] === undefined ? pendingRequestOf(joined.state, repoName) : undefined
+      const requestedNow = joined.commit !== undefined && request !== undefined
       yield* Effect.flatMap(MemberConfig, (c) =>
         c.write(root, {
           realm: remote === undefined
@@ -226,12 +242,18 @@ export const joinRealm = operation({
         commit: joined.commit ?? null,
         alreadyMember: joined.rejoined,
         config: nodePath.join(root, CONFIG_FILE),
-        detected
+        detected,
+        // only while a join request waits (an `approval` realm): the result of a join is unchanged otherwise
+        ...(request === undefined ? {} : {
+          join_request: { id: request.id, pending_already: !requestedNow, approvers: [...approversOf(joined.state)] }
+        })
       }
     }),
   summary: (r) =>
     [
-      r.alreadyMember
+      r.join_request !== undefined
+        ? joinRequestLine(r.join_request)
+        : r.alreadyMember
         ? `✓ ${r.repo} is already a member of realm '${r.realm}'`
         : `✓ Created repos/${r.repo}.yaml in realm '${r.realm}'`,
       ...r.detected.map((d) => `✓ Detected ${d.role}: ${d.contract} in domain ${d.domain}`),

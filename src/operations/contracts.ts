@@ -66,7 +66,9 @@ export const exportContract = operation({
     value: Schema.optional(Schema.Unknown.annotations({ description: "The new value (any JSON)" })),
     file: optionalString("Read the new value from this JSON/YAML file instead"),
     detect: optionalBoolean("Auto-detect the value from code with the extractor in .blue/config.yaml"),
-    domain: optionalString("The contract's domain, when the name is ambiguous"),
+    domain: optionalString(
+      "The contract's domain, when the name is ambiguous; or a domain this repo provides, to declare a new contract there"
+    ),
     schema: optionalString("A JSON/YAML file with the contract's new JSON Schema"),
     validation: optionalString("A JSON/YAML file with the contract's validation hooks {exporter, importer, ci_only}"),
     source_files: Schema.optional(

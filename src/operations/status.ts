@@ -10,6 +10,7 @@ import { Invocation } from "../engine/invocation.js"
 import { Home, Presence, RepoCaches } from "../engine/ports.js"
 import { Realms } from "../engine/Realms.js"
 import { proposalNow } from "../engine/realms/shared.js"
+import { publishedSessions } from "../events/session.js"
 import { proposalViews } from "../projections/proposals.js"
 import { renderProposals } from "../projections/proposalStatus.js"
 import { type LocalExport, renderStatus, type SessionInput, statusView } from "../projections/status.js"
@@ -20,31 +21,23 @@ import { here, hereAsMember } from "./where.js"
 const liveSessions = (realm: string): Effect.Effect<ReadonlyArray<SessionInput>, never, Presence> =>
   Effect.flatMap(Presence, (presence) => presence.localSessions(realm))
 
-const text = (v: unknown): string | null => (typeof v === "string" ? v : null)
-
-/** The sessions other machines published on the realm's `blue/sessions/<machine>` branches. */
+/** The live sessions other machines published on the realm's `blue/sessions/<machine>` branches (stale ones hidden). */
 const otherMachines = (realms: Realms, dir: string) =>
   Effect.zip(realms.machineSessions(dir), Effect.flatMap(Home, (home) => home.machine)).pipe(
     Effect.map(([published, machine]) =>
       published
         .filter((m) => m.machine !== machine)
-        .flatMap((m): Array<SessionInput> => {
-          const listed = (m.snapshot as { sessions?: unknown } | null)?.sessions
-          return (Array.isArray(listed) ? listed : []).flatMap((x: Record<string, unknown> | null) => {
-            const repo = text(x?.["repo"])
-            const started = text(x?.["started_at"])
-            if (repo === null || started === null || text(x?.["ended_at"]) !== null) return []
-            return [{
-              repo,
-              client_id: text(x?.["client_id"]) ?? "cli",
-              pid: typeof x?.["pid"] === "number" ? x["pid"] : null,
-              started_at: started,
-              last_activity: text(x?.["last_activity"]) ?? started,
-              active_rfc: text(x?.["active_rfc"]),
-              machine: m.machine
-            }]
-          })
-        })
+        .flatMap((m) => publishedSessions(m.machine, m.snapshot, m.updated_at))
+        .map((x): SessionInput => ({
+          repo: x.repo,
+          client_id: x.client_id,
+          pid: x.pid,
+          started_at: x.started_at,
+          last_activity: x.last_activity,
+          active_rfc: x.active_rfc,
+          machine: x.machine,
+          ...(x.seen_at === null ? {} : { seen_at: x.seen_at })
+        }))
     ),
     Effect.orElseSucceed((): ReadonlyArray<SessionInput> => [])
   )

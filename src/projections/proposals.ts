@@ -3,9 +3,9 @@
  * deadline, what blocks the merge and, for an importer, what it is asked to do. Pure: `now` comes from the caller,
  * so the same log and time always give the same view.
  */
-import * as semver from "semver"
+import satisfies from "semver/functions/satisfies.js"
+import { mayMerge } from "../domain/mergeRule.js"
 import { normalizeRange } from "../domain/placeholder.js"
-import { mayMerge } from "../domain/proposals.js"
 import type { ProposalState, ProposalStatus, RealmState } from "../domain/state.js"
 
 /** One proposal as status shows it (also its `--json`). */
@@ -56,7 +56,7 @@ export const proposalView = (
     ? undefined
     : (state.domains[p.domain]?.bindings[repo]?.imports ?? []).find((i) => i.contract === p.contract)?.version
   const asked = role === "importer" && p.status === "open" && !(repo! in p.acks) && range !== undefined
-    ? { action: semver.satisfies(p.to, normalizeRange(range)) ? "acknowledge" as const : "widen-range" as const, range }
+    ? { action: satisfies(p.to, normalizeRange(range)) ? "acknowledge" as const : "widen-range" as const, range }
     : undefined
   return {
     id: p.id,

@@ -6,7 +6,15 @@
 import { Schema } from "effect"
 import * as YAML from "yaml"
 import type { RealmEvent } from "../domain/events.js"
-import { BindingFile, ContractFile, DomainFile, ProposalFile, RealmFile, RepoFile } from "../domain/files.js"
+import {
+  BindingFile,
+  ContractFile,
+  DomainFile,
+  DomainGovernanceFile,
+  ProposalFile,
+  RealmFile,
+  RepoFile
+} from "../domain/files.js"
 import { type ProposalState, type RealmState, restatedBindings } from "../domain/state.js"
 import { plainYaml } from "./yamlText.js"
 
@@ -37,6 +45,7 @@ const encoders = {
   domain: Schema.encodeSync(DomainFile),
   contract: Schema.encodeSync(ContractFile),
   binding: Schema.encodeSync(BindingFile),
+  governance: Schema.encodeSync(DomainGovernanceFile),
   proposal: Schema.encodeSync(ProposalFile)
 }
 
@@ -90,6 +99,10 @@ export const renderPath = (state: RealmState, path: string): string | undefined 
     const domain = state.domains[parts[1]!]
     if (domain === undefined) return undefined
     if (parts.length === 3 && parts[2] === "domain.yaml") return toYaml(encoders.domain(domain.file))
+    if (parts.length === 3 && parts[2] === "governance.yaml") {
+      const override = state.governance?.domains[parts[1]!]
+      return override === undefined ? undefined : toYaml(encoders.governance(override))
+    }
     if (parts.length === 4) {
       const name = parts[3]!.replace(/\.yaml$/, "")
       if (parts[2] === "contracts") {
@@ -111,6 +124,7 @@ export const renderAll = (state: RealmState): Map<string, string> => {
   for (const repo of Object.keys(state.repos)) paths.push(`repos/${repo}.yaml`)
   for (const [name, d] of Object.entries(state.domains)) {
     paths.push(`domains/${name}/domain.yaml`)
+    if (state.governance?.domains[name] !== undefined) paths.push(`domains/${name}/governance.yaml`)
     for (const c of Object.keys(d.contracts)) paths.push(`domains/${name}/contracts/${c}.yaml`)
     for (const b of Object.keys(d.bindings)) paths.push(`domains/${name}/bindings/${b}.yaml`)
   }
@@ -146,6 +160,10 @@ export const touchedPaths = (before: RealmState, event: RealmEvent): ReadonlyArr
         )
       ]
     case "NotificationAcknowledged":
+    case "RepoInvited":
+    case "JoinRequested":
+    case "JoinRejected":
+      // Recorded in the event log only: no realm file shows invitations or pending requests.
       return []
     case "ProposalOpened":
     case "ProposalAmended":
@@ -155,6 +173,10 @@ export const touchedPaths = (before: RealmState, event: RealmEvent): ReadonlyArr
     case "ProposalWithdrawn":
     case "ProposalMerged":
       return [proposalPath(event.id)]
+    case "GovernanceChanged":
+      return [event.domain === undefined ? "realm.yaml" : `domains/${event.domain}/governance.yaml`]
+    case "JoinApproved":
+      return [`repos/${event.repo.name}.yaml`]
     case "BindingDeclared":
       return [
         `domains/${event.domain}/bindings/${event.binding.repo}.yaml`,

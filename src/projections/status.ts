@@ -93,6 +93,8 @@ export interface SessionInput {
   readonly last_activity: string
   readonly active_rfc: string | null
   readonly machine?: string
+  /** when the other machine last published its sessions */
+  readonly seen_at?: string
 }
 
 /** A live session in the realm, as status shows it (this machine's, from daemon.db). */
@@ -128,7 +130,8 @@ export interface StatusView {
     readonly repos: number
     readonly domains: number
   }
-  readonly repo: { readonly name: string; readonly member: boolean } | null
+  /** `join_request`: the id of its pending join request, while an approver has not answered it */
+  readonly repo: { readonly name: string; readonly member: boolean; readonly join_request?: string } | null
   readonly domains: ReadonlyArray<DomainView>
   readonly repos: ReadonlyArray<{ readonly name: string; readonly path?: string; readonly joined_at: string }>
   /** contract changes this repo has not acknowledged yet (`blue realm ack`) */
@@ -137,6 +140,11 @@ export interface StatusView {
   readonly sessions: ReadonlyArray<SessionView>
   /** for an owner: the latest changes of its contracts and which importers acknowledged them */
   readonly acknowledgements: ReadonlyArray<AckView>
+}
+
+const joinRequestOf = (state: RealmState, repo: string): { readonly join_request?: string } => {
+  const request = Object.values(state.governance?.requests ?? {}).find((r) => r.repo.name === repo)
+  return request === undefined ? {} : { join_request: request.id }
 }
 
 const roleIn = (state: RealmState, domain: string, repo: string): Role | "member" =>
@@ -204,7 +212,11 @@ export const statusView = (
       repos: Object.keys(state.repos).length,
       domains: Object.keys(state.domains).length
     },
-    repo: repo === undefined ? null : { name: repo, member: repo in state.repos },
+    repo: repo === undefined ? null : {
+      name: repo,
+      member: repo in state.repos,
+      ...(repo in state.repos ? {} : joinRequestOf(state, repo))
+    },
     domains,
     notifications: Object.values(state.pending ?? {})
       .filter((n) => repo !== undefined && n.repo === repo)
@@ -220,6 +232,7 @@ export const statusView = (
         last_activity: x.last_activity,
         active_rfc: x.active_rfc,
         machine: x.machine ?? null,
+        ...(x.seen_at === undefined ? {} : { seen_at: x.seen_at }),
         you: x.repo === repo
       }))
       .sort((a, b) => Number(b.you) - Number(a.you) || a.started_at.localeCompare(b.started_at)),
@@ -265,7 +278,13 @@ export const renderStatus = (v: StatusView, now: number = Date.now()): string =>
   lines.push(
     v.repo === null ? `📊 realm ${v.realm.name} (admin view)` : `📊 ${v.repo.name} (in realm: ${v.realm.name})`
   )
-  if (v.repo !== null && !v.repo.member) lines.push(`⚠️  ${v.repo.name} is not a member of this realm any more.`)
+  if (v.repo !== null && !v.repo.member) {
+    lines.push(
+      v.repo.join_request === undefined
+        ? `⚠️  ${v.repo.name} is not a member of this realm any more.`
+        : `⏳ ${v.repo.name} is not a member yet: join request ${v.repo.join_request} waits for an approver ('blue realm admin approve ${v.repo.join_request}').`
+    )
+  }
   for (const d of v.domains) {
     for (const c of d.contracts) {
       if (c.local === undefined) continue
@@ -338,7 +357,7 @@ export const renderStatus = (v: StatusView, now: number = Date.now()): string =>
         `  • ${x.repo}${x.you ? " (you)" : ""} - ${
           x.active_rfc === null ? "idle" : `working on ${x.active_rfc}`
         } (${x.client_id}${x.pid === null ? "" : `, pid ${x.pid}`}, since ${ago(x.started_at, now)}${
-          x.machine === null ? "" : `, on ${x.machine}`
+          x.machine === null ? "" : `, on ${x.machine}${x.seen_at === undefined ? "" : `, seen ${ago(x.seen_at, now)}`}`
         })`
       )
     }

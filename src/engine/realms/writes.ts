@@ -39,8 +39,12 @@ const summarize = (command: Command, events: ReadonlyArray<RealmEvent>, actor: A
   switch (command._tag) {
     case "InitRealm":
       return `Initialize realm ${command.name}`
-    case "JoinRealm":
-      return `${command.repo} joins the realm`
+    case "JoinRealm": {
+      const request = events.find((e) => e._tag === "JoinRequested")
+      return request?._tag === "JoinRequested"
+        ? `${command.repo} asks to join the realm (${request.id})`
+        : `${command.repo} joins the realm`
+    }
     case "CreateDomain": {
       const [provider, ...consumers] = command.repos
       return `Create domain ${command.domain} (${provider} → ${consumers.join(", ")})`
@@ -69,7 +73,14 @@ const summarize = (command: Command, events: ReadonlyArray<RealmEvent>, actor: A
         return `Merge proposal ${command.id}: ${landed.contract.name} ${landed.from} → ${landed.contract.version}`
       }
       if (events[0] !== undefined) return proposalSummary(events[0], actor)
+      break
     }
+    case "ChangeGovernance":
+      return `${actor.user} changes the governance of ${command.domain === undefined ? "the realm" : command.domain}`
+    case "InviteRepo":
+      return `${actor.user} invites ${command.repo}`
+    case "ReviewJoin":
+      return `${actor.user} ${command.verdict === "approve" ? "approves" : "rejects"} ${command.id}`
   }
   return `${plural(events.length, "event")} by ${actor.repo ?? actor.user}`
 }
