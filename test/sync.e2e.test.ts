@@ -105,6 +105,9 @@ describe("blue realm sync: Daily Development and Consumer Response", () => {
     expect(fungalStatus).toMatch(/merges in 14 days \(\d{4}-\d{2}-\d{2}\) unless/)
     expect(fungalStatus).toContain("→ you: your import (>=1.0.0 <2.0.0) accepts 1.5.0")
     const asJson = ok(s.ws.blue(FUNGAL, "realm", "status", "--json"), "status --json").json()
+    // The start-up fast path (daemon.db caught up) and the full engine (--no-cache declines the fast path) agree.
+    expect(ok(s.ws.blue(FUNGAL, "realm", "status", "--json", "--no-cache"), "full").json()).toEqual(asJson)
+    expect(ok(s.ws.blue(FUNGAL, "realm", "status", "--no-cache"), "full").stdout).toBe(fungalStatus)
     expect(asJson.proposals).toEqual([
       expect.objectContaining({ id, branch, from: "1.4.0", to: "1.5.0", waiting: [FUNGAL], role: "importer" })
     ])

@@ -27,6 +27,7 @@ import type {
   RemoteNotEmpty,
   RemoteWriteFailed
 } from "../../adapters/remoteGit.js"
+import { clockOverride } from "../../domain/clockOverride.js"
 import type { Actor } from "../../domain/commands.js"
 import type { DomainError, InvalidIdentity, UncommittedChanges } from "../../domain/errors.js"
 import type { RealmState } from "../../domain/state.js"
@@ -115,25 +116,6 @@ export const eventPathsOf = (message: string): ReadonlyArray<string> => {
 /** One line of a commit message or header: no field's content can add a line (or an <email> delimiter). */
 export const oneLine = (text: string): string =>
   text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, " ").replace(/[<>]/g, "")
-
-/**
- * BLUE_NOW, the clock override of tests and demos (a grace period of 14 days passes in a test): an ISO time, or
- * `+<n>d` / `+<n>h` ahead of the real clock. Undefined when unset or unreadable.
- */
-export const clockOverride = (
-  env: Readonly<Record<string, string | undefined>>,
-  realMs: number
-): number | undefined => {
-  const raw = env["BLUE_NOW"]?.trim()
-  if (raw === undefined || raw === "") return undefined
-  const ahead = /^\+(\d+(?:\.\d+)?)([dhm])$/.exec(raw)
-  if (ahead !== null) {
-    const unit = ahead[2] === "d" ? 86_400_000 : ahead[2] === "h" ? 3_600_000 : 60_000
-    return realMs + Math.round(Number(ahead[1]) * unit)
-  }
-  const at = Date.parse(raw)
-  return Number.isFinite(at) ? at : undefined
-}
 
 /** The time proposals are judged at (the merge rule's `now`): BLUE_NOW when set, else the wall clock. */
 export const proposalNow = (env: Readonly<Record<string, string | undefined>>): number =>
