@@ -10,6 +10,7 @@ import * as path from "node:path"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import * as YAML from "yaml"
 import { APERTURE, FUNGAL, ML, ok, readYaml, REALM, S3, seedStory, setExports } from "./support/seed.js"
+import { landByGrace } from "./support/sync.js"
 import { dbFingerprint, fingerprint, git, makeWorkspace, type Run, type Workspace } from "./support/workspace.js"
 
 const workspaces: Array<Workspace> = []
@@ -211,6 +212,9 @@ describe("the seed's daily development story", () => {
       changes: ["+ read: training-metrics/experiments/*"],
       importers: [{ repo: FUNGAL, range: "^1.0.0", standing: "stale" }]
     })
+    // fungal imports it: the change is a proposal, which lands on main once its grace period has passed.
+    expect(out.proposal).toMatchObject({ outcome: "opened", branch: expect.stringMatching(/^sync\/aperture\//) })
+    landByGrace(s.ws, APERTURE)
     const text = fs.readFileSync(path.join(s.realm, CONTRACT_FILE), "utf8")
     expect(text).toMatch(/^version: "1\.1\.0"$/m)
     const contract = YAML.parse(text)
@@ -352,6 +356,7 @@ describe("blue realm export: value sources, schema and hand-set versions", () =>
       "export --file"
     ).json()
     expect(second).toMatchObject({ from: "1.0.0", version: "1.1.0", bump: "minor", changes: ["+ read: b/*"] })
+    landByGrace(ws, APERTURE)
     expect(readYaml(path.join(realm, CONTRACT_FILE)).value).toEqual({ read: ["a/*", "b/*"] })
 
     expectRefused(
@@ -401,6 +406,7 @@ describe("blue realm export: value sources, schema and hand-set versions", () =>
     expect(ok(ws.blue(APERTURE, "status"), "status").stdout).toContain("+ b (read)")
     const out = ok(ws.blue(APERTURE, "realm", "export", "--name", S3, "--detect", "--json"), "export (file)").json()
     expect(out).toMatchObject({ from: "1.0.0", version: "1.1.0", bump: "minor", changes: ["+ read: b"] })
+    landByGrace(ws, APERTURE)
     expect(readYaml(path.join(realm, CONTRACT_FILE)).value).toEqual({ read: ["a", "b"] })
   })
 })

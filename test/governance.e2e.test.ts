@@ -10,6 +10,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { APERTURE, FUNGAL, ok, readYaml, REALM, S3, seedStory } from "./support/seed.js"
+import { landByGrace } from "./support/sync.js"
 import { BLUE_BIN, fingerprint, makeWorkspace, type Run, type Workspace } from "./support/workspace.js"
 
 const APPROVER = "tester@example.com"
@@ -242,6 +243,8 @@ describe("governance changes and a second contract", () => {
       ws.blue(APERTURE, "realm", "export", "--name", "bucket-names", "--value", `{"buckets":["training-data","runs"]}`),
       "bump"
     )
+    // fungal imports it: the bump is a proposal, landed once its grace period has passed.
+    landByGrace(ws, APERTURE)
     const stale = ws.blue(FUNGAL, "realm", "check", "--mode", "importer", "--json")
     expect(stale.code).toBe(2)
     expect(stale.json().findings).toContainEqual(

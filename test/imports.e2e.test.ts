@@ -9,6 +9,7 @@ import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as YAML from "yaml"
 import { APERTURE, FUNGAL, ML, ok, readYaml, REALM, S3, seedStory } from "./support/seed.js"
+import { landByGrace } from "./support/sync.js"
 import { git, makeWorkspace, type Workspace } from "./support/workspace.js"
 
 const FUNGAL_BINDING = "domains/s3-access/bindings/fungal-image-analysis.yaml"
@@ -16,8 +17,8 @@ const ML_BINDING = "domains/training-pipeline/bindings/ml-infra.yaml"
 
 /** A realm file as committed at the realm's HEAD (not the working tree). */
 const committed = (realm: string, file: string) => YAML.parse(git(realm, "show", `HEAD:${file}`))
-/** The paths the realm's HEAD commit changed. */
-const headFiles = (realm: string) => git(realm, "show", "--name-only", "--format=", "HEAD").trim().split("\n").sort()
+/** The paths the realm's HEAD commit changed (against its first parent: a proposal's merge is a merge commit). */
+const headFiles = (realm: string) => git(realm, "diff", "--name-only", "HEAD^1", "HEAD").trim().split("\n").sort()
 
 describe("imports stay true when the contract moves on", () => {
   let ws: Workspace
@@ -59,8 +60,11 @@ describe("imports stay true when the contract moves on", () => {
       blue(APERTURE, "realm", "export", "--name", S3, "--value", `{"read":["jobs/*","runs/*","experiments/*"]}`),
       "1.1"
     )
+    // fungal imports it: a proposal, which lands (a merge commit) once its grace period has passed.
+    landByGrace(ws, APERTURE)
     const files = headFiles(realm)
-    expect(files.filter((f) => !f.startsWith("events/"))).toEqual([
+    expect(files.filter((f) => f.startsWith("proposals/"))).toHaveLength(1)
+    expect(files.filter((f) => !f.startsWith("events/") && !f.startsWith("proposals/"))).toEqual([
       FUNGAL_BINDING,
       "domains/s3-access/contracts/s3-permissions.yaml"
     ])

@@ -50,6 +50,16 @@ const blue = (cwd: string, ...args: Array<string>) => {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr, json: () => JSON.parse(r.stdout) }
 }
 
+/** Lands the open compatible proposals: the owner's sync with the clock past their grace period (BLUE_NOW). */
+const landByGrace = () => {
+  const r = spawnSync(process.execPath, [BLUE_BIN, "realm", "sync"], {
+    cwd: ws.path(APERTURE),
+    env: { ...env, BLUE_NOW: "+15d" },
+    encoding: "utf8"
+  })
+  if (r.status !== 0 || !r.stdout.includes("✓ Merged proposal")) throw new Error(`landing: ${r.stdout}${r.stderr}`)
+}
+
 const connect = async (repo: string, args: Array<string> = []): Promise<Connected> => {
   const transport = new StdioClientTransport({
     command: process.execPath,
@@ -134,7 +144,11 @@ const EXPECTED_TOOLS = [
   "blue_realm_ack",
   "blue_realm_worktree",
   "blue_realm_commit",
-  "blue_realm_push"
+  "blue_realm_push",
+  "blue_realm_sync",
+  "blue_realm_approve",
+  "blue_realm_reject",
+  "blue_realm_withdraw"
 ]
 
 describe("blue mcp: initialize and the tool list", () => {
@@ -148,7 +162,7 @@ describe("blue mcp: initialize and the tool list", () => {
   it("lists the realm tools whose commands exist, and none whose command does not", async () => {
     const { tools } = await aperture.client.listTools()
     expect(tools.map((t) => t.name)).toEqual(EXPECTED_TOOLS)
-    for (const missing of ["sync", "pr"]) {
+    for (const missing of ["pr"]) {
       expect(tools.find((t) => t.name === `blue_realm_${missing}`)).toBeUndefined()
     }
     for (const t of tools) {
@@ -238,6 +252,8 @@ describe("blue mcp: the seed story through tool calls", () => {
     const bump = await aperture.ok("blue_realm_export", { name: S3, value: { read: ["a/*", "b/*"] } })
     expect(bump).toMatchObject({ from: "1.0.0", version: "1.1.0", bump: "minor", compatible: true })
     expect(bump.importers).toEqual([{ repo: FUNGAL, range: "^1.0.0", standing: "stale" }])
+    // fungal imports it: a proposal, landed once its grace period has passed.
+    landByGrace()
     expect(readYaml(ws.path(REALM, "domains", "s3-access", "contracts", `${S3}.yaml`)).version).toBe("1.1.0")
 
     const status = await fungal.ok("blue_realm_status")
@@ -262,6 +278,12 @@ describe("blue mcp: the seed story through tool calls", () => {
     expect(acked.acknowledged.map((a: any) => a.version)).toEqual(["1.1.0"])
     expect(git(ws.path(REALM), "log", "-1", "--format=%s").trim()).toBe(`${FUNGAL} acknowledges 1 notification`)
     expect((await fungal.ok("blue_realm_status")).notifications).toEqual([])
+    // blue_realm_sync with dry_run: what `blue realm sync --dry-run --json` prints, and nothing written.
+    const before = git(ws.path(REALM), "rev-parse", "HEAD")
+    const dry = await fungal.ok("blue_realm_sync", { dry_run: true })
+    expect(dry).toMatchObject({ repo: FUNGAL, dry_run: true, notify: true })
+    expect(dry).toEqual(ok(blue(FUNGAL, "realm", "sync", "--dry-run", "--json"), "sync --dry-run").json())
+    expect(git(ws.path(REALM), "rev-parse", "HEAD")).toBe(before)
     expect(ok(blue(FUNGAL, "realm", "replay", "--verify", "--json"), "verify").json().ok).toBe(true)
   })
 })
@@ -280,9 +302,9 @@ describe("blue mcp: refusals and protocol errors", () => {
   })
 
   it("an unknown tool and arguments that do not fit the schema are JSON-RPC errors (-32602)", async () => {
-    const unknown = await protocolError(aperture.call("blue_realm_sync", {}))
+    const unknown = await protocolError(aperture.call("blue_realm_worktree", {}))
     expect(unknown.code).toBe(-32602)
-    expect(unknown.message).toContain("blue_realm_sync")
+    expect(unknown.message).toContain("blue_realm_worktree")
     const wrongType = await protocolError(aperture.call("blue_realm_leave", { force: "yes" }))
     expect(wrongType.code).toBe(-32602)
     expect(wrongType.message).toContain("force")
@@ -419,6 +441,7 @@ describe("blue mcp: refusals and protocol errors", () => {
     expect(await aperture.ok("blue_realm_export", { name: S3, file: "paths.json" })).toMatchObject({
       version: "1.2.0"
     })
+    landByGrace()
   })
 })
 
@@ -633,6 +656,7 @@ describe("blue mcp: session and notifications", () => {
   })
 
   it("a breaking change arrives as a warning (notices held back at level warning); ack clears the resource", async () => {
+    landByGrace()
     await fungal.ok("blue_realm_ack", { all: true })
     await fungal.client.setLoggingLevel("warning")
     fungal.messages.length = 0

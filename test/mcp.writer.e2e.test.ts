@@ -66,6 +66,8 @@ const normalise = (ws: Workspace, value: unknown): unknown =>
   JSON.parse(
     JSON.stringify(value).split(ws.root).join("<root>")
       .replace(/\b[0-9a-f]{40}\b/g, "<commit>")
+      // a proposal's id and branch carry the time it was opened (<repo>-YYYYMMDD-HHMMSS)
+      .replace(/\b\d{8}-\d{6}\b/g, "<stamp>")
       .replace(/\b[0-9a-f]{7,12}\b/g, "<short>")
       .replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z/g, "<time>")
       .replace(/\b[0-9A-HJKMNP-TV-Z]{26}\b/g, "<id>")
@@ -79,7 +81,10 @@ const realmFiles = (ws: Workspace): Record<string, unknown> => {
   const files = spawnSync("git", ["ls-files"], { cwd: dir, encoding: "utf8" }).stdout.split("\n").filter((f) =>
     f !== "" && !f.startsWith("events/")
   )
-  for (const f of files) out[f] = normalise(ws, fs.readFileSync(path.join(dir, f), "utf8"))
+  // proposals/<repo>-<stamp>.yaml: named by the time the proposal was opened
+  for (const f of files) {
+    out[f.replace(/\d{8}-\d{6}/g, "<stamp>")] = normalise(ws, fs.readFileSync(path.join(dir, f), "utf8"))
+  }
   for (const repo of [APERTURE, FUNGAL, ML]) {
     const config = ws.path(repo, ".blue", "config.yaml")
     out[`${repo}/.blue/config.yaml`] = fs.existsSync(config) ? normalise(ws, fs.readFileSync(config, "utf8")) : ""

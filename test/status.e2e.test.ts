@@ -186,6 +186,8 @@ describe("status: sessions and acknowledgements", () => {
   it("the owner sees which importers acknowledged which change and which are still pending", () => {
     ok(run(APERTURE, "realm", "export", "--name", S3, "--value", `{"read":["jobs/*"]}`), "first value")
     ok(run(APERTURE, "realm", "export", "--name", S3, "--value", `{"read":["jobs/*","runs/*"]}`), "1.1.0")
+    // fungal imports it: a proposal, landed once its grace period has passed.
+    expect(ok(runIn({ BLUE_NOW: "+15d" }, APERTURE, "realm", "sync"), "sync 15 days on").stdout).toContain("✓ Merged")
     const mine = run(FUNGAL, "status", "--json").json().notifications.map((n: any) => [n.id, n.version])
     expect(mine.map((n: Array<string>) => n[1])).toEqual(["1.0.0", "1.1.0"])
 

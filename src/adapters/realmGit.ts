@@ -27,6 +27,8 @@ export interface CommitSpec {
   readonly author: { readonly name: string; readonly email: string }
   /** epoch milliseconds; git keeps whole seconds */
   readonly time: number
+  /** parents after `parent` (a merge commit: a proposal's branch head); history reads first parents only */
+  readonly mergeParents?: ReadonlyArray<string>
 }
 
 /** A commit on the realm branch. */
@@ -59,6 +61,11 @@ export class RealmGit extends Context.Tag("blue/RealmGit")<RealmGit, {
    * holds one; `advance` and `materialize` then use them.
    */
   readonly lockForWrite: (dir: string, branch?: string) => Effect.Effect<void, GitLockHeld | GitError, Scope.Scope>
+  /**
+   * The commit `branch` points at: the local branch, else (a remote realm's clone) its remote-tracking branch from
+   * the last fetch, else undefined.
+   */
+  readonly branchHead: (dir: string, branch: string) => Effect.Effect<string | undefined, GitError>
   /**
    * Local branches whose name starts with `prefix`, with the commit each points at; with `remote`, that remote's
    * tracking branches instead (`refs/remotes/<remote>/…`, named without the prefix), each only when its commit is
@@ -562,6 +569,16 @@ export const makeRealmGit = (options: MaintainOptions = {}): Context.Tag.Service
       await git.init({ fs: atomicFs, dir, defaultBranch: REALM_BRANCH })
     }),
   head: (dir, branch = REALM_BRANCH) => attempt("resolve-ref", dir, async () => readBranch(dir, branch)),
+  branchHead: (dir, branch) =>
+    attempt("resolve-ref", dir, async () => {
+      const local = readBranch(dir, branch)
+      if (local !== undefined) return local
+      try {
+        return await git.resolveRef({ fs: atomicFs, dir, ref: `refs/remotes/origin/${branch}` })
+      } catch {
+        return undefined
+      }
+    }),
   branches: (dir, prefix, remote) =>
     attempt("branch", dir, async () => {
       const names = (await git.listBranches({ fs: atomicFs, dir, ...(remote === undefined ? {} : { remote }) }))
@@ -598,7 +615,7 @@ export const makeRealmGit = (options: MaintainOptions = {}): Context.Tag.Service
         "commit",
         encodeCommit({
           tree,
-          parents: spec.parent === undefined ? [] : [spec.parent],
+          parents: [...(spec.parent === undefined ? [] : [spec.parent]), ...(spec.mergeParents ?? [])],
           author: who,
           committer: who,
           message: spec.message

@@ -310,9 +310,9 @@ export class RemoteGit extends Context.Tag("blue/RemoteGit")<RemoteGit, {
     dir: string
   ) => Effect.Effect<CloneResult, RemoteError | NotARealm | PathProblem>
   /**
-   * Brings the server's main and (with `sessions`, the default) its `blue/sessions/*` branches into the
-   * remote-tracking refs of the clone in `dir`, fetching only what changed, and prunes tracking refs of session
-   * branches the server dropped. Local branches are not touched.
+   * Brings the server's main, its proposal branches (`sync/*`) and (with `sessions`, the default) its
+   * `blue/sessions/*` branches into the remote-tracking refs of the clone in `dir`, fetching only what changed, and
+   * prunes tracking refs of session branches the server dropped. Local branches are not touched.
    */
   readonly fetch: (
     dir: string,
@@ -343,6 +343,8 @@ const REMOTE = "origin"
 const SESSIONS_PREFIX = "blue/sessions/"
 /** The private ref a commit not on any branch yet is pushed through. */
 const OUTGOING = "refs/blue/outgoing"
+/** Proposal branches (`sync/<repo>/<timestamp>`), fetched with main: a merge names their heads as parents. */
+const PROPOSALS_PREFIX = "sync/"
 const REFSPEC = `+refs/heads/*:refs/remotes/${REMOTE}/*`
 
 const NETWORK_CODES: Record<string, string> = {
@@ -611,7 +613,7 @@ export const makeRemoteGit = (config: RemoteGitConfig = {}) =>
         const url = yield* originUrl(dir)
         const server = yield* listServerRefs(url)
         const wanted = server.filter((r) =>
-          r.ref === "refs/heads/main" ||
+          r.ref === "refs/heads/main" || r.ref.startsWith(`refs/heads/${PROPOSALS_PREFIX}`) ||
           (options.sessions !== false && r.ref.startsWith(`refs/heads/${SESSIONS_PREFIX}`))
         )
         const stale: Array<string> = []

@@ -16,11 +16,12 @@ import { cacheCommand } from "./cache.js"
 import { checkCommand } from "./check.js"
 import { exportCommand, importCommand } from "./contracts.js"
 import { daemonCommand } from "./daemon.js"
-import { approveCommand, governanceCommand, inviteCommand, rejectCommand } from "./governance.js"
+import { governanceCommand, inviteCommand } from "./governance.js"
 import { mcpCommand } from "./mcp.js"
 import { choice, usage } from "./options.js"
 import { given, present, presentOperation } from "./output.js"
 import { sessionsCommand } from "./sessions.js"
+import { approveCommand, proposalCommand, rejectCommand, syncCommand } from "./sync.js"
 import { trustCommand } from "./trust.js"
 import { commitCommand, pushCommand, worktreeCommand } from "./worktrees.js"
 
@@ -345,6 +346,8 @@ const realm = Command.make("realm").pipe(
     status,
     exportCommand,
     importCommand,
+    syncCommand,
+    proposalCommand,
     checkCommand,
     ack,
     sessionsCommand,

@@ -11,11 +11,14 @@ import { autoStartEnabled, machineName, otherSessionMachines, runningDaemon } fr
 import { blueHome, daemonDbPath } from "../adapters/home.js"
 import { findMemberRoot, peekPlainMemberConfig, readMemberConfigText } from "../adapters/memberConfigPeek.js"
 import { findRealmRoot, readBranch } from "../adapters/paths.js"
+import { clockOverride } from "../domain/clockOverride.js"
 import { nameProblem } from "../domain/nameRules.js"
 import type { RealmState } from "../domain/state.js"
 import { initialState } from "../domain/state.js"
 import { escapeControls, jsonText } from "../domain/text.js"
 import { foldEnvelopes } from "../projections/fold.js"
+import { proposalViews } from "../projections/proposals.js"
+import { renderProposals } from "../projections/proposalStatus.js"
 import { renderStatus, statusView } from "../projections/status.js"
 
 /**
@@ -93,9 +96,15 @@ export const tryFastStatus = (args: ReadonlyArray<string>, cwd: string = process
       const base: RealmState = db.snapshot(row.name)?.state ?? initialState
       const state = foldEnvelopes(base, db.readForFold(row.name, base.position))
       const sessions = repo === undefined ? [] : liveOnly(db.activeSessions(row.name))
-      const view = statusView(state, { path: realmDir, head }, repo, new Map(), sessions, process.pid, nameOrder)
+      const shown = statusView(state, { path: realmDir, head }, repo, new Map(), sessions, process.pid, nameOrder)
+      // Open proposals as the full engine shows them (absent when there are none), judged at BLUE_NOW or now.
+      const now = new Date(clockOverride(process.env, Date.now()) ?? Date.now()).toISOString()
+      const proposals = proposalViews(state, repo, now)
+      const view = proposals.length === 0 ? shown : { ...shown, proposals }
       process.stdout.write(
-        parsed.json ? jsonText(view, 2) + "\n" : escapeControls(renderStatus(view)) + "\n"
+        parsed.json
+          ? jsonText(view, 2) + "\n"
+          : escapeControls([renderStatus(view), ...renderProposals(proposals)].join("\n")) + "\n"
       )
       return true
     } finally {

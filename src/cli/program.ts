@@ -80,12 +80,13 @@ const isUsageError = (cause: Cause.Cause<unknown>) =>
 /**
  * Whether a command line registers itself as a session while it runs: every command does — except the daemon
  * itself, the watcher and the MCP server (they register their own), and asking for help or the version (nothing to
- * register, and no reason to start a daemon for it).
+ * register, and no reason to start a daemon for it), and a `--dry-run`, which promises to write nothing anywhere
+ * (daemon.db included).
  */
 export const registersSession = (argv: ReadonlyArray<string>): boolean => {
   const words = argv.filter((a) => !a.startsWith("-"))
   const asksForHelp = argv.some((a) => a === "--help" || a === "-h" || a === "--version")
-  return words.length > 0 && !asksForHelp &&
+  return words.length > 0 && !asksForHelp && !argv.includes("--dry-run") &&
     !(words[0] === "daemon" || words[0] === "mcp" || (words[0] === "realm" && words[1] === "sessions"))
 }
 

@@ -32,7 +32,11 @@ const WRITE_COMMANDS: ReadonlyArray<ReadonlyArray<string>> = [
   ["realm", "admin", "reject"],
   ["realm", "export"],
   ["realm", "import"],
-  ["realm", "ack"]
+  ["realm", "ack"],
+  ["realm", "sync"],
+  ["realm", "admin", "approve"],
+  ["realm", "admin", "reject"],
+  ["realm", "proposal", "withdraw"]
 ]
 
 /**

@@ -110,7 +110,13 @@ export const FeedLive = Layer.scoped(
               s.sent.set(realm, position)
             }
             const type = recorded.envelope.type
-            if (type === "ContractBumped" || type === "ContractPublished") {
+            // A proposal tells its importers as a contract change does, unless its sync said --no-notify.
+            const quiet = recorded.envelope.correlationId.startsWith("sync-quiet:")
+            if (
+              !quiet &&
+              (type === "ContractBumped" || type === "ContractPublished" || type === "ProposalOpened" ||
+                type === "ProposalAmended")
+            ) {
               raised.set(realm, (raised.get(realm) ?? new Set()).add(String(position)))
             }
           }

@@ -16,6 +16,7 @@ import type { Realms } from "../engine/Realms.js"
 import { DaemonConfig, DaemonConfigLive, type DaemonOptions, Ingest, IngestLive } from "./context.js"
 import { Feed, FeedLive } from "./feed.js"
 import { makeHttpApp, MAX_BODY_BYTES } from "./http.js"
+import { ProposalMergerLive } from "./proposals.js"
 import { OrphanReaperLive } from "./reaper.js"
 import { RefWatcherLive } from "./refWatcher.js"
 import type { CommandProgram, OperationRunner } from "./run.js"
@@ -135,7 +136,9 @@ export const DaemonLive = (options: DaemonOptions) =>
   HttpServerLive.pipe(
     Layer.provideMerge(FeedLive),
     Layer.provideMerge(
-      Layer.mergeAll(RefWatcherLive, SessionMirrorLive, OrphanReaperLive).pipe(Layer.provideMerge(InitialIngestLive))
+      Layer.mergeAll(RefWatcherLive, SessionMirrorLive, OrphanReaperLive, ProposalMergerLive).pipe(
+        Layer.provideMerge(InitialIngestLive)
+      )
     ),
     Layer.provideMerge(IngestLive),
     Layer.provideMerge(DaemonConfigLive(options))

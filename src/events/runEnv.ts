@@ -13,6 +13,7 @@ export const RUN_ENV_VARIABLES: ReadonlyArray<string> = [
   "BLUE_LOCK_TIMEOUT_MS",
   "BLUE_DAEMON",
   "BLUE_GITHUB_API_URL",
+  "BLUE_NOW",
   "GIT_AUTHOR_NAME",
   "GIT_AUTHOR_EMAIL",
   "GIT_COMMITTER_NAME",

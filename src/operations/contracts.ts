@@ -135,6 +135,39 @@ export const exportContract = operation({
         ...(o.source_files === undefined ? {} : { sourceFiles: o.source_files })
       }, h.actor)
       const published = out.events.find((e) => e.type === "ContractBumped" || e.type === "ContractPublished")
+      // A change that affects importers is a proposal on its sync branch, not a bump on main (SPEC §2.4).
+      const proposed = out.events.find((e) => e.type === "ProposalOpened" || e.type === "ProposalAmended")
+      const proposal = proposed === undefined
+        ? undefined
+        : (out.state.proposals ?? {})[(proposed.event as { id: string }).id]
+      if (proposal !== undefined && proposed !== undefined) {
+        return {
+          realm: out.realm,
+          contract: o.name,
+          domain: proposal.domain,
+          changed: true,
+          from: proposal.from,
+          version: proposal.to,
+          bump: proposal.bump,
+          compatible: !proposal.breaking,
+          changes: proposal.changes,
+          importers: Object.values(out.state.domains[proposal.domain]!.bindings).flatMap((b) =>
+            (b.imports ?? []).filter((i) => i.contract === o.name).map((i) => ({
+              repo: b.repo,
+              range: i.version,
+              standing: standingOf(i, proposal.proposed)
+            }))
+          ),
+          proposal: {
+            id: proposal.id,
+            branch: proposal.branch,
+            outcome: proposed.type === "ProposalOpened" ? "opened" : "amended",
+            reviewers: proposal.reviewers,
+            deadline: proposal.deadline
+          },
+          commit: out.commit
+        }
+      }
       const domain = published === undefined
         ? Object.entries(out.state.domains).find(([d, s]) =>
           s.contracts[o.name] !== undefined && (o.domain === undefined || o.domain === d)
@@ -165,11 +198,22 @@ export const exportContract = operation({
               standing: standingOf(i, after)
             }))
           ),
+        proposal: null,
         commit: published === undefined ? null : out.commit
       }
     })),
   summary: (r) =>
-    !r.changed
+    r.proposal !== null
+      ? [
+        `📤 Contract ${r.contract}: ${r.from} → ${r.version} (${r.bump}, ${r.compatible ? "compatible" : "BREAKING"}) ${
+          r.proposal.outcome === "opened" ? "proposed" : "proposal updated"
+        } on ${r.proposal.branch}`,
+        ...r.changes.map((c) => `  ${c}`),
+        `✓ Proposal ${r.proposal.id}: it merges once its importers acknowledge (or its grace period ends for a compatible change); 'blue realm sync' merges it when ready`,
+        ...(r.importers.length === 0 ? [] : ["Importers:"]),
+        ...r.importers.map((i) => `  - ${i.repo} (imports ${i.range}): ${i.standing}`)
+      ].join("\n")
+      : !r.changed
       ? `✓ ${r.contract}: code matches the contract (v${r.version ?? "?"}); nothing to publish`
       : [
         r.bump === "initial"

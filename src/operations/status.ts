@@ -6,9 +6,13 @@ import { Effect, Schema } from "effect"
 import { realmGraph, renderGraph } from "../domain/graph.js"
 import { cachedPerFile, localExports } from "../engine/detect.js"
 import { PathProblem } from "../engine/errors.js"
+import { Invocation } from "../engine/invocation.js"
 import { Home, Presence, RepoCaches } from "../engine/ports.js"
 import { Realms } from "../engine/Realms.js"
+import { proposalNow } from "../engine/realms/shared.js"
 import { publishedSessions } from "../events/session.js"
+import { proposalViews } from "../projections/proposals.js"
+import { renderProposals } from "../projections/proposalStatus.js"
 import { type LocalExport, renderStatus, type SessionInput, statusView } from "../projections/status.js"
 import { operation, optionalBoolean } from "./operation.js"
 import { here, hereAsMember } from "./where.js"
@@ -62,6 +66,11 @@ export const realmStatus = operation({
         ? []
         : [...yield* liveSessions(realm.name), ...yield* otherMachines(realms, realm.dir)]
       const remote = yield* realms.remoteStatus(realm.dir)
+      const proposals = proposalViews(
+        realm.state,
+        h.member?.config.repo,
+        new Date(proposalNow((yield* Invocation).env)).toISOString()
+      )
       return {
         ...statusView(
           realm.state,
@@ -72,12 +81,20 @@ export const realmStatus = operation({
           // A CLI status is itself a session for a moment: leave that one out. The MCP server's session is the agent's.
           at.flags === true ? process.pid : undefined
         ),
+        // Open proposals: the change, its acknowledgements, its deadline, its blockers, what this repo is asked
+        // (absent when there are none, so the fast path's output, which declines when there are, stays the same).
+        ...(proposals.length === 0 ? {} : { proposals }),
         // A realm on a git server: when this machine's clone last fetched, and whether the server answered (absent for
         // a local realm, so the fast path's output stays the same).
         ...(remote === undefined ? {} : { remote })
       }
     })),
-  summary: (v) => [renderStatus(v), ...("remote" in v ? remoteLine(v.remote) : [])].join("\n")
+  summary: (v) =>
+    [
+      renderStatus(v),
+      ...("proposals" in v ? renderProposals(v.proposals) : []),
+      ...("remote" in v ? remoteLine(v.remote) : [])
+    ].join("\n")
 })
 
 const ago = (iso: string | null, now = Date.now()) => {

@@ -128,7 +128,17 @@ export const makeRemoteSync = ({ git, remote }: Ports) => {
   const pushCommit = (dir: string, realm: string, url: string, expected: string | undefined, commit: string) =>
     Effect.flatMap(remoteOf(realm, url), (r) => r.push(dir, "main", expected, commit))
 
-  return { pullLocked, pushCommit, remoteOf, markSynced: (dir: string) => recordSync(dir, true) } as const
+  /** Pushes `commit` to the server's `branch` (a proposal branch) if, and only if, the server has it at `expected`. */
+  const pushBranch = (
+    dir: string,
+    realm: string,
+    url: string,
+    branch: string,
+    expected: string | undefined,
+    commit: string
+  ) => Effect.flatMap(remoteOf(realm, url), (r) => r.push(dir, branch, expected, commit))
+
+  return { pullLocked, pushCommit, pushBranch, remoteOf, markSynced: (dir: string) => recordSync(dir, true) } as const
 }
 
 /** The remote side, as built by makeRemoteSync. */

@@ -27,6 +27,7 @@ import type {
   RemoteNotEmpty,
   RemoteWriteFailed
 } from "../../adapters/remoteGit.js"
+import { clockOverride } from "../../domain/clockOverride.js"
 import type { Actor } from "../../domain/commands.js"
 import type { DomainError, InvalidIdentity, UncommittedChanges } from "../../domain/errors.js"
 import type { RealmState } from "../../domain/state.js"
@@ -118,9 +119,19 @@ export const eventPathsOf = (message: string): ReadonlyArray<string> => {
 export const oneLine = (text: string): string =>
   text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, " ").replace(/[<>]/g, "")
 
-/** The time of a write, from the Clock service, with its actor. */
+/** The time proposals are judged at (the merge rule's `now`): BLUE_NOW when set, else the wall clock. */
+export const proposalNow = (env: Readonly<Record<string, string | undefined>>): number =>
+  clockOverride(env, Date.now()) ?? Date.now()
+
+/** The time of a write, from the Clock service (or BLUE_NOW), with its actor. */
 export const metaNow = (actor: Actor) =>
-  Effect.map(Clock.currentTimeMillis, (ms) => ({ ms, time: new Date(ms).toISOString(), actor }))
+  Effect.gen(function*() {
+    const real = yield* Clock.currentTimeMillis
+    const invocation = yield* Effect.serviceOption(Invocation)
+    const env = invocation._tag === "Some" ? invocation.value.env : process.env
+    const ms = clockOverride(env, real) ?? clockOverride(process.env, real) ?? real
+    return { ms, time: new Date(ms).toISOString(), actor }
+  })
 
 /** How long this invocation waits for a realm's write lock (its BLUE_LOCK_TIMEOUT_MS). */
 export const lockTimeout = Effect.map(

@@ -33,6 +33,7 @@ import { foldEnvelopes } from "../../projections/fold.js"
 import { renderPath, touchedPaths } from "../../projections/realmFiles.js"
 import { Invocation } from "../invocation.js"
 import type { History } from "./history.js"
+import { type BranchMove, planBranches } from "./proposalBranches.js"
 import { backoffMs, isStale, MAX_PUSH_ATTEMPTS, type RemoteSync, syncInterval } from "./remote.js"
 import {
   type Appended,
@@ -63,6 +64,8 @@ const summarize = (command: Command, events: ReadonlyArray<RealmEvent>, actor: A
     case "LeaveRealm":
       return `${command.repo} leaves the realm${command.force ? " (forced)" : ""}`
     case "PublishContract": {
+      const proposed = events.find((e) => e._tag === "ProposalOpened" || e._tag === "ProposalAmended")
+      if (proposed !== undefined) return proposalSummary(proposed, actor)
       const bump = events.find((e) => e._tag === "ContractBumped")
       return bump?._tag === "ContractBumped"
         ? `${actor.repo ?? actor.user}: ${command.contract} ${bump.from} → ${bump.contract.version} (${bump.bump})`
@@ -72,6 +75,18 @@ const summarize = (command: Command, events: ReadonlyArray<RealmEvent>, actor: A
       return `${actor.repo ?? actor.user} imports ${command.contract} ${command.version}`
     case "AcknowledgeNotifications":
       return `${actor.repo ?? actor.user} acknowledges ${plural(events.length, "notification")}`
+    case "AcknowledgeProposal":
+    case "ApproveProposal":
+    case "RejectProposal":
+    case "WithdrawProposal":
+    case "MergeProposal": {
+      const landed = events.find((e) => e._tag === "ContractBumped")
+      if (command._tag === "MergeProposal" && landed?._tag === "ContractBumped") {
+        return `Merge proposal ${command.id}: ${landed.contract.name} ${landed.from} → ${landed.contract.version}`
+      }
+      if (events[0] !== undefined) return proposalSummary(events[0], actor)
+      break
+    }
     case "ChangeGovernance":
       return `${actor.user} changes the governance of ${command.domain === undefined ? "the realm" : command.domain}`
     case "InviteRepo":
@@ -90,6 +105,28 @@ const summarize = (command: Command, events: ReadonlyArray<RealmEvent>, actor: A
       return `${actor.repo ?? actor.user}: removed the worktrees of ${command.name}`
   }
   return `${plural(events.length, "event")} by ${actor.repo ?? actor.user}`
+}
+
+/** The first line of a proposal command's commit (the proposal's own branch commit says the change). */
+const proposalSummary = (event: RealmEvent, actor: Actor): string => {
+  const who = actor.repo ?? actor.user
+  switch (event._tag) {
+    case "ProposalOpened":
+      return `${who}: propose ${event.contract} ${event.from} → ${event.to} (${event.bump}) on ${event.branch}`
+    case "ProposalAmended":
+      return `${who}: amend proposal ${event.id}: ${event.from} → ${event.to} (${event.bump})`
+    case "ProposalAcknowledged":
+      return `${event.repo} acknowledges proposal ${event.id} (${event.version})`
+    case "ProposalApproved":
+      return `${event.by} approves proposal ${event.id}`
+    case "ProposalRejected":
+      return `${event.by} rejects proposal ${event.id}`
+    case "ProposalWithdrawn":
+      return `${who} withdraws proposal ${event.id}`
+    case "ProposalMerged":
+      return `Merge proposal ${event.id}`
+  }
+  return `${event._tag} by ${who}`
 }
 
 /** Errors of a command refused by the realm's state (not of IO): worth deciding again on a fresher state. */
@@ -297,25 +334,46 @@ export const makeWrites = (
           `Blue-Actor: ${oneLine(actor.repo === undefined ? actor.user : `${actor.repo} (${actor.user})`)}`,
           ...group.flatMap((d) => d.envelopes.map((e) => `${TRAILER}${eventFilePath(e)}`))
         ].join("\n")
-        return { group, writes, message, actor }
+        const before = decided[decided.indexOf(group[0]!) - 1]?.after ?? state
+        const events = group.flatMap((d) => d.envelopes.map((e) => e.event))
+        return { group, writes, message, actor, before, events }
       })
       yield* refuseHandEdits(dir, realmName, head0, all)
       // From the first commit on, an interrupt (Ctrl-C, SIGTERM) waits for the write to be whole.
       const written = yield* Effect.uninterruptible(Effect.gen(function*() {
         const oids: Array<string> = []
+        // Proposal branches a commit moves (first expected head, last commit: each later commit descends from it).
+        const moves = new Map<string, BranchMove>()
         let parent = head0
         for (const c of commits) {
+          const author = { name: oneLine(c.actor.repo ?? c.actor.user), email: oneLine(c.actor.user) }
+          // Proposal branches: their commits (objects only) and the branch heads a merge names as parents.
+          const branches = yield* planBranches(git, dir, parent, c.before, c.events, { author, time: ms })
+          for (const m of branches.moves) {
+            const earlier = moves.get(m.branch)
+            moves.set(m.branch, earlier === undefined ? m : { ...m, expected: earlier.expected })
+          }
           parent = yield* git.writeCommit(dir, {
             parent,
+            ...(branches.mergeParents.length === 0 ? {} : { mergeParents: branches.mergeParents }),
             writes: c.writes,
             message: c.message,
-            author: { name: oneLine(c.actor.repo ?? c.actor.user), email: oneLine(c.actor.user) },
+            author,
             time: ms
           })
           oids.push(parent)
         }
         const tip = parent!
-        if (url !== undefined) yield* remoteSync.pushCommit(dir, realmName, url, head0, tip)
+        // A proposal branch goes to the server before the event on main that refers to it (SPEC §2.1).
+        if (url !== undefined) {
+          for (const m of moves.values()) {
+            yield* remoteSync.pushBranch(dir, realmName, url, m.branch, m.expected, m.commit)
+          }
+          yield* remoteSync.pushCommit(dir, realmName, url, head0, tip)
+        }
+        for (const m of moves.values()) {
+          yield* git.advance(dir, yield* git.head(dir, m.branch), m.commit, m.branch)
+        }
         yield* Effect.sync(() =>
           writeFileAtomicSync(intentPath(dir), JSON.stringify({ commit: tip, paths: [...all.keys()] }), {
             tmpDir: repoTmpDir(dir)
