@@ -572,12 +572,19 @@ export const makeRealmGit = (options: MaintainOptions = {}): Context.Tag.Service
   branchHead: (dir, branch) =>
     attempt("resolve-ref", dir, async () => {
       const local = readBranch(dir, branch)
-      if (local !== undefined) return local
+      let remote: string | undefined
       try {
-        return await git.resolveRef({ fs: atomicFs, dir, ref: `refs/remotes/origin/${branch}` })
+        remote = await git.resolveRef({ fs: atomicFs, dir, ref: `refs/remotes/origin/${branch}` })
       } catch {
-        return undefined
+        remote = undefined
       }
+      if (remote === undefined || remote === local) return local
+      if (local === undefined) return remote
+      // The server's branch moved past ours (a killed write's push landed there, or another machine amended): build
+      // on it, so the next push is a fast-forward. Ours ahead of it (pushed, not fetched since) stays ours.
+      const ahead = await git.isDescendent({ fs: atomicFs, dir, oid: remote, ancestor: local, depth: -1 })
+        .catch(() => false)
+      return ahead ? remote : local
     }),
   branches: (dir, prefix, remote) =>
     attempt("branch", dir, async () => {
