@@ -1,6 +1,6 @@
 /**
  * Every operation a shell offers, in the order of the draft RFC's tool list. A tool whose command does not exist
- * yet (sync, worktree, commit, push, pr) is not here.
+ * yet (sync) is not here.
  */
 import { createDomain, initRealm, joinRealm, leaveRealm } from "./admin.js"
 import { check } from "./check.js"
@@ -8,6 +8,7 @@ import { exportContract, importContract } from "./contracts.js"
 import type { AnyOperation } from "./operation.js"
 import { sessions } from "./sessions.js"
 import { acknowledge, graph, realmStatus } from "./status.js"
+import { pr } from "./pulls.js"
 import { commit, push, worktree } from "./worktrees.js"
 
 /** The realm operations, as the MCP server lists them. */
@@ -25,5 +26,6 @@ export const realmOperations: ReadonlyArray<AnyOperation> = [
   acknowledge,
   worktree,
   commit,
-  push
+  push,
+  pr
 ]
