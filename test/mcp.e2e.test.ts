@@ -134,7 +134,8 @@ const EXPECTED_TOOLS = [
   "blue_realm_ack",
   "blue_realm_worktree",
   "blue_realm_commit",
-  "blue_realm_push"
+  "blue_realm_push",
+  "blue_realm_pr"
 ]
 
 describe("blue mcp: initialize and the tool list", () => {
@@ -148,7 +149,7 @@ describe("blue mcp: initialize and the tool list", () => {
   it("lists the realm tools whose commands exist, and none whose command does not", async () => {
     const { tools } = await aperture.client.listTools()
     expect(tools.map((t) => t.name)).toEqual(EXPECTED_TOOLS)
-    for (const missing of ["sync", "pr"]) {
+    for (const missing of ["sync"]) {
       expect(tools.find((t) => t.name === `blue_realm_${missing}`)).toBeUndefined()
     }
     for (const t of tools) {

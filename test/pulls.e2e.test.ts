@@ -308,3 +308,61 @@ describe("blue realm pr on Forgejo", () => {
     ok(await blue(ws, FUNGAL, ["realm", "replay", "--verify"]), "replay --verify")
   }, 600_000)
 })
+
+describe("blue realm pr on GitHub and on plain git", () => {
+  it("GitHub: the same order, Depends-On lines, blocked_by dependencies and edited bodies", async () => {
+    const fake = await startGitHubFake()
+    fakes.push(fake)
+    for (const name of REPOS) await fake.createRepo("blue", name)
+    const u = new URL(fake.apiUrl)
+    const s = await setup(
+      "github",
+      async (name) => `http://blue:tok-blue@${u.host}/blue/${name}.git`,
+      { BLUE_GITHUB_API_URL: fake.apiUrl, BLUE_REALM_TOKEN: "tok-blue" }
+    )
+    const run = ok(await blue(s.ws, ML, ["realm", "pr", "--title", TITLE, "--draft", "--json"]), "pr").json()
+    expect(run.merge_order).toEqual([`${APERTURE}#1`, `${FUNGAL}#1`, `${ML}#1`])
+    expect(run.pulls.map((p: any) => [p.repo, p.forge, p.action])).toEqual(REPOS.map((n) => [n, "github", "opened"]))
+    const item = (repo: string) => fake.items("blue", repo).find((i) => i.pull !== undefined)!
+    const url = (repo: string) => `${fake.origin}/blue/${repo}/pull/1`
+    expect(item(FUNGAL).body).toContain(`Depends-On: ${url(APERTURE)}`)
+    expect(item(ML).body).toContain(`Depends-On: ${url(FUNGAL)}`)
+    expect(item(APERTURE).body).toContain(`Needed by: ${FUNGAL}#1`)
+    expect(item(FUNGAL).blockedBy).toEqual([item(APERTURE).id])
+    expect(item(ML).blockedBy).toEqual([item(FUNGAL).id])
+    expect(item(APERTURE).pull!.draft).toBe(true)
+    const again = ok(await blue(s.ws, ML, ["realm", "pr", "--title", TITLE, "--json"]), "again").json()
+    expect(again.pulls.map((p: any) => p.action)).toEqual(["found", "found", "found"])
+    expect(fake.items("blue", FUNGAL).filter((i) => i.pull !== undefined)).toHaveLength(1)
+  })
+
+  it("plain git remotes: local PRs recorded in the realm, numbered, in merge order, listed by status", async () => {
+    const server = await startGitServer()
+    servers.push(server)
+    const s = await setup("local", async (name) => {
+      await server.createBareRepo(name)
+      return server.url(name)
+    }, {})
+    const run = ok(await blue(s.ws, APERTURE, ["realm", "pr", "--title", TITLE]), "pr")
+    expect(run.stdout).toContain(`✓ ${APERTURE} local PR #1 (merge first - exports)`)
+    expect(run.stdout).toContain(`✓ ${ML} local PR #1 (merge third - imports) Blocked by: ${FUNGAL}#1`)
+    expect(tracking(s).repos.map((r: any) => r.pr)).toEqual([
+      { number: 1, state: "open", forge: "local", base: "main" },
+      { number: 1, state: "open", forge: "local", base: "main", blocked_by: [APERTURE] },
+      { number: 1, state: "open", forge: "local", base: "main", blocked_by: [FUNGAL] }
+    ])
+    const again = ok(await blue(s.ws, FUNGAL, ["realm", "pr", "--title", TITLE, "--json"]), "again").json()
+    expect(again.pulls.map((p: any) => [p.number, p.action, p.url])).toEqual([
+      [1, "found", null],
+      [1, "found", null],
+      [1, "found", null]
+    ])
+    expect(again.commit).toBeNull()
+    const text = ok(await blue(s.ws, ML, ["realm", "status"]), "status").stdout
+    expect(text).toContain(`${ML}: 1 commit`)
+    expect(text).toContain(`local PR #1 open (blocked by ${FUNGAL}#1)`)
+    expect(text).toContain(`next to merge: ${APERTURE}#1`)
+    const log = ok(await blue(s.ws, ML, ["realm", "log", "--json"]), "log").json()
+    expect(log.events.map((e: any) => e.type).filter((t: string) => t === "WorktreePullsRecorded")).toHaveLength(1)
+  })
+})

@@ -579,7 +579,10 @@ export const mergeOrder = (
     path.push(at)
     at = [...into.get(at)!].filter((r) => left.has(r)).sort()[0]!
   }
-  const cycle = path.slice(path.indexOf(at)).reverse()
+  const loop = path.slice(path.indexOf(at)).reverse()
+  // Told from its first repo by name, in provider → consumer direction.
+  const start = loop.indexOf([...loop].sort()[0]!)
+  const cycle = [...loop.slice(start), ...loop.slice(0, start)]
   return Either.left(new MergeOrderCycle({ name, cycle }))
 }
 
