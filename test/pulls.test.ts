@@ -19,8 +19,8 @@ import {
   pullBody,
   type WorktreePull
 } from "../src/domain/worktrees.js"
-import { renderPath } from "../src/projections/realmFiles.js"
 import { pullTargetOf } from "../src/operations/pulls.js"
+import { renderPath } from "../src/projections/realmFiles.js"
 
 const A = "aperture"
 const F = "fungal-image-analysis"
@@ -154,7 +154,12 @@ describe("RecordWorktreePulls", () => {
       name: "feat/x",
       rfc: "x",
       domains: [],
-      repos: [{ name: A, path: "/w/a", status: "active", commits: 1 }, { name: F, path: "/w/f", status: "active", commits: 1 }]
+      repos: [{ name: A, path: "/w/a", status: "active", commits: 1 }, {
+        name: F,
+        path: "/w/f",
+        status: "active",
+        commits: 1
+      }]
     })
   )
   const pull = (n: number, blocked_by: Array<string>, linked: boolean): WorktreePull => ({

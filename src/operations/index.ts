@@ -6,9 +6,9 @@ import { createDomain, initRealm, joinRealm, leaveRealm } from "./admin.js"
 import { check } from "./check.js"
 import { exportContract, importContract } from "./contracts.js"
 import type { AnyOperation } from "./operation.js"
+import { pr } from "./pulls.js"
 import { sessions } from "./sessions.js"
 import { acknowledge, graph, realmStatus } from "./status.js"
-import { pr } from "./pulls.js"
 import { commit, push, worktree } from "./worktrees.js"
 
 /** The realm operations, as the MCP server lists them. */

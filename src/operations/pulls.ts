@@ -89,7 +89,10 @@ const under = (
  * The forge a code repo's remote URL is on: Forgejo when it is under `BLUE_FORGEJO_URL`; GitHub when its host is
  * github.com or the web host of `BLUE_GITHUB_API_URL`; otherwise none (a plain git remote: local PRs). Pure.
  */
-export const pullTargetOf = (url: string, env: Readonly<Record<string, string | undefined>>): PullTarget | undefined => {
+export const pullTargetOf = (
+  url: string,
+  env: Readonly<Record<string, string | undefined>>
+): PullTarget | undefined => {
   const remote = parseRemote(url)
   if (remote === undefined) return undefined
   const forgejo = env["BLUE_FORGEJO_URL"]
@@ -176,9 +179,11 @@ export const pr = operation({
       if (plans.length === 0) {
         return yield* new WorktreeScope({
           detail: `No repo of ${branch} on this machine has a coordinated commit to open a pull request for${
-            elsewhere.length === 0 ? "" : ` (${elsewhere.map((r) => r.name).join(", ")} ${
-              elsewhere.length === 1 ? "is" : "are"
-            } on another machine: run it there)`
+            elsewhere.length === 0 ?
+              "" :
+              ` (${elsewhere.map((r) => r.name).join(", ")} ${
+                elsewhere.length === 1 ? "is" : "are"
+              } on another machine: run it there)`
           }; commit with 'blue realm commit -m MESSAGE' and push first`
         })
       }
@@ -234,7 +239,12 @@ export const pr = operation({
           linked: alreadyLinked && p.recorded?.number === made.number
         }
       }
-      const first = yield* realms.execute(h.realmDir, { _tag: "RecordWorktreePulls", name: branch, order: names, pulls }, h.actor)
+      const first = yield* realms.execute(h.realmDir, {
+        _tag: "RecordWorktreePulls",
+        name: branch,
+        order: names,
+        pulls
+      }, h.actor)
       let commit = first.events.length === 0 ? null : first.commit
 
       // Link: native dependencies on the same forge, then every body rewritten to name all the others.
