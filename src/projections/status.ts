@@ -250,9 +250,13 @@ export const renderCoordinatedChanges = (changes: ReadonlyArray<CoordinatedChang
     ),
     ...(c.merge_order === undefined || c.merge_order.length === 0 ? [] : [
       `    Merge order: ${c.merge_order.join(" → ")}; ${
-        c.next_to_merge === null || c.next_to_merge === undefined
-          ? "nothing may merge next"
-          : `next to merge: ${c.next_to_merge}`
+        c.next_to_merge !== null && c.next_to_merge !== undefined
+          ? `next to merge: ${c.next_to_merge}`
+          : c.repos.every((r) => r.pr === undefined || r.pr.state === "merged")
+          ? "all merged"
+          : c.repos.some((r) => r.pr?.state === "open")
+          ? "nothing may merge next (a PR it waits for was closed)"
+          : "no PR is open"
       }`
     ])
   ])
