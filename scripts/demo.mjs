@@ -340,7 +340,7 @@ blue(fungal, ["realm", "check", "--mode", "importer"], { expectCode: 2 })
 blue(fungal, ["realm", "trust", "scripts/check-iam-grants.sh"])
 blue(fungal, ["realm", "check", "--mode", "importer"])
 
-step("13b. A coordinated change: training-metrics-v2 gets one branch and a linked worktree in every repo it spans")
+step("13b. A coordinated change: training-metrics-v2 gets one branch and a linked worktree in every repo it spans, then PRs in merge order")
 for (const dir of [aperture, fungal, mlInfra]) {
   const bare = path.join(root, "remotes", `${path.basename(dir)}.git`)
   sh(root, "git", ["init", "-q", "--bare", bare])
@@ -353,6 +353,8 @@ edit(path.join(aperture, wt), "models/training/metrics_exporter.py", "EXPERIMENT
 edit(path.join(fungal, wt), "cdk/training_tools_access_stack.py", stack([...granted, "training-metrics/experiments/*"]))
 blue(fungal, ["realm", "commit", "-m", "feat: add experiment metrics with IAM support"])
 blue(fungal, ["realm", "push"])
+console.log("  the remotes are plain git (no forge), so the PRs are local PRs, recorded in the realm in merge order")
+blue(fungal, ["realm", "pr", "--title", "feat: training metrics v2"])
 blue(aperture, ["realm", "status"])
 console.log(`  ${path.join(aperture, wt)} is a real linked worktree:`)
 console.log(sh(aperture, "git", ["worktree", "list"]).trimEnd().replace(/^/gm, "  "))

@@ -145,6 +145,7 @@ const EXPECTED_TOOLS = [
   "blue_realm_worktree",
   "blue_realm_commit",
   "blue_realm_push",
+  "blue_realm_pr",
   "blue_realm_sync",
   "blue_realm_approve",
   "blue_realm_reject",
@@ -162,8 +163,26 @@ describe("blue mcp: initialize and the tool list", () => {
   it("lists the realm tools whose commands exist, and none whose command does not", async () => {
     const { tools } = await aperture.client.listTools()
     expect(tools.map((t) => t.name)).toEqual(EXPECTED_TOOLS)
-    for (const missing of ["pr"]) {
-      expect(tools.find((t) => t.name === `blue_realm_${missing}`)).toBeUndefined()
+    // Every tool the draft RFC names exists.
+    for (
+      const draft of [
+        "init",
+        "join",
+        "domain",
+        "leave",
+        "export",
+        "import",
+        "check",
+        "graph",
+        "sessions",
+        "sync",
+        "worktree",
+        "commit",
+        "push",
+        "pr"
+      ]
+    ) {
+      expect(tools.find((t) => t.name === `blue_realm_${draft}`), draft).toBeDefined()
     }
     for (const t of tools) {
       expect(t.description?.length ?? 0, t.name).toBeGreaterThan(20)

@@ -23,7 +23,7 @@ import { given, present, presentOperation } from "./output.js"
 import { sessionsCommand } from "./sessions.js"
 import { approveCommand, proposalCommand, rejectCommand, syncCommand } from "./sync.js"
 import { trustCommand } from "./trust.js"
-import { commitCommand, pushCommand, worktreeCommand } from "./worktrees.js"
+import { commitCommand, prCommand, pushCommand, worktreeCommand } from "./worktrees.js"
 
 const json = Options.boolean("json").pipe(Options.withDescription("print one JSON document on stdout"))
 
@@ -259,6 +259,8 @@ const describeEvent = (e: Envelope): string => {
       }`
     case "WorktreePushed":
       return `${ev.name}: ${Object.keys(ev.pushed).join(", ")}`
+    case "WorktreePullsRecorded":
+      return `${ev.name}: ${Object.entries(ev.pulls).map(([r, p]) => `${r}#${p.number} ${p.state}`).join(", ")}`
     case "WorktreeRemoved":
       return ev.name
   }
@@ -357,7 +359,8 @@ const realm = Command.make("realm").pipe(
     trustCommand,
     worktreeCommand,
     commitCommand,
-    pushCommand
+    pushCommand,
+    prCommand
   ])
 )
 

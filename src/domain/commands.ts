@@ -7,7 +7,13 @@ import { Admission } from "./files.js"
 import { ChangeGovernance, InviteRepo, ReviewJoin } from "./governanceCommands.js"
 
 export { ChangeGovernance, InviteRepo, ReviewJoin } from "./governanceCommands.js"
-import { RecordWorktree, RecordWorktreeCommit, RecordWorktreePush, RemoveWorktree } from "./worktrees.js"
+import {
+  RecordWorktree,
+  RecordWorktreeCommit,
+  RecordWorktreePulls,
+  RecordWorktreePush,
+  RemoveWorktree
+} from "./worktrees.js"
 
 /** Who acts: the member repo the command runs in (if any) and the person. */
 export const Actor = Schema.Struct({
@@ -119,6 +125,7 @@ export const Command = Schema.Union(
   RecordWorktree,
   RecordWorktreeCommit,
   RecordWorktreePush,
+  RecordWorktreePulls,
   RemoveWorktree
 )
 /** Every realm command. */

@@ -7,9 +7,21 @@ import { Schema } from "effect"
 import { BindingFile, ContractFile, DomainFile, RealmFile, RepoFile } from "./files.js"
 import { GovernanceChanged, JoinApproved, JoinRejected, JoinRequested, RepoInvited } from "./governanceEvents.js"
 import { Name } from "./names.js"
-import { WorktreeCommitted, WorktreeCreated, WorktreePushed, WorktreeRemoved } from "./worktrees.js"
+import {
+  WorktreeCommitted,
+  WorktreeCreated,
+  WorktreePullsRecorded,
+  WorktreePushed,
+  WorktreeRemoved
+} from "./worktrees.js"
 
-export { WorktreeCommitted, WorktreeCreated, WorktreePushed, WorktreeRemoved } from "./worktrees.js"
+export {
+  WorktreeCommitted,
+  WorktreeCreated,
+  WorktreePullsRecorded,
+  WorktreePushed,
+  WorktreeRemoved
+} from "./worktrees.js"
 
 /** A realm was created with its governance and trust settings. */
 export class RealmInitialized extends Schema.TaggedClass<RealmInitialized>()("RealmInitialized", {
@@ -176,6 +188,7 @@ export const RealmEvent = Schema.Union(
   WorktreeCreated,
   WorktreeCommitted,
   WorktreePushed,
+  WorktreePullsRecorded,
   WorktreeRemoved
 )
 /** Every realm event. */
