@@ -10,7 +10,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { APERTURE, FUNGAL, ok, readYaml, REALM, S3, seedStory } from "./support/seed.js"
-import { landByGrace } from "./support/sync.js"
+import { landByGrace, landExplicitly } from "./support/sync.js"
 import { BLUE_BIN, fingerprint, makeWorkspace, type Run, type Workspace } from "./support/workspace.js"
 
 const APPROVER = "tester@example.com"
@@ -251,6 +251,9 @@ describe("governance changes and a second contract", () => {
       expect.objectContaining({ level: "warning", code: "import-stale", contract: "bucket-names", domain: "s3-access" })
     )
     ok(ws.blue(APERTURE, "realm", "export", "--name", "bucket-names", "--value", `{"buckets":["runs"]}`), "break")
+    // A breaking proposal: fungal acknowledges it explicitly (its ^1.0.0 rejects 2.0.0); the realm no longer requires
+    // an approval, so that ack merges it, and fungal's binding is broken until it widens its range.
+    landExplicitly(ws, APERTURE)
     const broken = ws.blue(FUNGAL, "realm", "check", "--mode", "importer", "--json")
     expect(broken.code).toBe(1)
     expect(broken.json().findings).toContainEqual(

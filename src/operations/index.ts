@@ -8,7 +8,7 @@ import { exportContract, importContract } from "./contracts.js"
 import type { AnyOperation } from "./operation.js"
 import { sessions } from "./sessions.js"
 import { acknowledge, graph, realmStatus } from "./status.js"
-import { approveProposal, realmSync, rejectProposal, withdrawProposal } from "./sync.js"
+import { acknowledgeProposal, approveProposal, realmSync, rejectProposal, withdrawProposal } from "./sync.js"
 import { commit, push, worktree } from "./worktrees.js"
 
 /** The realm operations, as the MCP server lists them. */
@@ -28,6 +28,7 @@ export const realmOperations: ReadonlyArray<AnyOperation> = [
   commit,
   push,
   realmSync,
+  acknowledgeProposal,
   approveProposal,
   rejectProposal,
   withdrawProposal
