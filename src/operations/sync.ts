@@ -27,7 +27,7 @@ import { Realms } from "../engine/Realms.js"
 import { proposalNow } from "../engine/realms/shared.js"
 import { isJoinRequestId, reviewJoin } from "./governance.js"
 import { operation, optionalBoolean, optionalString } from "./operation.js"
-import { hereAsMember } from "./where.js"
+import { here, hereAsMember } from "./where.js"
 
 /** What sync did (or, with dry_run, would do) to one contract this repo owns. */
 export interface SyncChange {
@@ -107,7 +107,11 @@ const makeStepper = (dir: string, actor: Actor, initial: RealmState, dryRun: boo
         state = out.state
         return out.events.map((e) => e.event)
       })
-    return { step, state: () => state }
+    /** Reads the realm again (after another writer, such as the daemon's merger, moved it). */
+    const refresh = dryRun ? Effect.void : Effect.map(realms.open(dir), (o) => {
+      state = o.state
+    })
+    return { step, refresh, state: () => state }
   })
 
 /** `blue_realm_sync`: publish local contract changes as proposals, acknowledge and resolve imports, merge. */
@@ -249,7 +253,10 @@ export const realmSync = operation({
       for (const p of openProposals(state())) {
         if (!mayMerge(p, state(), at0).ready) continue
         const done = yield* Effect.either(step({ _tag: "MergeProposal", id: p.id }))
-        if (Either.isRight(done) && done.right.some((e) => e._tag === "ProposalMerged")) {
+        // The daemon (or another machine) may have merged it first: re-decided, it is closed as merged, which is done.
+        const mergedFirst = Either.isLeft(done) && done.left._tag === "ProposalClosed" && done.left.status === "merged"
+        if ((Either.isRight(done) && done.right.some((e) => e._tag === "ProposalMerged")) || mergedFirst) {
+          if (mergedFirst) yield* stepper.refresh
           merged.push({ id: p.id, contract: p.contract, version: p.to })
         } else if (Either.isLeft(done)) {
           problems.push(`${p.id}: ${String((done.left as { message?: unknown }).message ?? done.left._tag)}`)
@@ -459,7 +466,9 @@ const proposalCommand = <A extends { readonly id: string }>(
           return joined
         }
         const realms = yield* Realms
-        const h = yield* hereAsMember(at.cwd)
+        // An approver decides as a person, also from the realm's own checkout (as for join requests); importers and
+        // owners act for their repo.
+        const h = join !== undefined ? yield* here(at.cwd) : yield* hereAsMember(at.cwd)
         const out = yield* realms.execute(h.realmDir, command(o), h.actor)
         const p = (out.state.proposals ?? {})[o.id]
         // A decision may make the proposal ready (an approval): merge it now, as a sync would.
@@ -468,7 +477,10 @@ const proposalCommand = <A extends { readonly id: string }>(
         if (p !== undefined && p.status === "open") {
           if (mayMerge(p, out.state, time).ready) {
             const m = yield* Effect.either(realms.execute(h.realmDir, { _tag: "MergeProposal", id: p.id }, h.actor))
-            merged = Either.isRight(m) && m.right.events.some((e) => e.type === "ProposalMerged")
+            // The daemon merges ready proposals too: a lost race re-decides and finds it merged, which is done.
+            merged = Either.isRight(m)
+              ? m.right.events.some((e) => e.type === "ProposalMerged")
+              : m.left._tag === "ProposalClosed" && m.left.status === "merged"
           }
         }
         const after = merged ? (yield* realms.open(h.realmDir)).state : out.state
