@@ -251,7 +251,7 @@ if (note === undefined) {
   console.log("  !! the watcher received no notification")
 } else {
   const n = note.msg.notification
-  console.log(`  fungal's watcher received, ${Math.max(0, note.at - exported)} ms after the export returned:`)
+  console.log(`  fungal's watcher received, ${Math.max(0, note.at - exported)} ms after the sync returned:`)
   console.log(`  🔔 #${n.id} ${n.from_repo}: ${n.contract} ${n.change_type} → ${n.version}: ${n.changes.join("; ")}`)
 }
 const agentNote = agentHeard.find((d) => d.type === "notification")
@@ -494,7 +494,7 @@ if (noteB === undefined) {
 } else {
   const n = noteB.msg.notification
   const ms = Math.max(0, noteB.at - exportedA)
-  console.log(`  fungal's watcher on the other laptop received, ${ms} ms after the export returned:`)
+  console.log(`  fungal's watcher on the other laptop received, ${ms} ms after the sync returned:`)
   console.log(`  🔔 #${n.id} ${n.from_repo}: ${n.contract} ${n.change_type} → ${n.version}`)
 }
 blue(fungalB, ["status"], { machine: laptopB })
