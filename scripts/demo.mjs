@@ -494,7 +494,7 @@ if (noteB === undefined) {
 } else {
   const n = noteB.msg.notification
   const ms = Math.max(0, noteB.at - exportedA)
-  console.log(`  fungal's watcher on the other laptop received, ${ms} ms after the sync returned:`)
+  console.log(`  fungal's watcher on the other laptop received, ${ms} ms after the export returned:`)
   console.log(`  🔔 #${n.id} ${n.from_repo}: ${n.contract} ${n.change_type} → ${n.version}`)
 }
 blue(fungalB, ["status"], { machine: laptopB })
