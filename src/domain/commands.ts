@@ -78,9 +78,13 @@ export const AcknowledgeNotifications = Schema.TaggedStruct("AcknowledgeNotifica
   all: Schema.Boolean
 })
 
-/** Acknowledge an open proposal for the acting repo (an affected importer whose range accepts the new version). */
+/**
+ * Acknowledge an open proposal for the acting repo (an affected importer). Its range must accept the new version
+ * unless `accept_breaking` says it accepts, explicitly, a change its range does not cover.
+ */
 export const AcknowledgeProposal = Schema.TaggedStruct("AcknowledgeProposal", {
-  id: Schema.String
+  id: Schema.String,
+  accept_breaking: Schema.optional(Schema.Boolean)
 })
 
 /** Approve an open proposal (an approver only). */

@@ -133,7 +133,12 @@ export class ProposalAmended extends Schema.TaggedClass<ProposalAmended>()("Prop
 export class ProposalAcknowledged extends Schema.TaggedClass<ProposalAcknowledged>()("ProposalAcknowledged", {
   id: ProposalId,
   repo: Name,
-  version: Schema.String
+  version: Schema.String,
+  /**
+   * true when the importer's range does not accept `version` and it acknowledged explicitly (`blue realm ack
+   * <proposal>`: "I have seen it and will adapt"); its binding reads broken after the merge until it re-imports
+   */
+  accepted_breaking: Schema.optional(Schema.Literal(true))
 }) {}
 
 /** An approver approved a proposal (`by` is the approver's user/email). */

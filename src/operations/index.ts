@@ -9,7 +9,7 @@ import type { AnyOperation } from "./operation.js"
 import { pr } from "./pulls.js"
 import { sessions } from "./sessions.js"
 import { acknowledge, graph, realmStatus } from "./status.js"
-import { approveProposal, realmSync, rejectProposal, withdrawProposal } from "./sync.js"
+import { acknowledgeProposal, approveProposal, realmSync, rejectProposal, withdrawProposal } from "./sync.js"
 import { commit, push, worktree } from "./worktrees.js"
 
 /** The realm operations, as the MCP server lists them. */
@@ -30,6 +30,7 @@ export const realmOperations: ReadonlyArray<AnyOperation> = [
   push,
   pr,
   realmSync,
+  acknowledgeProposal,
   approveProposal,
   rejectProposal,
   withdrawProposal
