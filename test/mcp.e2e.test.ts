@@ -322,9 +322,9 @@ describe("blue mcp: refusals and protocol errors", () => {
   })
 
   it("an unknown tool and arguments that do not fit the schema are JSON-RPC errors (-32602)", async () => {
-    const unknown = await protocolError(aperture.call("blue_realm_pr", {}))
+    const unknown = await protocolError(aperture.call("blue_realm_rebase", {}))
     expect(unknown.code).toBe(-32602)
-    expect(unknown.message).toContain("blue_realm_pr")
+    expect(unknown.message).toContain("blue_realm_rebase")
     const wrongType = await protocolError(aperture.call("blue_realm_leave", { force: "yes" }))
     expect(wrongType.code).toBe(-32602)
     expect(wrongType.message).toContain("force")
