@@ -32,7 +32,8 @@ const NOTIFY_INTERVAL = Number(process.env.BENCH_NOTIFY_INTERVAL_MS ?? 1000)
 const TOKEN = "bench-token-0000"
 const USER = "bench@example.com"
 const repoRoot = fileURLToPath(new URL("..", import.meta.url))
-const bin = path.join(repoRoot, "bin", "blue.js")
+// BENCH_BLUE_BIN: another build's bin/blue.js (e.g. a "before" build), measured against the same native baseline.
+const bin = process.env.BENCH_BLUE_BIN ?? path.join(repoRoot, "bin", "blue.js")
 const root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), "blue-bench-remote-e2e-")))
 const log = (...a) => process.stderr.write(`[remote-e2e] ${a.join(" ")}\n`)
 const loadNow = () => os.loadavg().map((x) => Math.round(x * 100) / 100)
@@ -98,10 +99,15 @@ const free = () =>
       s.close(() => resolve(port))
     })
   })
-const blue = (env, cwd, ...args) =>
+const NODE_ARG = "\0node:"
+/** BENCH_CLI_NODE_ARGS (e.g. --cpu-prof) go to the node of the timed join. */
+const cliArgs = (process.env.BENCH_CLI_NODE_ARGS ?? "").split(" ").filter(Boolean).map((a) => NODE_ARG + a)
+const blue = (env, cwd, ...all) =>
   new Promise((resolve) => {
     const t0 = performance.now()
-    const child = spawn(process.execPath, [bin, ...args], { cwd, env })
+    const nodeArgs = all.filter((a) => a.startsWith(NODE_ARG)).map((a) => a.slice(NODE_ARG.length))
+    const args = all.filter((a) => !a.startsWith(NODE_ARG))
+    const child = spawn(process.execPath, [...nodeArgs, bin, ...args], { cwd, env })
     let stdout = ""
     let stderr = ""
     child.stdout.on("data", (d) => (stdout += d))
@@ -157,9 +163,18 @@ const daemons = []
 /** Starts the home's daemon and lets the CLI hand its writes over to it. */
 const startDaemon = async (h, syncMs) => {
   h.env.BLUE_DAEMON_PORT = String(await free())
+  // BENCH_DAEMON_NODE_ARGS (e.g. --cpu-prof) and BENCH_DAEMON_WRAP (e.g. "strace -f -c -o FILE"): for profiling.
+  const wrap = (process.env.BENCH_DAEMON_WRAP ?? "").split(" ").filter(Boolean)
   const d = spawn(
-    process.execPath,
-    [...(process.env.BENCH_DAEMON_NODE_ARGS ?? "").split(" ").filter(Boolean), bin, "daemon", "run"],
+    wrap[0] ?? process.execPath,
+    [
+      ...wrap.slice(1),
+      ...(wrap.length > 0 ? [process.execPath] : []),
+      ...(process.env.BENCH_DAEMON_NODE_ARGS ?? "").split(" ").filter(Boolean),
+      bin,
+      "daemon",
+      "run"
+    ],
     {
       cwd: h.repo,
       env: { ...h.env, ...(syncMs === undefined ? {} : { BLUE_REALM_SYNC_INTERVAL_MS: String(syncMs) }) },
@@ -386,7 +401,8 @@ if (ROWS.includes("clone")) {
     const url = server.url(name)
     const h = await makeHome(`clone-${run}`, 0)
     const load = os.loadavg()[0]
-    const ours = (await must("join", blue(h.env, h.dir, "realm", "admin", "join", url))).ms
+    // From the member repo, as a user joins (after the clone and the ingest, its JoinRealm is pushed too).
+    const ours = (await must("join", blue(h.env, h.repo, ...cliArgs, "realm", "admin", "join", url))).ms
     const nat = await time(() => git(root, "clone", "-q", url, path.join(root, `clone-native-${run}`)))
     per.push({ ours, git_clone: nat, ratio: ours / nat, load_1m: Math.round(load * 100) / 100 })
     log(`clone run ${run}: ${JSON.stringify(per.at(-1))}`)

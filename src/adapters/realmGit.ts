@@ -5,6 +5,7 @@
 import { Context, Duration, Effect, Layer } from "effect"
 import type { Scope } from "effect"
 import * as git from "isomorphic-git"
+import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as nodePath from "node:path"
 import { atomicFs, linkNewFileSync, repoTmpDir, writeFileAtomicSync } from "./atomicFs.js"
@@ -89,6 +90,15 @@ export class RealmGit extends Context.Tag("blue/RealmGit")<RealmGit, {
   readonly authorOf: (dir: string, commit: string) => Effect.Effect<{ name: string; email: string }, GitError>
   /** A file's content at a commit, or undefined if absent. */
   readonly readFile: (dir: string, commit: string, path: string) => Effect.Effect<string | undefined, GitError>
+  /**
+   * Many files at once, each at its own commit (`readFile` for each, in order): with the `git` executable, one
+   * `git cat-file --batch` for all of them — ingesting a cloned realm reads one event file per commit, and
+   * isomorphic-git re-reads the (delta-compressed, ever larger) event directory trees for each.
+   */
+  readonly readFiles: (
+    dir: string,
+    reads: ReadonlyArray<{ readonly commit: string; readonly path: string }>
+  ) => Effect.Effect<ReadonlyArray<string | undefined>, GitError>
   /** Every file path in a commit's tree. */
   readonly listFiles: (dir: string, commit: string) => Effect.Effect<ReadonlyArray<string>, GitError>
   /**
@@ -396,6 +406,84 @@ const readAt = async (dir: string, cache: object, commit: string, path: string):
   }
 }
 
+/** What `git cat-file --batch` answered for one request. */
+type CatAnswer = { readonly blob: string } | { readonly missing: true } | { readonly other: true }
+
+/**
+ * Asks `git cat-file --batch` for `<commit>:<path>` of each read (one process). Undefined when the executable is
+ * missing or fails (the caller reads with isomorphic-git instead). Replace refs are ignored, as isomorphic-git does.
+ */
+const catFiles = (
+  dir: string,
+  reads: ReadonlyArray<{ readonly commit: string; readonly path: string }>
+): Promise<ReadonlyArray<CatAnswer> | undefined> =>
+  new Promise((resolve) => {
+    const child = spawn("git", ["--git-dir", nodePath.join(dir, ".git"), "cat-file", "--batch"], {
+      cwd: dir,
+      env: scrubbedEnv({ GIT_TERMINAL_PROMPT: "0", GIT_NO_REPLACE_OBJECTS: "1" }),
+      stdio: ["pipe", "pipe", "ignore"]
+    })
+    const chunks: Array<Buffer> = []
+    let failed = false
+    child.on("error", () => {
+      failed = true
+    })
+    child.stdin.on("error", () => {
+      failed = true
+    })
+    child.stdout.on("data", (d: Buffer) => chunks.push(d))
+    child.on("close", (code) => {
+      if (failed || code !== 0) return resolve(undefined)
+      const out = Buffer.concat(chunks)
+      const answers: Array<CatAnswer> = []
+      let at = 0
+      for (let i = 0; i < reads.length; i++) {
+        const eol = out.indexOf(10, at)
+        if (eol === -1) return resolve(undefined)
+        const header = out.toString("utf8", at, eol)
+        at = eol + 1
+        const m = /^[0-9a-f]{40,64} (\w+) (\d+)$/.exec(header)
+        if (m === null) {
+          // "<request> missing" (or "ambiguous"): nothing at that path, or an answer isomorphic-git gives instead.
+          answers.push(header.endsWith(" missing") ? { missing: true } : { other: true })
+          continue
+        }
+        const size = Number(m[2])
+        if (out.length < at + size + 1) return resolve(undefined)
+        answers.push(m[1] === "blob" ? { blob: out.toString("utf8", at, at + size) } : { other: true })
+        at += size + 1
+      }
+      resolve(answers)
+    })
+    child.stdin.end(reads.map((r) => `${r.commit}:${r.path}\n`).join(""))
+  })
+
+/** From how many reads `readFiles` starts `git cat-file`. */
+const CAT_FILE_FROM = 16
+
+/** A request `git cat-file --batch` reads exactly as isomorphic-git's readBlob does. */
+const catFileSafe = (r: { readonly commit: string; readonly path: string }) =>
+  /^[0-9a-f]{40}$/.test(r.commit) && r.path !== "" && !/[\n\r\0]/.test(r.path) &&
+  !r.path.split("/").some((seg) => seg === "" || seg === "." || seg === "..")
+
+const readMany = async (
+  dir: string,
+  cache: object,
+  reads: ReadonlyArray<{ readonly commit: string; readonly path: string }>
+): Promise<ReadonlyArray<string | undefined>> => {
+  // A few reads (a daemon's catch-up of one commit) cost less than starting git. Without the executable (or when it
+  // fails), each file is read with isomorphic-git, as `readFile` does.
+  const answers = reads.length >= CAT_FILE_FROM && reads.every(catFileSafe) ? await catFiles(dir, reads) : undefined
+  const out: Array<string | undefined> = []
+  for (let i = 0; i < reads.length; i++) {
+    const a = answers?.[i]
+    if (a !== undefined && "blob" in a) out.push(a.blob)
+    else if (a !== undefined && "missing" in a) out.push(undefined)
+    else out.push(await readAt(dir, cache, reads[i]!.commit, reads[i]!.path))
+  }
+  return out
+}
+
 /** Writes the files into the working tree and the index (the caller holds index.lock). */
 const materializeNow = (dir: string, files: ReadonlyArray<string> | ReadonlyMap<string, string | undefined>) =>
   attempt("checkout", dir, async () => {
@@ -673,6 +761,7 @@ export const makeRealmGit = (options: MaintainOptions = {}): Context.Tag.Service
       return { name: c.author.name, email: c.author.email }
     }),
   readFile: (dir, commit, path) => attempt("read", dir, () => readAt(dir, cacheFor(dir), commit, path)),
+  readFiles: (dir, reads) => attempt("read", dir, () => readMany(dir, cacheFor(dir), reads)),
   listFiles: (dir, commit) =>
     attempt("ls-tree", dir, async () => {
       const cache = cacheFor(dir)
