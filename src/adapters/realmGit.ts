@@ -406,8 +406,8 @@ const readAt = async (dir: string, cache: object, commit: string, path: string):
   }
 }
 
-/** What `git cat-file --batch` answered for one request. */
-type CatAnswer = { readonly blob: string } | { readonly missing: true } | { readonly other: true }
+/** What `git cat-file --batch` answered for one request: a blob's text, or anything else (read it again). */
+type CatAnswer = { readonly blob: string } | { readonly other: true }
 
 /**
  * Asks `git cat-file --batch` for `<commit>:<path>` of each read (one process). Undefined when the executable is
@@ -444,8 +444,9 @@ const catFiles = (
         at = eol + 1
         const m = /^[0-9a-f]{40,64} (\w+) (\d+)$/.exec(header)
         if (m === null) {
-          // "<request> missing" (or "ambiguous"): nothing at that path, or an answer isomorphic-git gives instead.
-          answers.push(header.endsWith(" missing") ? { missing: true } : { other: true })
+          // "<request> missing" (or "ambiguous"): isomorphic-git tells a missing file (undefined) from a path through
+          // a file (an error), so such a request is read again by `readAt`; in a realm's ingest it does not happen.
+          answers.push({ other: true })
           continue
         }
         const size = Number(m[2])
@@ -478,7 +479,6 @@ const readMany = async (
   for (let i = 0; i < reads.length; i++) {
     const a = answers?.[i]
     if (a !== undefined && "blob" in a) out.push(a.blob)
-    else if (a !== undefined && "missing" in a) out.push(undefined)
     else out.push(await readAt(dir, cache, reads[i]!.commit, reads[i]!.path))
   }
   return out
