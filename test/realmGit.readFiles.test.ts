@@ -111,3 +111,27 @@ describe("readFiles", () => {
     }
   })
 })
+
+describe("loose object writes", () => {
+  it("make a fan-out directory again when packing removed it after this process wrote into it", async () => {
+    const { commits, dir, rg } = await repoOf(20)
+    gitIn(dir, "gc", "-q")
+    gitIn(dir, "prune-packed")
+    const objects = path.join(dir, ".git", "objects")
+    for (const d of fs.readdirSync(objects)) {
+      if (/^[0-9a-f]{2}$/.test(d)) fs.rmSync(path.join(objects, d), { recursive: true, force: true })
+    }
+    // The same process writes again: every object's fan-out directory is gone, though it made them before.
+    let parent = commits.at(-1)!
+    for (let i = 0; i < 20; i++) {
+      const writes = new Map([[`more/${i}.json`, `{"more":${i}}\n`]])
+      const next = await Effect.runPromise(
+        rg.writeCommit(dir, { parent, writes, message: `m${i}`, author: { name: "t", email: "t@x" }, time: 2e12 + i })
+      )
+      await Effect.runPromise(rg.advance(dir, parent, next))
+      parent = next
+    }
+    expect(gitIn(dir, "fsck", "--strict").trim()).toBe("")
+    expect(await Effect.runPromise(rg.readFile(dir, parent, "more/19.json"))).toBe(`{"more":19}\n`)
+  })
+})

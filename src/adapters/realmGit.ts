@@ -167,7 +167,8 @@ const sweepStaleLocks = (dir: string) => {
       // already gone
     }
   }
-  writeRecord(dir, live)
+  // Taking a second lock while holding the first finds nothing stale: no rewrite of an unchanged record.
+  if (live.length !== list.length) writeRecord(dir, live)
 }
 
 /** What a git lock file Blue creates holds until Blue writes the ref's new value into it. */
@@ -278,13 +279,27 @@ const decoder = new TextDecoder()
  */
 const store = async (dir: string, type: "blob" | "tree" | "commit", content: Uint8Array): Promise<string> => {
   const { deflated, oid } = makeObject(type, content)
-  const file = nodePath.join(dir, ".git", "objects", oid.slice(0, 2), oid.slice(2))
+  const fanout = nodePath.join(dir, ".git", "objects", oid.slice(0, 2))
+  const file = nodePath.join(fanout, oid.slice(2))
   if (!fs.existsSync(file)) {
-    fs.mkdirSync(nodePath.dirname(file), { recursive: true })
-    writeFileAtomicSync(file, deflated, { tmpDir: repoTmpDir(dir) })
+    // The fan-out directories seen to exist are not made again (a recursive mkdir per object was a tenth of an
+    // append); packing may remove one meanwhile, so a write that finds it gone makes it and writes again.
+    if (!objectDirs.has(fanout)) fs.mkdirSync(fanout, { recursive: true })
+    try {
+      writeFileAtomicSync(file, deflated, { tmpDir: repoTmpDir(dir) })
+    } catch (e) {
+      if ((e as { code?: string }).code !== "ENOENT") throw e
+      fs.mkdirSync(fanout, { recursive: true })
+      writeFileAtomicSync(file, deflated, { tmpDir: repoTmpDir(dir) })
+    }
+    if (objectDirs.size >= 65_536) objectDirs.clear()
+    objectDirs.add(fanout)
   }
   return oid
 }
+
+/** Object fan-out directories (`.git/objects/xx`) this process has made or written into. */
+const objectDirs = new Set<string>()
 
 /**
  * Trees this process has read or written, by repo and id (objects never change): an append rewrites the trees along
