@@ -221,17 +221,44 @@ if (ROWS.includes("append")) {
     // A second machine joins fungal, the domains' consumer; it stays idle.
     const url = await makeRealm(`append-${run}`, [h, await makeHome(`append-${run}-b`, 1)])
     await startDaemon(h)
+    // The native side pushes to a copy of the realm on the same server, so the realm gets no foreign commits.
     const native = path.join(root, `append-native-${run}`)
     await git(root, "clone", "-q", url, native)
+    await server.createBareRepo(`append-${run}-native`)
+    await git(native, "remote", "set-url", "origin", server.url(`append-${run}-native`))
+    await git(native, "push", "-q", "origin", "main")
+    // Floors: a bare node process, and the full CLI answering --version (the thin write client loads less).
     const floor = []
-    for (let i = 0; i < 5; i++) floor.push((await must("version", blue(h.env, h.repo, "--version"))).ms)
+    const nodeFloor = []
+    for (let i = 0; i < 5; i++) {
+      floor.push((await must("version", blue(h.env, h.repo, "--version"))).ms)
+      nodeFloor.push(await time(() => execFileAsync(process.execPath, ["-e", "0"])))
+    }
+    // The daemon's own share: the same command sent to its POST /run by this process (no CLI process).
+    const runDirect = async (argv) => {
+      const env = Object.fromEntries(
+        ["BLUE_HOME", "BLUE_USER", "HOME", "PATH", "NO_COLOR", "GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL"]
+          .filter((k) => h.env[k] !== undefined).map((k) => [k, h.env[k]])
+      )
+      const t0 = performance.now()
+      const r = await fetch(`http://127.0.0.1:${h.env.BLUE_DAEMON_PORT}/run`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${h.token}`, "content-type": "application/json" },
+        body: JSON.stringify({ argv, cwd: h.repo, env, stdout_tty: false, stderr_tty: false })
+      })
+      const body = await r.json()
+      if (!r.ok || body.exit_code !== 0) throw new Error(`POST /run failed: ${r.status} ${JSON.stringify(body)}`)
+      return performance.now() - t0
+    }
     // A warm-up write (the daemon's first command loads its programs), not counted.
     await must("warm-up", blue(h.env, h.repo, "realm", "admin", "domain", "create", "warm", "--repos", "aperture,fungal"))
     const ours = []
+    const direct = []
     const nat = []
     const load = os.loadavg()[0]
     for (let i = 0; i < APPENDS; i++) {
       ours.push((await must("append", blue(h.env, h.repo, "realm", "admin", "domain", "create", `d${i}`, "--repos", "aperture,fungal"))).ms)
+      direct.push(await runDirect(["realm", "admin", "domain", "create", `r${i}`, "--repos", "aperture,fungal"]))
       await git(native, "pull", "-q", "--ff-only", "origin", "main")
       fs.writeFileSync(path.join(native, `n${i}.txt`), `${i}\n`)
       await git(native, "add", "-A")
@@ -245,6 +272,9 @@ if (ROWS.includes("append")) {
       git_push_p50: median(nat),
       git_push_p99: p99(nat),
       cli_floor: median(floor),
+      node_floor: median(nodeFloor),
+      run_p50: median(direct),
+      run_p99: p99(direct),
       load_1m: Math.round(load * 100) / 100
     })
     log(`append run ${run}: ${JSON.stringify(per.at(-1))}`)
@@ -256,7 +286,11 @@ if (ROWS.includes("append")) {
     p99: r("p99"),
     git_push_p50: r("git_push_p50"),
     git_push_p99: r("git_push_p99"),
-    cli_process_floor: r("cli_floor"),
+    cli_version: r("cli_floor"),
+    node_process_floor: r("node_floor"),
+    daemon_run_p50: r("run_p50"),
+    daemon_run_p99: r("run_p99"),
+    ratio_daemon_run_p50: ratio(median(per.map((x) => x.run_p50)), median(per.map((x) => x.git_push_p50))),
     ratio_p50: ratio(median(per.map((x) => x.p50)), median(per.map((x) => x.git_push_p50))),
     ratio_p99: ratio(median(per.map((x) => x.p99)), median(per.map((x) => x.git_push_p99))),
     loads: per.map((x) => x.load_1m)
