@@ -16,7 +16,10 @@ import { EventLog } from "../adapters/eventLog.js"
 import { RealmLock } from "../adapters/lock.js"
 import { RealmGit } from "../adapters/realmGit.js"
 import { RemoteGit } from "../adapters/remoteGit.js"
+import { escapeControls } from "../domain/text.js"
+import { ago } from "../projections/status.js"
 import { Ids } from "./ids.js"
+import { Invocation } from "./invocation.js"
 import { makeAudit } from "./realms/audit.js"
 import { makeHistory } from "./realms/history.js"
 import { makeReads } from "./realms/reads.js"
@@ -56,12 +59,24 @@ export class Realms extends Effect.Service<Realms>()("blue/Realms", {
      * Keeps a remote realm's clone fresh for reads: fetches when it is older than BLUE_REALM_SYNC_INTERVAL_MS. A
      * server that cannot be reached is no failure for a read (the clone answers; status says how old it is).
      */
-    const freshen = (dir: string, force = false) =>
+    const freshen = (dir: string, force = false, sayOffline = false) =>
       Effect.gen(function*() {
         const row = yield* remoteRow(dir)
         if (row === undefined) return
         if (!force && !isStale(dir, yield* syncInterval)) return
-        yield* Effect.ignore(syncRemote(dir, row.name, row.url!))
+        const synced = yield* Effect.either(syncRemote(dir, row.name, row.url!))
+        // A command's own read (not the daemon's poll) says, on stderr, that it answers from an older copy.
+        if (sayOffline && synced._tag === "Left") {
+          const last = lastSync(dir)?.lastOkAt
+          const invocation = yield* Invocation
+          invocation.stderr(
+            `blue: ${
+              escapeControls(synced.left.message, { oneLine: true })
+            }; answering from this machine's copy of realm '${
+              escapeControls(row.name, { oneLine: true })
+            }', last synced ${last === undefined ? "never" : ago(last)}\n`
+          )
+        }
       })
     /** When a remote realm's clone last fetched, whether the server answered (undefined for a local realm). */
     const remoteStatus = (dir: string) =>
@@ -76,13 +91,16 @@ export class Realms extends Effect.Service<Realms>()("blue/Realms", {
           error: s?.error ?? null
         }
       })
-    const open = (dir: string) => Effect.zipRight(freshen(dir), reads.open(dir))
+    /** `quietOffline`: the caller reports the clone's age itself (status), so no stderr note when offline. */
+    const open = (dir: string, options?: { readonly quietOffline?: boolean }) =>
+      Effect.zipRight(freshen(dir, false, options?.quietOffline !== true), reads.open(dir))
     const events = (dir: string, afterPosition?: number) =>
-      Effect.zipRight(freshen(dir), reads.events(dir, afterPosition))
-    const foldItems = (dir: string) => Effect.zipRight(freshen(dir), reads.foldItems(dir))
+      Effect.zipRight(freshen(dir, false, true), reads.events(dir, afterPosition))
+    const foldItems = (dir: string) => Effect.zipRight(freshen(dir, false, true), reads.foldItems(dir))
     const audit = makeAudit(ports, history)
-    const verify = (dir: string) => Effect.zipRight(freshen(dir), audit.verify(dir))
-    const auditTrail = (dir: string, since?: string) => Effect.zipRight(freshen(dir), audit.auditTrail(dir, since))
+    const verify = (dir: string) => Effect.zipRight(freshen(dir, false, true), audit.verify(dir))
+    const auditTrail = (dir: string, since?: string) =>
+      Effect.zipRight(freshen(dir, false, true), audit.auditTrail(dir, since))
     const { machineSessions, publishSessions, pushSessions } = makeSessionMirror(ports)
     return {
       init,
