@@ -205,6 +205,25 @@ describe("blue realm sync: amending", () => {
 })
 
 describe("blue realm sync: concurrency", () => {
+  it("a new export the code has and the realm does not is declared by sync in the domain the repo provides", () => {
+    const s = current = seeded("blue-sync-new-export")
+    fs.mkdirSync(path.join(s.aperture, "lifecycle"), { recursive: true })
+    fs.writeFileSync(path.join(s.aperture, "lifecycle", "rules.py"), "expire(\"scratch/*\")\n")
+    setExports(s.aperture, {
+      ...S3_PATTERN,
+      "s3-lifecycle": { pattern: { files: ["lifecycle/**/*.py"], fields: { expire: String.raw`expire\("([^"]+)"\)` } } }
+    })
+    const r = ok(s.ws.blue(APERTURE, "realm", "sync", "--json"), "sync declares the new export").json()
+    expect(r.changes.map((c: any) => [c.contract, c.outcome, c.domain])).toEqual([
+      ["s3-lifecycle", "published", "s3-access"]
+    ])
+    const declared = readYamlText(contractAt(s, "main", "s3-access", "s3-lifecycle"))
+    expect(declared).toMatchObject({ name: "s3-lifecycle", owner: APERTURE, value: { expire: ["scratch/*"] } })
+    // Nothing new the second time.
+    expect(ok(s.ws.blue(APERTURE, "realm", "sync", "--json"), "second sync").json().changes).toEqual([])
+    verify(s)
+  }, 120_000)
+
   it("two owners syncing changes to different contracts at once both open their proposals", async () => {
     const s = current = seeded("blue-sync-two")
     writeJobs(s.fungal, ["train"])

@@ -15,6 +15,7 @@ import * as semver from "semver"
 import type { Actor, Command } from "../domain/commands.js"
 import { decide } from "../domain/decide.js"
 import type { RealmEvent } from "../domain/events.js"
+import { providedBy } from "../domain/newContracts.js"
 import { normalizeRange, standingOf } from "../domain/placeholder.js"
 import { governanceOf, mayMerge, openProposalFor, openProposals } from "../domain/proposals.js"
 import { evolve, type RealmState } from "../domain/state.js"
@@ -160,11 +161,25 @@ export const realmSync = operation({
             problems.push(`${contract}: ${detected.error}`)
             continue
           }
-          const domain = Object.entries(state().domains).find(([, d]) => d.contracts[contract]?.owner === repo)?.[0]
-          if (domain === undefined) continue
-          const current = state().domains[domain]!.contracts[contract]!
-          const pending = openProposalFor(state(), domain, contract)
-          if (sameValue(pending?.proposed.value ?? current.value, detected.value)) continue
+          let domain = Object.entries(state().domains).find(([, d]) => d.contracts[contract]?.owner === repo)?.[0]
+          if (domain === undefined) {
+            // Another repo's contract of that name: not this repo's to publish.
+            if (Object.values(state().domains).some((d) => d.contracts[contract] !== undefined)) continue
+            // A new export the code has and the realm does not: declared in the domain this repo provides.
+            const provided = providedBy(state(), repo)
+            if (provided.length !== 1) {
+              problems.push(
+                `${contract}: detected here but not in the realm, and this repo provides ${
+                  provided.length === 0 ? "no domain" : `several domains (${provided.join(", ")})`
+                }; declare it with 'blue realm export --name ${contract} --domain D --detect'`
+              )
+              continue
+            }
+            domain = provided[0]!
+          }
+          const current = state().domains[domain]!.contracts[contract]
+          const pending = current === undefined ? undefined : openProposalFor(state(), domain, contract)
+          if (current !== undefined && sameValue(pending?.proposed.value ?? current.value, detected.value)) continue
           const events = yield* step({ _tag: "PublishContract", contract, domain, value: detected.value })
           const days = governanceOf(state(), domain).grace_period_days
           for (const e of events) {
