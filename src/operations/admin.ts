@@ -22,8 +22,8 @@ import {
   Workspace
 } from "../engine/ports.js"
 import { Realms } from "../engine/Realms.js"
-import { argLabel, type At, operation, optionalBoolean, optionalString } from "./operation.js"
 import { joinForgeExtras } from "./forgeMirror.js"
+import { argLabel, type At, operation, optionalBoolean, optionalString } from "./operation.js"
 import { here, hereAsMember } from "./where.js"
 
 const created = (files: ReadonlyArray<string>, note: (f: string) => string = () => "") =>

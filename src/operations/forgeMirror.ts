@@ -20,12 +20,12 @@
  * What was mirrored is kept in `<realm>/.git/blue-forge.json` (PR URL and number, review state, issues): status
  * shows it without asking the forge, and closed proposals are tidied once.
  */
+import { Effect } from "effect"
 import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as nodePath from "node:path"
-import { Effect } from "effect"
 import { writeFileAtomicSync } from "../adapters/atomicFs.js"
-import { type ForgeFailure, issueMarker, type ForgeRepoRef, type ForgeService } from "../adapters/forge.js"
+import { type ForgeFailure, type ForgeRepoRef, type ForgeService, issueMarker } from "../adapters/forge.js"
 import { githubApiUrl } from "../adapters/forges.js"
 import { githubWebUrl } from "../adapters/github.js"
 import { forgeLoginOf, forgeMaintainer, forgeReviewers, reposOfForgeLogin } from "../domain/forgeUsers.js"
@@ -53,7 +53,10 @@ const ownerRepo = (rest: string): ForgeRepoRef | undefined => {
  * Which forge a repo URL is on, and which repo it names: under `BLUE_FORGEJO_URL` → Forgejo; under GitHub's web URL
  * (github.com, or the origin of `BLUE_GITHUB_API_URL`) → GitHub; otherwise none (a plain git server or a path).
  */
-export const forgeRepoOfUrl = (url: string | undefined, env: NodeJS.ProcessEnv = process.env): ForgeRepoAt | undefined => {
+export const forgeRepoOfUrl = (
+  url: string | undefined,
+  env: NodeJS.ProcessEnv = process.env
+): ForgeRepoAt | undefined => {
   if (url === undefined || !/^https?:\/\//.test(url)) return undefined
   const forgejo = (env["BLUE_FORGEJO_URL"] ?? "").replace(/\/+$/, "")
   if (forgejo !== "" && url.startsWith(`${forgejo}/`)) {
@@ -86,7 +89,10 @@ export interface PullMirror {
 export interface MirrorFile {
   readonly pulls: Record<string, PullMirror>
   /** proposal id → repo → its notify issue */
-  readonly issues: Record<string, Record<string, { readonly number: number; readonly url: string; readonly state: string }>>
+  readonly issues: Record<
+    string,
+    Record<string, { readonly number: number; readonly url: string; readonly state: string }>
+  >
   /** proposals synced with `--no-notify`: no issues for them */
   readonly quiet: ReadonlyArray<string>
   /** closed proposals whose PR and issues are closed too */
@@ -107,7 +113,8 @@ export const readMirror = (realmDir: string): MirrorFile => {
   }
 }
 
-const writeMirror = (realmDir: string, m: MirrorFile) => writeFileAtomicSync(mirrorPath(realmDir), JSON.stringify(m, null, 2) + "\n")
+const writeMirror = (realmDir: string, m: MirrorFile) =>
+  writeFileAtomicSync(mirrorPath(realmDir), JSON.stringify(m, null, 2) + "\n")
 
 /** The title of a proposal's PR: "aperture: s3-permissions 1.5.0". */
 export const pullTitle = (p: ProposalState): string => `${p.repo}: ${p.contract} ${p.to}`
@@ -125,7 +132,9 @@ const pullBody = (p: ProposalState, unmapped: ReadonlyArray<string>): string =>
     "",
     ...p.changes.map((c) => `* ${c}`),
     "",
-    `Affected importers: ${p.importers.join(", ") || "none"}. An approval here by a maintainer of an importer counts as its acknowledgement; Blue merges when the realm's rule says ready.`,
+    `Affected importers: ${
+      p.importers.join(", ") || "none"
+    }. An approval here by a maintainer of an importer counts as its acknowledgement; Blue merges when the realm's rule says ready.`,
     ...(unmapped.length === 0
       ? []
       : [`Without a forge account in repos/<repo>.yaml (acknowledge with 'blue realm sync'): ${unmapped.join(", ")}.`]),
@@ -135,12 +144,16 @@ const pullBody = (p: ProposalState, unmapped: ReadonlyArray<string>): string =>
 
 const issueBody = (p: ProposalState, repo: string, pull: PullMirror | undefined): string =>
   [
-    `${p.repo} proposes ${p.contract} ${p.from} → ${p.to} (${p.breaking ? "BREAKING" : "compatible"}), which ${repo} imports.`,
+    `${p.repo} proposes ${p.contract} ${p.from} → ${p.to} (${
+      p.breaking ? "BREAKING" : "compatible"
+    }), which ${repo} imports.`,
     "",
     ...p.changes.map((c) => `* ${c}`),
     "",
     p.status === "open"
-      ? `Review it${pull === undefined ? "" : ` in ${pull.url}`}, update ${repo} if needed, then approve there or run 'blue realm sync'.`
+      ? `Review it${
+        pull === undefined ? "" : ` in ${pull.url}`
+      }, update ${repo} if needed, then approve there or run 'blue realm sync'.`
       : `The proposal is ${p.status}.`,
     "",
     issueMarker(issueKey(p.id, repo))
@@ -199,7 +212,10 @@ export const reconcileProposals = (realmDir: string, options: { readonly quiet?:
     let state: RealmState = (yield* realms.open(realmDir)).state
 
     /** Runs a proposal command as `actor`; a refusal (a race, a range that rejects) is no failure. */
-    const run = (command: Parameters<typeof realms.execute>[1], actor: { readonly repo?: string; readonly user: string }) =>
+    const run = (
+      command: Parameters<typeof realms.execute>[1],
+      actor: { readonly repo?: string; readonly user: string }
+    ) =>
       realms.execute(realmDir, command, actor).pipe(
         Effect.map((a) => {
           state = a.state
@@ -266,7 +282,9 @@ export const reconcileProposals = (realmDir: string, options: { readonly quiet?:
             }
             const approver = approvers.find((a) => forgeLoginOf(a)?.toLowerCase() === login.toLowerCase())
             if (approver !== undefined && !(approver in (state.proposals[id]?.approvals ?? {}))) {
-              if (yield* run({ _tag: "ApproveProposal", id }, { user: approver })) report.approved.push({ id, by: approver })
+              if (yield* run({ _tag: "ApproveProposal", id }, { user: approver })) {
+                report.approved.push({ id, by: approver })
+              }
             }
           }
           setPull(id, {
