@@ -178,6 +178,10 @@ export const exportContract = operation({
         : (published.event as { domain: string }).domain
       const after = domain === undefined ? undefined : out.state.domains[domain]?.contracts[o.name]
       const entry = after?.evolution.at(-1)
+      // Re-exporting what an open proposal carries (a re-run after a kill) brings its forge mirror level too.
+      if (Object.values(out.state.proposals ?? {}).some((p) => p.status === "open" && p.contract === o.name)) {
+        yield* mirrorAfterSync(h.realmDir)
+      }
       return {
         realm: out.realm,
         contract: o.name,
