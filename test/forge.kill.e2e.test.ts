@@ -75,7 +75,8 @@ describe.each(["forgejo", "github"] as const)("kill anywhere against the %s fake
       ws.env["BLUE_REALM_TOKEN"] = token
       if (kind === "forgejo") ws.env["BLUE_FORGEJO_URL"] = fake.origin
       else ws.env["BLUE_GITHUB_API_URL"] = (fake as GitHubFake).apiUrl
-      // Fail fast on a lock a killed run left: its owner is dead.
+      // Orphan proposal branches (a run killed between its branch push and its main push) are deleted at once.
+      ws.env["BLUE_FORGE_ORPHAN_GRACE_MS"] = "0"
       workspaces.push(ws)
       return ws
     }

@@ -36,6 +36,7 @@ const startFake = async (kind: Kind) => {
   fakes.push(fake)
   fake.addOrg("acme")
   fake.addUser("fungal-maintainer")
+  fake.addUser("approver-bob")
   await fake.createRepo("acme", "aperture")
   await fake.createRepo("acme", "fungal-image-analysis")
   const machine = (label: string, token: string) => {
@@ -142,6 +143,16 @@ describe.each(["forgejo", "github"] as const)("proposals mirrored on %s", (kind)
       ok(await blue(a, "aperture", "realm", "sync"), "sync again")
       expect(fake.items("acme", "realm-demo").filter((i) => i.pull !== undefined)).toHaveLength(1)
       expect(issues()).toHaveLength(1)
+
+      // An approver (governance lists `forge:approver-bob`) approves on the forge: recorded as that approver's approval,
+      // which does not stand in for fungal's acknowledgement.
+      ok(await blue(a, "aperture", "realm", "admin", "governance", "--add-approver", "forge:approver-bob"), "approver")
+      expect((await fake.review("acme", "realm-demo", 1, "approver-bob", "APPROVED")).status).toBeLessThan(300)
+      ok(await blue(a, "aperture", "realm", "sync"), "sync after the approver")
+      const approved = ok(await blue(a, "aperture", "realm", "status", "--json"), "status").json().proposals[0]
+      expect(approved.approved_by.map((x: { by: string }) => x.by)).toEqual(["forge:approver-bob"])
+      expect(approved.waiting).toEqual(["fungal-image-analysis"])
+      expect(approved.pull.approved).toEqual(["approver-bob"])
 
       // fungal's maintainer approves on the forge: the next sync acknowledges for fungal, merges, closes PR and issue.
       const review = await fake.review("acme", "realm-demo", 1, "fungal-maintainer", "APPROVED")

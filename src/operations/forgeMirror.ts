@@ -20,7 +20,7 @@
  * What was mirrored is kept in `<realm>/.git/blue-forge.json` (PR URL and number, review state, issues): status
  * shows it without asking the forge, and closed proposals are tidied once.
  */
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
 import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as nodePath from "node:path"
@@ -28,6 +28,7 @@ import { writeFileAtomicSync } from "../adapters/atomicFs.js"
 import { type ForgeFailure, type ForgeRepoRef, type ForgeService, issueMarker } from "../adapters/forge.js"
 import { githubApiUrl } from "../adapters/forges.js"
 import { githubWebUrl } from "../adapters/github.js"
+import { RemoteGit } from "../adapters/remoteGit.js"
 import { forgeLoginOf, forgeMaintainer, forgeReviewers, reposOfForgeLogin } from "../domain/forgeUsers.js"
 import { governanceOf, mayMerge } from "../domain/proposals.js"
 import type { ProposalState, RealmState } from "../domain/state.js"
@@ -170,6 +171,7 @@ export interface ReconcileReport {
   readonly withdrawn: ReadonlyArray<string>
   readonly merged: ReadonlyArray<string>
   readonly closed: ReadonlyArray<string>
+  readonly orphansDeleted: ReadonlyArray<string>
 }
 
 /**
@@ -190,7 +192,8 @@ export const reconcileProposals = (realmDir: string, options: { readonly quiet?:
       approved: [] as Array<{ id: string; by: string }>,
       withdrawn: [] as Array<string>,
       merged: [] as Array<string>,
-      closed: [] as Array<string>
+      closed: [] as Array<string>,
+      orphansDeleted: [] as Array<string>
     }
     const rows = yield* Effect.orElseSucceed(log.realms, () => [])
     const row = rows.find((r) => r.localPath === realmDir)
@@ -346,8 +349,39 @@ export const reconcileProposals = (realmDir: string, options: { readonly quiet?:
         save({ ...mirror, done: [...mirror.done, id] })
       }
     }
+    // Orphan proposal branches: pushed by a write that was killed (or lost its race) before its event reached main,
+    // so no proposal names them. Deleted once older than the grace period, so that a write between its branch push
+    // and its main push (seconds) never loses its branch.
+    const remote = Option.getOrUndefined(yield* Effect.serviceOption(RemoteGit))
+    if (remote !== undefined && row.url) {
+      state = (yield* realms.open(realmDir)).state
+      const named = new Set(Object.values(state.proposals ?? {}).map((p) => p.branch))
+      const grace = orphanGraceMs(env)
+      for (const server of yield* remote.listServerRefs(row.url, "refs/heads/sync/")) {
+        const branch = server.ref.slice("refs/heads/".length)
+        const born = stampTime(branch)
+        if (named.has(branch) || born === undefined || Date.now() - born < grace) continue
+        yield* forge.deleteBranch(at.ref, branch)
+        report.orphansDeleted.push(branch)
+      }
+    }
     return report as ReconcileReport
   })
+
+/** How old an orphan proposal branch must be before the mirror deletes it: BLUE_FORGE_ORPHAN_GRACE_MS, default 10 min. */
+const orphanGraceMs = (env: NodeJS.ProcessEnv): number => {
+  const raw = Number(env["BLUE_FORGE_ORPHAN_GRACE_MS"])
+  return env["BLUE_FORGE_ORPHAN_GRACE_MS"] !== undefined && env["BLUE_FORGE_ORPHAN_GRACE_MS"] !== "" &&
+      Number.isFinite(raw) && raw >= 0
+    ? raw
+    : 600_000
+}
+
+/** When `sync/<repo>/<YYYYMMDD-HHMMSS>[-n]` was stamped (UTC ms), or undefined for another name. */
+const stampTime = (branch: string): number | undefined => {
+  const m = /^sync\/[^/]+\/(\d{4})(\d{2})(\d{2})-(\d{2})(\d{2})(\d{2})(?:-\d+)?$/.exec(branch)
+  return m === null ? undefined : Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!)
+}
 
 /** Every failure a reconcile may end with, in one sentence. */
 export type ReconcileFailure = ForgeFailure
