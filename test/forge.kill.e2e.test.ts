@@ -70,6 +70,7 @@ describe.each(["forgejo", "github"] as const)("kill anywhere against the %s fake
     fake.addOrg("acme")
     fake.addUser("fungal-maintainer")
     await fake.createRepo("acme", "fungal-image-analysis")
+    await fake.createRepo("acme", "training-dashboard")
     const machine = (label: string, token: string) => {
       const ws = makeWorkspace(`blue-kill-${kind}-${label}`)
       ws.env["BLUE_REALM_TOKEN"] = token
@@ -83,11 +84,15 @@ describe.each(["forgejo", "github"] as const)("kill anywhere against the %s fake
     const a = machine("a", "tok-blue")
     const b = machine("b", "tok-fungal-maintainer")
     a.repo("aperture")
-    const fungal = b.repo("fungal-image-analysis")
-    await new Promise<void>((resolve, reject) =>
-      spawn("git", ["-C", fungal, "remote", "add", "origin", `${fake.origin}/acme/fungal-image-analysis.git`])
-        .on("close", (c) => (c === 0 ? resolve() : reject(new Error("git remote add failed"))))
-    )
+    // Two importers on the other machine (one maintainer's forge account): a PR reviewer, an issue in each repo.
+    const importers = ["fungal-image-analysis", "training-dashboard"]
+    for (const name of importers) {
+      const dir = b.repo(name)
+      await new Promise<void>((resolve, reject) =>
+        spawn("git", ["-C", dir, "remote", "add", "origin", `${fake.origin}/acme/${name}.git`])
+          .on("close", (c) => (c === 0 ? resolve() : reject(new Error("git remote add failed"))))
+      )
+    }
     const blue = async (ws: Workspace, cwd: string, ...args: Array<string>) => {
       const r = await spawnGroup(ws, cwd, args).done
       return { ...r, json: () => JSON.parse(r.stdout) } as Run
@@ -107,7 +112,7 @@ describe.each(["forgejo", "github"] as const)("kill anywhere against the %s fake
       "init"
     ).json()
     ok(await blue(a, "aperture", "realm", "admin", "join", init.url), "join aperture")
-    ok(await blue(b, "fungal-image-analysis", "realm", "join", init.url), "join fungal")
+    for (const name of importers) ok(await blue(b, name, "realm", "join", init.url), `join ${name}`)
     ok(
       await blue(
         a,
@@ -118,7 +123,7 @@ describe.each(["forgejo", "github"] as const)("kill anywhere against the %s fake
         "create",
         "s3-access",
         "--repos",
-        "aperture,fungal-image-analysis",
+        ["aperture", ...importers].join(","),
         "--contract",
         "s3-permissions"
       ),
@@ -164,8 +169,10 @@ describe.each(["forgejo", "github"] as const)("kill anywhere against the %s fake
     const invariants = async (expected: { pulls: number; events: Record<string, number> }) => {
       const pulls = fake.items("acme", "realm-demo").filter((i) => i.pull !== undefined)
       expect(pulls).toHaveLength(expected.pulls)
+      for (const name of importers) {
+        expect(fake.items("acme", name).filter((i) => i.pull === undefined)).toHaveLength(expected.pulls)
+      }
       const issues = fake.items("acme", "fungal-image-analysis").filter((i) => i.pull === undefined)
-      expect(issues).toHaveLength(expected.pulls)
       const branches = (await realmGit("for-each-ref", "--format=%(refname)", "refs/heads/sync/")).split("\n")
         .filter((l) => l.trim() !== "")
       expect(branches).toHaveLength(expected.pulls)
@@ -188,7 +195,7 @@ describe.each(["forgejo", "github"] as const)("kill anywhere against the %s fake
     const review = await fake.review("acme", "realm-demo", seen.pull.number, "fungal-maintainer", "APPROVED")
     expect(review.status).toBeLessThan(300)
     await killLoop("sync (ack, merge, close)", ["realm", "sync"])
-    const merged = { ProposalOpened: 1, ProposalAmended: 1, ProposalAcknowledged: 1, ProposalMerged: 1 }
+    const merged = { ProposalOpened: 1, ProposalAmended: 1, ProposalAcknowledged: 2, ProposalMerged: 1 }
     seen = await invariants({ pulls: 1, events: merged })
     expect(seen.pull.state).toBe("closed")
     expect(seen.issue.state).toBe("closed")
