@@ -1,11 +1,13 @@
 /**
  * Kill anywhere: the bundled CLI is SIGKILLed (its whole process group, git children included) at the k-th request
  * it makes to the fake forge — API or git smart HTTP, either before the request is applied (the fake drops it) or
- * after it was applied and before the answer — through export (proposal opened: branch, PR, reviewers, issue),
- * export again (amended: branch moved, issue updated), and sync after the reviewer's approval on the forge
- * (acknowledgement, Blue's merge, PR and issue closed). After every kill the same command runs again, killed one
- * request later, until it completes; then nothing exists twice: one sync branch, one PR, one issue, one event of
- * each kind in the realm log, and the fake saw no request its API document forbids.
+ * after it was applied and before the answer. Seven steps against each fake: export (proposal opened: branch, PR,
+ * reviewers, an issue in each of two importers), export again (amended: branch moved, issues updated), sync after
+ * the reviewer's approval on the forge (acknowledgements, Blue's merge, PR and issues closed), a second export whose
+ * PR is then closed by hand and a sync (withdrawn), a third export and a sync once its grace period is over (merged by
+ * the time alone). After every kill the same command runs again, killed a stride later, until a run makes fewer
+ * requests than that; then once unkilled. After every step nothing exists twice: one sync branch, one PR and one
+ * issue per importer per proposal, one event of each kind in the realm log, and no request the API document forbids.
  *
  * Cost: every kill point is a CLI run (~1 s). BLUE_KILL_STRIDE (default 9) kills at every stride-th request; the full
  * harness (BLUE_KILL_STRIDE=1) is documented in docs/forges.md with the count of kill points it ran.
@@ -218,6 +220,18 @@ describe.each(["forgejo", "github"] as const)("kill anywhere against the %s fake
     await killLoop("sync (withdraw)", ["realm", "sync"])
     seen = await invariants({ pulls: 2, events: { ...merged, ProposalOpened: 2, ProposalWithdrawn: 1 } })
     expect(seen.issue.state).toBe("closed")
+
+    // A third proposal nobody answers: once its grace period is over (BLUE_NOW), sync merges it and the mirror closes
+    // its PR and its issues.
+    await killLoop("export (third proposal)", exportArgs(["c/*"]))
+    const third = { ...merged, ProposalOpened: 3, ProposalWithdrawn: 1 }
+    seen = await invariants({ pulls: 3, events: third })
+    expect(seen.issue.state).toBe("open")
+    a.env["BLUE_NOW"] = "+15d"
+    await killLoop("sync (grace period over)", ["realm", "sync"])
+    seen = await invariants({ pulls: 3, events: { ...third, ProposalMerged: 2 } })
+    expect(seen.pull.state).toBe("closed")
+    for (const name of importers) expect(fake.items("acme", name).every((i) => i.state === "closed")).toBe(true)
     process.stderr.write(`kill points against the ${kind} fake (stride ${STRIDE}): ${killPoints}\n`)
     expect(killPoints).toBeGreaterThan(0)
   }, 600_000)
