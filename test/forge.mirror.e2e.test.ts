@@ -5,12 +5,12 @@
  * the forge acknowledges for fungal, Blue merges with its own append, the PR and the issue are closed, and nothing
  * was created twice however often the mirror runs.
  */
-import { execFileSync } from "node:child_process"
+import { execFileSync, spawn } from "node:child_process"
 import { afterEach, describe, expect, it } from "vitest"
 import * as YAML from "yaml"
 import { type ForgejoFake, startForgejoFake } from "./support/forgejoFake.js"
 import { type GitHubFake, startGitHubFake } from "./support/githubFake.js"
-import { makeWorkspace, type Run, type Workspace } from "./support/workspace.js"
+import { BLUE_BIN, freePort, makeWorkspace, type Run, type Workspace } from "./support/workspace.js"
 
 const workspaces: Array<Workspace> = []
 const fakes: Array<ForgejoFake | GitHubFake> = []
@@ -173,4 +173,53 @@ describe.each(["forgejo", "github"] as const)("proposals mirrored on %s", (kind)
     },
     180_000
   )
+})
+
+describe("the daemon's forge poll", () => {
+  it("reads an approval on Forgejo back, merges, and closes the PR and the issue with nobody syncing", async () => {
+    const { fake, machine } = await startFake("forgejo")
+    const a = machine("a", "tok-blue")
+    const b = machine("b", "tok-fungal-maintainer")
+    a.repo("aperture")
+    const fungal = b.repo("fungal-image-analysis")
+    execFileSync("git", ["-C", fungal, "remote", "add", "origin", `${fake.origin}/acme/fungal-image-analysis.git`])
+    const init = ok(
+      await blue(a, ".", "realm", "admin", "init", "--name", "demo", "--forgejo", fake.origin, "--json"),
+      "init"
+    ).json()
+    ok(await blue(a, "aperture", "realm", "admin", "join", init.url), "join aperture")
+    ok(await blue(b, "fungal-image-analysis", "realm", "join", init.url), "join fungal")
+    const domain = ["domain", "create", "s3-access", "--repos", "aperture,fungal-image-analysis"]
+    ok(await blue(a, "aperture", "realm", "admin", ...domain, "--contract", "s3-permissions"), "domain")
+    const value = (read: Array<string>) => JSON.stringify({ read })
+    const publish = ["realm", "export", "--name", "s3-permissions", "--value"]
+    ok(await blue(a, "aperture", ...publish, value(["a/*"])), "first")
+    ok(await blue(a, "aperture", ...publish, value(["a/*", "b/*"])), "proposal")
+    const pr = () => fake.items("blue", "realm-demo").find((i) => i.pull !== undefined)!
+    const issue = () => fake.items("acme", "fungal-image-analysis").find((i) => i.pull === undefined)!
+    expect(pr().state).toBe("open")
+    expect(issue().state).toBe("open")
+
+    const port = await freePort()
+    const daemon = spawn(process.execPath, [BLUE_BIN, "daemon", "run"], {
+      env: { ...a.env, BLUE_DAEMON_PORT: String(port), XDG_RUNTIME_DIR: a.path("run"), BLUE_FORGE_POLL_MS: "300" },
+      stdio: "ignore"
+    })
+    try {
+      expect((await fake.review("blue", "realm-demo", pr().number, "fungal-maintainer", "APPROVED")).status)
+        .toBeLessThan(300)
+      const deadline = Date.now() + 60_000
+      while (pr().state !== "closed" || issue().state !== "closed") {
+        if (Date.now() > deadline) throw new Error(`PR ${pr().state}, issue ${issue().state} after 60 s`)
+        await new Promise((resolve) => setTimeout(resolve, 200))
+      }
+      const main = await fake.git.git("blue/realm-demo", "show", "main:domains/s3-access/contracts/s3-permissions.yaml")
+      expect(YAML.parse(main).version).toBe("1.1.0")
+      expect(fake.items("blue", "realm-demo").filter((i) => i.pull !== undefined)).toHaveLength(1)
+      expect(fake.items("acme", "fungal-image-analysis").filter((i) => i.pull === undefined)).toHaveLength(1)
+    } finally {
+      daemon.kill("SIGTERM")
+      await new Promise((resolve) => daemon.on("close", resolve))
+    }
+  }, 180_000)
 })
