@@ -221,9 +221,10 @@ describe.each(["forgejo", "github"] as const)("kill anywhere against the %s fake
     seen = await invariants({ pulls: 2, events: { ...merged, ProposalOpened: 2, ProposalWithdrawn: 1 } })
     expect(seen.issue.state).toBe("closed")
 
-    // A third proposal nobody answers: once its grace period is over (BLUE_NOW), sync merges it and the mirror closes
+    // A third, compatible proposal nobody answers: once its grace period is over (BLUE_NOW), sync merges it and the mirror closes
     // its PR and its issues.
-    await killLoop("export (third proposal)", exportArgs(["c/*"]))
+    const landed = ["a/*", "training-metrics/experiments/*", "training-metrics/runs/*"]
+    await killLoop("export (third proposal)", exportArgs([...landed, "c/*"]))
     const third = { ...merged, ProposalOpened: 3, ProposalWithdrawn: 1 }
     seen = await invariants({ pulls: 3, events: third })
     expect(seen.issue.state).toBe("open")
