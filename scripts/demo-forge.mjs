@@ -137,6 +137,7 @@ try {
   console.log(`  forge: review answered ${review.status}`)
   await blue(a, aperture, "realm", "sync")
   console.log(`  forge: PR #${pr.number} is ${pr.state}; issue #${issue.number} is ${issue.state}`)
+  await blue(b, fungal, "realm", "sync")
   await blue(b, fungal, "realm", "status")
   if (fake.violations.length > 0) throw new Error(`API violations:\n${fake.violations.join("\n")}`)
   if (pr.state !== "closed" || issue.state !== "closed") throw new Error("the PR or the issue is still open")

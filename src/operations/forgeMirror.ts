@@ -389,6 +389,13 @@ export type ReconcileFailure = ForgeFailure
 /** After a sync: reconcile, and say in one sentence on stderr when the forge could not be brought level. */
 export const mirrorAfterSync = (realmDir: string, options: { readonly quiet?: ReadonlyArray<string> } = {}) =>
   reconcileProposals(realmDir, options).pipe(
+    Effect.tap((r) =>
+      Effect.sync(() => {
+        const lines = reportLines(r)
+        // On stderr: stdout is the command's own (its --json included).
+        if (lines.length > 0) process.stderr.write(lines.map((l) => `${l}\n`).join(""))
+      })
+    ),
     Effect.catchAll((e) =>
       Effect.sync(() => {
         process.stderr.write(
@@ -400,6 +407,23 @@ export const mirrorAfterSync = (realmDir: string, options: { readonly quiet?: Re
       })
     )
   )
+
+/** What a reconcile did, one line each (nothing when it did nothing). */
+export const reportLines = (r: ReconcileReport): ReadonlyArray<string> => {
+  if (r.forge === null) return []
+  const n = (k: number, what: string) => `${k} ${what}${k === 1 ? "" : "s"}`
+  return [
+    ...(r.pullsCreated === 0 ? [] : [`↪ forge: opened ${n(r.pullsCreated, "pull request")}`]),
+    ...r.acknowledged.map((a) => `↪ forge: ${a.repo} acknowledged proposal ${a.id} (approved by ${a.by})`),
+    ...r.approved.map((a) => `↪ forge: ${a.by} approved proposal ${a.id}`),
+    ...r.withdrawn.map((id) => `↪ forge: proposal ${id} withdrawn (its pull request was closed)`),
+    ...r.merged.map((id) => `↪ forge: merged proposal ${id}`),
+    ...(r.issuesCreated === 0 ? [] : [`↪ forge: opened ${n(r.issuesCreated, "issue")} in affected repos`]),
+    ...(r.issuesUpdated === 0 ? [] : [`↪ forge: updated ${n(r.issuesUpdated, "issue")} in affected repos`]),
+    ...r.closed.map((id) => `↪ forge: closed the pull request of proposal ${id}`),
+    ...r.orphansDeleted.map((b) => `↪ forge: deleted the orphan branch ${b} (no proposal names it)`)
+  ]
+}
 
 /** The `origin` remote of the code repo at `root`, without any user or token in it, or undefined. */
 export const originUrlOf = (root: string): string | undefined => {
