@@ -208,7 +208,7 @@ edit(
 blue(aperture, ["status"])
 blue(aperture, ["realm", "check", "--mode", "exporter"], { expectCode: 1 })
 
-step("10b. fungal watches the realm live — a terminal watcher and its coding agent over MCP — while aperture publishes")
+step("10b. fungal watches the realm live — a terminal watcher and its coding agent over MCP — while aperture syncs")
 blue(root, ["daemon", "start"])
 console.log(`${bold("fungal-image-analysis $")} blue realm sessions --watch --json   # in the background`)
 const watcher = spawn(process.execPath, [BIN, "realm", "sessions", "--watch", "--json"], { cwd: fungal, env })
@@ -240,7 +240,8 @@ for (let i = 0; i < 100; i++) {
 }
 blue(fungal, ["realm", "sessions"])
 // With the daemon running, the write is handed to it (one writer): BLUE_DEBUG_PATH=1 says which path it took.
-blue(aperture, ["realm", "export", "--name", "s3-permissions", "--detect"], { extraEnv: { BLUE_DEBUG_PATH: "1" } })
+// fungal imports s3-permissions, so the change does not land on main: it becomes a proposal fungal is asked to review.
+blue(aperture, ["realm", "sync"], { extraEnv: { BLUE_DEBUG_PATH: "1" } })
 const exported = Date.now()
 const heard = () => received.some((r) => r.msg.type === "notification") && agentHeard.some((d) => d.type === "notification")
 for (let i = 0; i < 60 && !heard(); i++) await sleep(50)
@@ -250,7 +251,7 @@ if (note === undefined) {
   console.log("  !! the watcher received no notification")
 } else {
   const n = note.msg.notification
-  console.log(`  fungal's watcher received, ${Math.max(0, note.at - exported)} ms after the export returned:`)
+  console.log(`  fungal's watcher received, ${Math.max(0, note.at - exported)} ms after the sync returned:`)
   console.log(`  🔔 #${n.id} ${n.from_repo}: ${n.contract} ${n.change_type} → ${n.version}: ${n.changes.join("; ")}`)
 }
 const agentNote = agentHeard.find((d) => d.type === "notification")
@@ -265,7 +266,6 @@ const viaTool = await agent.callTool({ name: "blue_realm_status", arguments: {} 
 console.log(`  blue_realm_status → ${viaTool.structuredContent.notifications.length} notification(s) waiting for an ack`)
 await agent.close()
 watcher.kill("SIGINT")
-blue(aperture, ["realm", "check", "--mode", "compatibility", "--from", "1.0.0", "--to", "1.1.0"])
 
 const stack = (read) =>
   [
@@ -276,27 +276,34 @@ const stack = (read) =>
   ].join("\n")
 const granted = ["jobs/*/masks/*", "jobs/*/*/config.json", "training-runs/*", "training-metrics/*"]
 
-step("11. fungal sees the new version: its import is stale (still satisfied), so CI warns with exit code 2")
+step("11. fungal's status shows the proposal; fungal updates its IAM policy and syncs: acknowledged, merged")
 blue(fungal, ["status"])
-blue(fungal, ["realm", "check", "--mode", "importer"], { expectCode: 2 })
-console.log("  fungal has read the notification: it acknowledges it, grants the new path and re-imports")
-blue(fungal, ["realm", "ack", "--all"])
+console.log("  fungal grants the new path in its CDK stack, then syncs: its range accepts 1.1.0, so it acknowledges,")
+console.log("  everyone affected has answered, so the proposal merges, and fungal's binding moves to 1.1.0")
 edit(fungal, "cdk/training_tools_access_stack.py", stack([...granted, "training-metrics/experiments/*"]))
-blue(fungal, importS3)
+blue(fungal, ["realm", "sync"])
 blue(fungal, ["realm", "check", "--mode", "importer"])
+blue(aperture, ["realm", "check", "--mode", "compatibility", "--from", "1.0.0", "--to", "1.1.0"])
 
-step("12. A breaking change: aperture stops reading training-runs/*, a path fungal's import relies on")
+step("12. A breaking change waits for the approver: aperture stops reading training-runs/*, which fungal relies on")
 edit(
   aperture,
   "models/training/s3_paths.py",
   fs.readFileSync(path.join(aperture, "models/training/s3_paths.py"), "utf8").replace(/^RUNS = .*\n/m, "")
 )
-blue(aperture, ["realm", "export", "--name", "s3-permissions", "--detect"])
-console.log("  fungal's range >=1.0.0, <2.0.0 no longer matches: its import is broken and its CI fails")
+const opened = blue(aperture, ["realm", "sync"])
+const breakingId = /^✓ Proposal (\S+) created for review$/m.exec(opened.stdout)?.[1] ?? "(no proposal)"
+console.log("  fungal's range >=1.0.0, <2.0.0 does not accept 2.0.0: its sync reports the break and acknowledges nothing")
+blue(fungal, ["status"])
+blue(fungal, ["realm", "sync"], { expectCode: 1 })
+console.log("  fungal has seen the break and will adapt: it acknowledges explicitly")
+blue(fungal, ["realm", "ack", breakingId])
+console.log("  eric is the realm's approver (init recorded him): he approves from the realm's checkout, and it merges")
+blue(realmDir, ["realm", "admin", "approve", breakingId])
+console.log("  fungal's binding is broken until it widens its range, so its CI fails")
 blue(fungal, ["status"])
 blue(fungal, ["realm", "check", "--mode", "importer"], { expectCode: 1 })
-console.log("  fungal acknowledges the change, revokes the grant and moves its import to the new major version")
-blue(fungal, ["realm", "ack", "--all"])
+console.log("  fungal revokes the grant and moves its import to the new major version")
 edit(
   fungal,
   "cdk/training_tools_access_stack.py",
@@ -334,13 +341,14 @@ edit(
   ].join("\n")
 )
 fs.chmodSync(path.join(fungal, "scripts/check-iam-grants.sh"), 0o755)
-blue(fungal, importS3v2)
+console.log("  the new hook is a compatible change fungal's range accepts: fungal's sync acknowledges it and it merges")
+blue(fungal, ["realm", "sync"])
 console.log("  the script comes from fungal's own checkout, but a realm contract asked for it: not run until trusted")
 blue(fungal, ["realm", "check", "--mode", "importer"], { expectCode: 2 })
 blue(fungal, ["realm", "trust", "scripts/check-iam-grants.sh"])
 blue(fungal, ["realm", "check", "--mode", "importer"])
 
-step("13b. A coordinated change: training-metrics-v2 gets one branch and a linked worktree in every repo it spans")
+step("13b. A coordinated change: training-metrics-v2 gets one branch and a linked worktree in every repo it spans, then PRs in merge order")
 for (const dir of [aperture, fungal, mlInfra]) {
   const bare = path.join(root, "remotes", `${path.basename(dir)}.git`)
   sh(root, "git", ["init", "-q", "--bare", bare])
@@ -353,6 +361,8 @@ edit(path.join(aperture, wt), "models/training/metrics_exporter.py", "EXPERIMENT
 edit(path.join(fungal, wt), "cdk/training_tools_access_stack.py", stack([...granted, "training-metrics/experiments/*"]))
 blue(fungal, ["realm", "commit", "-m", "feat: add experiment metrics with IAM support"])
 blue(fungal, ["realm", "push"])
+console.log("  the remotes are plain git (no forge), so the PRs are local PRs, recorded in the realm in merge order")
+blue(fungal, ["realm", "pr", "--title", "feat: training metrics v2"])
 blue(aperture, ["realm", "status"])
 console.log(`  ${path.join(aperture, wt)} is a real linked worktree:`)
 console.log(sh(aperture, "git", ["worktree", "list"]).trimEnd().replace(/^/gm, "  "))

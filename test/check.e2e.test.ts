@@ -9,6 +9,7 @@ import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as YAML from "yaml"
 import { APERTURE, FUNGAL, ML, ok, readYaml, REALM, S3, seedStory, setExports } from "./support/seed.js"
+import { landByGrace, landExplicitly } from "./support/sync.js"
 import { git, makeWorkspace, type Run, type Workspace } from "./support/workspace.js"
 
 const CONTRACT_FILE = "domains/s3-access/contracts/s3-permissions.yaml"
@@ -262,7 +263,10 @@ describe("--mode exporter and --mode importer", () => {
     expect(reportOf(current)).toMatchObject({ mode: "importer", exit_code: 0 })
     expect(codes(current.json())).toEqual(["ok:import-current"])
 
+    // Each change fungal imports is a proposal. This compatible one lands by its grace period, through a sync by
+    // ml-infra (a sync in aperture would publish its code, which says otherwise, and fungal's would resolve it).
     s.publish({ read: ["a/*", "b/*", "c/*"] })
+    landByGrace(s.ws, ML)
     const stale = s.check(FUNGAL, "--mode", "importer", "--json")
     expect(stale.code).toBe(2)
     const [w] = reportOf(stale).findings
@@ -270,7 +274,9 @@ describe("--mode exporter and --mode importer", () => {
     expect(w.message).toContain("1.1.0")
     expect(w.message).toContain("^1.0.0")
 
+    // This breaking one lands once fungal acknowledges it explicitly and the approver approves it.
     s.publish({ read: ["a/*", "c/*"] })
+    landExplicitly(s.ws, APERTURE)
     const broken = s.check(FUNGAL, "--mode", "importer", "--json")
     expect(broken.code).toBe(1)
     const [e] = reportOf(broken).findings
@@ -296,6 +302,7 @@ describe("--mode exporter and --mode importer", () => {
       "import ^2.0.0"
     )
     s.publish({ read: ["a/*", "c/*", "d/*"] })
+    landByGrace(s.ws, ML)
     const warn = s.check(FUNGAL, "--mode", "importer", "--format", "github")
     expect(warn.code).toBe(2)
     const wl = warn.stdout.trimEnd().split("\n")
@@ -403,9 +410,12 @@ describe("--mode compatibility", () => {
   let s: Seeded
   beforeAll(() => {
     s = seed()
-    // 1.0.0 [a, b] → 2.0.0 [a] (b removed) → 2.1.0 [a, c]
+    // 1.0.0 [a, b] → 2.0.0 [a] (b removed) → 2.1.0 [a, c], each landed through its proposal (fungal imports it):
+    // the break once fungal acknowledges it explicitly and the approver approves, the next by its grace period.
     s.publish({ read: ["a/*"] })
+    landExplicitly(s.ws, APERTURE)
     s.publish({ read: ["a/*", "c/*"] })
+    landByGrace(s.ws, APERTURE)
   })
   afterAll(() => s.ws.cleanup())
 

@@ -10,7 +10,7 @@ import * as path from "node:path"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import * as YAML from "yaml"
 import { APERTURE, FUNGAL, ML, ok, readYaml, REALM, S3, seedStory, setExports } from "./support/seed.js"
-import { landByGrace } from "./support/sync.js"
+import { landByGrace, landExplicitly } from "./support/sync.js"
 import { dbFingerprint, fingerprint, git, makeWorkspace, type Run, type Workspace } from "./support/workspace.js"
 
 const workspaces: Array<Workspace> = []
@@ -284,6 +284,15 @@ describe("the seed's daily development story", () => {
       changes: ["- read: training-metrics/runs/*"],
       importers: [{ repo: FUNGAL, range: "^1.0.0", standing: "broken" }]
     })
+    // A proposal: fungal's range rejects 2.0.0, so its sync reports it (exit 1, naming the explicit ack) and
+    // acknowledges nothing; fungal acknowledges explicitly, the approver approves, it merges.
+    const plain = s.ws.blue(FUNGAL, "realm", "sync")
+    expect(plain.code).toBe(1)
+    expect(plain.stdout).toContain(
+      `To accept the break and adapt your code after the merge: blue realm ack ${out.proposal.id}`
+    )
+    expect(readYaml(path.join(s.realm, CONTRACT_FILE)).version).toBe("1.1.0")
+    expect(landExplicitly(s.ws, APERTURE)).toEqual([out.proposal.id])
     expect(readYaml(path.join(s.realm, CONTRACT_FILE)).evolution.at(-1)).toEqual({
       version: "2.0.0",
       changes: ["- read: training-metrics/runs/*"],
@@ -375,6 +384,7 @@ describe("blue realm export: value sources, schema and hand-set versions", () =>
       "export --version 3.0.0"
     ).json()
     expect(third).toMatchObject({ from: "1.1.0", version: "3.0.0", compatible: false })
+    landExplicitly(ws, APERTURE)
     const contract = readYaml(path.join(realm, CONTRACT_FILE))
     expect(contract.version).toBe("3.0.0")
     expect(contract.evolution.map((e: any) => e.version)).toEqual(["1.0.0", "1.1.0", "3.0.0"])
@@ -385,6 +395,7 @@ describe("blue realm export: value sources, schema and hand-set versions", () =>
       "export --version 3.2.0"
     )
     expect(fourth.stdout).toContain("3.0.0 → 3.2.0")
+    landByGrace(ws, APERTURE)
     expect(readYaml(path.join(realm, CONTRACT_FILE)).version).toBe("3.2.0")
   })
 

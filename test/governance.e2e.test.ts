@@ -5,12 +5,14 @@
  * governance; a provider declares a second contract that a consumer imports, and `check --mode importer` warns
  * (exit 2) when that binding goes stale.
  */
+import { Client } from "@modelcontextprotocol/sdk/client/index.js"
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { APERTURE, FUNGAL, ok, readYaml, REALM, S3, seedStory } from "./support/seed.js"
-import { landByGrace } from "./support/sync.js"
+import { landByGrace, landExplicitly } from "./support/sync.js"
 import { BLUE_BIN, fingerprint, makeWorkspace, type Run, type Workspace } from "./support/workspace.js"
 
 const APPROVER = "tester@example.com"
@@ -99,6 +101,44 @@ describe("a join into an approval realm", () => {
     const again = ws.blue("realm-guarded", "realm", "admin", "approve", id)
     expect(again.code).toBe(1)
     expect(again.stderr).toContain(`No pending join request '${id}'`)
+  })
+
+  it("over MCP, blue_realm_approve and blue_realm_reject take a join request's id too (the CLI's dispatch)", async () => {
+    const requested = (repo: string) => {
+      ws.repo(repo)
+      ok(ws.blue(repo, "realm", "admin", "join", "../realm-guarded"), `join ${repo}`)
+      return ok(ws.blue(repo, "realm", "status", "--json"), "status").json().repo.join_request as string
+    }
+    const welcome = requested("welcome")
+    const turned = requested("turned-away")
+    const client = new Client({ name: "blue-e2e", version: "1.0.0" })
+    await client.connect(
+      new StdioClientTransport({
+        command: process.execPath,
+        args: [BLUE_BIN, "mcp"],
+        cwd: ws.path("realm-guarded"),
+        env: ws.env as Record<string, string>,
+        stderr: "ignore"
+      })
+    )
+    try {
+      const approved = await client.callTool({ name: "blue_realm_approve", arguments: { id: welcome } })
+      expect(approved.isError, JSON.stringify(approved.structuredContent)).toBe(false)
+      expect(approved.structuredContent).toMatchObject({ id: welcome, verdict: "approve", repo: "welcome" })
+      expect((approved.content as Array<{ text: string }>)[0]!.text).toContain(
+        `✓ Approved ${welcome}: welcome joined realm 'guarded'`
+      )
+      const rejected = await client.callTool({
+        name: "blue_realm_reject",
+        arguments: { id: turned, reason: "not ours" }
+      })
+      expect(rejected.structuredContent).toMatchObject({ id: turned, verdict: "reject", reason: "not ours" })
+    } finally {
+      await client.close()
+    }
+    expect(readYaml(ws.path("realm-guarded", "repos", "welcome.yaml"))).toMatchObject({ name: "welcome" })
+    expect(fs.existsSync(ws.path("realm-guarded", "repos", "turned-away.yaml"))).toBe(false)
+    expect(eventTypes(ws, "realm-guarded").slice(-2)).toEqual(["JoinApproved", "JoinRejected"])
   })
 })
 
@@ -251,6 +291,9 @@ describe("governance changes and a second contract", () => {
       expect.objectContaining({ level: "warning", code: "import-stale", contract: "bucket-names", domain: "s3-access" })
     )
     ok(ws.blue(APERTURE, "realm", "export", "--name", "bucket-names", "--value", `{"buckets":["runs"]}`), "break")
+    // A breaking proposal: fungal acknowledges it explicitly (its ^1.0.0 rejects 2.0.0); the realm no longer requires
+    // an approval, so that ack merges it, and fungal's binding is broken until it widens its range.
+    landExplicitly(ws, APERTURE)
     const broken = ws.blue(FUNGAL, "realm", "check", "--mode", "importer", "--json")
     expect(broken.code).toBe(1)
     expect(broken.json().findings).toContainEqual(

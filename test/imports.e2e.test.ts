@@ -9,7 +9,7 @@ import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as YAML from "yaml"
 import { APERTURE, FUNGAL, ML, ok, readYaml, REALM, S3, seedStory } from "./support/seed.js"
-import { landByGrace } from "./support/sync.js"
+import { landByGrace, landExplicitly } from "./support/sync.js"
 import { git, makeWorkspace, type Workspace } from "./support/workspace.js"
 
 const FUNGAL_BINDING = "domains/s3-access/bindings/fungal-image-analysis.yaml"
@@ -88,6 +88,9 @@ describe("imports stay true when the contract moves on", () => {
       compatible: false,
       importers: [{ repo: FUNGAL, range: ">=1.0.0", standing: "broken" }]
     })
+    // A breaking proposal: fungal acknowledges it explicitly (without re-resolving its binding, which a sync would
+    // do), the approver approves it, and it merges.
+    landExplicitly(ws, APERTURE)
     expect(committed(realm, FUNGAL_BINDING).imports[0]).toMatchObject({ status: "broken", resolved_version: "1.0.0" })
     expect(headFiles(realm)).toContain(FUNGAL_BINDING)
 
@@ -142,6 +145,7 @@ describe("a breaking bump outside the range", () => {
       ok(ws.blue(APERTURE, "realm", "export", "--name", S3, "--value", `{"read":["a/*","b/*"]}`), "first")
       ok(ws.blue(FUNGAL, "realm", "import", "--contract", S3, "--domain", "s3-access", "--version", "^1.0.0"), "imp")
       ok(ws.blue(APERTURE, "realm", "export", "--name", S3, "--value", `{"read":["a/*"]}`), "major")
+      landExplicitly(ws, APERTURE)
       expect(committed(s.realm, FUNGAL_BINDING).imports[0]).toMatchObject({ status: "broken", version: "^1.0.0" })
       const view = ok(ws.blue(FUNGAL, "status", "--json"), "status").json()
       const imp = view.domains.find((d: any) => d.name === "s3-access").contracts[0].import

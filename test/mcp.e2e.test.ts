@@ -145,7 +145,9 @@ const EXPECTED_TOOLS = [
   "blue_realm_worktree",
   "blue_realm_commit",
   "blue_realm_push",
+  "blue_realm_pr",
   "blue_realm_sync",
+  "blue_realm_ack_proposal",
   "blue_realm_approve",
   "blue_realm_reject",
   "blue_realm_withdraw"
@@ -162,8 +164,26 @@ describe("blue mcp: initialize and the tool list", () => {
   it("lists the realm tools whose commands exist, and none whose command does not", async () => {
     const { tools } = await aperture.client.listTools()
     expect(tools.map((t) => t.name)).toEqual(EXPECTED_TOOLS)
-    for (const missing of ["pr"]) {
-      expect(tools.find((t) => t.name === `blue_realm_${missing}`)).toBeUndefined()
+    // Every tool the draft RFC names exists.
+    for (
+      const draft of [
+        "init",
+        "join",
+        "domain",
+        "leave",
+        "export",
+        "import",
+        "check",
+        "graph",
+        "sessions",
+        "sync",
+        "worktree",
+        "commit",
+        "push",
+        "pr"
+      ]
+    ) {
+      expect(tools.find((t) => t.name === `blue_realm_${draft}`), draft).toBeDefined()
     }
     for (const t of tools) {
       expect(t.description?.length ?? 0, t.name).toBeGreaterThan(20)
@@ -302,9 +322,9 @@ describe("blue mcp: refusals and protocol errors", () => {
   })
 
   it("an unknown tool and arguments that do not fit the schema are JSON-RPC errors (-32602)", async () => {
-    const unknown = await protocolError(aperture.call("blue_realm_worktree", {}))
+    const unknown = await protocolError(aperture.call("blue_realm_rebase", {}))
     expect(unknown.code).toBe(-32602)
-    expect(unknown.message).toContain("blue_realm_worktree")
+    expect(unknown.message).toContain("blue_realm_rebase")
     const wrongType = await protocolError(aperture.call("blue_realm_leave", { force: "yes" }))
     expect(wrongType.code).toBe(-32602)
     expect(wrongType.message).toContain("force")
@@ -681,6 +701,12 @@ describe("blue mcp: session and notifications", () => {
     await fungal.ok("blue_realm_ack", { all: true })
     const resource = await fungal.client.readResource({ uri: "blue://notifications" })
     expect(JSON.parse((resource.contents[0] as any).text).notifications).toEqual([])
+    // The break lands the way a user lands one: fungal acknowledges it explicitly (its range does not cover 2.0.0),
+    // then the approver approves it and it merges.
+    const acked = await fungal.ok("blue_realm_ack_proposal", { id: r.proposal.id })
+    expect(acked).toMatchObject({ id: r.proposal.id, accepted_breaking: true, merged: false, status: "open" })
+    const approved = await aperture.ok("blue_realm_approve", { id: r.proposal.id })
+    expect(approved).toMatchObject({ id: r.proposal.id, merged: true, status: "merged", to: "2.0.0" })
   })
 
   it("after unsubscribing, messages still arrive (at the level asked for) but resource updates stop", async () => {

@@ -5,10 +5,12 @@
  */
 import { Either } from "effect"
 import fc from "fast-check"
+import * as semver from "semver"
 import { describe, expect, it } from "vitest"
 import type { Command } from "../src/domain/commands.js"
 import { RealmInitialized } from "../src/domain/events.js"
 import { defaultRealmFile } from "../src/domain/files.js"
+import { normalizeRange } from "../src/domain/placeholder.js"
 import { addDays, mayMerge } from "../src/domain/proposals.js"
 import type { ProposalState } from "../src/domain/state.js"
 import { World } from "./support/proposals.js"
@@ -48,6 +50,7 @@ type Action =
   | { readonly kind: "publish"; readonly value: number }
   | { readonly kind: "widen"; readonly repo: number; readonly major: number }
   | { readonly kind: "ack"; readonly repo: number }
+  | { readonly kind: "accept"; readonly repo: number }
   | { readonly kind: "sync"; readonly repo: number }
   | { readonly kind: "approve"; readonly approver: boolean }
   | { readonly kind: "reject"; readonly approver: boolean }
@@ -67,6 +70,7 @@ const action: fc.Arbitrary<Action> = fc.oneof(
     })
   },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant("ack" as const), repo: fc.nat(1) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant("accept" as const), repo: fc.nat(1) }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant("sync" as const), repo: fc.nat(1) }) },
   {
     weight: 3,
@@ -112,6 +116,10 @@ const step = (w: World, a: Action): { readonly merged: ProposalState } | undefin
   switch (a.kind) {
     case "ack":
       attempt({ _tag: "AcknowledgeProposal", id: p.id }, { repo: IMPORTERS[a.repo]! })
+      return undefined
+    case "accept":
+      // The importer's explicit ack (`blue realm ack <proposal>`), also of a change its range does not cover.
+      attempt({ _tag: "AcknowledgeProposal", id: p.id, accept_breaking: true }, { repo: IMPORTERS[a.repo]! })
       return undefined
     case "sync": {
       // What a consumer's sync does: take the new major into its range, then acknowledge.
@@ -177,6 +185,38 @@ describe("the merge rule (property tests, fake clock)", () => {
     expect(merged.compatible).toBeGreaterThan(0)
     expect(merged.breaking).toBeGreaterThan(0)
     expect(merged.early).toBeGreaterThan(0)
+  })
+
+  it("an ack of a version the importer's range rejects is only ever explicit, and always marked accepted_breaking", () => {
+    const acks = { covered: 0, breaking: 0 }
+    fc.assert(
+      fc.property(scenario, ({ actions, grace, requireApproval }) => {
+        const w = world(requireApproval, grace)
+        for (const a of actions) {
+          const p = latest(w)
+          const repo = a.kind === "ack" || a.kind === "accept" ? IMPORTERS[a.repo]! : undefined
+          const range = repo === undefined || p === undefined
+            ? undefined
+            : w.state.domains["d"]!.bindings[repo]?.imports?.find((i) => i.contract === S3)?.version
+          const position = w.state.position
+          step(w, a)
+          // (a consumer's sync widens its range first; its ack is checked by the range it then has)
+          if (range === undefined) continue
+          const recorded = w.log.slice(position).flatMap((e) =>
+            e.event._tag === "ProposalAcknowledged" ? [e.event] : []
+          )
+          for (const e of recorded) {
+            const covered = semver.satisfies(e.version, normalizeRange(range))
+            acks[covered ? "covered" : "breaking"]++
+            if (!covered) expect(a.kind).toBe("accept")
+            expect(e.accepted_breaking === true).toBe(!covered)
+          }
+        }
+      }),
+      { numRuns: 200 }
+    )
+    expect(acks.covered).toBeGreaterThan(0)
+    expect(acks.breaking).toBeGreaterThan(0)
   })
 
   it("a rejected or withdrawn proposal never merges, whatever happens after", () => {

@@ -23,6 +23,7 @@ import {
 } from "../src/domain/events.js"
 import { defaultRealmFile, ProposalFile, schemaForRealmPath } from "../src/domain/files.js"
 import { effectiveGovernance } from "../src/domain/governance.js"
+import { standingOf } from "../src/domain/placeholder.js"
 import { addDays, governanceOf, mayMerge, proposalIdentity, proposalStamp } from "../src/domain/proposals.js"
 import { initialState } from "../src/domain/state.js"
 import { foldEnvelopes } from "../src/projections/fold.js"
@@ -265,6 +266,43 @@ describe("acknowledging a proposal", () => {
     // widening the range lets it acknowledge
     w.run({ _tag: "DeclareImport", contract: S3, domain: "s3-access", version: "^2.0.0" }, { repo: FUNGAL })
     expect(w.run({ _tag: "AcknowledgeProposal", id: ID }, { repo: FUNGAL })).toHaveLength(1)
+  })
+
+  it("an explicit ack accepts a change the range does not cover: recorded as accepted_breaking; the binding breaks", () => {
+    const w = seed()
+    w.run(REMOVE, { repo: APERTURE })
+    // plain: refused, naming the explicit way
+    const err = w.refusal({ _tag: "AcknowledgeProposal", id: ID }, { repo: FUNGAL })
+    expect(err).toMatchObject({ _tag: "ProposalRangeRejects", range: "^1.0.0", version: "2.0.0" })
+    expect(err.message).toContain(`blue realm ack ${ID}`)
+    // explicit: acknowledged, marked
+    const events = w.run({ _tag: "AcknowledgeProposal", id: ID, accept_breaking: true }, {
+      repo: FUNGAL,
+      time: later(1)
+    })
+    expect(events).toEqual([
+      new ProposalAcknowledged({ id: ID, repo: FUNGAL, version: "2.0.0", accepted_breaking: true })
+    ])
+    expect(w.proposal(ID).acks).toEqual({ [FUNGAL]: later(1) })
+    // again: nothing more
+    expect(w.run({ _tag: "AcknowledgeProposal", id: ID, accept_breaking: true }, { repo: FUNGAL })).toEqual([])
+    // an explicit ack of a version the range does cover is a plain ack
+    w.run({ _tag: "DeclareImport", contract: S3, domain: "s3-access", version: ">=1.0.0" }, { repo: ML })
+    expect(w.run({ _tag: "AcknowledgeProposal", id: ID, accept_breaking: true }, { repo: ML })).toEqual([
+      new ProposalAcknowledged({ id: ID, repo: ML, version: "2.0.0" })
+    ])
+    // the merge rule is unchanged: every importer acknowledged, the breaking change still needs an approver
+    expect(w.refusal({ _tag: "MergeProposal", id: ID })).toMatchObject({ blockers: ["needs an approver's approval"] })
+    w.run({ _tag: "ApproveProposal", id: ID }, { user: APPROVER })
+    w.run({ _tag: "MergeProposal", id: ID })
+    const d = w.state.domains["s3-access"]!
+    const fungal = d.bindings[FUNGAL]!.imports!.find((i) => i.contract === S3)!
+    // fungal's binding is broken (its range rejects 2.0.0) until it widens the range and re-imports
+    expect(fungal).toMatchObject({ version: "^1.0.0", resolved_version: "1.0.0" })
+    expect(standingOf(fungal, d.contracts[S3]!)).toBe("broken")
+    w.run({ _tag: "DeclareImport", contract: S3, domain: "s3-access", version: "^2.0.0" }, { repo: FUNGAL })
+    const widened = w.state.domains["s3-access"]!.bindings[FUNGAL]!.imports!.find((i) => i.contract === S3)!
+    expect(standingOf(widened, d.contracts[S3]!)).toBe("current")
   })
 
   it("refuses an unknown id (listing the open ones), a non-member, and a closed proposal", () => {

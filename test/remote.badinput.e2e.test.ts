@@ -150,7 +150,9 @@ const bumpsOnServer = async (srv: GitServer, n: number) => {
   let count = 0
   for (const line of listing.filter((l) => l !== "")) {
     const json = JSON.parse(await srv.git("letemcook", "cat-file", "blob", line.split(/\s+/)[2]))
-    if (JSON.stringify(json.event?.contract?.value ?? null).includes(`"n${n}/*"`)) count++
+    // With an importer, an export opens (or amends) a proposal: the value travels in `proposed`.
+    const value = json.event?.contract?.value ?? json.event?.proposed?.value ?? null
+    if (JSON.stringify(value).includes(`"n${n}/*"`)) count++
   }
   return count
 }

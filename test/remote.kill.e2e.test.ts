@@ -164,9 +164,10 @@ describe("kill -9 through clone, fetch and push, then the same command again", (
     "--value",
     JSON.stringify({ read: ["a/*", `n${n}/*`] })
   ]
+  // With an importer, an export opens (or amends) a proposal: the value travels in `proposed`.
   const bumpsOf = (n: number) => (e: { type: string; event: any }) =>
-    (e.type === "ContractBumped" || e.type === "ContractPublished") &&
-    JSON.stringify(e.event.contract?.value ?? null).includes(`"n${n}/*"`)
+    ["ContractBumped", "ContractPublished", "ProposalOpened", "ProposalAmended"].includes(e.type) &&
+    JSON.stringify(e.event.contract?.value ?? e.event.proposed?.value ?? null).includes(`"n${n}/*"`)
 
   beforeAll(async () => {
     a = machine("a")

@@ -417,7 +417,7 @@ describe("blue realm worktree / commit / push", () => {
   })
 
   it.each([["in the MCP server's process", false], ["handed to the daemon (one writer)", true]])(
-    "the MCP tools blue_realm_worktree, blue_realm_commit and blue_realm_push, %s",
+    "the MCP tools blue_realm_worktree, blue_realm_commit, blue_realm_push and blue_realm_pr, %s",
     async (_label, daemon) => {
       const s = await setup()
       const { ws } = s
@@ -459,6 +459,13 @@ describe("blue realm worktree / commit / push", () => {
         expect((await s.server.refs(FUNGAL)).get(`refs/heads/${BRANCH}`)).toBe(
           committed.repos.find((r: any) => r.name === FUNGAL).commit
         )
+        // Plain git remotes: local PRs, in merge order.
+        const prs = await call("blue_realm_pr", { title: "feat: via mcp" })
+        expect(prs.pulls.map((p: any) => [p.repo, p.forge, p.number])).toEqual([
+          [APERTURE, "local", 1],
+          [FUNGAL, "local", 1]
+        ])
+        expect(prs.merge_order).toEqual([`${APERTURE}#1`, `${FUNGAL}#1`])
         // A refusal is a tool result with the tagged error.
         fs.writeFileSync(path.join(worktreeOf(s.fungal), "wip.py"), "x = 1\n")
         const refusedCall = await client.callTool({

@@ -70,6 +70,8 @@ export interface CodeRepoGit {
   readonly commitAll: (dir: string, message: string) => Effect.Effect<string, GitFailure>
   /** The repo's remotes. */
   readonly remotes: (repo: string) => Effect.Effect<ReadonlyArray<string>, GitFailure>
+  /** The URL of `remote` (as configured, credentials and all: never print it as is). */
+  readonly remoteUrl: (repo: string, remote: string) => Effect.Effect<string, GitFailure>
   /** The commit `branch` points at on `remote` (asking it), or undefined when the remote lacks the branch. */
   readonly remoteBranch: (repo: string, remote: string, branch: string) => Effect.Effect<string | undefined, GitFailure>
   /** Pushes `branch` to `remote` (setting it as upstream); fails with git's reason when refused. */
@@ -195,6 +197,7 @@ const codeRepoGit = (callerEnv: Readonly<Record<string, string | undefined>>): C
       }),
     remotes: (repo) =>
       Effect.map(ok(repo, ["remote"], "remote"), (out) => out.split("\n").map((l) => l.trim()).filter((l) => l !== "")),
+    remoteUrl: (repo, remote) => Effect.map(ok(repo, ["remote", "get-url", remote], "remote get-url"), (s) => s.trim()),
     remoteBranch: (repo, remote, branch) =>
       Effect.map(
         ok(repo, ["ls-remote", "--heads", remote, `refs/heads/${branch}`], "ls-remote", 120_000),

@@ -5,6 +5,7 @@
 import { Context, Duration, Effect, Layer } from "effect"
 import type { Scope } from "effect"
 import * as git from "isomorphic-git"
+import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as nodePath from "node:path"
 import { atomicFs, linkNewFileSync, repoTmpDir, writeFileAtomicSync } from "./atomicFs.js"
@@ -96,6 +97,15 @@ export class RealmGit extends Context.Tag("blue/RealmGit")<RealmGit, {
   readonly authorOf: (dir: string, commit: string) => Effect.Effect<{ name: string; email: string }, GitError>
   /** A file's content at a commit, or undefined if absent. */
   readonly readFile: (dir: string, commit: string, path: string) => Effect.Effect<string | undefined, GitError>
+  /**
+   * Many files at once, each at its own commit (`readFile` for each, in order): with the `git` executable, one
+   * `git cat-file --batch` for all of them — ingesting a cloned realm reads one event file per commit, and
+   * isomorphic-git re-reads the (delta-compressed, ever larger) event directory trees for each.
+   */
+  readonly readFiles: (
+    dir: string,
+    reads: ReadonlyArray<{ readonly commit: string; readonly path: string }>
+  ) => Effect.Effect<ReadonlyArray<string | undefined>, GitError>
   /** Every file path in a commit's tree. */
   readonly listFiles: (dir: string, commit: string) => Effect.Effect<ReadonlyArray<string>, GitError>
   /**
@@ -164,7 +174,8 @@ const sweepStaleLocks = (dir: string) => {
       // already gone
     }
   }
-  writeRecord(dir, live)
+  // Taking a second lock while holding the first finds nothing stale: no rewrite of an unchanged record.
+  if (live.length !== list.length) writeRecord(dir, live)
 }
 
 /** What a git lock file Blue creates holds until Blue writes the ref's new value into it. */
@@ -275,13 +286,27 @@ const decoder = new TextDecoder()
  */
 const store = async (dir: string, type: "blob" | "tree" | "commit", content: Uint8Array): Promise<string> => {
   const { deflated, oid } = makeObject(type, content)
-  const file = nodePath.join(dir, ".git", "objects", oid.slice(0, 2), oid.slice(2))
+  const fanout = nodePath.join(dir, ".git", "objects", oid.slice(0, 2))
+  const file = nodePath.join(fanout, oid.slice(2))
   if (!fs.existsSync(file)) {
-    fs.mkdirSync(nodePath.dirname(file), { recursive: true })
-    writeFileAtomicSync(file, deflated, { tmpDir: repoTmpDir(dir) })
+    // The fan-out directories seen to exist are not made again (a recursive mkdir per object was a tenth of an
+    // append); packing may remove one meanwhile, so a write that finds it gone makes it and writes again.
+    if (!objectDirs.has(fanout)) fs.mkdirSync(fanout, { recursive: true })
+    try {
+      writeFileAtomicSync(file, deflated, { tmpDir: repoTmpDir(dir) })
+    } catch (e) {
+      if ((e as { code?: string }).code !== "ENOENT") throw e
+      fs.mkdirSync(fanout, { recursive: true })
+      writeFileAtomicSync(file, deflated, { tmpDir: repoTmpDir(dir) })
+    }
+    if (objectDirs.size >= 65_536) objectDirs.clear()
+    objectDirs.add(fanout)
   }
   return oid
 }
+
+/** Object fan-out directories (`.git/objects/xx`) this process has made or written into. */
+const objectDirs = new Set<string>()
 
 /**
  * Trees this process has read or written, by repo and id (objects never change): an append rewrites the trees along
@@ -401,6 +426,84 @@ const readAt = async (dir: string, cache: object, commit: string, path: string):
     if ((e as { code?: string }).code === "NotFoundError") return undefined
     throw e
   }
+}
+
+/** What `git cat-file --batch` answered for one request: a blob's text, or anything else (read it again). */
+type CatAnswer = { readonly blob: string } | { readonly other: true }
+
+/**
+ * Asks `git cat-file --batch` for `<commit>:<path>` of each read (one process). Undefined when the executable is
+ * missing or fails (the caller reads with isomorphic-git instead). Replace refs are ignored, as isomorphic-git does.
+ */
+const catFiles = (
+  dir: string,
+  reads: ReadonlyArray<{ readonly commit: string; readonly path: string }>
+): Promise<ReadonlyArray<CatAnswer> | undefined> =>
+  new Promise((resolve) => {
+    const child = spawn("git", ["--git-dir", nodePath.join(dir, ".git"), "cat-file", "--batch"], {
+      cwd: dir,
+      env: scrubbedEnv({ GIT_TERMINAL_PROMPT: "0", GIT_NO_REPLACE_OBJECTS: "1" }),
+      stdio: ["pipe", "pipe", "ignore"]
+    })
+    const chunks: Array<Buffer> = []
+    let failed = false
+    child.on("error", () => {
+      failed = true
+    })
+    child.stdin.on("error", () => {
+      failed = true
+    })
+    child.stdout.on("data", (d: Buffer) => chunks.push(d))
+    child.on("close", (code) => {
+      if (failed || code !== 0) return resolve(undefined)
+      const out = Buffer.concat(chunks)
+      const answers: Array<CatAnswer> = []
+      let at = 0
+      for (let i = 0; i < reads.length; i++) {
+        const eol = out.indexOf(10, at)
+        if (eol === -1) return resolve(undefined)
+        const header = out.toString("utf8", at, eol)
+        at = eol + 1
+        const m = /^[0-9a-f]{40,64} (\w+) (\d+)$/.exec(header)
+        if (m === null) {
+          // "<request> missing" (or "ambiguous"): isomorphic-git tells a missing file (undefined) from a path through
+          // a file (an error), so such a request is read again by `readAt`; in a realm's ingest it does not happen.
+          answers.push({ other: true })
+          continue
+        }
+        const size = Number(m[2])
+        if (out.length < at + size + 1) return resolve(undefined)
+        answers.push(m[1] === "blob" ? { blob: out.toString("utf8", at, at + size) } : { other: true })
+        at += size + 1
+      }
+      resolve(answers)
+    })
+    child.stdin.end(reads.map((r) => `${r.commit}:${r.path}\n`).join(""))
+  })
+
+/** From how many reads `readFiles` starts `git cat-file`. */
+const CAT_FILE_FROM = 16
+
+/** A request `git cat-file --batch` reads exactly as isomorphic-git's readBlob does. */
+const catFileSafe = (r: { readonly commit: string; readonly path: string }) =>
+  /^[0-9a-f]{40}$/.test(r.commit) && r.path !== "" && !/[\n\r\0]/.test(r.path) &&
+  !r.path.split("/").some((seg) => seg === "" || seg === "." || seg === "..")
+
+const readMany = async (
+  dir: string,
+  cache: object,
+  reads: ReadonlyArray<{ readonly commit: string; readonly path: string }>
+): Promise<ReadonlyArray<string | undefined>> => {
+  // A few reads (a daemon's catch-up of one commit) cost less than starting git. Without the executable (or when it
+  // fails), each file is read with isomorphic-git, as `readFile` does.
+  const answers = reads.length >= CAT_FILE_FROM && reads.every(catFileSafe) ? await catFiles(dir, reads) : undefined
+  const out: Array<string | undefined> = []
+  for (let i = 0; i < reads.length; i++) {
+    const a = answers?.[i]
+    if (a !== undefined && "blob" in a) out.push(a.blob)
+    else out.push(await readAt(dir, cache, reads[i]!.commit, reads[i]!.path))
+  }
+  return out
 }
 
 /** Writes the files into the working tree and the index (the caller holds index.lock). */
@@ -572,12 +675,19 @@ export const makeRealmGit = (options: MaintainOptions = {}): Context.Tag.Service
   branchHead: (dir, branch) =>
     attempt("resolve-ref", dir, async () => {
       const local = readBranch(dir, branch)
-      if (local !== undefined) return local
+      let remote: string | undefined
       try {
-        return await git.resolveRef({ fs: atomicFs, dir, ref: `refs/remotes/origin/${branch}` })
+        remote = await git.resolveRef({ fs: atomicFs, dir, ref: `refs/remotes/origin/${branch}` })
       } catch {
-        return undefined
+        remote = undefined
       }
+      if (remote === undefined || remote === local) return local
+      if (local === undefined) return remote
+      // The server's branch moved past ours (a killed write's push landed there, or another machine amended): build
+      // on it, so the next push is a fast-forward. Ours ahead of it (pushed, not fetched since) stays ours.
+      const ahead = await git.isDescendent({ fs: atomicFs, dir, oid: remote, ancestor: local, depth: -1 })
+        .catch(() => false)
+      return ahead ? remote : local
     }),
   branches: (dir, prefix, remote) =>
     attempt("branch", dir, async () => {
@@ -690,6 +800,7 @@ export const makeRealmGit = (options: MaintainOptions = {}): Context.Tag.Service
       return { name: c.author.name, email: c.author.email }
     }),
   readFile: (dir, commit, path) => attempt("read", dir, () => readAt(dir, cacheFor(dir), commit, path)),
+  readFiles: (dir, reads) => attempt("read", dir, () => readMany(dir, cacheFor(dir), reads)),
   listFiles: (dir, commit) =>
     attempt("ls-tree", dir, async () => {
       const cache = cacheFor(dir)

@@ -11,6 +11,7 @@ import { eventDocument } from "../events/codec.js"
 import type { Envelope, Recorded } from "../events/envelope.js"
 import { createDomain, initRealm, joinRealm, leaveRealm, reindexRealm } from "../operations/admin.js"
 import { acknowledge, graph, realmStatus } from "../operations/status.js"
+import { acknowledgeProposal } from "../operations/sync.js"
 import { here } from "../operations/where.js"
 import { cacheCommand } from "./cache.js"
 import { checkCommand } from "./check.js"
@@ -23,7 +24,7 @@ import { given, present, presentOperation } from "./output.js"
 import { sessionsCommand } from "./sessions.js"
 import { approveCommand, proposalCommand, rejectCommand, syncCommand } from "./sync.js"
 import { trustCommand } from "./trust.js"
-import { commitCommand, pushCommand, worktreeCommand } from "./worktrees.js"
+import { commitCommand, prCommand, pushCommand, worktreeCommand } from "./worktrees.js"
 
 const json = Options.boolean("json").pipe(Options.withDescription("print one JSON document on stdout"))
 
@@ -183,7 +184,12 @@ const status = Command.make("status", { json, noCache }, statusHandler).pipe(
 const ack = Command.make(
   "ack",
   {
-    ids: Args.text({ name: "id" }).pipe(Args.withDescription("notification ids (as status shows them)"), Args.repeated),
+    ids: Args.text({ name: "id" }).pipe(
+      Args.withDescription(
+        "notification ids (numbers, as status shows them), or one proposal id to acknowledge that proposal explicitly"
+      ),
+      Args.repeated
+    ),
     all: Options.boolean("all").pipe(Options.withDescription("acknowledge every notification for this repo")),
     json
   },
@@ -193,8 +199,16 @@ const ack = Command.make(
       ? Effect.fail(
         usage("name the notifications to acknowledge (their ids, as 'blue realm status' shows them), or pass --all")
       )
+      // Notification ids are numbers; a proposal's is `<repo>-<YYYYMMDD-HHMMSS>`: the explicit ack of a proposal,
+      // also one the import range does not accept (sync never acknowledges that silently).
+      : o.ids.length === 1 && !o.all && !/^#?\d+$/.test(o.ids[0]!)
+      ? presentOperation(acknowledgeProposal, o.json, { id: o.ids[0]! })
       : presentOperation(acknowledge, o.json, { ids: o.ids, all: o.all })
-).pipe(Command.withDescription("Acknowledge contract-change notifications for this repo"))
+).pipe(
+  Command.withDescription(
+    "Acknowledge contract-change notifications for this repo, or one proposal explicitly (even a change your range does not accept)"
+  )
+)
 
 // blue realm graph
 const graphCommand = Command.make(
@@ -259,6 +273,8 @@ const describeEvent = (e: Envelope): string => {
       }`
     case "WorktreePushed":
       return `${ev.name}: ${Object.keys(ev.pushed).join(", ")}`
+    case "WorktreePullsRecorded":
+      return `${ev.name}: ${Object.entries(ev.pulls).map(([r, p]) => `${r}#${p.number} ${p.state}`).join(", ")}`
     case "WorktreeRemoved":
       return ev.name
   }
@@ -357,7 +373,8 @@ const realm = Command.make("realm").pipe(
     trustCommand,
     worktreeCommand,
     commitCommand,
-    pushCommand
+    pushCommand,
+    prCommand
   ])
 )
 

@@ -1,11 +1,11 @@
 /**
  * `blue realm admin governance|invite|approve|reject` on the command line: options gathered into the governance
- * operations' arguments (src/operations/governance.ts). `approve`/`reject` take join-request ids (`join-…`); contract
- * proposals will share these commands, dispatching on the id.
+ * operations' arguments (src/operations/governance.ts). `approve`/`reject` live in src/cli/sync.ts: one command for
+ * join requests and contract proposals, dispatching on the id.
  */
 import { Args, Command, Options } from "@effect/cli"
 import { Effect, Option } from "effect"
-import { changeGovernance, inviteRepo, reviewJoin } from "../operations/governance.js"
+import { changeGovernance, inviteRepo } from "../operations/governance.js"
 import { usage } from "./options.js"
 import { given, presentOperation } from "./output.js"
 
@@ -76,24 +76,3 @@ export const inviteCommand = Command.make(
   },
   (o) => presentOperation(inviteRepo, o.json, { repo: o.repo })
 ).pipe(Command.withDescription("Invite a repo into the realm (approvers only); its next join is admitted"))
-
-const review = (verdict: "approve" | "reject") =>
-  Command.make(
-    verdict,
-    {
-      id: Args.text({ name: "id" }).pipe(Args.withDescription("the join request's id (join-…)")),
-      reason: Options.text("reason").pipe(Options.withDescription("why (recorded with a rejection)"), Options.optional),
-      json
-    },
-    (o) => presentOperation(reviewJoin, o.json, { id: o.id, verdict, reason: given(o.reason) })
-  ).pipe(
-    Command.withDescription(
-      verdict === "approve"
-        ? "Approve a join request (approvers only): the repo joins the realm"
-        : "Reject a join request (approvers only)"
-    )
-  )
-
-// blue realm admin approve / reject
-export const approveCommand = review("approve")
-export const rejectCommand = review("reject")

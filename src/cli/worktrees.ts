@@ -1,8 +1,9 @@
 /**
- * `blue realm worktree`, `commit` and `push` on the command line: the options, gathered into the operations'
- * arguments (src/operations/worktrees.ts).
+ * `blue realm worktree`, `commit`, `push` and `pr` on the command line: the options, gathered into the operations'
+ * arguments (src/operations/worktrees.ts, src/operations/pulls.ts).
  */
 import { Command, Options } from "@effect/cli"
+import { pr } from "../operations/pulls.js"
 import { commit, push, worktree } from "../operations/worktrees.js"
 import { given, presentOperation } from "./output.js"
 
@@ -77,3 +78,34 @@ export const pushCommand = Command.make(
   { repos, branch, json },
   (o) => presentOperation(push, o.json, { repos: given(o.repos), branch: given(o.branch) })
 ).pipe(Command.withDescription("Push the coordinated change's branches to their remotes; report per repo"))
+
+// blue realm pr
+export const prCommand = Command.make(
+  "pr",
+  {
+    title: Options.text("title").pipe(Options.withDescription("PR title (applied to all)")),
+    body: Options.text("body").pipe(
+      Options.withDescription("PR body template ({repo}, {branch}, {rfc}, {title}); Blue adds the links"),
+      Options.optional
+    ),
+    draft: Options.boolean("draft").pipe(Options.withDescription("create draft PRs")),
+    base: Options.text("base").pipe(
+      Options.withDescription("the branch to merge into (default: the one checked out in each repo)"),
+      Options.optional
+    ),
+    branch,
+    json
+  },
+  (o) =>
+    presentOperation(pr, o.json, {
+      title: o.title,
+      body: given(o.body),
+      draft: o.draft ? true : undefined,
+      base: given(o.base),
+      branch: given(o.branch)
+    })
+).pipe(
+  Command.withDescription(
+    "Open the coordinated change's pull requests in merge order (exporters first), linked; local PRs for plain git"
+  )
+)

@@ -191,6 +191,7 @@ export const eventProblem = (
     case "WorktreeCreated":
     case "WorktreeCommitted":
     case "WorktreePushed":
+    case "WorktreePullsRecorded":
     case "WorktreeRemoved":
       // Any member may coordinate a change across the repos it works on; the git work is in those repos.
       return actor !== undefined && isMember(state, actor)

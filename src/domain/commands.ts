@@ -7,7 +7,13 @@ import { Admission } from "./files.js"
 import { ChangeGovernance, InviteRepo, ReviewJoin } from "./governanceCommands.js"
 
 export { ChangeGovernance, InviteRepo, ReviewJoin } from "./governanceCommands.js"
-import { RecordWorktree, RecordWorktreeCommit, RecordWorktreePush, RemoveWorktree } from "./worktrees.js"
+import {
+  RecordWorktree,
+  RecordWorktreeCommit,
+  RecordWorktreePulls,
+  RecordWorktreePush,
+  RemoveWorktree
+} from "./worktrees.js"
 
 /** Who acts: the member repo the command runs in (if any) and the person. */
 export const Actor = Schema.Struct({
@@ -72,9 +78,13 @@ export const AcknowledgeNotifications = Schema.TaggedStruct("AcknowledgeNotifica
   all: Schema.Boolean
 })
 
-/** Acknowledge an open proposal for the acting repo (an affected importer whose range accepts the new version). */
+/**
+ * Acknowledge an open proposal for the acting repo (an affected importer). Its range must accept the new version
+ * unless `accept_breaking` says it accepts, explicitly, a change its range does not cover.
+ */
 export const AcknowledgeProposal = Schema.TaggedStruct("AcknowledgeProposal", {
-  id: Schema.String
+  id: Schema.String,
+  accept_breaking: Schema.optional(Schema.Boolean)
 })
 
 /** Approve an open proposal (an approver only). */
@@ -119,6 +129,7 @@ export const Command = Schema.Union(
   RecordWorktree,
   RecordWorktreeCommit,
   RecordWorktreePush,
+  RecordWorktreePulls,
   RemoveWorktree
 )
 /** Every realm command. */

@@ -329,6 +329,7 @@ export const decide = (
       case "RecordWorktree":
       case "RecordWorktreeCommit":
       case "RecordWorktreePush":
+      case "RecordWorktreePulls":
       case "RemoveWorktree":
         return yield* decideWorktree(command, state, meta)
     }

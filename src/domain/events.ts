@@ -7,9 +7,21 @@ import { Schema } from "effect"
 import { BindingFile, ContractFile, DomainFile, RealmFile, RepoFile } from "./files.js"
 import { GovernanceChanged, JoinApproved, JoinRejected, JoinRequested, RepoInvited } from "./governanceEvents.js"
 import { Name } from "./names.js"
-import { WorktreeCommitted, WorktreeCreated, WorktreePushed, WorktreeRemoved } from "./worktrees.js"
+import {
+  WorktreeCommitted,
+  WorktreeCreated,
+  WorktreePullsRecorded,
+  WorktreePushed,
+  WorktreeRemoved
+} from "./worktrees.js"
 
-export { WorktreeCommitted, WorktreeCreated, WorktreePushed, WorktreeRemoved } from "./worktrees.js"
+export {
+  WorktreeCommitted,
+  WorktreeCreated,
+  WorktreePullsRecorded,
+  WorktreePushed,
+  WorktreeRemoved
+} from "./worktrees.js"
 
 /** A realm was created with its governance and trust settings. */
 export class RealmInitialized extends Schema.TaggedClass<RealmInitialized>()("RealmInitialized", {
@@ -121,7 +133,12 @@ export class ProposalAmended extends Schema.TaggedClass<ProposalAmended>()("Prop
 export class ProposalAcknowledged extends Schema.TaggedClass<ProposalAcknowledged>()("ProposalAcknowledged", {
   id: ProposalId,
   repo: Name,
-  version: Schema.String
+  version: Schema.String,
+  /**
+   * true when the importer's range does not accept `version` and it acknowledged explicitly (`blue realm ack
+   * <proposal>`: "I have seen it and will adapt"); its binding reads broken after the merge until it re-imports
+   */
+  accepted_breaking: Schema.optional(Schema.Literal(true))
 }) {}
 
 /** An approver approved a proposal (`by` is the approver's user/email). */
@@ -176,6 +193,7 @@ export const RealmEvent = Schema.Union(
   WorktreeCreated,
   WorktreeCommitted,
   WorktreePushed,
+  WorktreePullsRecorded,
   WorktreeRemoved
 )
 /** Every realm event. */

@@ -51,7 +51,7 @@ export class ProposalRangeRejects extends Schema.TaggedError<ProposalRangeReject
   override get message() {
     return `'${this.repo}' imports ${this.contract} as ${
       JSON.stringify(this.range)
-    }, which does not accept ${this.version}; widen the range with 'blue realm import' before acknowledging proposal '${this.id}'.`
+    }, which does not accept ${this.version}; widen the range with 'blue realm import' before acknowledging proposal '${this.id}', or accept the break explicitly with 'blue realm ack ${this.id}'.`
   }
 }
 

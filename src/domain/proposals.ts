@@ -130,7 +130,7 @@ export const proposeChange = (
 
 /** A proposal command, as `decide` hands it over. */
 export type ProposalCommand =
-  | { readonly _tag: "AcknowledgeProposal"; readonly id: string }
+  | { readonly _tag: "AcknowledgeProposal"; readonly id: string; readonly accept_breaking?: boolean | undefined }
   | { readonly _tag: "ApproveProposal"; readonly id: string }
   | { readonly _tag: "RejectProposal"; readonly id: string; readonly reason?: string | undefined }
   | { readonly _tag: "WithdrawProposal"; readonly id: string; readonly reason: string }
@@ -188,7 +188,10 @@ export const decideProposal = (
             new NotAffectedImporter({ id: proposal.id, repo: actor, importers: proposal.importers })
           )
         }
-        if (!semver.satisfies(proposal.to, normalizeRange(entry.version))) {
+        // A range the change breaks is never acknowledged silently: only an explicit ack ("I have seen it and will
+        // adapt") records it, marked, and the importer's binding then reads broken after the merge until it re-imports.
+        const covered = semver.satisfies(proposal.to, normalizeRange(entry.version))
+        if (!covered && command.accept_breaking !== true) {
           return yield* Either.left(
             new ProposalRangeRejects({
               id: proposal.id,
@@ -199,7 +202,14 @@ export const decideProposal = (
             })
           )
         }
-        return [new ProposalAcknowledged({ id: proposal.id, repo: actor, version: proposal.to })]
+        return [
+          new ProposalAcknowledged({
+            id: proposal.id,
+            repo: actor,
+            version: proposal.to,
+            ...(covered ? {} : { accepted_breaking: true as const })
+          })
+        ]
       }
       case "ApproveProposal": {
         yield* requireOpen(proposal)

@@ -527,6 +527,7 @@ export const apply = (
     case "WorktreeCreated":
     case "WorktreeCommitted":
     case "WorktreePushed":
+    case "WorktreePullsRecorded":
     case "WorktreeRemoved":
       draft.worktrees = evolveWorktrees(draft.worktrees ?? {}, event)
       return

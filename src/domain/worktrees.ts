@@ -20,6 +20,26 @@ export const WorktreeRepoStatus = Schema.Literal("active", "pushed", "elsewhere"
 /** How one repo takes part. */
 export type WorktreeRepoStatus = typeof WorktreeRepoStatus.Type
 
+/** Where a coordinated PR lives: a forge, or only in the realm (a plain-git repo's "local PR"). */
+export const WorktreePullForge = Schema.Literal("forgejo", "github", "local")
+
+/** The pull request of one repo of a coordinated change. */
+export const WorktreePull = Schema.Struct({
+  number: Schema.Int.pipe(Schema.positive()),
+  /** the PR's page; absent for a local PR (recorded in the realm only) */
+  url: Schema.optional(Schema.String),
+  state: Schema.Literal("open", "closed", "merged"),
+  forge: WorktreePullForge,
+  /** the branch it merges into */
+  base: Schema.String,
+  /** the repos of the change whose PRs must merge first (its providers among the change's repos) */
+  blocked_by: Schema.Array(Schema.String),
+  /** whether its body and native dependencies name every other PR of the change (not rendered) */
+  linked: Schema.Boolean
+})
+/** The pull request of one repo of a coordinated change. */
+export type WorktreePull = typeof WorktreePull.Type
+
 /** One repo of a coordinated change. */
 export const WorktreeRepo = Schema.Struct({
   name: Name,
@@ -33,7 +53,9 @@ export const WorktreeRepo = Schema.Struct({
   /** the commit the branch started from (not rendered: it tells a resumed commit from the base) */
   base: Schema.optional(Schema.String),
   /** the commit last pushed to the repo's remote (not rendered; `status: pushed` says it is the latest) */
-  pushed: Schema.optional(Schema.String)
+  pushed: Schema.optional(Schema.String),
+  /** its pull request, once `blue realm pr` opened (or found) it */
+  pr: Schema.optional(WorktreePull)
 })
 /** One repo of a coordinated change. */
 export type WorktreeRepo = typeof WorktreeRepo.Type
@@ -59,7 +81,11 @@ export const CoordinatedChange = Schema.Struct({
   /** every domain, when it spans more than one */
   domains: Schema.optional(Schema.Array(Schema.String)),
   repos: Schema.Array(WorktreeRepo),
-  coordination: Schema.Struct({ commits: Schema.Array(LinkedCommit) })
+  coordination: Schema.Struct({
+    commits: Schema.Array(LinkedCommit),
+    /** the order the change's PRs merge in: exporters before importers */
+    merge_order: Schema.optional(Schema.Array(Schema.String))
+  })
 })
 /** A coordinated change. */
 export type CoordinatedChange = typeof CoordinatedChange.Type
@@ -81,13 +107,25 @@ export class WorktreePushed extends Schema.TaggedClass<WorktreePushed>()("Worktr
   pushed: Schema.Record({ key: Schema.String, value: Schema.String })
 }) {}
 
+/** The pull requests of a change were opened or found (or their state or links changed), in merge order. */
+export class WorktreePullsRecorded extends Schema.TaggedClass<WorktreePullsRecorded>()("WorktreePullsRecorded", {
+  name: Schema.String,
+  order: Schema.Array(Schema.String),
+  pulls: Schema.Record({ key: Schema.String, value: WorktreePull })
+}) {}
+
 /** A coordinated change was torn down: its worktrees removed (the branches stay). */
 export class WorktreeRemoved extends Schema.TaggedClass<WorktreeRemoved>()("WorktreeRemoved", {
   name: Schema.String
 }) {}
 
 /** The events of coordinated changes. */
-export type WorktreeEvent = WorktreeCreated | WorktreeCommitted | WorktreePushed | WorktreeRemoved
+export type WorktreeEvent =
+  | WorktreeCreated
+  | WorktreeCommitted
+  | WorktreePushed
+  | WorktreePullsRecorded
+  | WorktreeRemoved
 
 /** Record a coordinated change after its worktrees exist (idempotent: nothing when it is recorded as it is). */
 export const RecordWorktree = Schema.TaggedStruct("RecordWorktree", {
@@ -109,6 +147,13 @@ export const RecordWorktreeCommit = Schema.TaggedStruct("RecordWorktreeCommit", 
 export const RecordWorktreePush = Schema.TaggedStruct("RecordWorktreePush", {
   name: Schema.String,
   pushed: Schema.Record({ key: Schema.String, value: Schema.String })
+})
+
+/** Record a change's pull requests as the forge (or the realm) has them now (idempotent). */
+export const RecordWorktreePulls = Schema.TaggedStruct("RecordWorktreePulls", {
+  name: Schema.String,
+  order: Schema.Array(Schema.String),
+  pulls: Schema.Record({ key: Schema.String, value: WorktreePull })
 })
 
 /** Record that a change's worktrees are gone (nothing when it is not recorded). */
@@ -248,6 +293,7 @@ type WorktreeCommand =
   | typeof RecordWorktree.Type
   | typeof RecordWorktreeCommit.Type
   | typeof RecordWorktreePush.Type
+  | typeof RecordWorktreePulls.Type
   | typeof RemoveWorktree.Type
 
 /** Decides a command of a coordinated change against the state. Pure. */
@@ -295,6 +341,7 @@ export const decideWorktree = (
             commits: before.commits,
             ...(before.base === undefined ? {} : { base: r.base ?? before.base }),
             ...(before.pushed === undefined ? {} : { pushed: before.pushed }),
+            ...(before.pr === undefined ? {} : { pr: before.pr }),
             status: r.status === "elsewhere" ? r.status : before.status === "pushed" ? "pushed" as const : r.status
           }
         })
@@ -352,6 +399,18 @@ export const decideWorktree = (
         }
         return Object.keys(pushed).length === 0 ? [] : [new WorktreePushed({ name: command.name, pushed })]
       }
+      case "RecordWorktreePulls": {
+        if (existing === undefined) return yield* Either.left(notFound())
+        const pulls: Record<string, WorktreePull> = {}
+        for (const [repo, pull] of Object.entries(command.pulls)) {
+          const r = existing.repos.find((x) => x.name === repo)
+          if (r !== undefined && !samePull(r.pr, pull)) pulls[repo] = pull
+        }
+        const sameOrder = existing.coordination.merge_order !== undefined &&
+          existing.coordination.merge_order.join("\0") === command.order.join("\0")
+        if (Object.keys(pulls).length === 0 && sameOrder) return []
+        return [new WorktreePullsRecorded({ name: command.name, order: command.order, pulls })]
+      }
       case "RemoveWorktree":
         return existing === undefined ? [] : [new WorktreeRemoved({ name: command.name })]
     }
@@ -405,6 +464,19 @@ export const evolveWorktrees = (
       }
       return next
     }
+    case "WorktreePullsRecorded": {
+      const change = next[event.name]
+      if (change === undefined) return next
+      next[event.name] = {
+        ...change,
+        repos: change.repos.map((r) => {
+          const pr = event.pulls[r.name]
+          return pr === undefined ? r : { ...r, pr }
+        }),
+        coordination: { ...change.coordination, merge_order: event.order }
+      }
+      return next
+    }
     case "WorktreeRemoved":
       delete next[event.name]
       return next
@@ -426,9 +498,176 @@ export const worktreeDocument = (change: CoordinatedChange): Record<string, unkn
     ...(r.path === undefined ? {} : { path: r.path }),
     ...(r.url === undefined ? {} : { url: r.url }),
     status: r.status,
-    commits: r.commits
+    commits: r.commits,
+    ...(r.pr === undefined ? {} : {
+      pr: {
+        number: r.pr.number,
+        ...(r.pr.url === undefined ? {} : { url: r.pr.url }),
+        state: r.pr.state,
+        forge: r.pr.forge,
+        base: r.pr.base,
+        ...(r.pr.blocked_by.length === 0 ? {} : { blocked_by: [...r.pr.blocked_by] })
+      }
+    })
   })),
   coordination: {
-    commits: change.coordination.commits.map((c) => ({ ...c.commits, message: c.message, linked: c.linked }))
+    commits: change.coordination.commits.map((c) => ({ ...c.commits, message: c.message, linked: c.linked })),
+    ...(change.coordination.merge_order === undefined ? {} : { merge_order: [...change.coordination.merge_order] })
   }
 })
+
+const samePull = (a: WorktreePull | undefined, b: WorktreePull) =>
+  a !== undefined && a.number === b.number && a.url === b.url && a.state === b.state && a.forge === b.forge &&
+  a.base === b.base && a.linked === b.linked && a.blocked_by.join("\0") === b.blocked_by.join("\0")
+
+// ---------------------------------------------------------------------------------------------------------------
+// Coordinated pull requests: merge order, bodies, what may merge next
+
+/** The PRs of a change cannot be put in a merge order: its repos depend on each other in a cycle. */
+export class MergeOrderCycle extends Schema.TaggedError<MergeOrderCycle>()("MergeOrderCycle", {
+  name: Schema.String,
+  cycle: Schema.Array(Schema.String)
+}) {
+  override get message() {
+    return `The pull requests of ${this.name} have no merge order: ${
+      [...this.cycle, this.cycle[0]].join(" → ")
+    } import from each other (a dependency cycle); reverse one of those bindings or split the change.`
+  }
+}
+
+/** One repo's place in the merge order: the repos whose PRs merge before it, and those waiting for it. */
+export interface MergeStep {
+  readonly repo: string
+  /** providers of this repo among the change's repos (their PRs must merge first) */
+  readonly blockedBy: ReadonlyArray<string>
+  /** consumers of this repo among the change's repos */
+  readonly neededBy: ReadonlyArray<string>
+}
+
+/**
+ * The merge order of a change's repos: a topological order of the provider → consumer edges among them, from every
+ * domain's bindings (exporters before importers), ties by name. A cycle is refused, named. Pure.
+ */
+export const mergeOrder = (
+  name: string,
+  edges: ReadonlyArray<{ readonly from: string; readonly to: string }>,
+  repos: ReadonlyArray<string>
+): Either.Either<ReadonlyArray<MergeStep>, MergeOrderCycle> => {
+  const nodes = [...new Set(repos)].sort()
+  const inside = new Set(nodes)
+  const into = new Map<string, Set<string>>(nodes.map((n) => [n, new Set()]))
+  const out = new Map<string, Set<string>>(nodes.map((n) => [n, new Set()]))
+  for (const e of edges) {
+    if (e.from === e.to || !inside.has(e.from) || !inside.has(e.to)) continue
+    into.get(e.to)!.add(e.from)
+    out.get(e.from)!.add(e.to)
+  }
+  const left = new Map(nodes.map((n) => [n, into.get(n)!.size]))
+  const order: Array<MergeStep> = []
+  for (;;) {
+    const ready = [...left].filter(([, n]) => n === 0).map(([r]) => r).sort()[0]
+    if (ready === undefined) break
+    left.delete(ready)
+    for (const to of out.get(ready)!) left.set(to, left.get(to)! - 1)
+    order.push({ repo: ready, blockedBy: [...into.get(ready)!].sort(), neededBy: [...out.get(ready)!].sort() })
+  }
+  if (left.size === 0) return Either.right(order)
+  // Walk back along unfinished providers until a repo repeats: that loop is the cycle.
+  const path: Array<string> = []
+  let at = [...left.keys()].sort()[0]!
+  while (!path.includes(at)) {
+    path.push(at)
+    at = [...into.get(at)!].filter((r) => left.has(r)).sort()[0]!
+  }
+  const loop = path.slice(path.indexOf(at)).reverse()
+  // Told from its first repo by name, in provider → consumer direction.
+  const start = loop.indexOf([...loop].sort()[0]!)
+  const cycle = [...loop.slice(start), ...loop.slice(0, start)]
+  return Either.left(new MergeOrderCycle({ name, cycle }))
+}
+
+/** How a PR is named in bodies and output: `repo#number`. */
+export const pullLabel = (repo: string, pr: { readonly number: number }): string => `${repo}#${pr.number}`
+
+/** "first", "second", … for the merge-order line of `blue realm pr`. */
+export const ordinal = (n: number): string =>
+  ["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth"][n - 1] ?? `${n}th`
+
+/** The hidden marker of a coordinated PR's body. */
+export const pullMarker = (branch: string, repo: string): string => `<!-- blue:coordinated:${branch}:${repo} -->`
+
+/**
+ * A coordinated PR's body: the template (with `{repo}`, `{branch}`, `{rfc}`, `{title}` filled in), then the change's
+ * PRs in merge order with links, "Blocked by" / "Needed by", and one `Depends-On: <url>` line per PR that must merge
+ * first (Zuul's convention; a local PR, which has no URL, is named by its label). PRs not known yet are left out,
+ * so the body written at creation names the earlier PRs and the edit afterwards names them all. Pure.
+ */
+export const pullBody = (input: {
+  readonly branch: string
+  readonly rfc: string
+  readonly title: string
+  readonly template: string | undefined
+  readonly repo: string
+  readonly order: ReadonlyArray<MergeStep>
+  readonly pulls: Readonly<Record<string, { readonly number: number; readonly url?: string | undefined }>>
+}): string => {
+  const fill = (t: string) =>
+    t.replace(/\{repo\}/g, input.repo).replace(/\{branch\}/g, input.branch).replace(/\{rfc\}/g, input.rfc).replace(
+      /\{title\}/g,
+      input.title
+    )
+  const label = (repo: string) => {
+    const pr = input.pulls[repo]
+    return pr === undefined ? undefined : pullLabel(repo, pr)
+  }
+  const step = input.order.find((s) => s.repo === input.repo)
+  const known = input.order.filter((s) => input.pulls[s.repo] !== undefined)
+  const blockers = (step?.blockedBy ?? []).filter((r) => input.pulls[r] !== undefined)
+  const needed = (step?.neededBy ?? []).filter((r) => input.pulls[r] !== undefined)
+  const lines = [
+    fill(input.template ?? `Part of the coordinated change \`{branch}\` (RFC {rfc}).`),
+    "",
+    "---",
+    `**Coordinated change \`${input.branch}\`** — merge in this order:`,
+    "",
+    ...known.map((s, i) => {
+      const pr = input.pulls[s.repo]!
+      return `${i + 1}. ${label(s.repo)}${pr.url === undefined ? " (local, recorded in the realm)" : ` ${pr.url}`}${
+        s.repo === input.repo ? " ← this PR" : ""
+      }`
+    }),
+    "",
+    ...(blockers.length === 0 ? [] : [`Blocked by: ${blockers.map((r) => label(r)).join(", ")} (merge first)`]),
+    ...(needed.length === 0 ? [] : [`Needed by: ${needed.map((r) => label(r)).join(", ")}`]),
+    ...(blockers.length === 0 ? [] : [
+      "",
+      ...blockers.map((r) => `Depends-On: ${input.pulls[r]!.url ?? label(r)}`)
+    ]),
+    "",
+    pullMarker(input.branch, input.repo)
+  ]
+  return lines.join("\n")
+}
+
+/**
+ * The PR that may merge next: the first open one in merge order whose blockers have all merged (a closed blocker
+ * holds it back). Undefined when none may. Pure.
+ */
+export const nextToMerge = (change: CoordinatedChange): string | undefined => {
+  const pr = (repo: string) => change.repos.find((r) => r.name === repo)?.pr
+  for (const repo of change.coordination.merge_order ?? []) {
+    const p = pr(repo)
+    if (p === undefined || p.state !== "open") continue
+    if (p.blocked_by.every((b) => pr(b) === undefined || pr(b)!.state === "merged")) return repo
+  }
+  return undefined
+}
+
+/** The number a new local PR of `repo` gets: one more than any local PR of that repo in the realm. Pure. */
+export const nextLocalPullNumber = (state: RealmState, repo: string): number =>
+  1 + Math.max(
+    0,
+    ...Object.values(changesOf(state)).flatMap((c) =>
+      c.repos.flatMap((r) => (r.name === repo && r.pr?.forge === "local" ? [r.pr.number] : []))
+    )
+  )

@@ -57,6 +57,7 @@ export const schemaVersions: Readonly<Record<RealmEvent["_tag"], number>> = {
   WorktreeCreated: 1,
   WorktreeCommitted: 1,
   WorktreePushed: 1,
+  WorktreePullsRecorded: 1,
   WorktreeRemoved: 1
 }
 

@@ -14,6 +14,7 @@ export const RUN_ENV_VARIABLES: ReadonlyArray<string> = [
   "BLUE_DAEMON",
   "BLUE_GITHUB_API_URL",
   "BLUE_NOW",
+  "BLUE_FORGEJO_URL",
   "GIT_AUTHOR_NAME",
   "GIT_AUTHOR_EMAIL",
   "GIT_COMMITTER_NAME",

@@ -1,14 +1,15 @@
 /**
  * Every operation a shell offers, in the order of the draft RFC's tool list. A tool whose command does not exist
- * yet (worktree, commit, push, pr) is not here.
+ * yet is not here (today every tool of the draft RFC has its command).
  */
 import { createDomain, initRealm, joinRealm, leaveRealm } from "./admin.js"
 import { check } from "./check.js"
 import { exportContract, importContract } from "./contracts.js"
 import type { AnyOperation } from "./operation.js"
+import { pr } from "./pulls.js"
 import { sessions } from "./sessions.js"
 import { acknowledge, graph, realmStatus } from "./status.js"
-import { approveProposal, realmSync, rejectProposal, withdrawProposal } from "./sync.js"
+import { acknowledgeProposal, approveProposal, realmSync, rejectProposal, withdrawProposal } from "./sync.js"
 import { commit, push, worktree } from "./worktrees.js"
 
 /** The realm operations, as the MCP server lists them. */
@@ -27,7 +28,9 @@ export const realmOperations: ReadonlyArray<AnyOperation> = [
   worktree,
   commit,
   push,
+  pr,
   realmSync,
+  acknowledgeProposal,
   approveProposal,
   rejectProposal,
   withdrawProposal

@@ -26,8 +26,9 @@ import { Presence, RepoCaches } from "../engine/ports.js"
 import { Realms } from "../engine/Realms.js"
 import { proposalNow } from "../engine/realms/shared.js"
 import { mirrorAfterSync } from "./forgeMirror.js"
+import { isJoinRequestId, reviewJoin } from "./governance.js"
 import { operation, optionalBoolean, optionalString } from "./operation.js"
-import { hereAsMember } from "./where.js"
+import { here, hereAsMember } from "./where.js"
 
 /** What sync did (or, with dry_run, would do) to one contract this repo owns. */
 export interface SyncChange {
@@ -107,7 +108,11 @@ const makeStepper = (dir: string, actor: Actor, initial: RealmState, dryRun: boo
         state = out.state
         return out.events.map((e) => e.event)
       })
-    return { step, state: () => state }
+    /** Reads the realm again (after another writer, such as the daemon's merger, moved it). */
+    const refresh = dryRun ? Effect.void : Effect.map(realms.open(dir), (o) => {
+      state = o.state
+    })
+    return { step, refresh, state: () => state }
   })
 
 /** `blue_realm_sync`: publish local contract changes as proposals, acknowledge and resolve imports, merge. */
@@ -249,7 +254,10 @@ export const realmSync = operation({
       for (const p of openProposals(state())) {
         if (!mayMerge(p, state(), at0).ready) continue
         const done = yield* Effect.either(step({ _tag: "MergeProposal", id: p.id }))
-        if (Either.isRight(done) && done.right.some((e) => e._tag === "ProposalMerged")) {
+        // The daemon (or another machine) may have merged it first: re-decided, it is closed as merged, which is done.
+        const mergedFirst = Either.isLeft(done) && done.left._tag === "ProposalClosed" && done.left.status === "merged"
+        if ((Either.isRight(done) && done.right.some((e) => e._tag === "ProposalMerged")) || mergedFirst) {
+          if (mergedFirst) yield* stepper.refresh
           merged.push({ id: p.id, contract: p.contract, version: p.to })
         } else if (Either.isLeft(done)) {
           problems.push(`${p.id}: ${String((done.left as { message?: unknown }).message ?? done.left._tag)}`)
@@ -270,11 +278,14 @@ export const realmSync = operation({
             p.status === "merged" && p.domain === domain && p.contract === i.contract && p.to === c.version &&
             p.acks[repo] !== undefined
           )
-          if (standing === "broken" && !(answered && semver.satisfies(c.version, normalizeRange(i.version)))) {
+          const covered = semver.satisfies(c.version, normalizeRange(i.version))
+          if (standing === "broken" && !(answered && covered)) {
             problems.push(
               `${i.contract}: your binding at ${
                 i.resolved_version ?? "?"
-              } is broken by ${c.version}; update your code, then 'blue realm import --contract ${i.contract} --domain ${domain} --version "${i.version}"'`
+              } is broken by ${c.version}; update your code, then 'blue realm import --contract ${i.contract} --domain ${domain} --version "${
+                covered ? i.version : `^${c.version}`
+              }'`
             )
             continue
           }
@@ -371,6 +382,7 @@ export const renderSync = (r: SyncResult): string => {
     lines.push(
       `✗ ${b.contract}: proposal ${b.id} moves it to ${b.version}, which your import (${b.range}) does not accept; not acknowledged — widen the range ('blue realm import') or ask the owner`
     )
+    lines.push(`  To accept the break and adapt your code after the merge: blue realm ack ${b.id}`)
   }
   for (const m of r.merged) lines.push(`✓ Merged proposal ${m.id}: ${m.contract} ${m.version} is on main`)
   for (const w of r.waiting) {
@@ -395,12 +407,51 @@ export const renderSync = (r: SyncResult): string => {
 const describe = (r: { readonly contract: string | null; readonly from: string | null; readonly to: string | null }) =>
   r.contract === null ? "" : ` (${r.contract} ${r.from} → ${r.to})`
 
+/** What a proposal command did: the decision, and the merge it made possible. */
+interface ProposalDecision {
+  readonly realm: string
+  readonly id: string
+  readonly changed: boolean
+  readonly status: string
+  readonly domain: string | null
+  readonly contract: string | null
+  readonly from: string | null
+  readonly to: string | null
+  readonly merged: boolean
+  readonly commit: string | null
+  readonly verb: string
+  /** an explicit ack of a version the importer's range does not accept (it will adapt) */
+  readonly accepted_breaking: boolean
+  /** what the proposal still waits for, when it did not merge */
+  readonly blockers: ReadonlyArray<string>
+}
+
+/** What an approver's decision on a join request did (`blue_realm_approve`/`_reject` given a `join-…` id). */
+type JoinDecision = Effect.Effect.Success<ReturnType<typeof reviewJoin.run>>
+
+const decided = (r: ProposalDecision): string => {
+  const lines = [
+    `✓ Proposal ${r.id}${describe(r)} ${r.changed ? r.verb : `was already ${r.verb}`}${
+      r.merged ? `; merged: ${r.contract} ${r.to} is on main` : ""
+    }`
+  ]
+  if (r.accepted_breaking) {
+    lines.push(
+      `  You accepted a version your import range does not cover: once it merges your binding reads broken until you update your code and widen the range ('blue realm import --contract ${r.contract} --domain ${r.domain} --version "^${r.to}"')`
+    )
+  }
+  if (!r.merged && r.status === "open" && r.blockers.length > 0) lines.push(`  Waiting: ${r.blockers.join("; ")}`)
+  return lines.join("\n")
+}
+
 const proposalCommand = <A extends { readonly id: string }>(
   tool: string,
   description: string,
   args: Schema.Schema<A, any>,
   command: (a: A) => Command,
-  verb: string
+  verb: string,
+  /** an approver's verdict on a join request, when the id is one (`join-…`): the CLI's dispatch, for every shell */
+  join?: (a: A) => { readonly verdict: "approve" | "reject"; readonly reason?: string | undefined }
 ) =>
   operation({
     tool,
@@ -409,59 +460,99 @@ const proposalCommand = <A extends { readonly id: string }>(
     args,
     run: (o: A, at) =>
       Effect.gen(function*() {
+        if (join !== undefined && isJoinRequestId(o.id)) {
+          const j = join(o)
+          const joined: ProposalDecision | JoinDecision = yield* reviewJoin.run(
+            { id: o.id, verdict: j.verdict, reason: j.reason },
+            at
+          )
+          return joined
+        }
         const realms = yield* Realms
-        const h = yield* hereAsMember(at.cwd)
+        // An approver decides as a person, also from the realm's own checkout (as for join requests); importers and
+        // owners act for their repo.
+        const h = join !== undefined ? yield* here(at.cwd) : yield* hereAsMember(at.cwd)
         const out = yield* realms.execute(h.realmDir, command(o), h.actor)
         const p = (out.state.proposals ?? {})[o.id]
         // A decision may make the proposal ready (an approval): merge it now, as a sync would.
         let merged = false
+        const time = new Date(proposalNow((yield* Invocation).env)).toISOString()
         if (p !== undefined && p.status === "open") {
-          const time = new Date(proposalNow((yield* Invocation).env)).toISOString()
           if (mayMerge(p, out.state, time).ready) {
             const m = yield* Effect.either(realms.execute(h.realmDir, { _tag: "MergeProposal", id: p.id }, h.actor))
-            merged = Either.isRight(m) && m.right.events.some((e) => e.type === "ProposalMerged")
+            // The daemon merges ready proposals too: a lost race re-decides and finds it merged, which is done.
+            merged = Either.isRight(m)
+              ? m.right.events.some((e) => e.type === "ProposalMerged")
+              : m.left._tag === "ProposalClosed" && m.left.status === "merged"
           }
         }
         const after = merged ? (yield* realms.open(h.realmDir)).state : out.state
         const final = (after.proposals ?? {})[o.id]
-        return {
+        const readiness = final === undefined ? undefined : mayMerge(final, after, time)
+        const result: ProposalDecision | JoinDecision = {
           realm: out.realm,
           id: o.id,
           changed: out.events.length > 0,
           status: merged ? "merged" : final?.status ?? "unknown",
+          domain: final?.domain ?? null,
           contract: final?.contract ?? null,
           from: final?.from ?? null,
           to: final?.to ?? null,
           merged,
           commit: out.events.length > 0 ? out.commit : null,
-          verb
+          verb,
+          accepted_breaking: out.events.some((e) =>
+            e.event._tag === "ProposalAcknowledged" && e.event.accepted_breaking === true
+          ),
+          blockers: readiness === undefined || readiness.ready || final?.status !== "open"
+            ? []
+            : readiness.blockers.map((b) => b.text)
         }
+        return result
       }),
-    summary: (r) =>
-      `✓ Proposal ${r.id}${describe(r)} ${r.changed ? r.verb : `was already ${r.verb}`}${
-        r.merged ? `; merged: ${r.contract} ${r.to} is on main` : ""
-      }`
+    summary: (r: ProposalDecision | JoinDecision) => "verdict" in r ? reviewJoin.summary(r) : decided(r)
   })
+
+/**
+ * `blue_realm_ack_proposal`: the importer acknowledges a proposal explicitly — also one its range does not accept
+ * (recorded with `accepted_breaking`: it has seen the break and will adapt; its binding reads broken after the merge
+ * until it widens its range). `blue realm sync` never does that silently.
+ */
+export const acknowledgeProposal = proposalCommand(
+  "blue_realm_ack_proposal",
+  "Acknowledge a contract-change proposal for this repo explicitly (an affected importer), even one its import range does not accept: you have seen the change and will adapt; after the merge your binding reads broken until you widen the range with blue_realm_import. blue_realm_sync acknowledges only what the range accepts.",
+  Schema.Struct({ id: Schema.String.annotations({ description: "The proposal's id (as status shows it)" }) }),
+  (o) => ({ _tag: "AcknowledgeProposal", id: o.id, accept_breaking: true }),
+  "acknowledged"
+)
 
 /** `blue_realm_approve`: an approver approves a proposal (a breaking change under require_approval needs one). */
 export const approveProposal = proposalCommand(
   "blue_realm_approve",
-  "Approve a contract-change proposal (approvers only, as realm.yaml's governance names them); a breaking change under require_approval merges only once approved.",
-  Schema.Struct({ id: Schema.String.annotations({ description: "The proposal's id (as status shows it)" }) }),
+  "Approve a contract-change proposal (approvers only, as realm.yaml's governance names them; a breaking change under require_approval merges only once approved) or a join request (its id starts with join-: the repo joins).",
+  Schema.Struct({
+    id: Schema.String.annotations({
+      description: "The proposal's id, or a join request's (join-…), as status shows it"
+    })
+  }),
   (o) => ({ _tag: "ApproveProposal", id: o.id }),
-  "approved"
+  "approved",
+  () => ({ verdict: "approve" })
 )
 
 /** `blue_realm_reject`: an approver rejects a proposal; it never merges. */
 export const rejectProposal = proposalCommand(
   "blue_realm_reject",
-  "Reject a contract-change proposal (approvers only); it will never merge.",
+  "Reject a contract-change proposal (approvers only; it will never merge) or a join request (its id starts with join-).",
   Schema.Struct({
-    id: Schema.String.annotations({ description: "The proposal's id (as status shows it)" }),
+    id: Schema.String.annotations({
+      description: "The proposal's id, or a join request's (join-…), as status shows it"
+    }),
     reason: optionalString("Why, recorded with the rejection")
   }),
   (o) => ({ _tag: "RejectProposal", id: o.id, ...(o.reason === undefined ? {} : { reason: o.reason }) }),
-  "rejected"
+  "rejected",
+  (o) => ({ verdict: "reject", reason: o.reason })
 )
 
 /** `blue_realm_withdraw`: the owner withdraws its proposal. */

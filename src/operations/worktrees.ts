@@ -9,8 +9,7 @@
  * realm, never behind, and the same command resumes it: worktrees that exist are kept, a commit made with the same
  * message and not yet recorded is taken rather than made again, a branch the remote already has is not pushed again.
  *
- * `blue realm pr` (issue 14's fourth command) needs the forge port; it will read the same record (`changesOf`) and
- * the push results, and add its own event.
+ * `blue realm pr` (src/operations/pulls.ts) reads the same record and the push results, and adds its own event.
  */
 import { Effect, Schema } from "effect"
 import * as nodePath from "node:path"
@@ -82,12 +81,14 @@ export class MissingRemote extends Schema.TaggedError<MissingRemote>()("MissingR
   }
 }
 
-const list = (v: string | ReadonlyArray<string> | undefined): ReadonlyArray<string> | undefined =>
+/** A comma-separated list (or an array) of names, trimmed. */
+export const list = (v: string | ReadonlyArray<string> | undefined): ReadonlyArray<string> | undefined =>
   v === undefined
     ? undefined
     : (typeof v === "string" ? v.split(",") : v).map((s) => s.trim()).filter((s) => s !== "")
 
-const listArg = (description: string) =>
+/** An argument that takes a comma-separated list or an array. */
+export const listArg = (description: string) =>
   Schema.optional(Schema.Union(Schema.String, Schema.Array(Schema.String)).annotations({ description }))
 
 const samePath = (a: string, b: string) => nodePath.resolve(a) === nodePath.resolve(b)
@@ -96,10 +97,10 @@ const samePath = (a: string, b: string) => nodePath.resolve(a) === nodePath.reso
 const worktreePath = (root: string, branch: string) => nodePath.join(root, ".worktrees", worktreeSlug(branch))
 
 /** The repo a worktree path of ours belongs to (`<root>/.worktrees/<slug>`). */
-const rootOf = (worktree: string) => nodePath.resolve(worktree, "..", "..")
+export const rootOf = (worktree: string) => nodePath.resolve(worktree, "..", "..")
 
 /** The member repo, the realm, its state and git with the caller's environment. */
-const context = (cwd: string, what: string) =>
+export const context = (cwd: string, what: string) =>
   Effect.gen(function*() {
     const h = yield* hereAsMember(cwd, `${what} runs inside a member repo (it has .blue/config.yaml)`)
     const realms = yield* Realms
@@ -112,7 +113,7 @@ const context = (cwd: string, what: string) =>
  * The change a commit or push is about: the one named, else the one whose worktree the command runs in, else the
  * only one this repo takes part in.
  */
-const pickChange = (
+export const pickChange = (
   changes: Readonly<Record<string, CoordinatedChange>>,
   actor: string,
   cwd: string,
@@ -138,7 +139,7 @@ const pickChange = (
   })
 
 /** The repos of a change that live on this machine (their worktree path exists), narrowed to `only`. */
-const localRepos = (change: CoordinatedChange, only: ReadonlyArray<string> | undefined) =>
+export const localRepos = (change: CoordinatedChange, only: ReadonlyArray<string> | undefined) =>
   Effect.gen(function*() {
     const workspace = yield* Workspace
     for (const r of only ?? []) {

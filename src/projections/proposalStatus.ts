@@ -48,7 +48,7 @@ export const renderProposals = (list: ReadonlyArray<ProposalView>): ReadonlyArra
       lines.push(
         p.asked.action === "acknowledge"
           ? `    → you: your import (${p.asked.range}) accepts ${p.to}: update your code if needed, then run 'blue realm sync' to acknowledge`
-          : `    → you: your import (${p.asked.range}) does not accept ${p.to}: widen it ('blue realm import --version …') or ask ${p.repo} to change course`
+          : `    → you: your import (${p.asked.range}) does not accept ${p.to}: widen it ('blue realm import --version …'), accept the break and adapt ('blue realm ack ${p.id}'), or ask ${p.repo} to change course`
       )
     }
   }

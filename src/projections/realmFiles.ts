@@ -194,6 +194,7 @@ export const touchedPaths = (before: RealmState, event: RealmEvent): ReadonlyArr
       return [worktreeFilePath(event.change.name)]
     case "WorktreeCommitted":
     case "WorktreePushed":
+    case "WorktreePullsRecorded":
     case "WorktreeRemoved":
       return [worktreeFilePath(event.name)]
   }

@@ -9,7 +9,7 @@ import { breakingSince, importStanding, isPlaceholder, standingOf } from "../dom
 import type { PendingNotification, RealmState } from "../domain/state.js"
 import { plural } from "../domain/text.js"
 import { diffValues, formatValueChange } from "../domain/valueDiff.js"
-import { changesOf, lastCommitOf } from "../domain/worktrees.js"
+import { changesOf, lastCommitOf, nextToMerge, pullLabel } from "../domain/worktrees.js"
 import { notificationSummary } from "./notifications.js"
 
 /** What detection found in the repo for one of its exports. */
@@ -165,7 +165,19 @@ export interface CoordinatedChangeView {
     /** the last coordinated commit in this repo, if any */
     readonly head: string | null
     readonly pushed: boolean
+    /** its pull request, once `blue realm pr` opened it (state as last seen: `blue realm pr` again refreshes it) */
+    readonly pr?: {
+      readonly number: number
+      readonly url: string | null
+      readonly state: "open" | "closed" | "merged"
+      readonly forge: "forgejo" | "github" | "local"
+      readonly blocked_by: ReadonlyArray<string>
+    }
   }>
+  /** the PRs in merge order (`repo#n`), once opened */
+  readonly merge_order?: ReadonlyArray<string>
+  /** the first open PR in merge order whose blockers have merged, or null when none may merge */
+  readonly next_to_merge?: string | null
 }
 
 /** The coordinated changes `repo` takes part in (all of them when undefined), for status. */
@@ -191,8 +203,31 @@ export const coordinatedChangesView = (
           status: r.status,
           commits: r.commits,
           head,
-          pushed: r.status === "pushed"
+          pushed: r.status === "pushed",
+          ...(r.pr === undefined ? {} : {
+            pr: {
+              number: r.pr.number,
+              url: r.pr.url ?? null,
+              state: r.pr.state,
+              forge: r.pr.forge,
+              blocked_by: r.pr.blocked_by.flatMap((b) => {
+                const other = c.repos.find((x) => x.name === b)?.pr
+                return other === undefined ? [] : [pullLabel(b, other)]
+              })
+            }
+          })
         }
+      }),
+      ...(c.coordination.merge_order === undefined ? {} : {
+        merge_order: c.coordination.merge_order.flatMap((n) => {
+          const p = c.repos.find((x) => x.name === n)?.pr
+          return p === undefined ? [] : [pullLabel(n, p)]
+        }),
+        next_to_merge: (() => {
+          const next = nextToMerge(c)
+          const p = next === undefined ? undefined : c.repos.find((x) => x.name === next)?.pr
+          return next === undefined || p === undefined ? null : pullLabel(next, p)
+        })()
       })
     }))
 
@@ -205,8 +240,25 @@ export const renderCoordinatedChanges = (changes: ReadonlyArray<CoordinatedChang
         ? `    ${r.name}: to be set up there (not on this machine)`
         : `    ${r.name}: ${plural(r.commits, "commit")}${r.head === null ? "" : ` (${r.head.slice(0, 7)})`}, ${
           r.pushed ? "pushed" : r.commits === 0 ? "nothing to push yet" : "not pushed"
+        }${
+          r.pr === undefined
+            ? ""
+            : `, ${r.pr.forge === "local" ? "local PR" : "PR"} #${r.pr.number} ${r.pr.state}${
+              r.pr.blocked_by.length === 0 ? "" : ` (blocked by ${r.pr.blocked_by.join(", ")})`
+            }`
         }`
-    )
+    ),
+    ...(c.merge_order === undefined || c.merge_order.length === 0 ? [] : [
+      `    Merge order: ${c.merge_order.join(" → ")}; ${
+        c.next_to_merge !== null && c.next_to_merge !== undefined
+          ? `next to merge: ${c.next_to_merge}`
+          : c.repos.every((r) => r.pr === undefined || r.pr.state === "merged")
+          ? "all merged"
+          : c.repos.some((r) => r.pr?.state === "open")
+          ? "nothing may merge next (a PR it waits for was closed)"
+          : "no PR is open"
+      }`
+    ])
   ])
 
 const roleIn = (state: RealmState, domain: string, repo: string): Role | "member" =>

@@ -84,6 +84,11 @@ export interface FakeBase {
   /** every request or answer that broke the API document, or a rule of the real server */
   readonly violations: Array<string>
   readonly requests: Array<ApiRecord>
+  /**
+   * Sets (or, with undefined, clears) a function called after each API request was applied, before its answer
+   * goes out: a test kills its client there (the effect happened, the answer is lost).
+   */
+  readonly onApplied: (f: ((record: ApiRecord) => void) | undefined) => void
   setRateLimit: (limit: RateLimit | undefined) => void
   failNext: (fault: Omit<ServerFault, "count">, count?: number) => void
   /** Drops every pending fault. */
@@ -134,6 +139,7 @@ export const startFakeBase = async (options: FakeBaseOptions): Promise<FakeBase>
   let served = 0
   const tell = (n: number, kind: "api" | "git", phase: "arrived" | "applied", req: http.IncomingMessage) =>
     hook?.({ n, kind, phase, method: req.method ?? "GET", path: (req.url ?? "/").split("?")[0]! }) === "drop"
+  let applied: ((record: ApiRecord) => void) | undefined
 
   const tokenOf = (header: string | undefined): string | undefined => {
     if (header === undefined) return undefined
@@ -296,6 +302,7 @@ export const startFakeBase = async (options: FakeBaseOptions): Promise<FakeBase>
       op,
       params: op.params
     })
+    applied?.(record)
     if (fault !== undefined && fault.delayMs === undefined) {
       return send(res, record, { status: fault.status, body: { message: "fake fault" } })
     }
@@ -326,6 +333,9 @@ export const startFakeBase = async (options: FakeBaseOptions): Promise<FakeBase>
     git,
     violations,
     requests,
+    onApplied: (f) => {
+      applied = f
+    },
     setRateLimit: (l) => {
       limit = l
       windowStart = 0

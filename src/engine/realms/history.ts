@@ -24,25 +24,40 @@ export const makeHistory = ({ git, log }: Ports) => {
   /** Rewritten histories already detected, by realm dir, branch head and checkpoint. */
   const rewrittenSeen = new Map<string, HistoryRewritten>()
 
+  /** The envelope in `text`, the content of `path` in commit `c` (undefined: the commit lacks it). */
+  const parseEvent = (realm: string, c: RealmCommit, path: string, text: string | undefined) => {
+    if (text === undefined) return Effect.fail(corrupt(realm, `commit ${c.oid} names ${path}, which it lacks`))
+    const env = envelopeFromJson(text)
+    return Either.isLeft(env)
+      ? Effect.fail(
+        corrupt(
+          realm,
+          `${escapeControls(path, { oneLine: true })} in commit ${
+            c.oid.slice(0, 8)
+          }: ${env.left}; the realm's history holds an event Blue cannot read — remove or repair that commit (git reset --hard ${
+            c.oid.slice(0, 8)
+          }~1 when it is the last, else an interactive rebase; a revert leaves it in the history) and run 'blue realm admin reindex'`
+        )
+      )
+      : Effect.succeed(env.right)
+  }
+
   /** Reads the envelopes a commit carries, in position order. */
   const eventsOfCommit = (dir: string, realm: string, c: RealmCommit) =>
-    Effect.forEach(eventPathsOf(c.message), (path) =>
-      Effect.flatMap(git.readFile(dir, c.oid, path), (text) => {
-        if (text === undefined) return Effect.fail(corrupt(realm, `commit ${c.oid} names ${path}, which it lacks`))
-        const env = envelopeFromJson(text)
-        return Either.isLeft(env)
-          ? Effect.fail(
-            corrupt(
-              realm,
-              `${escapeControls(path, { oneLine: true })} in commit ${
-                c.oid.slice(0, 8)
-              }: ${env.left}; the realm's history holds an event Blue cannot read — remove or repair that commit (git reset --hard ${
-                c.oid.slice(0, 8)
-              }~1 when it is the last, else an interactive rebase; a revert leaves it in the history) and run 'blue realm admin reindex'`
-            )
-          )
-          : Effect.succeed(env.right)
-      }))
+    Effect.forEach(
+      eventPathsOf(c.message),
+      (path) => Effect.flatMap(git.readFile(dir, c.oid, path), (text) => parseEvent(realm, c, path, text))
+    )
+
+  /** The event files of each commit (path and content, as `eventsOfCommit` reads them), read in one batch. */
+  const eventFilesOf = (dir: string, commits: ReadonlyArray<RealmCommit>) =>
+    Effect.gen(function*() {
+      const reads = commits.flatMap((c) => eventPathsOf(c.message).map((path) => ({ c, path })))
+      const texts = yield* git.readFiles(dir, reads.map(({ c, path }) => ({ commit: c.oid, path })))
+      const out = new Map<RealmCommit, Array<{ path: string; text: string | undefined }>>(commits.map((c) => [c, []]))
+      reads.forEach(({ c, path }, i) => out.get(c)!.push({ path, text: texts[i] }))
+      return commits.map((c) => out.get(c)!)
+    })
 
   /** The name of the realm in `dir`, from its first event. */
   const realmNameAt = (dir: string) =>
@@ -119,22 +134,30 @@ export const makeHistory = ({ git, log }: Ports) => {
       )
       let position = row.headPosition
       let batch: Array<Recorded> = []
-      for (const c of commits) {
-        for (const envelope of yield* eventsOfCommit(dir, row.name, c)) {
-          if (envelope.position !== position + 1) {
-            return yield* corrupt(
-              row.name,
-              `commit ${c.oid.slice(0, 8)} carries event ${envelope.id} at position ${envelope.position}, expected ${
-                position + 1
-              }`
-            )
+      // Read in chunks: one batch of file reads per chunk, one daemon.db transaction per 500 events or so.
+      const CHUNK = 500
+      for (let from = 0; from < commits.length; from += CHUNK) {
+        const chunk = commits.slice(from, from + CHUNK)
+        const files = yield* eventFilesOf(dir, chunk)
+        for (let k = 0; k < chunk.length; k++) {
+          const c = chunk[k]!
+          for (const { path, text } of files[k]!) {
+            const envelope = yield* parseEvent(row.name, c, path, text)
+            if (envelope.position !== position + 1) {
+              return yield* corrupt(
+                row.name,
+                `commit ${c.oid.slice(0, 8)} carries event ${envelope.id} at position ${envelope.position}, expected ${
+                  position + 1
+                }`
+              )
+            }
+            position = envelope.position
+            batch.push({ envelope, commit: c.oid })
           }
-          position = envelope.position
-          batch.push({ envelope, commit: c.oid })
-        }
-        if (batch.length >= 500) {
-          yield* log.append(row.name, batch, { commit: c.oid, position })
-          batch = []
+          if (batch.length >= 500) {
+            yield* log.append(row.name, batch, { commit: c.oid, position })
+            batch = []
+          }
         }
       }
       yield* log.append(row.name, batch, { commit: head, position })

@@ -101,6 +101,10 @@ const summarize = (command: Command, events: ReadonlyArray<RealmEvent>, actor: A
       return `${actor.repo ?? actor.user}: linked commit in ${command.name}: ${command.message.split("\n")[0]}`
     case "RecordWorktreePush":
       return `${actor.repo ?? actor.user}: pushed ${command.name} (${Object.keys(command.pushed).join(", ")})`
+    case "RecordWorktreePulls":
+      return `${actor.repo ?? actor.user}: pull requests of ${command.name} (${
+        Object.entries(command.pulls).map(([r, p]) => `${r}#${p.number} ${p.state}`).join(", ")
+      })`
     case "RemoveWorktree":
       return `${actor.repo ?? actor.user}: removed the worktrees of ${command.name}`
   }
