@@ -184,6 +184,19 @@ describe.each(subjects)("the forge port over the %s fake", (_name, start) => {
     expect(Either.isLeft(merged) && merged.left._tag).toBe("ForgeNotMergeable")
   })
 
+  it("deletes a branch with slashes in its name (an orphan proposal branch); a missing one is fine", async () => {
+    const work = path.join(tmp, "work")
+    await git(work, "checkout", "-qb", "sync/aperture/20260103-090000", "main")
+    const clone = (await ok(forge.getRepo(ref)))!.cloneUrl
+    await git(work, "push", "-q", pushUrl(clone), "sync/aperture/20260103-090000")
+    const has = async () =>
+      (await fake.git.git("blue/realm-demo", "for-each-ref", "refs/heads/sync/aperture/20260103-090000")).trim()
+    expect(await has()).not.toBe("")
+    await ok(forge.deleteBranch(ref, "sync/aperture/20260103-090000"))
+    expect(await has()).toBe("")
+    await ok(forge.deleteBranch(ref, "sync/aperture/20260103-090000"))
+  })
+
   it("finds an issue by its hidden marker, updates and closes it, links dependencies once", async () => {
     const key = "change/s3-paths@2.0.0/fungal"
     expect(await ok(forge.findIssueByMarker(ref, key))).toBeUndefined()

@@ -210,6 +210,8 @@ export interface ForgeService {
     headSha: string,
     message?: string
   ) => Effect.Effect<ForgeMerged, ForgeFailure | ForgeStaleHead | ForgeNotMergeable>
+  /** Deletes a branch (an orphan proposal branch); deleting a missing one is fine. */
+  readonly deleteBranch: (ref: ForgeRepoRef, branch: string) => Effect.Effect<void, ForgeFailure>
   /** Closes a PR without merging (a withdrawn proposal); closing a closed PR is fine. */
   readonly closePull: (ref: ForgeRepoRef, number: number) => Effect.Effect<void, ForgeFailure>
   /** The issue (open or closed) this token opened whose body carries `issueMarker(key)`, or undefined. */
@@ -408,6 +410,7 @@ export const localForge: ForgeService = {
   listReviews: () => Effect.succeed([]),
   mergePull: () => noForge("merge"),
   closePull: () => noForge("close"),
+  deleteBranch: () => noForge("delete a branch for"),
   findIssueByMarker: () => Effect.succeed(undefined),
   createIssue: () => noForge("open an issue for"),
   updateIssue: () => noForge("update an issue for"),

@@ -365,6 +365,11 @@ export const makeForgejo = (options: ForgejoOptions) =>
           }
           return yield* unexpected("merge a pull request", a)
         }),
+      deleteBranch: (ref, branch) =>
+        Effect.gen(function*() {
+          const a = yield* call("delete a branch", "DELETE", `${repoPath(ref)}/branches/${seg(branch)}`)
+          if (a.status !== 204 && a.status !== 404) return yield* unexpected("delete a branch", a)
+        }),
       closePull: (ref, number) =>
         Effect.gen(function*() {
           const a = yield* call("close a pull request", "PATCH", `${repoPath(ref)}/pulls/${number}`, {

@@ -434,6 +434,15 @@ export const makeGitHub = (options: GitHubOptions): ForgeService => {
         }
         return yield* unexpected("merge a pull request", a)
       }),
+    deleteBranch: (ref, branch) =>
+      Effect.gen(function*() {
+        const a = yield* call("delete a branch", "DELETE /repos/{owner}/{repo}/git/refs/{ref}", {
+          ...ref,
+          ref: `heads/${branch}`
+        })
+        // 422: "Reference does not exist" (deleted already).
+        if (a.status !== 204 && a.status !== 422 && a.status !== 404) return yield* unexpected("delete a branch", a)
+      }),
     closePull: (ref, number) =>
       Effect.gen(function*() {
         const a = yield* call("close a pull request", "PATCH /repos/{owner}/{repo}/pulls/{pull_number}", {

@@ -83,7 +83,9 @@ export const tryFastStatus = (args: ReadonlyArray<string>, cwd: string = process
     const dbFile = daemonDbPath()
     if (
       head === undefined || !fs.existsSync(dbFile) ||
-      fs.existsSync(nodePath.join(realmDir, ".git", "blue-materialize.json"))
+      fs.existsSync(nodePath.join(realmDir, ".git", "blue-materialize.json")) ||
+      // A forge realm's status shows the mirrored pull requests: the full engine's (operations/forgeMirror.ts).
+      fs.existsSync(nodePath.join(realmDir, ".git", "blue-forge.json"))
     ) {
       return false
     }

@@ -11,10 +11,11 @@ import type { Scope } from "effect"
 import * as http from "node:http"
 import type { Duplex } from "node:stream"
 import { WebSocketServer } from "ws"
-import type { DaemonHost, EventLog, Identity, Sessions } from "../engine/ports.js"
+import type { DaemonHost, EventLog, Forges, Identity, Sessions } from "../engine/ports.js"
 import type { Realms } from "../engine/Realms.js"
 import { DaemonConfig, DaemonConfigLive, type DaemonOptions, Ingest, IngestLive } from "./context.js"
 import { Feed, FeedLive } from "./feed.js"
+import { ForgeReconcilerLive } from "./forgeReconcile.js"
 import { makeHttpApp, MAX_BODY_BYTES } from "./http.js"
 import { ProposalMergerLive } from "./proposals.js"
 import { OrphanReaperLive } from "./reaper.js"
@@ -136,7 +137,7 @@ export const DaemonLive = (options: DaemonOptions) =>
   HttpServerLive.pipe(
     Layer.provideMerge(FeedLive),
     Layer.provideMerge(
-      Layer.mergeAll(RefWatcherLive, SessionMirrorLive, OrphanReaperLive, ProposalMergerLive).pipe(
+      Layer.mergeAll(RefWatcherLive, SessionMirrorLive, OrphanReaperLive, ProposalMergerLive, ForgeReconcilerLive).pipe(
         Layer.provideMerge(InitialIngestLive)
       )
     ),
@@ -154,7 +155,7 @@ export const serve = (
 ): Effect.Effect<
   { readonly port: number },
   unknown,
-  Scope.Scope | Realms | EventLog | Sessions | DaemonHost | Identity | CommandProgram | OperationRunner
+  Scope.Scope | Realms | EventLog | Sessions | DaemonHost | Identity | Forges | CommandProgram | OperationRunner
 > =>
   Effect.gen(function*() {
     const listening = yield* Deferred.make<void>()

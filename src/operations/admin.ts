@@ -22,6 +22,7 @@ import {
   Workspace
 } from "../engine/ports.js"
 import { Realms } from "../engine/Realms.js"
+import { joinForgeExtras } from "./forgeMirror.js"
 import { argLabel, type At, operation, optionalBoolean, optionalString } from "./operation.js"
 import { here, hereAsMember } from "./where.js"
 
@@ -334,9 +335,17 @@ export const joinRealm = operation({
         })
       }
       const actor = { repo: repoName, user: yield* (yield* Identity).acting(root, (yield* Invocation).env) }
+      // On a forge realm: the repo's origin URL (where its notify issues go) and the token's forge login.
+      const extras = yield* joinForgeExtras(realmDir, remote?.url, root)
       const joined = yield* realms.execute(
         realmDir,
-        { _tag: "JoinRealm", repo: repoName, path: root, maintainers: [actor.user] },
+        {
+          _tag: "JoinRealm",
+          repo: repoName,
+          path: root,
+          ...(extras.url === undefined ? {} : { url: extras.url }),
+          maintainers: [actor.user, ...extras.maintainers]
+        },
         actor
       ).pipe(
         Effect.map((a) => ({

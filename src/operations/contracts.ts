@@ -12,6 +12,7 @@ import { ExtractError, PathProblem } from "../engine/errors.js"
 import { Invocation } from "../engine/invocation.js"
 import { Extractors, RepoCaches, Workspace } from "../engine/ports.js"
 import { Realms } from "../engine/Realms.js"
+import { mirrorAfterSync } from "./forgeMirror.js"
 import { argLabel, type At, operation, optionalBoolean, optionalString, resolveArgPath } from "./operation.js"
 import { hereAsMember } from "./where.js"
 
@@ -141,6 +142,8 @@ export const exportContract = operation({
         ? undefined
         : (out.state.proposals ?? {})[(proposed.event as { id: string }).id]
       if (proposal !== undefined && proposed !== undefined) {
+        // The realm's forge, when it has one, mirrors the proposal (docs/forges.md "The mirror").
+        yield* mirrorAfterSync(h.realmDir)
         return {
           realm: out.realm,
           contract: o.name,
@@ -175,6 +178,10 @@ export const exportContract = operation({
         : (published.event as { domain: string }).domain
       const after = domain === undefined ? undefined : out.state.domains[domain]?.contracts[o.name]
       const entry = after?.evolution.at(-1)
+      // Re-exporting what an open proposal carries (a re-run after a kill) brings its forge mirror level too.
+      if (Object.values(out.state.proposals ?? {}).some((p) => p.status === "open" && p.contract === o.name)) {
+        yield* mirrorAfterSync(h.realmDir)
+      }
       return {
         realm: out.realm,
         contract: o.name,

@@ -14,6 +14,7 @@ import { publishedSessions } from "../events/session.js"
 import { proposalViews } from "../projections/proposals.js"
 import { renderProposals } from "../projections/proposalStatus.js"
 import { type LocalExport, renderStatus, type SessionInput, statusView } from "../projections/status.js"
+import { readMirror } from "./forgeMirror.js"
 import { operation, optionalBoolean } from "./operation.js"
 import { here, hereAsMember } from "./where.js"
 
@@ -66,11 +67,25 @@ export const realmStatus = operation({
         ? []
         : [...yield* liveSessions(realm.name), ...yield* otherMachines(realms, realm.dir)]
       const remote = yield* realms.remoteStatus(realm.dir)
+      const mirrored = readMirror(realm.dir).pulls
       const proposals = proposalViews(
         realm.state,
         h.member?.config.repo,
         new Date(proposalNow((yield* Invocation).env)).toISOString()
-      )
+      ).map((p) => {
+        const m = mirrored[p.id]
+        return m === undefined ? p : {
+          ...p,
+          pull: {
+            number: m.number,
+            url: m.url,
+            state: m.state,
+            reviewers: m.reviewers,
+            approved: m.approved,
+            changes_requested: m.changesRequested
+          }
+        }
+      })
       return {
         ...statusView(
           realm.state,

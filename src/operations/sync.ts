@@ -26,6 +26,7 @@ import { Invocation } from "../engine/invocation.js"
 import { Presence, RepoCaches } from "../engine/ports.js"
 import { Realms } from "../engine/Realms.js"
 import { proposalNow } from "../engine/realms/shared.js"
+import { mirrorAfterSync } from "./forgeMirror.js"
 import { isJoinRequestId, reviewJoin } from "./governance.js"
 import { operation, optionalBoolean, optionalString } from "./operation.js"
 import { here, hereAsMember } from "./where.js"
@@ -334,6 +335,8 @@ export const realmSync = operation({
         waiting,
         problems
       }
+      // The realm's forge, when it has one, mirrors the proposals (docs/forges.md "The mirror").
+      if (!dryRun) yield* mirrorAfterSync(h.realmDir, { quiet: notify ? [] : changes.flatMap((c) => c.proposal ?? []) })
       return result
     })),
   summary: (r: SyncResult): string => renderSync(r),

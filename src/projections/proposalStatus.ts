@@ -16,6 +16,16 @@ export const renderProposals = (list: ReadonlyArray<ProposalView>): ReadonlyArra
       }) by ${p.repo} on ${p.branch}`
     )
     for (const c of p.changes) lines.push(`      ${c}`)
+    if (p.pull !== undefined) {
+      const review = p.pull.approved.length > 0
+        ? `approved by ${p.pull.approved.join(", ")}`
+        : p.pull.changes_requested.length > 0
+        ? `changes requested by ${p.pull.changes_requested.join(", ")}`
+        : p.pull.reviewers.length > 0
+        ? `review requested from ${p.pull.reviewers.join(", ")}`
+        : "no review yet"
+      lines.push(`    pull request: ${p.pull.url} (${review})`)
+    }
     const acked = p.acknowledged.map((a) => a.repo)
     lines.push(
       `    acknowledged: ${acked.length === 0 ? "nobody yet" : acked.join(", ")}${

@@ -37,6 +37,15 @@ export interface ProposalView {
    * first (it does not)
    */
   readonly asked?: { readonly action: "acknowledge" | "widen-range"; readonly range: string }
+  /** on a forge realm: its pull request as this machine last mirrored it (operations/forgeMirror.ts) */
+  readonly pull?: {
+    readonly number: number
+    readonly url: string
+    readonly state: string
+    readonly reviewers: ReadonlyArray<string>
+    readonly approved: ReadonlyArray<string>
+    readonly changes_requested: ReadonlyArray<string>
+  }
 }
 
 /** Days from `now` until `deadline`, rounded up, never negative. */

@@ -64,6 +64,18 @@ export interface ApiRecord {
 }
 
 /** The running fake, before the forge-specific half. */
+/** What a request hook is told: the request's number, API or git, and whether it was applied yet. */
+export interface RequestEvent {
+  readonly n: number
+  readonly kind: "api" | "git"
+  readonly phase: "arrived" | "applied"
+  readonly method: string
+  readonly path: string
+}
+
+/** See `FakeBase.setRequestHook`; answering "drop" when a request arrives drops it unapplied (the client died first). */
+export type RequestHook = (event: RequestEvent) => "drop" | void
+
 export interface FakeBase {
   readonly port: number
   /** http://127.0.0.1:PORT */
@@ -81,6 +93,12 @@ export interface FakeBase {
   failNext: (fault: Omit<ServerFault, "count">, count?: number) => void
   /** Drops every pending fault. */
   clearFaults: () => void
+  /**
+   * Called for every request the fake serves, API and git alike, numbered from 1 since the last `setRequestHook`:
+   * once when it arrives (answer "drop" to leave it unapplied) and once when it was applied (its answer not yet
+   * sent). A kill-anywhere harness SIGKILLs its client from here.
+   */
+  setRequestHook: (hook: RequestHook | undefined) => void
   readonly close: () => Promise<void>
 }
 
@@ -117,6 +135,10 @@ export const startFakeBase = async (options: FakeBaseOptions): Promise<FakeBase>
   let windowCount = 0
   let nextLeft = 0
   const faults: Array<ServerFault> = []
+  let hook: RequestHook | undefined
+  let served = 0
+  const tell = (n: number, kind: "api" | "git", phase: "arrived" | "applied", req: http.IncomingMessage) =>
+    hook?.({ n, kind, phase, method: req.method ?? "GET", path: (req.url ?? "/").split("?")[0]! }) === "drop"
   let applied: ((record: ApiRecord) => void) | undefined
 
   const tokenOf = (header: string | undefined): string | undefined => {
@@ -139,13 +161,32 @@ export const startFakeBase = async (options: FakeBaseOptions): Promise<FakeBase>
       res.end("authentication required\n")
       return
     }
+    // Numbered once authenticated (git's first, anonymous probe is no step of the client's own).
+    const n = ++served
+    if (tell(n, "git", "arrived", req)) {
+      req.resume()
+      res.destroy()
+      return
+    }
     const headers = { ...req.headers }
     delete headers.authorization
     const up = http.request(
       { host: "127.0.0.1", port: git.port, method: req.method, path: req.url, headers },
       (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers)
-        answer.pipe(res)
+        if (hook === undefined) {
+          res.writeHead(answer.statusCode ?? 502, answer.headers)
+          answer.pipe(res)
+          return
+        }
+        // With a hook the answer is held until git is done (a push's refs updated), so "applied" means applied.
+        const chunks: Array<Buffer> = []
+        answer.on("data", (c: Buffer) => chunks.push(c))
+        answer.on("end", () => {
+          tell(n, "git", "applied", req)
+          if (res.destroyed) return
+          res.writeHead(answer.statusCode ?? 502, answer.headers)
+          res.end(Buffer.concat(chunks))
+        })
       }
     )
     up.on("error", () => {
@@ -202,7 +243,12 @@ export const startFakeBase = async (options: FakeBaseOptions): Promise<FakeBase>
 
   const api = async (req: http.IncomingMessage, res: http.ServerResponse, u: URL) => {
     const method = req.method ?? "GET"
+    const n = ++served
     const raw = await readBody(req)
+    if (tell(n, "api", "arrived", req)) {
+      res.destroy()
+      return
+    }
     const record: ApiRecord = { method, path: u.pathname, operation: undefined, status: 0, at: Date.now() }
     requests.push(record)
     const op = options.checker.match(method, u.pathname)
@@ -260,6 +306,7 @@ export const startFakeBase = async (options: FakeBaseOptions): Promise<FakeBase>
     if (fault !== undefined && fault.delayMs === undefined) {
       return send(res, record, { status: fault.status, body: { message: "fake fault" } })
     }
+    tell(n, "api", "applied", req)
     if (res.destroyed) return
     const wrong = options.checker.checkResponse(op, answer.status, answer.body)
     if (wrong.length > 0) violations.push(`answer to ${method} ${u.pathname} (${op.operationId}): ${wrong.join("; ")}`)
@@ -300,6 +347,10 @@ export const startFakeBase = async (options: FakeBaseOptions): Promise<FakeBase>
     },
     clearFaults: () => {
       faults.length = 0
+    },
+    setRequestHook: (h) => {
+      hook = h
+      served = 0
     },
     close: async () => {
       server.closeAllConnections()

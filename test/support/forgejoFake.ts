@@ -260,6 +260,14 @@ export const startForgejoFake = async (): Promise<ForgejoFake> => {
         r.items.set(created.number, created)
         return { status: 201, body: await pullJson(r, created) }
       }
+      case "repoDeleteBranch": {
+        const branch = decodeURIComponent(params["branch"]!)
+        if ((await gitIn(base.git, rk, "rev-parse", "--verify", `refs/heads/${branch}`)) === undefined) {
+          return notFound()
+        }
+        await gitIn(base.git, rk, "update-ref", "-d", `refs/heads/${branch}`)
+        return { status: 204 }
+      }
       case "repoGetPullRequest":
         return item?.pull === undefined ? notFound() : { status: 200, body: await pullJson(r, item) }
       case "repoEditPullRequest":

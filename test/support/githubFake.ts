@@ -249,6 +249,14 @@ export const startGitHubFake = async (): Promise<GitHubFake> => {
         })
         return answer(req, 200, page(req, branches))
       }
+      case "git/delete-ref": {
+        const ref = decodeURIComponent(params["ref"]!)
+        if ((await gitIn(base.git, rk, "rev-parse", "--verify", `refs/${ref}`)) === undefined) {
+          return fail(422, "Reference does not exist")
+        }
+        await gitIn(base.git, rk, "update-ref", "-d", `refs/${ref}`)
+        return { status: 204 }
+      }
       case "pulls/list": {
         const state = req.query.get("state") ?? "open"
         const headQ = req.query.get("head")
