@@ -65,13 +65,14 @@ export class Realms extends Effect.Service<Realms>()("blue/Realms", {
         if (row === undefined) return
         if (!force && !isStale(dir, yield* syncInterval)) return
         const synced = yield* Effect.either(syncRemote(dir, row.name, row.url!))
-        // A command's own read (not the daemon's poll) says, on stderr, that it answers from an older copy.
+        // The log's own reads (log, replay, check's history; not the daemon's poll, not a write's read) say, on
+        // stderr, that they answer from an older copy.
         if (sayOffline && synced._tag === "Left") {
           const last = lastSync(dir)?.lastOkAt
           const invocation = yield* Invocation
           invocation.stderr(
             `blue: ${
-              escapeControls(synced.left.message, { oneLine: true })
+              escapeControls(synced.left.message, { oneLine: true }).replace(/\.$/, "")
             }; answering from this machine's copy of realm '${
               escapeControls(row.name, { oneLine: true })
             }', last synced ${last === undefined ? "never" : ago(last)}\n`
@@ -91,9 +92,8 @@ export class Realms extends Effect.Service<Realms>()("blue/Realms", {
           error: s?.error ?? null
         }
       })
-    /** `quietOffline`: the caller reports the clone's age itself (status), so no stderr note when offline. */
-    const open = (dir: string, options?: { readonly quietOffline?: boolean }) =>
-      Effect.zipRight(freshen(dir, false, options?.quietOffline !== true), reads.open(dir))
+    // `open` serves writes (decided at the head it reads) and status (which shows the clone's age itself): no note.
+    const open = (dir: string) => Effect.zipRight(freshen(dir), reads.open(dir))
     const events = (dir: string, afterPosition?: number) =>
       Effect.zipRight(freshen(dir, false, true), reads.events(dir, afterPosition))
     const foldItems = (dir: string) => Effect.zipRight(freshen(dir, false, true), reads.foldItems(dir))

@@ -56,7 +56,7 @@ export const realmStatus = operation({
     Effect.scoped(Effect.gen(function*() {
       const realms = yield* Realms
       const h = yield* here(at.cwd)
-      const realm = yield* realms.open(h.realmDir, { quietOffline: true })
+      const realm = yield* realms.open(h.realmDir)
       let local: ReadonlyMap<string, LocalExport> = new Map()
       const member = h.member
       if (member?.config.exports !== undefined) {
@@ -184,7 +184,7 @@ export const graph = operation({
     Effect.gen(function*() {
       const realms = yield* Realms
       const h = yield* here(at.cwd)
-      const realm = yield* realms.open(h.realmDir, { quietOffline: true })
+      const realm = yield* realms.open(h.realmDir)
       const format = args.format ?? "text"
       const g = realmGraph(realm.state)
       return { realm: realm.name, format, ...g, rendered: renderGraph(g, format, realm.name) }
