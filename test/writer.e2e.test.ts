@@ -66,6 +66,8 @@ const normalise = (ws: Workspace, text: string) =>
     .replace(/\b[0-9A-HJKMNP-TV-Z]{26}\b/g, "<id>")
     .replace(/\(\d+ ms\)|"ms": \d+/g, "<ms>")
     .replace(/pid \d+|"pid": \d+/g, "<pid>")
+    // A proposal's id and branch carry the second it was opened (sync/<repo>/20261130-192800).
+    .replace(/\b\d{8}-\d{6}(-\d+)?\b/g, "<stamp>")
 
 /** The realm's files other than its event files (which carry ids and times), normalised. */
 const realmFiles = (ws: Workspace): Record<string, string> => {
@@ -74,7 +76,7 @@ const realmFiles = (ws: Workspace): Record<string, string> => {
   const files = spawnSync("git", ["ls-files"], { cwd: dir, encoding: "utf8" }).stdout.split("\n").filter((f) =>
     f !== "" && !f.startsWith("events/")
   )
-  for (const f of files) out[f] = normalise(ws, fs.readFileSync(path.join(dir, f), "utf8"))
+  for (const f of files) out[normalise(ws, f)] = normalise(ws, fs.readFileSync(path.join(dir, f), "utf8"))
   for (const repo of [APERTURE, FUNGAL, ML]) {
     const config = ws.path(repo, ".blue", "config.yaml")
     out[`${repo}/.blue/config.yaml`] = fs.existsSync(config) ? normalise(ws, fs.readFileSync(config, "utf8")) : ""
