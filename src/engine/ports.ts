@@ -43,12 +43,16 @@ export { type DetectOptions, Extractors, type PerFile } from "../adapters/extrac
 export { CONFIG_FILE, type Member, MemberConfig } from "../adapters/files.js"
 export {
   Forge,
+  type ForgeFailure,
   type ForgeLocation,
   type ForgeRepo,
   type ForgeRepoRef,
   Forges,
-  type ForgeService
+  type ForgeService,
+  issueMarker
 } from "../adapters/forge.js"
+export { githubApiUrl } from "../adapters/forges.js"
+export { githubWebUrl } from "../adapters/github.js"
 export { DEFAULT_LOCK_TIMEOUT_MS, lockTimeoutIn } from "../adapters/home.js"
 export {
   type HookError,
@@ -61,6 +65,7 @@ export {
 export { Identity } from "../adapters/identity.js"
 export { listSessions, Presence } from "../adapters/presence.js"
 export { Published } from "../adapters/published.js"
+export { RemoteGit } from "../adapters/remoteGit.js"
 export { type NewSession, type Session, Sessions } from "../adapters/sessions.js"
 export { type TrustStatus, TrustStore } from "../adapters/trust.js"
 export { Home, type PathKind, Workspace } from "../adapters/workspace.js"

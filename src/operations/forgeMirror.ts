@@ -22,16 +22,19 @@
  */
 import { Effect, Option } from "effect"
 import { execFileSync } from "node:child_process"
-import * as fs from "node:fs"
-import * as nodePath from "node:path"
-import { writeFileAtomicSync } from "../adapters/atomicFs.js"
-import { type ForgeFailure, type ForgeRepoRef, type ForgeService, issueMarker } from "../adapters/forge.js"
-import { githubApiUrl } from "../adapters/forges.js"
-import { githubWebUrl } from "../adapters/github.js"
-import { RemoteGit } from "../adapters/remoteGit.js"
 import { forgeLoginOf, forgeMaintainer, forgeReviewers, reposOfForgeLogin } from "../domain/forgeUsers.js"
 import { governanceOf, mayMerge } from "../domain/proposals.js"
 import type { ProposalState, RealmState } from "../domain/state.js"
+import { type MirrorFile, type PullMirror, readMirror, writeMirror } from "../engine/forgeMirrorStore.js"
+import {
+  type ForgeFailure,
+  type ForgeRepoRef,
+  type ForgeService,
+  githubApiUrl,
+  githubWebUrl,
+  issueMarker,
+  RemoteGit
+} from "../engine/ports.js"
 import { EventLog, type ForgeLocation, Forges, Identity } from "../engine/ports.js"
 import { Realms } from "../engine/Realms.js"
 import { proposalNow } from "../engine/realms/shared.js"
@@ -72,50 +75,6 @@ export const forgeRepoOfUrl = (
   }
   return undefined
 }
-
-/** What this machine mirrored for one proposal. */
-export interface PullMirror {
-  readonly number: number
-  readonly url: string
-  readonly state: "open" | "closed" | "merged"
-  /** logins asked to review */
-  readonly reviewers: ReadonlyArray<string>
-  /** logins whose APPROVED review on the current head Blue counted */
-  readonly approved: ReadonlyArray<string>
-  /** logins whose latest review on the current head requests changes */
-  readonly changesRequested: ReadonlyArray<string>
-}
-
-/** The mirror file of a realm clone (`.git/blue-forge.json`). */
-export interface MirrorFile {
-  readonly pulls: Record<string, PullMirror>
-  /** proposal id → repo → its notify issue */
-  readonly issues: Record<
-    string,
-    Record<string, { readonly number: number; readonly url: string; readonly state: string }>
-  >
-  /** proposals synced with `--no-notify`: no issues for them */
-  readonly quiet: ReadonlyArray<string>
-  /** closed proposals whose PR and issues are closed too */
-  readonly done: ReadonlyArray<string>
-}
-
-const emptyMirror = (): MirrorFile => ({ pulls: {}, issues: {}, quiet: [], done: [] })
-
-const mirrorPath = (realmDir: string) => nodePath.join(realmDir, ".git", "blue-forge.json")
-
-/** The mirror file of the realm clone at `realmDir` (empty when there is none or it is unreadable). */
-export const readMirror = (realmDir: string): MirrorFile => {
-  try {
-    const raw = JSON.parse(fs.readFileSync(mirrorPath(realmDir), "utf8")) as Partial<MirrorFile>
-    return { ...emptyMirror(), ...raw }
-  } catch {
-    return emptyMirror()
-  }
-}
-
-const writeMirror = (realmDir: string, m: MirrorFile) =>
-  writeFileAtomicSync(mirrorPath(realmDir), JSON.stringify(m, null, 2) + "\n")
 
 /** The title of a proposal's PR: "aperture: s3-permissions 1.5.0". */
 export const pullTitle = (p: ProposalState): string => `${p.repo}: ${p.contract} ${p.to}`
@@ -464,3 +423,6 @@ export const joinForgeExtras = (realmDir: string, realmUrl: string | undefined, 
       maintainers: login === undefined ? [] : [forgeMaintainer(login)]
     }
   })
+
+export { readMirror }
+export type { MirrorFile, PullMirror }

@@ -11,7 +11,6 @@
  * is created twice, and the links are completed. A re-run also refreshes each PR's state (open, closed, merged).
  */
 import { Effect, Schema } from "effect"
-import { githubWebUrl } from "../adapters/github.js"
 import { realmGraph } from "../domain/graph.js"
 import {
   changesOf,
@@ -25,6 +24,7 @@ import {
   WorktreeScope
 } from "../domain/worktrees.js"
 import { Invocation } from "../engine/invocation.js"
+import { githubWebUrl } from "../engine/ports.js"
 import { type ForgeLocation, type ForgeRepoRef, Forges, type ForgeService } from "../engine/ports.js"
 import { operation, optionalBoolean, optionalString } from "./operation.js"
 import { context, localRepos, MissingRemote, pickChange, rootOf } from "./worktrees.js"
