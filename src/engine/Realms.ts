@@ -65,8 +65,9 @@ export class Realms extends Effect.Service<Realms>()("blue/Realms", {
         if (row === undefined) return
         if (!force && !isStale(dir, yield* syncInterval)) return
         const synced = yield* Effect.either(syncRemote(dir, row.name, row.url!))
-        // The log's own reads (log, replay, check's history; not the daemon's poll, not a write's read) say, on
-        // stderr, that they answer from an older copy.
+        // The log's own reads (`realm log`, `replay`; not the daemon's poll, not a write's or status's `open`) say,
+        // on stderr, that they answer from an older copy. A command that opened the realm first has already
+        // recorded the failed fetch, so its later reads are not stale and print nothing (check, for one).
         if (sayOffline && synced._tag === "Left") {
           const last = lastSync(dir)?.lastOkAt
           const invocation = yield* Invocation
