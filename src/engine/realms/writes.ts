@@ -272,7 +272,9 @@ export const makeWrites = (
       }
       const { ms, time } = yield* metaNow(first.actor)
       const outcomes = new Map<Job, Either.Either<Appended, RealmError>>()
-      const decided: Array<{ job: Job; envelopes: Array<Envelope>; touched: Set<string>; after: RealmState }> = []
+      const decided: Array<
+        { job: Job; envelopes: Array<Envelope>; touched: Set<string>; before: RealmState; after: RealmState }
+      > = []
       let next = state
       for (const job of jobs) {
         const events = decide(job.command, next, { time, actor: job.actor })
@@ -285,6 +287,7 @@ export const makeWrites = (
           outcomes.set(job, Either.right({ realm: realmName, commit: head0 ?? "", events: [], state: next, files: [] }))
           continue
         }
+        const before = next
         const commandId = yield* ids.next(ms)
         const envelopes: Array<Envelope> = []
         const touched = new Set<string>()
@@ -305,7 +308,7 @@ export const makeWrites = (
           next = foldEnvelopes(next, [envelope])
           envelopes.push(envelope)
         }
-        decided.push({ job, envelopes, touched, after: next })
+        decided.push({ job, envelopes, touched, before, after: next })
       }
       if (decided.length === 0) {
         options.landed.clear()
@@ -338,7 +341,7 @@ export const makeWrites = (
           `Blue-Actor: ${oneLine(actor.repo === undefined ? actor.user : `${actor.repo} (${actor.user})`)}`,
           ...group.flatMap((d) => d.envelopes.map((e) => `${TRAILER}${eventFilePath(e)}`))
         ].join("\n")
-        const before = decided[decided.indexOf(group[0]!) - 1]?.after ?? state
+        const before = group[0]!.before
         const events = group.flatMap((d) => d.envelopes.map((e) => e.event))
         return { group, writes, message, actor, before, events }
       })
