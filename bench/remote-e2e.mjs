@@ -3,7 +3,8 @@
 //   append      one home, its daemon running: APPENDS sequential `domain create` through the CLI (spawn to exit)
 //               p50/p99, vs `git push` of one commit (p50/p99) from a clone of the same realm; also the floor of a
 //               CLI process (`blue --version`)
-//   contention  3 homes × 20 concurrent `domain create` through their daemons: p99 and the most push attempts one
+//   contention  3 homes × 20 concurrent `domain create` through their daemons (spawned CLIs, then the same sent to
+//               the daemons' POST /run: the engine's share without 60 node start-ups): p99 and the most push attempts one
 //               write took, vs 3 clones each pushing its 20 commits one after the other with fetch + rebase + retry
 //   clone       `blue realm admin join URL` on a fresh BLUE_HOME for a realm of EVENTS events (clone + ingest), vs
 //               `git clone` of the same repo
@@ -194,6 +195,21 @@ const stopDaemons = async () => {
   for (const d of all) d.kill("SIGTERM")
   await Promise.all(all.map((d) => new Promise((r) => (d.exitCode !== null || d.signalCode !== null ? r() : d.on("exit", r)))))
 }
+/** The command sent straight to the home's daemon (`POST /run`), as the CLI would hand it over, without a CLI process. */
+const postRun = async (h, argv) => {
+  const env = Object.fromEntries(
+    ["BLUE_HOME", "BLUE_USER", "HOME", "PATH", "NO_COLOR", "GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "BLUE_REALM_TOKEN"]
+      .filter((k) => h.env[k] !== undefined).map((k) => [k, h.env[k]])
+  )
+  const t0 = performance.now()
+  const r = await fetch(`http://127.0.0.1:${h.env.BLUE_DAEMON_PORT}/run`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${h.token}`, "content-type": "application/json" },
+    body: JSON.stringify({ argv, cwd: h.repo, env, stdout_tty: false, stderr_tty: false })
+  })
+  const body = await r.json()
+  return { code: r.ok ? body.exit_code : 1, stdout: body.stdout ?? "", stderr: body.stderr ?? JSON.stringify(body), ms: performance.now() - t0 }
+}
 /** A commit of one new file in a native clone, pushed; on a rejection fetch, rebase, retry. Returns the attempts. */
 const nativeWrite = async (clone, file) => {
   fs.writeFileSync(path.join(clone, file), `${file}\n`)
@@ -236,19 +252,9 @@ if (ROWS.includes("append")) {
     }
     // The daemon's own share: the same command sent to its POST /run by this process (no CLI process).
     const runDirect = async (argv) => {
-      const env = Object.fromEntries(
-        ["BLUE_HOME", "BLUE_USER", "HOME", "PATH", "NO_COLOR", "GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL"]
-          .filter((k) => h.env[k] !== undefined).map((k) => [k, h.env[k]])
-      )
-      const t0 = performance.now()
-      const r = await fetch(`http://127.0.0.1:${h.env.BLUE_DAEMON_PORT}/run`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${h.token}`, "content-type": "application/json" },
-        body: JSON.stringify({ argv, cwd: h.repo, env, stdout_tty: false, stderr_tty: false })
-      })
-      const body = await r.json()
-      if (!r.ok || body.exit_code !== 0) throw new Error(`POST /run failed: ${r.status} ${JSON.stringify(body)}`)
-      return performance.now() - t0
+      const r = await postRun(h, argv)
+      if (r.code !== 0) throw new Error(`POST /run failed: ${r.stderr}`)
+      return r.ms
     }
     // A warm-up write (the daemon's first command loads its programs), not counted.
     await must("warm-up", blue(h.env, h.repo, "realm", "admin", "domain", "create", "warm", "--repos", "aperture,fungal"))
@@ -316,7 +322,17 @@ if (ROWS.includes("contention")) {
           blue(h.env, h.repo, "realm", "admin", "domain", "create", `d${k}-${i}`, "--repos", "aperture,fungal", "--json")
       )
     ))
+    // The same 60 writes again, sent straight to the daemons' POST /run: the engine's share, without 60 node
+    // processes starting at once on this machine's cores.
+    await sleep(500)
+    const api = await Promise.all(homes.flatMap((h, k) =>
+      Array.from(
+        { length: WRITES },
+        (_, i) => postRun(h, ["realm", "admin", "domain", "create", `e${k}-${i}`, "--repos", "aperture,fungal", "--json"])
+      )
+    ))
     await stopDaemons()
+    const apiOk = api.filter((w) => w.code === 0)
     const ok = writes.filter((w) => w.code === 0)
     // Native: one clone per home, its 20 commits pushed one after the other (a machine's single writer), the three
     // clones at once; a rejected push fetches, rebases and pushes again.
@@ -342,6 +358,10 @@ if (ROWS.includes("contention")) {
       p50: median(writes.map((w) => w.ms)),
       p99: p99(writes.map((w) => w.ms)),
       max_attempts: Math.max(0, ...ok.map((w) => JSON.parse(w.stdout).attempts ?? 0)),
+      api_landed: apiOk.length,
+      api_p50: median(api.map((w) => w.ms)),
+      api_p99: p99(api.map((w) => w.ms)),
+      api_max_attempts: Math.max(0, ...apiOk.map((w) => JSON.parse(w.stdout).attempts ?? 0)),
       git_p99: p99(natFlat.map((x) => x.ms)),
       git_max_attempts: Math.max(...natFlat.map((x) => x.attempts)),
       load_1m: Math.round(load * 100) / 100,
@@ -358,6 +378,12 @@ if (ROWS.includes("contention")) {
     p50: r("p50"),
     p99: r("p99"),
     max_attempts: median(per.map((x) => x.max_attempts)),
+    via_daemon_api: {
+      landed: per.map((x) => `${x.api_landed}/${x.of}`),
+      p50: r("api_p50"),
+      p99: r("api_p99"),
+      max_attempts: median(per.map((x) => x.api_max_attempts))
+    },
     git_serial_retry_p99: r("git_p99"),
     git_max_attempts: median(per.map((x) => x.git_max_attempts)),
     ratio_p99: ratio(median(per.map((x) => x.p99)), median(per.map((x) => x.git_p99))),

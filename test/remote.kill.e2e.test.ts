@@ -360,3 +360,28 @@ describe("init --remote killed after its push landed, before its branch moved he
     expect(subjects).toHaveLength(2)
   }, 300_000)
 })
+
+describe("join killed after it renamed its clone, before it registered it", () => {
+  it("the re-run takes the clone it left under the realm's name and leaves no other", async () => {
+    // The URL's last segment (tenant-store) is not the realm's name (tenant): join clones into realms/tenant-store,
+    // then renames it to realms/tenant. A kill between that rename and the registration leaves realms/tenant, a
+    // complete clone nothing uses: here, a copy of another machine's clone of the same URL.
+    await server.createBareRepo("tenant-store")
+    const u = server.url("tenant-store")
+    const first = machine("rename-a")
+    first.repo("svc")
+    ok(await blue(first, ".", "realm", "admin", "init", "--name", "tenant", "--remote", u), "init")
+    const ws = machine("rename-b")
+    ws.repo("web")
+    const realms = path.join(ws.home, "realms")
+    fs.mkdirSync(realms, { recursive: true })
+    fs.cpSync(path.join(first.home, "realms", "tenant"), path.join(realms, "tenant"), { recursive: true })
+    ok(await blue(ws, "web", "realm", "join", u), "join after the killed one")
+    expect(fs.readdirSync(realms).filter((n) => !n.startsWith("."))).toEqual(["tenant"])
+    await gitIn(path.join(realms, "tenant"), "fsck", "--full")
+    const v = ok(await blue(ws, "web", "realm", "replay", "--verify", "--json"), "replay --verify").json()
+    expect(v.differences ?? []).toEqual([])
+    const status = ok(await blue(ws, "web", "status", "--json"), "status").json()
+    expect(status.realm?.name ?? status.realm).toBe("tenant")
+  }, 120_000)
+})

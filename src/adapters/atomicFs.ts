@@ -71,10 +71,17 @@ export interface AtomicSyncOptions {
 /** Writes `data` to a fresh temporary file for `file` and returns its path (removed again if the write fails). */
 const writeTmpSync = (file: string, data: string | Uint8Array, options: AtomicSyncOptions): string => {
   const tmpDir = options.tmpDir ?? tmpDirFor(file)
-  fs.mkdirSync(tmpDir, { recursive: true })
   const tmp = tmpName(file, tmpDir)
+  const write = () => fs.writeFileSync(tmp, data, options.mode === undefined ? undefined : { mode: options.mode })
   try {
-    fs.writeFileSync(tmp, data, options.mode === undefined ? undefined : { mode: options.mode })
+    try {
+      write()
+    } catch (e) {
+      // The directory is made on first use (one mkdir per object written cost more than the write itself).
+      if ((e as { code?: string }).code !== "ENOENT") throw e
+      fs.mkdirSync(tmpDir, { recursive: true })
+      write()
+    }
   } catch (e) {
     fs.rmSync(tmp, { force: true })
     throw e
@@ -109,5 +116,13 @@ export const linkNewFileSync = (file: string, data: string | Uint8Array, options
 
 /** Removes temporary files a killed writer left in a repo's `.git/blue-tmp/` (call with the realm lock held). */
 export const sweepTmp = (dir: string): void => {
-  fs.rmSync(repoTmpDir(dir), { recursive: true, force: true })
+  const tmp = repoTmpDir(dir)
+  let names: Array<string>
+  try {
+    names = fs.readdirSync(tmp)
+  } catch {
+    return
+  }
+  // The directory stays (the next write needs it); what a killed writer left in it goes.
+  for (const name of names) fs.rmSync(nodePath.join(tmp, name), { recursive: true, force: true })
 }

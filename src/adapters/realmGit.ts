@@ -514,19 +514,25 @@ const materializeNow = (dir: string, files: ReadonlyArray<string> | ReadonlyMap<
     if (Array.isArray(files)) {
       const head = await resolveHead(dir)
       if (head === undefined) return
-      const read = new Map<string, string | undefined>()
-      for (const path of files as ReadonlyArray<string>) read.set(path, await readAt(dir, cache, head, path))
-      contents = read
+      // Many paths (a catch-up of other machines' commits) are read through one `git cat-file --batch`.
+      const paths = files as ReadonlyArray<string>
+      const texts = await readMany(dir, cache, paths.map((path) => ({ commit: head, path })))
+      contents = new Map(paths.map((path, i) => [path, texts[i]]))
     } else contents = files as ReadonlyMap<string, string | undefined>
     const present: Array<string> = []
     const changes = new Map<string, IndexChange>()
+    const made = new Set<string>()
     for (const [path, content] of contents) {
       const file = nodePath.join(dir, path)
       if (content === undefined) {
         fs.rmSync(file, { force: true })
         changes.set(path, undefined)
       } else {
-        fs.mkdirSync(nodePath.dirname(file), { recursive: true })
+        const parent = nodePath.dirname(file)
+        if (!made.has(parent)) {
+          fs.mkdirSync(parent, { recursive: true })
+          made.add(parent)
+        }
         writeFileAtomicSync(file, content, { tmpDir: repoTmpDir(dir) })
         present.push(path)
         changes.set(path, { stat: fs.statSync(file, { bigint: true }), oid: objectId("blob", encoder.encode(content)) })

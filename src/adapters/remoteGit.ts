@@ -1,12 +1,14 @@
 /**
  * A realm's git server, over smart HTTP, through isomorphic-git (and the `git` executable for the first clone, which
- * it does 15× faster). Shaped by what isomorphic-git does (SPEC §2.1): push sends one ref with no compare-and-swap, so
- * `onPrePush` refuses when the remote moved, and the three ways a lost race shows up become one `RemoteMoved`; a
- * killed clone leaves a broken ref, so clones land in a temp dir that is renamed into place and every ref is checked
- * against its object before it is trusted; fetch and clone take no abort signal and its HTTP client has no timeout,
- * so the client handed to it gives up after a bounded silence. Every failure is a typed error whose one sentence
- * names the URL without credentials; no token reaches an error, a log or a child's argv.
- */
+ * it does 15× faster). Shaped by what isomorphic-git does (SPEC §2.1): its push sends one ref with no compare-and-swap
+ * and lists the whole base tree to leave out of the pack, so a push here is our own send-pack (src/adapters/sendPack.ts):
+ * the receive-pack advertisement first (a branch not where we expected it is a lost race at once), the objects of the
+ * new commits only, and the old commit on the command line, which `git receive-pack` checks under its ref lock — the
+ * three ways a lost race shows up become one `RemoteMoved`. A killed clone leaves a broken ref, so clones land in a
+ * temp dir that is renamed into place and every ref is checked against its object before it is trusted; fetch and
+ * clone take no abort signal and its HTTP client has no timeout, so the client handed to it gives up after a bounded
+ * silence. Every failure is a typed error whose one sentence names the URL without credentials; no token reaches an
+ * error, a log or a child's argv. */
 import { Context, Effect, Layer, Redacted, Schema } from "effect"
 import * as git from "isomorphic-git"
 import * as fs from "node:fs"
@@ -25,6 +27,15 @@ import {
 } from "./credentials.js"
 import { PathProblem } from "./errors.js"
 import { runProcess } from "./process.js"
+import {
+  buildPack,
+  descendsFrom,
+  objectsToSend,
+  parseReportStatus,
+  type RawObject,
+  readRawObject,
+  receivePackRequest
+} from "./sendPack.js"
 
 // ---------------------------------------------------------------------------------------------------------------
 // Errors
@@ -341,8 +352,6 @@ export class RemoteGit extends Context.Tag("blue/RemoteGit")<RemoteGit, {
 const ZERO = "0000000000000000000000000000000000000000"
 const REMOTE = "origin"
 const SESSIONS_PREFIX = "blue/sessions/"
-/** The private ref a commit not on any branch yet is pushed through. */
-const OUTGOING = "refs/blue/outgoing"
 /** Proposal branches (`sync/<repo>/<timestamp>`), fetched with main: a merge names their heads as parents. */
 const PROPOSALS_PREFIX = "sync/"
 const REFSPEC = `+refs/heads/*:refs/remotes/${REMOTE}/*`
@@ -684,21 +693,13 @@ export const makeRemoteGit = (config: RemoteGitConfig = {}) =>
       Effect.gen(function*() {
         const url = yield* originUrl(dir)
         const remoteFullRef = `refs/heads/${ref}`
-        // A commit not on any branch yet goes out through a private ref (isomorphic-git pushes refs, not oids).
-        const fullRef = commit === undefined ? remoteFullRef : OUTGOING
-        if (commit !== undefined) {
-          yield* Effect.tryPromise({
-            try: () => git.writeRef({ fs, dir, ref: fullRef, value: commit, force: true }),
-            catch: failed(url, "push")
-          })
-        }
         const expected = expectedRemoteOid ?? ZERO
         let refusedAt: string | undefined
         let alreadyThere = false
-        const local = yield* Effect.tryPromise({
-          try: () => git.resolveRef({ fs, dir, ref: fullRef }),
+        const local = commit ?? (yield* Effect.tryPromise({
+          try: () => git.resolveRef({ fs, dir, ref: remoteFullRef }),
           catch: failed(url, "push")
-        })
+        }))
         const moved = (shape: typeof RaceShape.Type, actual: string | undefined) =>
           new RemoteMoved({
             url: displayUrl(url),
@@ -710,28 +711,96 @@ export const makeRemoteGit = (config: RemoteGitConfig = {}) =>
         yield* withAuth(
           "push",
           url,
-          (a) =>
-            git.push({
-              fs,
+          async (a) => {
+            // The ref advertisement of git-receive-pack (and the credentials, asked for on a 401, that it took).
+            let asked: git.GitAuth | undefined
+            const info = await git.getRemoteInfo2({
               http: client,
-              dir,
-              cache: cacheOf(dir),
-              remote: REMOTE,
               url,
-              ref: fullRef,
-              remoteRef: remoteFullRef,
-              onPrePush: ({ remoteRef }) => {
-                if (remoteRef.oid === local) {
-                  // Already there: a re-run after a push whose answer was lost (a kill, a dropped connection).
-                  alreadyThere = true
-                  return false
-                }
-                if (remoteRef.oid === expected) return true
-                refusedAt = remoteRef.oid
-                return false
+              forPush: true,
+              protocolVersion: 1,
+              headers: a.headers,
+              onAuth: async (u, auth) => {
+                asked = (await a.onAuth(u, auth)) ?? undefined
+                return asked
               },
-              ...a
-            }),
+              onAuthFailure: a.onAuthFailure,
+              onAuthSuccess: a.onAuthSuccess
+            })
+            const advertised = (info.refs ?? []).filter((r) => !r.ref.endsWith("^{}") && r.oid !== ZERO)
+            const at = advertised.find((r) => r.ref === remoteFullRef)?.oid ?? ZERO
+            if (at === local) {
+              // Already there: a re-run after a push whose answer was lost (a kill, a dropped connection).
+              alreadyThere = true
+              throw new git.Errors.UserCanceledError()
+            }
+            if (at !== expected) {
+              refusedAt = at
+              throw new git.Errors.UserCanceledError()
+            }
+            if (info.capabilities["report-status"] === undefined) {
+              throw new Error("the server does not report the status of a push (git's report-status)")
+            }
+            const cache = cacheOf(dir)
+            const read = (oid: string) =>
+              readRawObject(dir, oid, (o) =>
+                git.readObject({ fs, dir, oid: o, format: "content", cache }).then((r) => ({
+                  type: r.type as RawObject["type"],
+                  content: r.object as Uint8Array
+                })))
+            if (expected !== ZERO && !(await descendsFrom(read, local, expected))) {
+              throw new git.Errors.PushRejectedError("not-fast-forward")
+            }
+            const objects = await objectsToSend(read, local, advertised.map((r) => r.oid))
+            const pack = await buildPack(read, objects)
+            const target = new URL(url)
+            const headers: Record<string, string> = {
+              ...a.headers,
+              "content-type": "application/x-git-receive-pack-request",
+              accept: "application/x-git-receive-pack-result"
+            }
+            const basic = (username: string, password: string) =>
+              `Basic ${Buffer.from(`${username}:${password}`).toString("base64")}`
+            if (target.username !== "" || target.password !== "") {
+              headers["Authorization"] = basic(decodeURIComponent(target.username), decodeURIComponent(target.password))
+              target.username = ""
+              target.password = ""
+            }
+            if (asked?.username !== undefined || asked?.password !== undefined) {
+              headers["Authorization"] = basic(asked.username ?? "", asked.password ?? "")
+            }
+            Object.assign(headers, asked?.headers ?? {})
+            const res = await client.request({
+              url: `${target.href.replace(/\/$/, "")}/git-receive-pack`,
+              method: "POST",
+              headers,
+              body: (async function*() {
+                yield receivePackRequest(
+                  { oldOid: expected, newOid: local, ref: remoteFullRef },
+                  ["report-status"],
+                  pack
+                )
+              })()
+            })
+            const answer = (await collectBody(res.body)) ?? Buffer.alloc(0)
+            if (res.statusCode !== 200) {
+              throw new git.Errors.HttpError(res.statusCode, res.statusMessage, answer.toString("utf8").slice(0, 300))
+            }
+            const report = parseReportStatus(answer)
+            const why = report.unpack !== "ok"
+              ? `unpack ${report.unpack}`
+              : report.refs.has(remoteFullRef)
+              ? report.refs.get(remoteFullRef)
+              : "the server did not report the branch"
+            if (why !== undefined) {
+              throw new git.Errors.GitPushError(`\n  - ${remoteFullRef}: ${why}`, {
+                ok: false,
+                error: why,
+                refs: { [remoteFullRef]: { ok: false, error: why } }
+              })
+            }
+            await git.writeRef({ fs, dir, ref: `refs/remotes/${REMOTE}/${ref}`, value: local, force: true })
+          },
           (e) => {
             const err = e as { code?: string; data?: any }
             if (err.code === "UserCanceledError" && refusedAt !== undefined) return moved("pre-push-refused", refusedAt)
@@ -760,14 +829,7 @@ export const makeRemoteGit = (config: RemoteGitConfig = {}) =>
             : Effect.fail(e)
         ))
         return local
-      }).pipe(
-        // The private ref is scaffolding for one push: a failed write leaves the clone's refs as they were.
-        Effect.ensuring(
-          commit === undefined
-            ? Effect.void
-            : Effect.promise(() => git.deleteRef({ fs, dir, ref: OUTGOING }).catch(() => undefined))
-        )
-      )
+      })
 
     const ensureEmpty = (url: string) =>
       Effect.flatMap(listServerRefs(url, "refs/"), (refs) =>

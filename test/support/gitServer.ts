@@ -354,8 +354,9 @@ export const startGitServer = async (options: GitServerOptions = {}): Promise<Gi
       for (const c of children) c.kill("SIGKILL")
       server.closeAllConnections()
       await new Promise<void>((resolve) => server.close(() => resolve()))
-      fs.rmSync(gitHome, { recursive: true, force: true })
-      if (options.root === undefined) fs.rmSync(root, { recursive: true, force: true })
+      // A killed git's own children (receive-pack, index-pack) may still be writing there: retry ENOTEMPTY.
+      fs.rmSync(gitHome, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 })
+      if (options.root === undefined) fs.rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 })
     }
   }
 }

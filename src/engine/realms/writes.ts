@@ -762,10 +762,20 @@ export const makeWrites = (
           }); one BLUE_HOME tracks one realm per name`
         })
       }
-      if (name !== base && !fs.existsSync(nodePath.join(realmsDir, name))) {
+      if (name !== base) {
         const target = nodePath.join(realmsDir, name)
-        fs.renameSync(cloned.dir, target)
-        dir = target
+        if (!fs.existsSync(target)) {
+          fs.renameSync(cloned.dir, target)
+          dir = target
+        } else if (!rows.some((r) => r.localPath === target)) {
+          // A join killed after it renamed its clone and before it registered it left `target`: a complete clone of
+          // this URL that nothing uses. Take it, and drop the one just made, so the re-run leaves no stray clone.
+          const orphan = yield* Effect.either(remote.clone(url, target))
+          if (orphan._tag === "Right" && orphan.right.reused) {
+            if (!cloned.reused) fs.rmSync(cloned.dir, { recursive: true, force: true, maxRetries: 3 })
+            dir = target
+          }
+        }
       }
       yield* log.register(name, dir, url)
       yield* remoteSync.markSynced(dir)
