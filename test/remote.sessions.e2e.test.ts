@@ -253,6 +253,68 @@ describe("sessions on a remote realm", () => {
     await gitIn(bare, "fsck", "--strict")
   }, 180_000)
 
+  it(
+    "a long sessions branch starts again from one root commit, pushed over the server's; B still lists A's session",
+    async () => {
+      const { a, b, srv } = await twoMachines()
+      const TTL = 900
+      // A refreshes every TTL/3 (300 ms), pushes at once, and compacts its branch once it holds 6 commits.
+      const fast = {
+        BLUE_SESSIONS_TTL_MS: String(TTL),
+        BLUE_SESSIONS_PUSH_INTERVAL_MS: "0",
+        BLUE_SESSIONS_COMPACT_AT: "6"
+      }
+      const [onA, onB] = await Promise.all([
+        startDaemon(a, fast),
+        startDaemon(b, { BLUE_SESSIONS_TTL_MS: String(TTL) })
+      ])
+      const machineA = (await onA.call("GET", "/sessions")).json.machine as string
+      const bare = path.join(srv.root, "letemcook.git")
+      const mainBefore = (await srv.refs("letemcook")).get("refs/heads/main")
+      const branch = `refs/heads/blue/sessions/${machineA}`
+      const commits = async () => {
+        const h = (await srv.refs("letemcook")).get(branch)
+        return h === undefined ? 0 : Number(await gitIn(bare, "rev-list", "--count", h))
+      }
+      const agent = agentProcess()
+      const session = await startSession(onA, agent.pid!, "one")
+      const longest = await until("A's branch growing to 5 commits", async () => {
+        const n = await commits()
+        return n >= 5 ? n : undefined
+      }, 60_000)
+      await until("A's branch compacted on the server", async () => {
+        const n = await commits()
+        return n >= 1 && n < longest ? n : undefined
+      }, 60_000)
+      const head = (await srv.refs("letemcook")).get(branch)!
+      const root = (await gitIn(bare, "rev-list", "--max-parents=0", head)).trim()
+      expect((await gitIn(bare, "log", "-1", "--format=%s", root)).trim()).toMatch(
+        /: sessions \(history of \d+ commits compacted\)$/
+      )
+      const snapshot = YAML.parse(await gitIn(bare, "show", `${head}:sessions/${machineA}.yaml`))
+      expect(snapshot.sessions.map((x: any) => x.id)).toEqual([session.id])
+      await gitIn(bare, "fsck", "--strict")
+      // B's fetch follows the replaced branch, and B still lists A's session.
+      const bClone = path.join(b.home, "realms", "letemcook")
+      await until("B's copy of A's branch on the compacted history", async () => {
+        const theirs = await gitIn(
+          bClone,
+          "rev-parse",
+          "-q",
+          "--verify",
+          `refs/remotes/origin/blue/sessions/${machineA}`
+        )
+          .catch(() => "")
+        if (theirs === "") return undefined
+        return (await gitIn(bClone, "rev-list", "--max-parents=0", theirs.trim())).trim() === root ? true : undefined
+      }, 30_000)
+      expect((await remoteOn(onB)).map((x) => [x.machine, x.id])).toEqual([[machineA, session.id]])
+      // main is untouched
+      expect((await srv.refs("letemcook")).get("refs/heads/main")).toBe(mainBefore)
+    },
+    180_000
+  )
+
   it("kill -9 of A's daemon leaves the branch valid; B hides A's sessions once they are stale", async () => {
     const { a, b, srv } = await twoMachines()
     const TTL = 3000

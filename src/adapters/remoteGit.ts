@@ -339,7 +339,12 @@ export class RemoteGit extends Context.Tag("blue/RemoteGit")<RemoteGit, {
     ref: string,
     expectedRemoteOid: string | undefined,
     /** push this commit instead of the local branch (the engine pushes before it moves its own branch) */
-    commit?: string
+    commit?: string,
+    /**
+     * `replace`: the commit need not build on the server's (a branch this machine owns, its history squashed);
+     * the compare-and-swap still holds
+     */
+    options?: { readonly replace?: boolean }
   ) => Effect.Effect<string, RemoteError | RemoteMoved>
   /** The server's branches whose full name starts with `prefix` (default `refs/heads/`): one request. */
   readonly listServerRefs: (url: string, prefix?: string) => Effect.Effect<ReadonlyArray<ServerRef>, RemoteError>
@@ -689,7 +694,13 @@ export const makeRemoteGit = (config: RemoteGitConfig = {}) =>
         } satisfies FetchResult
       }).pipe(Effect.mapError((e) => e as RemoteError))
 
-    const push = (dir: string, ref: string, expectedRemoteOid: string | undefined, commit?: string) =>
+    const push = (
+      dir: string,
+      ref: string,
+      expectedRemoteOid: string | undefined,
+      commit?: string,
+      options: { readonly replace?: boolean } = {}
+    ) =>
       Effect.gen(function*() {
         const url = yield* originUrl(dir)
         const remoteFullRef = `refs/heads/${ref}`
@@ -748,7 +759,7 @@ export const makeRemoteGit = (config: RemoteGitConfig = {}) =>
                   type: r.type as RawObject["type"],
                   content: r.object as Uint8Array
                 })))
-            if (expected !== ZERO && !(await descendsFrom(read, local, expected))) {
+            if (expected !== ZERO && options.replace !== true && !(await descendsFrom(read, local, expected))) {
               throw new git.Errors.PushRejectedError("not-fast-forward")
             }
             const objects = await objectsToSend(read, local, advertised.map((r) => r.oid))
@@ -1037,7 +1048,7 @@ export const makeRemoteGit = (config: RemoteGitConfig = {}) =>
     return RemoteGit.of({
       clone,
       fetch,
-      push: (dir, ref, expected, commit) => push(dir, ref, expected, commit),
+      push: (dir, ref, expected, commit, options) => push(dir, ref, expected, commit, options),
       listServerRefs: (url, prefix) => listServerRefs(url, prefix),
       ensureEmpty: (url) => ensureEmpty(url),
       setRemote

@@ -16,6 +16,14 @@ import { lockPath, lockTimeout, metaNow, type Ports } from "./shared.js"
 export const SESSIONS_BRANCH_PREFIX = "blue/sessions/"
 /** How long a published snapshot counts as live without being refreshed (ms). */
 export const DEFAULT_SESSIONS_TTL_MS = 120_000
+/**
+ * Commits on a sessions branch after which the next publish starts it again from one root commit (the machine's
+ * snapshot and its last week of session events): the branch gains a commit with each refresh, about every 40 s
+ * while sessions are live, and every machine fetches it.
+ */
+export const DEFAULT_SESSIONS_COMPACT_AT = 500
+/** How many days of session event files a compacted sessions branch keeps. */
+const KEEP_EVENT_DAYS = 7
 /** How many times a refused push of the sessions branch is rebuilt on the server's and tried again per round. */
 export const MAX_SESSION_PUSH_ATTEMPTS = 3
 
@@ -28,6 +36,8 @@ const envNumber = (name: string, fallback: number) =>
 
 /** BLUE_SESSIONS_TTL_MS (from the invocation's environment, else this process's), or the default. */
 export const sessionsTtl = envNumber("BLUE_SESSIONS_TTL_MS", DEFAULT_SESSIONS_TTL_MS)
+/** BLUE_SESSIONS_COMPACT_AT, or the default. */
+const sessionsCompactAt = envNumber("BLUE_SESSIONS_COMPACT_AT", DEFAULT_SESSIONS_COMPACT_AT)
 
 /** Another machine's published sessions, as read from its branch. */
 export interface MachineSessions {
@@ -53,6 +63,11 @@ export const makeSessionMirror = ({ git, locks, remote }: Ports) => {
    * new event files and the machine's current sessions, so that other machines see who works where once they
    * have the realm. Runs under the realm's lock like every other write; the realm's own branch is untouched.
    */
+  /** Commits on each sessions branch this process knows of (dir + branch → count), counted once per process. */
+  const depths = new Map<string, number>()
+  /** Sessions branches (dir + branch) this process compacted and has not pushed since: they replace the server's. */
+  const compacted = new Set<string>()
+
   const publishSessions = (
     dir: string,
     machine: string,
@@ -62,7 +77,7 @@ export const makeSessionMirror = ({ git, locks, remote }: Ports) => {
     Effect.scoped(Effect.gen(function*() {
       yield* locks.acquire(lockPath(dir), yield* lockTimeout)
       const branch = `${SESSIONS_BRANCH_PREFIX}${machine}`
-      const parent = yield* git.head(dir, branch)
+      const head = yield* git.head(dir, branch)
       const writes = new Map<string, string | undefined>([
         [`sessions/${machine}.yaml`, YAML.stringify(snapshot)]
       ])
@@ -72,15 +87,35 @@ export const makeSessionMirror = ({ git, locks, remote }: Ports) => {
           JSON.stringify(e.payload, null, 2) + "\n"
         )
       }
+      const key = `${dir}\0${branch}`
+      let depth = depths.get(key)
+      if (depth === undefined) depth = head === undefined ? 0 : (yield* git.history(dir, undefined, head)).length
       const { ms } = yield* metaNow({ user: machine })
+      // A long branch starts again from one root commit: the snapshot and the last week's event files.
+      const compact = head !== undefined && depth >= (yield* sessionsCompactAt)
+      if (compact) {
+        const since = new Date(ms - KEEP_EVENT_DAYS * 86_400_000).toISOString().slice(0, 10)
+        const kept = (yield* git.listFiles(dir, head)).filter((p) => {
+          const m = /^sessions\/[^/]+\/(\d{4}-\d{2}-\d{2})\//.exec(p)
+          return m !== null && m[1]! >= since && !writes.has(p)
+        })
+        const texts = yield* git.readFiles(dir, kept.map((path) => ({ commit: head, path })))
+        kept.forEach((p, i) => {
+          if (texts[i] !== undefined) writes.set(p, texts[i])
+        })
+      }
       const commit = yield* git.writeCommit(dir, {
-        parent,
+        parent: compact ? undefined : head,
         writes,
-        message: `${machine}: ${events.length === 0 ? "sessions refreshed" : plural(events.length, "session change")}`,
+        message: compact
+          ? `${machine}: sessions (history of ${plural(depth, "commit")} compacted)`
+          : `${machine}: ${events.length === 0 ? "sessions refreshed" : plural(events.length, "session change")}`,
         author: { name: machine, email: `${machine}@blue.sessions` },
         time: ms
       })
-      yield* git.advance(dir, parent, commit, branch)
+      yield* git.advance(dir, head, commit, branch)
+      depths.set(key, compact ? 1 : depth + 1)
+      if (compact) compacted.add(key)
       return commit
     }))
 
@@ -107,8 +142,16 @@ export const makeSessionMirror = ({ git, locks, remote }: Ports) => {
       let reason = ""
       for (let attempt = 1; attempt <= MAX_SESSION_PUSH_ATTEMPTS; attempt++) {
         if (attempt > 1) yield* Effect.sleep(backoffMs(attempt - 1))
-        const pushed = yield* Effect.either(remote.push(dir, branch, server))
-        if (pushed._tag === "Right") return { _tag: "Pushed", commit: pushed.right, attempts: attempt } as SessionPush
+        // A branch this process compacted (a new root) replaces the server's history, which must still be where
+        // this clone last saw it (compare-and-swap); any other push must build on the server's.
+        const key = `${dir}\0${branch}`
+        const pushed = yield* Effect.either(
+          remote.push(dir, branch, server, undefined, { replace: compacted.has(key) })
+        )
+        if (pushed._tag === "Right") {
+          compacted.delete(key)
+          return { _tag: "Pushed", commit: pushed.right, attempts: attempt } as SessionPush
+        }
         reason = pushed.left.message
         if (pushed.left._tag !== "RemoteMoved" || attempt === MAX_SESSION_PUSH_ATTEMPTS) {
           return { _tag: "GaveUp", attempts: attempt, reason } as SessionPush
