@@ -481,6 +481,67 @@ const catFiles = (
     child.stdin.end(reads.map((r) => `${r.commit}:${r.path}\n`).join(""))
   })
 
+/**
+ * The first-parent history from `tip` back to (not including) `since`, oldest first, through one `git log`: reading
+ * 10,000 commits one by one with isomorphic-git costs seconds (each call wraps the fs anew). Undefined when the
+ * executable is missing or fails, or when the chain does not end at `since` (the caller's own walk then says why).
+ */
+const logFirstParent = (
+  dir: string,
+  since: string | undefined,
+  tip: string
+): Promise<Array<RealmCommit> | undefined> =>
+  new Promise((resolve) => {
+    if (!/^[0-9a-f]{40}$/.test(tip) || (since !== undefined && !/^[0-9a-f]{40}$/.test(since))) {
+      return resolve(undefined)
+    }
+    const child = spawn(
+      "git",
+      [
+        "--git-dir",
+        nodePath.join(dir, ".git"),
+        "log",
+        "--first-parent",
+        "-z",
+        "--no-color",
+        "--format=%H %P%n%B",
+        since === undefined ? tip : `${since}..${tip}`,
+        "--"
+      ],
+      {
+        cwd: dir,
+        env: scrubbedEnv({ GIT_TERMINAL_PROMPT: "0", GIT_NO_REPLACE_OBJECTS: "1", GIT_CONFIG_NOSYSTEM: "1" }),
+        stdio: ["ignore", "pipe", "ignore"]
+      }
+    )
+    const chunks: Array<Buffer> = []
+    let failed = false
+    child.on("error", () => {
+      failed = true
+    })
+    child.stdout.on("data", (d: Buffer) => chunks.push(d))
+    child.on("close", (code) => {
+      if (failed || code !== 0) return resolve(undefined)
+      const text = Buffer.concat(chunks).toString("utf8")
+      const records = text === "" ? [] : text.replace(/\0$/, "").split("\0")
+      const out: Array<RealmCommit> = []
+      let expect: string | undefined = tip
+      for (const record of records) {
+        const eol = record.indexOf("\n")
+        const [oid, parent] = (eol === -1 ? record : record.slice(0, eol)).split(" ")
+        if (oid !== expect) return resolve(undefined)
+        out.push({ oid, message: eol === -1 ? "" : record.slice(eol + 1) })
+        expect = parent === "" ? undefined : parent
+      }
+      // The walk must stop exactly at `since` (or at the root): anything else is for the caller's walk to explain.
+      if (expect !== since) return resolve(undefined)
+      resolve(out.reverse())
+    })
+  })
+
+/** From how many commits `history` asks `git log` for the whole stretch. */
+const HISTORY_LOG_FROM = 16
+
 /** From how many reads `readFiles` starts `git cat-file`. */
 const CAT_FILE_FROM = 16
 
@@ -778,8 +839,16 @@ export const makeRealmGit = (options: MaintainOptions = {}): Context.Tag.Service
     attempt("log", dir, async () => {
       const cache = cacheFor(dir)
       const out: Array<RealmCommit> = []
-      let oid = head ?? (await resolveHead(dir))
+      const tip = head ?? (await resolveHead(dir))
+      let oid = tip
+      let fast = true
       while (oid !== undefined && oid !== since) {
+        // A long stretch (a fresh clone's catch-up) through one `git log`; a few commits cost less than starting git.
+        if (fast && out.length === HISTORY_LOG_FROM) {
+          fast = false
+          const logged = await logFirstParent(dir, since, tip!)
+          if (logged !== undefined) return logged
+        }
         const { commit } = await git.readCommit({ fs: atomicFs, dir, oid, cache })
         out.push({ oid, message: commit.message })
         oid = commit.parent[0]

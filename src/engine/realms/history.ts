@@ -134,8 +134,9 @@ export const makeHistory = ({ git, log }: Ports) => {
       )
       let position = row.headPosition
       let batch: Array<Recorded> = []
-      // Read in chunks: one batch of file reads per chunk, one daemon.db transaction per 500 events or so.
-      const CHUNK = 500
+      // Read in chunks: one batch of file reads (one `git cat-file`) per 5,000 commits — each batch starts a process —
+      // and one daemon.db transaction per 500 events or so.
+      const CHUNK = 5000
       for (let from = 0; from < commits.length; from += CHUNK) {
         const chunk = commits.slice(from, from + CHUNK)
         const files = yield* eventFilesOf(dir, chunk)
