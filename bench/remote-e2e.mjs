@@ -333,6 +333,13 @@ if (ROWS.includes("contention")) {
     ))
     await stopDaemons()
     const apiOk = api.filter((w) => w.code === 0)
+    // The floor of the CLI figure: as many bare `node -e 0` processes started at once on this machine.
+    await sleep(500)
+    const floor = await Promise.all(Array.from({ length: HOMES * WRITES }, async () => {
+      const t = performance.now()
+      await execFileAsync(process.execPath, ["-e", "0"])
+      return performance.now() - t
+    }))
     const ok = writes.filter((w) => w.code === 0)
     // Native: one clone per home, its 20 commits pushed one after the other (a machine's single writer), the three
     // clones at once; a rejected push fetches, rebases and pushes again.
@@ -362,6 +369,8 @@ if (ROWS.includes("contention")) {
       api_p50: median(api.map((w) => w.ms)),
       api_p99: p99(api.map((w) => w.ms)),
       api_max_attempts: Math.max(0, ...apiOk.map((w) => JSON.parse(w.stdout).attempts ?? 0)),
+      node_floor_p50: median(floor),
+      node_floor_p99: p99(floor),
       git_p99: p99(natFlat.map((x) => x.ms)),
       git_max_attempts: Math.max(...natFlat.map((x) => x.attempts)),
       load_1m: Math.round(load * 100) / 100,
@@ -378,6 +387,7 @@ if (ROWS.includes("contention")) {
     p50: r("p50"),
     p99: r("p99"),
     max_attempts: median(per.map((x) => x.max_attempts)),
+    node_e0_at_once: { p50: r("node_floor_p50"), p99: r("node_floor_p99") },
     via_daemon_api: {
       landed: per.map((x) => `${x.api_landed}/${x.of}`),
       p50: r("api_p50"),

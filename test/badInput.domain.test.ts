@@ -10,7 +10,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
 import { readTextFileSync } from "../src/adapters/files.js"
-import { environmentProblem, lockTimeoutFromEnv } from "../src/adapters/home.js"
+import { environmentProblem, lockTimeoutFromEnv, remoteTimeoutFromEnv } from "../src/adapters/home.js"
 import { normalizeSchema, planPublish, validationProblem } from "../src/domain/contracts.js"
 import type { ContractFile } from "../src/domain/files.js"
 import { MAX_FILE_BYTES, nestedTooDeep, nonFiniteAt } from "../src/domain/limits.js"
@@ -125,6 +125,22 @@ describe("the environment", () => {
     expect(environmentProblem({ BLUE_HOME: file })?.message).toContain(`BLUE_HOME "${file}" is not a directory`)
     expect(environmentProblem({ BLUE_HOME: `${file}/sub` })?.message).toContain(`${file} is not a directory`)
     expect(environmentProblem({ BLUE_HOME: path.join(dir, "new", "home") })).toBeUndefined()
+  })
+  it("BLUE_REMOTE_TIMEOUT_MS: whole milliseconds from 1; unset or empty the default (30 s)", () => {
+    for (const v of ["abc", "0", "-5", "1.5", " ", "1e3", "Infinity", "99999999999"]) {
+      const problem = environmentProblem({ BLUE_REMOTE_TIMEOUT_MS: v })
+      expect(problem?.variable, v).toBe("BLUE_REMOTE_TIMEOUT_MS")
+      expect(problem?.message, v).toBe(
+        `BLUE_REMOTE_TIMEOUT_MS ${
+          JSON.stringify(v)
+        } is not a whole number of milliseconds from 1 to 2147483647; set it to e.g. 30000, or unset it for the default (30 s).`
+      )
+      expect(remoteTimeoutFromEnv({ BLUE_REMOTE_TIMEOUT_MS: v })).toBeUndefined()
+    }
+    expect(remoteTimeoutFromEnv({})).toBe(30_000)
+    expect(remoteTimeoutFromEnv({ BLUE_REMOTE_TIMEOUT_MS: "" })).toBe(30_000)
+    expect(remoteTimeoutFromEnv({ BLUE_REMOTE_TIMEOUT_MS: "1500" })).toBe(1500)
+    expect(environmentProblem({ BLUE_REMOTE_TIMEOUT_MS: "1500" })).toBeUndefined()
   })
   it("BLUE_LOCK_TIMEOUT_MS: whole milliseconds; empty means 0, unset the default", () => {
     for (const v of ["abc", "-5", "1.5", " ", "1e3", "Infinity", "99999999999"]) {

@@ -29,6 +29,19 @@ const parseLockTimeout = (raw: string | undefined): number | undefined =>
     : undefined
 
 /** The problem with the variable Blue reads from the environment, as one sentence, or undefined. */
+/** The default silence bound of a remote operation (ms). */
+export const DEFAULT_REMOTE_TIMEOUT_MS = 30_000
+
+/**
+ * BLUE_REMOTE_TIMEOUT_MS of `env` as a silence bound in ms: unset or empty → the default; undefined when it is not a
+ * whole number from 1 to 24 days' worth of milliseconds.
+ */
+export const remoteTimeoutFromEnv = (env: NodeJS.ProcessEnv): number | undefined => {
+  const raw = env["BLUE_REMOTE_TIMEOUT_MS"]
+  if (raw === undefined || raw === "") return DEFAULT_REMOTE_TIMEOUT_MS
+  return /^\d+$/.test(raw) && Number(raw) >= 1 && Number(raw) <= 2_147_483_647 ? Number(raw) : undefined
+}
+
 export const environmentProblem = (
   env: NodeJS.ProcessEnv = process.env
 ): { readonly variable: string; readonly message: string } | undefined => {
@@ -44,6 +57,14 @@ export const environmentProblem = (
       message: `BLUE_LOCK_TIMEOUT_MS ${
         JSON.stringify(timeout)
       } is not a whole number of milliseconds up to ${MAX_LOCK_TIMEOUT_MS}; set it to e.g. 30000, or to an empty value not to wait.`
+    }
+  }
+  if (remoteTimeoutFromEnv(env) === undefined) {
+    return {
+      variable: "BLUE_REMOTE_TIMEOUT_MS",
+      message: `BLUE_REMOTE_TIMEOUT_MS ${
+        JSON.stringify(env["BLUE_REMOTE_TIMEOUT_MS"])
+      } is not a whole number of milliseconds from 1 to 2147483647; set it to e.g. 30000, or unset it for the default (30 s).`
     }
   }
   return undefined

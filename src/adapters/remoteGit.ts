@@ -26,6 +26,7 @@ import {
   isoGitAuth
 } from "./credentials.js"
 import { PathProblem } from "./errors.js"
+import { DEFAULT_REMOTE_TIMEOUT_MS, remoteTimeoutFromEnv } from "./home.js"
 import { runProcess } from "./process.js"
 import {
   buildPack,
@@ -437,19 +438,6 @@ const pidAlive = (pid: number) => {
   } catch (e) {
     return (e as { code?: string }).code === "EPERM"
   }
-}
-
-/** The default silence bound of a remote operation (ms). */
-export const DEFAULT_REMOTE_TIMEOUT_MS = 30_000
-
-/**
- * BLUE_REMOTE_TIMEOUT_MS of `env` as a silence bound in ms: unset or empty → the default; undefined when it is not a
- * whole number from 1 to 24 days' worth of milliseconds.
- */
-export const remoteTimeoutFromEnv = (env: NodeJS.ProcessEnv): number | undefined => {
-  const raw = env["BLUE_REMOTE_TIMEOUT_MS"]
-  if (raw === undefined || raw === "") return DEFAULT_REMOTE_TIMEOUT_MS
-  return /^\d+$/.test(raw) && Number(raw) >= 1 && Number(raw) <= 2_147_483_647 ? Number(raw) : undefined
 }
 
 /**
