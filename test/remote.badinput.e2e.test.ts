@@ -7,64 +7,31 @@
  * it is. The CLI is always started asynchronously: the server shares this process's event loop.
  */
 import Database from "better-sqlite3"
-import { execFile } from "node:child_process"
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
-import { promisify } from "node:util"
 import { afterEach, describe, expect, it } from "vitest"
-import { type GitServer, type GitServerOptions, startGitServer } from "./support/gitServer.js"
-import { fingerprint, makeWorkspace, type Run, type Workspace } from "./support/workspace.js"
+import type { GitServer, GitServerOptions } from "./support/gitServer.js"
+import {
+  blue,
+  cloneOf,
+  createDomain,
+  exportArgs,
+  gitAsync,
+  ok,
+  refusedInOneSentence,
+  remoteMachines,
+  twoMachinesOn
+} from "./support/remoteMachines.js"
+import { fingerprint, type Run, type Workspace } from "./support/workspace.js"
 
-const execFileAsync = promisify(execFile)
 const TOKEN = "s3cret-token-value"
 const WRONG = "wrong-token-4711"
 
-const workspaces: Array<Workspace> = []
-const servers: Array<GitServer> = []
-const roots: Array<string> = []
-afterEach(async () => {
-  for (const s of servers.splice(0)) await s.close()
-  for (const ws of workspaces.splice(0)) ws.cleanup()
-  for (const r of roots.splice(0)) fs.rmSync(r, { recursive: true, force: true })
-})
-
-const machine = (label: string) => {
-  const ws = makeWorkspace(`blue-badremote-${label}`)
-  ws.env["BLUE_REALM_TOKEN"] = TOKEN
-  workspaces.push(ws)
-  return ws
-}
-
-/** A server on a root the test keeps, so it can be stopped and started again on the same port (the same URL). */
-const serve = async (root: string, options: Omit<GitServerOptions, "root"> = {}) => {
-  const s = await startGitServer({ auth: { token: TOKEN }, root, ...options })
-  servers.push(s)
-  return s
-}
-const stop = async (s: GitServer) => {
-  servers.splice(servers.indexOf(s), 1)
-  await s.close()
-}
-
-const blue = (ws: Workspace, cwd: string, ...args: Array<string>): Promise<Run> => ws.spawnBlue(cwd, ...args).done
-
-const ok = (r: Run, what: string) => {
-  if (r.code !== 0) throw new Error(`${what} failed (exit ${r.code}):\n${r.stdout}\n${r.stderr}`)
-  return r
-}
+const room = remoteMachines("blue-badremote", TOKEN)
+afterEach(() => room.release())
 
 /** One sentence on stderr, non-zero exit, no token anywhere; returns the sentence. */
-const oneSentence = (r: Run) => {
-  expect(r.code, r.stdout + r.stderr).not.toBe(0)
-  const text = r.stderr.trim()
-  expect(text.split("\n"), text).toHaveLength(1)
-  for (const secret of [TOKEN, WRONG]) {
-    expect(r.stderr).not.toContain(secret)
-    expect(r.stdout).not.toContain(secret)
-  }
-  return text
-}
+const oneSentence = (r: Run) => refusedInOneSentence(r, TOKEN, WRONG)
 
 /** The same with --json: one JSON document naming the error, no token in it, nothing on stderr beyond it. */
 const jsonRefusal = (r: Run) => {
@@ -76,12 +43,11 @@ const jsonRefusal = (r: Run) => {
   return r.json().error as { _tag: string; message: string }
 }
 
-const gitOut = async (cwd: string, ...args: Array<string>) =>
-  (await execFileAsync("git", args, { cwd, env: { ...process.env, GIT_CONFIG_NOSYSTEM: "1" } })).stdout.trim()
+const gitOut = async (cwd: string, ...args: Array<string>) => (await gitAsync(cwd, ...args)).trim()
 
 /** What a failed write must leave as it was on one machine: the clone's HEAD, refs and files, daemon.db's events. */
 const snapshot = async (ws: Workspace, realm: string) => {
-  const dir = path.join(ws.home, "realms", realm)
+  const dir = cloneOf(ws, realm)
   const files = [...fingerprint(dir)].filter(([f]) => !f.startsWith(".git/")).sort()
   const db = new Database(path.join(ws.home, "daemon.db"), { readonly: true })
   let events: unknown
@@ -103,42 +69,21 @@ const snapshot = async (ws: Workspace, realm: string) => {
  * writes skip the freshness fetch (a long interval) unless a case asks for one, so the push itself meets the fault.
  */
 const twoMachines = async () => {
-  const root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), "blue-badremote-srv-")))
-  roots.push(root)
-  let srv = await serve(root)
+  // A server on a root the test keeps, so it can be stopped and started again on the same port (the same URL).
+  const root = room.tempDir("srv")
+  let srv = await room.server({ root })
   await srv.createBareRepo("letemcook")
   const url = srv.url("letemcook")
-  const a = machine("a")
-  const b = machine("b")
-  a.repo("aperture")
-  b.repo("fungal")
-  ok(await blue(a, ".", "realm", "admin", "init", "--name", "letemcook", "--remote", url), "init")
-  ok(await blue(a, "aperture", "realm", "admin", "join", url), "join aperture")
-  ok(await blue(b, "fungal", "realm", "join", url), "join fungal")
-  ok(
-    await blue(
-      a,
-      "aperture",
-      "realm",
-      "admin",
-      "domain",
-      "create",
-      "s3-access",
-      "--repos",
-      "aperture,fungal",
-      "--contract",
-      "s3-permissions"
-    ),
-    "domain"
-  )
-  ok(await blue(a, "aperture", "realm", "export", "--name", "s3-permissions", "--value", "{\"read\":[\"a/*\"]}"), "v1")
+  const { a, b } = await twoMachinesOn(room, url)
+  ok(await createDomain(a, "aperture", "s3-access", "--contract", "s3-permissions"), "domain")
+  ok(await blue(a, "aperture", ...exportArgs({ read: ["a/*"] })), "v1")
   b.env["BLUE_REALM_SYNC_INTERVAL_MS"] = "0"
   ok(await blue(b, "fungal", "realm", "status"), "fungal's machine syncs")
   for (const ws of [a, b]) ws.env["BLUE_REALM_SYNC_INTERVAL_MS"] = "600000"
   const restart = async (options: Omit<GitServerOptions, "root" | "port"> = {}) => {
     const port = srv.port
-    if (servers.includes(srv)) await stop(srv)
-    srv = await serve(root, { port, ...options })
+    await room.stop(srv)
+    srv = await room.server({ root, port, ...options })
     return srv
   }
   return { a, b, url, root, server: () => srv, restart }
@@ -160,17 +105,7 @@ const bumpsOnServer = async (srv: GitServer, n: number) => {
 let value = 1
 /** aperture's export of a new value: a write that pushes. */
 const exportNext = (a: Workspace, ...extra: Array<string>) =>
-  blue(
-    a,
-    "aperture",
-    "realm",
-    "export",
-    "--name",
-    "s3-permissions",
-    "--value",
-    JSON.stringify({ read: ["a/*", `n${++value}/*`] }),
-    ...extra
-  )
+  blue(a, "aperture", ...exportArgs({ read: ["a/*", `n${++value}/*`] }), ...extra)
 
 describe("a write to a remote realm the server does not take", () => {
   it(
@@ -257,8 +192,7 @@ describe("a write to a remote realm the server does not take", () => {
       const serverBefore = await remoteRefs()
       const inFlight = exportNext(a)
       await held.arrived
-      await srv.close()
-      servers.splice(servers.indexOf(srv), 1)
+      await room.stop(srv)
       expect(oneSentence(await inFlight)).toMatch(
         /cannot be reached \((the connection was dropped|connection refused)\)/
       )
@@ -273,7 +207,7 @@ describe("a write to a remote realm the server does not take", () => {
       ok(await blue(a, "aperture", "realm", "export", "--name", "s3-permissions", "--value", last), "re-run")
       expect(await bumpsOnServer(srv, value)).toBe(1)
       await srv.git("letemcook", "fsck", "--strict")
-      await gitOut(path.join(a.home, "realms", "letemcook"), "fsck", "--full")
+      await gitOut(cloneOf(a, "letemcook"), "fsck", "--full")
       ok(await blue(a, "aperture", "realm", "replay", "--verify"), "replay --verify")
     },
     240_000
@@ -284,7 +218,7 @@ describe("a write to a remote realm the server does not take", () => {
     async () => {
       const { a, b, server } = await twoMachines()
       const srv = server()
-      await stop(srv)
+      await room.stop(srv)
       b.env["BLUE_REALM_SYNC_INTERVAL_MS"] = "0"
       const before = await snapshot(b, "letemcook")
       const status = ok(await blue(b, "fungal", "realm", "status"), "offline status")
@@ -320,8 +254,7 @@ describe("joining or publishing against a bad remote", () => {
       let srv = server()
       // A git repo with a main branch but no realm.yaml.
       await srv.createBareRepo("plain")
-      const work = fs.mkdtempSync(path.join(os.tmpdir(), "blue-badremote-plain-"))
-      roots.push(work)
+      const work = room.tempDir("plain")
       await gitOut(work, "init", "-q", "-b", "main")
       fs.writeFileSync(path.join(work, "README.md"), "# not a realm\n")
       await gitOut(work, "add", "README.md")
@@ -329,7 +262,7 @@ describe("joining or publishing against a bad remote", () => {
       await gitOut(work, "push", "-q", path.join(root, "plain.git"), "main")
       await srv.createBareRepo("empty")
 
-      const c = machine("c")
+      const c = room.machine("c")
       c.repo("ml-infra")
       const serverState = async () => {
         const out: Record<string, Array<[string, string]>> = {}

@@ -4,105 +4,52 @@
  * asynchronously: the server shares this process's event loop.
  */
 import Database from "better-sqlite3"
-import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import { WebSocket } from "ws"
 import * as YAML from "yaml"
-import { type GitServer, startGitServer } from "./support/gitServer.js"
-import { BLUE_BIN, fingerprint, freePort, makeWorkspace, type Run, type Workspace } from "./support/workspace.js"
+import {
+  blue,
+  createDomain,
+  exportArgs,
+  ok,
+  refusedInOneSentence,
+  remoteMachines,
+  replayAgrees,
+  sleep,
+  twoMachinesOn,
+  until
+} from "./support/remoteMachines.js"
+import { fingerprint, type Run, type Workspace } from "./support/workspace.js"
 
 const TOKEN = "s3cret-token-value"
 
-const workspaces: Array<Workspace> = []
-const servers: Array<GitServer> = []
-const daemons: Array<ChildProcess> = []
-afterEach(async () => {
-  for (const d of daemons.splice(0)) {
-    if (d.exitCode === null && d.signalCode === null) d.kill("SIGKILL")
-  }
-  for (const s of servers.splice(0)) await s.close()
-  for (const ws of workspaces.splice(0)) ws.cleanup()
-})
-
-const machine = (label: string, token: string | undefined = TOKEN) => {
-  const ws = makeWorkspace(`blue-remote-${label}`)
-  if (token !== undefined) ws.env["BLUE_REALM_TOKEN"] = token
-  workspaces.push(ws)
-  return ws
-}
-
-const server = async () => {
-  const s = await startGitServer({ auth: { token: TOKEN } })
-  servers.push(s)
-  return s
-}
-
-const blue = (ws: Workspace, cwd: string, ...args: Array<string>): Promise<Run> => ws.spawnBlue(cwd, ...args).done
-
-const ok = (r: Run, what: string) => {
-  if (r.code !== 0) throw new Error(`${what} failed (exit ${r.code}):\n${r.stdout}\n${r.stderr}`)
-  return r
-}
+const room = remoteMachines("blue-remote", TOKEN)
+afterEach(() => room.release())
 
 /** One sentence on stderr, no token, non-zero exit. */
-const refusedInOneSentence = (r: Run) => {
-  expect(r.code).not.toBe(0)
-  const text = r.stderr.trim()
-  expect(text.split("\n")).toHaveLength(1)
-  expect(text).not.toContain(TOKEN)
-  expect(r.stdout).not.toContain(TOKEN)
-  return text
-}
+const refused = (r: Run) => refusedInOneSentence(r, TOKEN)
 
 /** The seed's setup across two machines: aperture's home publishes the realm and joins; fungal's home joins. */
 const twoMachines = async () => {
-  const srv = await server()
+  const srv = await room.server()
   await srv.createBareRepo("letemcook")
   const url = srv.url("letemcook")
-  const a = machine("a")
-  const b = machine("b")
-  a.repo("aperture")
-  b.repo("fungal")
-  const init = ok(
-    await blue(a, ".", "realm", "admin", "init", "--name", "letemcook", "--remote", url, "--json"),
-    "init"
-  )
+  const { a, b, init } = await twoMachinesOn(room, url, { json: true })
   expect(init.json()).toMatchObject({ realm: "letemcook", path: path.join(a.home, "realms", "letemcook") })
-  ok(await blue(a, "aperture", "realm", "admin", "join", url, "--json"), "join aperture")
-  ok(await blue(b, "fungal", "realm", "join", url, "--json"), "join fungal")
   return { srv, url, a, b }
-}
-
-/** Starts the machine's own daemon on a free port; resolves once it answers, with its port and token. */
-const startDaemon = async (ws: Workspace, syncMs: number) => {
-  const xdg = ws.path("xdg")
-  fs.mkdirSync(xdg, { recursive: true, mode: 0o700 })
-  const port = await freePort()
-  const daemon = spawn(process.execPath, [BLUE_BIN, "daemon", "run"], {
-    cwd: ws.root,
-    env: {
-      ...ws.env,
-      XDG_RUNTIME_DIR: xdg,
-      BLUE_DAEMON_PORT: String(port),
-      BLUE_REALM_SYNC_INTERVAL_MS: String(syncMs)
-    },
-    stdio: "ignore"
-  })
-  daemons.push(daemon)
-  const deadline = Date.now() + 30_000
-  while (!(await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false))) {
-    if (Date.now() > deadline) throw new Error("the daemon did not answer /health")
-    await new Promise((r) => setTimeout(r, 50))
-  }
-  return { port, token: fs.readFileSync(path.join(ws.home, "daemon.token"), "utf8").trim() }
 }
 
 const logOf = async (
   ws: Workspace,
   cwd: string
 ) => (ok(await blue(ws, cwd, "realm", "log", "--json"), "log").json() as any)
+
+/** Linear: every commit of the server's main has at most one parent. */
+const expectLinear = (history: Array<string>) => {
+  for (const line of history) expect(line.split(" ").filter((w) => /^[0-9a-f]{40}$/.test(w)).length).toBeLessThan(3)
+}
 
 describe("remote realms", () => {
   it("two machines share one realm on a git server", async () => {
@@ -113,26 +60,13 @@ describe("remote realms", () => {
     const config = YAML.parse(fs.readFileSync(path.join(b.path("fungal"), ".blue", "config.yaml"), "utf8"))
     expect(config).toEqual({ realm: { name: "letemcook", url }, repo: "fungal" })
     // A domain created on one machine (which has not seen fungal join yet) is seen on the other.
-    ok(
-      await blue(a, "aperture", "realm", "admin", "domain", "create", "s3-access", "--repos", "aperture,fungal"),
-      "domain"
-    )
+    ok(await createDomain(a, "aperture", "s3-access"), "domain")
     // fungal's machine has not fetched since it joined: its clone lacks the domain, so the same command decides
     // there, loses the race on push, fetches, is decided again against the server's state, and is refused.
     const headBefore = (await srv.refs("letemcook")).get("refs/heads/main")
-    const lost = await blue(
-      b,
-      "fungal",
-      "realm",
-      "admin",
-      "domain",
-      "create",
-      "s3-access",
-      "--repos",
-      "aperture,fungal"
-    )
+    const lost = await createDomain(b, "fungal", "s3-access")
     // The refusal says, in the same sentence, that a race happened and what changed.
-    expect(refusedInOneSentence(lost)).toMatch(
+    expect(refused(lost)).toMatch(
       /^Error: Realm 'letemcook': another machine changed the realm first \(the head moved from [0-9a-f]{7} to [0-9a-f]{7}\) and the command is now refused: .*s3-access/
     )
     expect((await srv.refs("letemcook")).get("refs/heads/main")).toBe(headBefore)
@@ -141,17 +75,13 @@ describe("remote realms", () => {
     const fromA = await logOf(a, "aperture")
     expect(JSON.stringify(fromB)).toContain("s3-access")
     expect(fromB).toEqual(fromA)
-    for (const [ws, cwd] of [[a, "aperture"], [b, "fungal"]] as const) {
-      const v = ok(await blue(ws, cwd, "realm", "replay", "--verify", "--json"), "replay").json()
-      expect(v.differences ?? []).toEqual([])
-    }
+    for (const [ws, cwd] of [[a, "aperture"], [b, "fungal"]] as const) await replayAgrees(ws, cwd, "replay")
     expect(await srv.git("letemcook", "fsck", "--strict")).toBeDefined()
 
     // status names the remote and when it last answered; offline, reads still work from the clone and say so.
     const status = ok(await blue(b, "fungal", "realm", "status", "--json"), "status").json()
     expect(status.remote).toMatchObject({ url, reachable: true })
-    servers.splice(servers.indexOf(srv), 1)
-    await srv.close()
+    await room.stop(srv)
     const offline = ok(await blue(b, "fungal", "realm", "status"), "offline status")
     expect(offline.stdout).toMatch(/Remote: .* not reachable at the last try .* showing the clone as synced/)
     expect(JSON.stringify(await logOf(b, "fungal"))).toContain("s3-access")
@@ -159,28 +89,11 @@ describe("remote realms", () => {
 
   it("another machine's daemon fetches and ingests a change within its poll", async () => {
     const { a, b, srv } = await twoMachines()
-    const xdg = b.path("xdg")
-    fs.mkdirSync(xdg, { mode: 0o700 })
-    const port = await freePort()
-    const daemon = spawn(process.execPath, [BLUE_BIN, "daemon", "run"], {
-      cwd: b.root,
-      env: { ...b.env, XDG_RUNTIME_DIR: xdg, BLUE_DAEMON_PORT: String(port), BLUE_REALM_SYNC_INTERVAL_MS: "250" }
-    })
-    daemons.push(daemon)
+    const { child: daemon } = await room.spawnDaemon(b, 250)
     let out = ""
     daemon.stdout!.on("data", (d) => (out += d))
-    const until = async (what: string, check: () => boolean, ms: number) => {
-      const end = Date.now() + ms
-      while (!check()) {
-        if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-        await new Promise((r) => setTimeout(r, 50))
-      }
-    }
     await until("the daemon to listen", () => out.includes("\n"), 30_000)
-    ok(
-      await blue(a, "aperture", "realm", "admin", "domain", "create", "s3-access", "--repos", "aperture,fungal"),
-      "domain"
-    )
+    ok(await createDomain(a, "aperture", "s3-access"), "domain")
     const head = (await srv.refs("letemcook")).get("refs/heads/main")
     const t0 = Date.now()
     const recorded = () => {
@@ -200,30 +113,11 @@ describe("remote realms", () => {
 
   it("a contract bump on one machine raises the notification on the other within the sync interval + 1 s", async () => {
     const { a, b, srv } = await twoMachines()
-    ok(
-      await blue(
-        a,
-        "aperture",
-        "realm",
-        "admin",
-        "domain",
-        "create",
-        "s3-access",
-        "--repos",
-        "aperture,fungal",
-        "--contract",
-        "s3-permissions"
-      ),
-      "domain"
-    )
-    const exportValue = async (value: unknown) =>
-      ok(
-        await blue(a, "aperture", "realm", "export", "--name", "s3-permissions", "--value", JSON.stringify(value)),
-        "export"
-      )
+    ok(await createDomain(a, "aperture", "s3-access", "--contract", "s3-permissions"), "domain")
+    const exportValue = async (value: unknown) => ok(await blue(a, "aperture", ...exportArgs(value)), "export")
     await exportValue({ read: ["a/*"] })
     const SYNC_MS = 500
-    const [, onB] = await Promise.all([startDaemon(a, SYNC_MS), startDaemon(b, SYNC_MS)])
+    const [, onB] = await Promise.all([room.startDaemon(a, SYNC_MS), room.startDaemon(b, SYNC_MS)])
     const versions = async () => {
       const r = await fetch(`http://127.0.0.1:${onB.port}/notifications?realm=letemcook&repo=fungal`, {
         headers: { authorization: `Bearer ${onB.token}` }
@@ -232,18 +126,13 @@ describe("remote realms", () => {
       return ((await r.json()) as any).notifications.map((n: any) => `${n.change_type} ${n.version}`) as Array<string>
     }
     let seen: Array<string> = []
-    const until = async (what: string, check: () => Promise<boolean>, ms: number) => {
-      const end = Date.now() + ms
-      while (!(await check())) {
-        if (Date.now() > end) throw new Error(`timed out waiting for ${what} (B lists ${JSON.stringify(seen)})`)
-        await new Promise((r) => setTimeout(r, 50))
-      }
-    }
+    const bLists = () => `B lists ${JSON.stringify(seen)}`
     // B's daemon catches up with what happened before it started.
     await until(
       "B's daemon to list the first version",
       async () => (seen = await versions()).includes("new 1.0.0"),
-      30_000
+      30_000,
+      bLists
     )
     // The bump on A: B's daemon fetches, ingests, and lists the notification within its sync interval + 1 s.
     // A feed subscriber on B, for the importer: nothing reads B's realm while it waits, so only the daemon's own
@@ -255,7 +144,12 @@ describe("remote realms", () => {
     socket.on("message", (d) => received.push({ at: Date.now(), message: JSON.parse(d.toString()) }))
     await new Promise((resolve, reject) => socket.once("open", resolve).once("error", reject))
     socket.send(JSON.stringify({ type: "subscribe", realm: "letemcook", repo: "fungal" }))
-    await until("the feed to subscribe", async () => received.some((r) => r.message.type === "subscribed"), 10_000)
+    await until(
+      "the feed to subscribe",
+      async () => received.some((r) => r.message.type === "subscribed"),
+      10_000,
+      bLists
+    )
     const bumped = () =>
       received.find((r) => r.message.type === "notification" && r.message.notification?.version === "1.1.0")
     // Timed from the moment the server's main moves (A's command may still be finishing then).
@@ -264,11 +158,11 @@ describe("remote realms", () => {
     const [moved, pushed] = await Promise.all([
       (async () => {
         while ((await srv.refs("letemcook")).get("refs/heads/main") === before) {
-          await new Promise((r) => setTimeout(r, 20))
+          await sleep(20)
         }
         return Date.now()
       })(),
-      until("B's feed to push the bump's notification", async () => bumped() !== undefined, 30_000)
+      until("B's feed to push the bump's notification", async () => bumped() !== undefined, 30_000, bLists)
         .then(() => bumped()!.at)
     ])
     await bump
@@ -285,27 +179,17 @@ describe("remote realms", () => {
 
   it("writes from two machines at once land exactly once, in one linear history", async () => {
     const { a, b, srv } = await twoMachines()
-    ok(
-      await blue(a, "aperture", "realm", "admin", "domain", "create", "s3-access", "--repos", "aperture,fungal"),
-      "domain"
-    )
+    ok(await createDomain(a, "aperture", "s3-access"), "domain")
     a.env["BLUE_REALM_SYNC_INTERVAL_MS"] = "0"
     b.env["BLUE_REALM_SYNC_INTERVAL_MS"] = "0"
     const N = 10
     const runs = await Promise.all([
-      ...Array.from(
-        { length: N },
-        (_, i) => blue(a, "aperture", "realm", "admin", "domain", "create", `a-${i}`, "--repos", "aperture,fungal")
-      ),
-      ...Array.from(
-        { length: N },
-        (_, i) => blue(b, "fungal", "realm", "admin", "domain", "create", `b-${i}`, "--repos", "aperture,fungal")
-      )
+      ...Array.from({ length: N }, (_, i) => createDomain(a, "aperture", `a-${i}`)),
+      ...Array.from({ length: N }, (_, i) => createDomain(b, "fungal", `b-${i}`))
     ])
     runs.forEach((r, i) => ok(r, `write ${i}`))
     const history = (await srv.git("letemcook", "log", "--format=%H %P %s", "main")).trim().split("\n")
-    // Linear: every commit has at most one parent.
-    for (const line of history) expect(line.split(" ").filter((w) => /^[0-9a-f]{40}$/.test(w)).length).toBeLessThan(3)
+    expectLinear(history)
     for (const side of ["a", "b"]) {
       for (let i = 0; i < N; i++) {
         expect(history.filter((l) => l.includes(`Create domain ${side}-${i} `))).toHaveLength(1)
@@ -314,10 +198,7 @@ describe("remote realms", () => {
     const fromA = await logOf(a, "aperture")
     const fromB = await logOf(b, "fungal")
     expect(fromB).toEqual(fromA)
-    for (const [ws, cwd] of [[a, "aperture"], [b, "fungal"]] as const) {
-      const v = ok(await blue(ws, cwd, "realm", "replay", "--verify", "--json"), "replay").json()
-      expect(v.differences ?? []).toEqual([])
-    }
+    for (const [ws, cwd] of [[a, "aperture"], [b, "fungal"]] as const) await replayAgrees(ws, cwd, "replay")
   }, 240_000)
 
   // Each home's daemon is the machine's single writer: the CLI hands its write over, and the daemon's engine folds the
@@ -329,13 +210,13 @@ describe("remote realms", () => {
     async () => {
       const t0 = Date.now()
       const { a, b, srv, url } = await twoMachines()
-      const c = machine("c")
+      const c = room.machine("c")
       c.repo("ml-infra")
       ok(await blue(c, "ml-infra", "realm", "join", url, "--json"), "join ml-infra")
       const homes = [[a, "aperture", "a"], [b, "fungal", "b"], [c, "ml-infra", "c"]] as const
       // Each daemon pushes under its own user name, so the server's log says how many pushes each machine made.
       for (const [ws, , side] of homes) ws.env["BLUE_REALM_USER"] = `w-${side}`
-      const ports = await Promise.all(homes.map(([ws]) => startDaemon(ws, 2_000)))
+      const ports = await Promise.all(homes.map(([ws]) => room.startDaemon(ws, 2_000)))
       // The CLI finds its home's daemon through the PID file under XDG_RUNTIME_DIR, and hands its writes over.
       homes.forEach(([ws], k) =>
         Object.assign(ws.env, {
@@ -349,18 +230,11 @@ describe("remote realms", () => {
       const runs = await Promise.all(homes.flatMap(([ws, cwd, side]) =>
         Array.from({ length: N }, (_, i) => {
           const t0 = Date.now()
-          const { done } = ws.spawnBlue(
-            cwd,
-            "realm",
-            "admin",
-            "domain",
-            "create",
-            `${side}-${i}`,
-            "--repos",
-            "aperture,fungal",
-            "--json"
-          )
-          return done.then((r) => ({ r, ms: Date.now() - t0, name: `${side}-${i}` }))
+          return createDomain(ws, cwd, `${side}-${i}`, "--json").then((r) => ({
+            r,
+            ms: Date.now() - t0,
+            name: `${side}-${i}`
+          }))
         })
       ))
       const wall = Date.now() - started
@@ -392,8 +266,7 @@ describe("remote realms", () => {
       for (const n of attempts) expect(n).toBeLessThanOrEqual(8)
       // Fewer commits than commands: queued commands were folded.
       expect(history.length).toBeLessThan(3 * N)
-      // Linear: every commit has at most one parent.
-      for (const line of history) expect(line.split(" ").filter((w) => /^[0-9a-f]{40}$/.test(w)).length).toBeLessThan(3)
+      expectLinear(history)
       const [logs, replays] = await Promise.all([
         Promise.all(homes.map(([ws, cwd]) => logOf(ws, cwd))),
         Promise.all(homes.map(([ws, cwd]) => blue(ws, cwd, "realm", "replay", "--verify", "--json")))
@@ -408,36 +281,36 @@ describe("remote realms", () => {
   )
 
   it("refuses bad remotes in one sentence and writes nothing", async () => {
-    const srv = await server()
+    const srv = await room.server()
     await srv.createBareRepo("empty")
     await srv.createBareRepo("taken")
-    const a = machine("a")
+    const a = room.machine("a")
     ok(await blue(a, ".", "realm", "admin", "init", "--name", "taken", "--remote", srv.url("taken")), "init taken")
-    const b = machine("b")
+    const b = room.machine("b")
     b.repo("fungal")
     const before = fingerprint(b.root)
 
     // A non-empty repo for init --remote.
-    const nonEmpty = refusedInOneSentence(
+    const nonEmpty = refused(
       await blue(b, ".", "realm", "admin", "init", "--name", "other", "--remote", srv.url("taken"))
     )
     expect(nonEmpty).toMatch(/is not empty/)
     // A repo that is not a realm.
-    expect(refusedInOneSentence(await blue(b, "fungal", "realm", "admin", "join", srv.url("empty"))))
+    expect(refused(await blue(b, "fungal", "realm", "admin", "join", srv.url("empty"))))
       .toMatch(/is not a Blue realm/)
     // A wrong token.
     b.env["BLUE_REALM_TOKEN"] = "wrong-token"
-    expect(refusedInOneSentence(await blue(b, "fungal", "realm", "admin", "join", srv.url("taken"))))
+    expect(refused(await blue(b, "fungal", "realm", "admin", "join", srv.url("taken"))))
       .toMatch(/refused the credential|denied/)
-    expect(refusedInOneSentence(
+    expect(refused(
       await blue(b, ".", "realm", "admin", "init", "--name", "x", "--remote", srv.url("empty"))
     )).toMatch(/refused the credential|denied/)
     // An unreachable server.
     b.env["BLUE_REALM_TOKEN"] = TOKEN
     const dead = `http://127.0.0.1:1/nothing.git`
-    expect(refusedInOneSentence(await blue(b, "fungal", "realm", "admin", "join", dead))).toMatch(/cannot be reached/)
+    expect(refused(await blue(b, "fungal", "realm", "admin", "join", dead))).toMatch(/cannot be reached/)
     // A URL given as --path.
-    expect(refusedInOneSentence(await blue(b, ".", "realm", "admin", "init", "--name", "y", "--path", srv.url("x"))))
+    expect(refused(await blue(b, ".", "realm", "admin", "init", "--name", "y", "--path", srv.url("x"))))
       .toMatch(/--path takes a local directory, not a URL/)
 
     // Nothing written on this machine (beyond what BLUE_HOME keeps for any command), nothing on the server.

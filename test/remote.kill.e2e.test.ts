@@ -11,42 +11,34 @@
  * there exactly once (by id, and by what it records), the managed clone passes `git fsck --full`, `replay --verify`
  * agrees, and no temp dir is left in BLUE_HOME/realms. BLUE_KILL_RUNS scales the number of runs (default 32 in all).
  */
-import { execFile, spawn } from "node:child_process"
+import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { promisify } from "node:util"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type GitServer, type RequestRecord, startGitServer } from "./support/gitServer.js"
-import { makeWorkspace, type Run, type Workspace } from "./support/workspace.js"
+import type { GitServer, RequestRecord } from "./support/gitServer.js"
+import {
+  blue,
+  cloneOf,
+  createDomain,
+  exportArgs as exportArgsOf,
+  gitAsync as gitIn,
+  ok,
+  remoteMachines,
+  replayAgrees,
+  sleep,
+  twoMachinesOn
+} from "./support/remoteMachines.js"
+import type { Workspace } from "./support/workspace.js"
 
-const execFileAsync = promisify(execFile)
 const TOKEN = "kill-test-token"
 const RUNS = Number(process.env["BLUE_KILL_RUNS"] ?? "32")
 const CLONE_RUNS = Math.max(1, Math.round(RUNS * 10 / 32))
 const FETCH_RUNS = Math.max(1, Math.round(RUNS * 10 / 32))
 const PUSH_RUNS = Math.max(1, RUNS - CLONE_RUNS - FETCH_RUNS)
 
-const workspaces: Array<Workspace> = []
+const room = remoteMachines("blue-kill", TOKEN)
 let server: GitServer
 let url: string
-
-const machine = (label: string) => {
-  const ws = makeWorkspace(`blue-kill-${label}`)
-  ws.env["BLUE_REALM_TOKEN"] = TOKEN
-  workspaces.push(ws)
-  return ws
-}
-
-const blue = (ws: Workspace, cwd: string, ...args: Array<string>): Promise<Run> => ws.spawnBlue(cwd, ...args).done
-
-const ok = (r: Run, what: string) => {
-  if (r.code !== 0) throw new Error(`${what} failed (exit ${r.code}):\n${r.stdout}\n${r.stderr}`)
-  return r
-}
-
-const gitIn = async (cwd: string, ...args: Array<string>) =>
-  (await execFileAsync("git", args, { cwd, env: { ...process.env, GIT_CONFIG_NOSYSTEM: "1" }, maxBuffer: 1 << 26 }))
-    .stdout
 
 /** Where to kill: a random moment after the start, or a random few ms after a request of this kind reached the server. */
 type KillPoint =
@@ -63,11 +55,11 @@ const runKilled = async (ws: Workspace, cwd: string, point: KillPoint, args: Arr
   let ended = false
   void done.then(() => (ended = true))
   if (point.at === "time") {
-    await new Promise((r) => setTimeout(r, point.ms))
+    await sleep(point.ms)
   } else {
     const hit = (q: RequestRecord) => q.method === point.method && q.service === point.service
-    while (!ended && !server.requests.slice(seen).some(hit)) await new Promise((r) => setTimeout(r, 2))
-    await new Promise((r) => setTimeout(r, point.plusMs))
+    while (!ended && !server.requests.slice(seen).some(hit)) await sleep(2)
+    await sleep(point.plusMs)
   }
   const killed = !ended && child.kill("SIGKILL")
   // What the server had seen of this run when it was killed (a mid-transfer kill shows its request unanswered).
@@ -130,82 +122,52 @@ const exactlyOnceOnServer = async () => {
 
 /** The managed clone is whole, replay agrees, and nothing temporary is left in BLUE_HOME/realms. */
 const machineIsWhole = async (ws: Workspace, cwd: string) => {
-  const realms = path.join(ws.home, "realms")
-  expect(fs.readdirSync(realms)).toEqual(["letemcook"])
-  const clone = path.join(realms, "letemcook")
-  await gitIn(clone, "fsck", "--full")
-  const v = ok(await blue(ws, cwd, "realm", "replay", "--verify", "--json"), "replay --verify").json()
-  expect(v.differences ?? []).toEqual([])
+  expect(fs.readdirSync(path.join(ws.home, "realms"))).toEqual(["letemcook"])
+  await gitIn(cloneOf(ws, "letemcook"), "fsck", "--full")
+  await replayAgrees(ws, cwd)
 }
 
 const stats: Array<string> = []
 
 beforeAll(async () => {
-  server = await startGitServer({ auth: { token: TOKEN }, throttle: { chunkBytes: 1024, delayMs: 4 } })
+  server = await room.server({ throttle: { chunkBytes: 1024, delayMs: 4 } })
   await server.createBareRepo("letemcook")
   url = server.url("letemcook")
 }, 60_000)
 
 afterAll(async () => {
   console.log(`kill -9 runs:\n${stats.join("\n")}`)
-  await server?.close()
-  for (const ws of workspaces.splice(0)) ws.cleanup()
+  await room.release()
 })
 
 describe("kill -9 through clone, fetch and push, then the same command again", () => {
   let a: Workspace
   let b: Workspace
   let value = 0
-  const exportArgs = (n: number) => [
-    "realm",
-    "export",
-    "--name",
-    "s3-permissions",
-    "--value",
-    JSON.stringify({ read: ["a/*", `n${n}/*`] })
-  ]
+  const exportArgs = (n: number) => exportArgsOf({ read: ["a/*", `n${n}/*`] })
   // With an importer, an export opens (or amends) a proposal: the value travels in `proposed`.
   const bumpsOf = (n: number) => (e: { type: string; event: any }) =>
     ["ContractBumped", "ContractPublished", "ProposalOpened", "ProposalAmended"].includes(e.type) &&
     JSON.stringify(e.event.contract?.value ?? e.event.proposed?.value ?? null).includes(`"n${n}/*"`)
 
   beforeAll(async () => {
-    a = machine("a")
-    b = machine("b")
-    a.repo("aperture")
-    b.repo("fungal")
-    ok(await blue(a, ".", "realm", "admin", "init", "--name", "letemcook", "--remote", url), "init")
-    ok(await blue(a, "aperture", "realm", "admin", "join", url), "join aperture")
-    ok(await blue(b, "fungal", "realm", "join", url), "join fungal")
-    ok(
-      await blue(
-        a,
-        "aperture",
-        "realm",
-        "admin",
-        "domain",
-        "create",
-        "s3-access",
-        "--repos",
-        "aperture,fungal",
-        "--contract",
-        "s3-permissions"
-      ),
-      "domain"
-    )
+    const seed = await twoMachinesOn(room, url)
+    a = seed.a
+    b = seed.b
+    ok(await createDomain(a, "aperture", "s3-access", "--contract", "s3-permissions"), "domain")
     ok(await blue(a, "aperture", ...exportArgs(++value)), "first export")
   }, 240_000)
 
   it(`join URL (clone, then push) killed at ${CLONE_RUNS} points converges on a re-run`, async () => {
     // Calibrate: how long one join takes here, unkilled.
-    const warm = machine("warm")
+    const warm = room.machine("warm")
     warm.repo("warm")
     const t0 = Date.now()
     ok(await blue(warm, "warm", "realm", "join", url), "calibration join")
     const ms = Date.now() - t0
     let killed = 0
     for (let i = 0; i < CLONE_RUNS; i++) {
-      const ws = machine(`c${i}`)
+      const ws = room.machine(`c${i}`)
       const repo = `m${i}`
       ws.repo(repo)
       const point = pointFor(i, ms, [["GET", "git-upload-pack"], ["POST", "git-upload-pack"], [
@@ -230,7 +192,7 @@ describe("kill -9 through clone, fetch and push, then the same command again", (
   it(
     "a join killed while its git clone waits on the server: the orphaned git is stopped, the re-run converges",
     async () => {
-      const ws = machine("orphan")
+      const ws = room.machine("orphan")
       ws.repo("orphan")
       server.setFault({ kind: "hang", afterBytes: 60 }, { method: "POST", service: "git-upload-pack" }, 1)
       const hung = server.hung()
@@ -326,7 +288,7 @@ describe("init --remote killed after its push landed, before its branch moved he
   it("re-running init says the repo is taken; join URL replaces the half-made clone and converges", async () => {
     await server.createBareRepo("published")
     const u = server.url("published")
-    const ws = machine("init")
+    const ws = room.machine("init")
     ws.repo("svc")
     // The server takes the push and moves its main; the answer never comes, and Blue is killed waiting for it.
     server.setFault({ kind: "hang", afterBytes: 0 }, {
@@ -338,7 +300,7 @@ describe("init --remote killed after its push landed, before its branch moved he
     const { child, done } = ws.spawnBlue(".", "realm", "admin", "init", "--name", "published", "--remote", u)
     await hung
     for (let i = 0; i < 200 && (await server.refs("published")).get("refs/heads/main") === undefined; i++) {
-      await new Promise((r) => setTimeout(r, 50))
+      await sleep(50)
     }
     expect((await server.refs("published")).get("refs/heads/main")).toMatch(/^[0-9a-f]{40}$/)
     child.kill("SIGKILL")
@@ -353,9 +315,8 @@ describe("init --remote killed after its push landed, before its branch moved he
     )
     ok(await blue(ws, "svc", "realm", "join", u), "join after the killed init")
     expect(fs.readdirSync(realms)).toEqual(["published"])
-    await gitIn(path.join(realms, "published"), "fsck", "--full")
-    const v = ok(await blue(ws, "svc", "realm", "replay", "--verify", "--json"), "replay --verify").json()
-    expect(v.differences ?? []).toEqual([])
+    await gitIn(cloneOf(ws, "published"), "fsck", "--full")
+    await replayAgrees(ws, "svc")
     const subjects = (await server.git("published", "log", "--format=%s", "main")).trim().split("\n")
     expect(subjects).toHaveLength(2)
   }, 300_000)
@@ -368,19 +329,18 @@ describe("join killed after it renamed its clone, before it registered it", () =
     // complete clone nothing uses: here, a copy of another machine's clone of the same URL.
     await server.createBareRepo("tenant-store")
     const u = server.url("tenant-store")
-    const first = machine("rename-a")
+    const first = room.machine("rename-a")
     first.repo("svc")
     ok(await blue(first, ".", "realm", "admin", "init", "--name", "tenant", "--remote", u), "init")
-    const ws = machine("rename-b")
+    const ws = room.machine("rename-b")
     ws.repo("web")
     const realms = path.join(ws.home, "realms")
     fs.mkdirSync(realms, { recursive: true })
     fs.cpSync(path.join(first.home, "realms", "tenant"), path.join(realms, "tenant"), { recursive: true })
     ok(await blue(ws, "web", "realm", "join", u), "join after the killed one")
     expect(fs.readdirSync(realms).filter((n) => !n.startsWith("."))).toEqual(["tenant"])
-    await gitIn(path.join(realms, "tenant"), "fsck", "--full")
-    const v = ok(await blue(ws, "web", "realm", "replay", "--verify", "--json"), "replay --verify").json()
-    expect(v.differences ?? []).toEqual([])
+    await gitIn(cloneOf(ws, "tenant"), "fsck", "--full")
+    await replayAgrees(ws, "web")
     const status = ok(await blue(ws, "web", "status", "--json"), "status").json()
     expect(status.realm?.name ?? status.realm).toBe("tenant")
   }, 120_000)
