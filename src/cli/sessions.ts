@@ -47,9 +47,9 @@ const watch = (conn: Connection, json: boolean) =>
             Effect.orElseSucceed(list(conn, me?.realm), () => undefined),
             (all) =>
               all === undefined ? undefined : show(
-                `\n${m.change === "started" ? "+" : "-"} ${m.session.repo} (${m.session.client_id})\n${
-                  renderSessions(all.sessions, me?.repo, all.remote)
-                }`
+                `\n${m.change === "started" ? "+" : "-"} ${m.session.repo} (${m.session.client_id})${
+                  m.session.machine === undefined ? "" : ` on ${m.session.machine}`
+                }\n${renderSessions(all.sessions, me?.repo, all.remote)}`
               )
           )
         }
