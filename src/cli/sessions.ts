@@ -1,7 +1,8 @@
 /**
  * `blue realm sessions [--watch]`: who works where in the realm, from the daemon (started if needed). With
- * --watch the list follows the daemon's feed live — session changes, and contract-change notifications for this
- * repo — as a compact table in a terminal or one JSON document per line with --json, until interrupted.
+ * --watch the list follows the daemon's feed live — session changes (other machines' too, named with their machine),
+ * and contract-change notifications for this repo — as a compact table in a terminal or one JSON document per line
+ * with --json, until interrupted.
  */
 import { Command, Options } from "@effect/cli"
 import { Effect, Schema, Stream } from "effect"
