@@ -235,6 +235,18 @@ describe("sessions --watch on a remote realm", () => {
     const agent = agentProcess()
     const session = await startSession(onA, agent.pid!)
     await json.frame("A's session on B's watch", (m) => m.change === "started" && m.session.id === session.id, 30_000)
+    // While A runs it refreshes every TTL/3, and session churn makes it push more often; B fetches each (a fetch
+    // writes the ref before its pack): the session stays started on B's watch, with no "ended" between two fetches.
+    for (let i = 0; i < 15; i++) {
+      const c = await startSession(onA, agent.pid!)
+      expect((await onA.call("DELETE", `/sessions/${c.id}`)).status).toBe(200)
+      await sleep(50)
+    }
+    await sleep(TTL + 1500)
+    const changes = () =>
+      json.lines.map((l) => JSON.parse(l.text)).filter((m) => m.type === "session" && m.session.id === session.id)
+        .map((m) => m.change)
+    expect(changes()).toEqual(["started"])
     onA.child.kill("SIGKILL")
     const t = Date.now()
     const ended = await json.frame(
@@ -244,5 +256,6 @@ describe("sessions --watch on a remote realm", () => {
     )
     console.log(`B's watch ended A's stale session ${ended.at - t} ms after A's daemon was killed (TTL ${TTL} ms)`)
     expect(ended.at - t).toBeLessThanOrEqual(TTL + SYNC_MS + 1000)
+    expect(changes()).toEqual(["started", "ended"])
   }, 180_000)
 })
