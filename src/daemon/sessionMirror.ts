@@ -172,28 +172,12 @@ export interface RemoteSessionChange {
 const remoteSessionsTick = Effect.map(syncInterval, (ms) => Math.min(1_000, Math.max(100, Math.floor(ms / 4))))
 
 /**
- * How long a machine whose branch left the listing while its snapshot was fresh is still taken as listed (ms). A
- * fetch writes the remote-tracking ref before the pack with its commit (isomorphic-git), and the listing skips a ref
- * whose commit is not here yet: without this, every fetch of a changed branch would end and restart its sessions.
- * A branch the server pruned ends its sessions after this.
- */
-const IN_FLIGHT_GRACE_MS = 1_500
-
-/** A machine as last listed in a realm: its sessions (by id), when it published, how long that holds. */
-interface Listed {
-  readonly sessions: ReadonlyMap<string, RemoteSession>
-  readonly updatedAt: number | null
-  readonly holds: number
-  /** when its branch left the listing while its snapshot was fresh (in flight or pruned) */
-  readonly missingSince?: number
-}
-
-/**
  * Follows the sessions other machines published on each realm's `blue/sessions/*` branches (as `GET /sessions`
  * lists them) and hands `emit` what changed since the last look, by machine and session id: a session a fetch
  * brought is "started"; one its machine ended, one whose snapshot went stale past its TTL, one whose branch was
- * pruned (after IN_FLIGHT_GRACE_MS) is "ended", as it was last listed. The first look at a realm only takes note; a
- * realm that cannot be read this round keeps its last listing. Runs until interrupted.
+ * pruned is "ended" (as it was last listed; a fetch in flight does not end them: see `machineSessions`). The first
+ * look at a realm only takes note; a realm that cannot be read
+ * this round keeps its last listing. Runs until interrupted.
  */
 export const followRemoteSessions = (
   emit: (changes: ReadonlyArray<RemoteSessionChange>) => Effect.Effect<void>
@@ -203,50 +187,29 @@ export const followRemoteSessions = (
     const realms = yield* Realms
     const { machine } = yield* DaemonConfig
     const tick = yield* remoteSessionsTick
-    const ttl = yield* sessionsTtl
-    /** realm → machine → as last listed */
-    const known = new Map<string, Map<string, Listed>>()
+    /** realm → machine + session id → the session as last listed */
+    const known = new Map<string, Map<string, RemoteSession>>()
     const round = Effect.gen(function*() {
       const rows = yield* Effect.orElseSucceed(log.realms, () => [])
       const changes: Array<RemoteSessionChange> = []
       for (const row of rows) {
         const read = yield* Effect.either(realms.machineSessions(row.localPath))
         if (read._tag === "Left") continue
-        const at = Date.now()
-        const now = new Map<string, Listed>()
+        const now = new Map<string, RemoteSession>()
         for (const m of read.right) {
           if (m.machine === machine) continue
-          const said = (m.snapshot as { ttl_ms?: unknown } | null)?.ttl_ms
-          now.set(m.machine, {
-            sessions: new Map(publishedSessions(m.machine, m.snapshot, m.updated_at).map((s) => [s.id, s])),
-            updatedAt: m.updated_at === null ? null : Date.parse(m.updated_at),
-            holds: typeof said === "number" && Number.isFinite(said) && said > 0 ? said : ttl
-          })
+          for (const s of publishedSessions(m.machine, m.snapshot, m.updated_at)) {
+            now.set(`${m.machine}\u0000${s.id}`, s)
+          }
         }
         const before = known.get(row.name)
-        if (before === undefined) {
-          known.set(row.name, now)
-          continue
-        }
-        // A machine gone from the listing while fresh: held for the grace (a fetch in flight), then let go.
-        for (const [name, was] of before) {
-          if (now.has(name) || was.sessions.size === 0) continue
-          const stale = was.updatedAt !== null && at - was.updatedAt > was.holds
-          const since = was.missingSince ?? at
-          if (!stale && at - since < IN_FLIGHT_GRACE_MS) now.set(name, { ...was, missingSince: since })
-        }
         known.set(row.name, now)
-        for (const [name, was] of before) {
-          for (const [id, session] of was.sessions) {
-            if (now.get(name)?.sessions.has(id) !== true) changes.push({ realm: row.name, change: "ended", session })
-          }
+        if (before === undefined) continue
+        for (const [key, session] of before) {
+          if (!now.has(key)) changes.push({ realm: row.name, change: "ended", session })
         }
-        for (const [name, is] of now) {
-          for (const [id, session] of is.sessions) {
-            if (before.get(name)?.sessions.has(id) !== true) {
-              changes.push({ realm: row.name, change: "started", session })
-            }
-          }
+        for (const [key, session] of now) {
+          if (!before.has(key)) changes.push({ realm: row.name, change: "started", session })
         }
       }
       for (const name of [...known.keys()]) if (!rows.some((r) => r.name === name)) known.delete(name)
