@@ -176,8 +176,8 @@ const remoteSessionsTick = Effect.map(syncInterval, (ms) => Math.min(1_000, Math
  * lists them) and hands `emit` what changed since the last look, by machine and session id: a session a fetch
  * brought is "started"; one its machine ended, one whose snapshot went stale past its TTL, one whose branch was
  * pruned is "ended" (as it was last listed; a fetch in flight does not end them: see `machineSessions`). The first
- * look at a realm only takes note; a realm that cannot be read
- * this round keeps its last listing. Runs until interrupted.
+ * look at a realm only takes note; a realm that cannot be read this round keeps its last listing. Runs until
+ * interrupted.
  */
 export const followRemoteSessions = (
   emit: (changes: ReadonlyArray<RemoteSessionChange>) => Effect.Effect<void>
