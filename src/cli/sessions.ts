@@ -1,7 +1,8 @@
 /**
  * `blue realm sessions [--watch]`: who works where in the realm, from the daemon (started if needed). With
- * --watch the list follows the daemon's feed live — session changes, and contract-change notifications for this
- * repo — as a compact table in a terminal or one JSON document per line with --json, until interrupted.
+ * --watch the list follows the daemon's feed live — session changes (other machines' too, named with their machine),
+ * and contract-change notifications for this repo — as a compact table in a terminal or one JSON document per line
+ * with --json, until interrupted.
  */
 import { Command, Options } from "@effect/cli"
 import { Effect, Schema, Stream } from "effect"
@@ -47,9 +48,9 @@ const watch = (conn: Connection, json: boolean) =>
             Effect.orElseSucceed(list(conn, me?.realm), () => undefined),
             (all) =>
               all === undefined ? undefined : show(
-                `\n${m.change === "started" ? "+" : "-"} ${m.session.repo} (${m.session.client_id})\n${
-                  renderSessions(all.sessions, me?.repo, all.remote)
-                }`
+                `\n${m.change === "started" ? "+" : "-"} ${m.session.repo} (${m.session.client_id})${
+                  m.session.machine === undefined ? "" : ` on ${m.session.machine}`
+                }\n${renderSessions(all.sessions, me?.repo, all.remote)}`
               )
           )
         }

@@ -1,6 +1,7 @@
 /**
  * The feed (`GET /feed`, WebSocket): each subscriber receives the realm events, notifications and session changes
- * the event log's change stream carries, after a catch-up from the position it resumes from. One fiber does all
+ * the event log's change stream carries, after a catch-up from the position it resumes from, and the other machines'
+ * session changes (`followRemoteSessions`: what each fetch, TTL or prune changed in their listing). One fiber does all
  * the work in order — changes from the log and subscribe requests from the sockets, bridged by a queue — so a
  * catch-up and live delivery never overlap or skip; each message is encoded once, whatever the number of watchers.
  */
@@ -17,6 +18,7 @@ import {
 } from "../events/feed.js"
 import { DaemonConfig } from "./context.js"
 import { tokenMatches } from "./security.js"
+import { followRemoteSessions, type RemoteSessionChange } from "./sessionMirror.js"
 
 declare const BLUE_VERSION: string
 
@@ -31,11 +33,13 @@ interface Subscriber {
   subscribed: boolean
 }
 
-interface Work {
-  readonly _tag: "Subscribe"
-  readonly subscriber: Subscriber
-  readonly message: ClientMessage & { type: "subscribe" }
-}
+type Work =
+  | {
+    readonly _tag: "Subscribe"
+    readonly subscriber: Subscriber
+    readonly message: ClientMessage & { type: "subscribe" }
+  }
+  | { readonly _tag: "Remote"; readonly changes: ReadonlyArray<RemoteSessionChange> }
 
 /** The feed's subscribers. */
 export class Feed extends Context.Tag("blue/daemon/Feed")<Feed, {
@@ -124,6 +128,15 @@ export const FeedLive = Layer.scoped(
         for (const [realm, positions] of raised) yield* Effect.ignore(notify(realm, positions, () => true))
       })
 
+    /** Other machines' sessions that started or ended, to the subscribers of their realm. */
+    const remote = (changes: ReadonlyArray<RemoteSessionChange>) =>
+      Effect.sync(() => {
+        for (const { change, realm, session } of changes) {
+          const frame = serverFrame({ type: "session", change, session })
+          for (const s of subscribers) if (wants(s, realm)) sendFrame(s, frame)
+        }
+      })
+
     const subscribe = (s: Subscriber, msg: ClientMessage & { type: "subscribe" }) =>
       Effect.gen(function*() {
         s.realm = msg.realm
@@ -162,9 +175,14 @@ export const FeedLive = Layer.scoped(
       Stream.runForEach((item) =>
         item._tag === "Changes"
           ? deliver(item.batch)
+          : item._tag === "Remote"
+          ? remote(item.changes)
           : Effect.ignore(subscribe(item.subscriber, item.message))
       ),
       Effect.forkScoped
+    )
+    yield* Effect.forkScoped(
+      followRemoteSessions((changes) => Effect.asVoid(Queue.offer(work, { _tag: "Remote", changes })))
     )
 
     const onMessage = (s: Subscriber, data: string) => {

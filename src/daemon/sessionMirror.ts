@@ -11,8 +11,15 @@
 import { Effect, Layer, Logger, LogLevel, PubSub, Queue, Schedule } from "effect"
 import { EventLog, type RealmRow, Sessions } from "../engine/ports.js"
 import { Realms } from "../engine/Realms.js"
+import { syncInterval } from "../engine/realms/remote.js"
 import { sessionsTtl } from "../engine/realms/sessions.js"
-import { encodeSessionEvent, type SessionEvent, sessionSchemaVersions } from "../events/session.js"
+import {
+  encodeSessionEvent,
+  publishedSessions,
+  type RemoteSession,
+  type SessionEvent,
+  sessionSchemaVersions
+} from "../events/session.js"
 import { DaemonConfig } from "./context.js"
 
 /** The least time between two pushes of one realm's sessions branch (ms). */
@@ -150,3 +157,63 @@ export const SessionMirrorLive = Layer.scopedDiscard(Effect.gen(function*() {
   yield* Effect.forkScoped(refresh.pipe(Effect.repeat(Schedule.spaced(refreshEvery)), Effect.delay(refreshEvery)))
   yield* Effect.forkScoped(push.pipe(Effect.repeat(Schedule.spaced(PUSH_TICK_MS))))
 }))
+
+/** Another machine's session that appeared in or left a realm's listing. */
+export interface RemoteSessionChange {
+  readonly realm: string
+  readonly change: "started" | "ended"
+  readonly session: RemoteSession
+}
+
+/**
+ * How often the other machines' sessions are compared with the last listing: a quarter of the sync interval, 0.1–1 s
+ * (a read of local refs and one blob per machine, no request), so a fetch's news reach the feed soon after it.
+ */
+const remoteSessionsTick = Effect.map(syncInterval, (ms) => Math.min(1_000, Math.max(100, Math.floor(ms / 4))))
+
+/**
+ * Follows the sessions other machines published on each realm's `blue/sessions/*` branches (as `GET /sessions`
+ * lists them) and hands `emit` what changed since the last look, by machine and session id: a session a fetch
+ * brought is "started"; one its machine ended, one whose snapshot went stale past its TTL, one whose branch was
+ * pruned is "ended" (as it was last listed; a fetch in flight does not end them: see `machineSessions`). The first
+ * look at a realm only takes note; a realm that cannot be read this round keeps its last listing. Runs until
+ * interrupted.
+ */
+export const followRemoteSessions = (
+  emit: (changes: ReadonlyArray<RemoteSessionChange>) => Effect.Effect<void>
+) =>
+  Effect.gen(function*() {
+    const log = yield* EventLog
+    const realms = yield* Realms
+    const { machine } = yield* DaemonConfig
+    const tick = yield* remoteSessionsTick
+    /** realm → machine + session id → the session as last listed */
+    const known = new Map<string, Map<string, RemoteSession>>()
+    const round = Effect.gen(function*() {
+      const rows = yield* Effect.orElseSucceed(log.realms, () => [])
+      const changes: Array<RemoteSessionChange> = []
+      for (const row of rows) {
+        const read = yield* Effect.either(realms.machineSessions(row.localPath))
+        if (read._tag === "Left") continue
+        const now = new Map<string, RemoteSession>()
+        for (const m of read.right) {
+          if (m.machine === machine) continue
+          for (const s of publishedSessions(m.machine, m.snapshot, m.updated_at)) {
+            now.set(`${m.machine}\u0000${s.id}`, s)
+          }
+        }
+        const before = known.get(row.name)
+        known.set(row.name, now)
+        if (before === undefined) continue
+        for (const [key, session] of before) {
+          if (!now.has(key)) changes.push({ realm: row.name, change: "ended", session })
+        }
+        for (const [key, session] of now) {
+          if (!before.has(key)) changes.push({ realm: row.name, change: "started", session })
+        }
+      }
+      for (const name of [...known.keys()]) if (!rows.some((r) => r.name === name)) known.delete(name)
+      if (changes.length > 0) yield* emit(changes)
+    })
+    return yield* Effect.ignore(round).pipe(Effect.repeat(Schedule.spaced(tick)), Effect.asVoid)
+  })

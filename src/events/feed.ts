@@ -63,11 +63,20 @@ export const NotificationMessage = Schema.Struct({
   type: Schema.Literal("notification"),
   notification: FeedNotification
 })
-/** A session of this machine started or ended. */
+/**
+ * A session started or ended: this machine's, or another machine's (on a realm's `blue/sessions/*` branches) with
+ * its `machine` and `seen_at` (when that machine last published), as `realm sessions --json` lists it.
+ */
 export const SessionMessage = Schema.Struct({
   type: Schema.Literal("session"),
   change: Schema.Literal("started", "ended"),
-  session: Session
+  session: Schema.extend(
+    Session,
+    Schema.Struct({
+      machine: Schema.optionalWith(Schema.String, { exact: true }),
+      seen_at: Schema.optionalWith(Schema.NullOr(Schema.String), { exact: true })
+    })
+  )
 })
 /** The answer to `ping`. */
 export const Pong = Schema.Struct({ type: Schema.Literal("pong") })

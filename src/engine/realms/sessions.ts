@@ -186,22 +186,44 @@ export const makeSessionMirror = ({ git, locks, remote }: Ports) => {
       return { _tag: "GaveUp", attempts: MAX_SESSION_PUSH_ATTEMPTS, reason } as SessionPush
     })
 
+  /** Per clone, the snapshot last read from the server's copy of each machine's branch, and how long it holds. */
+  const lastFromServer = new Map<string, Map<string, { readonly entry: MachineSessions; readonly holds: number }>>()
+
   /**
    * The sessions machines published on `blue/sessions/*` branches of the realm in `dir` — this repo's branches
    * (a realm on a path, shared by the homes that use it) and, for a clone of a realm on a git server, the server's
    * (its remote-tracking refs) — newest of the two per machine; a snapshot older than BLUE_SESSIONS_TTL_MS is left
    * out. This machine's own branch is included: callers drop it by name.
+   *
+   * A fetch writes a remote-tracking ref before the pack with its commit (isomorphic-git), and `branches` skips a ref
+   * whose commit is not here yet: meanwhile the machine's snapshot last read in this process stands in, so a fetch in
+   * flight does not hide the machine's sessions for a moment. A ref gone (pruned) hides them at once.
    */
   const machineSessions = (dir: string) =>
     Effect.gen(function*() {
       const ttl = yield* sessionsTtl
       const now = Date.now()
       const byMachine = new Map<string, MachineSessions>()
+      const consider = (entry: MachineSessions, holds: number) => {
+        const seen = byMachine.get(entry.machine)
+        if (
+          seen !== undefined &&
+          (entry.updated_at === null ||
+            (seen.updated_at !== null && Date.parse(seen.updated_at) >= Date.parse(entry.updated_at)))
+        ) return
+        if (entry.updated_at !== null && now - Date.parse(entry.updated_at) > holds) {
+          byMachine.delete(entry.machine)
+          return
+        }
+        byMachine.set(entry.machine, entry)
+      }
+      const serverList = yield* git.branches(dir, SESSIONS_BRANCH_PREFIX, "origin")
       const sources = [
         { remote: false, list: yield* git.branches(dir, SESSIONS_BRANCH_PREFIX) },
-        { remote: true, list: yield* git.branches(dir, SESSIONS_BRANCH_PREFIX, "origin") }
+        { remote: true, list: serverList }
       ]
-      for (const { list, remote: fromServer } of sources) {
+      const fromServer = new Map<string, { readonly entry: MachineSessions; readonly holds: number }>()
+      for (const { list, remote: isServer } of sources) {
         for (const b of list) {
           const machine = b.name.slice(SESSIONS_BRANCH_PREFIX.length)
           if (machine === "" || machine.includes("/")) continue
@@ -216,18 +238,24 @@ export const makeSessionMirror = ({ git, locks, remote }: Ports) => {
           // The publisher says how long its snapshot holds (it refreshes well within that); else this reader's TTL.
           const said = (snapshot as { ttl_ms?: unknown } | null)?.ttl_ms
           const holds = typeof said === "number" && Number.isFinite(said) && said > 0 ? said : ttl
-          const seen = byMachine.get(machine)
-          if (
-            seen !== undefined &&
-            (updated_at === null || (seen.updated_at !== null && Date.parse(seen.updated_at) >= Date.parse(updated_at)))
-          ) continue
-          if (updated_at !== null && now - Date.parse(updated_at) > holds) {
-            byMachine.delete(machine)
-            continue
-          }
-          byMachine.set(machine, { machine, commit: b.oid, snapshot, updated_at, remote: fromServer })
+          const entry: MachineSessions = { machine, commit: b.oid, snapshot, updated_at, remote: isServer }
+          if (isServer) fromServer.set(machine, { entry, holds })
+          consider(entry, holds)
         }
       }
+      // A server branch read before whose ref is still there but whose commit is not yet: a fetch in flight.
+      const listed = new Set(serverList.map((b) => b.name))
+      for (const [machine, last] of lastFromServer.get(dir) ?? []) {
+        if (listed.has(`${SESSIONS_BRANCH_PREFIX}${machine}`)) continue
+        const head = yield* Effect.orElseSucceed(
+          git.branchHead(dir, `${SESSIONS_BRANCH_PREFIX}${machine}`),
+          () => undefined
+        )
+        if (head === undefined) continue
+        fromServer.set(machine, last)
+        consider(last.entry, last.holds)
+      }
+      if (fromServer.size > 0 || lastFromServer.has(dir)) lastFromServer.set(dir, fromServer)
       return [...byMachine.values()]
         .sort((a, b) => a.machine.localeCompare(b.machine))
     })
