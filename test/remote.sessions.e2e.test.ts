@@ -11,7 +11,8 @@ import { promisify } from "node:util"
 import { afterEach, describe, expect, it } from "vitest"
 import * as YAML from "yaml"
 import { type GitServer, startGitServer } from "./support/gitServer.js"
-import { BLUE_BIN, freePort, makeWorkspace, type Run, type Workspace } from "./support/workspace.js"
+import { type CallableDaemon, startCallableDaemon } from "./support/remoteMachines.js"
+import { makeWorkspace, type Run, type Workspace } from "./support/workspace.js"
 
 const TOKEN = "s3cret-token-value"
 const SYNC_MS = 500
@@ -47,46 +48,11 @@ const until = async <A>(what: string, check: () => Promise<A | undefined>, ms: n
   }
 }
 
-/** A machine's daemon: its port, token, process; `env` tunes it (sync interval, TTL …). */
-interface Daemon {
-  readonly port: number
-  readonly token: string
-  readonly child: ChildProcess
-  readonly call: (method: string, route: string, body?: unknown) => Promise<{ status: number; json: any }>
-}
+type Daemon = CallableDaemon
 
-const startDaemon = async (ws: Workspace, env: Record<string, string> = {}): Promise<Daemon> => {
-  const xdg = ws.path("xdg")
-  fs.mkdirSync(xdg, { recursive: true, mode: 0o700 })
-  const port = await freePort()
-  // The machine's CLI finds this daemon (its PID file) and its sync settings.
-  ws.env["XDG_RUNTIME_DIR"] = xdg
-  ws.env["BLUE_DAEMON_PORT"] = String(port)
-  const child = spawn(process.execPath, [BLUE_BIN, "daemon", "run"], {
-    cwd: ws.root,
-    env: { ...ws.env, BLUE_REALM_SYNC_INTERVAL_MS: String(SYNC_MS), ...env },
-    stdio: "ignore"
-  })
-  children.push(child)
-  const deadline = Date.now() + 30_000
-  while (!(await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false))) {
-    if (Date.now() > deadline) throw new Error("the daemon did not answer /health")
-    await sleep(50)
-  }
-  const token = fs.readFileSync(path.join(ws.home, "daemon.token"), "utf8").trim()
-  const call = async (method: string, route: string, body?: unknown) => {
-    const r = await fetch(`http://127.0.0.1:${port}${route}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        ...(body === undefined ? {} : { "content-type": "application/json" })
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) })
-    })
-    return { status: r.status, json: await r.json().catch(() => null) }
-  }
-  return { port, token, child, call }
-}
+/** A machine's daemon on a free port, syncing every SYNC_MS; `env` tunes it (TTL …). */
+const startDaemon = (ws: Workspace, env: Record<string, string> = {}): Promise<Daemon> =>
+  startCallableDaemon(ws, children, { BLUE_REALM_SYNC_INTERVAL_MS: String(SYNC_MS), ...env })
 
 /** aperture's home publishes the realm on the server and joins; fungal's home joins by URL. */
 const twoMachines = async () => {

@@ -5,11 +5,10 @@
  * two BLUE_HOMEs with their own daemons, and B's watchers as child processes.
  */
 import { type ChildProcess, spawn } from "node:child_process"
-import * as fs from "node:fs"
-import * as path from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import { type GitServer, startGitServer } from "./support/gitServer.js"
-import { BLUE_BIN, freePort, makeWorkspace, type Run, type Workspace } from "./support/workspace.js"
+import { type CallableDaemon, startCallableDaemon } from "./support/remoteMachines.js"
+import { makeWorkspace, type Run, type Workspace } from "./support/workspace.js"
 
 const TOKEN = "s3cret-token-value"
 const SYNC_MS = 500
@@ -44,43 +43,11 @@ const until = async <A>(what: string, check: () => Promise<A | undefined> | A | 
   }
 }
 
-interface Daemon {
-  readonly child: ChildProcess
-  readonly call: (method: string, route: string, body?: unknown) => Promise<{ status: number; json: any }>
-}
+type Daemon = CallableDaemon
 
-/** A machine's daemon on a free port (its CLI finds it through XDG_RUNTIME_DIR and BLUE_DAEMON_PORT). */
-const startDaemon = async (ws: Workspace, env: Record<string, string> = {}): Promise<Daemon> => {
-  const xdg = ws.path("xdg")
-  fs.mkdirSync(xdg, { recursive: true, mode: 0o700 })
-  const port = await freePort()
-  ws.env["XDG_RUNTIME_DIR"] = xdg
-  ws.env["BLUE_DAEMON_PORT"] = String(port)
-  const child = spawn(process.execPath, [BLUE_BIN, "daemon", "run"], {
-    cwd: ws.root,
-    env: { ...ws.env, BLUE_REALM_SYNC_INTERVAL_MS: String(SYNC_MS), ...env },
-    stdio: "ignore"
-  })
-  children.push(child)
-  const deadline = Date.now() + 30_000
-  while (!(await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false))) {
-    if (Date.now() > deadline) throw new Error("the daemon did not answer /health")
-    await sleep(50)
-  }
-  const token = fs.readFileSync(path.join(ws.home, "daemon.token"), "utf8").trim()
-  const call = async (method: string, route: string, body?: unknown) => {
-    const r = await fetch(`http://127.0.0.1:${port}${route}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        ...(body === undefined ? {} : { "content-type": "application/json" })
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) })
-    })
-    return { status: r.status, json: await r.json().catch(() => null) }
-  }
-  return { child, call }
-}
+/** A machine's daemon on a free port, syncing every SYNC_MS; `env` tunes it (TTL …). */
+const startDaemon = (ws: Workspace, env: Record<string, string> = {}): Promise<Daemon> =>
+  startCallableDaemon(ws, children, { BLUE_REALM_SYNC_INTERVAL_MS: String(SYNC_MS), ...env })
 
 /** aperture's home publishes the realm on the server and joins; fungal's home joins by URL. */
 const twoMachines = async () => {

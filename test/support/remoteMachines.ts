@@ -194,3 +194,50 @@ export const twoMachinesOn = async (room: RemoteMachines, url: string, options: 
   ok(await blue(b, "fungal", "realm", "join", url, ...json), "join fungal")
   return { a, b, init }
 }
+
+/** A daemon a test talks to through its HTTP API. */
+export interface CallableDaemon {
+  readonly port: number
+  readonly token: string
+  readonly child: ChildProcess
+  /** one request with the daemon's token; the answer's status and JSON body (null when none) */
+  readonly call: (method: string, route: string, body?: unknown) => Promise<{ status: number; json: any }>
+}
+
+/**
+ * Starts the machine's `blue daemon run` on a free port with `env` over the workspace's, and points the workspace's
+ * CLI at it (XDG_RUNTIME_DIR, BLUE_DAEMON_PORT); resolves once it answers /health. The process goes into `children`
+ * (the caller kills them).
+ */
+export const startCallableDaemon = async (
+  ws: Workspace,
+  children: Array<ChildProcess>,
+  env: Record<string, string> = {}
+): Promise<CallableDaemon> => {
+  const xdg = ws.path("xdg")
+  fs.mkdirSync(xdg, { recursive: true, mode: 0o700 })
+  const port = await freePort()
+  ws.env["XDG_RUNTIME_DIR"] = xdg
+  ws.env["BLUE_DAEMON_PORT"] = String(port)
+  const child = spawn(process.execPath, [BLUE_BIN, "daemon", "run"], {
+    cwd: ws.root,
+    env: { ...ws.env, ...env },
+    stdio: "ignore"
+  })
+  children.push(child)
+  const health = () => fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false)
+  await until("the daemon to answer /health", health, 30_000)
+  const token = fs.readFileSync(path.join(ws.home, "daemon.token"), "utf8").trim()
+  const call = async (method: string, route: string, body?: unknown) => {
+    const r = await fetch(`http://127.0.0.1:${port}${route}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { "content-type": "application/json" })
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) })
+    })
+    return { status: r.status, json: await r.json().catch(() => null) }
+  }
+  return { port, token, child, call }
+}
