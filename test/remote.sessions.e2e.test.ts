@@ -4,96 +4,24 @@
  * machines' daemons fetch those branches. A real `git http-backend` on loopback with basic auth, two BLUE_HOMEs with
  * their own daemons. Everything is started asynchronously: the server shares this process's event loop.
  */
-import { type ChildProcess, execFile, spawn } from "node:child_process"
+import { execFile } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { promisify } from "node:util"
 import { afterEach, describe, expect, it } from "vitest"
 import * as YAML from "yaml"
-import { type GitServer, startGitServer } from "./support/gitServer.js"
-import { type CallableDaemon, startCallableDaemon } from "./support/remoteMachines.js"
-import { makeWorkspace, type Run, type Workspace } from "./support/workspace.js"
+import { blue, type CallableDaemon, ok, sessionsRoom, sleep, untilValue } from "./support/remoteMachines.js"
 
 const TOKEN = "s3cret-token-value"
 const SYNC_MS = 500
 const execFileAsync = promisify(execFile)
 
-const workspaces: Array<Workspace> = []
-const servers: Array<GitServer> = []
-const children: Array<ChildProcess> = []
-afterEach(async () => {
-  for (const c of children.splice(0)) {
-    if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL")
-  }
-  for (const s of servers.splice(0)) await s.close()
-  for (const ws of workspaces.splice(0)) ws.cleanup()
-})
+const sessions = sessionsRoom("blue-rsess", TOKEN, SYNC_MS)
+const { agentProcess, room, startDaemon, startSession, twoMachines } = sessions
+afterEach(() => sessions.release())
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-const ok = (r: Run, what: string) => {
-  if (r.code !== 0) throw new Error(`${what} failed (exit ${r.code}):\n${r.stdout}\n${r.stderr}`)
-  return r
-}
-
-const blue = (ws: Workspace, cwd: string, ...args: Array<string>): Promise<Run> => ws.spawnBlue(cwd, ...args).done
-
-const until = async <A>(what: string, check: () => Promise<A | undefined>, ms: number): Promise<A> => {
-  const end = Date.now() + ms
-  for (;;) {
-    const got = await check()
-    if (got !== undefined) return got
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await sleep(25)
-  }
-}
-
+const until = untilValue
 type Daemon = CallableDaemon
-
-/** A machine's daemon on a free port, syncing every SYNC_MS; `env` tunes it (TTL …). */
-const startDaemon = (ws: Workspace, env: Record<string, string> = {}): Promise<Daemon> =>
-  startCallableDaemon(ws, children, { BLUE_REALM_SYNC_INTERVAL_MS: String(SYNC_MS), ...env })
-
-/** aperture's home publishes the realm on the server and joins; fungal's home joins by URL. */
-const twoMachines = async () => {
-  const srv = await startGitServer({ auth: { token: TOKEN } })
-  servers.push(srv)
-  await srv.createBareRepo("letemcook")
-  const url = srv.url("letemcook")
-  const mk = (label: string) => {
-    const ws = makeWorkspace(`blue-rsess-${label}`)
-    ws.env["BLUE_REALM_TOKEN"] = TOKEN
-    workspaces.push(ws)
-    return ws
-  }
-  const a = mk("a")
-  const b = mk("b")
-  a.repo("aperture")
-  b.repo("fungal")
-  ok(await blue(a, ".", "realm", "admin", "init", "--name", "letemcook", "--remote", url), "init")
-  ok(await blue(a, "aperture", "realm", "admin", "join", url), "join aperture")
-  ok(await blue(b, "fungal", "realm", "join", url), "join fungal")
-  return { srv, url, a, b }
-}
-
-/** A process to stand for a coding agent (a session's pid): alive until killed. */
-const agentProcess = () => {
-  const child = spawn(process.execPath, ["-e", "setTimeout(() => {}, 600000)"], { stdio: "ignore" })
-  children.push(child)
-  return child
-}
-
-const startSession = async (d: Daemon, pid: number, rfc = "training-metrics-v2") => {
-  const r = await d.call("POST", "/sessions", {
-    repo: "aperture",
-    realm: "letemcook",
-    client_id: "mcp",
-    pid,
-    active_rfc: rfc
-  })
-  expect(r.status).toBe(201)
-  return r.json as { id: string }
-}
 
 /** The other machines' sessions B's daemon lists (`machines` of GET /sessions), as B's CLI reads them. */
 const remoteOn = async (d: Daemon) => {
@@ -336,12 +264,9 @@ describe("sessions on a remote realm", () => {
   it("a command on a remote realm exits once done, whatever the server's keep-alive timeout", async () => {
     // A server that keeps idle connections open for a minute (nginx's default is 75 s): a kept-alive socket whose
     // response isomorphic-git left unread used to hold the CLI until the server dropped it.
-    const srv = await startGitServer({ auth: { token: TOKEN }, keepAliveTimeoutMs: 60_000 })
-    servers.push(srv)
+    const srv = await room.server({ keepAliveTimeoutMs: 60_000 })
     await srv.createBareRepo("letemcook")
-    const a = makeWorkspace("blue-rsess-ka")
-    a.env["BLUE_REALM_TOKEN"] = TOKEN
-    workspaces.push(a)
+    const a = room.machine("ka")
     a.repo("aperture")
     for (
       const [cwd, args] of [

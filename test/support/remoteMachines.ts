@@ -241,3 +241,68 @@ export const startCallableDaemon = async (
   }
   return { port, token, child, call }
 }
+
+/** Polls `check` every `every` ms until it gives a value (not undefined): that value; else `timed out waiting for`. */
+export const untilValue = async <A>(
+  what: string,
+  check: () => Promise<A | undefined> | A | undefined,
+  ms: number,
+  every = 25
+): Promise<A> => {
+  const end = Date.now() + ms
+  for (;;) {
+    const got = await check()
+    if (got !== undefined) return got
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    await sleep(every)
+  }
+}
+
+/**
+ * The sessions tests' set-up: the seed's two machines on a server, daemons the test talks to (syncing every
+ * `syncMs`), processes standing for coding agents, sessions started through the daemon's API. `release` kills the
+ * processes and removes everything.
+ */
+export const sessionsRoom = (prefix: string, token: string, syncMs: number) => {
+  const room = remoteMachines(prefix, token)
+  const children: Array<ChildProcess> = []
+  return {
+    room,
+    children,
+    release: async () => {
+      for (const c of children.splice(0)) {
+        if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL")
+      }
+      await room.release()
+    },
+    /** A machine's daemon on a free port, syncing every `syncMs`; `env` tunes it (TTL …). */
+    startDaemon: (ws: Workspace, env: Record<string, string> = {}) =>
+      startCallableDaemon(ws, children, { BLUE_REALM_SYNC_INTERVAL_MS: String(syncMs), ...env }),
+    /** aperture's home publishes the realm letemcook on a new server and joins; fungal's home joins by URL. */
+    twoMachines: async () => {
+      const srv = await room.server()
+      await srv.createBareRepo("letemcook")
+      const url = srv.url("letemcook")
+      const { a, b } = await twoMachinesOn(room, url)
+      return { srv, url, a, b }
+    },
+    /** A process to stand for a coding agent (a session's pid): alive until killed. */
+    agentProcess: () => {
+      const child = spawn(process.execPath, ["-e", "setTimeout(() => {}, 600000)"], { stdio: "ignore" })
+      children.push(child)
+      return child
+    },
+    /** A session of aperture's agent `pid` in letemcook, started through the daemon's API (201). */
+    startSession: async (d: CallableDaemon, pid: number, rfc = "training-metrics-v2") => {
+      const r = await d.call("POST", "/sessions", {
+        repo: "aperture",
+        realm: "letemcook",
+        client_id: "mcp",
+        pid,
+        active_rfc: rfc
+      })
+      expect(r.status).toBe(201)
+      return r.json as { id: string }
+    }
+  }
+}
