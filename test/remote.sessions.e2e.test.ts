@@ -200,7 +200,9 @@ describe("sessions on a remote realm", () => {
         )
           .catch(() => "")
         if (theirs === "") return undefined
-        return (await gitIn(bClone, "rev-list", "--max-parents=0", theirs.trim())).trim() === root ? true : undefined
+        // (a fetch in flight writes the ref before its objects: "bad object" until they are in)
+        const roots = await gitIn(bClone, "rev-list", "--max-parents=0", theirs.trim()).catch(() => "")
+        return roots.trim() === root ? true : undefined
       }, 30_000)
       // (polled: on a loaded machine a snapshot may pass its TTL between two refreshes and hide for a moment)
       await until("B listing A's session", async () => {
