@@ -61,13 +61,14 @@ const normalise = (ws: Workspace, text: string) =>
   text.split(ws.root).join("<root>")
     .replace(DEBUG_LINE, "")
     .replace(/\b[0-9a-f]{40}\b/g, "<commit>")
+    // A proposal's id and branch carry the second it was opened (sync/<repo>/20261130-192800): before <short>,
+    // which would take the date's eight digits for a short commit id and leave the time to differ.
+    .replace(/\b\d{8}-\d{6}(-\d+)?\b/g, "<stamp>")
     .replace(/\b[0-9a-f]{8}\b/g, "<short>")
     .replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z/g, "<time>")
     .replace(/\b[0-9A-HJKMNP-TV-Z]{26}\b/g, "<id>")
     .replace(/\(\d+ ms\)|"ms": \d+/g, "<ms>")
     .replace(/pid \d+|"pid": \d+/g, "<pid>")
-    // A proposal's id and branch carry the second it was opened (sync/<repo>/20261130-192800).
-    .replace(/\b\d{8}-\d{6}(-\d+)?\b/g, "<stamp>")
 
 /** The realm's files other than its event files (which carry ids and times), normalised. */
 const realmFiles = (ws: Workspace): Record<string, string> => {
