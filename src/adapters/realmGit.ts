@@ -271,9 +271,34 @@ const cacheFor = (dir: string) => {
   return c
 }
 
+/** Operations that only read: safe to run again. */
+const READS = new Set(["read", "log", "diff-tree", "ls-tree", "show", "branch", "resolve-ref"])
+
+/**
+ * A pack another process removed while this one read it — `git repack -d` by a daemon's maintenance, or its fetch
+ * replacing packs — which isomorphic-git reports as a pack index it cannot read or a pack file it cannot open. git
+ * itself re-scans its packs then; here the repo's cache is dropped and the read runs again. (isomorphic-git says so
+ * only as a TypeError on the file it could not read: "Cannot read properties of undefined (reading 'error')", of null
+ * (reading 'slice').)
+ */
+const vanishedPack = (e: unknown) =>
+  /Cannot read properties of (undefined|null)|Could\s+not\s+read\s+packfile|ENOENT[^\n]*objects[\\/]pack/.test(
+    e instanceof Error ? e.message : String(e)
+  )
+
 const attempt = <A>(op: string, dir: string, f: () => Promise<A>) =>
   Effect.tryPromise({
-    try: f,
+    try: async () => {
+      for (let tries = 1;; tries++) {
+        try {
+          return await f()
+        } catch (e) {
+          if (!READS.has(op) || tries >= 6 || !vanishedPack(e)) throw e
+          caches.set(dir, {})
+          await new Promise((r) => setTimeout(r, 20 * tries))
+        }
+      }
+    },
     catch: (e) => new GitError({ op, path: dir, detail: e instanceof Error ? e.message : String(e) })
   })
 
