@@ -511,58 +511,43 @@ const catFiles = (
  * 10,000 commits one by one with isomorphic-git costs seconds (each call wraps the fs anew). Undefined when the
  * executable is missing or fails, or when the chain does not end at `since` (the caller's own walk then says why).
  */
-const logFirstParent = (
+const logFirstParent = async (
   dir: string,
   since: string | undefined,
   tip: string
-): Promise<Array<RealmCommit> | undefined> =>
-  new Promise((resolve) => {
-    if (!/^[0-9a-f]{40}$/.test(tip) || (since !== undefined && !/^[0-9a-f]{40}$/.test(since))) {
-      return resolve(undefined)
-    }
-    const child = spawn(
-      "git",
-      [
-        "--git-dir",
-        nodePath.join(dir, ".git"),
-        "log",
-        "--first-parent",
-        "-z",
-        "--no-color",
-        "--format=%H %P%n%B",
-        since === undefined ? tip : `${since}..${tip}`,
-        "--"
-      ],
-      {
-        cwd: dir,
-        env: scrubbedEnv({ GIT_TERMINAL_PROMPT: "0", GIT_NO_REPLACE_OBJECTS: "1", GIT_CONFIG_NOSYSTEM: "1" }),
-        stdio: ["ignore", "pipe", "ignore"]
-      }
-    )
-    const chunks: Array<Buffer> = []
-    let failed = false
-    child.on("error", () => {
-      failed = true
-    })
-    child.stdout.on("data", (d: Buffer) => chunks.push(d))
-    child.on("close", (code) => {
-      if (failed || code !== 0) return resolve(undefined)
-      const text = Buffer.concat(chunks).toString("utf8")
-      const records = text === "" ? [] : text.replace(/\0$/, "").split("\0")
-      const out: Array<RealmCommit> = []
-      let expect: string | undefined = tip
-      for (const record of records) {
-        const eol = record.indexOf("\n")
-        const [oid, parent] = (eol === -1 ? record : record.slice(0, eol)).split(" ")
-        if (oid !== expect) return resolve(undefined)
-        out.push({ oid, message: eol === -1 ? "" : record.slice(eol + 1) })
-        expect = parent === "" ? undefined : parent
-      }
-      // The walk must stop exactly at `since` (or at the root): anything else is for the caller's walk to explain.
-      if (expect !== since) return resolve(undefined)
-      resolve(out.reverse())
-    })
-  })
+): Promise<Array<RealmCommit> | undefined> => {
+  if (!/^[0-9a-f]{40}$/.test(tip) || (since !== undefined && !/^[0-9a-f]{40}$/.test(since))) return undefined
+  const r = await Effect.runPromise(runProcess({
+    command: "git",
+    args: [
+      "--git-dir",
+      nodePath.join(dir, ".git"),
+      "log",
+      "--first-parent",
+      "-z",
+      "--no-color",
+      "--format=%H %P%n%B",
+      since === undefined ? tip : `${since}..${tip}`,
+      "--"
+    ],
+    cwd: dir,
+    env: scrubbedEnv({ GIT_TERMINAL_PROMPT: "0", GIT_NO_REPLACE_OBJECTS: "1", GIT_CONFIG_NOSYSTEM: "1" }),
+    timeoutMs: MAINTAIN_TIMEOUT_MS
+  }))
+  if (r.code !== 0) return undefined
+  const records = r.stdout === "" ? [] : r.stdout.replace(/\0$/, "").split("\0")
+  const out: Array<RealmCommit> = []
+  let expect: string | undefined = tip
+  for (const record of records) {
+    const eol = record.indexOf("\n")
+    const [oid, parent] = (eol === -1 ? record : record.slice(0, eol)).split(" ")
+    if (oid !== expect) return undefined
+    out.push({ oid, message: eol === -1 ? "" : record.slice(eol + 1) })
+    expect = parent === "" ? undefined : parent
+  }
+  // The walk must stop exactly at `since` (or at the root): anything else is for the caller's walk to explain.
+  return expect === since ? out.reverse() : undefined
+}
 
 /** From how many commits `history` asks `git log` for the whole stretch. */
 const HISTORY_LOG_FROM = 16

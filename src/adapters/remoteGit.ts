@@ -474,6 +474,10 @@ const stopOrphanClone = (tmp: string) => {
   }
 }
 
+/** An HTTP basic Authorization header value (as isomorphic-git sends one). */
+const basicAuth = (username: string, password: string) =>
+  `Basic ${Buffer.from(`${username}:${password}`).toString("base64")}`
+
 /** Builds the live implementation. */
 export const makeRemoteGit = (config: RemoteGitConfig = {}) =>
   Effect.gen(function*() {
@@ -524,9 +528,7 @@ export const makeRemoteGit = (config: RemoteGitConfig = {}) =>
         const headers: Record<string, string> = {}
         if (known !== undefined) {
           state.offered = known
-          headers["Authorization"] = `Basic ${
-            Buffer.from(`${known.username}:${Redacted.value(known.password)}`).toString("base64")
-          }`
+          headers["Authorization"] = basicAuth(known.username, Redacted.value(known.password))
         }
         const secrets = () => [state.offered, known].flatMap((c) => c === undefined ? [] : [Redacted.value(c.password)])
         return Effect.tryPromise({
@@ -758,15 +760,16 @@ export const makeRemoteGit = (config: RemoteGitConfig = {}) =>
               "content-type": "application/x-git-receive-pack-request",
               accept: "application/x-git-receive-pack-result"
             }
-            const basic = (username: string, password: string) =>
-              `Basic ${Buffer.from(`${username}:${password}`).toString("base64")}`
             if (target.username !== "" || target.password !== "") {
-              headers["Authorization"] = basic(decodeURIComponent(target.username), decodeURIComponent(target.password))
+              headers["Authorization"] = basicAuth(
+                decodeURIComponent(target.username),
+                decodeURIComponent(target.password)
+              )
               target.username = ""
               target.password = ""
             }
             if (asked?.username !== undefined || asked?.password !== undefined) {
-              headers["Authorization"] = basic(asked.username ?? "", asked.password ?? "")
+              headers["Authorization"] = basicAuth(asked.username ?? "", asked.password ?? "")
             }
             Object.assign(headers, asked?.headers ?? {})
             const res = await client.request({
