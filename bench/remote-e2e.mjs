@@ -20,9 +20,9 @@ import * as fs from "node:fs"
 import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
-import { fileURLToPath, pathToFileURL } from "node:url"
+import { pathToFileURL } from "node:url"
 import { promisify } from "node:util"
-import { build } from "esbuild"
+import { median, ms, p99, remoteKit, repoRoot, time, TOKEN } from "./remoteKit.mjs"
 import { WebSocket } from "ws"
 
 const RUNS = Number(process.argv[2] ?? 3)
@@ -30,68 +30,18 @@ const EVENTS = Number(process.argv[3] ?? 10000)
 const APPENDS = Number(process.argv[4] ?? 20)
 const ROWS = (process.env.BENCH_ROWS ?? "append,contention,clone,poll,notify").split(",")
 const NOTIFY_INTERVAL = Number(process.env.BENCH_NOTIFY_INTERVAL_MS ?? 1000)
-const TOKEN = "bench-token-0000"
 const USER = "bench@example.com"
-const repoRoot = fileURLToPath(new URL("..", import.meta.url))
 // BENCH_BLUE_BIN: another build's bin/blue.js (e.g. a "before" build), measured against the same native baseline.
 const bin = process.env.BENCH_BLUE_BIN ?? path.join(repoRoot, "bin", "blue.js")
-const root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), "blue-bench-remote-e2e-")))
 const log = (...a) => process.stderr.write(`[remote-e2e] ${a.join(" ")}\n`)
 const loadNow = () => os.loadavg().map((x) => Math.round(x * 100) / 100)
-
-// The test server and the adapter are TypeScript outside the package's exports: bundle them for this run.
-const entry = path.join(root, "entry.ts")
-fs.writeFileSync(
-  entry,
-  `export * from ${JSON.stringify(path.join(repoRoot, "src/adapters/remoteGit.ts"))}
-export * from ${JSON.stringify(path.join(repoRoot, "src/adapters/credentials.ts"))}
-export * from ${JSON.stringify(path.join(repoRoot, "test/support/gitServer.ts"))}
-`
-)
-fs.symlinkSync(path.join(repoRoot, "node_modules"), path.join(root, "node_modules"))
-await build({
-  entryPoints: [entry],
-  outfile: path.join(root, "entry.mjs"),
-  bundle: true,
-  platform: "node",
-  format: "esm",
-  packages: "external",
-  logLevel: "silent"
-})
+const { root, m, env: baseEnv, nativeEnv } = await remoteKit("remote-e2e")
 const { Effect, Layer, ManagedRuntime } = await import("effect")
-const m = await import(pathToFileURL(path.join(root, "entry.mjs")).href)
-
-const baseEnv = {
-  PATH: process.env.PATH,
-  HOME: root,
-  GIT_CONFIG_NOSYSTEM: "1",
-  GIT_AUTHOR_NAME: "b",
-  GIT_AUTHOR_EMAIL: "b@x",
-  GIT_COMMITTER_NAME: "b",
-  GIT_COMMITTER_EMAIL: "b@x",
-  BLUE_REALM_TOKEN: TOKEN
-}
-// The git executable gets the same token through a helper reading the environment, as the adapter's native clone.
-const nativeEnv = {
-  ...baseEnv,
-  GIT_TERMINAL_PROMPT: "0",
-  GIT_CONFIG_COUNT: "1",
-  GIT_CONFIG_KEY_0: "credential.helper",
-  GIT_CONFIG_VALUE_0: `!f() { test "$1" = get && printf 'username=blue\\npassword=%s\\n' "$BLUE_REALM_TOKEN"; }; f`
-}
 // Asynchronous, always: the server runs in this process, and a synchronous child would block it (a deadlock).
 const execFileAsync = promisify(execFile)
 const git = async (cwd, ...args) =>
   (await execFileAsync("git", args, { cwd, env: nativeEnv, maxBuffer: 1 << 26 })).stdout.trim()
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
-const p99 = (xs) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil(xs.length * 0.99) - 1)]
-const ms = (x) => Math.round(x * 10) / 10
 const ratio = (a, b) => Math.round((a / b) * 100) / 100
-const time = async (f) => {
-  const t = performance.now()
-  await f()
-  return performance.now() - t
-}
 const sleep = (n) => new Promise((r) => setTimeout(r, n))
 const free = () =>
   new Promise((resolve) => {
